@@ -1,0 +1,259 @@
+package stats
+
+import (
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Results merges every shard into the run's results. started is the run's
+// wall-clock start and elapsed its length; the series is cut at elapsed.
+// It may be called while clients still record (each shard is read under its
+// lock), but is meant for the end of the run.
+func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
+	n := min(int((elapsed+r.width-1)/r.width), r.buckets)
+	n = max(n, 1)
+	res := &Results{
+		Started:       started,
+		Elapsed:       elapsed,
+		BucketWidth:   r.width,
+		PeakConnected: r.peak.Load(),
+		GaugeNames:    append([]string(nil), r.gaugeNames...),
+		Counters: Counters{
+			ConnectFailures: map[string]int64{},
+			Closes:          map[int]int64{},
+		},
+	}
+	for m := range res.Histograms {
+		res.Histograms[m] = NewHistogram()
+	}
+	series := make([]shardBucket, n)
+	closeSeries := map[int][]int64{}
+	events := make([]shardEvent, len(r.plans))
+	for i := range events {
+		events[i] = shardEvent{reconnectAt: NewHistogram(), failures: map[Reason]int64{}}
+	}
+	evSeries := make([][]int64, len(r.plans))
+	for i := range evSeries {
+		evSeries[i] = make([]int64, n)
+	}
+
+	c := &res.Counters
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for m := range s.hist {
+			res.Histograms[m].Merge(s.hist[m])
+		}
+		c.ConnectAttempts += s.attempts
+		c.Connects += s.connects
+		c.ClientCloses += s.clientCloses
+		c.Reconnects += s.reconnects
+		c.GaveUp += s.gaveUp
+		c.MessagesSent += s.sent
+		c.MessagesReceived += s.received
+		for reason, v := range s.failures {
+			c.ConnectFailures[reason.String()] += v
+		}
+		for code, v := range s.closes {
+			c.Closes[code] += v
+		}
+		for b := range s.series {
+			sb := &series[min(b, n-1)]
+			sb.attempts += s.series[b].attempts
+			sb.connects += s.series[b].connects
+			sb.failures += s.series[b].failures
+			sb.connDelta += s.series[b].connDelta
+		}
+		for code, cs := range s.closeSeries {
+			dst := closeSeries[code]
+			if dst == nil {
+				dst = make([]int64, n)
+				closeSeries[code] = dst
+			}
+			for b, v := range cs {
+				dst[min(b, n-1)] += int64(v)
+			}
+		}
+		for e := range s.events {
+			src, dst := &s.events[e], &events[e]
+			dst.affected += src.affected
+			dst.reconnected += src.reconnected
+			dst.attempts += src.attempts
+			dst.reconnectAt.Merge(src.reconnectAt)
+			for reason, v := range src.failures {
+				dst.failures[reason] += v
+			}
+			for b, v := range src.attemptSeries {
+				evSeries[e][min(b, n-1)] += int64(v)
+			}
+		}
+		s.mu.Unlock()
+	}
+
+	for code := range closeSeries {
+		res.CloseCodes = append(res.CloseCodes, code)
+	}
+	slices.Sort(res.CloseCodes)
+
+	var gauges [][]int64
+	if r.gauges != nil {
+		r.gaugeMu.Lock()
+		gauges = make([][]int64, n)
+		for b := range gauges {
+			gauges[b] = append([]int64(nil), r.gauges[b]...)
+		}
+		r.gaugeMu.Unlock()
+	}
+
+	res.Series = make([]Bucket, n)
+	var connected int64
+	for b := range res.Series {
+		connected += int64(series[b].connDelta)
+		row := Bucket{
+			Start:     time.Duration(b) * r.width,
+			Connected: connected,
+			Attempts:  int64(series[b].attempts),
+			Connects:  int64(series[b].connects),
+			Failures:  int64(series[b].failures),
+			Closes:    make([]int64, len(res.CloseCodes)),
+		}
+		for j, code := range res.CloseCodes {
+			row.Closes[j] = closeSeries[code][b]
+		}
+		if gauges != nil {
+			row.Gauges = gauges[b]
+		}
+		res.Series[b] = row
+	}
+
+	res.Events = make([]EventReport, 0, len(r.plans))
+	for i := range r.plans {
+		start, ok := r.EventStarted(i)
+		if !ok {
+			continue // the run ended before this event began
+		}
+		res.Events = append(res.Events, r.herd(i, start, &events[i], evSeries[i], res))
+	}
+	return res
+}
+
+// herd computes the herd analysis of event i from its merged records.
+func (r *Recorder) herd(i int, start time.Duration, e *shardEvent, attempts []int64, res *Results) EventReport {
+	p := r.plans[i]
+	ev := EventReport{
+		Index:            i,
+		At:               start,
+		Action:           p.Action,
+		Node:             p.Node,
+		Code:             p.Code,
+		Affected:         e.affected,
+		Reconnected:      e.reconnected,
+		NeverReconnected: e.affected - e.reconnected,
+		FailedAttempts:   map[string]int64{},
+	}
+	for reason, v := range e.failures {
+		ev.FailedAttempts[reason.String()] += v
+	}
+	ev.T50 = timeToShare(e.reconnectAt, e.affected, 0.50)
+	ev.T90 = timeToShare(e.reconnectAt, e.affected, 0.90)
+	ev.T99 = timeToShare(e.reconnectAt, e.affected, 0.99)
+	ev.T100 = timeToShare(e.reconnectAt, e.affected, 1)
+
+	width := r.width.Seconds()
+	for _, v := range attempts {
+		ev.PeakAttemptRate = max(ev.PeakAttemptRate, float64(v)/width)
+	}
+	// Every attempt attributed to the event happens while one of its clients
+	// recovers, so all of them fall in [start, start+t100] when t100 exists.
+	span := res.Elapsed - start
+	if ev.T100 != nil {
+		span = *ev.T100
+	}
+	if span > 0 {
+		ev.MeanAttemptRate = float64(e.attempts) / span.Seconds()
+	}
+	if ev.MeanAttemptRate > 0 {
+		ev.HerdFactor = ev.PeakAttemptRate / ev.MeanAttemptRate
+	}
+	if e.affected > 0 {
+		ev.AttemptsPerClient = float64(e.attempts) / float64(e.affected)
+	}
+	ev.ImbalanceAfter = r.imbalanceAfter(i, start, ev.T100, res)
+	return ev
+}
+
+// timeToShare returns the time from the event's start until share of the
+// affected clients had reconnected: the k-th smallest reconnect offset with
+// k = ceil(share·affected), or nil when fewer than k reconnected.
+func timeToShare(h *hdrhistogram.Histogram, affected int64, share float64) *time.Duration {
+	if affected == 0 {
+		return nil
+	}
+	k := int64(share*float64(affected) + 0.999999)
+	k = min(max(k, 1), affected)
+	if k > h.TotalCount() {
+		return nil
+	}
+	var seen int64
+	for _, bar := range h.Distribution() {
+		seen += bar.Count
+		if seen >= k {
+			d := time.Duration(bar.To) * time.Microsecond
+			return &d
+		}
+	}
+	return nil
+}
+
+// imbalanceAfter is max/mean of the imbalance gauges once event i settled:
+// after its own effects (drain and downtime) and after its last client came
+// back, but before the next event starts.
+func (r *Recorder) imbalanceAfter(i int, start time.Duration, t100 *time.Duration, res *Results) *float64 {
+	if len(r.imbalanceIx) == 0 || len(res.Series) == 0 {
+		return nil
+	}
+	limit := res.Elapsed
+	for j := range r.plans {
+		if s, ok := r.EventStarted(j); ok && s > start && s < limit {
+			limit = s
+		}
+	}
+	settle := start + r.plans[i].Settle
+	if t100 != nil {
+		settle = max(settle, start+*t100)
+	} else {
+		settle = limit
+	}
+	settle = min(settle+r.width, limit)
+	// The last sampled bucket at or before the settle time, not past the limit.
+	b := min(int(settle/r.width), len(res.Series)-1)
+	for ; b >= 0; b-- {
+		if v := Imbalance(res.Series[b].Gauges, r.imbalanceIx); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// Imbalance returns max/mean of the gauges at ix, or nil when any is unsampled
+// or all are zero.
+func Imbalance(gauges []int64, ix []int) *float64 {
+	if len(ix) == 0 {
+		return nil
+	}
+	var sum, most int64
+	for _, i := range ix {
+		if i >= len(gauges) || gauges[i] < 0 {
+			return nil
+		}
+		sum += gauges[i]
+		most = max(most, gauges[i])
+	}
+	if sum == 0 {
+		return nil
+	}
+	v := float64(most) / (float64(sum) / float64(len(ix)))
+	return &v
+}

@@ -1,0 +1,41 @@
+package stats
+
+import "strconv"
+
+// Reason says why a connect attempt failed.
+type Reason int
+
+// The failure reasons; an HTTP status s is Reason(httpBase + s), see HTTPStatus.
+const (
+	Refused  Reason = iota + 1 // connection refused
+	Timeout                    // dial or handshake timed out
+	Reset                      // connection reset or closed during the handshake
+	TLS                        // TLS handshake or certificate failure
+	Other                      // anything else
+	httpBase Reason = 1000
+)
+
+// HTTPStatus returns the reason for a handshake answered with an HTTP status
+// other than 101.
+func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
+
+// String returns the reason as results files spell it: refused, timeout,
+// reset, tls, other or http_<status>.
+func (r Reason) String() string {
+	switch r {
+	case Refused:
+		return "refused"
+	case Timeout:
+		return "timeout"
+	case Reset:
+		return "reset"
+	case TLS:
+		return "tls"
+	case Other:
+		return "other"
+	}
+	if r > httpBase {
+		return "http_" + strconv.Itoa(int(r-httpBase))
+	}
+	return "other"
+}

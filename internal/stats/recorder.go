@@ -1,0 +1,373 @@
+// Package stats records what a fleet of clients observes: latency histograms in
+// microseconds, counters, 100 ms time-series buckets and, per chaos event, the
+// herd analysis DESIGN.md defines. It knows nothing of WebSockets: close codes
+// are integers and failure reasons are Reason values.
+//
+// Clients record through a Shard. Each shard has its own lock, so clients spread
+// over shards never contend on one lock, and recording allocates nothing once a
+// shard has seen a close code or failure reason.
+package stats
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// DefaultBucketWidth is the width of a time-series bucket.
+const DefaultBucketWidth = 100 * time.Millisecond
+
+// attributionGrace is how long after an event's window a close is still
+// attributed to it: close frames can sit in buffers under load.
+const attributionGrace = 5 * time.Second
+
+// Config says what a Recorder records.
+type Config struct {
+	Start       time.Time     // monotonic reference of the run (time.Now())
+	Horizon     time.Duration // how long the series covers; later records land in the last bucket
+	BucketWidth time.Duration // 0: DefaultBucketWidth
+	Shards      int           // 0: 32
+	Events      []EventPlan   // the chaos events planned, in index order
+	GaugeNames  []string      // sampled gauges (e.g. connections per node)
+	// ImbalanceGauges are the indexes of the gauges whose max/mean is the
+	// imbalance (connections per node).
+	ImbalanceGauges []int
+}
+
+// EventPlan describes a chaos event before it starts.
+type EventPlan struct {
+	Action string
+	Node   int // -1: all nodes
+	Code   int
+	// Window is how long after its start the event may still close clients
+	// (its drain).
+	Window time.Duration
+	// Settle is how long after its start the event's own effects last (drain
+	// plus downtime): imbalance is not judged before.
+	Settle time.Duration
+}
+
+// Recorder collects a run's records from every shard.
+type Recorder struct {
+	start   time.Time
+	width   time.Duration
+	buckets int
+	plans   []EventPlan
+	// eventStart holds each event's start offset in ns plus one; 0: not started.
+	eventStart []atomic.Int64
+	shards     []Shard
+
+	connected atomic.Int64
+	peak      atomic.Int64
+
+	gaugeMu     sync.Mutex
+	gaugeNames  []string
+	gauges      [][]int64 // [bucket][gauge]
+	imbalanceIx []int
+}
+
+// New returns a Recorder for cfg.
+func New(cfg Config) *Recorder {
+	width := cfg.BucketWidth
+	if width <= 0 {
+		width = DefaultBucketWidth
+	}
+	n := cfg.Shards
+	if n <= 0 {
+		n = 32
+	}
+	buckets := int(cfg.Horizon/width) + 1
+	r := &Recorder{
+		start:       cfg.Start,
+		width:       width,
+		buckets:     buckets,
+		plans:       append([]EventPlan(nil), cfg.Events...),
+		eventStart:  make([]atomic.Int64, len(cfg.Events)),
+		shards:      make([]Shard, n),
+		gaugeNames:  append([]string(nil), cfg.GaugeNames...),
+		imbalanceIx: append([]int(nil), cfg.ImbalanceGauges...),
+	}
+	if len(cfg.GaugeNames) > 0 {
+		r.gauges = make([][]int64, buckets)
+		for i := range r.gauges {
+			row := make([]int64, len(cfg.GaugeNames))
+			for j := range row {
+				row[j] = -1
+			}
+			r.gauges[i] = row
+		}
+	}
+	for i := range r.shards {
+		r.shards[i].init(r)
+	}
+	return r
+}
+
+// Start returns the run's monotonic reference time.
+func (r *Recorder) Start() time.Time { return r.start }
+
+// Shard returns the shard client i records into.
+func (r *Recorder) Shard(i int) *Shard { return &r.shards[i%len(r.shards)] }
+
+// Connected returns the number of clients connected now.
+func (r *Recorder) Connected() int64 { return r.connected.Load() }
+
+// BeginEvent marks event i as started at t. Call it before the event closes
+// any client, so closes can be attributed to it.
+func (r *Recorder) BeginEvent(i int, t time.Time) {
+	if i < 0 || i >= len(r.eventStart) {
+		return
+	}
+	r.eventStart[i].Store(int64(t.Sub(r.start)) + 1)
+}
+
+// EventStarted reports when event i started, relative to the run's start.
+func (r *Recorder) EventStarted(i int) (time.Duration, bool) {
+	v := r.eventStart[i].Load()
+	return time.Duration(v - 1), v != 0
+}
+
+// Attribute returns the index of the chaos event a close observed at t with
+// code on node (-1: unknown) belongs to, or -1. It is the most recent started
+// event with that code, on that node or on all nodes, whose window (plus a
+// grace for frames delayed under load) contains t.
+func (r *Recorder) Attribute(t time.Time, code, node int) int {
+	off := t.Sub(r.start)
+	best, bestStart := -1, time.Duration(-1)
+	for i := range r.plans {
+		p := &r.plans[i]
+		start, ok := r.EventStarted(i)
+		if !ok || p.Code != code || start > off || off > start+p.Window+attributionGrace {
+			continue
+		}
+		if p.Node >= 0 && node >= 0 && p.Node != node {
+			continue
+		}
+		if start > bestStart {
+			best, bestStart = i, start
+		}
+	}
+	return best
+}
+
+// Sample records the gauges' values at t (the last sample in a bucket wins).
+func (r *Recorder) Sample(t time.Time, values []int64) {
+	if r.gauges == nil {
+		return
+	}
+	b := r.bucket(t)
+	r.gaugeMu.Lock()
+	copy(r.gauges[b], values)
+	r.gaugeMu.Unlock()
+}
+
+func (r *Recorder) bucket(t time.Time) int {
+	b := int(t.Sub(r.start) / r.width)
+	if b < 0 {
+		return 0
+	}
+	if b >= r.buckets {
+		return r.buckets - 1
+	}
+	return b
+}
+
+func (r *Recorder) addConnected(d int64) {
+	v := r.connected.Add(d)
+	for {
+		p := r.peak.Load()
+		if v <= p || r.peak.CompareAndSwap(p, v) {
+			return
+		}
+	}
+}
+
+// Shard is one lock's worth of a Recorder. Its methods are safe for
+// concurrent use and do not allocate once a code or reason has been seen.
+type Shard struct {
+	mu sync.Mutex
+	r  *Recorder
+
+	hist [numMetrics]*hdrhistogram.Histogram
+
+	attempts, connects, clientCloses, reconnects, gaveUp, sent, received int64
+	failures                                                             map[Reason]int64
+	closes                                                               map[int]int64
+
+	series      []shardBucket
+	closeSeries map[int][]int32 // code → count per bucket
+	events      []shardEvent
+
+	_ [64]byte // keeps neighbouring shards' locks off one cache line
+}
+
+type shardBucket struct {
+	attempts, connects, failures, connDelta int32
+}
+
+type shardEvent struct {
+	affected, reconnected, attempts int64
+	reconnectAt                     *hdrhistogram.Histogram // µs from the event's start to each reconnect
+	attemptSeries                   []int32
+	failures                        map[Reason]int64
+}
+
+func (s *Shard) init(r *Recorder) {
+	s.r = r
+	for m := range s.hist {
+		s.hist[m] = NewHistogram()
+	}
+	s.failures = make(map[Reason]int64)
+	s.closes = make(map[int]int64)
+	s.series = make([]shardBucket, r.buckets)
+	s.closeSeries = make(map[int][]int32)
+	s.events = make([]shardEvent, len(r.plans))
+	for i := range s.events {
+		s.events[i] = shardEvent{
+			reconnectAt:   NewHistogram(),
+			attemptSeries: make([]int32, r.buckets),
+			failures:      make(map[Reason]int64),
+		}
+	}
+}
+
+func (s *Shard) event(ev int) *shardEvent {
+	if ev < 0 || ev >= len(s.events) {
+		return nil
+	}
+	return &s.events[ev]
+}
+
+func record(h *hdrhistogram.Histogram, d time.Duration) {
+	us := d.Microseconds()
+	if us < HistMin {
+		us = HistMin
+	}
+	if us > HistMax {
+		us = HistMax
+	}
+	_ = h.RecordValue(us) // cannot fail: clamped to the histogram's range
+}
+
+// Attempt records a connect attempt started at t by a client recovering from
+// event ev (-1: none).
+func (s *Shard) Attempt(t time.Time, ev int) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	s.attempts++
+	s.series[b].attempts++
+	if e := s.event(ev); e != nil {
+		e.attempts++
+		e.attemptSeries[b]++
+	}
+	s.mu.Unlock()
+}
+
+// Connect records a successful handshake completed at t that took latency.
+func (s *Shard) Connect(t time.Time, latency time.Duration) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	s.connects++
+	s.series[b].connects++
+	s.series[b].connDelta++
+	record(s.hist[Connect], latency)
+	s.mu.Unlock()
+	s.r.addConnected(1)
+}
+
+// Failure records a failed connect attempt that ended at t.
+func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	s.failures[reason]++
+	s.series[b].failures++
+	if e := s.event(ev); e != nil {
+		e.failures[reason]++
+	}
+	s.mu.Unlock()
+}
+
+// Close records a close the client observed at t from the server or the
+// network, with code, attributed to event ev (-1: none).
+func (s *Shard) Close(t time.Time, code int, ev int) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	s.closes[code]++
+	cs := s.closeSeries[code]
+	if cs == nil {
+		cs = make([]int32, s.r.buckets)
+		s.closeSeries[code] = cs
+	}
+	cs[b]++
+	s.series[b].connDelta--
+	if e := s.event(ev); e != nil {
+		e.affected++
+	}
+	s.mu.Unlock()
+	s.r.addConnected(-1)
+}
+
+// ClientClose records a session the client ended itself at t.
+func (s *Shard) ClientClose(t time.Time) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	s.clientCloses++
+	s.series[b].connDelta--
+	s.mu.Unlock()
+	s.r.addConnected(-1)
+}
+
+// Reconnected records the first successful handshake, at t, after a close
+// observed at closedAt and attributed to event ev (-1: none).
+func (s *Shard) Reconnected(t, closedAt time.Time, ev int) {
+	s.mu.Lock()
+	s.reconnects++
+	record(s.hist[Reconnect], t.Sub(closedAt))
+	if e := s.event(ev); e != nil {
+		e.reconnected++
+		if start, ok := s.r.EventStarted(ev); ok {
+			record(e.reconnectAt, t.Sub(s.r.start)-start)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// Recovered records the time from a close to the first application message
+// on the next connection.
+func (s *Shard) Recovered(latency time.Duration) {
+	s.mu.Lock()
+	record(s.hist[Recovery], latency)
+	s.mu.Unlock()
+}
+
+// GaveUp records a client that stopped reconnecting after too many attempts.
+func (s *Shard) GaveUp() {
+	s.mu.Lock()
+	s.gaveUp++
+	s.mu.Unlock()
+}
+
+// Sent records a message sent.
+func (s *Shard) Sent() {
+	s.mu.Lock()
+	s.sent++
+	s.mu.Unlock()
+}
+
+// Received records a message received that is not a timed echo.
+func (s *Shard) Received() {
+	s.mu.Lock()
+	s.received++
+	s.mu.Unlock()
+}
+
+// Echo records a message received that echoes one sent, rtt after its
+// scheduled send time.
+func (s *Shard) Echo(rtt time.Duration) {
+	s.mu.Lock()
+	s.received++
+	record(s.hist[MessageRTT], rtt)
+	s.mu.Unlock()
+}

@@ -1,0 +1,271 @@
+package stats
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+func approx(t *testing.T, name string, got, want, tol float64) {
+	t.Helper()
+	if math.Abs(got-want) > tol {
+		t.Errorf("%s = %v, want %v ± %v", name, got, want, tol)
+	}
+}
+
+func dur(t *testing.T, name string, got *time.Duration, want time.Duration) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s = nil, want %v", name, want)
+	}
+	// 3 significant digits: 0.1% resolution.
+	if diff := math.Abs(float64(*got - want)); diff > float64(want)/500 {
+		t.Errorf("%s = %v, want %v", name, *got, want)
+	}
+}
+
+// TestHerdKnownInput feeds a herd with known close and reconnect times and
+// checks every figure of the event's analysis against hand computation.
+func TestHerdKnownInput(t *testing.T) {
+	start := time.Now()
+	r := New(Config{
+		Start:   start,
+		Horizon: 30 * time.Second,
+		Events: []EventPlan{
+			{Action: "restart", Node: 0, Code: 1012, Settle: 2 * time.Second},
+			{Action: "close", Node: -1, Code: 1000},
+		},
+	})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.BeginEvent(0, at(10*time.Second))
+
+	// 100 clients closed by the event at 10 s; client i reconnects at
+	// 10 s + (i+1)·10 ms after one failed attempt, except the last 5,
+	// which never come back.
+	for i := range 100 {
+		r.Shard(i).Connect(at(time.Second), time.Millisecond)
+	}
+	for i := range 100 {
+		s := r.Shard(i)
+		closed := at(10 * time.Second)
+		ev := r.Attribute(closed, 1012, 0)
+		if ev != 0 {
+			t.Fatalf("close attributed to %d, want 0", ev)
+		}
+		s.Close(closed, 1012, ev)
+		s.Attempt(closed, ev) // fails
+		s.Failure(closed, HTTPStatus(503), ev)
+		if i >= 95 {
+			continue
+		}
+		back := closed.Add(time.Duration(i+1) * 10 * time.Millisecond)
+		s.Attempt(back, ev)
+		s.Connect(back, time.Millisecond)
+		s.Reconnected(back, closed, ev)
+	}
+	res := r.Results(time.Now(), 20*time.Second)
+	if len(res.Events) != 1 {
+		t.Fatalf("events = %d, want 1 (event 1 never began)", len(res.Events))
+	}
+	e := res.Events[0]
+	if e.Affected != 100 || e.Reconnected != 95 || e.NeverReconnected != 5 {
+		t.Fatalf("affected/reconnected/never = %d/%d/%d, want 100/95/5", e.Affected, e.Reconnected, e.NeverReconnected)
+	}
+	dur(t, "t50", e.T50, 500*time.Millisecond)
+	dur(t, "t90", e.T90, 900*time.Millisecond)
+	if e.T99 != nil || e.T100 != nil {
+		t.Errorf("t99, t100 = %v, %v; want nil: only 95%% came back", e.T99, e.T100)
+	}
+	if got := e.FailedAttempts["http_503"]; got != 100 {
+		t.Errorf("failed http_503 = %d, want 100", got)
+	}
+	approx(t, "attempts_per_client", e.AttemptsPerClient, 1.95, 1e-9)
+	// Bucket [10.0, 10.1): 100 failed attempts + 9 reconnects (10..90 ms).
+	approx(t, "peak_attempt_rate", e.PeakAttemptRate, 109/0.1, 1e-6)
+	// No t100: mean over the rest of the run, 10 s.
+	approx(t, "mean_attempt_rate", e.MeanAttemptRate, 195/10.0, 1e-9)
+	approx(t, "herd_factor", e.HerdFactor, (109/0.1)/(195/10.0), 1e-6)
+
+	c := res.Counters
+	if c.Closes[1012] != 100 || c.Reconnects != 95 || c.ConnectAttempts != 195 || c.Connects != 195 {
+		t.Errorf("counters = %+v", c)
+	}
+	if res.PeakConnected != 100 {
+		t.Errorf("peak connected = %d, want 100", res.PeakConnected)
+	}
+	if got := res.Series[len(res.Series)-1].Connected; got != 95 {
+		t.Errorf("connected at end = %d, want 95", got)
+	}
+	if got := res.Histograms[Reconnect].TotalCount(); got != 95 {
+		t.Errorf("reconnect count = %d, want 95", got)
+	}
+}
+
+func TestTimeToShareAllBack(t *testing.T) {
+	h := NewHistogram()
+	for i := 1; i <= 4; i++ {
+		_ = h.RecordValue(int64(i) * 1000) // 1..4 ms
+	}
+	for _, tc := range []struct {
+		share float64
+		want  time.Duration
+	}{{0.5, 2 * time.Millisecond}, {0.9, 4 * time.Millisecond}, {1, 4 * time.Millisecond}, {0.25, time.Millisecond}} {
+		got := timeToShare(h, 4, tc.share)
+		if got == nil || *got < tc.want || *got > tc.want+tc.want/500 {
+			t.Errorf("share %v: got %v, want %v", tc.share, got, tc.want)
+		}
+	}
+	if got := timeToShare(h, 0, 0.5); got != nil {
+		t.Errorf("no affected clients: got %v, want nil", *got)
+	}
+}
+
+func TestAttribute(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: time.Minute, Events: []EventPlan{
+		{Action: "restart", Node: 0, Code: 1012, Window: 0},
+		{Action: "restart", Node: 1, Code: 1012, Window: 10 * time.Second},
+		{Action: "close", Node: -1, Code: 1000},
+	}})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.BeginEvent(0, at(10*time.Second))
+	r.BeginEvent(1, at(12*time.Second))
+	r.BeginEvent(2, at(30*time.Second))
+	for _, tc := range []struct {
+		name       string
+		t          time.Duration
+		code, node int
+		want       int
+	}{
+		{"before any event", 5 * time.Second, 1012, 0, -1},
+		{"node 0 during its restart", 10 * time.Second, 1012, 0, 0},
+		{"node 1 while both are active", 13 * time.Second, 1012, 1, 1},
+		{"node 0 while node 1 drains", 13 * time.Second, 1012, 0, 0},
+		{"unknown node: latest event", 13 * time.Second, 1012, -1, 1},
+		{"other code", 13 * time.Second, 1011, 0, -1},
+		{"long after the window", 29 * time.Second, 1012, 0, -1},
+		{"close on any node", 30 * time.Second, 1000, 2, 2},
+	} {
+		if got := r.Attribute(at(tc.t), tc.code, tc.node); got != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSeriesAndGauges(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 2 * time.Second, GaugeNames: []string{"a", "b"}, ImbalanceGauges: []int{0, 1}})
+	s := r.Shard(0)
+	s.Attempt(start.Add(50*time.Millisecond), -1)
+	s.Connect(start.Add(60*time.Millisecond), time.Millisecond)
+	s.Attempt(start.Add(150*time.Millisecond), -1)
+	s.Failure(start.Add(160*time.Millisecond), Refused, -1)
+	s.Close(start.Add(250*time.Millisecond), 1006, -1)
+	s.Attempt(start.Add(10*time.Second), -1) // past the horizon: last bucket
+	r.Sample(start.Add(120*time.Millisecond), []int64{3, 1})
+	res := r.Results(start, 300*time.Millisecond)
+	if len(res.Series) != 3 {
+		t.Fatalf("series has %d buckets, want 3", len(res.Series))
+	}
+	want := []Bucket{
+		{Connected: 1, Attempts: 1, Connects: 1},
+		{Connected: 1, Attempts: 1, Failures: 1},
+		{Connected: 0, Attempts: 1},
+	}
+	for i, w := range want {
+		g := res.Series[i]
+		if g.Connected != w.Connected || g.Attempts != w.Attempts || g.Connects != w.Connects || g.Failures != w.Failures {
+			t.Errorf("bucket %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if len(res.CloseCodes) != 1 || res.CloseCodes[0] != 1006 || res.Series[2].Closes[0] != 1 {
+		t.Errorf("closes by code: codes %v, bucket 2 %v", res.CloseCodes, res.Series[2].Closes)
+	}
+	if g := res.Series[1].Gauges; g[0] != 3 || g[1] != 1 {
+		t.Errorf("gauges in bucket 1 = %v, want [3 1]", g)
+	}
+	if g := res.Series[0].Gauges; g[0] != -1 {
+		t.Errorf("unsampled gauge = %d, want -1", g[0])
+	}
+	if v := Imbalance(res.Series[1].Gauges, []int{0, 1}); v == nil || *v != 1.5 {
+		t.Errorf("imbalance = %v, want 1.5", v)
+	}
+	if got := res.Counters.ConnectFailures["refused"]; got != 1 {
+		t.Errorf("refused = %d, want 1", got)
+	}
+}
+
+func TestImbalanceAfterEvent(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 10 * time.Second, GaugeNames: []string{"n0", "n1", "n2"}, ImbalanceGauges: []int{0, 1, 2},
+		Events: []EventPlan{{Action: "restart", Node: 0, Code: 1012, Settle: time.Second}}})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.BeginEvent(0, at(time.Second))
+	s := r.Shard(0)
+	s.Connect(at(0), time.Millisecond)
+	s.Close(at(time.Second), 1012, 0)
+	s.Reconnected(at(1500*time.Millisecond), at(time.Second), 0)
+	for d := time.Duration(0); d < 5*time.Second; d += 100 * time.Millisecond {
+		v := []int64{10, 10, 10}
+		if d >= time.Second {
+			v = []int64{0, 15, 15} // node 0 stays empty after its restart
+		}
+		r.Sample(at(d+time.Millisecond), v)
+	}
+	res := r.Results(start, 5*time.Second)
+	got := res.Events[0].ImbalanceAfter
+	if got == nil || math.Abs(*got-1.5) > 1e-9 {
+		t.Fatalf("imbalance after = %v, want 1.5", got)
+	}
+}
+
+func TestConcurrentRecording(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: time.Minute, Shards: 4})
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			s := r.Shard(w)
+			for range 1000 {
+				now := time.Now()
+				s.Attempt(now, -1)
+				s.Connect(now, time.Millisecond)
+				s.Echo(2 * time.Millisecond)
+				s.ClientClose(now)
+			}
+		})
+	}
+	wg.Wait()
+	res := r.Results(start, time.Since(start))
+	if res.Counters.Connects != 16000 || res.Histograms[MessageRTT].TotalCount() != 16000 {
+		t.Fatalf("connects %d, rtt count %d; want 16000 each", res.Counters.Connects, res.Histograms[MessageRTT].TotalCount())
+	}
+	if r.Connected() != 0 {
+		t.Fatalf("connected = %d, want 0", r.Connected())
+	}
+}
+
+func TestRecordingDoesNotAllocate(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: time.Minute, Events: []EventPlan{{Code: 1012, Node: -1}}})
+	r.BeginEvent(0, start)
+	s := r.Shard(0)
+	now := start.Add(time.Second)
+	s.Close(now, 1012, 0)              // first sight of the code
+	s.Failure(now, HTTPStatus(503), 0) // and of the reason
+	allocs := testing.AllocsPerRun(1000, func() {
+		s.Attempt(now, 0)
+		s.Failure(now, HTTPStatus(503), 0)
+		s.Connect(now, time.Millisecond)
+		s.Reconnected(now, start, 0)
+		s.Recovered(time.Millisecond)
+		s.Sent()
+		s.Echo(time.Millisecond)
+		s.Received()
+		s.Close(now, 1012, 0)
+	})
+	if allocs != 0 {
+		t.Fatalf("recording allocates %v times per round, want 0", allocs)
+	}
+}

@@ -1,0 +1,116 @@
+package stats
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Metric names a latency histogram.
+type Metric int
+
+// The latency metrics, as DESIGN.md defines them.
+const (
+	Connect    Metric = iota // dial start → handshake complete
+	Reconnect                // close observed → next successful handshake
+	Recovery                 // close observed → first application message on the new connection
+	MessageRTT               // echo round trip from the scheduled send time
+	numMetrics
+)
+
+// Metrics lists every metric in report order.
+var Metrics = [...]Metric{Connect, Reconnect, Recovery, MessageRTT}
+
+// String returns the metric's name as results files spell it.
+func (m Metric) String() string {
+	switch m {
+	case Connect:
+		return "connect"
+	case Reconnect:
+		return "reconnect"
+	case Recovery:
+		return "recovery"
+	case MessageRTT:
+		return "message_rtt"
+	}
+	return "unknown"
+}
+
+// Histogram bounds: microseconds from 1 µs to 1 h, 3 significant digits.
+const (
+	HistMin    = 1
+	HistMax    = int64(time.Hour / time.Microsecond)
+	HistDigits = 3
+)
+
+// NewHistogram returns an empty histogram with the bounds every metric uses.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(HistMin, HistMax, HistDigits)
+}
+
+// Counters are the run's totals.
+type Counters struct {
+	ConnectAttempts  int64
+	Connects         int64
+	ConnectFailures  map[string]int64 // by reason: refused, timeout, reset, http_<status>, tls, other
+	Closes           map[int]int64    // closes observed by clients, by close code
+	ClientCloses     int64            // sessions the clients ended themselves
+	Reconnects       int64
+	GaveUp           int64
+	MessagesSent     int64
+	MessagesReceived int64
+}
+
+// Bucket is one row of the time series.
+type Bucket struct {
+	Start     time.Duration // offset of the bucket's start from the run's start
+	Connected int64         // clients connected at the end of the bucket
+	Attempts  int64
+	Connects  int64
+	Failures  int64
+	Closes    []int64 // by code, in the order of Results.CloseCodes
+	Gauges    []int64 // last sampled value in the bucket, in the order of Results.GaugeNames (-1: no sample)
+}
+
+// EventReport is the herd analysis of one chaos event.
+type EventReport struct {
+	Index  int
+	At     time.Duration // when the event started, from the run's start
+	Action string
+	Node   int // -1: all nodes
+	Code   int
+
+	Affected         int64
+	Reconnected      int64
+	NeverReconnected int64
+	// T50..T100: time from the event's start until that share of the affected
+	// clients had reconnected; nil when that share never reconnected.
+	T50, T90, T99, T100 *time.Duration
+
+	PeakAttemptRate   float64 // attempts/s, max over 100 ms buckets while the event's clients recover
+	MeanAttemptRate   float64 // attempts/s over [start, start+t100] (or to the run's end)
+	HerdFactor        float64 // peak / mean (0 when there were no attempts)
+	AttemptsPerClient float64 // attempts by the event's clients / affected
+	FailedAttempts    map[string]int64
+
+	// ImbalanceAfter is max/mean of the gauges (connections per node) once the
+	// event settled; nil without gauges.
+	ImbalanceAfter *float64
+}
+
+// Results is everything a run recorded, merged from every shard.
+type Results struct {
+	Started       time.Time     // wall-clock start
+	Elapsed       time.Duration // monotonic length of the run
+	BucketWidth   time.Duration
+	Counters      Counters
+	Histograms    [numMetrics]*hdrhistogram.Histogram
+	PeakConnected int64
+	CloseCodes    []int    // codes seen, ascending; columns of Bucket.Closes
+	GaugeNames    []string // columns of Bucket.Gauges
+	Series        []Bucket // up to the end of the run
+	Events        []EventReport
+}
+
+// Histogram returns the merged histogram of m.
+func (r *Results) Histogram(m Metric) *hdrhistogram.Histogram { return r.Histograms[m] }
