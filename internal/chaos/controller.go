@@ -1,0 +1,152 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// Event is one thing the controller does to the target: one node's restart
+// (a rolling restart is one event per node) or one close step.
+type Event struct {
+	Index  int
+	Step   int           // index of the [[chaos]] step it comes from
+	At     time.Duration // planned start, from the run's start
+	Action string
+	Node   int // -1: all nodes
+	Code   int
+	// Window is how long after its start the event may still close clients.
+	Window time.Duration
+	// Settle is how long after its start the event's own effects last.
+	Settle time.Duration
+
+	restart RestartSpec
+	close   CloseSpec
+}
+
+// Plan expands a validated profile's chaos steps into events, in start order
+// (ties keep step order).
+func Plan(p *profile.Profile) []Event {
+	var out []Event
+	for si, s := range p.Chaos {
+		switch s.Action {
+		case profile.ActionRestart, profile.ActionRollingRestart:
+			spec := RestartSpec{Code: s.Code, Reason: s.Reason, Drain: s.Drain.D(), Downtime: s.Downtime.D()}
+			if spec.Reason == "" {
+				spec.Reason = "service restart"
+			}
+			for bi, batch := range s.Batches(p.Target.Nodes) {
+				for _, node := range batch {
+					out = append(out, Event{
+						Step: si, At: s.At.D() + time.Duration(bi)*s.Interval.D(),
+						Action: s.Action, Node: node, Code: s.Code,
+						Window: spec.Drain, Settle: spec.Drain + spec.Downtime,
+						restart: spec,
+					})
+				}
+			}
+		case profile.ActionClose:
+			out = append(out, Event{
+				Step: si, At: s.At.D(), Action: s.Action, Node: -1, Code: s.Code,
+				close: CloseSpec{Fraction: s.Fraction, Code: s.Code, Reason: s.Reason,
+					Seed: p.Seed ^ uint64(si+1)*0x9e3779b97f4a7c15},
+			})
+		}
+	}
+	// Stable insertion sort by start time: plans are short.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].At < out[j-1].At; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	for i := range out {
+		out[i].Index = i
+	}
+	return out
+}
+
+// Outcome is what happened when an event ran.
+type Outcome struct {
+	Index   int
+	Started time.Time // monotonic
+	Closed  int       // connections the target says it closed
+	Err     error
+}
+
+// EventLog learns when each event starts, before the event touches a client.
+// *stats.Recorder implements it.
+type EventLog interface {
+	BeginEvent(index int, t time.Time)
+}
+
+// Controller runs planned events against a target on the run's clock.
+type Controller struct {
+	Target Target
+	Events []Event
+	Log    EventLog
+}
+
+// Run starts each event at start+At and returns once every event has ended,
+// or when ctx is done (events under way are cancelled). Outcomes are in event
+// order; events that never started are missing.
+func (c *Controller) Run(ctx context.Context, start time.Time) []Outcome {
+	var (
+		mu       sync.Mutex
+		outcomes []Outcome
+		wg       sync.WaitGroup
+	)
+	for _, ev := range c.Events {
+		if !sleepUntil(ctx, start.Add(ev.At)) {
+			break
+		}
+		now := time.Now()
+		if c.Log != nil {
+			c.Log.BeginEvent(ev.Index, now)
+		}
+		wg.Go(func() {
+			o := Outcome{Index: ev.Index, Started: now}
+			switch ev.Action {
+			case profile.ActionClose:
+				o.Closed, o.Err = c.Target.Close(ctx, ev.close)
+			default:
+				o.Closed, o.Err = c.Target.Restart(ctx, ev.Node, ev.restart)
+			}
+			if o.Err != nil {
+				o.Err = fmt.Errorf("chaos event %d (%s, node %d): %w", ev.Index, ev.Action, ev.Node, o.Err)
+			}
+			mu.Lock()
+			outcomes = append(outcomes, o)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// Order by index for the caller.
+	ordered := make([]Outcome, 0, len(outcomes))
+	for i := range c.Events {
+		for _, o := range outcomes {
+			if o.Index == i {
+				ordered = append(ordered, o)
+			}
+		}
+	}
+	return ordered
+}
+
+// sleepUntil waits until t on the monotonic clock; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
