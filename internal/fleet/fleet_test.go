@@ -1,0 +1,371 @@
+package fleet
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/stats"
+	"github.com/wsstorm/wsstorm/internal/target"
+)
+
+// harness runs a fleet against an embedded target on loopback.
+type harness struct {
+	t     *testing.T
+	tgt   *target.Target
+	rec   *stats.Recorder
+	start time.Time
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+func baseConfig() Config {
+	return Config{
+		Clients:          20,
+		MaxDialing:       16,
+		HandshakeTimeout: 5 * time.Second,
+		Backoff:          constant(50 * time.Millisecond),
+		Policy:           mustPolicy(profile.Reconnect{}),
+		Seed:             1,
+	}
+}
+
+func constant(d time.Duration) Backoff {
+	b, err := NewBackoff(profile.Reconnect{Strategy: "constant", Base: profile.Dur(d)})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func mustPolicy(r profile.Reconnect) *Policy {
+	p, err := NewPolicy(r)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func startHarness(t *testing.T, nodes int, capacity profile.Capacity, cfg Config, events []stats.EventPlan) *harness {
+	t.Helper()
+	tgt, err := target.Start(context.Background(), target.Options{Nodes: nodes, Listen: "127.0.0.1:0", Capacity: capacity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = tgt.Shutdown(ctx)
+	})
+	if cfg.URL == "" {
+		cfg.URL = tgt.URL()
+	}
+	return runFleet(t, tgt, cfg, events)
+}
+
+func runFleet(t *testing.T, tgt *target.Target, cfg Config, events []stats.EventPlan) *harness {
+	t.Helper()
+	start := time.Now()
+	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute, Events: events})
+	f, err := New(cfg, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, tgt: tgt, rec: rec, start: start, stop: cancel, done: make(chan struct{})}
+	go func() { defer close(h.done); f.Run(ctx) }()
+	t.Cleanup(h.finish)
+	return h
+}
+
+// finish stops the fleet and waits for every client, bounded.
+func (h *harness) finish() {
+	h.stop()
+	select {
+	case <-h.done:
+	case <-time.After(15 * time.Second):
+		h.t.Fatal("fleet did not stop within 15s of cancellation")
+	}
+}
+
+func (h *harness) results() *stats.Results {
+	h.finish()
+	return h.rec.Results(time.Now(), time.Since(h.start))
+}
+
+// waitFor polls cond until it holds or the timeout ends.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func connectedTo(h *harness, n int64) func() bool {
+	return func() bool { return h.rec.Connected() == n }
+}
+
+// TestConstantBackoffReconnectLatency is the instrument's calibration: with a
+// constant backoff of D on an idle target, reconnect latency is just above D.
+func TestConstantBackoffReconnectLatency(t *testing.T) {
+	const D = 200 * time.Millisecond
+	cfg := baseConfig()
+	cfg.Clients = 30
+	cfg.Backoff = constant(D)
+	h := startHarness(t, 3, profile.Capacity{}, cfg, []stats.EventPlan{{Action: "restart", Node: 0, Code: 1012}})
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 30))
+
+	h.rec.BeginEvent(0, time.Now())
+	closed, err := h.tgt.Restart(context.Background(), 0, chaos.RestartSpec{Code: 1012, Downtime: 50 * time.Millisecond})
+	if err != nil || closed == 0 {
+		t.Fatalf("restart closed %d, err %v", closed, err)
+	}
+	waitFor(t, "clients back", 10*time.Second, connectedTo(h, 30))
+	res := h.results()
+	rc := res.Histograms[stats.Reconnect]
+	if rc.TotalCount() != int64(closed) {
+		t.Fatalf("reconnects recorded %d, want %d (every closed client)", rc.TotalCount(), closed)
+	}
+	p50 := time.Duration(rc.ValueAtPercentile(50)) * time.Microsecond
+	if p50 < D || p50 >= D+50*time.Millisecond {
+		t.Fatalf("reconnect p50 = %v, want in [%v, %v)", p50, D, D+50*time.Millisecond)
+	}
+	ev := res.Events[0]
+	if ev.Affected != int64(closed) || ev.Reconnected != ev.Affected || ev.NeverReconnected != 0 {
+		t.Fatalf("event: affected %d reconnected %d never %d; target closed %d", ev.Affected, ev.Reconnected, ev.NeverReconnected, closed)
+	}
+	if ev.T100 == nil || *ev.T100 < D {
+		t.Fatalf("t100 = %v, want ≥ %v", ev.T100, D)
+	}
+	if got := res.Counters.Closes[1012]; got != int64(closed) {
+		t.Fatalf("closes[1012] = %d, want %d", got, closed)
+	}
+	if rv := res.Histograms[stats.Recovery].TotalCount(); rv != int64(closed) {
+		t.Fatalf("recoveries = %d, want %d", rv, closed)
+	}
+}
+
+// TestNormalClosureStops checks the default policy: a client closed with 1000
+// makes no further attempt; one closed with 1012 comes back.
+func TestNormalClosureStops(t *testing.T) {
+	cfg := baseConfig()
+	h := startHarness(t, 2, profile.Capacity{}, cfg, []stats.EventPlan{{Action: "close", Node: -1, Code: 1000}})
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 20))
+	h.rec.BeginEvent(0, time.Now())
+	closed, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 0.5, Code: 1000, Seed: 3})
+	if err != nil || closed != 10 {
+		t.Fatalf("close: %d, %v; want 10 closed", closed, err)
+	}
+	waitFor(t, "closes observed", 5*time.Second, connectedTo(h, 10))
+	time.Sleep(300 * time.Millisecond) // several backoffs' worth: nobody may come back
+	res := h.results()
+	ev := res.Events[0]
+	if ev.Affected != 10 || ev.Reconnected != 0 || ev.NeverReconnected != 10 {
+		t.Fatalf("event = affected %d reconnected %d never %d; want 10/0/10", ev.Affected, ev.Reconnected, ev.NeverReconnected)
+	}
+	if ev.AttemptsPerClient != 0 {
+		t.Fatalf("clients closed with 1000 made %.2f attempts each, want 0", ev.AttemptsPerClient)
+	}
+	if res.Counters.ConnectAttempts != 20 {
+		t.Fatalf("attempts = %d, want 20 (the initial connects only)", res.Counters.ConnectAttempts)
+	}
+}
+
+// TestPolicyOverrideAppCode: a server announcing a restart with 3001 is
+// reconnected to when the profile says so.
+func TestPolicyOverrideAppCode(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Clients = 10
+	cfg.Policy = mustPolicy(profile.Reconnect{OnClose: map[string]string{"3001": "reconnect"}, OnCloseDefault: "stop"})
+	h := startHarness(t, 1, profile.Capacity{}, cfg, nil)
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 10))
+	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 3001}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "clients back", 10*time.Second, func() bool { return h.rec.Connected() == 10 })
+	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 4000}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "clients gone", 5*time.Second, connectedTo(h, 0))
+	time.Sleep(200 * time.Millisecond)
+	res := h.results()
+	if res.Counters.Closes[3001] != 10 || res.Counters.Closes[4000] != 10 || res.Counters.Reconnects != 10 {
+		t.Fatalf("closes %v, reconnects %d; want 10×3001 then 10 reconnects, 10×4000 and stop", res.Counters.Closes, res.Counters.Reconnects)
+	}
+}
+
+// TestBadGatewayRecordedAs1014: gorilla/websocket rejects a received 1014;
+// the fleet still records it as 1014 and reconnects.
+func TestBadGatewayRecordedAs1014(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Clients = 5
+	h := startHarness(t, 1, profile.Capacity{}, cfg, nil)
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 5))
+	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 1014}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "clients back", 10*time.Second, func() bool {
+		return h.rec.Connected() == 5 && h.rec.Results(time.Now(), time.Second).Counters.Reconnects == 5
+	})
+	res := h.results()
+	if res.Counters.Closes[1014] != 5 || len(res.Counters.Closes) != 1 {
+		t.Fatalf("closes = %v, want 5×1014", res.Counters.Closes)
+	}
+}
+
+// TestLifetimeAndEcho: sessions end by the client after their lifetime and
+// restart after the pause; echoes are timed.
+func TestLifetimeAndEcho(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Clients = 5
+	cfg.SendInterval = 20 * time.Millisecond
+	cfg.PayloadBytes = 32
+	cfg.Lifetime = 150 * time.Millisecond
+	cfg.Pause = 20 * time.Millisecond
+	h := startHarness(t, 1, profile.Capacity{}, cfg, nil)
+	time.Sleep(600 * time.Millisecond)
+	res := h.results()
+	c := res.Counters
+	if c.ClientCloses < 10 {
+		t.Fatalf("client closes = %d, want ≥ 10 (5 clients, 150ms lifetime, 600ms)", c.ClientCloses)
+	}
+	if c.Reconnects != 0 || len(c.Closes) != 0 {
+		t.Fatalf("client-ended sessions counted as server closes: reconnects %d, closes %v", c.Reconnects, c.Closes)
+	}
+	rtt := res.Histograms[stats.MessageRTT]
+	if rtt.TotalCount() < 50 || c.MessagesSent < rtt.TotalCount() {
+		t.Fatalf("echoes %d, sent %d: want ≥ 50 echoes, never more than sent", rtt.TotalCount(), c.MessagesSent)
+	}
+	if p99 := time.Duration(rtt.ValueAtPercentile(99)) * time.Microsecond; p99 > 200*time.Millisecond {
+		t.Fatalf("echo p99 = %v on loopback", p99)
+	}
+	// Every received message is a welcome or an echo.
+	if c.MessagesReceived != rtt.TotalCount()+c.Connects {
+		t.Fatalf("received %d, want echoes %d + welcomes %d", c.MessagesReceived, rtt.TotalCount(), c.Connects)
+	}
+}
+
+// TestRetryAfterHonoured: a 503 with Retry-After: 1 holds the client back at
+// least a second, although its own backoff is 10 ms.
+func TestRetryAfterHonoured(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	cfg := baseConfig()
+	cfg.Clients = 1
+	cfg.URL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	cfg.Backoff = constant(10 * time.Millisecond)
+	cfg.HonorRetryAfter = true
+	cfg.MaxAttempts = 2
+	h := runFleet(t, nil, cfg, nil)
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("client did not give up after 2 attempts")
+	}
+	res := h.results()
+	if len(times) != 2 || times[1].Sub(times[0]) < time.Second {
+		t.Fatalf("attempts at %v: want 2, at least 1s apart", times)
+	}
+	if res.Counters.ConnectFailures["http_503"] != 2 || res.Counters.GaveUp != 1 {
+		t.Fatalf("failures %v, gave up %d", res.Counters.ConnectFailures, res.Counters.GaveUp)
+	}
+}
+
+// TestRefusedAndGiveUp: nothing listens; the client fails with "refused" and
+// gives up after max_attempts.
+func TestRefusedAndGiveUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := baseConfig()
+	cfg.Clients = 3
+	cfg.URL = "ws://" + addr + "/"
+	cfg.Backoff = constant(time.Millisecond)
+	cfg.MaxAttempts = 4
+	h := runFleet(t, nil, cfg, nil)
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("clients did not give up")
+	}
+	res := h.results()
+	if res.Counters.ConnectFailures["refused"] != 12 || res.Counters.GaveUp != 3 || res.Counters.ConnectAttempts != 12 {
+		t.Fatalf("counters = %+v", res.Counters)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	resp := &http.Response{StatusCode: 503}
+	for _, tc := range []struct {
+		name string
+		err  error
+		resp *http.Response
+		want stats.Reason
+	}{
+		{"http status", websocket.ErrBadHandshake, resp, stats.HTTPStatus(503)},
+		{"deadline", context.DeadlineExceeded, nil, stats.Timeout},
+		{"other", net.UnknownNetworkError("x"), nil, stats.Other},
+	} {
+		if got := classify(tc.err, tc.resp); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCloseCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{&websocket.CloseError{Code: 1012}, 1012},
+		{&websocket.CloseError{Code: 3001}, 3001},
+		{errStr("websocket: bad close code 1014"), 1014},
+		{errStr("websocket: bad close code 1006"), 1002},
+		{errStr("read tcp: connection reset by peer"), 1006},
+	} {
+		if got := closeCode(tc.err); got != tc.want {
+			t.Errorf("closeCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+type errStr string
+
+func (e errStr) Error() string { return string(e) }
+
+func TestWelcomeNode(t *testing.T) {
+	for msg, want := range map[string]int{
+		`{"type":"welcome","node":2}`:   2,
+		`{"type":"welcome","node": 17}`: 17,
+		`{"type":"welcome"}`:            -1,
+		`hello`:                         -1,
+	} {
+		if got := welcomeNode([]byte(msg)); got != want {
+			t.Errorf("welcomeNode(%s) = %d, want %d", msg, got, want)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package fleet
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// Action is what a client does once its connection closed.
+type Action int
+
+// Actions. The zero Action is neither, so an unset one shows.
+const (
+	// Reconnect dials again after the backoff delay.
+	Reconnect Action = iota + 1
+	// Stop ends the client: its session is over.
+	Stop
+)
+
+// String returns the name a profile uses for a: "reconnect" or "stop".
+func (a Action) String() string {
+	switch a {
+	case Reconnect:
+		return "reconnect"
+	case Stop:
+		return "stop"
+	}
+	return "Action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// Policy decides from the close code a client observed whether it reconnects.
+// The defaults follow RFC 6455 §7.4: 1000 (Normal Closure) stops; 1001, 1006,
+// 1011, 1012, 1013 and 1014 reconnect; any other code follows
+// on_close_default. on_close entries override the defaults code by code,
+// application codes 3000–4999 included.
+type Policy struct {
+	codes map[int]Action // the defaults, then on_close
+	other Action         // codes not in codes
+}
+
+// NewPolicy returns the Policy r describes. It returns an error for an
+// on_close key that is not a close code in 1000–4999, or for an action other
+// than "reconnect" or "stop".
+func NewPolicy(r profile.Reconnect) (*Policy, error) {
+	p := &Policy{
+		codes: map[int]Action{
+			websocket.CloseNormalClosure:     Stop,
+			websocket.CloseGoingAway:         Reconnect,
+			websocket.CloseAbnormalClosure:   Reconnect, // no close frame; never on the wire
+			websocket.CloseInternalServerErr: Reconnect,
+			websocket.CloseServiceRestart:    Reconnect,
+			websocket.CloseTryAgainLater:     Reconnect,
+			CloseBadGateway:                  Reconnect,
+		},
+		other: Reconnect,
+	}
+	if r.OnCloseDefault != "" {
+		a, err := parseAction(r.OnCloseDefault)
+		if err != nil {
+			return nil, fmt.Errorf("reconnect on_close_default: %w", err)
+		}
+		p.other = a
+	}
+	// Sorted, so that with several bad entries the error is always the same.
+	keys := make([]string, 0, len(r.OnClose))
+	for k := range r.OnClose {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		code, err := strconv.Atoi(k)
+		if err != nil || code < 1000 || code > 4999 {
+			return nil, fmt.Errorf("reconnect on_close: key %q is not a close code: want an integer in 1000–4999", k)
+		}
+		a, err := parseAction(r.OnClose[k])
+		if err != nil {
+			return nil, fmt.Errorf("reconnect on_close %s: %w", k, err)
+		}
+		p.codes[code] = a
+	}
+	return p, nil
+}
+
+// OnClose returns what a client does after a close with code.
+func (p *Policy) OnClose(code int) Action {
+	if a, ok := p.codes[code]; ok {
+		return a
+	}
+	return p.other
+}
+
+func parseAction(s string) (Action, error) {
+	switch s {
+	case "reconnect":
+		return Reconnect, nil
+	case "stop":
+		return Stop, nil
+	}
+	return 0, fmt.Errorf("action %q is unknown: want \"reconnect\" or \"stop\"", s)
+}
