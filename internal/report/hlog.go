@@ -1,0 +1,69 @@
+package report
+
+import (
+	"io"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// writeHistograms writes the run's histograms as an HdrHistogram interval log
+// (format 1.3): one interval per metric, in the order of stats.Metrics, tagged
+// with the metric's name and spanning the whole run. Empty histograms are
+// written too, so every tag is always present. Values are microseconds.
+//
+// The library writes BaseTime in whole seconds but subtracts the base time in
+// milliseconds, so a base time with a fraction of a second would be read back
+// wrong. The base is therefore the run's start rounded down to the second, and
+// each interval starts at the start's fraction of a second.
+//
+// The Interval_Max column is the maximum divided by 1e6, the library's fixed
+// nanoseconds-to-milliseconds ratio; for microsecond values that is seconds.
+// Readers decode the histogram itself and ignore the column.
+func writeHistograms(w io.Writer, r *stats.Results) error {
+	startMs := r.Started.UnixMilli()
+	endMs := startMs + r.Elapsed.Milliseconds()
+	baseMs := floorSecond(startMs)
+
+	lw := hdrhistogram.NewHistogramLogWriter(w)
+	lw.SetBaseTime(baseMs)
+	header := []func() error{
+		lw.OutputLogFormatVersion,
+		func() error { return lw.OutputStartTime(startMs) },
+		func() error { return lw.OutputBaseTime(baseMs) },
+		func() error {
+			return lw.OutputComment("[wsstorm: values in microseconds; one interval per metric, tagged with its name]")
+		},
+		lw.OutputLegend,
+	}
+	for _, out := range header {
+		if err := out(); err != nil {
+			return err
+		}
+	}
+	for _, m := range stats.Metrics {
+		// A copy: the tag and times must not leak into the caller's histograms.
+		var h *hdrhistogram.Histogram
+		if src := r.Histogram(m); src != nil {
+			h = src.Clone()
+		} else {
+			h = stats.NewHistogram()
+		}
+		h.SetTag(m.String())
+		h.SetStartTimeMs(startMs)
+		h.SetEndTimeMs(endMs)
+		if err := lw.OutputIntervalHistogram(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// floorSecond rounds a Unix time in milliseconds down to a whole second.
+func floorSecond(ms int64) int64 {
+	r := ms % 1000
+	if r < 0 {
+		r += 1000
+	}
+	return ms - r
+}

@@ -1,0 +1,345 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// SummarySchema identifies the layout of summary.json. A change that breaks
+// readers bumps it.
+const SummarySchema = "wsstorm.summary/v1"
+
+// Summary is the content of summary.json, the file that users' scripts and CI
+// gates read. Its fields, their JSON names and their order are a contract
+// (DESIGN.md, "Results"). Pointers are null in JSON where a value does not
+// exist, which is different from zero.
+type Summary struct {
+	Schema        string         `json:"schema"`
+	Profile       ProfileRef     `json:"profile"`
+	Seed          uint64         `json:"seed"`
+	StartedAt     Timestamp      `json:"started_at"`
+	DurationS     float64        `json:"duration_s"`
+	Interrupted   bool           `json:"interrupted"`
+	Passed        bool           `json:"passed"` // not interrupted and every threshold OK
+	Clients       int            `json:"clients"`
+	PeakConnected int64          `json:"peak_connected"`
+	Counters      CounterSummary `json:"counters"`
+	LatencyMS     Latencies      `json:"latency_ms"`
+	Events        []EventSummary `json:"events"`
+	Thresholds    []Threshold    `json:"thresholds"`
+	Target        *TargetSide    `json:"target,omitempty"` // only when the embedded target ran
+}
+
+// ProfileRef identifies the profile a run used.
+type ProfileRef struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// CounterSummary holds the run's totals. Its maps are never nil.
+type CounterSummary struct {
+	ConnectAttempts  int64            `json:"connect_attempts"`
+	Connects         int64            `json:"connects"`
+	ConnectFailures  map[string]int64 `json:"connect_failures"` // by reason
+	Closes           map[int]int64    `json:"closes"`           // by close code, observed by clients
+	ClientCloses     int64            `json:"client_closes"`
+	Reconnects       int64            `json:"reconnects"`
+	GaveUp           int64            `json:"gave_up"`
+	MessagesSent     int64            `json:"messages_sent"`
+	MessagesReceived int64            `json:"messages_received"`
+}
+
+// Latencies holds one LatencySummary per metric, in the order of stats.Metrics.
+type Latencies struct {
+	Connect    LatencySummary `json:"connect"`
+	Reconnect  LatencySummary `json:"reconnect"`
+	Recovery   LatencySummary `json:"recovery"`
+	MessageRTT LatencySummary `json:"message_rtt"`
+}
+
+// Of returns the summary of metric m, or nil for an unknown metric.
+func (l *Latencies) Of(m stats.Metric) *LatencySummary {
+	switch m {
+	case stats.Connect:
+		return &l.Connect
+	case stats.Reconnect:
+		return &l.Reconnect
+	case stats.Recovery:
+		return &l.Recovery
+	case stats.MessageRTT:
+		return &l.MessageRTT
+	}
+	return nil
+}
+
+// LatencySummary describes one histogram in milliseconds, rounded to 3
+// decimals (whole microseconds). Every field but Count is nil when Count is 0.
+// The values are HdrHistogram's: percentiles and Max are the highest value
+// equivalent to the recorded ones at 3 significant digits, Min the lowest.
+type LatencySummary struct {
+	Count int64    `json:"count"`
+	Min   *float64 `json:"min"`
+	Mean  *float64 `json:"mean"`
+	P50   *float64 `json:"p50"`
+	P90   *float64 `json:"p90"`
+	P99   *float64 `json:"p99"`
+	P999  *float64 `json:"p999"`
+	Max   *float64 `json:"max"`
+}
+
+// EventSummary is the herd analysis of one chaos event. Seconds are rounded
+// to milliseconds, attempt rates to 0.1/s, the herd factor to 2 decimals,
+// attempts per client and imbalance to 3.
+type EventSummary struct {
+	Index             int              `json:"index"`
+	AtS               float64          `json:"at_s"`
+	Action            string           `json:"action"`
+	Node              *int             `json:"node"` // nil: every node
+	Code              int              `json:"code"`
+	Affected          int64            `json:"affected"`
+	Reconnected       int64            `json:"reconnected"`
+	NeverReconnected  int64            `json:"never_reconnected"`
+	T50S              *float64         `json:"t50_s"` // nil: that share never reconnected
+	T90S              *float64         `json:"t90_s"`
+	T99S              *float64         `json:"t99_s"`
+	T100S             *float64         `json:"t100_s"`
+	PeakAttemptRate   float64          `json:"peak_attempt_rate"`
+	MeanAttemptRate   float64          `json:"mean_attempt_rate"`
+	HerdFactor        float64          `json:"herd_factor"`
+	AttemptsPerClient float64          `json:"attempts_per_client"`
+	FailedAttempts    map[string]int64 `json:"failed_attempts"` // never nil
+	ImbalanceAfter    *float64         `json:"imbalance_after"` // nil without per-node gauges
+}
+
+// timestampLayout is RFC 3339 with exactly three fractional digits.
+const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Timestamp is a wall-clock instant, written in JSON as RFC 3339 in UTC with
+// millisecond precision.
+type Timestamp struct{ time.Time }
+
+// MarshalJSON writes the instant as a JSON string such as
+// "2026-11-25T15:01:02.123Z".
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.UTC().Format(timestampLayout) + `"`), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 string.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return fmt.Errorf("timestamp %s is not a JSON string", s)
+	}
+	v, err := time.Parse(time.RFC3339Nano, s[1:len(s)-1])
+	if err != nil {
+		return fmt.Errorf("timestamp: %w", err)
+	}
+	t.Time = v.UTC()
+	return nil
+}
+
+// BuildSummary turns a run into its summary. A nil Profile or Results counts
+// as empty. The summary shares no memory with run.
+func BuildSummary(run *Run) *Summary {
+	s := &Summary{
+		Schema: SummarySchema,
+		Counters: CounterSummary{
+			ConnectFailures: map[string]int64{},
+			Closes:          map[int]int64{},
+		},
+		Events:     []EventSummary{},
+		Thresholds: []Threshold{},
+	}
+	if run == nil {
+		return s
+	}
+	s.Interrupted = run.Interrupted
+	if p := run.Profile; p != nil {
+		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256}
+		s.Seed = p.Seed
+		s.Clients = p.Fleet.Clients
+	}
+	if r := run.Results; r != nil {
+		s.StartedAt = Timestamp{r.Started.UTC().Truncate(time.Millisecond)}
+		s.DurationS = seconds(r.Elapsed)
+		s.PeakConnected = r.PeakConnected
+		s.Counters = counterSummary(&r.Counters)
+		for _, m := range stats.Metrics {
+			*s.LatencyMS.Of(m) = latencySummary(r.Histogram(m))
+		}
+		for i := range r.Events {
+			s.Events = append(s.Events, eventSummary(&r.Events[i]))
+		}
+	}
+	s.Passed = !run.Interrupted
+	for _, t := range run.Thresholds {
+		t.Value = finite(t.Value)
+		s.Thresholds = append(s.Thresholds, t)
+		if !t.OK {
+			s.Passed = false
+		}
+	}
+	if t := run.Target; t != nil {
+		s.Target = &TargetSide{
+			Nodes:        append(make([]NodeSide, 0, len(t.Nodes)), t.Nodes...),
+			ImbalanceEnd: roundPtr(t.ImbalanceEnd, 3),
+		}
+	}
+	return s
+}
+
+func counterSummary(c *stats.Counters) CounterSummary {
+	out := CounterSummary{
+		ConnectAttempts:  c.ConnectAttempts,
+		Connects:         c.Connects,
+		ConnectFailures:  copyCounts(c.ConnectFailures),
+		Closes:           make(map[int]int64, len(c.Closes)),
+		ClientCloses:     c.ClientCloses,
+		Reconnects:       c.Reconnects,
+		GaveUp:           c.GaveUp,
+		MessagesSent:     c.MessagesSent,
+		MessagesReceived: c.MessagesReceived,
+	}
+	for code, n := range c.Closes {
+		out.Closes[code] = n
+	}
+	return out
+}
+
+func copyCounts(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// latencySummary reads h, which holds microseconds; a nil h counts as empty.
+func latencySummary(h *hdrhistogram.Histogram) LatencySummary {
+	if h == nil || h.TotalCount() == 0 {
+		return LatencySummary{}
+	}
+	ms := func(us int64) *float64 { v := microsToMillis(us); return &v }
+	mean := round(h.Mean()/1000, 3)
+	return LatencySummary{
+		Count: h.TotalCount(),
+		Min:   ms(h.Min()),
+		Mean:  &mean,
+		P50:   ms(h.ValueAtQuantile(50)),
+		P90:   ms(h.ValueAtQuantile(90)),
+		P99:   ms(h.ValueAtQuantile(99)),
+		P999:  ms(h.ValueAtQuantile(99.9)),
+		Max:   ms(h.Max()),
+	}
+}
+
+func eventSummary(e *stats.EventReport) EventSummary {
+	out := EventSummary{
+		Index:             e.Index,
+		AtS:               seconds(e.At),
+		Action:            e.Action,
+		Code:              e.Code,
+		Affected:          e.Affected,
+		Reconnected:       e.Reconnected,
+		NeverReconnected:  e.NeverReconnected,
+		T50S:              secondsPtr(e.T50),
+		T90S:              secondsPtr(e.T90),
+		T99S:              secondsPtr(e.T99),
+		T100S:             secondsPtr(e.T100),
+		PeakAttemptRate:   round(e.PeakAttemptRate, 1),
+		MeanAttemptRate:   round(e.MeanAttemptRate, 1),
+		HerdFactor:        round(e.HerdFactor, 2),
+		AttemptsPerClient: round(e.AttemptsPerClient, 3),
+		FailedAttempts:    copyCounts(e.FailedAttempts),
+		ImbalanceAfter:    roundPtr(e.ImbalanceAfter, 3),
+	}
+	if e.Node >= 0 {
+		node := e.Node
+		out.Node = &node
+	}
+	return out
+}
+
+// microsToMillis converts a histogram value to milliseconds.
+func microsToMillis(us int64) float64 { return round(float64(us)/1000, 3) }
+
+func seconds(d time.Duration) float64 { return round(d.Seconds(), 3) }
+
+func secondsPtr(d *time.Duration) *float64 {
+	if d == nil {
+		return nil
+	}
+	v := seconds(*d)
+	return &v
+}
+
+func roundPtr(v *float64, decimals int) *float64 {
+	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return nil
+	}
+	r := round(*v, decimals)
+	return &r
+}
+
+// round rounds v to the given number of decimals. JSON has no NaN or
+// infinity, so those become 0 rather than make the whole file unwritable.
+func round(v float64, decimals int) float64 {
+	v = finite(v)
+	p := math.Pow10(decimals)
+	return math.Round(v*p) / p
+}
+
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+// normalize replaces the nil maps and slices a hand-edited or older file may
+// hold with empty ones, so readers can rely on them.
+func (s *Summary) normalize() {
+	if s.Counters.ConnectFailures == nil {
+		s.Counters.ConnectFailures = map[string]int64{}
+	}
+	if s.Counters.Closes == nil {
+		s.Counters.Closes = map[int]int64{}
+	}
+	if s.Events == nil {
+		s.Events = []EventSummary{}
+	}
+	for i := range s.Events {
+		if s.Events[i].FailedAttempts == nil {
+			s.Events[i].FailedAttempts = map[string]int64{}
+		}
+	}
+	if s.Thresholds == nil {
+		s.Thresholds = []Threshold{}
+	}
+	if s.Target != nil && s.Target.Nodes == nil {
+		s.Target.Nodes = []NodeSide{}
+	}
+}
+
+// checkSchema reports whether s is a summary this package can read.
+func (s *Summary) checkSchema() error {
+	if s.Schema == SummarySchema {
+		return nil
+	}
+	if s.Schema == "" {
+		return fmt.Errorf("no schema field: not a wsstorm summary")
+	}
+	if strings.HasPrefix(s.Schema, "wsstorm.summary/") {
+		return fmt.Errorf("schema %q is not supported by this version of wsstorm (it reads %q)", s.Schema, SummarySchema)
+	}
+	return fmt.Errorf("schema %q is not a wsstorm summary", s.Schema)
+}

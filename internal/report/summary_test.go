@@ -1,0 +1,268 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// writeFixture writes run into a fresh directory and returns it with the raw
+// summary.json.
+func writeFixture(t *testing.T, run *Run) (string, []byte) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "results")
+	if _, err := Write(dir, run); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, data
+}
+
+// objectKeys returns the keys of a JSON object in file order.
+func objectKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %v %v", tok, err)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+func TestSummaryJSONLayout(t *testing.T) {
+	_, data := writeFixture(t, fixtureRun(t))
+
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var events []json.RawMessage
+	if err := json.Unmarshal(doc["events"], &events); err != nil {
+		t.Fatal(err)
+	}
+	var latency map[string]json.RawMessage
+	if err := json.Unmarshal(doc["latency_ms"], &latency); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		raw  []byte
+		want []string
+	}{
+		{"top level", data, []string{"schema", "profile", "seed", "started_at", "duration_s", "interrupted", "passed",
+			"clients", "peak_connected", "counters", "latency_ms", "events", "thresholds", "target"}},
+		{"profile", doc["profile"], []string{"name", "path", "sha256"}},
+		{"counters", doc["counters"], []string{"connect_attempts", "connects", "connect_failures", "closes",
+			"client_closes", "reconnects", "gave_up", "messages_sent", "messages_received"}},
+		{"latency_ms", doc["latency_ms"], []string{"connect", "reconnect", "recovery", "message_rtt"}},
+		{"latency", latency["connect"], []string{"count", "min", "mean", "p50", "p90", "p99", "p999", "max"}},
+		{"event", events[0], []string{"index", "at_s", "action", "node", "code", "affected", "reconnected",
+			"never_reconnected", "t50_s", "t90_s", "t99_s", "t100_s", "peak_attempt_rate", "mean_attempt_rate",
+			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after"}},
+		{"target", doc["target"], []string{"nodes", "imbalance_end"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := objectKeys(t, tt.raw); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("keys\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	if !bytes.Contains(data, []byte(`"expr": "reconnect.p99 < 5s"`)) {
+		t.Errorf("threshold expression is escaped or missing:\n%s", data)
+	}
+}
+
+func TestSummaryJSONValues(t *testing.T) {
+	_, data := writeFixture(t, fixtureRun(t))
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	// JSON numbers decode as float64; null as nil.
+	want := map[string]any{
+		"schema":         "wsstorm.summary/v1",
+		"profile":        map[string]any{"name": "default", "path": "profiles/default.toml", "sha256": "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a"},
+		"seed":           1.0,
+		"started_at":     "2026-11-25T15:01:02.123Z",
+		"duration_s":     45.012,
+		"interrupted":    false,
+		"passed":         true,
+		"clients":        2000.0,
+		"peak_connected": 2000.0,
+		"counters": map[string]any{
+			"connect_attempts": 2702.0, "connects": 2687.0,
+			"connect_failures": map[string]any{"http_503": 15.0},
+			"closes":           map[string]any{"1000": 200.0, "1012": 2000.0},
+			"client_closes":    1800.0, "reconnects": 2600.0, "gave_up": 0.0,
+			"messages_sent": 88000.0, "messages_received": 87990.0,
+		},
+		"latency_ms": map[string]any{
+			"connect": map[string]any{"count": 10.0, "min": 0.1, "mean": 0.55, "p50": 0.5, "p90": 0.9, "p99": 1.0, "p999": 1.0, "max": 1.0},
+			// 4,950,000 µs lies in a bucket 4096 µs wide: [4,947,968, 4,952,063].
+			"reconnect":   map[string]any{"count": 1000.0, "min": 1.5, "mean": 11.397, "p50": 1.5, "p90": 1.5, "p99": 1.5, "p999": 4952.063, "max": 4952.063},
+			"recovery":    map[string]any{"count": 0.0, "min": nil, "mean": nil, "p50": nil, "p90": nil, "p99": nil, "p999": nil, "max": nil},
+			"message_rtt": map[string]any{"count": 1.0, "min": 0.25, "mean": 0.25, "p50": 0.25, "p90": 0.25, "p99": 0.25, "p999": 0.25, "max": 0.25},
+		},
+		"events": []any{
+			map[string]any{
+				"index": 0.0, "at_s": 10.0, "action": "rolling_restart", "node": 0.0, "code": 1012.0,
+				"affected": 667.0, "reconnected": 667.0, "never_reconnected": 0.0,
+				"t50_s": 3.022, "t90_s": 4.1, "t99_s": 4.95, "t100_s": 5.01,
+				"peak_attempt_rate": 412.0, "mean_attempt_rate": 196.1, "herd_factor": 2.1, "attempts_per_client": 1.022,
+				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023,
+			},
+			map[string]any{
+				"index": 1.0, "at_s": 38.0, "action": "close", "node": nil, "code": 1000.0,
+				"affected": 200.0, "reconnected": 0.0, "never_reconnected": 200.0,
+				"t50_s": nil, "t90_s": nil, "t99_s": nil, "t100_s": nil,
+				"peak_attempt_rate": 0.0, "mean_attempt_rate": 0.0, "herd_factor": 0.0, "attempts_per_client": 0.0,
+				"failed_attempts": map[string]any{}, "imbalance_after": nil,
+			},
+		},
+		"thresholds": []any{map[string]any{"expr": "reconnect.p99 < 5s", "value": 1.5, "ok": true}},
+		"target": map[string]any{
+			"nodes": []any{
+				map[string]any{"index": 0.0, "accepted": 900.0, "rejected": 15.0, "connections_end": 667.0},
+				map[string]any{"index": 1.0, "accepted": 890.0, "rejected": 0.0, "connections_end": 667.0},
+				map[string]any{"index": 2.0, "accepted": 897.0, "rejected": 0.0, "connections_end": 666.0},
+			},
+			"imbalance_end": 1.001,
+		},
+	}
+	for key, w := range want {
+		if !reflect.DeepEqual(got[key], w) {
+			t.Errorf("%s\n got %#v\nwant %#v", key, got[key], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("summary has %d keys, want %d", len(got), len(want))
+	}
+}
+
+func TestSummaryEmptyRun(t *testing.T) {
+	// An interrupted run that recorded nothing: nil histograms and maps.
+	run := &Run{Results: emptyResults(), Interrupted: true}
+	_, data := writeFixture(t, run)
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		key  string
+		want any
+	}{
+		{"interrupted", true},
+		{"passed", false},
+		{"events", []any{}},
+		{"thresholds", []any{}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(got[c.key], c.want) {
+			t.Errorf("%s = %#v, want %#v", c.key, got[c.key], c.want)
+		}
+	}
+	counters := got["counters"].(map[string]any)
+	for _, k := range []string{"connect_failures", "closes"} {
+		if !reflect.DeepEqual(counters[k], map[string]any{}) {
+			t.Errorf("counters.%s = %#v, want {}", k, counters[k])
+		}
+	}
+	if _, ok := got["target"]; ok {
+		t.Error("target present without an embedded target")
+	}
+	for name, l := range got["latency_ms"].(map[string]any) {
+		l := l.(map[string]any)
+		if l["count"] != 0.0 || l["p99"] != nil || l["max"] != nil {
+			t.Errorf("latency_ms.%s = %v, want count 0 and nulls", name, l)
+		}
+	}
+}
+
+func TestPassed(t *testing.T) {
+	ok := Threshold{Expr: "a", OK: true}
+	bad := Threshold{Expr: "b", OK: false}
+	tests := []struct {
+		name        string
+		interrupted bool
+		thresholds  []Threshold
+		want        bool
+	}{
+		{"no thresholds", false, nil, true},
+		{"all ok", false, []Threshold{ok, ok}, true},
+		{"one failed", false, []Threshold{ok, bad}, false},
+		{"interrupted", true, nil, false},
+		{"interrupted, all ok", true, []Threshold{ok}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := BuildSummary(&Run{Results: emptyResults(), Interrupted: tt.interrupted, Thresholds: tt.thresholds})
+			if s.Passed != tt.want {
+				t.Errorf("Passed = %v, want %v", s.Passed, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildSummarySharesNothing(t *testing.T) {
+	run := fixtureRun(t)
+	s := BuildSummary(run)
+	s.Counters.ConnectFailures["x"] = 1
+	s.Counters.Closes[4000] = 1
+	s.Events[0].FailedAttempts["x"] = 1
+	s.Target.Nodes[0].Accepted = -1
+	s.Thresholds[0].OK = false
+	r := run.Results
+	if _, ok := r.Counters.ConnectFailures["x"]; ok {
+		t.Error("summary shares Counters.ConnectFailures")
+	}
+	if _, ok := r.Counters.Closes[4000]; ok {
+		t.Error("summary shares Counters.Closes")
+	}
+	if _, ok := r.Events[0].FailedAttempts["x"]; ok {
+		t.Error("summary shares an event's FailedAttempts")
+	}
+	if run.Target.Nodes[0].Accepted != 900 {
+		t.Error("summary shares Target.Nodes")
+	}
+	if !run.Thresholds[0].OK {
+		t.Error("summary shares Thresholds")
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	started := time.Date(2026, 11, 25, 16, 1, 2, 999_000_000, time.FixedZone("CET", 3600))
+	tests := []struct {
+		name, profile, want string
+	}{
+		{"plain", "default", filepath.Join("results", "default", "20261125T150102Z")},
+		{"separators", "../a/b", filepath.Join("results", ".._a_b", "20261125T150102Z")},
+		{"dots only", "..", filepath.Join("results", "unnamed", "20261125T150102Z")},
+		{"empty", "", filepath.Join("results", "unnamed", "20261125T150102Z")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DefaultDir("results", tt.profile, started); got != tt.want {
+				t.Errorf("DefaultDir = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

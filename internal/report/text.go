@@ -1,0 +1,154 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// WriteText writes the end-of-run summary for a terminal: the verdict,
+// counters, a latency table, one line per chaos event, thresholds, the
+// target's side and, when dir is not empty, where the results are. Values
+// that do not exist are shown as "-".
+func WriteText(w io.Writer, s *Summary, dir string) error {
+	var b strings.Builder
+	name := s.Profile.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	fmt.Fprintf(&b, "wsstorm: profile %s, %d clients, %.1fs, seed %d — %s\n",
+		name, s.Clients, s.DurationS, s.Seed, verdict(s))
+
+	c := &s.Counters
+	fmt.Fprintf(&b, "connects %d (attempts %d, failures: %s)   closes: %s   client closes %d   gave up %d\n",
+		c.Connects, c.ConnectAttempts, countsText(c.ConnectFailures), countsText(c.Closes), c.ClientCloses, c.GaveUp)
+	fmt.Fprintf(&b, "reconnects %d   peak connected %d   messages sent %d, received %d\n",
+		c.Reconnects, s.PeakConnected, c.MessagesSent, c.MessagesReceived)
+
+	writeLatencyTable(&b, &s.LatencyMS)
+
+	if len(s.Events) > 0 {
+		b.WriteString("events\n")
+		for i := range s.Events {
+			writeEvent(&b, &s.Events[i])
+		}
+	}
+	if len(s.Thresholds) > 0 {
+		b.WriteString("thresholds\n")
+		for _, t := range s.Thresholds {
+			mark := "ok  "
+			if !t.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, strconv.FormatFloat(t.Value, 'g', -1, 64))
+		}
+	}
+	if t := s.Target; t != nil {
+		b.WriteString("target\n")
+		for _, n := range t.Nodes {
+			fmt.Fprintf(&b, "  node %d: accepted %d, rejected %d, connections at end %d\n",
+				n.Index, n.Accepted, n.Rejected, n.ConnectionsEnd)
+		}
+		fmt.Fprintf(&b, "  imbalance at end %s\n", optional(t.ImbalanceEnd, 2, ""))
+	}
+	if dir != "" {
+		fmt.Fprintf(&b, "results: %s\n", dir)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func verdict(s *Summary) string {
+	if s.Interrupted {
+		return "INTERRUPTED (not passed)"
+	}
+	if s.Passed {
+		return "passed"
+	}
+	failed := 0
+	for _, t := range s.Thresholds {
+		if !t.OK {
+			failed++
+		}
+	}
+	return fmt.Sprintf("FAILED (%d of %d thresholds)", failed, len(s.Thresholds))
+}
+
+// countsText writes counts by key, in key order: "http_503=15 refused=2".
+func countsText[K cmp.Ordered](m map[K]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%v=%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// writeLatencyTable writes one row per metric with right-aligned columns.
+func writeLatencyTable(b *strings.Builder, l *Latencies) {
+	rows := [][]string{{"latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max"}}
+	for _, m := range stats.Metrics {
+		ls := l.Of(m)
+		rows = append(rows, []string{
+			m.String(),
+			strconv.FormatInt(ls.Count, 10),
+			optional(ls.P50, 2, ""), optional(ls.P90, 2, ""), optional(ls.P99, 2, ""),
+			optional(ls.P999, 2, ""), optional(ls.Max, 2, ""),
+		})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], len(cell), 6)
+		}
+	}
+	for _, row := range rows {
+		fmt.Fprintf(b, "%-*s", widths[0], row[0])
+		for i := 1; i < len(row); i++ {
+			fmt.Fprintf(b, "  %*s", widths[i], row[i])
+		}
+		b.WriteByte('\n')
+	}
+}
+
+func writeEvent(b *strings.Builder, e *EventSummary) {
+	node := "all nodes"
+	if e.Node != nil {
+		node = "node " + strconv.Itoa(*e.Node)
+	}
+	fmt.Fprintf(b, "  #%d %.1fs %s %s code %d: affected %d, reconnected %d",
+		e.Index, e.AtS, e.Action, node, e.Code, e.Affected, e.Reconnected)
+	if e.NeverReconnected > 0 {
+		fmt.Fprintf(b, ", never reconnected %d", e.NeverReconnected)
+	}
+	herd := "-" // no attempts
+	if e.HerdFactor > 0 {
+		herd = fmt.Sprintf("×%.1f", e.HerdFactor)
+	}
+	fmt.Fprintf(b, ", t50 %s t90 %s t99 %s t100 %s, peak %.0f/s, herd %s",
+		optional(e.T50S, 2, "s"), optional(e.T90S, 2, "s"), optional(e.T99S, 2, "s"), optional(e.T100S, 2, "s"),
+		e.PeakAttemptRate, herd)
+	if len(e.FailedAttempts) > 0 {
+		fmt.Fprintf(b, ", failed %s", countsText(e.FailedAttempts))
+	}
+	if e.ImbalanceAfter != nil {
+		fmt.Fprintf(b, ", imbalance %s", optional(e.ImbalanceAfter, 2, ""))
+	}
+	b.WriteByte('\n')
+}
+
+// optional formats *v with the given decimals and unit, or "-" when v is nil.
+func optional(v *float64, decimals int, unit string) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', decimals, 64) + unit
+}

@@ -1,0 +1,59 @@
+package report
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWriteText(t *testing.T) {
+	var b strings.Builder
+	if err := WriteText(&b, BuildSummary(fixtureRun(t)), "results/default/20261125T150102Z"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Logf("\n%s", out)
+	for _, want := range []string{
+		"wsstorm: profile default, 2000 clients, 45.0s, seed 1 — passed\n",
+		"connects 2687 (attempts 2702, failures: http_503=15)   closes: 1000=200 1012=2000   client closes 1800   gave up 0\n",
+		"latency (ms)   count     p50     p90     p99    p99.9      max\n",
+		"connect           10    0.50    0.90    1.00     1.00     1.00\n",
+		"reconnect       1000    1.50    1.50    1.50  4952.06  4952.06\n",
+		"recovery           0       -       -       -        -        -\n",
+		"  #0 10.0s rolling_restart node 0 code 1012: affected 667, reconnected 667, t50 3.02s t90 4.10s t99 4.95s t100 5.01s, peak 412/s, herd ×2.1, failed http_503=15, imbalance 1.02\n",
+		"  #1 38.0s close all nodes code 1000: affected 200, reconnected 0, never reconnected 200, t50 - t90 - t99 - t100 -, peak 0/s, herd -\n",
+		"  ok    reconnect.p99 < 5s   (measured 1.5)\n",
+		"  node 0: accepted 900, rejected 15, connections at end 667\n",
+		"results: results/default/20261125T150102Z\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text summary lacks %q", want)
+		}
+	}
+}
+
+func TestWriteTextVerdict(t *testing.T) {
+	tests := []struct {
+		name string
+		run  *Run
+		want string
+	}{
+		{"interrupted", &Run{Results: emptyResults(), Interrupted: true}, "— INTERRUPTED (not passed)\n"},
+		{"failed", &Run{Results: emptyResults(), Thresholds: []Threshold{{Expr: "a", OK: true}, {Expr: "b"}}}, "— FAILED (1 of 2 thresholds)\n"},
+		{"passed", &Run{Results: emptyResults()}, "— passed\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteText(&b, BuildSummary(tt.run), ""); err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(b.String(), "\n")
+			if !strings.HasSuffix(first+"\n", tt.want) {
+				t.Errorf("first line %q, want it to end with %q", first, tt.want)
+			}
+			if strings.Contains(b.String(), "results:") {
+				t.Error("results line without a directory")
+			}
+		})
+	}
+}

@@ -1,0 +1,55 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// writeTimeseries writes one CSV row per time-series bucket: t_s (the
+// bucket's start in seconds), connected, attempts, connects, failures, then
+// closes_<code> for each close code seen, then one column per gauge (e.g.
+// connections per node). A gauge with no sample in a bucket is an empty cell.
+func writeTimeseries(w io.Writer, r *stats.Results) error {
+	cw := csv.NewWriter(w)
+	header := []string{"t_s", "connected", "attempts", "connects", "failures"}
+	for _, code := range r.CloseCodes {
+		header = append(header, "closes_"+strconv.Itoa(code))
+	}
+	header = append(header, r.GaugeNames...)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	row := make([]string, len(header))
+	for _, b := range r.Series {
+		row = row[:0]
+		row = append(row,
+			strconv.FormatFloat(b.Start.Seconds(), 'f', 1, 64),
+			strconv.FormatInt(b.Connected, 10),
+			strconv.FormatInt(b.Attempts, 10),
+			strconv.FormatInt(b.Connects, 10),
+			strconv.FormatInt(b.Failures, 10),
+		)
+		for i := range r.CloseCodes {
+			var n int64 // a bucket recorded before a code was first seen has no cell for it
+			if i < len(b.Closes) {
+				n = b.Closes[i]
+			}
+			row = append(row, strconv.FormatInt(n, 10))
+		}
+		for i := range r.GaugeNames {
+			cell := ""
+			if i < len(b.Gauges) && b.Gauges[i] >= 0 {
+				cell = strconv.FormatInt(b.Gauges[i], 10)
+			}
+			row = append(row, cell)
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
