@@ -1,0 +1,223 @@
+package target
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+)
+
+// maxCloseReason is the longest close reason that fits a control frame.
+const maxCloseReason = 123
+
+// Restart takes one node down: it stops accepting at once, closes the node's
+// open connections with spec.Code and spec.Reason spread evenly over
+// spec.Drain, stays down for spec.Downtime and then listens again on the same
+// address. It returns the number of connections it closed. A zero spec.Code
+// means 1012 (service restart).
+//
+// If ctx ends first, Restart stops closing, brings the node back up at once
+// and returns the count so far with ctx.Err(); connections not yet closed
+// stay open. Restarting a node that is down is an error. If the node cannot
+// listen again, Restart reports it and the node stays down until restarted.
+func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
+	if node < 0 || node >= len(t.nodes) {
+		return 0, fmt.Errorf("restart node %d: the target has nodes 0 to %d", node, len(t.nodes)-1)
+	}
+	code, err := closeCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("restart node %d: %w", node, err)
+	}
+	if spec.Drain < 0 || spec.Downtime < 0 {
+		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := t.nodes[node]
+	start := time.Now()
+	open, err := n.stop(code, spec.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("restart node %d: %w", node, err)
+	}
+
+	w := newWaiter(ctx, t)
+	defer w.stop()
+	for i := 0; i < len(open); {
+		due := start.Add(drainOffset(spec.Drain, i, len(open)))
+		if err := w.until(due); err != nil {
+			return closed + n.resume(), err
+		}
+		// Close everything due by now, catching up if closing ran late.
+		j, now := i+1, time.Now()
+		for j < len(open) && !start.Add(drainOffset(spec.Drain, j, len(open))).After(now) {
+			j++
+		}
+		closed += closeConns(open[i:j], code, spec.Reason)
+		i = j
+	}
+	if err := w.until(start.Add(spec.Drain + spec.Downtime)); err != nil {
+		return closed + n.resume(), err
+	}
+	late, err := n.relisten()
+	if err != nil {
+		return closed + late, fmt.Errorf("restart node %d: %w", node, err)
+	}
+	return closed + late, nil
+}
+
+// drainOffset is when, after the drain starts, the i-th of k connections is
+// closed: the first at once, the last at the end of the window.
+func drainOffset(drain time.Duration, i, k int) time.Duration {
+	if k < 2 || drain <= 0 {
+		return 0
+	}
+	return time.Duration(float64(drain) * float64(i) / float64(k-1))
+}
+
+// resume brings a node back up after an interrupted restart and returns how
+// many connections it closed for upgrading while down. A failure to listen
+// leaves the node down; the interruption is what the caller reports.
+func (n *node) resume() int {
+	late, _ := n.relisten()
+	return late
+}
+
+// relisten serves again after a restart and returns how many connections were
+// closed for upgrading while the node was down.
+func (n *node) relisten() (late int, err error) {
+	n.mu.Lock()
+	late, n.late = n.late, 0
+	n.restarting = false
+	n.mu.Unlock()
+	if n.t.closing() {
+		return late, errShutdown()
+	}
+	var ln net.Listener
+	if n.t.balancer == BalancerReusePort {
+		// The restart already started; an ended ctx must not keep the node down.
+		ln, err = listenReusePort(context.Background(), n.t.addr)
+		if err != nil {
+			return late, fmt.Errorf("listen again on %s: %w", n.t.addr, err)
+		}
+	} else {
+		ln = newConnQueue(n.t.dispatchLn.Addr())
+	}
+	if !n.start(ln) {
+		return late, errShutdown()
+	}
+	return late, nil
+}
+
+// Close closes round(spec.Fraction × open connections) over all nodes, at
+// least one if any are open and spec.Fraction > 0, with spec.Code and
+// spec.Reason. The connections are picked uniformly at random from spec.Seed,
+// so the same seed over the same connections picks the same ones. A zero
+// spec.Code means 1000 (normal closure). It returns how many it closed.
+func (t *Target) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, err error) {
+	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
+		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
+	}
+	code, err := closeCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("close: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if t.closing() {
+		return 0, fmt.Errorf("close: %w", errShutdown())
+	}
+	var open []*wsConn
+	for _, n := range t.nodes {
+		n.mu.Lock()
+		open = append(open, n.openLocked()...)
+		n.mu.Unlock()
+	}
+	sortByID(open)
+	k := closeCount(spec.Fraction, len(open))
+	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
+	for i := range k {
+		j := i + rng.IntN(len(open)-i)
+		open[i], open[j] = open[j], open[i]
+	}
+	return closeConns(open[:k], code, spec.Reason), nil
+}
+
+// closeCount is how many of open connections a close of fraction ends.
+func closeCount(fraction float64, open int) int {
+	if fraction <= 0 || open == 0 {
+		return 0
+	}
+	k := int(math.Round(fraction * float64(open)))
+	return min(max(k, 1), open)
+}
+
+// closeCode applies the default to a zero code and checks that the code and
+// reason fit a close frame. Any code from 1000 to 4999 may be sent, including
+// reserved ones such as 1014, since testing clients against them is the point.
+func closeCode(code, def int, reason string) (int, error) {
+	if code == 0 {
+		code = def
+	}
+	if code < 1000 || code > 4999 {
+		return 0, fmt.Errorf("close code %d is outside 1000-4999", code)
+	}
+	if len(reason) > maxCloseReason {
+		return 0, fmt.Errorf("close reason is %d bytes, at most %d fit a close frame", len(reason), maxCloseReason)
+	}
+	return code, nil
+}
+
+func sortByID(conns []*wsConn) {
+	slices.SortFunc(conns, func(a, b *wsConn) int { return cmp.Compare(a.id, b.id) })
+}
+
+// waiter sleeps until a time unless ctx ends or the target shuts down.
+type waiter struct {
+	t     *Target
+	ctx   context.Context
+	timer *time.Timer
+}
+
+func newWaiter(ctx context.Context, t *Target) *waiter {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &waiter{t: t, ctx: ctx, timer: timer}
+}
+
+// until waits for deadline. It returns ctx.Err() if ctx ends first, and an
+// error if the target shuts down first.
+func (w *waiter) until(deadline time.Time) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if w.t.closing() {
+		return errShutdown()
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return nil
+	}
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return nil
+	case <-w.ctx.Done():
+		w.timer.Stop()
+		return w.ctx.Err()
+	case <-w.t.done:
+		w.timer.Stop()
+		return errShutdown()
+	}
+}
+
+func (w *waiter) stop() { w.timer.Stop() }

@@ -1,0 +1,405 @@
+package target
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// node is one server of the target: it upgrades, welcomes and echoes, and
+// keeps the set of its open connections for restarts and closes.
+type node struct {
+	t          *Target
+	index      int
+	welcome    *websocket.PreparedMessage
+	limiter    *rate.Limiter // nil: unlimited
+	maxConns   int           // 0: unlimited
+	delay      time.Duration
+	retryAfter string // Retry-After header value, whole seconds
+
+	conns    atomic.Int64 // open connections, not yet sent a close
+	accepted atomic.Int64
+	rejected atomic.Int64
+	upFlag   atomic.Bool // mirrors up for Stats and the dispatcher
+
+	mu         sync.Mutex
+	up         bool
+	restarting bool // between stop and the end of Restart
+	shut       bool
+	reserved   int                  // handshakes admitted but not yet registered
+	live       map[*wsConn]struct{} // every upgraded connection whose goroutine runs
+	srv        *http.Server         // nil while down
+	queue      *connQueue           // dispatch balancer: where the dispatcher hands connections
+	downCode   int                  // close code for connections upgraded while down
+	downText   string               // close reason for those
+	late       int                  // connections closed that way during the current restart
+	wg         sync.WaitGroup       // serve loop and admitted handlers
+}
+
+// wsConn is one upgraded client connection.
+type wsConn struct {
+	ws      *websocket.Conn
+	n       *node
+	id      uint64
+	closing bool // guarded by n.mu: a close frame was sent, or the client went away
+}
+
+func newNode(t *Target, index int, c profile.Capacity) (*node, error) {
+	welcome, err := websocket.NewPreparedMessage(websocket.TextMessage,
+		fmt.Appendf(nil, `{"type":"welcome","node":%d}`, index))
+	if err != nil {
+		return nil, fmt.Errorf("node %d: prepare welcome: %w", index, err)
+	}
+	n := &node{
+		t:          t,
+		index:      index,
+		welcome:    welcome,
+		maxConns:   c.MaxConns,
+		delay:      c.HandshakeDelay.D(),
+		retryAfter: strconv.FormatInt(retryAfterSeconds(c.RetryAfter.D()), 10),
+		live:       make(map[*wsConn]struct{}),
+	}
+	if c.AcceptRate > 0 {
+		burst := c.AcceptBurst
+		if burst == 0 {
+			burst = int(math.Ceil(c.AcceptRate))
+		}
+		n.limiter = rate.NewLimiter(rate.Limit(c.AcceptRate), burst)
+	}
+	return n, nil
+}
+
+// retryAfterSeconds rounds d up to whole seconds, at least 1.
+func retryAfterSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// start serves on ln (a reuseport listener or a dispatch queue) and marks the
+// node up. It reports false if the target is shutting down; ln is closed then.
+func (n *node) start(ln net.Listener) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.shut {
+		ln.Close()
+		return false
+	}
+	srv := &http.Server{
+		Handler:           n,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		ErrorLog:          n.t.errorLog,
+	}
+	n.srv = srv
+	if q, ok := ln.(*connQueue); ok {
+		n.queue = q
+	}
+	n.up = true
+	n.upFlag.Store(true)
+	n.wg.Go(func() { srv.Serve(ln) })
+	return true
+}
+
+// stop marks the node down and stops its server: no new connections, and
+// handshakes in flight are dropped. Upgraded connections stay open. It
+// returns the open connections in id order.
+func (n *node) stop(code int, reason string) ([]*wsConn, error) {
+	n.mu.Lock()
+	if n.shut {
+		n.mu.Unlock()
+		return nil, errShutdown()
+	}
+	if n.restarting {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("node %d is already down", n.index)
+	}
+	// A node that failed to listen again is down but not restarting; a new
+	// restart may bring it back.
+	n.up, n.restarting = false, true
+	n.upFlag.Store(false)
+	srv := n.srv
+	n.srv, n.queue = nil, nil
+	n.downCode, n.downText, n.late = code, reason, 0
+	open := n.openLocked()
+	n.mu.Unlock()
+
+	if srv != nil {
+		srv.Close()
+	}
+	sortByID(open)
+	return open, nil
+}
+
+// shutdown marks the node shut and down, stops its server and returns its
+// open connections.
+func (n *node) shutdown() []*wsConn {
+	n.mu.Lock()
+	n.shut = true
+	n.up = false
+	n.upFlag.Store(false)
+	srv := n.srv
+	n.srv, n.queue = nil, nil
+	n.downCode, n.downText = websocket.CloseGoingAway, "going away"
+	open := n.openLocked()
+	n.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+	return open
+}
+
+// dropAll closes every live connection's TCP connection at once.
+func (n *node) dropAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for c := range n.live {
+		c.ws.Close()
+	}
+}
+
+// openLocked returns the connections that have not been sent a close.
+func (n *node) openLocked() []*wsConn {
+	open := make([]*wsConn, 0, len(n.live))
+	for c := range n.live {
+		if !c.closing {
+			open = append(open, c)
+		}
+	}
+	return open
+}
+
+// dispatchQueue returns where the dispatcher hands this node's connections,
+// or nil while the node is down.
+func (n *node) dispatchQueue() *connQueue {
+	if !n.upFlag.Load() {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.queue
+}
+
+// ServeHTTP admits a handshake under the capacity model, upgrades it, sends
+// the welcome and echoes until the connection ends.
+func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "this is a WebSocket endpoint", http.StatusUpgradeRequired)
+		return
+	}
+	if !n.admit() {
+		n.reject(w)
+		return
+	}
+	defer n.wg.Done()
+	if n.limiter != nil && !n.limiter.Allow() {
+		n.release()
+		n.reject(w)
+		return
+	}
+	if n.delay > 0 && !sleepCtx(r.Context(), n.delay) {
+		n.release()
+		return
+	}
+	ws, err := n.t.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has answered the client.
+		n.release()
+		return
+	}
+	n.serve(ws)
+}
+
+// admit reserves a connection slot for a handshake. It fails when the node is
+// down or full.
+func (n *node) admit() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.up || n.shut {
+		return false
+	}
+	if n.maxConns > 0 && int(n.conns.Load())+n.reserved >= n.maxConns {
+		return false
+	}
+	n.reserved++
+	n.wg.Add(1)
+	return true
+}
+
+// release gives back a slot reserved by admit for a handshake that failed.
+func (n *node) release() {
+	n.mu.Lock()
+	n.reserved--
+	n.mu.Unlock()
+}
+
+// reject answers a handshake with 503 and Retry-After.
+func (n *node) reject(w http.ResponseWriter) {
+	n.rejected.Add(1)
+	h := w.Header()
+	h.Set("Retry-After", n.retryAfter)
+	h.Set("Connection", "close")
+	http.Error(w, "node at capacity", http.StatusServiceUnavailable)
+}
+
+// serve runs one upgraded connection to its end.
+func (n *node) serve(ws *websocket.Conn) {
+	c := &wsConn{ws: ws, n: n}
+	open, code, reason := n.register(c)
+	if open {
+		ws.WritePreparedMessage(n.welcome)
+	} else {
+		// Upgraded just as the node went down: close it as the node's
+		// other connections are closed.
+		c.sendClose(code, reason)
+	}
+	echo(ws)
+	n.unregister(c)
+	ws.Close()
+}
+
+// register adds an upgraded connection to the node. If the node went down
+// during the handshake, the connection is registered as already closing and
+// register returns false with the close code and reason to send.
+func (n *node) register(c *wsConn) (open bool, code int, reason string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reserved--
+	n.accepted.Add(1)
+	c.id = n.t.nextID.Add(1)
+	n.live[c] = struct{}{}
+	if n.up && !n.shut {
+		n.conns.Add(1)
+		return true, 0, ""
+	}
+	c.closing = true
+	if !n.shut {
+		n.late++
+	}
+	return false, n.downCode, n.downText
+}
+
+// unregister removes a connection whose goroutine is ending.
+func (n *node) unregister(c *wsConn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !c.closing {
+		c.closing = true
+		n.conns.Add(-1)
+	}
+	delete(n.live, c)
+}
+
+// markClosing takes an open connection out of the node's count. It reports
+// false if the connection was already closing.
+func (n *node) markClosing(c *wsConn) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.closing = true
+	n.conns.Add(-1)
+	return true
+}
+
+// close sends the client a close frame unless it is already closing, and
+// reports whether it did.
+func (c *wsConn) close(code int, reason string) bool {
+	if !c.n.markClosing(c) {
+		return false
+	}
+	c.sendClose(code, reason)
+	return true
+}
+
+// sendClose starts the closing handshake from the server side: the close
+// frame, then a read deadline so the read loop sees the client's reply or
+// gives up; the read loop then closes TCP.
+func (c *wsConn) sendClose(code int, reason string) {
+	now := time.Now()
+	msg := websocket.FormatCloseMessage(code, reason)
+	if err := c.ws.WriteControl(websocket.CloseMessage, msg, now.Add(closeWriteTimeout)); err != nil {
+		c.ws.Close()
+		return
+	}
+	c.ws.NetConn().SetReadDeadline(now.Add(closeReplyTimeout))
+}
+
+// echo sends every data message back with its type until reading fails.
+// Once writing fails (a close was sent, or the client stopped reading) it
+// keeps reading and discards, so the client's close reply is seen.
+func echo(ws *websocket.Conn) {
+	writing := true
+	for {
+		typ, r, err := ws.NextReader()
+		if err != nil {
+			return
+		}
+		if !writing {
+			continue // NextReader discards the unread message
+		}
+		ws.SetWriteDeadline(time.Now().Add(echoWriteTimeout))
+		w, err := ws.NextWriter(typ)
+		if err == nil {
+			_, err = io.Copy(w, r)
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			writing = false
+		}
+	}
+}
+
+// closeConns closes conns with code and reason, a bounded number at a time,
+// and returns how many it closed (the others were closing already).
+func closeConns(conns []*wsConn, code int, reason string) int {
+	if len(conns) == 1 {
+		if conns[0].close(code, reason) {
+			return 1
+		}
+		return 0
+	}
+	var (
+		closed atomic.Int64
+		wg     sync.WaitGroup
+		slots  = make(chan struct{}, closeParallelism)
+	)
+	for _, c := range conns {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if c.close(code, reason) {
+				closed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(closed.Load())
+}
+
+// sleepCtx waits for d and reports false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,298 @@
+// Package target is the embedded WebSocket target: N nodes in one process
+// that share one TCP address, as behind a load balancer. Each node sends a
+// welcome message, echoes data messages, enforces a capacity model and can be
+// restarted or have its clients closed by the chaos controller.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// Balancer names accepted in Options.Balancer.
+const (
+	// BalancerReusePort gives each node its own SO_REUSEPORT listener on the
+	// shared address; the kernel spreads connections over the listening nodes.
+	BalancerReusePort = "reuseport"
+	// BalancerDispatch uses one listener and hands connections round-robin
+	// to the nodes that are up.
+	BalancerDispatch = "dispatch"
+)
+
+const (
+	defaultListen = "127.0.0.1:0"
+
+	// closeWriteTimeout bounds writing a close frame.
+	closeWriteTimeout = time.Second
+	// closeReplyTimeout is how long a node waits for the client's close reply
+	// before it closes the TCP connection anyway.
+	closeReplyTimeout = 2 * time.Second
+	// echoWriteTimeout bounds one echoed message, so a client that does not
+	// read cannot hold a connection's writer forever.
+	echoWriteTimeout = 10 * time.Second
+	// closeParallelism bounds how many close frames are written at once.
+	closeParallelism = 32
+)
+
+var _ chaos.Target = (*Target)(nil)
+
+// Options configures an embedded target.
+type Options struct {
+	Nodes    int    // number of nodes, at least 1
+	Listen   string // address the nodes share; port 0 picks one port for all ("127.0.0.1:0" when empty)
+	Capacity profile.Capacity
+	// Balancer is BalancerReusePort, BalancerDispatch, or "" for reuseport
+	// where the platform supports it and dispatch elsewhere.
+	Balancer string
+}
+
+// NodeStats is a snapshot of one node's counters.
+type NodeStats struct {
+	Index    int
+	Conns    int64 // connections open now
+	Accepted int64 // upgrades completed, cumulative
+	Rejected int64 // handshakes answered with 503, cumulative
+	Up       bool  // the node accepts new connections
+}
+
+// Target is a running embedded target. Its methods are safe for concurrent
+// use.
+type Target struct {
+	addr     string // host:port every node listens on
+	url      string
+	balancer string
+	nodes    []*node
+	upgrader websocket.Upgrader
+	errorLog *log.Logger
+	nextID   atomic.Uint64 // stable connection ids, in registration order
+
+	shutOnce sync.Once
+	done     chan struct{} // closed when Shutdown starts
+
+	dispatchLn net.Listener   // dispatch balancer only
+	wg         sync.WaitGroup // the dispatcher
+}
+
+// Start starts a target and returns once every node is listening. ctx bounds
+// the start only; stop the target with Shutdown.
+func Start(ctx context.Context, opts Options) (*Target, error) {
+	if opts.Nodes < 1 {
+		return nil, fmt.Errorf("start target: nodes is %d, want at least 1", opts.Nodes)
+	}
+	if err := validateCapacity(opts.Capacity); err != nil {
+		return nil, fmt.Errorf("start target: %w", err)
+	}
+	listen := opts.Listen
+	if listen == "" {
+		listen = defaultListen
+	}
+	balancer := opts.Balancer
+	switch balancer {
+	case "":
+		balancer = BalancerDispatch
+		if reusePortSupported {
+			balancer = BalancerReusePort
+		}
+	case BalancerReusePort:
+		if !reusePortSupported {
+			return nil, fmt.Errorf("start target: balancer %q: %w", balancer, errReusePortUnsupported())
+		}
+	case BalancerDispatch:
+	default:
+		return nil, fmt.Errorf("start target: unknown balancer %q (want %q or %q)", balancer, BalancerReusePort, BalancerDispatch)
+	}
+
+	t := &Target{
+		balancer: balancer,
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  1024,
+			WriteBufferSize: 1024,
+			WriteBufferPool: &sync.Pool{},
+			CheckOrigin:     func(*http.Request) bool { return true },
+		},
+		errorLog: log.New(io.Discard, "", 0),
+		done:     make(chan struct{}),
+	}
+	t.nodes = make([]*node, opts.Nodes)
+	for i := range t.nodes {
+		n, err := newNode(t, i, opts.Capacity)
+		if err != nil {
+			return nil, fmt.Errorf("start target: %w", err)
+		}
+		t.nodes[i] = n
+	}
+
+	listeners, err := t.listen(ctx, listen, opts.Nodes)
+	if err != nil {
+		return nil, fmt.Errorf("start target: %w", err)
+	}
+	for i, n := range t.nodes {
+		if balancer == BalancerReusePort {
+			n.start(listeners[i])
+		} else {
+			n.start(newConnQueue(t.dispatchLn.Addr()))
+		}
+	}
+	if balancer == BalancerDispatch {
+		t.wg.Go(t.dispatch)
+	}
+	return t, nil
+}
+
+// listen opens the reuseport listeners, one per node, or the dispatcher's
+// single listener, and records the shared address.
+func (t *Target) listen(ctx context.Context, addr string, nodes int) ([]net.Listener, error) {
+	if t.balancer == BalancerDispatch {
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		t.dispatchLn = ln
+		t.setAddr(ln.Addr())
+		return nil, nil
+	}
+	listeners := make([]net.Listener, 0, nodes)
+	for i := range nodes {
+		ln, err := listenReusePort(ctx, addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return nil, fmt.Errorf("node %d: listen on %s: %w", i, addr, err)
+		}
+		if i == 0 {
+			// Port 0 picked a port; the siblings join it.
+			t.setAddr(ln.Addr())
+			addr = t.addr
+		}
+		listeners = append(listeners, ln)
+	}
+	return listeners, nil
+}
+
+func (t *Target) setAddr(a net.Addr) {
+	t.addr = a.String()
+	host, port := "127.0.0.1", ""
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		if !tcp.IP.IsUnspecified() {
+			host = tcp.IP.String()
+		}
+	}
+	t.url = "ws://" + net.JoinHostPort(host, port) + "/"
+}
+
+// URL returns the WebSocket URL clients dial, such as "ws://127.0.0.1:8080/".
+func (t *Target) URL() string { return t.url }
+
+// Addr returns the host:port the nodes listen on.
+func (t *Target) Addr() string { return t.addr }
+
+// Balancer returns the balancer in use, BalancerReusePort or BalancerDispatch.
+func (t *Target) Balancer() string { return t.balancer }
+
+// Nodes returns the number of nodes.
+func (t *Target) Nodes() int { return len(t.nodes) }
+
+// Stats returns a snapshot of every node's counters, by node index.
+func (t *Target) Stats() []NodeStats {
+	out := make([]NodeStats, len(t.nodes))
+	for i, n := range t.nodes {
+		out[i] = NodeStats{
+			Index:    i,
+			Conns:    n.conns.Load(),
+			Accepted: n.accepted.Load(),
+			Rejected: n.rejected.Load(),
+			Up:       n.upFlag.Load(),
+		}
+	}
+	return out
+}
+
+// Shutdown closes every client with 1001 "going away", stops listening and
+// waits for the target's goroutines. If ctx ends first, it drops the
+// remaining connections without waiting for their close replies, waits for
+// the goroutines to notice and returns ctx.Err(). Calling it again waits
+// again and otherwise does nothing.
+func (t *Target) Shutdown(ctx context.Context) error {
+	t.shutOnce.Do(func() {
+		close(t.done)
+		if t.dispatchLn != nil {
+			t.dispatchLn.Close()
+		}
+		var open []*wsConn
+		for _, n := range t.nodes {
+			open = append(open, n.shutdown()...)
+		}
+		closeConns(open, websocket.CloseGoingAway, "going away")
+	})
+
+	finished := make(chan struct{})
+	go func() {
+		t.wg.Wait()
+		for _, n := range t.nodes {
+			n.wg.Wait()
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		for _, n := range t.nodes {
+			n.dropAll()
+		}
+		<-finished
+		return ctx.Err()
+	}
+}
+
+// errShutdown reports a call on a target that is shutting down.
+func errShutdown() error { return shutdownError{} }
+
+// shutdownError says the target is shut down; it matches net.ErrClosed.
+type shutdownError struct{}
+
+func (shutdownError) Error() string        { return "target is shut down" }
+func (shutdownError) Is(target error) bool { return target == net.ErrClosed }
+
+// closing reports whether Shutdown has started.
+func (t *Target) closing() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// validateCapacity rejects capacity settings that cannot work.
+func validateCapacity(c profile.Capacity) error {
+	switch {
+	case c.AcceptRate < 0:
+		return fmt.Errorf("capacity: accept_rate is %v, want >= 0", c.AcceptRate)
+	case c.AcceptBurst < 0:
+		return fmt.Errorf("capacity: accept_burst is %d, want >= 0", c.AcceptBurst)
+	case c.MaxConns < 0:
+		return fmt.Errorf("capacity: max_conns is %d, want >= 0", c.MaxConns)
+	case c.HandshakeDelay.D() < 0:
+		return fmt.Errorf("capacity: handshake_delay is %v, want >= 0", c.HandshakeDelay.D())
+	case c.RetryAfter.D() < 0:
+		return errors.New("capacity: retry_after is negative")
+	}
+	return nil
+}
