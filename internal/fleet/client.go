@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -139,65 +141,121 @@ type sessionEnd struct {
 	node        int       // node the session was on (-1: unknown)
 }
 
-// readEnd is what a connection's read loop reports when it stops.
-type readEnd struct {
-	code int
-	at   time.Time
-	node int
+// Why a client ended a session itself.
+const (
+	notEnding int32 = iota
+	endingStopped
+	endingLifetime
+)
+
+// liveSession is the state a connection's timers share with the client's
+// read loop: a connected client needs no goroutine besides its own, which
+// reads. Sends, the lifetime and the run's end arrive as timer callbacks.
+type liveSession struct {
+	c      *client
+	conn   *websocket.Conn
+	ending atomic.Int32 // notEnding, endingStopped or endingLifetime
+
+	mu        sync.Mutex // guards the fields below and serializes sends
+	over      bool
+	next      time.Time // scheduled time of the next message
+	sendTimer *time.Timer
+	killTimer *time.Timer
 }
 
 // session holds one connection until the server or network ends it, its
 // lifetime runs out, or ctx ends.
 func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt time.Time, rec recovery) sessionEnd {
 	cfg := &c.f.cfg
-	done := make(chan readEnd, 1)
-	go c.read(conn, done, rec)
-
-	var send, life <-chan time.Time
-	var sendTimer *time.Timer
-	next := connectedAt.Add(cfg.SendInterval)
-	if cfg.SendInterval > 0 {
-		sendTimer = time.NewTimer(cfg.SendInterval)
-		defer sendTimer.Stop()
-		send = sendTimer.C
-	}
+	s := &liveSession{c: c, conn: conn}
+	stopWatch := context.AfterFunc(ctx, func() { s.closeFromClient(endingStopped, websocket.CloseGoingAway) })
+	var life *time.Timer
 	if cfg.Lifetime > 0 {
-		t := time.NewTimer(cfg.Lifetime)
-		defer t.Stop()
-		life = t.C
+		life = time.AfterFunc(cfg.Lifetime, func() { s.closeFromClient(endingLifetime, websocket.CloseNormalClosure) })
 	}
-	for {
-		select {
-		case e := <-done:
-			return sessionEnd{code: e.code, at: e.at, node: e.node}
-		case <-ctx.Done():
-			c.closeSession(conn, done, websocket.CloseGoingAway)
-			return sessionEnd{stopped: true}
-		case <-life:
-			c.closeSession(conn, done, websocket.CloseNormalClosure)
-			return sessionEnd{clientEnded: true}
-		case <-send:
-			// Send every message whose time has come, each stamped with its
-			// scheduled time, so a stall shows in message_rtt instead of
-			// hiding it (no coordinated omission).
-			now := time.Now()
-			for !next.After(now) {
-				if err := c.send(conn, next); err != nil {
-					// The read loop sees the broken connection and reports it.
-					conn.NetConn().Close()
-					e := <-done
-					return sessionEnd{code: e.code, at: e.at, node: e.node}
-				}
-				next = next.Add(cfg.SendInterval)
-			}
-			sendTimer.Reset(next.Sub(now))
-		}
+	if cfg.SendInterval > 0 {
+		s.mu.Lock()
+		s.next = connectedAt.Add(cfg.SendInterval)
+		s.sendTimer = time.AfterFunc(cfg.SendInterval, s.sendDue)
+		s.mu.Unlock()
 	}
+
+	end := c.read(conn, rec)
+
+	stopWatch()
+	if life != nil {
+		life.Stop()
+	}
+	s.mu.Lock()
+	s.over = true
+	if s.sendTimer != nil {
+		s.sendTimer.Stop()
+	}
+	if s.killTimer != nil {
+		s.killTimer.Stop()
+	}
+	s.mu.Unlock()
+	switch s.ending.Load() {
+	case endingStopped:
+		conn.Close()
+		return sessionEnd{stopped: true}
+	case endingLifetime:
+		conn.Close()
+		return sessionEnd{clientEnded: true}
+	}
+	// The server (or the network) ended the session. Let the server close
+	// TCP first, as it should (it keeps TIME_WAIT), without holding up the
+	// client's reaction.
+	go c.awaitServerClose(conn, end.closeFrame)
+	return sessionEnd{code: end.code, at: end.at, node: end.node}
 }
+
+// sendDue sends every message whose time has come, each stamped with its
+// scheduled time, so a stall shows in message_rtt instead of hiding it (no
+// coordinated omission), then arms the timer for the next one.
+func (s *liveSession) sendDue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || s.ending.Load() != notEnding {
+		return
+	}
+	interval := s.c.f.cfg.SendInterval
+	now := time.Now()
+	for !s.next.After(now) {
+		if err := s.c.send(s.conn, s.next); err != nil {
+			// The read loop sees the broken connection and reports it.
+			s.conn.NetConn().Close()
+			return
+		}
+		s.next = s.next.Add(interval)
+	}
+	s.sendTimer.Reset(s.next.Sub(now))
+}
+
+// closeFromClient ends the session from the client's side with code; the read
+// loop ends when the server's close reply arrives, or when a timer closes the
+// connection after CloseTimeout.
+func (s *liveSession) closeFromClient(why int32, code int) {
+	if !s.ending.CompareAndSwap(notEnding, why) {
+		return
+	}
+	timeout := s.c.f.cfg.CloseTimeout
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
+	s.c.shard.ClientClose(time.Now())
+	s.mu.Lock()
+	if !s.over {
+		s.killTimer = time.AfterFunc(timeout, func() { s.conn.Close() })
+	}
+	s.mu.Unlock()
+}
+
+// writeTimeout bounds one message write: a server that stops reading must
+// not block a client forever.
+const writeTimeout = 5 * time.Second
 
 func (c *client) send(conn *websocket.Conn, scheduled time.Time) error {
 	binary.BigEndian.PutUint64(c.payload, uint64(scheduled.Sub(c.f.rec.Start())))
-	if err := conn.SetWriteDeadline(time.Now().Add(c.f.cfg.HandshakeTimeout + time.Second)); err != nil {
+	if err := conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
 	if err := conn.WriteMessage(websocket.BinaryMessage, c.payload); err != nil {
@@ -207,35 +265,25 @@ func (c *client) send(conn *websocket.Conn, scheduled time.Time) error {
 	return nil
 }
 
-// closeSession ends a session from the client's side with code and waits, up
-// to CloseTimeout, for the server's close reply, so the server closes TCP first.
-func (c *client) closeSession(conn *websocket.Conn, done <-chan readEnd, code int) {
-	deadline := time.Now().Add(c.f.cfg.CloseTimeout)
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), deadline)
-	c.shard.ClientClose(time.Now())
-	t := time.NewTimer(c.f.cfg.CloseTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		conn.Close()
-		<-done
-	}
+// readEnd is how a connection's read loop ended.
+type readEnd struct {
+	code       int
+	closeFrame bool // a close frame arrived (else the connection broke)
+	at         time.Time
+	node       int
 }
 
 // read is a connection's read loop. The first message is the server's
 // welcome: it ends a recovery. Binary messages carrying a stamp are echoes.
-func (c *client) read(conn *websocket.Conn, done chan<- readEnd, rec recovery) {
+func (c *client) read(conn *websocket.Conn, rec recovery) readEnd {
 	var buf [64]byte
 	node := -1
 	first := true
 	for {
 		typ, r, err := conn.NextReader()
 		if err != nil {
-			now := time.Now()
-			done <- readEnd{code: closeCode(err), at: now, node: node}
-			c.awaitServerClose(conn, err)
-			return
+			var ce *websocket.CloseError
+			return readEnd{code: closeCode(err), closeFrame: errors.As(err, &ce), at: time.Now(), node: node}
 		}
 		n, err := io.ReadFull(r, buf[:])
 		if err == nil {
@@ -266,9 +314,8 @@ func (c *client) read(conn *websocket.Conn, done chan<- readEnd, rec recovery) {
 
 // awaitServerClose lets the server close TCP first after a close handshake
 // (it keeps TIME_WAIT, not us), then closes the connection.
-func (c *client) awaitServerClose(conn *websocket.Conn, err error) {
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
+func (c *client) awaitServerClose(conn *websocket.Conn, closeFrame bool) {
+	if closeFrame {
 		nc := conn.NetConn()
 		if nc.SetReadDeadline(time.Now().Add(c.f.cfg.CloseTimeout)) == nil {
 			_, _ = io.Copy(io.Discard, nc)

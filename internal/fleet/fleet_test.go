@@ -114,6 +114,11 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
+// reconnects is the number of reconnects recorded so far.
+func (h *harness) reconnects() int64 {
+	return h.rec.Results(time.Now(), time.Second).Counters.Reconnects
+}
+
 func connectedTo(h *harness, n int64) func() bool {
 	return func() bool { return h.rec.Connected() == n }
 }
@@ -133,12 +138,13 @@ func TestConstantBackoffReconnectLatency(t *testing.T) {
 	if err != nil || closed == 0 {
 		t.Fatalf("restart closed %d, err %v", closed, err)
 	}
-	waitFor(t, "clients back", 10*time.Second, connectedTo(h, 30))
+	waitFor(t, "clients back", 10*time.Second, func() bool { return h.reconnects() == int64(closed) && h.rec.Connected() == 30 })
 	res := h.results()
 	rc := res.Histograms[stats.Reconnect]
 	if rc.TotalCount() != int64(closed) {
 		t.Fatalf("reconnects recorded %d, want %d (every closed client)", rc.TotalCount(), closed)
 	}
+	t.Logf("closed %d; failures %v; reconnect p50 %v max %v", closed, res.Counters.ConnectFailures, time.Duration(rc.ValueAtPercentile(50))*time.Microsecond, time.Duration(rc.Max())*time.Microsecond)
 	p50 := time.Duration(rc.ValueAtPercentile(50)) * time.Microsecond
 	if p50 < D || p50 >= D+50*time.Millisecond {
 		t.Fatalf("reconnect p50 = %v, want in [%v, %v)", p50, D, D+50*time.Millisecond)
@@ -195,7 +201,7 @@ func TestPolicyOverrideAppCode(t *testing.T) {
 	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 3001}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "clients back", 10*time.Second, func() bool { return h.rec.Connected() == 10 })
+	waitFor(t, "clients back", 10*time.Second, func() bool { return h.reconnects() == 10 && h.rec.Connected() == 10 })
 	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 4000}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,9 +223,7 @@ func TestBadGatewayRecordedAs1014(t *testing.T) {
 	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 1014}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "clients back", 10*time.Second, func() bool {
-		return h.rec.Connected() == 5 && h.rec.Results(time.Now(), time.Second).Counters.Reconnects == 5
-	})
+	waitFor(t, "clients back", 10*time.Second, func() bool { return h.reconnects() == 5 && h.rec.Connected() == 5 })
 	res := h.results()
 	if res.Counters.Closes[1014] != 5 || len(res.Counters.Closes) != 1 {
 		t.Fatalf("closes = %v, want 5×1014", res.Counters.Closes)
