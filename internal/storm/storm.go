@@ -1,0 +1,185 @@
+// Package storm carries out one wsstorm run: it starts the target, the stats
+// recorder, the fleet and the chaos controller on one monotonic clock, stops
+// them at the end of the profile's duration or on interruption, and returns
+// everything the report needs.
+package storm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/fleet"
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/stats"
+	"github.com/wsstorm/wsstorm/internal/target"
+)
+
+// ErrCannotRun marks errors that keep a run from being carried out at all
+// (limits too low, target cannot start): exit code 3.
+var ErrCannotRun = errors.New("the run cannot be carried out")
+
+// sampleEvery is how often the target's per-node counters are sampled.
+const sampleEvery = 100 * time.Millisecond
+
+// shutdownGrace bounds how long the fleet and target take to stop once the
+// run is over; the series keeps this much room past the duration.
+const shutdownGrace = 15 * time.Second
+
+// Options tune a run beyond its profile.
+type Options struct {
+	// Log receives one line per notable step (target up, each chaos event);
+	// nil discards them.
+	Log io.Writer
+}
+
+// Run carries out the storm p describes. Cancelling ctx interrupts it: the
+// clients close with 1001 and the results gathered so far are returned with
+// Interrupted set. The error is non-nil only when nothing could be measured.
+func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, error) {
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	if err := CheckLimits(p); err != nil {
+		return nil, err
+	}
+	if p.Target.Mode != "embedded" {
+		return nil, fmt.Errorf("%w: target mode %q is not available", ErrCannotRun, p.Target.Mode)
+	}
+
+	tgt, err := target.Start(ctx, target.Options{
+		Nodes:    p.Target.Nodes,
+		Listen:   p.Target.Listen,
+		Capacity: p.Target.Capacity,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedded target: %w", ErrCannotRun, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		_ = tgt.Shutdown(sctx)
+	}()
+	fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, tgt.URL())
+
+	events := chaos.Plan(p)
+	nodes := p.Target.Nodes
+	var gauges []string
+	var connIx []int
+	for i := range nodes {
+		connIx = append(connIx, len(gauges))
+		gauges = append(gauges, fmt.Sprintf("node%d_conns", i), fmt.Sprintf("node%d_accepted", i), fmt.Sprintf("node%d_rejected", i))
+	}
+	plans := make([]stats.EventPlan, len(events))
+	for i, e := range events {
+		plans[i] = stats.EventPlan{Action: e.Action, Node: e.Node, Code: e.Code, Window: e.Window, Settle: e.Settle}
+	}
+
+	fcfg, err := fleet.FromProfile(p, tgt.URL())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
+	}
+
+	started := time.Now()
+	rec := stats.New(stats.Config{
+		Start:           started,
+		Horizon:         p.Duration.D() + shutdownGrace,
+		Events:          plans,
+		GaugeNames:      gauges,
+		ImbalanceGauges: connIx,
+	})
+	fl, err := fleet.New(fcfg, rec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
+	}
+	sample := func() []target.NodeStats {
+		st := tgt.Stats()
+		vals := make([]int64, 0, len(gauges))
+		for _, n := range st {
+			vals = append(vals, n.Conns, n.Accepted, n.Rejected)
+		}
+		rec.Sample(time.Now(), vals)
+		return st
+	}
+
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { fl.Run(runCtx) })
+	var outcomes []chaos.Outcome
+	wg.Go(func() {
+		ctl := &chaos.Controller{Target: tgt, Events: events, Log: rec}
+		outcomes = ctl.Run(runCtx, started)
+	})
+	samplerDone := make(chan struct{})
+	go func() {
+		defer close(samplerDone)
+		tick := time.NewTicker(sampleEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+
+	deadline := time.NewTimer(p.Duration.D())
+	interrupted := false
+	select {
+	case <-deadline.C:
+	case <-ctx.Done():
+		interrupted = true
+		deadline.Stop()
+	}
+	// The server's view at the end, taken before the clients go away.
+	end := sample()
+	elapsed := time.Since(started)
+	stop()
+	<-samplerDone
+	wg.Wait()
+
+	for _, o := range outcomes {
+		if o.Err != nil && !errors.Is(o.Err, context.Canceled) {
+			fmt.Fprintf(logw, "chaos: %v\n", o.Err)
+		}
+	}
+	res := rec.Results(started, elapsed)
+	crossCheck(logw, outcomes, res.Events)
+	side := &report.TargetSide{}
+	conns := make([]int64, len(end))
+	for i, n := range end {
+		side.Nodes = append(side.Nodes, report.NodeSide{Index: n.Index, Accepted: n.Accepted, Rejected: n.Rejected, ConnectionsEnd: n.Conns})
+		conns[i] = n.Conns
+	}
+	all := make([]int, len(conns))
+	for i := range all {
+		all[i] = i
+	}
+	side.ImbalanceEnd = stats.Imbalance(conns, all)
+	return &report.Run{Profile: p, Results: res, Interrupted: interrupted, Target: side}, nil
+}
+
+// crossCheck compares, for each event, how many connections the target says
+// it closed with how many closes the clients attributed to the event. They
+// differ only when closes were lost or misattributed, which the user must see.
+func crossCheck(w io.Writer, outcomes []chaos.Outcome, events []stats.EventReport) {
+	closed := make(map[int]int, len(outcomes))
+	for _, o := range outcomes {
+		closed[o.Index] = o.Closed
+	}
+	for _, e := range events {
+		n, ok := closed[e.Index]
+		if ok && int64(n) != e.Affected {
+			fmt.Fprintf(w, "warning: event %d: the target closed %d connections but clients attributed %d closes to it\n", e.Index, n, e.Affected)
+		}
+	}
+}
