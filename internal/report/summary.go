@@ -39,7 +39,9 @@ type Summary struct {
 type ProfileRef struct {
 	Name   string `json:"name"`
 	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256"` // of the file as read, before --set
+	// Overrides are the --set key=value pairs applied after reading, in order.
+	Overrides []string `json:"overrides"`
 }
 
 // CounterSummary holds the run's totals. Its maps are never nil.
@@ -163,8 +165,9 @@ func BuildSummary(run *Run) *Summary {
 		return s
 	}
 	s.Interrupted = run.Interrupted
+	s.Profile.Overrides = []string{}
 	if p := run.Profile; p != nil {
-		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256}
+		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.Overrides...)}
 		s.Seed = p.Seed
 		s.Clients = p.Fleet.Clients
 	}
@@ -313,6 +316,9 @@ func (s *Summary) normalize() {
 	}
 	if s.Counters.Closes == nil {
 		s.Counters.Closes = map[int]int64{}
+	}
+	if s.Profile.Overrides == nil {
+		s.Profile.Overrides = []string{}
 	}
 	if s.Events == nil {
 		s.Events = []EventSummary{}

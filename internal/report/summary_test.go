@@ -69,7 +69,7 @@ func TestSummaryJSONLayout(t *testing.T) {
 	}{
 		{"top level", data, []string{"schema", "profile", "seed", "started_at", "duration_s", "interrupted", "passed",
 			"clients", "peak_connected", "counters", "latency_ms", "events", "thresholds", "target"}},
-		{"profile", doc["profile"], []string{"name", "path", "sha256"}},
+		{"profile", doc["profile"], []string{"name", "path", "sha256", "overrides"}},
 		{"counters", doc["counters"], []string{"connect_attempts", "connects", "connect_failures", "closes",
 			"client_closes", "reconnects", "gave_up", "messages_sent", "messages_received"}},
 		{"latency_ms", doc["latency_ms"], []string{"connect", "reconnect", "recovery", "message_rtt"}},
@@ -100,7 +100,7 @@ func TestSummaryJSONValues(t *testing.T) {
 	// JSON numbers decode as float64; null as nil.
 	want := map[string]any{
 		"schema":         "wsstorm.summary/v1",
-		"profile":        map[string]any{"name": "default", "path": "profiles/default.toml", "sha256": "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a"},
+		"profile":        map[string]any{"name": "default", "path": "profiles/default.toml", "sha256": "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a", "overrides": []any{}},
 		"seed":           1.0,
 		"started_at":     "2026-11-25T15:01:02.123Z",
 		"duration_s":     45.012,

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/report"
+)
+
+// TestMain lets tests run this binary as wsstorm itself, in a child process,
+// where signals and exit codes are real.
+func TestMain(m *testing.M) {
+	if os.Getenv("WSSTORM_TEST_MAIN") == "1" {
+		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// wsstorm runs the command in a child process and returns its exit code and output.
+func wsstorm(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+// small shrinks the default profile's timeline to seconds: three restarts,
+// one per node, then a 1000 close of 10%.
+var small = []string{
+	"--set", "duration=9s", "--set", "fleet.clients=300", "--set", "fleet.ramp=1s",
+	"--set", "fleet.reconnect.min=200ms", "--set", "fleet.reconnect.max=800ms",
+	"--set", "chaos.0.at=2s", "--set", "chaos.0.interval=2s", "--set", "chaos.0.downtime=500ms",
+	"--set", "chaos.1.at=8s",
+}
+
+// checkSummary asserts what must hold for any run of the default profile's
+// shape: every client accounted for, closes matching events, and no client
+// closed with 1000 trying to come back.
+func checkSummary(t *testing.T, s *report.Summary) {
+	t.Helper()
+	if s.Schema != report.SummarySchema || s.Interrupted || !s.Passed {
+		t.Fatalf("schema %q interrupted %v passed %v", s.Schema, s.Interrupted, s.Passed)
+	}
+	var restartAffected int64
+	restarts, closes := 0, 0
+	for _, e := range s.Events {
+		if e.Reconnected+e.NeverReconnected != e.Affected {
+			t.Errorf("event %d: reconnected %d + never %d != affected %d", e.Index, e.Reconnected, e.NeverReconnected, e.Affected)
+		}
+		if e.Affected == 0 {
+			t.Errorf("event %d (%s) affected no client", e.Index, e.Action)
+		}
+		switch e.Action {
+		case "rolling_restart":
+			restarts++
+			restartAffected += e.Affected
+			if e.NeverReconnected != 0 || e.T100S == nil {
+				t.Errorf("restart event %d: %d never reconnected", e.Index, e.NeverReconnected)
+			}
+		case "close":
+			closes++
+			if e.Code != 1000 || e.Affected != s.Counters.Closes[1000] {
+				t.Errorf("close event: code %d affected %d, closes[1000] = %d", e.Code, e.Affected, s.Counters.Closes[1000])
+			}
+			if e.AttemptsPerClient != 0 || e.Reconnected != 0 {
+				t.Errorf("clients closed with 1000 tried to come back: %.3f attempts each, %d reconnected", e.AttemptsPerClient, e.Reconnected)
+			}
+		}
+	}
+	if restarts != 3 || closes != 1 {
+		t.Fatalf("events: %d restarts, %d closes; want 3 and 1", restarts, closes)
+	}
+	if got := s.Counters.Closes[1012]; got != restartAffected {
+		t.Errorf("closes[1012] = %d, want the restarts' affected sum %d", got, restartAffected)
+	}
+	if s.PeakConnected != int64(s.Clients) {
+		t.Errorf("peak connected %d, want all %d clients", s.PeakConnected, s.Clients)
+	}
+	if s.Counters.Reconnects != restartAffected {
+		t.Errorf("reconnects %d, want %d", s.Counters.Reconnects, restartAffected)
+	}
+	if s.Target == nil || len(s.Target.Nodes) != 3 {
+		t.Fatalf("target side missing: %+v", s.Target)
+	}
+	var end int64
+	for _, n := range s.Target.Nodes {
+		end += n.ConnectionsEnd
+	}
+	if want := int64(s.Clients) - s.Counters.Closes[1000]; end != want {
+		t.Errorf("server holds %d connections at the end, want %d", end, want)
+	}
+}
+
+func TestRunSmallDefault(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := wsstorm(t, append([]string{"run", "--out", dir}, small...)...)
+	if code != exitPassed {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"reconnect", "rolling_restart node 0", "results: " + dir} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.TimeseriesFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	s, err := report.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSummary(t, s)
+	if len(s.Profile.SHA256) != 64 || s.Profile.Path != "(built-in)" || len(s.Profile.Overrides) != len(small)/2 || s.Profile.Overrides[0] != "duration=9s" {
+		t.Errorf("profile ref = %+v", s.Profile)
+	}
+}
+
+// TestDefaultRunSummary checks the summary of a full default run made by the
+// README's run command; .ci/run sets WSSTORM_SUMMARY after that run.
+func TestDefaultRunSummary(t *testing.T) {
+	path := os.Getenv("WSSTORM_SUMMARY")
+	if path == "" {
+		t.Skip("WSSTORM_SUMMARY not set: .ci/run sets it after running the README's run command")
+	}
+	s, err := report.ReadSummary(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Clients < 2000 || s.Profile.Name != "default" {
+		t.Fatalf("not the default profile: %d clients, name %q", s.Clients, s.Profile.Name)
+	}
+	checkSummary(t, s)
+}
+
+// TestJitterLowersPeak runs the two shipped jitter profiles, cut down to one
+// restart, and checks that without jitter the herd comes back harder.
+func TestJitterLowersPeak(t *testing.T) {
+	peak := map[string]float64{}
+	for _, name := range []string{"no-jitter", "full-jitter"} {
+		dir := t.TempDir()
+		args := []string{"run", filepath.Join("..", "..", "profiles", name+".toml"), "--out", dir,
+			"--set", "duration=6s", "--set", "fleet.clients=300", "--set", "fleet.ramp=500ms",
+			"--set", "chaos.0.at=1500ms", "--set", "chaos.0.nodes=[0]", "--set", "chaos.1.at=5500ms"}
+		code, _, stderr := wsstorm(t, args...)
+		if code != exitPassed {
+			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
+		}
+		s, err := report.ReadSummary(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := s.Events[0]
+		if e.Action != "rolling_restart" || e.Affected < 50 || e.NeverReconnected != 0 {
+			t.Fatalf("%s: restart event %+v", name, e)
+		}
+		peak[name] = e.PeakAttemptRate
+	}
+	t.Logf("peak attempt rate: no-jitter %.0f/s, full-jitter %.0f/s", peak["no-jitter"], peak["full-jitter"])
+	if peak["no-jitter"] < 2*peak["full-jitter"] {
+		t.Fatalf("no-jitter peak %.0f/s is not well above full-jitter's %.0f/s", peak["no-jitter"], peak["full-jitter"])
+	}
+}
+
+func TestInterruptWritesResults(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], append([]string{"run", "--out", dir}, append(small, "--set", "duration=60s", "--set", "chaos.1.at=50s")...)...)
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // ramped, one restart under way
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("run did not stop within 20s of SIGINT\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
+	}
+	s, err := report.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Interrupted || s.Passed || s.DurationS > 10 || s.Counters.Connects < 300 {
+		t.Fatalf("interrupted %v passed %v duration %.1fs connects %d", s.Interrupted, s.Passed, s.DurationS, s.Counters.Connects)
+	}
+	// Clients left with 1001 (going away) when interrupted.
+	if s.Counters.ClientCloses < 250 {
+		t.Fatalf("client closes %d: clients did not go away cleanly", s.Counters.ClientCloses)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(bad, []byte("duration = \"45s\"\n[fleet]\nclinets = 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no command", nil, exitUsage, "Commands:"},
+		{"unknown command", []string{"storm"}, exitUsage, `unknown command "storm"`},
+		{"version", []string{"version"}, exitPassed, ""},
+		{"validate shipped", []string{"validate", "../../profiles/default.toml", "../../profiles/no-jitter.toml"}, exitPassed, ""},
+		{"validate bad", []string{"validate", bad}, exitUsage, bad + ":3"},
+		{"run bad profile", []string{"run", bad}, exitUsage, "clinets"},
+		{"run missing file", []string{"run", "nope.toml"}, exitUsage, "nope.toml"},
+		{"run bad --set", []string{"run", "--set", "fleet.clients=-1"}, exitUsage, "fleet.clients"},
+		{"run unknown flag", []string{"run", "--bogus"}, exitUsage, "bogus"},
+		{"run two profiles", []string{"run", "a.toml", "b.toml"}, exitUsage, "one profile"},
+		{"too many clients for this process", []string{"run", "--set", "fleet.clients=25000"}, exitCannotRun, "open files"},
+		{"too many clients for one source address", []string{"run", "--set", "fleet.clients=900000"}, exitCannotRun, "source ports"},
+		{"help", []string{"run", "--help"}, exitPassed, "--out"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := wsstorm(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d (want %d), stderr:\n%s", code, tc.code, stderr)
+			}
+			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+				t.Fatalf("stack trace shown:\n%s", stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,423 @@
+package profile
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The toml package decodes leniently (keys match fields case-insensitively,
+// integers go into Durations as nanoseconds) and stops at the first type
+// error. decoder instead walks the parsed document against the schema's
+// struct tags: unknown keys and wrong types are errors, every one is
+// reported, and it records which keys were given and where.
+
+// source is where a key's value came from.
+type source struct {
+	line int  // line in the file; 0 when unknown
+	set  bool // true when a --set override gave it
+}
+
+type decoder struct {
+	file   string
+	lines  map[string]int    // key → line, from indexLines
+	seen   map[string]source // keys the file or an override gave
+	failed map[string]bool   // keys with an error already reported
+	errs   Errors
+	set    bool // decoding a --set override rather than the file
+}
+
+func newDecoder(file string) *decoder {
+	return &decoder{
+		file:   file,
+		lines:  map[string]int{},
+		seen:   map[string]source{},
+		failed: map[string]bool{},
+	}
+}
+
+// fail reports a problem found while decoding the value at path.
+func (d *decoder) fail(path []string, format string, args ...any) {
+	k := keyString(path)
+	d.failed[k] = true
+	e := &Error{File: d.file, Line: d.lines[k], Key: k, Msg: fmt.Sprintf(format, args...)}
+	if d.set {
+		e.File, e.Line = SetFile, 0
+	}
+	d.errs = append(d.errs, e)
+}
+
+// given reports whether the file or an override gave the key at path.
+func (d *decoder) given(path ...string) bool {
+	_, ok := d.seen[keyString(path)]
+	return ok
+}
+
+var durationType = reflect.TypeFor[Duration]()
+
+// unify decodes raw, a value from the toml package, into rv, which has a
+// schema type. It reports whether it decoded without error.
+func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
+	k := keyString(path)
+	d.seen[k] = source{line: d.lines[k], set: d.set}
+	before := len(d.errs)
+	t := rv.Type()
+	switch {
+	case t == durationType:
+		s, ok := raw.(string)
+		if !ok {
+			d.typeError(path, t, raw)
+			break
+		}
+		var v Duration
+		if err := v.UnmarshalText([]byte(s)); err != nil {
+			d.fail(path, "%v", err)
+			break
+		}
+		rv.Set(reflect.ValueOf(v))
+	case t.Kind() == reflect.Struct:
+		tbl, ok := raw.(map[string]any)
+		if !ok {
+			d.typeError(path, t, raw)
+			break
+		}
+		for _, name := range d.sortedKeys(path, tbl) {
+			sub := join(path, name)
+			i, ok := fieldIndex(t, name)
+			if !ok {
+				d.unknownKey(sub, t)
+				continue
+			}
+			d.unify(sub, tbl[name], rv.Field(i))
+		}
+	case t.Kind() == reflect.Map:
+		tbl, ok := raw.(map[string]any)
+		if !ok {
+			d.typeError(path, t, raw)
+			break
+		}
+		if rv.IsNil() {
+			rv.Set(reflect.MakeMap(t))
+		}
+		// Entries merge into the map: on_close overrides code by code.
+		for _, name := range d.sortedKeys(path, tbl) {
+			ev := reflect.New(t.Elem()).Elem()
+			if d.unify(join(path, name), tbl[name], ev) {
+				rv.SetMapIndex(reflect.ValueOf(name).Convert(t.Key()), ev)
+			}
+		}
+	case t.Kind() == reflect.Slice:
+		arr, ok := asArray(raw)
+		if !ok {
+			d.typeError(path, t, raw)
+			break
+		}
+		// An array replaces the one before it, and what was given for it.
+		for key := range d.seen {
+			if strings.HasPrefix(key, k+".") {
+				delete(d.seen, key)
+			}
+		}
+		out := reflect.MakeSlice(t, len(arr), len(arr))
+		for i, el := range arr {
+			d.unify(join(path, strconv.Itoa(i)), el, out.Index(i))
+		}
+		rv.Set(out)
+	case t.Kind() == reflect.String:
+		s, ok := raw.(string)
+		if !ok {
+			d.typeError(path, t, raw)
+			break
+		}
+		rv.SetString(s)
+	case t.Kind() == reflect.Bool:
+		b, ok := raw.(bool)
+		if !ok {
+			d.typeError(path, t, raw)
+			break
+		}
+		rv.SetBool(b)
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		n, ok := raw.(int64)
+		switch {
+		case !ok:
+			d.typeError(path, t, raw)
+		case rv.OverflowInt(n):
+			d.fail(path, "%d is too large", n)
+		default:
+			rv.SetInt(n)
+		}
+	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
+		n, ok := raw.(int64)
+		switch {
+		case !ok:
+			d.typeError(path, t, raw)
+		case n < 0:
+			d.fail(path, "%d is negative: write an integer of 0 or more", n)
+		case rv.OverflowUint(uint64(n)):
+			d.fail(path, "%d is too large", n)
+		default:
+			rv.SetUint(uint64(n))
+		}
+	case t.Kind() == reflect.Float64:
+		switch n := raw.(type) {
+		case float64:
+			rv.SetFloat(n)
+		case int64:
+			rv.SetFloat(float64(n))
+		default:
+			d.typeError(path, t, raw)
+		}
+	default:
+		panic("profile: no decoding for schema type " + t.String())
+	}
+	return len(d.errs) == before
+}
+
+// sortedKeys returns the keys of tbl in file order, so errors come in the
+// order a reader meets them.
+func (d *decoder) sortedKeys(path []string, tbl map[string]any) []string {
+	keys := make([]string, 0, len(tbl))
+	for name := range tbl {
+		keys = append(keys, name)
+	}
+	line := func(name string) int { return d.lines[keyString(join(path, name))] }
+	slices.SortFunc(keys, func(a, b string) int {
+		if la, lb := line(a), line(b); la != lb {
+			return la - lb
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
+}
+
+func asArray(raw any) ([]any, bool) {
+	switch v := raw.(type) {
+	case []any:
+		return v, true
+	case []map[string]any: // an array of tables
+		out := make([]any, len(v))
+		for i, m := range v {
+			out[i] = m
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// fieldIndex returns the index of the field of struct type t whose toml tag
+// is name. Names match exactly: strict profiles take no other spelling.
+func fieldIndex(t reflect.Type, name string) (int, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if tag := tomlName(t.Field(i)); tag != "" && tag == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// fieldNames returns the keys struct type t takes, in declaration order.
+func fieldNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := tomlName(t.Field(i)); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+func tomlName(f reflect.StructField) string {
+	tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if tag == "-" || !f.IsExported() {
+		return ""
+	}
+	return tag
+}
+
+func (d *decoder) unknownKey(path []string, t reflect.Type) {
+	names := fieldNames(t)
+	if s := closest(path[len(path)-1], names); s != "" {
+		d.fail(path, "unknown key (did you mean %s?)", keyString(join(path[:len(path)-1], s)))
+		return
+	}
+	where := "the top level"
+	if len(path) > 1 {
+		where = keyString(path[:len(path)-1])
+	}
+	d.fail(path, "unknown key: %s takes %s", where, strings.Join(names, ", "))
+}
+
+func (d *decoder) typeError(path []string, t reflect.Type, raw any) {
+	msg := fmt.Sprintf("expected %s, found %s", typeName(t, path), describe(raw))
+	switch s, isString := raw.(string); {
+	case t == durationType:
+		if n, ok := raw.(int64); ok {
+			msg += fmt.Sprintf(`: write it in quotes with a unit, e.g. "%ds"`, n)
+		}
+	case isString && t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64:
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			msg += ": remove the quotes"
+		}
+	case t.Kind() == reflect.String && !isString && raw != nil:
+		if _, ok := raw.(map[string]any); !ok {
+			msg += ": put it in quotes"
+		}
+	}
+	d.fail(path, "%s", msg)
+}
+
+// typeName says what a value of schema type t looks like in TOML.
+func typeName(t reflect.Type, path []string) string {
+	if t == durationType {
+		return `a duration string such as "5s"`
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer of 0 or more"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Struct:
+		return "a table"
+	case reflect.Map:
+		return "a table of " + strings.TrimPrefix(typeName(t.Elem(), nil), "a ") + "s"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Struct && len(path) > 0 {
+			return fmt.Sprintf("an array of tables ([[%s]])", path[len(path)-1])
+		}
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(typeName(t.Elem(), nil), "an "), "a ") + "s"
+	}
+	return t.String()
+}
+
+// describe says what a TOML value is, for "found ..." in an error.
+func describe(raw any) string {
+	switch v := raw.(type) {
+	case string:
+		if len(v) > 40 {
+			v = v[:40]
+			for !utf8.ValidString(v) {
+				v = v[:len(v)-1]
+			}
+			return fmt.Sprintf("the string %q…", v)
+		}
+		return fmt.Sprintf("the string %q", v)
+	case int64:
+		return fmt.Sprintf("the integer %d", v)
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) || v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return fmt.Sprintf("the float %s", strconv.FormatFloat(v, 'f', 1, 64))
+		}
+		return fmt.Sprintf("the float %v", v)
+	case bool:
+		return fmt.Sprintf("the boolean %t", v)
+	case time.Time:
+		return "a date or time"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprintf("a %T", raw)
+}
+
+// apply applies one --set key=value override to the profile at root.
+func (d *decoder) apply(root reflect.Value, arg string) {
+	d.set = true
+	defer func() { d.set = false }()
+	key, text, ok := strings.Cut(arg, "=")
+	key = strings.TrimSpace(key)
+	segs := strings.Split(key, ".")
+	if !ok || slices.Contains(segs, "") {
+		d.errs = append(d.errs, &Error{File: SetFile, Key: arg,
+			Msg: "malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s"})
+		return
+	}
+	raw := setValue(text)
+	rv := root
+	for i, seg := range segs {
+		path := segs[:i+1]
+		last := i == len(segs)-1
+		switch t := rv.Type(); {
+		case t != durationType && t.Kind() == reflect.Struct:
+			fi, ok := fieldIndex(t, seg)
+			if !ok {
+				d.unknownKey(path, t)
+				return
+			}
+			rv = rv.Field(fi)
+		case t.Kind() == reflect.Slice:
+			n, err := strconv.Atoi(seg)
+			switch {
+			case err != nil || n < 0:
+				d.fail(path, "%q is not an index: write an index from 0, e.g. %s.0", seg, keyString(segs[:i]))
+				return
+			case n >= rv.Len():
+				d.fail(path, "index %d is out of range: %s has %d entries%s", n, keyString(segs[:i]), rv.Len(), indexRange(rv.Len()))
+				return
+			}
+			rv = rv.Index(n)
+		case t.Kind() == reflect.Map && !last:
+			d.fail(segs, "%s is %s and has no key %s", keyString(path), typeName(t.Elem(), path), segs[i+1])
+			return
+		case t.Kind() == reflect.Map:
+			if rv.IsNil() {
+				rv.Set(reflect.MakeMap(t))
+			}
+			ev := reflect.New(t.Elem()).Elem()
+			if d.unify(path, asText(raw, text, ev.Type()), ev) {
+				rv.SetMapIndex(reflect.ValueOf(seg).Convert(t.Key()), ev)
+			}
+			return
+		default:
+			d.fail(segs, "%s is %s and has no key %s", keyString(segs[:i]), typeName(t, segs[:i]), seg)
+			return
+		}
+	}
+	d.unify(segs, asText(raw, text, rv.Type()), rv)
+}
+
+func indexRange(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (0 to %d)", n-1)
+}
+
+// setValue reads the value of an override as a TOML value if it is one, and
+// as a string otherwise.
+func setValue(text string) any {
+	text = strings.TrimSpace(text)
+	var doc map[string]any
+	if _, err := toml.Decode("v = "+text, &doc); err == nil && len(doc) == 1 {
+		if v, ok := doc["v"]; ok {
+			return v
+		}
+	}
+	return text
+}
+
+// asText gives a string-typed key its override as written: name=2024 means
+// the string "2024", not the integer.
+func asText(raw any, text string, t reflect.Type) any {
+	if _, isString := raw.(string); isString {
+		return raw
+	}
+	if t == durationType || t.Kind() == reflect.String {
+		return strings.TrimSpace(text)
+	}
+	return raw
+}

@@ -1,0 +1,110 @@
+package profile
+
+import "time"
+
+// Reconnect strategies (fleet.reconnect.strategy).
+const (
+	StrategyNone               = "none"
+	StrategyConstant           = "constant"
+	StrategyWindow             = "window"
+	StrategyExponential        = "exponential"
+	StrategyFullJitter         = "full_jitter"
+	StrategyEqualJitter        = "equal_jitter"
+	StrategyDecorrelatedJitter = "decorrelated_jitter"
+)
+
+// What a client does after a close (fleet.reconnect.on_close values).
+const (
+	OnCloseReconnect = "reconnect"
+	OnCloseStop      = "stop"
+)
+
+// ModeEmbedded is the only target.mode of this version.
+const ModeEmbedded = "embedded"
+
+// BuiltinPath is the Path of the built-in default profile.
+const BuiltinPath = "(built-in)"
+
+// Defaults returns a profile with every key at its default: the values a
+// profile gets for the keys it leaves out. Its Name is "default"; Parse names
+// a profile without a name key after its file. It has no chaos steps; see
+// StepDefaults for the defaults of a step's keys.
+func Defaults() Profile {
+	return Profile{
+		Name:     "default",
+		Duration: Dur(45 * time.Second),
+		Seed:     1,
+		Target: Target{
+			Mode:   ModeEmbedded,
+			Nodes:  3,
+			Listen: "127.0.0.1:0",
+			Capacity: Capacity{
+				AcceptRate:     2000,
+				AcceptBurst:    0,
+				MaxConns:       0,
+				HandshakeDelay: Dur(0),
+				RetryAfter:     Dur(time.Second),
+			},
+		},
+		Fleet: Fleet{
+			Clients:          2000,
+			Ramp:             Dur(5 * time.Second),
+			MaxDialing:       256,
+			HandshakeTimeout: Dur(5 * time.Second),
+			Session: Session{
+				SendInterval: Dur(time.Second),
+				PayloadBytes: 32,
+				Lifetime:     Dur(0),
+				Pause:        Dur(time.Second),
+			},
+			Reconnect: Reconnect{
+				Strategy:        StrategyWindow,
+				Min:             Dur(time.Second),
+				Max:             Dur(5 * time.Second),
+				Base:            Dur(time.Second),
+				Cap:             Dur(30 * time.Second),
+				FirstDelay:      Dur(0),
+				MaxAttempts:     0,
+				HonorRetryAfter: true,
+				OnClose:         map[string]string{"1000": OnCloseStop, "1012": OnCloseReconnect},
+				OnCloseDefault:  OnCloseReconnect,
+			},
+		},
+	}
+}
+
+// StepDefaults returns the defaults of a chaos step's keys for action. Only
+// the keys that belong to the action are set: a rolling_restart gets batch,
+// interval, drain, downtime and code; a restart gets drain, downtime and code
+// (node 0); a close gets fraction and code. Nodes stays empty, which means
+// every node in order.
+func StepDefaults(action string) ChaosStep {
+	s := ChaosStep{Action: action}
+	switch action {
+	case ActionRollingRestart:
+		s.Batch = 1
+		s.Interval = Dur(10 * time.Second)
+		fallthrough
+	case ActionRestart:
+		s.Drain = Dur(0)
+		s.Downtime = Dur(2 * time.Second)
+		s.Code = 1012
+	case ActionClose:
+		s.Fraction = 1
+		s.Code = 1000
+	}
+	return s
+}
+
+// stepKeys lists the keys each action takes, in the order the docs give them.
+var stepKeys = map[string][]string{
+	ActionRollingRestart: {"at", "action", "nodes", "batch", "interval", "drain", "downtime", "code", "reason"},
+	ActionRestart:        {"at", "action", "node", "drain", "downtime", "code", "reason"},
+	ActionClose:          {"at", "action", "fraction", "code", "reason"},
+}
+
+var (
+	actions    = []string{ActionRollingRestart, ActionRestart, ActionClose}
+	strategies = []string{StrategyNone, StrategyConstant, StrategyWindow, StrategyExponential,
+		StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter}
+)

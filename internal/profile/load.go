@@ -1,0 +1,177 @@
+package profile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/wsstorm/wsstorm/profiles"
+)
+
+// Load reads the profile at path, applies the --set overrides in sets and
+// validates the result. An empty path loads the built-in default profile,
+// whose Path is BuiltinPath. The error, if any, is an Errors listing every
+// problem found.
+func Load(path string, sets []string) (*Profile, error) {
+	if path == "" {
+		return Parse(profiles.Default, BuiltinPath, sets)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		msg := "cannot read the profile: " + err.Error()
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			msg = "cannot read the profile: " + pe.Err.Error()
+		}
+		return nil, Errors{{File: path, Msg: msg, err: err}}
+	}
+	return Parse(data, path, sets)
+}
+
+// Parse decodes the profile in data over Defaults, applies the --set
+// overrides in sets, applies the defaults of each chaos step and validates
+// the result. path names the profile in errors, in Path, and, when the
+// profile has no name key, in Name (its base name without ".toml"). SHA256 is
+// the digest of data. The error, if any, is an Errors listing every problem
+// found.
+func Parse(data []byte, path string, sets []string) (*Profile, error) {
+	src := string(data)
+	var raw map[string]any
+	if _, err := toml.Decode(src, &raw); err != nil {
+		return nil, Errors{syntaxError(path, src, err)}
+	}
+
+	p := Defaults()
+	if path != "" && path != BuiltinPath {
+		p.Name = strings.TrimSuffix(filepath.Base(path), ".toml")
+	}
+	d := newDecoder(path)
+	d.lines = indexLines(src)
+	root := reflect.ValueOf(&p).Elem()
+	d.unify(nil, raw, root)
+	for _, s := range sets {
+		d.apply(root, s)
+	}
+	d.stepDefaults(&p)
+	sum := sha256.Sum256(data)
+	p.Path = path
+	p.SHA256 = hex.EncodeToString(sum[:])
+	p.Overrides = slices.Clone(sets)
+
+	check(&p, d)
+	if len(d.errs) > 0 {
+		sortErrors(d.errs)
+		return nil, d.errs
+	}
+	return &p, nil
+}
+
+// syntaxError turns an error of the toml package into an Error. The most
+// common syntax error, an unquoted string or duration, gets a message of its
+// own; otherwise the parser's message is kept. Its line is right, but its
+// LastKey is often the enclosing table, so no key is named.
+func syntaxError(file, src string, err error) *Error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{File: file, Msg: "invalid TOML: " + strings.TrimPrefix(err.Error(), "toml: "), err: err}
+	}
+	// Columns are left out: the parser's are often off by one or more.
+	e := &Error{File: file, Line: pe.Position.Line, Msg: "invalid TOML: " + pe.Message, err: err}
+	if key, value, ok := assignmentAt(src, pe.Position.Line); ok {
+		if hint := quoteHint(key[len(key)-1], value); hint != "" {
+			e.Key, e.Msg = keyString(key), hint
+		}
+	}
+	return e
+}
+
+var (
+	bareDuration = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`)
+	bareWord     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:/-]*$`)
+)
+
+// quoteHint explains a value written without the quotes it needs, or
+// returns "".
+func quoteHint(key, value string) string {
+	lower := strings.ToLower(value)
+	switch {
+	case (lower == "true" || lower == "false") && value != lower:
+		return fmt.Sprintf("%s is not a TOML value: write %s in lower case", value, lower)
+	case bareDuration.MatchString(value):
+		return fmt.Sprintf(`%s is not a TOML value: write durations in quotes, e.g. %s = "%s"`, value, key, value)
+	case bareWord.MatchString(value):
+		return fmt.Sprintf(`%s is not a TOML value: write strings in quotes, e.g. %s = "%s"`, value, key, value)
+	}
+	return ""
+}
+
+// assignmentAt reads "key = value" on line n of src: the key's full path,
+// from the tables above it, and the value as written, without a comment.
+func assignmentAt(src string, n int) (key []string, value string, ok bool) {
+	start := 0
+	for i := 1; i < n; i++ {
+		j := strings.IndexByte(src[start:], '\n')
+		if j < 0 {
+			return nil, "", false
+		}
+		start += j + 1
+	}
+	line, _, _ := strings.Cut(src[start:], "\n")
+	sc := &lineScanner{src: src[:start], out: map[string]int{}, count: map[string]int{}}
+	sc.document()
+	table := sc.table
+	sc = &lineScanner{src: line}
+	segs := sc.keys()
+	sc.space()
+	if len(segs) == 0 || !sc.peek("=") {
+		return nil, "", false
+	}
+	value, _, _ = strings.Cut(sc.src[sc.pos+1:], "#")
+	return join(table, segs...), strings.TrimSpace(value), true
+}
+
+// stepDefaults fills the keys each chaos step left out with StepDefaults of
+// its action.
+func (d *decoder) stepDefaults(p *Profile) {
+	t := reflect.TypeFor[ChaosStep]()
+	for i := range p.Chaos {
+		s := reflect.ValueOf(&p.Chaos[i]).Elem()
+		def := reflect.ValueOf(StepDefaults(p.Chaos[i].Action))
+		for f := 0; f < t.NumField(); f++ {
+			name := tomlName(t.Field(f))
+			if name != "" && !d.given("chaos", strconv.Itoa(i), name) {
+				s.Field(f).Set(def.Field(f))
+			}
+		}
+	}
+}
+
+// sortErrors orders errors as a reader meets them: the file's by line, those
+// with no line after them, then the overrides' in the order given.
+func sortErrors(es Errors) {
+	rank := func(e *Error) int {
+		switch {
+		case e.File == SetFile:
+			return 2
+		case e.Line == 0:
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return a.Line - b.Line
+	})
+}

@@ -1,0 +1,136 @@
+// Package profile defines the TOML schema of a wsstorm profile: its keys, their
+// defaults, strict decoding (unknown keys are errors) and validation.
+package profile
+
+import (
+	"time"
+)
+
+// Profile is one storm: a target, a fleet of clients and a timeline of chaos.
+type Profile struct {
+	Name     string   `toml:"name"`
+	Duration Duration `toml:"duration"`
+	Seed     uint64   `toml:"seed"`
+
+	Target Target      `toml:"target"`
+	Fleet  Fleet       `toml:"fleet"`
+	Chaos  []ChaosStep `toml:"chaos"`
+
+	// Path is where the profile was read from ("(built-in)" for the default).
+	Path string `toml:"-"`
+	// SHA256 is the hex digest of the profile's bytes as read, before --set.
+	SHA256 string `toml:"-"`
+	// Overrides are the --set key=value pairs applied, in order.
+	Overrides []string `toml:"-"`
+}
+
+// Target describes what the fleet connects to.
+type Target struct {
+	Mode     string   `toml:"mode"`   // embedded
+	Nodes    int      `toml:"nodes"`  // embedded: number of nodes sharing one address
+	Listen   string   `toml:"listen"` // embedded: address the nodes share
+	Capacity Capacity `toml:"capacity"`
+}
+
+// Capacity is the embedded target's capacity model, per node.
+type Capacity struct {
+	AcceptRate     float64  `toml:"accept_rate"`     // handshakes/s per node; excess gets 503 (0: unlimited)
+	AcceptBurst    int      `toml:"accept_burst"`    // token bucket size (0: one second's worth)
+	MaxConns       int      `toml:"max_conns"`       // open connections per node; excess gets 503 (0: unlimited)
+	HandshakeDelay Duration `toml:"handshake_delay"` // simulated auth work before each upgrade
+	RetryAfter     Duration `toml:"retry_after"`     // Retry-After sent with a 503 (rounded up to seconds)
+}
+
+// Fleet describes the simulated clients.
+type Fleet struct {
+	Clients          int       `toml:"clients"`
+	Ramp             Duration  `toml:"ramp"`
+	MaxDialing       int       `toml:"max_dialing"`
+	HandshakeTimeout Duration  `toml:"handshake_timeout"`
+	Session          Session   `toml:"session"`
+	Reconnect        Reconnect `toml:"reconnect"`
+}
+
+// Session describes what a connected client does.
+type Session struct {
+	SendInterval Duration `toml:"send_interval"` // 0: send nothing
+	PayloadBytes int      `toml:"payload_bytes"`
+	Lifetime     Duration `toml:"lifetime"` // 0: sessions last until the server ends them
+	Pause        Duration `toml:"pause"`    // after a session the client ended, before the next
+}
+
+// Reconnect is the close-code policy and the backoff between attempts.
+type Reconnect struct {
+	Strategy        string            `toml:"strategy"`
+	Min             Duration          `toml:"min"`
+	Max             Duration          `toml:"max"`
+	Base            Duration          `toml:"base"`
+	Cap             Duration          `toml:"cap"`
+	FirstDelay      Duration          `toml:"first_delay"`
+	MaxAttempts     int               `toml:"max_attempts"`
+	HonorRetryAfter bool              `toml:"honor_retry_after"`
+	OnClose         map[string]string `toml:"on_close"`         // close code → "reconnect" | "stop"
+	OnCloseDefault  string            `toml:"on_close_default"` // for codes not listed
+}
+
+// Chaos actions.
+const (
+	ActionRollingRestart = "rolling_restart"
+	ActionRestart        = "restart"
+	ActionClose          = "close"
+)
+
+// ChaosStep is one [[chaos]] entry of the timeline.
+type ChaosStep struct {
+	At     Duration `toml:"at"`
+	Action string   `toml:"action"`
+
+	// rolling_restart and restart
+	Nodes    []int    `toml:"nodes"` // rolling_restart: which nodes, in order (default: all)
+	Node     int      `toml:"node"`  // restart: which node
+	Batch    int      `toml:"batch"`
+	Interval Duration `toml:"interval"`
+	Drain    Duration `toml:"drain"`
+	Downtime Duration `toml:"downtime"`
+
+	// close
+	Fraction float64 `toml:"fraction"`
+
+	Code   int    `toml:"code"`
+	Reason string `toml:"reason"`
+}
+
+// Batches returns the node batches a restart step acts on, in order; nil for
+// other actions. It expects a validated step.
+func (s ChaosStep) Batches(nodes int) [][]int {
+	switch s.Action {
+	case ActionRestart:
+		return [][]int{{s.Node}}
+	case ActionRollingRestart:
+		order := s.Nodes
+		if len(order) == 0 {
+			order = make([]int, nodes)
+			for i := range order {
+				order[i] = i
+			}
+		}
+		batch := max(s.Batch, 1)
+		var out [][]int
+		for i := 0; i < len(order); i += batch {
+			out = append(out, order[i:min(i+batch, len(order))])
+		}
+		return out
+	}
+	return nil
+}
+
+// End returns when the step's last effect is over, relative to the run start:
+// the last batch back after its drain and downtime, or the close itself.
+func (s ChaosStep) End(nodes int) time.Duration {
+	switch s.Action {
+	case ActionRestart, ActionRollingRestart:
+		n := len(s.Batches(nodes))
+		return s.At.D() + time.Duration(n-1)*s.Interval.D() + s.Drain.D() + s.Downtime.D()
+	}
+	return s.At.D()
+}

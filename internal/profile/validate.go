@@ -1,0 +1,448 @@
+package profile
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of a profile's values.
+const (
+	MaxDuration     = 24 * time.Hour
+	MaxNodes        = 64
+	MaxClients      = 1_000_000
+	MinPayloadBytes = 8 // the client stamps an 8-byte send time into each message
+	MaxPayloadBytes = 1 << 20
+	MaxReasonBytes  = 123 // a close frame's payload is at most 125 bytes, 2 of them the code
+)
+
+// Validate checks a profile built or changed in code, with the rules Parse
+// applies. It applies no defaults: every chaos step needs its code, and keys
+// that do not belong to a step's action must be zero. The error, if any, is
+// an Errors without file or line.
+func (p *Profile) Validate() error {
+	d := newDecoder("")
+	t := reflect.TypeFor[ChaosStep]()
+	for i := range p.Chaos {
+		v := reflect.ValueOf(p.Chaos[i])
+		for f := 0; f < t.NumField(); f++ {
+			name := tomlName(t.Field(f))
+			if name == "at" || name == "action" || name != "" && !v.Field(f).IsZero() {
+				d.seen[keyString([]string{"chaos", strconv.Itoa(i), name})] = source{}
+			}
+		}
+	}
+	check(p, d)
+	if len(d.errs) > 0 {
+		return d.errs
+	}
+	return nil
+}
+
+// check validates p, whose keys d decoded, adding every problem to d.errs.
+func check(p *Profile, d *decoder) {
+	c := &checker{p: p, d: d}
+	c.top()
+	c.target()
+	c.fleet()
+	c.reconnect()
+	c.chaos()
+}
+
+type checker struct {
+	p *Profile
+	d *decoder
+}
+
+// bad reports a problem with the key at path.
+func (c *checker) bad(path []string, format string, args ...any) {
+	c.badAt(path, path, format, args...)
+}
+
+// badAt reports a problem with the key at path at the line of the key at
+// where: path itself, or the table a missing key belongs in. Keys that failed
+// to decode already have their error.
+func (c *checker) badAt(path, where []string, format string, args ...any) {
+	k := keyString(path)
+	if c.d.failed[k] {
+		return
+	}
+	src, ok := c.d.seen[keyString(where)]
+	e := &Error{File: c.d.file, Line: src.line, Key: k, Msg: fmt.Sprintf(format, args...)}
+	if ok && src.set {
+		e.File, e.Line = SetFile, 0
+	}
+	c.d.errs = append(c.d.errs, e)
+}
+
+// dflt marks a value in a message as the default when the profile left the
+// key at path out.
+func (c *checker) dflt(path ...string) string {
+	if c.d.given(path...) {
+		return ""
+	}
+	return " (the default)"
+}
+
+func (c *checker) durationOK() bool {
+	d := c.p.Duration.D()
+	return d > 0 && d <= MaxDuration
+}
+
+func (c *checker) nodesOK() bool { return c.p.Target.Nodes >= 1 && c.p.Target.Nodes <= MaxNodes }
+
+// notNegative reports a negative duration at path.
+func (c *checker) notNegative(d Duration, path ...string) {
+	if d.D() < 0 {
+		c.bad(path, "%v is negative: use 0s or more", d.D())
+	}
+}
+
+func (c *checker) top() {
+	p := c.p
+	if msg := nameProblem(p.Name); msg != "" {
+		if !c.d.given("name") {
+			msg = fmt.Sprintf("%q, from the file name, %s; add a name key", p.Name, msg)
+		} else {
+			msg = fmt.Sprintf("%q %s", p.Name, msg)
+		}
+		c.bad([]string{"name"}, "%s", msg)
+	}
+	switch d := p.Duration.D(); {
+	case d <= 0:
+		c.bad([]string{"duration"}, `%v is too short: a run needs a duration above 0, e.g. "45s"`, d)
+	case d > MaxDuration:
+		c.bad([]string{"duration"}, "%v is longer than the maximum of 24h: split the run", d)
+	}
+}
+
+// nameProblem says what is wrong with a profile name, which names the run's
+// results directory.
+func nameProblem(name string) string {
+	const use = "use only letters, digits, '.', '_' and '-', since it names the results directory"
+	switch name {
+	case "":
+		return "is empty: " + use
+	case ".", "..":
+		return "is not a valid name: " + use + ", and not . or .. alone"
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !isBareKeyByte(c) && c != '.' {
+			return "is not a valid name: " + use
+		}
+	}
+	return ""
+}
+
+func (c *checker) target() {
+	t := c.p.Target
+	switch t.Mode {
+	case ModeEmbedded:
+	case "external", "proxy":
+		c.bad([]string{"target", "mode"}, `%q is not available in this version; use "embedded"`, t.Mode)
+	default:
+		c.bad([]string{"target", "mode"}, `%q is not a target mode; use "embedded"`, t.Mode)
+	}
+	if !c.nodesOK() {
+		c.bad([]string{"target", "nodes"}, "%d is out of range: use 1 to %d nodes", t.Nodes, MaxNodes)
+	}
+	if _, port, err := net.SplitHostPort(t.Listen); err != nil || !validPort(port) {
+		c.bad([]string{"target", "listen"}, `%q is not host:port: write e.g. "127.0.0.1:0" (port 0 picks a free port)`, t.Listen)
+	}
+	cp := t.Capacity
+	if r := cp.AcceptRate; !(r >= 0) || math.IsInf(r, 0) {
+		c.bad([]string{"target", "capacity", "accept_rate"}, "%v is not a rate: use handshakes per second per node, or 0 for unlimited", r)
+	}
+	if cp.AcceptBurst < 0 {
+		c.bad([]string{"target", "capacity", "accept_burst"}, "%d is negative: use 0 (one second's worth of accept_rate) or more", cp.AcceptBurst)
+	}
+	if cp.MaxConns < 0 {
+		c.bad([]string{"target", "capacity", "max_conns"}, "%d is negative: use 0 (unlimited) or more", cp.MaxConns)
+	}
+	c.notNegative(cp.HandshakeDelay, "target", "capacity", "handshake_delay")
+	c.notNegative(cp.RetryAfter, "target", "capacity", "retry_after")
+}
+
+func validPort(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 16)
+	return err == nil
+}
+
+func (c *checker) fleet() {
+	f := c.p.Fleet
+	if f.Clients < 1 || f.Clients > MaxClients {
+		c.bad([]string{"fleet", "clients"}, "%d is out of range: use 1 to %d clients", f.Clients, MaxClients)
+	}
+	if f.MaxDialing < 1 {
+		c.bad([]string{"fleet", "max_dialing"}, "%d is too small: at least 1 client must be able to dial at a time", f.MaxDialing)
+	}
+	switch ramp := f.Ramp.D(); {
+	case ramp < 0:
+		c.notNegative(f.Ramp, "fleet", "ramp")
+	case c.durationOK() && ramp >= c.p.Duration.D():
+		c.bad([]string{"fleet", "ramp"}, "%v%s is not shorter than the run's duration %v: shorten ramp or lengthen duration",
+			ramp, c.dflt("fleet", "ramp"), c.p.Duration.D())
+	}
+	if f.HandshakeTimeout.D() <= 0 {
+		c.bad([]string{"fleet", "handshake_timeout"}, `%v is too short: use a timeout above 0, e.g. "5s"`, f.HandshakeTimeout.D())
+	}
+	s := f.Session
+	if s.SendInterval.D() < 0 {
+		c.bad([]string{"fleet", "session", "send_interval"}, "%v is negative: use 0s to send nothing, or the time between messages", s.SendInterval.D())
+	}
+	if s.PayloadBytes < MinPayloadBytes || s.PayloadBytes > MaxPayloadBytes {
+		c.bad([]string{"fleet", "session", "payload_bytes"}, "%d is out of range: use %d to %d bytes (each message carries an 8-byte send time)",
+			s.PayloadBytes, MinPayloadBytes, MaxPayloadBytes)
+	}
+	c.notNegative(s.Lifetime, "fleet", "session", "lifetime")
+	c.notNegative(s.Pause, "fleet", "session", "pause")
+}
+
+func (c *checker) reconnect() {
+	r := c.p.Fleet.Reconnect
+	key := func(name ...string) []string { return join([]string{"fleet", "reconnect"}, name...) }
+	switch r.Strategy {
+	case StrategyNone:
+	case StrategyWindow:
+		switch {
+		case r.Min.D() < 0:
+			c.notNegative(r.Min, key("min")...)
+		case r.Max.D() < r.Min.D():
+			c.bad(key("max"), "%v%s is below min %v%s: a window needs min ≤ max",
+				r.Max.D(), c.dflt(key("max")...), r.Min.D(), c.dflt(key("min")...))
+		}
+	case StrategyConstant:
+		c.notNegative(r.Base, key("base")...)
+	case StrategyExponential, StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter:
+		switch {
+		case r.Base.D() <= 0:
+			c.bad(key("base"), `%v is too short: %s needs a base above 0, e.g. "1s"`, r.Base.D(), r.Strategy)
+		case r.Cap.D() < r.Base.D():
+			c.bad(key("cap"), "%v%s is below base %v%s: %s needs cap ≥ base",
+				r.Cap.D(), c.dflt(key("cap")...), r.Base.D(), c.dflt(key("base")...), r.Strategy)
+		}
+	default:
+		c.bad(key("strategy"), "%q is not a strategy: use %s%s", r.Strategy, orList(strategies), didYouMean(r.Strategy, strategies))
+	}
+	c.notNegative(r.FirstDelay, key("first_delay")...)
+	if r.MaxAttempts < 0 {
+		c.bad(key("max_attempts"), "%d is negative: use 0 for unlimited attempts, or a limit", r.MaxAttempts)
+	}
+	codes := make([]string, 0, len(r.OnClose))
+	for code := range r.OnClose {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		if n, err := strconv.Atoi(code); err != nil || strconv.Itoa(n) != code || n < 1000 || n > 4999 {
+			c.bad(key("on_close", code), `%q is not a close code: use an integer from 1000 to 4999, e.g. "4000" = "stop"`, code)
+		}
+		if a := r.OnClose[code]; a != OnCloseReconnect && a != OnCloseStop {
+			c.bad(key("on_close", code), `%q is not an action: use "reconnect" or "stop"`, a)
+		}
+	}
+	if a := r.OnCloseDefault; a != OnCloseReconnect && a != OnCloseStop {
+		c.bad(key("on_close_default"), `%q is not an action: use "reconnect" or "stop"`, a)
+	}
+}
+
+func (c *checker) chaos() {
+	p := c.p
+	type span struct {
+		step       int
+		action     string
+		start, end time.Duration
+	}
+	var restarts []span
+	for i, s := range p.Chaos {
+		before := len(c.d.errs)
+		step := []string{"chaos", strconv.Itoa(i)}
+		key := func(name ...string) []string { return join(step, name...) }
+		if !c.d.given(key("at")...) {
+			c.badAt(key("at"), step, `missing: write when the step starts, e.g. at = "10s"`)
+		}
+		if !c.d.given(key("action")...) {
+			c.badAt(key("action"), step, `missing: write action = "rolling_restart", "restart" or "close"`)
+			continue
+		}
+		keys, ok := stepKeys[s.Action]
+		if !ok {
+			c.bad(key("action"), "%q is not an action: use %s%s", s.Action, orList(actions), didYouMean(s.Action, actions))
+			continue
+		}
+		var missing []string // keys of the action the step leaves out, for suggestions
+		for _, name := range keys {
+			if !c.d.given(key(name)...) {
+				missing = append(missing, name)
+			}
+		}
+		for _, name := range fieldNames(reflect.TypeFor[ChaosStep]()) {
+			if c.d.given(key(name)...) && !slices.Contains(keys, name) {
+				c.bad(key(name), "does not apply to a %s step: remove it%s; a %s takes %s",
+					s.Action, didYouMean(name, missing), s.Action, andList(keys))
+			}
+		}
+		switch at := s.At.D(); {
+		case at < 0:
+			c.notNegative(s.At, key("at")...)
+		case c.durationOK() && at >= p.Duration.D():
+			c.bad(key("at"), "%v is not before the end of the run (duration %v): start the step earlier or lengthen duration", at, p.Duration.D())
+		}
+		switch s.Action {
+		case ActionRollingRestart:
+			c.rollingRestart(s, key)
+		case ActionRestart:
+			if c.nodesOK() && (s.Node < 0 || s.Node >= p.Target.Nodes) {
+				c.bad(key("node"), "%d is out of range: the target has %d nodes%s", s.Node, p.Target.Nodes, indexRange(p.Target.Nodes))
+			}
+			c.notNegative(s.Drain, key("drain")...)
+			c.notNegative(s.Downtime, key("downtime")...)
+		case ActionClose:
+			if !(s.Fraction > 0 && s.Fraction <= 1) {
+				c.bad(key("fraction"), "%v is out of range: use the share of connected clients to close, above 0 and at most 1, e.g. 0.1", s.Fraction)
+			}
+		}
+		if msg := codeProblem(s.Code); msg != "" {
+			c.bad(key("code"), "%s", msg)
+		}
+		if len(s.Reason) > MaxReasonBytes {
+			c.bad(key("reason"), "is %d bytes long: a close frame allows at most %d; shorten it", len(s.Reason), MaxReasonBytes)
+		} else if !utf8.ValidString(s.Reason) {
+			c.bad(key("reason"), "is not valid UTF-8, which a close reason must be")
+		}
+
+		// Timing across steps needs sound steps and a sound run.
+		if len(c.d.errs) > before || c.failedUnder(step) || !c.durationOK() || !c.nodesOK() || s.Action == ActionClose {
+			continue
+		}
+		end := s.End(p.Target.Nodes)
+		if end > p.Duration.D() {
+			c.bad(step, "ends at %v, after the run's duration %v: start it earlier, make it shorter, or lengthen duration", end, p.Duration.D())
+			continue
+		}
+		restarts = append(restarts, span{step: i, action: s.Action, start: s.At.D(), end: end})
+	}
+
+	// Restarts must not overlap: the herd of one would hide in the other's.
+	slices.SortStableFunc(restarts, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(restarts); i++ {
+		prev, cur := restarts[i-1], restarts[i]
+		if cur.start < prev.end {
+			c.bad([]string{"chaos", strconv.Itoa(cur.step), "at"},
+				"%v overlaps chaos.%d (a %s from %v until %v): restarts must not overlap; start this step at %v or later",
+				cur.start, prev.step, prev.action, prev.start, prev.end, prev.end)
+			if cur.end < prev.end { // keep the later end for the next comparison
+				restarts[i] = prev
+			}
+		}
+	}
+}
+
+func (c *checker) rollingRestart(s ChaosStep, key func(...string) []string) {
+	n := c.p.Target.Nodes
+	if c.d.given(key("nodes")...) && len(s.Nodes) == 0 {
+		c.bad(key("nodes"), "is empty: list the nodes to restart in order, e.g. [0, 2], or remove the key to restart every node")
+	}
+	listed := map[int]bool{}
+	for j, node := range s.Nodes {
+		at := key("nodes", strconv.Itoa(j))
+		switch {
+		case c.nodesOK() && (node < 0 || node >= n):
+			c.badAt(at, key("nodes"), "node %d is out of range: the target has %d nodes%s", node, n, indexRange(n))
+		case listed[node]:
+			c.badAt(at, key("nodes"), "node %d is listed twice: restart each node once per step", node)
+		}
+		listed[node] = true
+	}
+	count := len(s.Nodes)
+	if count == 0 {
+		count = n
+	}
+	if c.nodesOK() && (s.Batch < 1 || s.Batch > count) {
+		c.bad(key("batch"), "%d is out of range: use 1 to %d, the number of nodes this step restarts", s.Batch, count)
+	}
+	c.notNegative(s.Drain, key("drain")...)
+	c.notNegative(s.Downtime, key("downtime")...)
+	batches := 1
+	if s.Batch >= 1 {
+		batches = (count + s.Batch - 1) / s.Batch
+	}
+	switch gap := s.Drain.D() + s.Downtime.D(); {
+	case s.Interval.D() <= 0:
+		c.bad(key("interval"), `%v is too short: use the time between batches, above 0, e.g. "10s"`, s.Interval.D())
+	case batches > 1 && s.Interval.D() < gap:
+		c.bad(key("interval"), "%v%s is shorter than drain + downtime (%v): a batch would go down before the one before it is back; use %v or more",
+			s.Interval.D(), c.dflt(key("interval")...), gap, gap)
+	}
+}
+
+// failedUnder reports whether a key under path failed to decode.
+func (c *checker) failedUnder(path []string) bool {
+	prefix := keyString(path) + "."
+	for k := range c.d.failed {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// codeProblem says why a close code may not be sent, or "" if it may.
+// RFC 6455 §7.4 and the IANA registry: 1000–1003 and 1007–1014 are defined,
+// 3000–4999 are for libraries and applications, the rest may not be sent.
+func codeProblem(code int) string {
+	const fix = "; use 1012 (Service Restart) to restart, 1000 (Normal Closure) to end sessions, or 4000–4999 for your own codes"
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
+		return ""
+	case code == 1004:
+		return "1004 is reserved by RFC 6455 without a meaning and must not be sent" + fix
+	case code == 1005:
+		return "1005 stands for a close frame without a status code and must never be sent" + fix
+	case code == 1006:
+		return "1006 is reserved for a connection lost without a close frame and must never be sent" + fix
+	case code == 1015:
+		return "1015 is reserved for a failed TLS handshake and must never be sent" + fix
+	case code < 1000:
+		return fmt.Sprintf("%d is not a close code: codes start at 1000", code) + fix
+	case code < 2000:
+		return fmt.Sprintf("%d is reserved for future versions of the WebSocket protocol and must not be sent", code) + fix
+	case code < 3000:
+		return fmt.Sprintf("%d is reserved for WebSocket extensions and must not be sent", code) + fix
+	}
+	return fmt.Sprintf("%d is not a close code: codes end at 4999", code) + fix
+}
+
+func didYouMean(word string, candidates []string) string {
+	if s := closest(word, candidates); s != "" && s != word {
+		return fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	return ""
+}
+
+// orList writes "a, b or c" with each item quoted.
+func orList(items []string) string { return list(items, "or", true) }
+
+// andList writes "a, b and c".
+func andList(items []string) string { return list(items, "and", false) }
+
+func list(items []string, conj string, quote bool) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = s
+		if quote {
+			q[i] = strconv.Quote(s)
+		}
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
+}
