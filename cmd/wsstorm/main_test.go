@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,6 +128,20 @@ func TestRunSmallDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSummary(t, s)
+	// The client side's series ends where the server side stood at the end.
+	csv, err := os.ReadFile(filepath.Join(dir, report.TimeseriesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	last := strings.Split(rows[len(rows)-1], ",")
+	var serverEnd int64
+	for _, n := range s.Target.Nodes {
+		serverEnd += n.ConnectionsEnd
+	}
+	if got := last[1]; got != strconv.FormatInt(serverEnd, 10) {
+		t.Errorf("last series row has connected=%s, the target held %d connections", got, serverEnd)
+	}
 	if len(s.Profile.SHA256) != 64 || s.Profile.Path != "(built-in)" || len(s.Profile.Overrides) != len(small)/2 || s.Profile.Overrides[0] != "duration=9s" {
 		t.Errorf("profile ref = %+v", s.Profile)
 	}

@@ -61,6 +61,9 @@ type Recorder struct {
 
 	connected atomic.Int64
 	peak      atomic.Int64
+	// seriesEnd is the offset in ns plus one after which records no longer
+	// enter the time series (0: open); see EndSeries.
+	seriesEnd atomic.Int64
 
 	gaugeMu     sync.Mutex
 	gaugeNames  []string
@@ -154,17 +157,29 @@ func (r *Recorder) Attribute(t time.Time, code, node int) int {
 
 // Sample records the gauges' values at t (the last sample in a bucket wins).
 func (r *Recorder) Sample(t time.Time, values []int64) {
-	if r.gauges == nil {
+	b := r.bucket(t)
+	if r.gauges == nil || b < 0 {
 		return
 	}
-	b := r.bucket(t)
 	r.gaugeMu.Lock()
 	copy(r.gauges[b], values)
 	r.gaugeMu.Unlock()
 }
 
+// EndSeries closes the time series at t, the run's end: what clients record
+// afterwards (their own closes on the way out) still counts in the counters
+// and histograms, but no longer changes the series, which shows the run.
+func (r *Recorder) EndSeries(t time.Time) {
+	r.seriesEnd.CompareAndSwap(0, int64(t.Sub(r.start))+1)
+}
+
+// bucket returns the series bucket of t, or -1 once the series has ended.
 func (r *Recorder) bucket(t time.Time) int {
-	b := int(t.Sub(r.start) / r.width)
+	off := t.Sub(r.start)
+	if end := r.seriesEnd.Load(); end != 0 && int64(off) >= end-1 {
+		return -1
+	}
+	b := int(off / r.width)
 	if b < 0 {
 		return 0
 	}
@@ -257,10 +272,14 @@ func (s *Shard) Attempt(t time.Time, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
 	s.attempts++
-	s.series[b].attempts++
+	if b >= 0 {
+		s.series[b].attempts++
+	}
 	if e := s.event(ev); e != nil {
 		e.attempts++
-		e.attemptSeries[b]++
+		if b >= 0 {
+			e.attemptSeries[b]++
+		}
 	}
 	s.mu.Unlock()
 }
@@ -270,8 +289,10 @@ func (s *Shard) Connect(t time.Time, latency time.Duration) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
 	s.connects++
-	s.series[b].connects++
-	s.series[b].connDelta++
+	if b >= 0 {
+		s.series[b].connects++
+		s.series[b].connDelta++
+	}
 	record(s.hist[Connect], latency)
 	s.mu.Unlock()
 	s.r.addConnected(1)
@@ -282,7 +303,9 @@ func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
 	s.failures[reason]++
-	s.series[b].failures++
+	if b >= 0 {
+		s.series[b].failures++
+	}
 	if e := s.event(ev); e != nil {
 		e.failures[reason]++
 	}
@@ -295,13 +318,15 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
 	s.closes[code]++
-	cs := s.closeSeries[code]
-	if cs == nil {
-		cs = make([]int32, s.r.buckets)
-		s.closeSeries[code] = cs
+	if b >= 0 {
+		cs := s.closeSeries[code]
+		if cs == nil {
+			cs = make([]int32, s.r.buckets)
+			s.closeSeries[code] = cs
+		}
+		cs[b]++
+		s.series[b].connDelta--
 	}
-	cs[b]++
-	s.series[b].connDelta--
 	if e := s.event(ev); e != nil {
 		e.affected++
 	}
@@ -314,7 +339,9 @@ func (s *Shard) ClientClose(t time.Time) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
 	s.clientCloses++
-	s.series[b].connDelta--
+	if b >= 0 {
+		s.series[b].connDelta--
+	}
 	s.mu.Unlock()
 	s.r.addConnected(-1)
 }

@@ -269,3 +269,23 @@ func TestRecordingDoesNotAllocate(t *testing.T) {
 		t.Fatalf("recording allocates %v times per round, want 0", allocs)
 	}
 }
+
+// TestEndSeries: the clients' own closes after the run's end count, but the
+// series keeps the state at the end.
+func TestEndSeries(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: time.Minute})
+	s := r.Shard(0)
+	s.Connect(start.Add(50*time.Millisecond), time.Millisecond)
+	s.Connect(start.Add(60*time.Millisecond), time.Millisecond)
+	r.EndSeries(start.Add(150 * time.Millisecond))
+	s.ClientClose(start.Add(160 * time.Millisecond))
+	s.Close(start.Add(170*time.Millisecond), 1006, -1)
+	res := r.Results(start, 150*time.Millisecond)
+	if got := res.Series[len(res.Series)-1].Connected; got != 2 {
+		t.Fatalf("connected at the end = %d, want 2", got)
+	}
+	if res.Counters.ClientCloses != 1 || res.Counters.Closes[1006] != 1 {
+		t.Fatalf("counters lost records after the end: %+v", res.Counters)
+	}
+}

@@ -142,7 +142,9 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 	// The server's view at the end, taken before the clients go away.
 	end := sample()
-	elapsed := time.Since(started)
+	now := time.Now()
+	elapsed := now.Sub(started)
+	rec.EndSeries(now)
 	stop()
 	<-samplerDone
 	wg.Wait()
