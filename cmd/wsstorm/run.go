@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
@@ -37,28 +39,36 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	// Find out now, not after the run, whether the results can be written.
+	dir := *out
+	if dir == "" {
+		dir = uniqueDir(report.DefaultDir("results", p.Name, time.Now()))
+	}
+	if err := checkWritable(dir); err != nil {
+		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
+		return exitCannotRun
+	}
+
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	// After the first signal the run winds down; a second one ends the
+	// process at once (results files are renamed into place whole, so they
+	// are complete or absent).
+	context.AfterFunc(ctx, cancel)
 	fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	run, err := storm.Run(ctx, p, storm.Options{Log: prefixed(stderr, "wsstorm: ")})
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
-		if errors.Is(err, storm.ErrCannotRun) {
-			return exitCannotRun
-		}
 		return exitCannotRun
 	}
-	dir := *out
-	if dir == "" {
-		dir = report.DefaultDir("results", p.Name, run.Results.Started)
-	}
-	sum, err := report.Write(dir, run)
-	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm: writing results: %v\n", err)
-		return exitCannotRun
-	}
+	sum, werr := report.Write(dir, run)
+	// The summary is printed even when the files could not be written.
 	if err := report.WriteText(stdout, sum, dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
+		return exitCannotRun
 	}
 	switch {
 	case run.Interrupted:
@@ -67,6 +77,33 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitPassed
+}
+
+// checkWritable creates dir if needed and checks that a file can be written
+// in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".wsstorm-probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// uniqueDir returns dir, or dir-2, dir-3, ... when runs started in the same
+// second already use it.
+func uniqueDir(dir string) string {
+	candidate := dir
+	for i := 2; ; i++ {
+		if _, err := os.Stat(candidate); errors.Is(err, fs.ErrNotExist) {
+			return candidate
+		}
+		candidate = fmt.Sprintf("%s-%d", dir, i)
+	}
 }
 
 // printProfileError prints every problem of a profile, one per line.

@@ -15,6 +15,10 @@ func versionCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "wsstorm version: takes no arguments, got %v\n", fs.Args())
+		return exitUsage
+	}
 	v := version
 	if v == "" {
 		v = "devel"

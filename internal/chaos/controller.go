@@ -94,11 +94,11 @@ type Controller struct {
 // order; events that never started are missing.
 func (c *Controller) Run(ctx context.Context, start time.Time) []Outcome {
 	var (
-		mu       sync.Mutex
-		outcomes []Outcome
-		wg       sync.WaitGroup
+		wg      sync.WaitGroup
+		started = make([]bool, len(c.Events))
+		results = make([]Outcome, len(c.Events)) // each goroutine writes its own
 	)
-	for _, ev := range c.Events {
+	for i, ev := range c.Events {
 		if !sleepUntil(ctx, start.Add(ev.At)) {
 			break
 		}
@@ -106,6 +106,7 @@ func (c *Controller) Run(ctx context.Context, start time.Time) []Outcome {
 		if c.Log != nil {
 			c.Log.BeginEvent(ev.Index, now)
 		}
+		started[i] = true
 		wg.Go(func() {
 			o := Outcome{Index: ev.Index, Started: now}
 			switch ev.Action {
@@ -117,22 +118,17 @@ func (c *Controller) Run(ctx context.Context, start time.Time) []Outcome {
 			if o.Err != nil {
 				o.Err = fmt.Errorf("chaos event %d (%s, node %d): %w", ev.Index, ev.Action, ev.Node, o.Err)
 			}
-			mu.Lock()
-			outcomes = append(outcomes, o)
-			mu.Unlock()
+			results[i] = o
 		})
 	}
 	wg.Wait()
-	// Order by index for the caller.
-	ordered := make([]Outcome, 0, len(outcomes))
-	for i := range c.Events {
-		for _, o := range outcomes {
-			if o.Index == i {
-				ordered = append(ordered, o)
-			}
+	var out []Outcome
+	for i, o := range results {
+		if started[i] {
+			out = append(out, o)
 		}
 	}
-	return ordered
+	return out
 }
 
 // sleepUntil waits until t on the monotonic clock; false if ctx ended first.

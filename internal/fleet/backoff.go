@@ -86,9 +86,9 @@ func mix64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// FirstDelay returns the initial random delay before a client's first
-// connection, uniform in [0, maxDelay], so that clients started together do
-// not dial together (RFC 6455 §7.2.3). It is 0 when maxDelay <= 0.
+// FirstDelay returns the extra random delay before the first reconnect
+// attempt after a close, uniform in [0, maxDelay], so that clients closed
+// together do not dial together (RFC 6455 §7.2.3). It is 0 when maxDelay <= 0.
 func FirstDelay(maxDelay time.Duration, rng *rand.Rand) time.Duration {
 	if maxDelay <= 0 {
 		return 0

@@ -22,19 +22,14 @@ const stampBytes = 8
 // client is one simulated WebSocket client. Only its own goroutine touches it,
 // except the read loop of its current connection, which uses conn-local state.
 type client struct {
-	f       *Fleet
-	id      int
-	rng     *rand.Rand
-	shard   *stats.Shard
-	payload []byte
+	f     *Fleet
+	id    int
+	rng   *rand.Rand
+	shard *stats.Shard
 }
 
 func newClient(f *Fleet, id int) *client {
-	c := &client{f: f, id: id, rng: ClientRand(f.cfg.Seed, id), shard: f.rec.Shard(id)}
-	if f.cfg.SendInterval > 0 {
-		c.payload = make([]byte, f.cfg.PayloadBytes)
-	}
-	return c
+	return &client{f: f, id: id, rng: ClientRand(f.cfg.Seed, id), shard: f.rec.Shard(id)}
 }
 
 // recovery is a client's state between a close it observed and its next
@@ -146,6 +141,7 @@ const (
 	notEnding int32 = iota
 	endingStopped
 	endingLifetime
+	endedByServer // the read loop ended first: the server or the network closed
 )
 
 // liveSession is the state a connection's timers share with the client's
@@ -154,7 +150,7 @@ const (
 type liveSession struct {
 	c      *client
 	conn   *websocket.Conn
-	ending atomic.Int32 // notEnding, endingStopped or endingLifetime
+	ending atomic.Int32 // who ends the session: the first to claim it
 
 	mu        sync.Mutex // guards the fields below and serializes sends
 	over      bool
@@ -181,6 +177,9 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 	}
 
 	end := c.read(conn, rec)
+	// Claim the ending: a lifetime or stop callback that has not claimed it
+	// yet now finds it taken and records nothing.
+	s.ending.CompareAndSwap(notEnding, endedByServer)
 
 	stopWatch()
 	if life != nil {
@@ -206,7 +205,7 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 	// The server (or the network) ended the session. Let the server close
 	// TCP first, as it should (it keeps TIME_WAIT), without holding up the
 	// client's reaction.
-	go c.awaitServerClose(conn, end.closeFrame)
+	c.f.closing.Go(func() { c.awaitServerClose(conn, end.closeFrame) })
 	return sessionEnd{code: end.code, at: end.at, node: end.node}
 }
 
@@ -223,8 +222,10 @@ func (s *liveSession) sendDue() {
 	now := time.Now()
 	for !s.next.After(now) {
 		if err := s.c.send(s.conn, s.next); err != nil {
-			// The read loop sees the broken connection and reports it.
-			s.conn.NetConn().Close()
+			if !errors.Is(err, websocket.ErrCloseSent) {
+				// The read loop sees the broken connection and reports it.
+				s.conn.NetConn().Close()
+			} // else a close handshake is under way: the read loop ends with it
 			return
 		}
 		s.next = s.next.Add(interval)
@@ -241,7 +242,11 @@ func (s *liveSession) closeFromClient(why int32, code int) {
 	}
 	timeout := s.c.f.cfg.CloseTimeout
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
-	s.c.shard.ClientClose(time.Now())
+	if why == endingStopped {
+		s.c.shard.Leave(time.Now()) // the run is over: no session the client chose to end
+	} else {
+		s.c.shard.ClientClose(time.Now())
+	}
 	s.mu.Lock()
 	if !s.over {
 		s.killTimer = time.AfterFunc(timeout, func() { s.conn.Close() })
@@ -253,12 +258,25 @@ func (s *liveSession) closeFromClient(why int32, code int) {
 // not block a client forever.
 const writeTimeout = 5 * time.Second
 
+// send writes one message: the scheduled send time, then the fleet's shared
+// padding up to payload_bytes (gorilla masks a copy, never the source).
 func (c *client) send(conn *websocket.Conn, scheduled time.Time) error {
-	binary.BigEndian.PutUint64(c.payload, uint64(scheduled.Sub(c.f.rec.Start())))
+	var stamp [stampBytes]byte
+	binary.BigEndian.PutUint64(stamp[:], uint64(scheduled.Sub(c.f.rec.Start())))
 	if err := conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
-	if err := conn.WriteMessage(websocket.BinaryMessage, c.payload); err != nil {
+	w, err := conn.NextWriter(websocket.BinaryMessage)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(stamp[:]); err != nil {
+		return err
+	}
+	if _, err := w.Write(c.f.padding); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
 		return err
 	}
 	c.shard.Sent()
@@ -283,7 +301,11 @@ func (c *client) read(conn *websocket.Conn, rec recovery) readEnd {
 		typ, r, err := conn.NextReader()
 		if err != nil {
 			var ce *websocket.CloseError
-			return readEnd{code: closeCode(err), closeFrame: errors.As(err, &ce), at: time.Now(), node: node}
+			code := closeCode(err)
+			// A 1014 arrives in a close frame too, though gorilla reports it
+			// as a protocol error.
+			frame := errors.As(err, &ce) || code == CloseBadGateway
+			return readEnd{code: code, closeFrame: frame, at: time.Now(), node: node}
 		}
 		n, err := io.ReadFull(r, buf[:])
 		if err == nil {
@@ -303,7 +325,7 @@ func (c *client) read(conn *websocket.Conn, rec recovery) readEnd {
 			if rec.active {
 				c.shard.Recovered(now.Sub(rec.closedAt))
 			}
-		case typ == websocket.BinaryMessage && n >= stampBytes && c.payload != nil:
+		case typ == websocket.BinaryMessage && n >= stampBytes && c.f.cfg.SendInterval > 0:
 			sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))
 			c.shard.Echo(now.Sub(c.f.rec.Start()) - sched)
 		default:

@@ -71,6 +71,10 @@ type Fleet struct {
 	rec    *stats.Recorder
 	dialer *websocket.Dialer
 	dials  *semaphore.Weighted
+	// padding fills each message after its stamp; shared and read-only.
+	padding []byte
+	// closing tracks connections waiting for the server to close TCP.
+	closing sync.WaitGroup
 }
 
 // New returns a fleet that records into rec.
@@ -102,7 +106,8 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 			WriteBufferSize:  1024,
 			WriteBufferPool:  &sync.Pool{},
 		},
-		dials: semaphore.NewWeighted(int64(cfg.MaxDialing)),
+		dials:   semaphore.NewWeighted(int64(cfg.MaxDialing)),
+		padding: make([]byte, max(cfg.PayloadBytes-stampBytes, 0)),
 	}, nil
 }
 
@@ -125,6 +130,7 @@ func (f *Fleet) Run(ctx context.Context) {
 		}
 	}
 	wg.Wait()
+	f.closing.Wait()
 }
 
 // sleep waits d; false if ctx ended first.

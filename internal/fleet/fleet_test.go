@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -371,5 +372,97 @@ func TestWelcomeNode(t *testing.T) {
 		if got := welcomeNode([]byte(msg)); got != want {
 			t.Errorf("welcomeNode(%s) = %d, want %d", msg, got, want)
 		}
+	}
+}
+
+// TestStopGoesAway: when the run ends, clients close with 1001 (going away)
+// and wait for the server's reply; that exit is not a session the client
+// chose to end, so client_closes stays 0.
+func TestStopGoesAway(t *testing.T) {
+	codes := make(chan int, 10)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"welcome","node":0}`))
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					codes <- ce.Code
+				} else {
+					codes <- -1
+				}
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	cfg := baseConfig()
+	cfg.Clients = 3
+	cfg.URL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	h := runFleet(t, nil, cfg, nil)
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 3))
+	res := h.results()
+	for range 3 {
+		select {
+		case code := <-codes:
+			if code != websocket.CloseGoingAway {
+				t.Errorf("server saw close %d, want 1001", code)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("server never saw the clients' close")
+		}
+	}
+	if res.Counters.ClientCloses != 0 || h.rec.Connected() != 0 {
+		t.Fatalf("client closes %d, connected %d; want 0 and 0", res.Counters.ClientCloses, h.rec.Connected())
+	}
+}
+
+// TestPayloadSize: every message is payload_bytes long and starts with its
+// scheduled send time.
+func TestPayloadSize(t *testing.T) {
+	sizes := make(chan int, 100)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			select {
+			case sizes <- len(msg):
+			default:
+			}
+			_ = c.WriteMessage(typ, msg)
+		}
+	}))
+	defer srv.Close()
+	cfg := baseConfig()
+	cfg.Clients = 2
+	cfg.URL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	cfg.SendInterval = 10 * time.Millisecond
+	cfg.PayloadBytes = 3000 // larger than the client's write buffer
+	h := runFleet(t, nil, cfg, nil)
+	time.Sleep(200 * time.Millisecond)
+	res := h.results()
+	close(sizes)
+	n := 0
+	for size := range sizes {
+		n++
+		if size != 3000 {
+			t.Fatalf("message of %d bytes, want 3000", size)
+		}
+	}
+	if n < 10 || res.Histograms[stats.MessageRTT].TotalCount() < 10 {
+		t.Fatalf("%d messages, %d echoes timed", n, res.Histograms[stats.MessageRTT].TotalCount())
 	}
 }

@@ -34,10 +34,8 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	for i := range events {
 		events[i] = shardEvent{reconnectAt: NewHistogram(), failures: map[Reason]int64{}}
 	}
+	// Attempts of each event's clients per bucket, from the run's start.
 	evSeries := make([][]int64, len(r.plans))
-	for i := range evSeries {
-		evSeries[i] = make([]int64, n)
-	}
 
 	c := &res.Counters
 	for i := range r.shards {
@@ -81,12 +79,16 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 			dst.affected += src.affected
 			dst.reconnected += src.reconnected
 			dst.attempts += src.attempts
-			dst.reconnectAt.Merge(src.reconnectAt)
+			if src.reconnectAt != nil {
+				dst.reconnectAt.Merge(src.reconnectAt)
+			}
 			for reason, v := range src.failures {
 				dst.failures[reason] += v
 			}
-			for b, v := range src.attemptSeries {
-				evSeries[e][min(b, n-1)] += int64(v)
+			for i, v := range src.attemptSeries {
+				b := min(src.attemptBase+i, n-1)
+				evSeries[e] = grow(evSeries[e], b)
+				evSeries[e][b] += int64(v)
 			}
 		}
 		s.mu.Unlock()
@@ -98,11 +100,19 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	slices.Sort(res.CloseCodes)
 
 	var gauges [][]int64
-	if r.gauges != nil {
+	if len(r.gaugeNames) > 0 {
 		r.gaugeMu.Lock()
 		gauges = make([][]int64, n)
 		for b := range gauges {
-			gauges[b] = append([]int64(nil), r.gauges[b]...)
+			row := make([]int64, len(r.gaugeNames))
+			if b < len(r.gauges) && r.gauges[b] != nil {
+				copy(row, r.gauges[b])
+			} else {
+				for j := range row {
+					row[j] = -1 // no sample in this bucket
+				}
+			}
+			gauges[b] = row
 		}
 		r.gaugeMu.Unlock()
 	}
@@ -162,16 +172,27 @@ func (r *Recorder) herd(i int, start time.Duration, e *shardEvent, attempts []in
 	ev.T100 = timeToShare(e.reconnectAt, e.affected, 1)
 
 	width := r.width.Seconds()
-	for _, v := range attempts {
+	last := -1 // bucket of the event's clients' last attempt
+	for b, v := range attempts {
 		ev.PeakAttemptRate = max(ev.PeakAttemptRate, float64(v)/width)
+		if v > 0 {
+			last = b
+		}
 	}
 	// Every attempt attributed to the event happens while one of its clients
-	// recovers, so all of them fall in [start, start+t100] when t100 exists.
-	span := res.Elapsed - start
-	if ev.T100 != nil {
+	// recovers, so all of them fall in [start, start+t100] when t100 exists;
+	// when some clients never came back, the recovery lasted until their last
+	// attempt. The span is never shorter than one bucket, the resolution of
+	// the peak, so herd_factor stays ≥ 1.
+	var span time.Duration
+	switch {
+	case ev.T100 != nil:
 		span = *ev.T100
+	case last >= 0:
+		span = time.Duration(last+1)*r.width - start
 	}
-	if span > 0 {
+	span = max(span, r.width)
+	if e.attempts > 0 {
 		ev.MeanAttemptRate = float64(e.attempts) / span.Seconds()
 	}
 	if ev.MeanAttemptRate > 0 {
@@ -214,21 +235,28 @@ func (r *Recorder) imbalanceAfter(i int, start time.Duration, t100 *time.Duratio
 	if len(r.imbalanceIx) == 0 || len(res.Series) == 0 {
 		return nil
 	}
+	// The window ends where the next planned event starts: events of one
+	// batch start together and do not end each other's windows.
 	limit := res.Elapsed
 	for j := range r.plans {
-		if s, ok := r.EventStarted(j); ok && s > start && s < limit {
+		if r.plans[j].At <= r.plans[i].At {
+			continue
+		}
+		if s, ok := r.EventStarted(j); ok && s < limit {
 			limit = s
 		}
 	}
-	settle := start + r.plans[i].Settle
+	settle := limit
 	if t100 != nil {
-		settle = max(settle, start+*t100)
-	} else {
-		settle = limit
+		settle = min(max(start+r.plans[i].Settle, start+*t100)+r.width, limit)
 	}
-	settle = min(settle+r.width, limit)
-	// The last sampled bucket at or before the settle time, not past the limit.
-	b := min(int(settle/r.width), len(res.Series)-1)
+	// The last sampled bucket at or before the settle time. The bucket in
+	// which the next event starts may hold a sample taken after it began.
+	b := int(settle / r.width)
+	if limit < res.Elapsed {
+		b = min(b, int(limit/r.width)-1)
+	}
+	b = min(b, len(res.Series)-1)
 	for ; b >= 0; b-- {
 		if v := Imbalance(res.Series[b].Gauges, r.imbalanceIx); v != nil {
 			return v

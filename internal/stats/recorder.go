@@ -9,6 +9,7 @@
 package stats
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,7 @@ type Config struct {
 	Start       time.Time     // monotonic reference of the run (time.Now())
 	Horizon     time.Duration // how long the series covers; later records land in the last bucket
 	BucketWidth time.Duration // 0: DefaultBucketWidth
-	Shards      int           // 0: 32
+	Shards      int           // 0: twice GOMAXPROCS, at least 4 and at most 64
 	Events      []EventPlan   // the chaos events planned, in index order
 	GaugeNames  []string      // sampled gauges (e.g. connections per node)
 	// ImbalanceGauges are the indexes of the gauges whose max/mean is the
@@ -38,6 +39,7 @@ type Config struct {
 
 // EventPlan describes a chaos event before it starts.
 type EventPlan struct {
+	At     time.Duration // planned start, from the run's start
 	Action string
 	Node   int // -1: all nodes
 	Code   int
@@ -67,7 +69,7 @@ type Recorder struct {
 
 	gaugeMu     sync.Mutex
 	gaugeNames  []string
-	gauges      [][]int64 // [bucket][gauge]
+	gauges      [][]int64 // [bucket][gauge], grown as samples arrive; nil rows: no sample
 	imbalanceIx []int
 }
 
@@ -79,7 +81,7 @@ func New(cfg Config) *Recorder {
 	}
 	n := cfg.Shards
 	if n <= 0 {
-		n = 32
+		n = min(max(2*runtime.GOMAXPROCS(0), 4), 64)
 	}
 	buckets := int(cfg.Horizon/width) + 1
 	r := &Recorder{
@@ -91,16 +93,6 @@ func New(cfg Config) *Recorder {
 		shards:      make([]Shard, n),
 		gaugeNames:  append([]string(nil), cfg.GaugeNames...),
 		imbalanceIx: append([]int(nil), cfg.ImbalanceGauges...),
-	}
-	if len(cfg.GaugeNames) > 0 {
-		r.gauges = make([][]int64, buckets)
-		for i := range r.gauges {
-			row := make([]int64, len(cfg.GaugeNames))
-			for j := range row {
-				row[j] = -1
-			}
-			r.gauges[i] = row
-		}
 	}
 	for i := range r.shards {
 		r.shards[i].init(r)
@@ -158,10 +150,14 @@ func (r *Recorder) Attribute(t time.Time, code, node int) int {
 // Sample records the gauges' values at t (the last sample in a bucket wins).
 func (r *Recorder) Sample(t time.Time, values []int64) {
 	b := r.bucket(t)
-	if r.gauges == nil || b < 0 {
+	if len(r.gaugeNames) == 0 || b < 0 {
 		return
 	}
 	r.gaugeMu.Lock()
+	r.gauges = grow(r.gauges, b)
+	if r.gauges[b] == nil {
+		r.gauges[b] = make([]int64, len(r.gaugeNames))
+	}
 	copy(r.gauges[b], values)
 	r.gaugeMu.Unlock()
 }
@@ -211,6 +207,9 @@ type Shard struct {
 	failures                                                             map[Reason]int64
 	closes                                                               map[int]int64
 
+	// The series grow as the run goes on (amortized, so recording does not
+	// allocate in the steady state): memory follows the run's length, not
+	// the horizon.
 	series      []shardBucket
 	closeSeries map[int][]int32 // code → count per bucket
 	events      []shardEvent
@@ -224,9 +223,12 @@ type shardBucket struct {
 
 type shardEvent struct {
 	affected, reconnected, attempts int64
-	reconnectAt                     *hdrhistogram.Histogram // µs from the event's start to each reconnect
-	attemptSeries                   []int32
-	failures                        map[Reason]int64
+	reconnectAt                     *hdrhistogram.Histogram // µs from the event's start to each reconnect; nil until one
+	// attemptSeries counts attempts per bucket from bucket attemptBase on:
+	// an event's attempts come in the minutes after it, not over the run.
+	attemptSeries []int32
+	attemptBase   int
+	failures      map[Reason]int64
 }
 
 func (s *Shard) init(r *Recorder) {
@@ -236,16 +238,39 @@ func (s *Shard) init(r *Recorder) {
 	}
 	s.failures = make(map[Reason]int64)
 	s.closes = make(map[int]int64)
-	s.series = make([]shardBucket, r.buckets)
 	s.closeSeries = make(map[int][]int32)
 	s.events = make([]shardEvent, len(r.plans))
 	for i := range s.events {
-		s.events[i] = shardEvent{
-			reconnectAt:   NewHistogram(),
-			attemptSeries: make([]int32, r.buckets),
-			failures:      make(map[Reason]int64),
-		}
+		s.events[i] = shardEvent{failures: make(map[Reason]int64), attemptBase: -1}
 	}
+}
+
+// grow extends a series so that index b exists.
+func grow[T any](series []T, b int) []T {
+	if b < len(series) {
+		return series
+	}
+	return append(series, make([]T, b+1-len(series))...)
+}
+
+// bucketAt returns the shard's series bucket b, growing the series to it.
+func (s *Shard) bucketAt(b int) *shardBucket {
+	s.series = grow(s.series, b)
+	return &s.series[b]
+}
+
+// attempt counts one attempt of the event's clients in bucket b.
+func (e *shardEvent) attempt(b int) {
+	e.attempts++
+	if b < 0 {
+		return
+	}
+	if e.attemptBase < 0 {
+		e.attemptBase = b
+	}
+	i := max(b-e.attemptBase, 0)
+	e.attemptSeries = grow(e.attemptSeries, i)
+	e.attemptSeries[i]++
 }
 
 func (s *Shard) event(ev int) *shardEvent {
@@ -273,13 +298,10 @@ func (s *Shard) Attempt(t time.Time, ev int) {
 	s.mu.Lock()
 	s.attempts++
 	if b >= 0 {
-		s.series[b].attempts++
+		s.bucketAt(b).attempts++
 	}
 	if e := s.event(ev); e != nil {
-		e.attempts++
-		if b >= 0 {
-			e.attemptSeries[b]++
-		}
+		e.attempt(b)
 	}
 	s.mu.Unlock()
 }
@@ -290,8 +312,9 @@ func (s *Shard) Connect(t time.Time, latency time.Duration) {
 	s.mu.Lock()
 	s.connects++
 	if b >= 0 {
-		s.series[b].connects++
-		s.series[b].connDelta++
+		sb := s.bucketAt(b)
+		sb.connects++
+		sb.connDelta++
 	}
 	record(s.hist[Connect], latency)
 	s.mu.Unlock()
@@ -304,7 +327,7 @@ func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 	s.mu.Lock()
 	s.failures[reason]++
 	if b >= 0 {
-		s.series[b].failures++
+		s.bucketAt(b).failures++
 	}
 	if e := s.event(ev); e != nil {
 		e.failures[reason]++
@@ -319,13 +342,10 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 	s.mu.Lock()
 	s.closes[code]++
 	if b >= 0 {
-		cs := s.closeSeries[code]
-		if cs == nil {
-			cs = make([]int32, s.r.buckets)
-			s.closeSeries[code] = cs
-		}
+		cs := grow(s.closeSeries[code], b)
 		cs[b]++
-		s.series[b].connDelta--
+		s.closeSeries[code] = cs
+		s.bucketAt(b).connDelta--
 	}
 	if e := s.event(ev); e != nil {
 		e.affected++
@@ -340,7 +360,19 @@ func (s *Shard) ClientClose(t time.Time) {
 	s.mu.Lock()
 	s.clientCloses++
 	if b >= 0 {
-		s.series[b].connDelta--
+		s.bucketAt(b).connDelta--
+	}
+	s.mu.Unlock()
+	s.r.addConnected(-1)
+}
+
+// Leave records a session closed at t because the run ended: the client is
+// no longer connected, but no counter changes.
+func (s *Shard) Leave(t time.Time) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	if b >= 0 {
+		s.bucketAt(b).connDelta--
 	}
 	s.mu.Unlock()
 	s.r.addConnected(-1)
@@ -355,6 +387,9 @@ func (s *Shard) Reconnected(t, closedAt time.Time, ev int) {
 	if e := s.event(ev); e != nil {
 		e.reconnected++
 		if start, ok := s.r.EventStarted(ev); ok {
+			if e.reconnectAt == nil {
+				e.reconnectAt = NewHistogram()
+			}
 			record(e.reconnectAt, t.Sub(s.r.start)-start)
 		}
 	}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -83,9 +84,10 @@ func TestHerdKnownInput(t *testing.T) {
 	approx(t, "attempts_per_client", e.AttemptsPerClient, 1.95, 1e-9)
 	// Bucket [10.0, 10.1): 100 failed attempts + 9 reconnects (10..90 ms).
 	approx(t, "peak_attempt_rate", e.PeakAttemptRate, 109/0.1, 1e-6)
-	// No t100: mean over the rest of the run, 10 s.
-	approx(t, "mean_attempt_rate", e.MeanAttemptRate, 195/10.0, 1e-9)
-	approx(t, "herd_factor", e.HerdFactor, (109/0.1)/(195/10.0), 1e-6)
+	// No t100: the recovery lasted until the last attempt, in the bucket
+	// [10.9 s, 11.0 s): 1 s after the event's start.
+	approx(t, "mean_attempt_rate", e.MeanAttemptRate, 195/1.0, 1e-6)
+	approx(t, "herd_factor", e.HerdFactor, (109/0.1)/195, 1e-6)
 
 	c := res.Counters
 	if c.Closes[1012] != 100 || c.Reconnects != 95 || c.ConnectAttempts != 195 || c.Connects != 195 {
@@ -288,4 +290,65 @@ func TestEndSeries(t *testing.T) {
 	if res.Counters.ClientCloses != 1 || res.Counters.Closes[1006] != 1 {
 		t.Fatalf("counters lost records after the end: %+v", res.Counters)
 	}
+}
+
+// TestImbalanceAfterBatch: two nodes of one batch restart together; the
+// sibling event's start must not end the first one's window, and the bucket
+// in which the next batch starts must not be read.
+func TestImbalanceAfterBatch(t *testing.T) {
+	start := time.Now()
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r := New(Config{Start: start, Horizon: 10 * time.Second,
+		GaugeNames: []string{"n0", "n1", "n2", "n3"}, ImbalanceGauges: []int{0, 1, 2, 3},
+		Events: []EventPlan{
+			{At: time.Second, Action: "rolling_restart", Node: 0, Code: 1012, Settle: 200 * time.Millisecond},
+			{At: time.Second, Action: "rolling_restart", Node: 1, Code: 1012, Settle: 200 * time.Millisecond},
+			{At: 3 * time.Second, Action: "rolling_restart", Node: 2, Code: 1012, Settle: 200 * time.Millisecond},
+		}})
+	r.BeginEvent(0, at(time.Second))
+	r.BeginEvent(1, at(time.Second+10*time.Microsecond))
+	r.BeginEvent(2, at(3*time.Second))
+	s := r.Shard(0)
+	s.Close(at(time.Second), 1012, 0)
+	s.Reconnected(at(1500*time.Millisecond), at(time.Second), 0)
+	s.Close(at(time.Second), 1012, 1) // never comes back: no t100
+	for d := time.Duration(0); d < 5*time.Second; d += 100 * time.Millisecond {
+		v := []int64{10, 10, 10, 10}
+		switch {
+		case d >= 3*time.Second:
+			v = []int64{0, 0, 0, 40}
+		case d >= time.Second:
+			v = []int64{0, 0, 20, 20}
+		}
+		r.Sample(at(d+50*time.Millisecond), v)
+	}
+	res := r.Results(start, 5*time.Second)
+	for i := range 2 {
+		got := res.Events[i].ImbalanceAfter
+		if got == nil || math.Abs(*got-2) > 1e-9 {
+			t.Errorf("event %d: imbalance after = %v, want 2 (nodes 0,0,20,20)", i, got)
+		}
+	}
+	if got := res.Events[2].ImbalanceAfter; got == nil || math.Abs(*got-4) > 1e-9 {
+		t.Errorf("event 2: imbalance after = %v, want 4", got)
+	}
+}
+
+// TestMemoryFollowsRunLength: a 24 h horizon with many planned events costs
+// nothing until the run records into it.
+func TestMemoryFollowsRunLength(t *testing.T) {
+	plans := make([]EventPlan, 64)
+	for i := range plans {
+		plans[i] = EventPlan{Code: 1012, Node: i}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := New(Config{Start: time.Now(), Horizon: 24 * time.Hour, Events: plans, Shards: 64,
+		GaugeNames: []string{"a", "b", "c"}})
+	runtime.ReadMemStats(&after)
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
+		t.Fatalf("a recorder for 24 h and 64 events allocates %d MiB up front", grown>>20)
+	}
+	runtime.KeepAlive(r)
 }
