@@ -7,21 +7,16 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // Event is one thing the controller does to the target: one node's restart
 // (a rolling restart is one event per node) or one close step.
 type Event struct {
-	Index  int
-	Step   int           // index of the [[chaos]] step it comes from
-	At     time.Duration // planned start, from the run's start
-	Action string
-	Node   int // -1: all nodes
-	Code   int
-	// Window is how long after its start the event may still close clients.
-	Window time.Duration
-	// Settle is how long after its start the event's own effects last.
-	Settle time.Duration
+	Index int
+	Step  int // index of the [[chaos]] step it comes from
+	// EventPlan is what the recorder needs to know of the event beforehand.
+	stats.EventPlan
 
 	restart RestartSpec
 	close   CloseSpec
@@ -41,16 +36,20 @@ func Plan(p *profile.Profile) []Event {
 			for bi, batch := range s.Batches(p.Target.Nodes) {
 				for _, node := range batch {
 					out = append(out, Event{
-						Step: si, At: s.At.D() + time.Duration(bi)*s.Interval.D(),
-						Action: s.Action, Node: node, Code: s.Code,
-						Window: spec.Drain, Settle: spec.Drain + spec.Downtime,
+						Step: si,
+						EventPlan: stats.EventPlan{
+							At:     s.At.D() + time.Duration(bi)*s.Interval.D(),
+							Action: s.Action, Node: node, Code: s.Code,
+							Window: spec.Drain, Settle: spec.Drain + spec.Downtime,
+						},
 						restart: spec,
 					})
 				}
 			}
 		case profile.ActionClose:
 			out = append(out, Event{
-				Step: si, At: s.At.D(), Action: s.Action, Node: -1, Code: s.Code,
+				Step:      si,
+				EventPlan: stats.EventPlan{At: s.At.D(), Action: s.Action, Node: -1, Code: s.Code},
 				close: CloseSpec{Fraction: s.Fraction, Code: s.Code, Reason: s.Reason,
 					Seed: p.Seed ^ uint64(si+1)*0x9e3779b97f4a7c15},
 			})

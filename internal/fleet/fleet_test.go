@@ -375,11 +375,10 @@ func TestWelcomeNode(t *testing.T) {
 	}
 }
 
-// TestStopGoesAway: when the run ends, clients close with 1001 (going away)
-// and wait for the server's reply; that exit is not a session the client
-// chose to end, so client_closes stays 0.
-func TestStopGoesAway(t *testing.T) {
-	codes := make(chan int, 10)
+// wsServer serves WebSocket connections with serve on loopback and returns
+// its ws:// URL; the connection is closed when serve returns.
+func wsServer(t *testing.T, serve func(c *websocket.Conn)) string {
+	t.Helper()
 	up := websocket.Upgrader{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
@@ -387,6 +386,18 @@ func TestStopGoesAway(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		serve(c)
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+// TestStopGoesAway: when the run ends, clients close with 1001 (going away)
+// and wait for the server's reply; that exit is not a session the client
+// chose to end, so client_closes stays 0.
+func TestStopGoesAway(t *testing.T) {
+	codes := make(chan int, 10)
+	url := wsServer(t, func(c *websocket.Conn) {
 		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"welcome","node":0}`))
 		for {
 			if _, _, err := c.ReadMessage(); err != nil {
@@ -399,11 +410,10 @@ func TestStopGoesAway(t *testing.T) {
 				return
 			}
 		}
-	}))
-	defer srv.Close()
+	})
 	cfg := baseConfig()
 	cfg.Clients = 3
-	cfg.URL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	cfg.URL = url
 	h := runFleet(t, nil, cfg, nil)
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 3))
 	res := h.results()
@@ -422,17 +432,10 @@ func TestStopGoesAway(t *testing.T) {
 	}
 }
 
-// TestPayloadSize: every message is payload_bytes long and starts with its
-// scheduled send time.
+// TestPayloadSize: every message is payload_bytes long, and its echo is timed.
 func TestPayloadSize(t *testing.T) {
 	sizes := make(chan int, 100)
-	up := websocket.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	url := wsServer(t, func(c *websocket.Conn) {
 		for {
 			typ, msg, err := c.ReadMessage()
 			if err != nil {
@@ -444,11 +447,10 @@ func TestPayloadSize(t *testing.T) {
 			}
 			_ = c.WriteMessage(typ, msg)
 		}
-	}))
-	defer srv.Close()
+	})
 	cfg := baseConfig()
 	cfg.Clients = 2
-	cfg.URL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	cfg.URL = url
 	cfg.SendInterval = 10 * time.Millisecond
 	cfg.PayloadBytes = 3000 // larger than the client's write buffer
 	h := runFleet(t, nil, cfg, nil)

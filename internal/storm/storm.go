@@ -78,7 +78,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 	plans := make([]stats.EventPlan, len(events))
 	for i, e := range events {
-		plans[i] = stats.EventPlan{At: e.At, Action: e.Action, Node: e.Node, Code: e.Code, Window: e.Window, Settle: e.Settle}
+		plans[i] = e.EventPlan
 	}
 
 	fcfg, err := fleet.FromProfile(p, tgt.URL())
