@@ -468,3 +468,108 @@ func TestPayloadSize(t *testing.T) {
 		t.Fatalf("%d messages, %d echoes timed", n, res.Histograms[stats.MessageRTT].TotalCount())
 	}
 }
+
+// TestConnectLatencyKnownDelay: a target that takes D to accept each
+// handshake shows connect latency just above D.
+func TestConnectLatencyKnownDelay(t *testing.T) {
+	const D = 100 * time.Millisecond
+	cfg := baseConfig()
+	cfg.Clients = 10
+	h := startHarness(t, 1, profile.Capacity{HandshakeDelay: profile.Dur(D)}, cfg, nil)
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 10))
+	res := h.results()
+	c := res.Histograms[stats.Connect]
+	p50 := time.Duration(c.ValueAtPercentile(50)) * time.Microsecond
+	if c.TotalCount() != 10 || p50 < D || p50 >= D+50*time.Millisecond {
+		t.Fatalf("connect: %d recorded, p50 %v; want 10, in [%v, %v)", c.TotalCount(), p50, D, D+50*time.Millisecond)
+	}
+}
+
+// TestEchoLatencyKnownDelay: a server that echoes after D shows message_rtt
+// just above D; the welcome is not timed as an echo.
+func TestEchoLatencyKnownDelay(t *testing.T) {
+	const D = 40 * time.Millisecond
+	url := wsServer(t, func(c *websocket.Conn) {
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"welcome","node":0}`))
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			time.Sleep(D)
+			if c.WriteMessage(typ, msg) != nil {
+				return
+			}
+		}
+	})
+	cfg := baseConfig()
+	cfg.Clients = 2
+	cfg.URL = url
+	cfg.SendInterval = 100 * time.Millisecond
+	cfg.PayloadBytes = 16
+	h := runFleet(t, nil, cfg, nil)
+	time.Sleep(700 * time.Millisecond)
+	res := h.results()
+	rtt := res.Histograms[stats.MessageRTT]
+	lo := time.Duration(rtt.Min()) * time.Microsecond
+	p50 := time.Duration(rtt.ValueAtPercentile(50)) * time.Microsecond
+	if rtt.TotalCount() < 8 || lo < D || p50 >= D+50*time.Millisecond {
+		t.Fatalf("message_rtt: %d echoes, min %v, p50 %v; want ≥ 8, min ≥ %v, p50 < %v", rtt.TotalCount(), lo, p50, D, D+50*time.Millisecond)
+	}
+}
+
+// TestLateSendNotOmitted: a client whose send timer fires 500 ms late (a
+// stalled process, a GC pause) sends the overdue messages at once, each
+// stamped with its scheduled time, so the stall shows in message_rtt instead
+// of being omitted (no coordinated omission).
+func TestLateSendNotOmitted(t *testing.T) {
+	url := wsServer(t, func(c *websocket.Conn) {
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, msg) != nil {
+				return
+			}
+		}
+	})
+	cfg := baseConfig()
+	cfg.URL = url
+	cfg.SendInterval = 50 * time.Millisecond
+	cfg.PayloadBytes = 16
+	rec := stats.New(stats.Config{Start: time.Now().Add(-time.Second), Horizon: time.Minute})
+	f, err := New(cfg, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(f, 0)
+	conn, _, err := c.dial(context.Background(), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan readEnd, 1)
+	go func() { done <- c.read(conn, recovery{}) }()
+	s := &liveSession{c: c, conn: conn, next: time.Now().Add(-500 * time.Millisecond)}
+	s.mu.Lock()
+	s.sendTimer = time.NewTimer(time.Hour) // re-armed by sendDue; never fires here
+	s.mu.Unlock()
+	s.sendDue()
+	time.Sleep(200 * time.Millisecond)
+	s.mu.Lock()
+	s.over = true
+	s.sendTimer.Stop()
+	s.mu.Unlock()
+	conn.Close()
+	<-done
+	rtt := rec.Results(time.Now(), time.Second).Histograms[stats.MessageRTT]
+	// Eleven messages were due, scheduled 500, 450, ..., 0 ms ago; the first
+	// message read is the echo of the first sent (no welcome from this
+	// server), so count from the distribution.
+	var late int64
+	for _, bar := range rtt.Distribution() {
+		if bar.From >= int64(250*time.Millisecond/time.Microsecond) {
+			late += bar.Count
+		}
+	}
+	if rtt.TotalCount() < 10 || late < 5 {
+		t.Fatalf("%d echoes, %d of them ≥ 250 ms: want ≥ 10 and ≥ 5 (the overdue ones)", rtt.TotalCount(), late)
+	}
+}
