@@ -19,8 +19,11 @@ const (
 	OnCloseStop      = "stop"
 )
 
-// ModeEmbedded is the only target.mode of this version.
-const ModeEmbedded = "embedded"
+// Target modes (target.mode).
+const (
+	ModeEmbedded = "embedded" // wsstorm runs the target in-process
+	ModeExternal = "external" // the fleet connects to target.url
+)
 
 // BuiltinPath is the Path of the built-in default profile.
 const BuiltinPath = "(built-in)"
@@ -35,9 +38,10 @@ func Defaults() Profile {
 		Duration: Dur(45 * time.Second),
 		Seed:     1,
 		Target: Target{
-			Mode:   ModeEmbedded,
-			Nodes:  3,
-			Listen: "127.0.0.1:0",
+			Mode:    ModeEmbedded,
+			Nodes:   3,
+			Listen:  "127.0.0.1:0",
+			Headers: map[string]string{},
 			Capacity: Capacity{
 				AcceptRate:     2000,
 				AcceptBurst:    0,
@@ -51,6 +55,8 @@ func Defaults() Profile {
 			Ramp:             Dur(5 * time.Second),
 			MaxDialing:       256,
 			HandshakeTimeout: Dur(5 * time.Second),
+			ReadLimit:        1 << 20,
+			WriteTimeout:     Dur(5 * time.Second),
 			Session: Session{
 				SendInterval: Dur(time.Second),
 				PayloadBytes: 32,

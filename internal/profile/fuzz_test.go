@@ -2,16 +2,37 @@ package profile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wsstorm/wsstorm/profiles"
 )
 
-// FuzzParse checks that Parse never panics and returns either a valid
-// profile or an Errors of at least one problem, each with a message.
+// fuzzSecret is the value of the only variable the fuzz target's
+// environment has, WS_TOKEN.
+const fuzzSecret = "fuzz-s3cret-9d2b"
+
+// fuzzEnv is the fuzz target's environment: fixed, so that a run does not
+// depend on the machine's variables or files.
+var fuzzEnv = environment{
+	lookupEnv: func(name string) (string, bool) {
+		if name == "WS_TOKEN" {
+			return fuzzSecret, true
+		}
+		return "", name == "EMPTY"
+	},
+	readFile: func(string) ([]byte, error) { return nil, fs.ErrNotExist },
+}
+
+// FuzzParse checks that parsing never panics and returns either a valid
+// profile or an Errors of at least one problem, each with a message, none
+// showing a secret. The seed corpus in testdata/fuzz/FuzzParse holds the
+// shipped profiles and the bad-profile corpus of the repository's testdata.
 func FuzzParse(f *testing.F) {
 	shippedFiles, err := fs.Glob(profiles.FS, "*.toml")
 	if err != nil {
@@ -36,6 +57,9 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data, "fleet.reconnect.on_close.3001=stop")
 	}
+	f.Add([]byte("[target]\nmode = \"external\"\nurl = \"wss://u:${WS_TOKEN}@h/s?t=${WS_TOKEN}&d=$$1\"\n"+
+		"headers = { Authorization = \"Bearer ${WS_TOKEN}\", X-E = \"${EMPTY}\" }\n"+
+		"[target.tls]\nserver_name = \"h\"\n[fleet]\nread_limit = 125\nwrite_timeout = \"1s\"\n"), "target.headers.X-Id=${WS_TOKEN}")
 
 	f.Fuzz(func(t *testing.T, data []byte, set string) {
 		indexLines(string(data)) // copes with any input, TOML or not
@@ -43,8 +67,11 @@ func FuzzParse(f *testing.F) {
 		if set != "" {
 			sets = []string{set}
 		}
-		p, err := Parse(data, "fuzz.toml", sets)
+		p, err := parse(data, "fuzz.toml", sets, fuzzEnv)
 		if err != nil {
+			if !strings.Contains(string(data)+set, fuzzSecret) && strings.Contains(err.Error(), fuzzSecret) {
+				t.Fatalf("an error shows the secret:\n%v", err)
+			}
 			if p != nil {
 				t.Fatal("Parse returned a profile and an error")
 			}
@@ -61,6 +88,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if p == nil {
 			t.Fatal("Parse returned neither a profile nor an error")
+		}
+		if slices.Contains(p.Target.Secrets, fuzzSecret) && strings.Contains(p.Redact(p.Target.URL+" "+fmt.Sprint(p.Target.Headers)), fuzzSecret) {
+			t.Fatalf("Redact leaves the secret in %q %v", p.Target.URL, p.Target.Headers)
 		}
 		// What Parse accepts, Validate accepts too.
 		if err := p.Validate(); err != nil {

@@ -26,10 +26,28 @@ type Profile struct {
 
 // Target describes what the fleet connects to.
 type Target struct {
-	Mode     string   `toml:"mode"`   // embedded
+	Mode     string   `toml:"mode"`   // embedded | external
 	Nodes    int      `toml:"nodes"`  // embedded: number of nodes sharing one address
 	Listen   string   `toml:"listen"` // embedded: address the nodes share
 	Capacity Capacity `toml:"capacity"`
+
+	// External targets.
+	URL     string            `toml:"url"`     // ws:// or wss://; ${NAME} takes a value from the environment
+	Headers map[string]string `toml:"headers"` // request headers; ${NAME} takes a value from the environment
+	TLS     TLS               `toml:"tls"`
+
+	// Secrets are the values that came from the environment through ${NAME},
+	// and header values given with --set; they must never be written to
+	// results or logs (see Redact).
+	Secrets []string `toml:"-"`
+}
+
+// TLS configures wss:// connections. Certificates are verified unless
+// InsecureSkipVerify is set explicitly.
+type TLS struct {
+	CAFile             string `toml:"ca_file"`     // PEM file of extra trusted roots
+	ServerName         string `toml:"server_name"` // name to verify (default: the URL's host)
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
 }
 
 // Capacity is the embedded target's capacity model, per node.
@@ -47,6 +65,8 @@ type Fleet struct {
 	Ramp             Duration  `toml:"ramp"`
 	MaxDialing       int       `toml:"max_dialing"`
 	HandshakeTimeout Duration  `toml:"handshake_timeout"`
+	ReadLimit        int       `toml:"read_limit"`    // largest message accepted, bytes; larger closes with 1009
+	WriteTimeout     Duration  `toml:"write_timeout"` // a write blocked longer fails the connection
 	Session          Session   `toml:"session"`
 	Reconnect        Reconnect `toml:"reconnect"`
 }

@@ -108,11 +108,11 @@ func TestSetErrors(t *testing.T) {
 		// Values an override sets are validated like the file's.
 		{[]string{"fleet.clients=0"}, []string{`--set fleet.clients: 0 is out of range: use 1 to 1000000 clients`}},
 		{[]string{"fleet.reconnect.on_close.99=stop"}, []string{`--set fleet.reconnect.on_close.99: "99" is not a close code: use an integer from 1000 to 4999, e.g. "4000" = "stop"`}},
-		{[]string{"chaos.0.at=44s"}, []string{`(built-in):46: chaos.0: ends at 1m2s, after the run's duration 45s: start it earlier, make it shorter, or lengthen duration`}},
+		{[]string{"chaos.0.at=44s"}, []string{`(built-in):48: chaos.0: ends at 1m2s, after the run's duration 45s: start it earlier, make it shorter, or lengthen duration`}},
 		{[]string{"chaos.1.code=1006"}, []string{`--set chaos.1.code: 1006 is reserved for a connection lost without a close frame and must never be sent; use 1012 (Service Restart) to restart, 1000 (Normal Closure) to end sessions, or 4000–4999 for your own codes`}},
 		// A key the file gave and an override made wrong is reported at the file's line.
 		{[]string{"chaos.1.action=restart"}, []string{
-			`(built-in):58: chaos.1.fraction: does not apply to a restart step: remove it; a restart takes at, action, node, drain, downtime, code and reason`,
+			`(built-in):60: chaos.1.fraction: does not apply to a restart step: remove it; a restart takes at, action, node, drain, downtime, code and reason`,
 		}},
 		{[]string{"chaos.1.fraction=0.5", "chaos.0.fraction=0.5"}, []string{
 			`--set chaos.0.fraction: does not apply to a rolling_restart step: remove it; a rolling_restart takes at, action, nodes, batch, interval, drain, downtime, code and reason`,

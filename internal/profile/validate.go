@@ -21,12 +21,16 @@ const (
 	MinPayloadBytes = 8 // the client stamps an 8-byte send time into each message
 	MaxPayloadBytes = 1 << 20
 	MaxReasonBytes  = 123 // a close frame's payload is at most 125 bytes, 2 of them the code
+	MinReadLimit    = 125 // the largest control frame's payload
+	MaxReadLimit    = 1 << 30
+	MaxProfileBytes = 1 << 20 // larger files are not profiles
 )
 
 // Validate checks a profile built or changed in code, with the rules Parse
 // applies. It applies no defaults: every chaos step needs its code, and keys
-// that do not belong to a step's action must be zero. The error, if any, is
-// an Errors without file or line.
+// that do not belong to a step's action must be zero. It expands no ${NAME}:
+// target.url and the header values are taken as they are. The error, if any,
+// is an Errors without file or line.
 func (p *Profile) Validate() error {
 	d := newDecoder("")
 	t := reflect.TypeFor[ChaosStep]()
@@ -39,26 +43,35 @@ func (p *Profile) Validate() error {
 			}
 		}
 	}
-	check(p, d)
+	(&checker{p: p, d: d, env: osEnvironment()}).check()
 	if len(d.errs) > 0 {
 		return d.errs
 	}
 	return nil
 }
 
-// check validates p, whose keys d decoded, adding every problem to d.errs.
-func check(p *Profile, d *decoder) {
-	c := &checker{p: p, d: d}
+// checker validates a profile whose keys d decoded, adding every problem to
+// d.errs.
+type checker struct {
+	p   *Profile
+	d   *decoder
+	env environment
+	// written holds target.url and the header values as written, before
+	// ${NAME} expansion, by key; messages quote these, never what the
+	// environment gave.
+	written map[string]string
+}
+
+func (c *checker) check() {
 	c.top()
 	c.target()
 	c.fleet()
 	c.reconnect()
 	c.chaos()
-}
-
-type checker struct {
-	p *Profile
-	d *decoder
+	// No message may show a secret, whatever it quotes.
+	for _, e := range c.d.errs {
+		e.Msg = c.p.Redact(e.Msg)
+	}
 }
 
 // bad reports a problem with the key at path.
@@ -70,12 +83,16 @@ func (c *checker) bad(path []string, format string, args ...any) {
 // where: path itself, or the table a missing key belongs in. Keys that failed
 // to decode already have their error.
 func (c *checker) badAt(path, where []string, format string, args ...any) {
-	k := keyString(path)
+	c.report(keyString(path), keyString(where), fmt.Sprintf(format, args...))
+}
+
+// report is badAt with keys written by keyString.
+func (c *checker) report(k, where, msg string) {
 	if c.d.failed[k] {
 		return
 	}
-	src, ok := c.d.seen[keyString(where)]
-	e := &Error{File: c.d.file, Line: src.line, Key: k, Msg: fmt.Sprintf(format, args...)}
+	src, ok := c.d.seen[where]
+	e := &Error{File: c.d.file, Line: src.line, Key: k, Msg: msg}
 	if ok && src.set {
 		e.File, e.Line = SetFile, 0
 	}
@@ -145,10 +162,15 @@ func (c *checker) target() {
 	t := c.p.Target
 	switch t.Mode {
 	case ModeEmbedded:
-	case "external", "proxy":
-		c.bad([]string{"target", "mode"}, `%q is not available in this version; use "embedded"`, t.Mode)
+		c.embeddedOnly()
+	case ModeExternal:
+		c.external()
+		return // the embedded target's keys are errors, their values moot
+	case "proxy":
+		c.bad([]string{"target", "mode"}, `%q is not available in this version; use "embedded" or "external"`, t.Mode)
 	default:
-		c.bad([]string{"target", "mode"}, `%q is not a target mode; use "embedded"`, t.Mode)
+		c.bad([]string{"target", "mode"}, `%q is not a target mode; use "embedded" or "external"%s`,
+			t.Mode, didYouMean(t.Mode, []string{ModeEmbedded, ModeExternal}))
 	}
 	if !c.nodesOK() {
 		c.bad([]string{"target", "nodes"}, "%d is out of range: use 1 to %d nodes", t.Nodes, MaxNodes)
@@ -194,6 +216,17 @@ func (c *checker) fleet() {
 		c.bad([]string{"fleet", "handshake_timeout"}, `%v is too short: use a timeout above 0, e.g. "5s"`, f.HandshakeTimeout.D())
 	}
 	s := f.Session
+	switch {
+	case f.ReadLimit < MinReadLimit || f.ReadLimit > MaxReadLimit:
+		c.bad([]string{"fleet", "read_limit"}, "%d is out of range: use %d (the largest control frame) to %d bytes (1 GiB)",
+			f.ReadLimit, MinReadLimit, MaxReadLimit)
+	case c.p.Target.Mode == ModeEmbedded && s.SendInterval.D() > 0 && f.ReadLimit < s.PayloadBytes && s.PayloadBytes <= MaxPayloadBytes:
+		c.bad([]string{"fleet", "read_limit"}, "%d%s is below fleet.session.payload_bytes %d%s: the target's echo of every message would be too large to read; raise read_limit",
+			f.ReadLimit, c.dflt("fleet", "read_limit"), s.PayloadBytes, c.dflt("fleet", "session", "payload_bytes"))
+	}
+	if f.WriteTimeout.D() <= 0 {
+		c.bad([]string{"fleet", "write_timeout"}, `%v is too short: use a timeout above 0, e.g. "5s"`, f.WriteTimeout.D())
+	}
 	if s.SendInterval.D() < 0 {
 		c.bad([]string{"fleet", "session", "send_interval"}, "%v is negative: use 0s to send nothing, or the time between messages", s.SendInterval.D())
 	}
@@ -259,6 +292,16 @@ func (c *checker) chaos() {
 		step       int
 		action     string
 		start, end time.Duration
+	}
+	if p.Target.Mode == ModeExternal {
+		if len(p.Chaos) > 0 {
+			msg := `an external target has no restart hooks in this version: remove the [[chaos]] steps, or use mode = "embedded"`
+			if src, ok := c.d.seen[keyString([]string{"target", "mode"})]; ok && src.set {
+				msg += " (on the command line: --set chaos=[])"
+			}
+			c.bad([]string{"chaos"}, "%s", msg)
+		}
+		return
 	}
 	var restarts []span
 	for i, s := range p.Chaos {

@@ -22,9 +22,9 @@ func TestValidation(t *testing.T) {
 		{"duration zero", `duration = "0s"`, `v.toml:1: duration: 0s is too short`},
 		{"duration over a day", `duration = "25h"`, `v.toml:1: duration: 25h0m0s is longer than the maximum of 24h`},
 		{"duration a day", `duration = "24h"`, ""},
-		{"mode external", "[target]\nmode = \"external\"", `v.toml:2: target.mode: "external" is not available in this version; use "embedded"`},
-		{"mode proxy", "[target]\nmode = \"proxy\"", `v.toml:2: target.mode: "proxy" is not available in this version; use "embedded"`},
-		{"mode unknown", "[target]\nmode = \"cloud\"", `v.toml:2: target.mode: "cloud" is not a target mode; use "embedded"`},
+		{"mode proxy", "[target]\nmode = \"proxy\"", `v.toml:2: target.mode: "proxy" is not available in this version; use "embedded" or "external"`},
+		{"mode unknown", "[target]\nmode = \"cloud\"", `v.toml:2: target.mode: "cloud" is not a target mode; use "embedded" or "external"`},
+		{"mode near miss", "[target]\nmode = \"extrenal\"", `v.toml:2: target.mode: "extrenal" is not a target mode; use "embedded" or "external" (did you mean external?)`},
 		{"nodes zero", "[target]\nnodes = 0", `v.toml:2: target.nodes: 0 is out of range: use 1 to 64 nodes`},
 		{"nodes 65", "[target]\nnodes = 65", `v.toml:2: target.nodes: 65 is out of range`},
 		{"nodes 64", "[target]\nnodes = 64", ""},
@@ -153,14 +153,14 @@ func TestValidation(t *testing.T) {
 }
 
 func TestNameFromFile(t *testing.T) {
-	p, err := Parse(nil, "dir/storm-1.toml", nil)
+	p, err := Parse([]byte("seed = 2\n"), "dir/storm-1.toml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Name != "storm-1" {
 		t.Errorf("name = %q, want storm-1", p.Name)
 	}
-	_, err = Parse(nil, "dir/my storm.toml", nil)
+	_, err = Parse([]byte("seed = 2\n"), "dir/my storm.toml", nil)
 	want := `dir/my storm.toml: name: "my storm", from the file name, is not a valid name: use only letters, digits, '.', '_' and '-', since it names the results directory; add a name key`
 	if got := errorLines(t, err); len(got) != 1 || got[0] != want {
 		t.Errorf("errors %q, want %q", got, want)

@@ -1,0 +1,113 @@
+package profile
+
+import (
+	"cmp"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Redacted replaces a secret in text that wsstorm writes or prints.
+const Redacted = "[redacted]"
+
+// Redact returns s with every secret of the profile replaced by "[redacted]":
+// the values that came from the environment through ${NAME}, header values
+// given with --set, and the password of target.url's userinfo. Results and
+// logs pass through it whatever they show of the target.
+func (p *Profile) Redact(s string) string {
+	if p == nil {
+		return s
+	}
+	secrets := slices.Clone(p.Target.Secrets)
+	secrets = append(secrets, urlPasswords(p.Target.URL)...)
+	secrets = slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
+	if len(secrets) == 0 {
+		return s
+	}
+	// Longest first, so that a secret containing another goes whole.
+	slices.SortFunc(secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	secrets = slices.Compact(secrets)
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, sec := range secrets {
+		pairs = append(pairs, sec, Redacted)
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// RedactedOverrides returns Overrides with the value of every override of
+// target.url or target.headers (and of target as a whole) replaced by
+// "[redacted]", and any other secret redacted, for results that record the
+// overrides: a token typed on the command line must not end up in them.
+func (p *Profile) RedactedOverrides() []string {
+	if p == nil || p.Overrides == nil {
+		return nil
+	}
+	out := make([]string, len(p.Overrides))
+	for i, o := range p.Overrides {
+		out[i] = p.Redact(redactOverride(o))
+	}
+	return out
+}
+
+// redactOverride hides the value of a --set key=value that may carry a
+// credential.
+func redactOverride(o string) string {
+	key, _, ok := strings.Cut(o, "=")
+	if !ok {
+		return o
+	}
+	switch k := strings.TrimSpace(key); {
+	case k == "target", k == "target.url", k == "target.headers", strings.HasPrefix(k, "target.headers."):
+		return key + "=" + Redacted
+	}
+	return o
+}
+
+// urlPasswords returns the password of raw's userinfo as written and, when
+// it differs, as decoded; nil when there is none.
+func urlPasswords(raw string) []string {
+	_, pw, _, ok := splitPassword(raw)
+	if !ok || pw == "" {
+		return nil
+	}
+	out := []string{pw}
+	if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+		out = append(out, dec)
+	}
+	return out
+}
+
+// splitPassword finds the password in the userinfo of a URL as written,
+// without parsing the rest, so it works on URLs url.Parse rejects too:
+// raw = before + pw + after.
+func splitPassword(raw string) (before, pw, after string, ok bool) {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return "", "", "", false
+	}
+	start := i + len("://")
+	end := len(raw)
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	authority := raw[start:end]
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return "", "", "", false
+	}
+	colon := strings.IndexByte(authority[:at], ':')
+	if colon < 0 {
+		return "", "", "", false
+	}
+	return raw[:start+colon+1], authority[colon+1 : at], raw[start+at:], true
+}
+
+// maskPassword returns raw with the password of its userinfo, if any,
+// replaced by "[redacted]", for messages that quote a URL as written.
+func maskPassword(raw string) string {
+	before, pw, after, ok := splitPassword(raw)
+	if !ok || pw == "" {
+		return raw
+	}
+	return before + Redacted + after
+}
