@@ -65,6 +65,10 @@ func (c *client) run(ctx context.Context) {
 			}
 			prev = cfg.Backoff.Delay(attempts+1, prev, c.rng)
 			wait = prev
+			if cfg.RetryAfterCap > 0 {
+				// A hostile or broken server must not silence the fleet.
+				retryAfter = min(retryAfter, cfg.RetryAfterCap)
+			}
 			if cfg.HonorRetryAfter && retryAfter > wait {
 				wait = retryAfter
 			}
@@ -104,7 +108,16 @@ func (c *client) dial(ctx context.Context, event int) (*websocket.Conn, time.Dur
 	}
 	start := time.Now()
 	c.shard.Attempt(start, event)
-	conn, resp, err := c.f.dialer.DialContext(ctx, c.f.cfg.URL, nil)
+	// gorilla/websocket applies a context's deadline to the handshake but not
+	// its cancellation: abort the handshake ourselves when the run ends, so a
+	// server that never answers cannot hold the run past its deadline.
+	abort := &dialAbort{}
+	stop := context.AfterFunc(ctx, abort.abort)
+	conn, resp, err := c.f.dialer.DialContext(context.WithValue(ctx, dialAbortKey{}, abort), c.f.cfg.URL, c.f.cfg.Header)
+	if !stop() && err == nil {
+		conn.Close() // the run ended as the handshake completed
+		conn, err = nil, ctx.Err()
+	}
 	end := time.Now()
 	c.f.dials.Release(1)
 	if err != nil {
@@ -117,9 +130,12 @@ func (c *client) dial(ctx context.Context, event int) (*websocket.Conn, time.Dur
 				resp.Body.Close()
 			}
 		}
-		if ctx.Err() == nil { // an attempt cut short by the run's end is no failure
-			c.shard.Failure(end, classify(err, resp), event)
+		timeout := c.f.cfg.HandshakeTimeout
+		reason := classify(err, resp, timeout > 0 && end.Sub(start) >= timeout)
+		if ctx.Err() != nil {
+			reason = stats.Cancelled // cut short by the run's end
 		}
+		c.shard.Failure(end, reason, event)
 		return nil, retryAfter, err
 	}
 	c.shard.Connect(end, end.Sub(start))
@@ -156,7 +172,7 @@ type liveSession struct {
 	over      bool
 	next      time.Time // scheduled time of the next message
 	sendTimer *time.Timer
-	killTimer *time.Timer
+	killTimer atomic.Pointer[time.Timer]
 }
 
 // session holds one connection until the server or network ends it, its
@@ -190,8 +206,8 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 	if s.sendTimer != nil {
 		s.sendTimer.Stop()
 	}
-	if s.killTimer != nil {
-		s.killTimer.Stop()
+	if k := s.killTimer.Load(); k != nil {
+		k.Stop()
 	}
 	s.mu.Unlock()
 	switch s.ending.Load() {
@@ -241,29 +257,24 @@ func (s *liveSession) closeFromClient(why int32, code int) {
 		return
 	}
 	timeout := s.c.f.cfg.CloseTimeout
+	// Armed first, and without s.mu, which a send blocked on a server that
+	// stopped reading holds for up to the write timeout.
+	s.killTimer.Store(time.AfterFunc(timeout, func() { s.conn.Close() }))
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
 	if why == endingStopped {
 		s.c.shard.Leave(time.Now()) // the run is over: no session the client chose to end
 	} else {
 		s.c.shard.ClientClose(time.Now())
 	}
-	s.mu.Lock()
-	if !s.over {
-		s.killTimer = time.AfterFunc(timeout, func() { s.conn.Close() })
-	}
-	s.mu.Unlock()
 }
-
-// writeTimeout bounds one message write: a server that stops reading must
-// not block a client forever.
-const writeTimeout = 5 * time.Second
 
 // send writes one message: the scheduled send time, then the fleet's shared
 // padding up to payload_bytes (gorilla masks a copy, never the source).
 func (c *client) send(conn *websocket.Conn, scheduled time.Time) error {
 	var stamp [stampBytes]byte
 	binary.BigEndian.PutUint64(stamp[:], uint64(scheduled.Sub(c.f.rec.Start())))
-	if err := conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+	// A server that stops reading must not block the client forever.
+	if err := conn.SetWriteDeadline(time.Now().Add(c.f.cfg.WriteTimeout)); err != nil {
 		return err
 	}
 	w, err := conn.NextWriter(websocket.BinaryMessage)
@@ -294,7 +305,8 @@ type readEnd struct {
 // read is a connection's read loop. The first message is the server's
 // welcome: it ends a recovery. Binary messages carrying a stamp are echoes.
 func (c *client) read(conn *websocket.Conn, rec recovery) readEnd {
-	var buf [64]byte
+	var head [64]byte // a message's start: a welcome's node, an echo's stamp
+	var chunk [512]byte
 	node := -1
 	first := true
 	for {
@@ -307,29 +319,62 @@ func (c *client) read(conn *websocket.Conn, rec recovery) readEnd {
 			frame := errors.As(err, &ce) || code == CloseBadGateway
 			return readEnd{code: code, closeFrame: frame, at: time.Now(), node: node}
 		}
-		n, err := io.ReadFull(r, buf[:])
-		if err == nil {
-			_, err = io.Copy(io.Discard, r)
-		} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			err = nil
-		}
+		n, valid, err := readMessage(r, typ == websocket.TextMessage, head[:], chunk[:])
 		now := time.Now()
 		if err != nil {
 			continue // the next NextReader reports the broken connection
 		}
+		if !valid {
+			// RFC 6455 §8.1: a text message that is not UTF-8 fails the
+			// connection with 1007. The server then closes TCP.
+			_ = conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"),
+				now.Add(c.f.cfg.CloseTimeout))
+			return readEnd{code: websocket.CloseInvalidFramePayloadData, closeFrame: true, at: now, node: node}
+		}
 		switch {
 		case first:
 			first = false
-			node = welcomeNode(buf[:n])
+			node = welcomeNode(head[:n])
 			c.shard.Received()
 			if rec.active {
 				c.shard.Recovered(now.Sub(rec.closedAt))
 			}
 		case typ == websocket.BinaryMessage && n >= stampBytes && c.f.cfg.SendInterval > 0:
-			sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))
+			sched := time.Duration(binary.BigEndian.Uint64(head[:stampBytes]))
 			c.shard.Echo(now.Sub(c.f.rec.Start()) - sched)
 		default:
 			c.shard.Received()
+		}
+	}
+}
+
+// readMessage reads one message: its first len(head) bytes into head (n of
+// them), the rest through chunk. A text message is checked to be UTF-8;
+// valid is false as soon as it is not.
+func readMessage(r io.Reader, text bool, head, chunk []byte) (n int, valid bool, err error) {
+	var u utf8Stream
+	n, err = io.ReadFull(r, head)
+	valid = !text || u.write(head[:n])
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return n, valid && u.end(), nil
+	case err != nil || !valid:
+		return n, valid, err
+	case !text:
+		_, err = io.Copy(io.Discard, r)
+		return n, true, err
+	}
+	for {
+		m, err := r.Read(chunk)
+		if !u.write(chunk[:m]) {
+			return n, false, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return n, u.end(), nil
+		}
+		if err != nil {
+			return n, true, err
 		}
 	}
 }

@@ -27,6 +27,9 @@ func closeCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.Code
 	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return websocket.CloseMessageTooBig // gorilla has sent 1009
+	}
 	// gorilla/websocket v1.5 rejects a received 1014 as a protocol error
 	// ("websocket: bad close code 1014"); it is a valid code (RFC 6455 §7.4,
 	// IANA registry), so record it as sent.
@@ -36,13 +39,53 @@ func closeCode(err error) int {
 		}
 		return websocket.CloseProtocolError
 	}
+	if isProtocolError(err) {
+		return websocket.CloseProtocolError // gorilla has sent 1002
+	}
 	return websocket.CloseAbnormalClosure
 }
 
-// classify returns why a connect attempt failed.
-func classify(err error, resp *http.Response) stats.Reason {
-	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-		return stats.HTTPStatus(resp.StatusCode)
+// gorilla/websocket's frame-level protocol errors: it fails the connection
+// with 1002 and returns "websocket: " and these, joined by ", ".
+var protocolErrors = []string{
+	"RSV1 set", "RSV2 set", "RSV3 set", "len > 125 for control", "FIN not set on control",
+	"data before FIN", "continuation after FIN", "bad opcode ", "bad MASK",
+	"invalid utf8 payload in close frame",
+}
+
+func isProtocolError(err error) bool {
+	rest, ok := strings.CutPrefix(err.Error(), "websocket: ")
+	if !ok {
+		return false
+	}
+	for _, part := range strings.Split(rest, ", ") {
+		known := false
+		for _, p := range protocolErrors {
+			if strings.HasPrefix(part, p) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return false
+		}
+	}
+	return true
+}
+
+// classify returns why a connect attempt failed. pastDeadline says the
+// attempt lasted its whole handshake timeout: a deadline that cuts a response
+// line short comes back from net/http as "malformed HTTP response", not as a
+// timeout.
+func classify(err error, resp *http.Response, pastDeadline bool) stats.Reason {
+	if resp != nil {
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			return stats.HTTPStatus(resp.StatusCode)
+		}
+		return stats.BadHandshake // 101, but no valid Sec-WebSocket-Accept or Upgrade
+	}
+	if pastDeadline {
+		return stats.Timeout
 	}
 	var (
 		ne       net.Error

@@ -2,8 +2,14 @@ package fleet
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -17,6 +23,8 @@ import (
 // Config is a fleet's behaviour; FromProfile builds one from a profile.
 type Config struct {
 	URL              string
+	Header           http.Header // sent with every handshake
+	TLS              *tls.Config // for wss:// URLs; nil: verify against the system roots
 	Clients          int
 	Ramp             time.Duration // clients start evenly over this window
 	MaxDialing       int           // dials in flight at once, over the whole fleet
@@ -29,9 +37,11 @@ type Config struct {
 	Policy           *Policy
 	FirstDelay       time.Duration // upper bound of a random extra wait before the first reconnect attempt
 	MaxAttempts      int           // failed attempts in a row before giving up; 0: never
-	HonorRetryAfter  bool          // wait at least a 503's Retry-After
+	HonorRetryAfter  bool          // wait at least a 503's Retry-After, up to RetryAfterCap
+	RetryAfterCap    time.Duration // longest Retry-After honoured (0: no limit)
 	Seed             uint64
-	ReadLimit        int64         // largest message accepted (0: 1 MiB)
+	ReadLimit        int64         // largest message accepted; larger fails with 1009 (0: 1 MiB)
+	WriteTimeout     time.Duration // a message write blocked longer fails the connection (0: 5s)
 	CloseTimeout     time.Duration // wait for the server's close reply when the client closes (0: 1s)
 }
 
@@ -42,6 +52,18 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		return Config{}, err
 	}
 	pol, err := NewPolicy(p.Fleet.Reconnect)
+	if err != nil {
+		return Config{}, err
+	}
+	header := http.Header{}
+	for k, v := range p.Target.Headers {
+		header.Set(k, v)
+	}
+	url, err = credentialsToHeader(url, header)
+	if err != nil {
+		return Config{}, err
+	}
+	tlsConf, err := tlsConfig(p.Target.TLS)
 	if err != nil {
 		return Config{}, err
 	}
@@ -61,8 +83,99 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		FirstDelay:       f.Reconnect.FirstDelay.D(),
 		MaxAttempts:      f.Reconnect.MaxAttempts,
 		HonorRetryAfter:  f.Reconnect.HonorRetryAfter,
+		RetryAfterCap:    f.Reconnect.Cap.D(),
 		Seed:             p.Seed,
+		ReadLimit:        int64(f.ReadLimit),
+		WriteTimeout:     f.WriteTimeout.D(),
+		Header:           header,
+		TLS:              tlsConf,
 	}, nil
+}
+
+// credentialsToHeader moves user:password@ out of a ws:// URL (WebSocket URIs
+// have no credentials, and gorilla/websocket refuses them) into an
+// Authorization: Basic header, unless the profile sets one itself.
+func credentialsToHeader(raw string, header http.Header) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("target.url: %w", err)
+	}
+	if u.User == nil {
+		return raw, nil
+	}
+	if header.Get("Authorization") == "" {
+		pass, _ := u.User.Password()
+		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+		header.Set("Authorization", "Basic "+cred)
+	}
+	u.User = nil
+	return u.String(), nil
+}
+
+// tlsConfig builds the TLS configuration of wss:// dials: certificates are
+// verified (against the system roots plus ca_file) unless the profile turns
+// verification off explicitly.
+func tlsConfig(t profile.TLS) (*tls.Config, error) {
+	conf := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("target.tls.ca_file %s: no PEM certificate in it", t.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}
+
+// dialAbortKey carries a dial's *dialAbort to netDial through the context.
+type dialAbortKey struct{}
+
+// dialAbort lets a dial's handshake be cut short: abort closes its
+// connection, once there is one (a deadline could be reset by gorilla's own
+// SetDeadline right after the TCP connect).
+type dialAbort struct {
+	mu      sync.Mutex
+	conn    net.Conn
+	aborted bool
+}
+
+// attach records the dial's connection; false if the dial was aborted first.
+func (a *dialAbort) attach(c net.Conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.conn = c
+	return !a.aborted
+}
+
+func (a *dialAbort) abort() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.aborted = true
+	if a.conn != nil {
+		_ = a.conn.Close()
+	}
+}
+
+// netDial opens the TCP connection of a handshake and hands it to the dial's
+// dialAbort.
+func netDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := ctx.Value(dialAbortKey{}).(*dialAbort); ok && !a.attach(c) {
+		c.Close()
+		return nil, context.Canceled
+	}
+	return c, nil
 }
 
 // Fleet is a set of clients sharing a dialer and a cap on dials in flight.
@@ -96,12 +209,16 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 	if cfg.CloseTimeout <= 0 {
 		cfg.CloseTimeout = time.Second
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 5 * time.Second
+	}
 	return &Fleet{
 		cfg: cfg,
 		rec: rec,
 		dialer: &websocket.Dialer{
-			NetDialContext:   (&net.Dialer{}).DialContext,
+			NetDialContext:   netDial,
 			HandshakeTimeout: cfg.HandshakeTimeout,
+			TLSClientConfig:  cfg.TLS,
 			ReadBufferSize:   1024,
 			WriteBufferSize:  1024,
 			WriteBufferPool:  &sync.Pool{},

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,8 +335,10 @@ func TestClassify(t *testing.T) {
 		{"http status", websocket.ErrBadHandshake, resp, stats.HTTPStatus(503)},
 		{"deadline", context.DeadlineExceeded, nil, stats.Timeout},
 		{"other", net.UnknownNetworkError("x"), nil, stats.Other},
+		{"bad handshake", websocket.ErrBadHandshake, &http.Response{StatusCode: 101}, stats.BadHandshake},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, nil, stats.Refused},
 	} {
-		if got := classify(tc.err, tc.resp); got != tc.want {
+		if got := classify(tc.err, tc.resp, false); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}

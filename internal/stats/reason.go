@@ -7,12 +7,14 @@ type Reason int
 
 // The failure reasons; an HTTP status s is Reason(httpBase + s), see HTTPStatus.
 const (
-	Refused  Reason = iota + 1 // connection refused
-	Timeout                    // dial or handshake timed out
-	Reset                      // connection reset or closed during the handshake
-	TLS                        // TLS handshake or certificate failure
-	Other                      // anything else
-	httpBase Reason = 1000
+	Refused      Reason = iota + 1 // connection refused
+	Timeout                        // dial or handshake timed out
+	Reset                          // connection reset or closed during the handshake
+	TLS                            // TLS handshake or certificate failure
+	Other                          // anything else
+	BadHandshake                   // a 101 answer that is not a valid WebSocket handshake
+	Cancelled                      // still in flight when the run ended
+	httpBase     Reason = 1000
 )
 
 // HTTPStatus returns the reason for a handshake answered with an HTTP status
@@ -20,7 +22,7 @@ const (
 func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
 
 // String returns the reason as results files spell it: refused, timeout,
-// reset, tls, other or http_<status>.
+// reset, tls, bad_handshake, cancelled, other or http_<status>.
 func (r Reason) String() string {
 	switch r {
 	case Refused:
@@ -33,6 +35,10 @@ func (r Reason) String() string {
 		return "tls"
 	case Other:
 		return "other"
+	case BadHandshake:
+		return "bad_handshake"
+	case Cancelled:
+		return "cancelled"
 	}
 	if r > httpBase {
 		return "http_" + strconv.Itoa(int(r-httpBase))
