@@ -49,63 +49,42 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	if err := CheckLimits(p); err != nil {
 		return nil, err
 	}
-	if p.Target.Mode != "embedded" {
+
+	url := p.Target.URL
+	var emb *embedded
+	switch p.Target.Mode {
+	case profile.ModeEmbedded:
+		var err error
+		if emb, err = startEmbedded(ctx, p); err != nil {
+			return nil, err
+		}
+		defer emb.shutdown()
+		url = emb.tgt.URL()
+		fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, url)
+	case profile.ModeExternal:
+		fmt.Fprintf(logw, "target: external, %s\n", p.Redact(url))
+	default:
 		return nil, fmt.Errorf("%w: target mode %q is not available", ErrCannotRun, p.Target.Mode)
 	}
 
-	tgt, err := target.Start(ctx, target.Options{
-		Nodes:    p.Target.Nodes,
-		Listen:   p.Target.Listen,
-		Capacity: p.Target.Capacity,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: embedded target: %w", ErrCannotRun, err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		_ = tgt.Shutdown(sctx)
-	}()
-	fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, tgt.URL())
-
 	events := chaos.Plan(p)
-	nodes := p.Target.Nodes
-	var gauges []string
-	var connIx []int
-	for i := range nodes {
-		connIx = append(connIx, len(gauges))
-		gauges = append(gauges, fmt.Sprintf("node%d_conns", i), fmt.Sprintf("node%d_accepted", i), fmt.Sprintf("node%d_rejected", i))
-	}
 	plans := make([]stats.EventPlan, len(events))
 	for i, e := range events {
 		plans[i] = e.EventPlan
 	}
-
-	fcfg, err := fleet.FromProfile(p, tgt.URL())
+	fcfg, err := fleet.FromProfile(p, url)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
 	}
-
 	started := time.Now()
-	rec := stats.New(stats.Config{
-		Start:           started,
-		Horizon:         p.Duration.D() + shutdownGrace,
-		Events:          plans,
-		GaugeNames:      gauges,
-		ImbalanceGauges: connIx,
-	})
+	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + shutdownGrace, Events: plans}
+	if emb != nil {
+		scfg.GaugeNames, scfg.ImbalanceGauges = emb.gauges()
+	}
+	rec := stats.New(scfg)
 	fl, err := fleet.New(fcfg, rec)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
-	}
-	sample := func() []target.NodeStats {
-		st := tgt.Stats()
-		vals := make([]int64, 0, len(gauges))
-		for _, n := range st {
-			vals = append(vals, n.Conns, n.Accepted, n.Rejected)
-		}
-		rec.Sample(time.Now(), vals)
-		return st
 	}
 
 	runCtx, stop := context.WithCancel(context.Background())
@@ -113,24 +92,13 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	var wg sync.WaitGroup
 	wg.Go(func() { fl.Run(runCtx) })
 	var outcomes []chaos.Outcome
-	wg.Go(func() {
-		ctl := &chaos.Controller{Target: tgt, Events: events, Log: rec}
-		outcomes = ctl.Run(runCtx, started)
-	})
-	samplerDone := make(chan struct{})
-	go func() {
-		defer close(samplerDone)
-		tick := time.NewTicker(sampleEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-tick.C:
-				sample()
-			}
-		}
-	}()
+	if emb != nil {
+		wg.Go(func() {
+			ctl := &chaos.Controller{Target: emb.tgt, Events: events, Log: rec}
+			outcomes = ctl.Run(runCtx, started)
+		})
+		wg.Go(func() { emb.sampleEvery(runCtx, rec) })
+	}
 
 	deadline := time.NewTimer(p.Duration.D())
 	interrupted := false
@@ -141,12 +109,14 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		deadline.Stop()
 	}
 	// The server's view at the end, taken before the clients go away.
-	end := sample()
+	var end []target.NodeStats
+	if emb != nil {
+		end = emb.sample(rec)
+	}
 	now := time.Now()
 	elapsed := now.Sub(started)
 	rec.EndSeries(now)
 	stop()
-	<-samplerDone
 	wg.Wait()
 
 	for _, o := range outcomes {
@@ -156,18 +126,82 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 	res := rec.Results(started, elapsed)
 	crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
+	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted}
+	if emb != nil {
+		run.Target = targetSide(end)
+	}
+	return run, nil
+}
+
+// embedded is the embedded target of a run and its per-node gauges.
+type embedded struct {
+	tgt *target.Target
+}
+
+func startEmbedded(ctx context.Context, p *profile.Profile) (*embedded, error) {
+	tgt, err := target.Start(ctx, target.Options{
+		Nodes:    p.Target.Nodes,
+		Listen:   p.Target.Listen,
+		Capacity: p.Target.Capacity,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedded target: %w", ErrCannotRun, err)
+	}
+	return &embedded{tgt: tgt}, nil
+}
+
+func (e *embedded) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	_ = e.tgt.Shutdown(ctx)
+}
+
+// gauges names the sampled per-node gauges and says which are connection
+// counts (for imbalance).
+func (e *embedded) gauges() (names []string, conns []int) {
+	for i := range e.tgt.Nodes() {
+		conns = append(conns, len(names))
+		names = append(names, fmt.Sprintf("node%d_conns", i), fmt.Sprintf("node%d_accepted", i), fmt.Sprintf("node%d_rejected", i))
+	}
+	return names, conns
+}
+
+// sample records the nodes' counters into rec's gauges and returns them.
+func (e *embedded) sample(rec *stats.Recorder) []target.NodeStats {
+	st := e.tgt.Stats()
+	vals := make([]int64, 0, 3*len(st))
+	for _, n := range st {
+		vals = append(vals, n.Conns, n.Accepted, n.Rejected)
+	}
+	rec.Sample(time.Now(), vals)
+	return st
+}
+
+// sampleEvery samples the nodes every 100 ms until ctx ends.
+func (e *embedded) sampleEvery(ctx context.Context, rec *stats.Recorder) {
+	tick := time.NewTicker(sampleEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			e.sample(rec)
+		}
+	}
+}
+
+// targetSide is the server's view at the end of the run.
+func targetSide(end []target.NodeStats) *report.TargetSide {
 	side := &report.TargetSide{}
 	conns := make([]int64, len(end))
+	all := make([]int, len(end))
 	for i, n := range end {
 		side.Nodes = append(side.Nodes, report.NodeSide{Index: n.Index, Accepted: n.Accepted, Rejected: n.Rejected, ConnectionsEnd: n.Conns})
-		conns[i] = n.Conns
-	}
-	all := make([]int, len(conns))
-	for i := range all {
-		all[i] = i
+		conns[i], all[i] = n.Conns, i
 	}
 	side.ImbalanceEnd = stats.Imbalance(conns, all)
-	return &report.Run{Profile: p, Results: res, Interrupted: interrupted, Target: side}, nil
+	return side
 }
 
 // crossCheck compares, for each event, how many connections the target says
