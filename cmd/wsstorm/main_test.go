@@ -2,14 +2,20 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/wsstorm/wsstorm/internal/report"
 )
@@ -56,6 +62,13 @@ func checkSummary(t *testing.T, s *report.Summary) {
 	t.Helper()
 	if s.Schema != report.SummarySchema || s.Interrupted || !s.Passed {
 		t.Fatalf("schema %q interrupted %v passed %v", s.Schema, s.Interrupted, s.Passed)
+	}
+	var failures int64
+	for _, n := range s.Counters.ConnectFailures {
+		failures += n
+	}
+	if c := s.Counters; c.ConnectAttempts != c.Connects+failures {
+		t.Errorf("connect_attempts %d != connects %d + failures %d %v", c.ConnectAttempts, c.Connects, failures, c.ConnectFailures)
 	}
 	var restartAffected int64
 	restarts, closes := 0, 0
@@ -265,5 +278,130 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("stack trace shown:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// TestResultsUnwritableAfterRun: the results directory was fine when the run
+// started but is gone when the files are written (as with a full disk or a
+// removed mount). The run says so, exits 3, and prints the summary to stdout
+// so nothing measured is lost.
+func TestResultsUnwritableAfterRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(os.Args[0], "run", "--out", dir, "--set", "duration=3s", "--set", "fleet.clients=50",
+		"--set", "fleet.ramp=100ms", "--set", "chaos=[]")
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // the pre-run check has passed
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code != exitCannotRun {
+		t.Fatalf("exit %d (%v), want %d\n%s", code, err, exitCannotRun, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "writing results to "+dir) {
+		t.Errorf("stderr does not name the failure:\n%s", stderr.String())
+	}
+	for _, want := range []string{"latency (ms)", "connect", "50 clients"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary not printed (missing %q):\n%s", want, stdout.String())
+		}
+	}
+}
+
+// TestSecretsNeverWritten: a token taken from the environment reaches the
+// server but appears in no output and no results file, even when given again
+// on the command line.
+func TestSecretsNeverWritten(t *testing.T) {
+	const token = "s3cr3t-t0ken-value"
+	seen := make(chan string, 64)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case seen <- r.Header.Get("Authorization"):
+		default:
+		}
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			typ, msg, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, msg) != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	prof := filepath.Join(t.TempDir(), "external.toml")
+	body := fmt.Sprintf(`name = "external"
+duration = "2s"
+[target]
+mode = "external"
+url = "ws://user:${WS_TOKEN}@%s/socket?token=${WS_TOKEN}"
+headers = { Authorization = "Bearer ${WS_TOKEN}" }
+[fleet]
+clients = 5
+ramp = "100ms"
+`, host)
+	if err := os.WriteFile(prof, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(os.Args[0], "run", prof, "--out", dir, "--set", "target.headers.X-Api-Key="+token)
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1", "WS_TOKEN="+token)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	select {
+	case got := <-seen:
+		if got != "Bearer "+token {
+			t.Fatalf("server saw Authorization %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server saw no handshake")
+	}
+	if strings.Contains(stdout.String(), token) || strings.Contains(stderr.String(), token) {
+		t.Fatalf("token printed:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil || len(files) < 3 {
+		t.Fatalf("results: %v, %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(token)) {
+			t.Fatalf("%s contains the token", f.Name())
+		}
+	}
+	s, err := report.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Counters.Connects < 5 || s.Target != nil || len(s.Profile.Overrides) != 1 || !strings.Contains(s.Profile.Overrides[0], "[redacted]") {
+		t.Fatalf("connects %d, target %v, overrides %v", s.Counters.Connects, s.Target, s.Profile.Overrides)
+	}
+
+	// A variable that is not set is a profile error.
+	cmd = exec.Command(os.Args[0], "validate", prof)
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "WS_TOKEN=") }), "WSSTORM_TEST_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(out), "WS_TOKEN") {
+		t.Fatalf("unset variable: exit %d, %v\n%s", cmd.ProcessState.ExitCode(), err, out)
 	}
 }

@@ -56,6 +56,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	// are complete or absent).
 	context.AfterFunc(ctx, cancel)
 	fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
+	// Secrets from the environment must not reach a log, even inside an
+	// error's text (a URL in a dial error).
+	stderr = &redactingWriter{w: stderr, p: p}
 	run, err := storm.Run(ctx, p, storm.Options{Log: prefixed(stderr, "wsstorm: ")})
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
@@ -116,6 +119,19 @@ func printProfileError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "wsstorm: %v\n", err)
+}
+
+// redactingWriter replaces the profile's secrets in every write (one line each).
+type redactingWriter struct {
+	w io.Writer
+	p *profile.Profile
+}
+
+func (r *redactingWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.p.Redact(string(b))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // prefixWriter prefixes every write (one line each) with a fixed string.

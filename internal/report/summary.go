@@ -19,20 +19,22 @@ const SummarySchema = "wsstorm.summary/v1"
 // (DESIGN.md, "Results"). Pointers are null in JSON where a value does not
 // exist, which is different from zero.
 type Summary struct {
-	Schema        string         `json:"schema"`
-	Profile       ProfileRef     `json:"profile"`
-	Seed          uint64         `json:"seed"`
-	StartedAt     Timestamp      `json:"started_at"`
-	DurationS     float64        `json:"duration_s"`
-	Interrupted   bool           `json:"interrupted"`
-	Passed        bool           `json:"passed"` // not interrupted and every threshold OK
-	Clients       int            `json:"clients"`
-	PeakConnected int64          `json:"peak_connected"`
-	Counters      CounterSummary `json:"counters"`
-	LatencyMS     Latencies      `json:"latency_ms"`
-	Events        []EventSummary `json:"events"`
-	Thresholds    []Threshold    `json:"thresholds"`
-	Target        *TargetSide    `json:"target,omitempty"` // only when the embedded target ran
+	Schema  string     `json:"schema"`
+	Profile ProfileRef `json:"profile"`
+	// InsecureSkipVerify records that TLS certificates were not verified.
+	InsecureSkipVerify bool           `json:"insecure_skip_verify"`
+	Seed               uint64         `json:"seed"`
+	StartedAt          Timestamp      `json:"started_at"`
+	DurationS          float64        `json:"duration_s"`
+	Interrupted        bool           `json:"interrupted"`
+	Passed             bool           `json:"passed"` // not interrupted and every threshold OK
+	Clients            int            `json:"clients"`
+	PeakConnected      int64          `json:"peak_connected"`
+	Counters           CounterSummary `json:"counters"`
+	LatencyMS          Latencies      `json:"latency_ms"`
+	Events             []EventSummary `json:"events"`
+	Thresholds         []Threshold    `json:"thresholds"`
+	Target             *TargetSide    `json:"target,omitempty"` // only when the embedded target ran
 }
 
 // ProfileRef identifies the profile a run used.
@@ -167,9 +169,10 @@ func BuildSummary(run *Run) *Summary {
 	s.Interrupted = run.Interrupted
 	s.Profile.Overrides = []string{}
 	if p := run.Profile; p != nil {
-		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.Overrides...)}
+		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.RedactedOverrides()...)}
 		s.Seed = p.Seed
 		s.Clients = p.Fleet.Clients
+		s.InsecureSkipVerify = p.Target.TLS.InsecureSkipVerify
 	}
 	if r := run.Results; r != nil {
 		s.StartedAt = Timestamp{r.Started.UTC().Truncate(time.Millisecond)}

@@ -67,7 +67,7 @@ func TestSummaryJSONLayout(t *testing.T) {
 		raw  []byte
 		want []string
 	}{
-		{"top level", data, []string{"schema", "profile", "seed", "started_at", "duration_s", "interrupted", "passed",
+		{"top level", data, []string{"schema", "profile", "insecure_skip_verify", "seed", "started_at", "duration_s", "interrupted", "passed",
 			"clients", "peak_connected", "counters", "latency_ms", "events", "thresholds", "target"}},
 		{"profile", doc["profile"], []string{"name", "path", "sha256", "overrides"}},
 		{"counters", doc["counters"], []string{"connect_attempts", "connects", "connect_failures", "closes",
@@ -99,15 +99,16 @@ func TestSummaryJSONValues(t *testing.T) {
 	}
 	// JSON numbers decode as float64; null as nil.
 	want := map[string]any{
-		"schema":         "wsstorm.summary/v1",
-		"profile":        map[string]any{"name": "default", "path": "profiles/default.toml", "sha256": "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a", "overrides": []any{}},
-		"seed":           1.0,
-		"started_at":     "2026-11-25T15:01:02.123Z",
-		"duration_s":     45.012,
-		"interrupted":    false,
-		"passed":         true,
-		"clients":        2000.0,
-		"peak_connected": 2000.0,
+		"schema":               "wsstorm.summary/v1",
+		"profile":              map[string]any{"name": "default", "path": "profiles/default.toml", "sha256": "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a", "overrides": []any{}},
+		"insecure_skip_verify": false,
+		"seed":                 1.0,
+		"started_at":           "2026-11-25T15:01:02.123Z",
+		"duration_s":           45.012,
+		"interrupted":          false,
+		"passed":               true,
+		"clients":              2000.0,
+		"peak_connected":       2000.0,
 		"counters": map[string]any{
 			"connect_attempts": 2702.0, "connects": 2687.0,
 			"connect_failures": map[string]any{"http_503": 15.0},
