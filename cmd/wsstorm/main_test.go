@@ -207,6 +207,12 @@ func TestJitterLowersPeak(t *testing.T) {
 }
 
 func TestInterruptWritesResults(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { testInterrupt(t, sig) })
+	}
+}
+
+func testInterrupt(t *testing.T, sig syscall.Signal) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], append([]string{"run", "--out", dir}, append(small, "--set", "duration=60s", "--set", "chaos.1.at=50s")...)...)
 	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
@@ -216,7 +222,7 @@ func TestInterruptWritesResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second) // ramped, one restart under way
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -243,6 +249,12 @@ func TestInterruptWritesResults(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	never := filepath.Join(t.TempDir(), "never") // a run that cannot fit creates nothing
+	t.Cleanup(func() {
+		if _, err := os.Stat(never); err == nil {
+			t.Errorf("%s was created by a run that could not be carried out", never)
+		}
+	})
 	bad := filepath.Join(t.TempDir(), "bad.toml")
 	if err := os.WriteFile(bad, []byte("duration = \"45s\"\n[fleet]\nclinets = 5\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -265,7 +277,7 @@ func TestExitCodes(t *testing.T) {
 		{"run bad --set", []string{"run", "--set", "fleet.clients=-1"}, exitUsage, "fleet.clients"},
 		{"run unknown flag", []string{"run", "--bogus"}, exitUsage, "bogus"},
 		{"run two profiles", []string{"run", "a.toml", "b.toml"}, exitUsage, "one profile"},
-		{"too many clients for this process", []string{"run", "--set", "fleet.clients=25000"}, exitCannotRun, "open files"},
+		{"too many clients for this process", []string{"run", "--out", never, "--set", "fleet.clients=25000"}, exitCannotRun, "open files"},
 		{"too many clients for one source address", []string{"run", "--set", "fleet.clients=900000"}, exitCannotRun, "source ports"},
 		{"help", []string{"run", "--help"}, exitPassed, "--out"},
 	} {
@@ -276,6 +288,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
 				t.Fatalf("stack trace shown:\n%s", stderr)
+			}
+			if tc.code == exitCannotRun && strings.Contains(stderr, "running profile") {
+				t.Fatalf("the run started before the limits were checked:\n%s", stderr)
 			}
 		})
 	}
@@ -403,5 +418,41 @@ ramp = "100ms"
 	out, err := cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(out), "WS_TOKEN") {
 		t.Fatalf("unset variable: exit %d, %v\n%s", cmd.ProcessState.ExitCode(), err, out)
+	}
+}
+
+// TestSecondSignalExitsAtOnce: a second Ctrl-C ends the process at once;
+// results files are then complete or absent, never half-written.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], append([]string{"run", "--out", dir}, append(small, "--set", "duration=60s", "--set", "chaos.1.at=50s")...)...)
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(50 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("a second SIGINT did not end the process")
+	}
+	t.Logf("ended %v after the second signal, exit %d", time.Since(start), cmd.ProcessState.ExitCode())
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == report.SummaryFile {
+			if _, err := report.ReadSummary(dir); err != nil {
+				t.Fatalf("summary.json is there but not complete: %v", err)
+			}
+		}
 	}
 }

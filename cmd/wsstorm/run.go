@@ -39,6 +39,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	// Limits first: a run that cannot fit leaves nothing behind.
+	if err := storm.CheckLimits(p); err != nil {
+		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
+		return exitCannotRun
+	}
 	// Find out now, not after the run, whether the results can be written.
 	dir := *out
 	if dir == "" {
@@ -62,6 +67,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	run, err := storm.Run(ctx, p, storm.Options{Log: prefixed(stderr, "wsstorm: ")})
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
+		_ = os.Remove(dir) // only if empty: nothing was measured
 		return exitCannotRun
 	}
 	sum, werr := report.Write(dir, run)
