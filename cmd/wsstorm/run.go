@@ -1,13 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,6 +83,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
 		return exitCannotRun
 	}
+	if c := sum.Counters; !run.Interrupted && c.Connects == 0 && c.ConnectAttempts > 0 {
+		fmt.Fprintf(stderr, "wsstorm: no client could connect to the target in %d attempts (%s): is it running, and reachable at its URL?\n",
+			c.ConnectAttempts, failureList(c.ConnectFailures))
+		return exitCannotRun
+	}
 	switch {
 	case run.Interrupted:
 		return exitInterrupted
@@ -86,6 +95,19 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitPassed
+}
+
+// failureList writes failure counts as "refused=60, timeout=3", most first.
+func failureList(failures map[string]int64) string {
+	reasons := slices.Collect(maps.Keys(failures))
+	slices.SortFunc(reasons, func(a, b string) int {
+		return cmp.Or(cmp.Compare(failures[b], failures[a]), strings.Compare(a, b))
+	})
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%s=%d", r, failures[r])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // checkWritable creates dir if needed and checks that a file can be written

@@ -27,8 +27,12 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 			code = exitUsage
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (profile %s: %d clients, %d nodes, %d chaos steps, %s)\n",
-			path, p.Name, p.Fleet.Clients, p.Target.Nodes, len(p.Chaos), p.Duration.D())
+		target := fmt.Sprintf("%d embedded nodes", p.Target.Nodes)
+		if p.Target.Mode == profile.ModeExternal {
+			target = "external target " + p.Redact(profile.RedactURL(p.Target.URL))
+		}
+		fmt.Fprintf(stdout, "%s: ok (profile %s: %d clients, %s, %d chaos steps, %s)\n",
+			path, p.Name, p.Fleet.Clients, target, len(p.Chaos), p.Duration.D())
 	}
 	return code
 }

@@ -201,6 +201,9 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 	if life != nil {
 		life.Stop()
 	}
+	// A send blocked on a server that stopped reading holds s.mu until its
+	// write deadline: cut the write short, the session is over.
+	_ = conn.NetConn().SetWriteDeadline(time.Now())
 	s.mu.Lock()
 	s.over = true
 	if s.sendTimer != nil {

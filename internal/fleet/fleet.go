@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -83,7 +84,7 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		FirstDelay:       f.Reconnect.FirstDelay.D(),
 		MaxAttempts:      f.Reconnect.MaxAttempts,
 		HonorRetryAfter:  f.Reconnect.HonorRetryAfter,
-		RetryAfterCap:    f.Reconnect.Cap.D(),
+		RetryAfterCap:    cmp.Or(f.Reconnect.Cap.D(), defaultRetryAfterCap),
 		Seed:             p.Seed,
 		ReadLimit:        int64(f.ReadLimit),
 		WriteTimeout:     f.WriteTimeout.D(),
@@ -133,6 +134,9 @@ func tlsConfig(t profile.TLS) (*tls.Config, error) {
 	}
 	return conf, nil
 }
+
+// defaultRetryAfterCap bounds an honoured Retry-After when reconnect.cap is 0.
+const defaultRetryAfterCap = 30 * time.Second
 
 // dialAbortKey carries a dial's *dialAbort to netDial through the context.
 type dialAbortKey struct{}

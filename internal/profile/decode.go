@@ -256,7 +256,11 @@ func (d *decoder) unknownKey(path []string, t reflect.Type) {
 }
 
 func (d *decoder) typeError(path []string, t reflect.Type, raw any) {
-	msg := fmt.Sprintf("expected %s, found %s", typeName(t, path), describe(raw))
+	found := describe(raw)
+	if secretKey(path) {
+		found = kindOf(raw) // a value meant for a URL or a header may be a secret
+	}
+	msg := fmt.Sprintf("expected %s, found %s", typeName(t, path), found)
 	switch s, isString := raw.(string); {
 	case t == durationType:
 		if n, ok := raw.(int64); ok {
@@ -304,6 +308,20 @@ func typeName(t reflect.Type, path []string) string {
 }
 
 // describe says what a TOML value is, for "found ..." in an error.
+// secretKey reports whether a value at path may hold a secret: the external
+// target's URL and headers.
+func secretKey(path []string) bool {
+	return len(path) >= 2 && path[0] == "target" && (path[1] == "url" || path[1] == "headers")
+}
+
+// kindOf names the kind of a raw value without showing it.
+func kindOf(raw any) string {
+	if _, ok := raw.(string); ok {
+		return "a string"
+	}
+	return describe(raw)
+}
+
 func describe(raw any) string {
 	switch v := raw.(type) {
 	case string:
@@ -342,7 +360,8 @@ func (d *decoder) apply(root reflect.Value, arg string) {
 	key = strings.TrimSpace(key)
 	segs := strings.Split(key, ".")
 	if !ok || slices.Contains(segs, "") {
-		d.errs = append(d.errs, &Error{File: SetFile, Key: arg,
+		// Name the key only: the value may be a secret.
+		d.errs = append(d.errs, &Error{File: SetFile, Key: key,
 			Msg: "malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s"})
 		return
 	}

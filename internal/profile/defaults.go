@@ -114,3 +114,7 @@ var (
 	strategies = []string{StrategyNone, StrategyConstant, StrategyWindow, StrategyExponential,
 		StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter}
 )
+
+// MaxWriteTimeout is the longest fleet.write_timeout: a write blocked on a
+// server that stopped reading holds its client this long.
+const MaxWriteTimeout = time.Minute

@@ -252,6 +252,11 @@ func (c *checker) shown(key, value string) (string, string) {
 	if w != value {
 		after = " (after ${NAME} expansion)"
 	}
+	// A URL is not quoted at all: a token typed with --set, or in its query,
+	// is a secret too. The key and line point at it.
+	if key == "target.url" {
+		return "the URL", after
+	}
 	return quoteShort(maskPassword(w)), after
 }
 

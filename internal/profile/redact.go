@@ -10,6 +10,29 @@ import (
 // Redacted replaces a secret in text that wsstorm writes or prints.
 const Redacted = "[redacted]"
 
+// minSecret is the shortest secret Redact replaces wherever it occurs.
+const minSecret = 4
+
+// RedactURL returns the URL with its password and every query value replaced
+// by "[redacted]", for logs: tokens often travel in the query.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Redacted
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), Redacted)
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{Redacted}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
 // Redact returns s with every secret of the profile replaced by "[redacted]":
 // the values that came from the environment through ${NAME}, header values
 // given with --set, and the password of target.url's userinfo. Results and
@@ -20,7 +43,10 @@ func (p *Profile) Redact(s string) string {
 	}
 	secrets := slices.Clone(p.Target.Secrets)
 	secrets = append(secrets, urlPasswords(p.Target.URL)...)
-	secrets = slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
+	// Secrets shorter than minSecret would garble every message they occur
+	// in (a token "1" in "127.0.0.1"); where they matter, the URL and header
+	// values are redacted by structure instead (RedactURL, RedactedOverrides).
+	secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < minSecret })
 	if len(secrets) == 0 {
 		return s
 	}

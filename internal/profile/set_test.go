@@ -103,8 +103,8 @@ func TestSetErrors(t *testing.T) {
 		{[]string{"fleet.clients.max=3"}, []string{`--set fleet.clients.max: fleet.clients is an integer and has no key max`}},
 		{[]string{"fleet.reconnect.on_close.1000.x=stop"}, []string{`--set fleet.reconnect.on_close.1000.x: fleet.reconnect.on_close.1000 is a string and has no key x`}},
 		{[]string{"fleet.clients"}, []string{`--set fleet.clients: malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s`}},
-		{[]string{"=5"}, []string{`--set =5: malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s`}},
-		{[]string{"fleet..clients=5"}, []string{`--set fleet..clients=5: malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s`}},
+		{[]string{"=5"}, []string{`--set: malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s`}},
+		{[]string{"fleet..clients=5"}, []string{`--set fleet..clients: malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s`}},
 		// Values an override sets are validated like the file's.
 		{[]string{"fleet.clients=0"}, []string{`--set fleet.clients: 0 is out of range: use 1 to 1000000 clients`}},
 		{[]string{"fleet.reconnect.on_close.99=stop"}, []string{`--set fleet.reconnect.on_close.99: "99" is not a close code: use an integer from 1000 to 4999, e.g. "4000" = "stop"`}},

@@ -226,6 +226,8 @@ func (c *checker) fleet() {
 	}
 	if f.WriteTimeout.D() <= 0 {
 		c.bad([]string{"fleet", "write_timeout"}, `%v is too short: use a timeout above 0, e.g. "5s"`, f.WriteTimeout.D())
+	} else if f.WriteTimeout.D() > MaxWriteTimeout {
+		c.bad([]string{"fleet", "write_timeout"}, `%v is too long: a blocked write holds a client this long; use at most %v`, f.WriteTimeout.D(), MaxWriteTimeout)
 	}
 	if s.SendInterval.D() < 0 {
 		c.bad([]string{"fleet", "session", "send_interval"}, "%v is negative: use 0s to send nothing, or the time between messages", s.SendInterval.D())

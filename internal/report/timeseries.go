@@ -16,6 +16,10 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 	cw := csv.NewWriter(w)
 	header := []string{"t_s", "connected", "attempts", "connects", "failures"}
 	for _, code := range r.CloseCodes {
+		if code == stats.OtherCodes {
+			header = append(header, "closes_other")
+			continue
+		}
 		header = append(header, "closes_"+strconv.Itoa(code))
 	}
 	header = append(header, r.GaugeNames...)

@@ -29,7 +29,24 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		res.Histograms[m] = NewHistogram()
 	}
 	series := make([]shardBucket, n)
-	closeSeries := map[int][]int64{}
+	// The close-code columns come from the totals, so that codes without a
+	// column of their own fold into OtherCodes without a series each.
+	totals := map[int]int64{}
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for code, v := range s.closes {
+			totals[code] += v
+		}
+		s.mu.Unlock()
+	}
+	res.CloseCodes = seriesCodes(totals)
+	column := make(map[int]int, len(res.CloseCodes))
+	closeCols := make([][]int64, len(res.CloseCodes))
+	for j, code := range res.CloseCodes {
+		column[code] = j
+		closeCols[j] = make([]int64, n)
+	}
 	events := make([]shardEvent, len(r.plans))
 	for i := range events {
 		events[i] = shardEvent{reconnectAt: NewHistogram(), failures: map[Reason]int64{}}
@@ -65,14 +82,14 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 			sb.connDelta += s.series[b].connDelta
 		}
 		for code, cs := range s.closeSeries {
-			dst := closeSeries[code]
-			if dst == nil {
-				dst = make([]int64, n)
-				closeSeries[code] = dst
+			j, ok := column[code]
+			if !ok {
+				if j, ok = column[OtherCodes]; !ok {
+					continue // first seen after the totals were taken
+				}
 			}
-			for b, v := range cs {
-				dst[min(b, n-1)] += int64(v)
-			}
+			dst := closeCols[j]
+			cs.each(func(b int, v int32) { dst[min(b, n-1)] += int64(v) })
 		}
 		for e := range s.events {
 			src, dst := &s.events[e], &events[e]
@@ -85,19 +102,14 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 			for reason, v := range src.failures {
 				dst.failures[reason] += v
 			}
-			for i, v := range src.attemptSeries {
-				b := min(src.attemptBase+i, n-1)
+			src.attemptSeries.each(func(b int, v int32) {
+				b = min(b, n-1)
 				evSeries[e] = grow(evSeries[e], b)
 				evSeries[e][b] += int64(v)
-			}
+			})
 		}
 		s.mu.Unlock()
 	}
-
-	for code := range closeSeries {
-		res.CloseCodes = append(res.CloseCodes, code)
-	}
-	slices.Sort(res.CloseCodes)
 
 	var gauges [][]int64
 	if len(r.gaugeNames) > 0 {
@@ -129,8 +141,8 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 			Failures:  int64(series[b].failures),
 			Closes:    make([]int64, len(res.CloseCodes)),
 		}
-		for j, code := range res.CloseCodes {
-			row.Closes[j] = closeSeries[code][b]
+		for j := range res.CloseCodes {
+			row.Closes[j] = closeCols[j][b]
 		}
 		if gauges != nil {
 			row.Gauges = gauges[b]
@@ -147,6 +159,35 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		res.Events = append(res.Events, r.herd(i, start, &events[i], evSeries[i], res))
 	}
 	return res
+}
+
+// MaxCloseColumns bounds the close codes the series has a column for: a
+// server cycling through thousands of codes must not blow up the series.
+const MaxCloseColumns = 32
+
+// OtherCodes stands in Results.CloseCodes for the codes without a column.
+const OtherCodes = -1
+
+// seriesCodes picks the codes that get a series column: all of them, or the
+// most frequent MaxCloseColumns-1 and OtherCodes for the rest.
+func seriesCodes(closes map[int]int64) []int {
+	codes := make([]int, 0, len(closes))
+	for code := range closes {
+		codes = append(codes, code)
+	}
+	if len(codes) > MaxCloseColumns {
+		slices.SortFunc(codes, func(a, b int) int {
+			if closes[a] != closes[b] {
+				return int(closes[b] - closes[a])
+			}
+			return a - b
+		})
+		codes = codes[:MaxCloseColumns-1]
+		slices.Sort(codes)
+		return append(codes, OtherCodes)
+	}
+	slices.Sort(codes)
+	return codes
 }
 
 // herd computes the herd analysis of event i from its merged records.

@@ -211,7 +211,7 @@ type Shard struct {
 	// allocate in the steady state): memory follows the run's length, not
 	// the horizon.
 	series      []shardBucket
-	closeSeries map[int][]int32 // code → count per bucket
+	closeSeries map[int]*sparseSeries // code → closes per bucket, from the code's first
 	events      []shardEvent
 
 	_ [64]byte // keeps neighbouring shards' locks off one cache line
@@ -224,11 +224,32 @@ type shardBucket struct {
 type shardEvent struct {
 	affected, reconnected, attempts int64
 	reconnectAt                     *hdrhistogram.Histogram // µs from the event's start to each reconnect; nil until one
-	// attemptSeries counts attempts per bucket from bucket attemptBase on:
-	// an event's attempts come in the minutes after it, not over the run.
-	attemptSeries []int32
-	attemptBase   int
+	// attemptSeries counts attempts per bucket from the first on: an event's
+	// attempts come in the minutes after it, not over the run.
+	attemptSeries sparseSeries
 	failures      map[Reason]int64
+}
+
+// sparseSeries counts per bucket from bucket base on: a series that starts
+// late in a long run (an event's attempts, a close code first seen in the
+// last minute) costs only what it covers.
+type sparseSeries struct {
+	base   int
+	counts []int32
+}
+
+// add counts one in bucket b (b before base counts in base).
+func (s *sparseSeries) add(b int) {
+	i := max(b-s.base, 0)
+	s.counts = grow(s.counts, i)
+	s.counts[i]++
+}
+
+// each calls f for every bucket with its count.
+func (s *sparseSeries) each(f func(b int, n int32)) {
+	for i, n := range s.counts {
+		f(s.base+i, n)
+	}
 }
 
 func (s *Shard) init(r *Recorder) {
@@ -238,10 +259,10 @@ func (s *Shard) init(r *Recorder) {
 	}
 	s.failures = make(map[Reason]int64)
 	s.closes = make(map[int]int64)
-	s.closeSeries = make(map[int][]int32)
+	s.closeSeries = make(map[int]*sparseSeries)
 	s.events = make([]shardEvent, len(r.plans))
 	for i := range s.events {
-		s.events[i] = shardEvent{failures: make(map[Reason]int64), attemptBase: -1}
+		s.events[i] = shardEvent{failures: make(map[Reason]int64)}
 	}
 }
 
@@ -265,12 +286,10 @@ func (e *shardEvent) attempt(b int) {
 	if b < 0 {
 		return
 	}
-	if e.attemptBase < 0 {
-		e.attemptBase = b
+	if e.attemptSeries.counts == nil {
+		e.attemptSeries.base = b
 	}
-	i := max(b-e.attemptBase, 0)
-	e.attemptSeries = grow(e.attemptSeries, i)
-	e.attemptSeries[i]++
+	e.attemptSeries.add(b)
 }
 
 func (s *Shard) event(ev int) *shardEvent {
@@ -342,9 +361,12 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 	s.mu.Lock()
 	s.closes[code]++
 	if b >= 0 {
-		cs := grow(s.closeSeries[code], b)
-		cs[b]++
-		s.closeSeries[code] = cs
+		cs := s.closeSeries[code]
+		if cs == nil {
+			cs = &sparseSeries{base: b}
+			s.closeSeries[code] = cs
+		}
+		cs.add(b)
 		s.bucketAt(b).connDelta--
 	}
 	if e := s.event(ev); e != nil {

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -351,4 +352,46 @@ func TestMemoryFollowsRunLength(t *testing.T) {
 		t.Fatalf("a recorder for 24 h and 64 events allocates %d MiB up front", grown>>20)
 	}
 	runtime.KeepAlive(r)
+}
+
+// TestManyCloseCodesLate: a hostile server cycling through every application
+// close code late in a long run costs a few buckets per code, not the run.
+func TestManyCloseCodesLate(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: time.Hour, Shards: 8})
+	late := start.Add(59 * time.Minute)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for code := 3000; code < 5000; code++ {
+		for sh := range 8 {
+			r.Shard(sh).Close(late, code, -1)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 16<<20 {
+		t.Fatalf("2000 codes × 8 shards at minute 59 allocated %d MiB", grown>>20)
+	}
+	for i := range 100 { // the most frequent code keeps its column
+		r.Shard(i).Close(late, 1012, -1)
+	}
+	res := r.Results(start, time.Hour)
+	runtime.ReadMemStats(&before)
+	if grown := before.TotalAlloc - after.TotalAlloc; grown > 256<<20 {
+		t.Fatalf("merging allocated %d MiB", grown>>20)
+	}
+	if len(res.CloseCodes) != MaxCloseColumns || res.CloseCodes[MaxCloseColumns-1] != OtherCodes || res.Counters.Closes[4999] != 8 {
+		t.Fatalf("columns %v, closes[4999] %d", res.CloseCodes, res.Counters.Closes[4999])
+	}
+	if !slices.Contains(res.CloseCodes, 1012) {
+		t.Fatalf("the most frequent code lost its column: %v", res.CloseCodes)
+	}
+	last := res.Series[int(59*time.Minute/res.BucketWidth)].Closes
+	var total int64
+	for _, v := range last {
+		total += v
+	}
+	if total != 2000*8+100 {
+		t.Fatalf("the series counts %d closes at minute 59, want %d", total, 2000*8+100)
+	}
 }

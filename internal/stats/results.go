@@ -106,7 +106,7 @@ type Results struct {
 	Counters      Counters
 	Histograms    [numMetrics]*hdrhistogram.Histogram
 	PeakConnected int64
-	CloseCodes    []int    // codes seen, ascending; columns of Bucket.Closes
+	CloseCodes    []int    // columns of Bucket.Closes: codes seen, ascending, and OtherCodes last when there are too many
 	GaugeNames    []string // columns of Bucket.Gauges
 	Series        []Bucket // up to the end of the run
 	Events        []EventReport

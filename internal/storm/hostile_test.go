@@ -579,3 +579,37 @@ func TestHostileStalledWritesEndOnTime(t *testing.T) {
 	}
 	onlyReasons(t, c.ConnectFailures)
 }
+
+// closesWhileClientWriteBlocked stops reading, lets the client's writes
+// block, then sends a close frame and keeps TCP open.
+func closesWhileClientWriteBlocked(c net.Conn, done <-chan struct{}) {
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	if !upgrade(c) {
+		return
+	}
+	select {
+	case <-time.After(1500 * time.Millisecond): // long enough to fill the socket buffers
+	case <-done:
+		return
+	}
+	if _, err := c.Write(closeFrame(1001, "")); err != nil {
+		return
+	}
+	<-done
+}
+
+// TestHostileCloseWhileWriteBlocked: the server ends the session while the
+// client's write is blocked on it; the client reacts to the close at once,
+// not after its (long) write timeout, and the run ends on time.
+func TestHostileCloseWhileWriteBlocked(t *testing.T) {
+	t.Parallel()
+	p := hostileProfile(startHostile(t, closesWhileClientWriteBlocked))
+	p.Duration = profile.Dur(3 * time.Second)
+	p.Fleet.WriteTimeout = profile.Dur(30 * time.Second)
+	p.Fleet.Session.SendInterval = profile.Dur(10 * time.Millisecond)
+	p.Fleet.Session.PayloadBytes = 64 << 10
+	res := runHostile(t, p)
+	if res.Counters.Closes[1001] == 0 || res.Counters.Reconnects == 0 {
+		t.Fatalf("closes %v, reconnects %d: the clients did not react to the close", res.Counters.Closes, res.Counters.Reconnects)
+	}
+}

@@ -62,7 +62,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		url = emb.tgt.URL()
 		fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, url)
 	case profile.ModeExternal:
-		fmt.Fprintf(logw, "target: external, %s\n", p.Redact(url))
+		fmt.Fprintf(logw, "target: external, %s\n", p.Redact(profile.RedactURL(url)))
 	default:
 		return nil, fmt.Errorf("%w: target mode %q is not available", ErrCannotRun, p.Target.Mode)
 	}
