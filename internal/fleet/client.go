@@ -94,7 +94,6 @@ func (c *client) run(ctx context.Context) {
 		if cfg.Policy.OnClose(end.code) == Stop {
 			return
 		}
-		attempts = 0
 		prev = cfg.Backoff.Delay(1, 0, c.rng)
 		wait = prev + FirstDelay(cfg.FirstDelay, c.rng)
 	}
@@ -164,9 +163,10 @@ const (
 // read loop: a connected client needs no goroutine besides its own, which
 // reads. Sends, the lifetime and the run's end arrive as timer callbacks.
 type liveSession struct {
-	c      *client
-	conn   *websocket.Conn
-	ending atomic.Int32 // who ends the session: the first to claim it
+	c        *client
+	conn     *websocket.Conn
+	ending   atomic.Int32  // who ends the session: the first to claim it
+	recorded chan struct{} // closed once a client-side ending is recorded
 
 	mu        sync.Mutex // guards the fields below and serializes sends
 	over      bool
@@ -179,7 +179,7 @@ type liveSession struct {
 // lifetime runs out, or ctx ends.
 func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt time.Time, rec recovery) sessionEnd {
 	cfg := &c.f.cfg
-	s := &liveSession{c: c, conn: conn}
+	s := &liveSession{c: c, conn: conn, recorded: make(chan struct{})}
 	stopWatch := context.AfterFunc(ctx, func() { s.closeFromClient(endingStopped, websocket.CloseGoingAway) })
 	var life *time.Timer
 	if cfg.Lifetime > 0 {
@@ -215,9 +215,11 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 	s.mu.Unlock()
 	switch s.ending.Load() {
 	case endingStopped:
+		<-s.recorded
 		conn.Close()
 		return sessionEnd{stopped: true}
 	case endingLifetime:
+		<-s.recorded
 		conn.Close()
 		return sessionEnd{clientEnded: true}
 	}
@@ -263,12 +265,15 @@ func (s *liveSession) closeFromClient(why int32, code int) {
 	// Armed first, and without s.mu, which a send blocked on a server that
 	// stopped reading holds for up to the write timeout.
 	s.killTimer.Store(time.AfterFunc(timeout, func() { s.conn.Close() }))
-	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
+	// Recorded before any I/O, and the session waits for it: the record
+	// belongs to the run, whatever the server does meanwhile.
 	if why == endingStopped {
 		s.c.shard.Leave(time.Now()) // the run is over: no session the client chose to end
 	} else {
 		s.c.shard.ClientClose(time.Now())
 	}
+	close(s.recorded)
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
 }
 
 // send writes one message: the scheduled send time, then the fleet's shared
