@@ -34,9 +34,10 @@ const BuiltinPath = "(built-in)"
 // StepDefaults for the defaults of a step's keys.
 func Defaults() Profile {
 	return Profile{
-		Name:     "default",
-		Duration: Dur(45 * time.Second),
-		Seed:     1,
+		Name:       "default",
+		Duration:   Dur(45 * time.Second),
+		Seed:       1,
+		Thresholds: map[string]string{},
 		Target: Target{
 			Mode:    ModeEmbedded,
 			Nodes:   3,

@@ -112,9 +112,12 @@ func TestDefaultFileSpellsOutDefaults(t *testing.T) {
 	}
 	want := Defaults()
 	got := *p
-	got.Chaos, got.Path, got.SHA256, got.Overrides = nil, "", "", nil
+	if len(got.Thresholds) == 0 {
+		t.Error("default.toml has no thresholds: it shows how a run gates CI")
+	}
+	got.Chaos, got.Thresholds, got.Path, got.SHA256, got.Overrides = nil, map[string]string{}, "", "", nil
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("default.toml without chaos:\n%+v\nDefaults():\n%+v", got, want)
+		t.Errorf("default.toml without chaos and thresholds:\n%+v\nDefaults():\n%+v", got, want)
 	}
 	wantChaos := []ChaosStep{
 		{At: Dur(10 * time.Second), Action: ActionRollingRestart, Batch: 1, Interval: Dur(8 * time.Second),

@@ -16,6 +16,10 @@ type Profile struct {
 	Fleet  Fleet       `toml:"fleet"`
 	Chaos  []ChaosStep `toml:"chaos"`
 
+	// Thresholds map a metric to a bound, e.g. "reconnect.p99" = "< 5s";
+	// a run that misses one fails (exit 1).
+	Thresholds map[string]string `toml:"thresholds"`
+
 	// Path is where the profile was read from ("(built-in)" for the default).
 	Path string `toml:"-"`
 	// SHA256 is the hex digest of the profile's bytes as read, before --set.

@@ -68,6 +68,7 @@ func (c *checker) check() {
 	c.fleet()
 	c.reconnect()
 	c.chaos()
+	c.thresholds()
 	// No message may show a secret, whatever it quotes.
 	for _, e := range c.d.errs {
 		e.Msg = c.p.Redact(e.Msg)
@@ -490,4 +491,18 @@ func list(items []string, conj string, quote bool) string {
 		return strings.Join(q, "")
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
+}
+
+// thresholds checks every [thresholds] entry against the grammar.
+func (c *checker) thresholds() {
+	metrics := make([]string, 0, len(c.p.Thresholds))
+	for m := range c.p.Thresholds {
+		metrics = append(metrics, m)
+	}
+	slices.Sort(metrics)
+	for _, m := range metrics {
+		if _, err := ParseThreshold(m, c.p.Thresholds[m]); err != nil {
+			c.bad([]string{"thresholds", m}, "%v", err)
+		}
+	}
 }
