@@ -98,12 +98,18 @@ func checkSummary(t *testing.T, s *report.Summary) {
 		switch e.Action {
 		case "rolling_restart":
 			restarts++
+			if !e.ReconnectExpected {
+				t.Errorf("restart event %d: reconnect_expected false", e.Index)
+			}
 			restartAffected += e.Affected
 			if e.NeverReconnected != 0 || e.T100S == nil {
 				t.Errorf("restart event %d: %d never reconnected", e.Index, e.NeverReconnected)
 			}
 		case "close":
 			closes++
+			if e.ReconnectExpected {
+				t.Errorf("a 1000 close event says its clients are expected back")
+			}
 			if e.Code != 1000 || e.Affected != s.Counters.Closes[1000] {
 				t.Errorf("close event: code %d affected %d, closes[1000] = %d", e.Code, e.Affected, s.Counters.Closes[1000])
 			}
@@ -505,5 +511,47 @@ func TestTooManyClientsForFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(never); err == nil {
 		t.Fatal("the results directory was created")
+	}
+}
+
+// TestThresholdsGateTheExitCode: the same short run passes (exit 0) with
+// thresholds it meets and fails (exit 1) with one it misses; each verdict is
+// printed and recorded.
+func TestThresholdsGateTheExitCode(t *testing.T) {
+	base := []string{"--set", "duration=2s", "--set", "fleet.clients=20", "--set", "fleet.ramp=200ms", "--set", "chaos=[]"}
+	for _, tc := range []struct {
+		name       string
+		thresholds string
+		code       int
+		failing    string
+	}{
+		{"met", `{"connects" = ">= 20", "connect.p99" = "< 5s", "connect_failures" = "< 1%"}`, exitPassed, ""},
+		{"missed", `{"connects" = ">= 20", "reconnects" = "> 0"}`, exitFailed, "reconnects > 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			// A profile without thresholds of its own: --set merges into the table.
+			prof := filepath.Join("..", "..", "profiles", "no-jitter.toml")
+			args := append([]string{"run", prof, "--out", dir, "--set", "thresholds=" + tc.thresholds}, base...)
+			code, stdout, stderr := wsstorm(t, args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "thresholds\n") || !strings.Contains(stdout, "connects >= 20   (measured 20)") {
+				t.Errorf("verdicts not printed:\n%s", stdout)
+			}
+			s, err := report.ReadSummary(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Passed != (tc.code == exitPassed) {
+				t.Errorf("passed = %v", s.Passed)
+			}
+			for _, th := range s.Thresholds {
+				if th.OK == (th.Expr == tc.failing) {
+					t.Errorf("threshold %+v", th)
+				}
+			}
+		})
 	}
 }

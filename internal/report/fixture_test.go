@@ -69,8 +69,9 @@ func fixtureRun(t testing.TB) *Run {
 				T50: dur(3021500 * time.Microsecond), T90: dur(4100 * time.Millisecond),
 				T99: dur(4950 * time.Millisecond), T100: dur(5010400 * time.Microsecond),
 				PeakAttemptRate: 412, MeanAttemptRate: 196.1234, HerdFactor: 2.1012, AttemptsPerClient: 1.02249,
-				FailedAttempts: map[string]int64{"http_503": 15},
-				ImbalanceAfter: f64(1.02345),
+				FailedAttempts:    map[string]int64{"http_503": 15},
+				ImbalanceAfter:    f64(1.02345),
+				ReconnectExpected: true,
 			},
 			{
 				Index: 1, At: 38 * time.Second, Action: profile.ActionClose, Node: -1, Code: 1000,
@@ -85,14 +86,14 @@ func fixtureRun(t testing.TB) *Run {
 
 	return &Run{
 		Profile: &profile.Profile{
-			Name:   "default",
-			Path:   "profiles/default.toml",
-			SHA256: "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
-			Seed:   1,
-			Fleet:  profile.Fleet{Clients: 2000},
+			Name:       "default",
+			Path:       "profiles/default.toml",
+			SHA256:     "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
+			Seed:       1,
+			Fleet:      profile.Fleet{Clients: 2000},
+			Thresholds: map[string]string{"reconnect.p99": "< 5s"},
 		},
-		Results:    res,
-		Thresholds: []Threshold{{Expr: "reconnect.p99 < 5s", Value: 1.5, OK: true}},
+		Results: res,
 		Target: &TargetSide{
 			Nodes: []NodeSide{
 				{Index: 0, Accepted: 900, Rejected: 15, ConnectionsEnd: 667},

@@ -29,16 +29,17 @@ type Run struct {
 	Profile     *profile.Profile
 	Results     *stats.Results
 	Interrupted bool
-	Thresholds  []Threshold
 	Target      *TargetSide // nil unless the embedded target ran
 }
 
-// Threshold is one judged threshold of the profile: the expression as written,
-// the value the run measured, and whether the run met it.
+// Threshold is one judged threshold of the profile: the expression, the
+// value the run measured (milliseconds for durations, percent for shares;
+// null when the run has no value for it) and whether the run met it.
 type Threshold struct {
-	Expr  string  `json:"expr"`
-	Value float64 `json:"value"`
-	OK    bool    `json:"ok"`
+	Expr  string   `json:"expr"`
+	Value *float64 `json:"value"`
+	Unit  string   `json:"unit,omitempty"` // "ms" for durations, "%" for shares
+	OK    bool     `json:"ok"`
 }
 
 // TargetSide is what the embedded target saw of the run.

@@ -119,6 +119,9 @@ type EventSummary struct {
 	AttemptsPerClient float64          `json:"attempts_per_client"`
 	FailedAttempts    map[string]int64 `json:"failed_attempts"` // never nil
 	ImbalanceAfter    *float64         `json:"imbalance_after"` // nil without per-node gauges
+	// ReconnectExpected: the close-code policy brings this event's clients
+	// back; events.* thresholds judge only such events.
+	ReconnectExpected bool `json:"reconnect_expected"`
 }
 
 // timestampLayout is RFC 3339 with exactly three fractional digits.
@@ -187,17 +190,18 @@ func BuildSummary(run *Run) *Summary {
 		}
 	}
 	s.Passed = !run.Interrupted
-	for _, t := range run.Thresholds {
-		t.Value = finite(t.Value)
-		s.Thresholds = append(s.Thresholds, t)
-		if !t.OK {
-			s.Passed = false
-		}
-	}
 	if t := run.Target; t != nil {
 		s.Target = &TargetSide{
 			Nodes:        append(make([]NodeSide, 0, len(t.Nodes)), t.Nodes...),
 			ImbalanceEnd: roundPtr(t.ImbalanceEnd, 3),
+		}
+	}
+	if run.Profile != nil {
+		s.Thresholds = judge(s, run.Profile.ParsedThresholds())
+	}
+	for _, t := range s.Thresholds {
+		if !t.OK {
+			s.Passed = false
 		}
 	}
 	return s
@@ -267,6 +271,7 @@ func eventSummary(e *stats.EventReport) EventSummary {
 		AttemptsPerClient: round(e.AttemptsPerClient, 3),
 		FailedAttempts:    copyCounts(e.FailedAttempts),
 		ImbalanceAfter:    roundPtr(e.ImbalanceAfter, 3),
+		ReconnectExpected: e.ReconnectExpected,
 	}
 	if e.Node >= 0 {
 		node := e.Node

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 // writeFixture writes run into a fresh directory and returns it with the raw
@@ -76,7 +78,7 @@ func TestSummaryJSONLayout(t *testing.T) {
 		{"latency", latency["connect"], []string{"count", "min", "mean", "p50", "p90", "p99", "p999", "max"}},
 		{"event", events[0], []string{"index", "at_s", "action", "node", "code", "affected", "reconnected",
 			"never_reconnected", "t50_s", "t90_s", "t99_s", "t100_s", "peak_attempt_rate", "mean_attempt_rate",
-			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after"}},
+			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after", "reconnect_expected"}},
 		{"target", doc["target"], []string{"nodes", "imbalance_end"}},
 	}
 	for _, tt := range tests {
@@ -129,17 +131,17 @@ func TestSummaryJSONValues(t *testing.T) {
 				"affected": 667.0, "reconnected": 667.0, "never_reconnected": 0.0,
 				"t50_s": 3.022, "t90_s": 4.1, "t99_s": 4.95, "t100_s": 5.01,
 				"peak_attempt_rate": 412.0, "mean_attempt_rate": 196.1, "herd_factor": 2.1, "attempts_per_client": 1.022,
-				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023,
+				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023, "reconnect_expected": true,
 			},
 			map[string]any{
 				"index": 1.0, "at_s": 38.0, "action": "close", "node": nil, "code": 1000.0,
 				"affected": 200.0, "reconnected": 0.0, "never_reconnected": 200.0,
 				"t50_s": nil, "t90_s": nil, "t99_s": nil, "t100_s": nil,
 				"peak_attempt_rate": 0.0, "mean_attempt_rate": 0.0, "herd_factor": 0.0, "attempts_per_client": 0.0,
-				"failed_attempts": map[string]any{}, "imbalance_after": nil,
+				"failed_attempts": map[string]any{}, "imbalance_after": nil, "reconnect_expected": false,
 			},
 		},
-		"thresholds": []any{map[string]any{"expr": "reconnect.p99 < 5s", "value": 1.5, "ok": true}},
+		"thresholds": []any{map[string]any{"expr": "reconnect.p99 < 5s", "value": 1.5, "unit": "ms", "ok": true}},
 		"target": map[string]any{
 			"nodes": []any{
 				map[string]any{"index": 0.0, "accepted": 900.0, "rejected": 15.0, "connections_end": 667.0},
@@ -199,25 +201,27 @@ func TestSummaryEmptyRun(t *testing.T) {
 }
 
 func TestPassed(t *testing.T) {
-	ok := Threshold{Expr: "a", OK: true}
-	bad := Threshold{Expr: "b", OK: false}
+	// On an empty run connects is 0 and gave_up is 0.
+	ok := map[string]string{"connects": ">= 0", "gave_up": "== 0"}
+	oneBad := map[string]string{"connects": ">= 0", "gave_up": "> 0"}
 	tests := []struct {
 		name        string
 		interrupted bool
-		thresholds  []Threshold
+		thresholds  map[string]string
 		want        bool
 	}{
 		{"no thresholds", false, nil, true},
-		{"all ok", false, []Threshold{ok, ok}, true},
-		{"one failed", false, []Threshold{ok, bad}, false},
+		{"all ok", false, ok, true},
+		{"one failed", false, oneBad, false},
 		{"interrupted", true, nil, false},
-		{"interrupted, all ok", true, []Threshold{ok}, false},
+		{"interrupted, all ok", true, ok, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := BuildSummary(&Run{Results: emptyResults(), Interrupted: tt.interrupted, Thresholds: tt.thresholds})
+			run := &Run{Results: emptyResults(), Interrupted: tt.interrupted, Profile: &profile.Profile{Thresholds: tt.thresholds}}
+			s := BuildSummary(run)
 			if s.Passed != tt.want {
-				t.Errorf("Passed = %v, want %v", s.Passed, tt.want)
+				t.Errorf("Passed = %v, want %v (%+v)", s.Passed, tt.want, s.Thresholds)
 			}
 		})
 	}
@@ -230,7 +234,6 @@ func TestBuildSummarySharesNothing(t *testing.T) {
 	s.Counters.Closes[4000] = 1
 	s.Events[0].FailedAttempts["x"] = 1
 	s.Target.Nodes[0].Accepted = -1
-	s.Thresholds[0].OK = false
 	r := run.Results
 	if _, ok := r.Counters.ConnectFailures["x"]; ok {
 		t.Error("summary shares Counters.ConnectFailures")
@@ -243,9 +246,6 @@ func TestBuildSummarySharesNothing(t *testing.T) {
 	}
 	if run.Target.Nodes[0].Accepted != 900 {
 		t.Error("summary shares Target.Nodes")
-	}
-	if !run.Thresholds[0].OK {
-		t.Error("summary shares Thresholds")
 	}
 }
 

@@ -46,7 +46,11 @@ func WriteText(w io.Writer, s *Summary, dir string) error {
 			if !t.OK {
 				mark = "FAIL"
 			}
-			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, strconv.FormatFloat(t.Value, 'g', -1, 64))
+			measured := "no value"
+			if t.Value != nil {
+				measured = strconv.FormatFloat(*t.Value, 'f', -1, 64) + t.Unit
+			}
+			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, measured)
 		}
 	}
 	if t := s.Target; t != nil {

@@ -3,6 +3,8 @@ package report
 import (
 	"strings"
 	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 func TestWriteText(t *testing.T) {
@@ -21,7 +23,7 @@ func TestWriteText(t *testing.T) {
 		"recovery           0       -       -       -        -        -\n",
 		"  #0 10.0s rolling_restart node 0 code 1012: affected 667, reconnected 667, t50 3.02s t90 4.10s t99 4.95s t100 5.01s, peak 412/s, herd ×2.1, failed http_503=15, imbalance 1.02\n",
 		"  #1 38.0s close all nodes code 1000: affected 200, reconnected 0, never reconnected 200, t50 - t90 - t99 - t100 -, peak 0/s, herd -\n",
-		"  ok    reconnect.p99 < 5s   (measured 1.5)\n",
+		"  ok    reconnect.p99 < 5s   (measured 1.5ms)\n",
 		"  node 0: accepted 900, rejected 15, connections at end 667\n",
 		"results: results/default/20261125T150102Z\n",
 	} {
@@ -38,7 +40,7 @@ func TestWriteTextVerdict(t *testing.T) {
 		want string
 	}{
 		{"interrupted", &Run{Results: emptyResults(), Interrupted: true}, "— INTERRUPTED (not passed)\n"},
-		{"failed", &Run{Results: emptyResults(), Thresholds: []Threshold{{Expr: "a", OK: true}, {Expr: "b"}}}, "— FAILED (1 of 2 thresholds)\n"},
+		{"failed", &Run{Results: emptyResults(), Profile: &profile.Profile{Thresholds: map[string]string{"connects": ">= 0", "gave_up": "> 0"}}}, "— FAILED (1 of 2 thresholds)\n"},
 		{"passed", &Run{Results: emptyResults()}, "— passed\n"},
 	}
 	for _, tt := range tests {

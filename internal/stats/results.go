@@ -93,6 +93,10 @@ type EventReport struct {
 	AttemptsPerClient float64 // attempts by the event's clients / affected
 	FailedAttempts    map[string]int64
 
+	// ReconnectExpected says the close-code policy brings this event's
+	// clients back (false for a 1000 close by default). The caller sets it.
+	ReconnectExpected bool
+
 	// ImbalanceAfter is max/mean of the gauges (connections per node) once the
 	// event settled; nil without gauges.
 	ImbalanceAfter *float64

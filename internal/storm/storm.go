@@ -125,6 +125,9 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		}
 	}
 	res := rec.Results(started, elapsed)
+	for i := range res.Events {
+		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
+	}
 	crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
 	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted}
 	if emb != nil {

@@ -1,0 +1,188 @@
+package report
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// judge measures every threshold on the summary. A metric with no value
+// (a latency nothing recorded, a t99 that 99% never reached, an events.*
+// threshold in a run without events) fails: a gate must not pass on nothing.
+func judge(s *Summary, thresholds []profile.Threshold) []Threshold {
+	out := make([]Threshold, 0, len(thresholds))
+	for _, t := range thresholds {
+		v, ok := measure(s, t)
+		unit := map[profile.ValueKind]string{profile.KindDuration: "ms", profile.KindPercent: "%"}[t.Kind]
+		out = append(out, Threshold{Expr: t.String(), Value: v, Unit: unit, OK: ok})
+	}
+	return out
+}
+
+// measure returns the value t compares (milliseconds for durations, percent
+// for shares) and whether it holds.
+func measure(s *Summary, t profile.Threshold) (*float64, bool) {
+	group, stat, _ := strings.Cut(t.Metric, ".")
+	if group == "events" {
+		return measureEvents(s, t, stat)
+	}
+	v := total(s, t)
+	if v == nil {
+		return nil, false
+	}
+	return v, t.Holds(*v)
+}
+
+// measureEvents judges t on every event whose clients the policy brings
+// back (a 1000 close's clients stay away by design): it holds when it holds
+// for each. The value shown is the first event's that fails, else the worst.
+func measureEvents(s *Summary, t profile.Threshold, stat string) (*float64, bool) {
+	var worst *float64
+	for i := range s.Events {
+		if !s.Events[i].ReconnectExpected {
+			continue
+		}
+		v := eventValue(&s.Events[i], stat)
+		if v == nil {
+			return nil, false
+		}
+		if !t.Holds(*v) {
+			return v, false
+		}
+		if worst == nil || (strings.HasPrefix(t.Op, ">") && *v < *worst) || (!strings.HasPrefix(t.Op, ">") && *v > *worst) {
+			worst = v
+		}
+	}
+	return worst, worst != nil
+}
+
+func eventValue(e *EventSummary, stat string) *float64 {
+	ms := func(sec *float64) *float64 {
+		if sec == nil {
+			return nil
+		}
+		return ptr(*sec * 1000)
+	}
+	switch stat {
+	case "t50":
+		return ms(e.T50S)
+	case "t90":
+		return ms(e.T90S)
+	case "t99":
+		return ms(e.T99S)
+	case "t100":
+		return ms(e.T100S)
+	case "affected":
+		return ptr(float64(e.Affected))
+	case "reconnected":
+		return ptr(float64(e.Reconnected))
+	case "never_reconnected":
+		return ptr(float64(e.NeverReconnected))
+	case "peak_attempt_rate":
+		return ptr(e.PeakAttemptRate)
+	case "mean_attempt_rate":
+		return ptr(e.MeanAttemptRate)
+	case "herd_factor":
+		return ptr(e.HerdFactor)
+	case "attempts_per_client":
+		return ptr(e.AttemptsPerClient)
+	case "imbalance_after":
+		return e.ImbalanceAfter
+	}
+	return nil
+}
+
+// total returns a run-wide metric's value.
+func total(s *Summary, t profile.Threshold) *float64 {
+	c := &s.Counters
+	group, stat, dotted := strings.Cut(t.Metric, ".")
+	if dotted {
+		switch group {
+		case "connect_failures":
+			return share(float64(c.ConnectFailures[stat]), c.ConnectAttempts, t.Kind)
+		case "closes":
+			code, _ := strconv.Atoi(stat)
+			return ptr(float64(c.Closes[code]))
+		}
+		for _, m := range stats.Metrics {
+			if m.String() == group {
+				return latencyStat(s.LatencyMS.Of(m), stat)
+			}
+		}
+		return nil
+	}
+	switch t.Metric {
+	case "connect_attempts":
+		return ptr(float64(c.ConnectAttempts))
+	case "connects":
+		return ptr(float64(c.Connects))
+	case "connect_failures":
+		var n int64
+		for _, v := range c.ConnectFailures {
+			n += v
+		}
+		return share(float64(n), c.ConnectAttempts, t.Kind)
+	case "reconnects":
+		return ptr(float64(c.Reconnects))
+	case "gave_up":
+		return ptr(float64(c.GaveUp))
+	case "client_closes":
+		return ptr(float64(c.ClientCloses))
+	case "messages_sent":
+		return ptr(float64(c.MessagesSent))
+	case "messages_received":
+		return ptr(float64(c.MessagesReceived))
+	case "peak_connected":
+		return ptr(float64(s.PeakConnected))
+	case "never_reconnected": // of the clients the policy brings back
+		var n int64
+		for _, e := range s.Events {
+			if e.ReconnectExpected {
+				n += e.NeverReconnected
+			}
+		}
+		return ptr(float64(n))
+	case "imbalance_end":
+		if s.Target == nil {
+			return nil
+		}
+		return s.Target.ImbalanceEnd
+	}
+	return nil
+}
+
+// share is n itself, or n as a percentage of attempts for a KindPercent bound.
+func share(n float64, attempts int64, kind profile.ValueKind) *float64 {
+	if kind != profile.KindPercent {
+		return ptr(n)
+	}
+	if attempts == 0 {
+		return ptr(0)
+	}
+	return ptr(math.Round(n/float64(attempts)*100*1e4) / 1e4)
+}
+
+func latencyStat(l *LatencySummary, stat string) *float64 {
+	switch stat {
+	case "min":
+		return l.Min
+	case "mean":
+		return l.Mean
+	case "p50":
+		return l.P50
+	case "p90":
+		return l.P90
+	case "p99":
+		return l.P99
+	case "p999":
+		return l.P999
+	case "max":
+		return l.Max
+	}
+	return nil
+}
+
+func ptr(v float64) *float64 { return &v }

@@ -1,0 +1,61 @@
+package report
+
+import (
+	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// TestJudgeEachFamily measures one threshold of every metric family on the
+// fixture run, whose values are known.
+func TestJudgeEachFamily(t *testing.T) {
+	run := fixtureRun(t)
+	s := BuildSummary(run)
+	attempts := float64(s.Counters.ConnectAttempts)
+	for _, tc := range []struct {
+		metric, expr string
+		value        *float64
+		ok           bool
+	}{
+		{"reconnect.p99", "< 5s", s.LatencyMS.Reconnect.P99, true},
+		{"reconnect.max", "< 10ms", s.LatencyMS.Reconnect.Max, false},
+		{"recovery.p50", "< 1s", nil, false},                         // nothing recorded: no value, fails
+		{"events.t99", "< 10s", ptr(*s.Events[0].T99S * 1000), true}, // the 1000 close is not judged
+		{"events.t99", "< 4s", ptr(*s.Events[0].T99S * 1000), false},
+		{"events.affected", ">= 1", ptr(float64(s.Events[0].Affected)), true},
+		{"events.peak_attempt_rate", "< 1000", ptr(s.Events[0].PeakAttemptRate), true},
+		{"connects", "== 2687", ptr(2687), true},
+		{"connect_failures.http_503", "< 1%", ptr(float64(int64(15/attempts*100*1e4+0.5)) / 1e4), true},
+		{"connect_failures", "== 15", ptr(15), true},
+		{"closes.1012", "== 2000", ptr(2000), true},
+		{"never_reconnected", "== 0", ptr(0), true}, // the 200 closed with 1000 do not count
+		{"imbalance_end", "< 1.01", s.Target.ImbalanceEnd, true},
+	} {
+		th, err := profile.ParseThreshold(tc.metric, tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := judge(s, []profile.Threshold{th})[0]
+		switch {
+		case got.OK != tc.ok:
+			t.Errorf("%s: ok %v, want %v (value %v)", got.Expr, got.OK, tc.ok, deref(got.Value))
+		case (got.Value == nil) != (tc.value == nil) || got.Value != nil && *got.Value != *tc.value:
+			t.Errorf("%s: value %v, want %v", got.Expr, deref(got.Value), deref(tc.value))
+		}
+	}
+}
+
+func TestEventsThresholdWithoutEventsFails(t *testing.T) {
+	s := BuildSummary(&Run{Results: emptyResults()})
+	th, _ := profile.ParseThreshold("events.t99", "< 10s")
+	if got := judge(s, []profile.Threshold{th})[0]; got.OK || got.Value != nil {
+		t.Fatalf("%+v: an events threshold on a run without events must fail", got)
+	}
+}
+
+func deref(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
