@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -551,6 +552,64 @@ func TestThresholdsGateTheExitCode(t *testing.T) {
 				if th.OK == (th.Expr == tc.failing) {
 					t.Errorf("threshold %+v", th)
 				}
+			}
+		})
+	}
+}
+
+// writeSummary writes a minimal summary.json of profile name with the given
+// reconnect p99 (ms) into a new directory and returns it.
+func writeSummary(t *testing.T, name string, p99 float64) string {
+	t.Helper()
+	dir := t.TempDir()
+	s := report.Summary{
+		Schema:   report.SummarySchema,
+		Profile:  report.ProfileRef{Name: name, SHA256: "0123456789abcdef", Overrides: []string{}},
+		Counters: report.CounterSummary{ConnectFailures: map[string]int64{}, Closes: map[int]int64{}},
+		Events:   []report.EventSummary{},
+	}
+	s.LatencyMS.Reconnect = report.LatencySummary{Count: 10, P50: &p99, P90: &p99, P99: &p99}
+	b, err := json.Marshal(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, report.SummaryFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCompareExitCodes(t *testing.T) {
+	base := writeSummary(t, "default", 1000)
+	same := writeSummary(t, "default", 1050)
+	worse := writeSummary(t, "default", 1500)
+	other := writeSummary(t, "no-jitter", 1000)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		output string // in stdout, or in stderr for exit 2
+	}{
+		{"within tolerance", []string{base, same}, exitPassed, "no regression"},
+		{"regression", []string{base, worse}, exitFailed, "REGRESSION"},
+		{"regression tolerated", []string{base, worse, "--tolerance", "reconnect.p99=+60%", "--tolerance", "reconnect.p90=+600ms", "--tolerance", "reconnect.p50=+50%"}, exitPassed, "no regression"},
+		{"markdown", []string{base, worse, "--format", "markdown"}, exitFailed, "| `reconnect.p99` | 1000ms | 1500ms | +50.0% | +10% | **REGRESSION** |"},
+		{"json", []string{base, worse, "--format", "json"}, exitFailed, `"regressions": 3`},
+		{"different profiles", []string{base, other}, exitUsage, "different profiles"},
+		{"different profiles forced", []string{base, other, "--force"}, exitPassed, "no regression"},
+		{"unknown tolerance metric", []string{base, same, "--tolerance", "reconnect.p95=+5%"}, exitUsage, "with a metric among"},
+		{"bad tolerance", []string{base, same, "--tolerance", "reconnect.p99=lots"}, exitUsage, "not a tolerance"},
+		{"missing result", []string{base, filepath.Join(t.TempDir(), "nope")}, exitUsage, "new:"},
+		{"one result", []string{base}, exitUsage, "name two results"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := wsstorm(t, append([]string{"compare"}, tc.args...)...)
+			out := stdout
+			if tc.code == exitUsage {
+				out = stderr
+			}
+			if code != tc.code || !strings.Contains(out, tc.output) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
 			}
 		})
 	}

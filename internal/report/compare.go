@@ -1,0 +1,229 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// Tolerance is how much worse a metric may get before a comparison calls it
+// a regression: a share of the base value ("+10%") or an amount in the
+// metric's unit ("+50ms", "+5").
+type Tolerance struct {
+	Percent  float64
+	Absolute float64 // in the metric's unit: ms for durations
+	IsAbs    bool
+	Text     string
+}
+
+// ParseTolerance reads "+10%", "+50ms" or "+5"; the sign may be left out.
+func ParseTolerance(s string) (Tolerance, error) {
+	text := strings.TrimSpace(s)
+	v := strings.TrimPrefix(text, "+")
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f < 0 || math.IsNaN(f) {
+			return Tolerance{}, fmt.Errorf("%q is not a tolerance: write a share such as +10%%, a duration such as +50ms, or a number such as +5", s)
+		}
+		return Tolerance{Percent: f, Text: "+" + p + "%"}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 && strings.IndexFunc(v, isLetter) >= 0 {
+		return Tolerance{Absolute: float64(d) / float64(time.Millisecond), IsAbs: true, Text: "+" + v}, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsNaN(f) {
+		return Tolerance{}, fmt.Errorf("%q is not a tolerance: write a share such as +10%%, a duration such as +50ms, or a number such as +5", s)
+	}
+	return Tolerance{Absolute: f, IsAbs: true, Text: "+" + v}, nil
+}
+
+func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r == 'µ' }
+
+// allows reports whether going from base to new stays within the tolerance.
+// Every compared metric is better when lower.
+func (t Tolerance) allows(base, new float64) bool {
+	if t.IsAbs {
+		return new <= base+t.Absolute+1e-9
+	}
+	return new <= base*(1+t.Percent/100)+1e-9
+}
+
+// Change is one compared metric.
+type Change struct {
+	Metric     string   `json:"metric"`
+	Unit       string   `json:"unit,omitempty"`
+	Base       *float64 `json:"base"`
+	New        *float64 `json:"new"`
+	Percent    *float64 `json:"change_percent"` // null when base is 0 or a side has no value
+	Tolerance  string   `json:"tolerance"`
+	Regression bool     `json:"regression"`
+}
+
+// Comparison is a new run set against a base run.
+type Comparison struct {
+	BaseProfile ProfileRef `json:"base_profile"`
+	NewProfile  ProfileRef `json:"new_profile"`
+	Changes     []Change   `json:"metrics"`
+	Regressions int        `json:"regressions"`
+}
+
+// compared lists the headline metrics of a summary in a stable order, with
+// the tolerance key each answers to (events.t99 for every event's t99).
+func compared(s *Summary) []struct {
+	name, key, unit string
+	value           *float64
+} {
+	type m = struct {
+		name, key, unit string
+		value           *float64
+	}
+	var out []m
+	for _, metric := range stats.Metrics {
+		l := s.LatencyMS.Of(metric)
+		for _, st := range []struct {
+			name string
+			v    *float64
+		}{{"p50", l.P50}, {"p90", l.P90}, {"p99", l.P99}} {
+			key := metric.String() + "." + st.name
+			out = append(out, m{key, key, "ms", st.v})
+		}
+	}
+	for i := range s.Events {
+		e := &s.Events[i]
+		if !e.ReconnectExpected {
+			continue
+		}
+		prefix := fmt.Sprintf("events[%d].", e.Index)
+		ms := func(sec *float64) *float64 {
+			if sec == nil {
+				return nil
+			}
+			return ptr(*sec * 1000)
+		}
+		out = append(out,
+			m{prefix + "t50", "events.t50", "ms", ms(e.T50S)},
+			m{prefix + "t99", "events.t99", "ms", ms(e.T99S)},
+			m{prefix + "t100", "events.t100", "ms", ms(e.T100S)},
+			m{prefix + "peak_attempt_rate", "events.peak_attempt_rate", "/s", ptr(e.PeakAttemptRate)},
+			m{prefix + "herd_factor", "events.herd_factor", "", ptr(e.HerdFactor)},
+		)
+	}
+	var failures, never int64
+	for _, n := range s.Counters.ConnectFailures {
+		failures += n
+	}
+	for _, e := range s.Events {
+		if e.ReconnectExpected {
+			never += e.NeverReconnected
+		}
+	}
+	return append(out,
+		m{"connect_failures", "connect_failures", "", ptr(float64(failures))},
+		m{"never_reconnected", "never_reconnected", "", ptr(float64(never))},
+	)
+}
+
+// Compare sets new against base. tolerances are by metric key
+// (reconnect.p99, events.t99, connect_failures, ...); others get def.
+func Compare(base, new *Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
+	c := &Comparison{BaseProfile: base.Profile, NewProfile: new.Profile}
+	baseValues := map[string]*float64{}
+	for _, m := range compared(base) {
+		baseValues[m.name] = m.value
+	}
+	for _, m := range compared(new) {
+		tol, ok := tolerances[m.key]
+		if !ok {
+			tol = def
+		}
+		ch := Change{Metric: m.name, Unit: m.unit, Base: baseValues[m.name], New: m.value, Tolerance: tol.Text}
+		switch {
+		case ch.Base != nil && ch.New != nil:
+			if *ch.Base != 0 {
+				ch.Percent = ptr(math.Round((*ch.New / *ch.Base - 1)*1000) / 10)
+			}
+			ch.Regression = !tol.allows(*ch.Base, *ch.New)
+		case ch.Base != nil && ch.New == nil:
+			ch.Regression = true // had a value, lost it (e.g. t99 no longer reached)
+		}
+		if ch.Regression {
+			c.Regressions++
+		}
+		c.Changes = append(c.Changes, ch)
+	}
+	return c
+}
+
+func fmtValue(v *float64, unit string) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(math.Round(*v*1000)/1000, 'f', -1, 64) + unit
+}
+
+func fmtChange(ch Change) string {
+	if ch.Percent == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", *ch.Percent)
+}
+
+func changeVerdict(ch Change) string {
+	if ch.Regression {
+		return "REGRESSION"
+	}
+	return "ok"
+}
+
+// WriteText writes the comparison as an aligned table.
+func (c *Comparison) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wsstorm compare: profile %s, base %s, new %s\n", c.NewProfile.Name, c.BaseProfile.SHA256[:min(12, len(c.BaseProfile.SHA256))], c.NewProfile.SHA256[:min(12, len(c.NewProfile.SHA256))])
+	fmt.Fprintf(&b, "%-32s %14s %14s %9s %9s  %s\n", "metric", "base", "new", "change", "tolerance", "verdict")
+	for _, ch := range c.Changes {
+		fmt.Fprintf(&b, "%-32s %14s %14s %9s %9s  %s\n", ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, changeVerdict(ch))
+	}
+	fmt.Fprintf(&b, "%s\n", c.summaryLine())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes the comparison as a markdown table, for a pull
+// request comment.
+func (c *Comparison) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### wsstorm: %s\n\n%s\n\n", c.NewProfile.Name, c.summaryLine())
+	b.WriteString("| metric | base | new | change | tolerance | verdict |\n|---|---:|---:|---:|---:|---|\n")
+	for _, ch := range c.Changes {
+		v := changeVerdict(ch)
+		if ch.Regression {
+			v = "**" + v + "**"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, v)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the comparison as JSON.
+func (c *Comparison) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+func (c *Comparison) summaryLine() string {
+	if c.Regressions == 0 {
+		return fmt.Sprintf("no regression in %d metrics", len(c.Changes))
+	}
+	if c.Regressions == 1 {
+		return fmt.Sprintf("1 regression in %d metrics", len(c.Changes))
+	}
+	return fmt.Sprintf("%d regressions in %d metrics", c.Regressions, len(c.Changes))
+}

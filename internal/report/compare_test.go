@@ -1,0 +1,110 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestParseTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		pct     float64
+		abs     float64
+		isAbs   bool
+		invalid bool
+	}{
+		{"+10%", 10, 0, false, false},
+		{"5%", 5, 0, false, false},
+		{"+50ms", 0, 50, true, false},
+		{"+1.5s", 0, 1500, true, false},
+		{"+5", 0, 5, true, false},
+		{"-5%", 0, 0, false, true},
+		{"lots", 0, 0, false, true},
+		{"+%", 0, 0, false, true},
+	} {
+		got, err := ParseTolerance(tc.in)
+		if tc.invalid {
+			if err == nil {
+				t.Errorf("%q accepted", tc.in)
+			}
+			continue
+		}
+		if err != nil || got.Percent != tc.pct || got.Absolute != tc.abs || got.IsAbs != tc.isAbs {
+			t.Errorf("%q = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	base := BuildSummary(fixtureRun(t))
+	ten, _ := ParseTolerance("+10%")
+	for _, tc := range []struct {
+		name        string
+		change      func(s *Summary)
+		tolerances  map[string]Tolerance
+		metric      string
+		regression  bool
+		regressions int
+	}{
+		{"identical", func(s *Summary) {}, nil, "reconnect.p99", false, 0},
+		{"improvement", func(s *Summary) { *s.LatencyMS.Reconnect.P99 /= 2 }, nil, "reconnect.p99", false, 0},
+		{"within tolerance", func(s *Summary) { *s.LatencyMS.Reconnect.P99 *= 1.05 }, nil, "reconnect.p99", false, 0},
+		{"beyond tolerance", func(s *Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 }, nil, "reconnect.p99", true, 1},
+		{"wider tolerance for the metric", func(s *Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 },
+			map[string]Tolerance{"reconnect.p99": {Percent: 25, Text: "+25%"}}, "reconnect.p99", false, 0},
+		{"absolute tolerance", func(s *Summary) { *s.Events[0].T99S += 0.04 },
+			map[string]Tolerance{"events.t99": {Absolute: 50, IsAbs: true, Text: "+50ms"}}, "events[0].t99", false, 0},
+		{"a value lost", func(s *Summary) { s.Events[0].T99S = nil }, nil, "events[0].t99", true, 1},
+		{"failures from none", func(s *Summary) { s.Counters.ConnectFailures["refused"] = 3 }, nil, "connect_failures", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next := BuildSummary(fixtureRun(t))
+			tc.change(next)
+			c := Compare(base, next, tc.tolerances, ten)
+			if c.Regressions != tc.regressions {
+				t.Errorf("regressions = %d, want %d: %+v", c.Regressions, tc.regressions, c.Changes)
+			}
+			for _, ch := range c.Changes {
+				if ch.Metric == tc.metric && ch.Regression != tc.regression {
+					t.Errorf("%s: regression %v, want %v (%+v)", ch.Metric, ch.Regression, tc.regression, ch)
+				}
+			}
+		})
+	}
+}
+
+// TestCompareMarkdownGolden checks the markdown a pull-request comment gets.
+// Run with -args -update to rewrite testdata/compare.md after an intended change.
+func TestCompareMarkdownGolden(t *testing.T) {
+	base := BuildSummary(fixtureRun(t))
+	next := BuildSummary(fixtureRun(t))
+	*next.LatencyMS.Reconnect.P99 *= 1.3
+	*next.Events[0].T50S *= 0.8
+	next.Counters.ConnectFailures["http_503"] = 30
+	ten, _ := ParseTolerance("+10%")
+	var b bytes.Buffer
+	if err := Compare(base, next, map[string]Tolerance{"connect_failures": {Absolute: 20, IsAbs: true, Text: "+20"}}, ten).WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "compare.md")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/report/ -run Golden -args -update to create it)", err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("markdown differs from %s:\n%s", golden, b.String())
+	}
+}
