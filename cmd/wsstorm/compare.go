@@ -22,12 +22,13 @@ func compareKeys() []string {
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", "wsstorm compare BASE NEW [--tolerance metric=+10%]... [--default-tolerance +10%] [--format text|markdown|json] [--force]", stderr)
+	fs := newFlagSet("compare", "wsstorm compare BASE NEW [--tolerance metric=+10%]... [--default-tolerance +10%] [--format text|markdown|json] [--force] [--junit FILE]", stderr)
 	var tols stringList
 	fs.Var(&tols, "tolerance", "how much worse `metric=+10%` (or +50ms, +5) may get before it is a regression (repeatable)")
 	def := fs.String("default-tolerance", "+10%", "tolerance of the metrics no --tolerance names")
 	format := fs.String("format", "text", "output: text, markdown (for a pull-request comment) or json")
 	force := fs.Bool("force", false, "compare runs of different profiles")
+	junit := fs.String("junit", "", "also write one JUnit test case per compared metric to `FILE`")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -86,6 +87,12 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm compare: %v\n", err)
 		return exitCannotRun
+	}
+	if *junit != "" {
+		if err := report.WriteJUnit(*junit, "compare", report.CompareCases(c)); err != nil {
+			fmt.Fprintf(stderr, "wsstorm compare: writing the JUnit file: %v\n", err)
+			return exitCannotRun
+		}
 	}
 	if c.Regressions > 0 {
 		return exitFailed

@@ -531,9 +531,10 @@ func TestThresholdsGateTheExitCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "out")
+			junit := filepath.Join(t.TempDir(), "junit.xml")
 			// A profile without thresholds of its own: --set merges into the table.
 			prof := filepath.Join("..", "..", "profiles", "no-jitter.toml")
-			args := append([]string{"run", prof, "--out", dir, "--set", "thresholds=" + tc.thresholds}, base...)
+			args := append([]string{"run", prof, "--out", dir, "--junit", junit, "--set", "thresholds=" + tc.thresholds}, base...)
 			code, stdout, stderr := wsstorm(t, args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
@@ -552,6 +553,14 @@ func TestThresholdsGateTheExitCode(t *testing.T) {
 				if th.OK == (th.Expr == tc.failing) {
 					t.Errorf("threshold %+v", th)
 				}
+			}
+			x, err := os.ReadFile(junit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFailures := map[bool]string{true: `failures="0"`, false: `failures="1"`}[tc.failing == ""]
+			if !strings.Contains(string(x), "<testsuites") || !strings.Contains(string(x), wantFailures) {
+				t.Errorf("junit file:\n%s", x)
 			}
 		})
 	}
@@ -612,5 +621,14 @@ func TestCompareExitCodes(t *testing.T) {
 				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
 			}
 		})
+	}
+}
+
+func TestCompareJUnit(t *testing.T) {
+	junit := filepath.Join(t.TempDir(), "compare.xml")
+	code, _, stderr := wsstorm(t, "compare", writeSummary(t, "default", 1000), writeSummary(t, "default", 1500), "--junit", junit)
+	x, err := os.ReadFile(junit)
+	if code != exitFailed || err != nil || !strings.Contains(string(x), `<testcase name="reconnect.p99" classname="wsstorm.compare">`) {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, stderr, x)
 	}
 }

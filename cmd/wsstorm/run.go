@@ -23,6 +23,7 @@ import (
 func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]...", stderr)
 	out := fs.String("out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
+	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
 	var sets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
 	pos, err := parseInterspersed(fs, args)
@@ -82,6 +83,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if werr != nil {
 		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
 		return exitCannotRun
+	}
+	if *junit != "" {
+		if err := report.WriteJUnit(*junit, "thresholds", report.ThresholdCases(sum)); err != nil {
+			fmt.Fprintf(stderr, "wsstorm: writing the JUnit file: %v\n", err)
+			return exitCannotRun
+		}
 	}
 	if c := sum.Counters; !run.Interrupted && c.Connects == 0 && c.ConnectAttempts > 0 {
 		fmt.Fprintf(stderr, "wsstorm: no client could connect to the target in %d attempts (%s): is it running, and reachable at its URL?\n",
