@@ -9,18 +9,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/report"
 )
 
-// compareKeys are the metrics a --tolerance can name.
-func compareKeys() []string {
-	var keys []string
-	for _, m := range []string{"connect", "reconnect", "recovery", "message_rtt"} {
-		for _, p := range []string{"p50", "p90", "p99"} {
-			keys = append(keys, m+"."+p)
-		}
-	}
-	return append(keys, "events.t50", "events.t99", "events.t100", "events.peak_attempt_rate",
-		"events.herd_factor", "connect_failures", "never_reconnected")
-}
-
 func compareCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("compare", "wsstorm compare BASE NEW [--tolerance metric=+10%]... [--default-tolerance +10%] [--format text|markdown|json] [--force] [--junit FILE]", stderr)
 	var tols stringList
@@ -49,8 +37,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	tolerances := map[string]report.Tolerance{}
 	for _, t := range tols {
 		key, val, ok := strings.Cut(t, "=")
-		if !ok || !slices.Contains(compareKeys(), key) {
-			fmt.Fprintf(stderr, "wsstorm compare: --tolerance %q: write metric=+10%%, with a metric among %s\n", t, strings.Join(compareKeys(), ", "))
+		if !ok || !slices.Contains(report.CompareKeys(), key) {
+			fmt.Fprintf(stderr, "wsstorm compare: --tolerance %q: write metric=+10%%, with a metric among %s\n", t, strings.Join(report.CompareKeys(), ", "))
 			return exitUsage
 		}
 		tol, err := report.ParseTolerance(val)

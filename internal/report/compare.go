@@ -73,6 +73,21 @@ type Comparison struct {
 	Regressions int        `json:"regressions"`
 }
 
+// CompareKeys lists the metrics a comparison's tolerances can name: one key
+// covers a metric in every event (events.t99).
+func CompareKeys() []string {
+	seen := map[string]bool{}
+	var keys []string
+	probe := &Summary{Events: []EventSummary{{ReconnectExpected: true}}}
+	for _, m := range compared(probe) {
+		if !seen[m.key] {
+			seen[m.key] = true
+			keys = append(keys, m.key)
+		}
+	}
+	return keys
+}
+
 // compared lists the headline metrics of a summary in a stable order, with
 // the tolerance key each answers to (events.t99 for every event's t99).
 func compared(s *Summary) []struct {
@@ -100,12 +115,7 @@ func compared(s *Summary) []struct {
 			continue
 		}
 		prefix := fmt.Sprintf("events[%d].", e.Index)
-		ms := func(sec *float64) *float64 {
-			if sec == nil {
-				return nil
-			}
-			return ptr(*sec * 1000)
-		}
+		ms := msFromSeconds
 		out = append(out,
 			m{prefix + "t50", "events.t50", "ms", ms(e.T50S)},
 			m{prefix + "t99", "events.t99", "ms", ms(e.T99S)},

@@ -59,13 +59,16 @@ func measureEvents(s *Summary, t profile.Threshold, stat string) (*float64, bool
 	return worst, worst != nil
 }
 
-func eventValue(e *EventSummary, stat string) *float64 {
-	ms := func(sec *float64) *float64 {
-		if sec == nil {
-			return nil
-		}
-		return ptr(*sec * 1000)
+// msFromSeconds converts a time in seconds, as events report it, to ms.
+func msFromSeconds(sec *float64) *float64 {
+	if sec == nil {
+		return nil
 	}
+	return ptr(*sec * 1000)
+}
+
+func eventValue(e *EventSummary, stat string) *float64 {
+	ms := msFromSeconds
 	switch stat {
 	case "t50":
 		return ms(e.T50S)
