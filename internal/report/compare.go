@@ -115,11 +115,10 @@ func compared(s *Summary) []struct {
 			continue
 		}
 		prefix := fmt.Sprintf("events[%d].", e.Index)
-		ms := msFromSeconds
-		out = append(out,
-			m{prefix + "t50", "events.t50", "ms", ms(e.T50S)},
-			m{prefix + "t99", "events.t99", "ms", ms(e.T99S)},
-			m{prefix + "t100", "events.t100", "ms", ms(e.T100S)},
+			out = append(out,
+			m{prefix + "t50", "events.t50", "ms", msFromSeconds(e.T50S)},
+			m{prefix + "t99", "events.t99", "ms", msFromSeconds(e.T99S)},
+			m{prefix + "t100", "events.t100", "ms", msFromSeconds(e.T100S)},
 			m{prefix + "peak_attempt_rate", "events.peak_attempt_rate", "/s", ptr(e.PeakAttemptRate)},
 			m{prefix + "herd_factor", "events.herd_factor", "", ptr(e.HerdFactor)},
 		)

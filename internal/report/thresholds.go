@@ -68,16 +68,15 @@ func msFromSeconds(sec *float64) *float64 {
 }
 
 func eventValue(e *EventSummary, stat string) *float64 {
-	ms := msFromSeconds
 	switch stat {
 	case "t50":
-		return ms(e.T50S)
+		return msFromSeconds(e.T50S)
 	case "t90":
-		return ms(e.T90S)
+		return msFromSeconds(e.T90S)
 	case "t99":
-		return ms(e.T99S)
+		return msFromSeconds(e.T99S)
 	case "t100":
-		return ms(e.T100S)
+		return msFromSeconds(e.T100S)
 	case "affected":
 		return ptr(float64(e.Affected))
 	case "reconnected":
