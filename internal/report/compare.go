@@ -115,7 +115,7 @@ func compared(s *Summary) []struct {
 			continue
 		}
 		prefix := fmt.Sprintf("events[%d].", e.Index)
-			out = append(out,
+		out = append(out,
 			m{prefix + "t50", "events.t50", "ms", msFromSeconds(e.T50S)},
 			m{prefix + "t99", "events.t99", "ms", msFromSeconds(e.T99S)},
 			m{prefix + "t100", "events.t100", "ms", msFromSeconds(e.T100S)},
