@@ -83,6 +83,8 @@ func fixtureRun(t testing.TB) *Run {
 	res.Histograms[stats.Reconnect] = histogram(t, map[int64]int64{1500: 998, 4_950_000: 2})
 	res.Histograms[stats.Recovery] = stats.NewHistogram()
 	res.Histograms[stats.MessageRTT] = histogram(t, map[int64]int64{250: 1})
+	res.Events[0].ReconnectAt = histogram(t, map[int64]int64{3_021_500: 334, 4_100_000: 267, 4_950_000: 60, 5_010_400: 6})
+	res.Events[1].ReconnectAt = stats.NewHistogram()
 
 	return &Run{
 		Profile: &profile.Profile{

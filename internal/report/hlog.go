@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -11,6 +12,10 @@ import (
 // (format 1.3): one interval per metric, in the order of stats.Metrics, tagged
 // with the metric's name and spanning the whole run. Empty histograms are
 // written too, so every tag is always present. Values are microseconds.
+//
+// After the metrics comes one interval per chaos event that started, tagged
+// event<i>_reconnect_at (EventTag): the time from the event's start to each
+// of its clients' reconnects, the event's recovery curve.
 //
 // The library writes BaseTime in whole seconds but subtracts the base time in
 // milliseconds, so a base time with a fraction of a second would be read back
@@ -41,23 +46,34 @@ func writeHistograms(w io.Writer, r *stats.Results) error {
 			return err
 		}
 	}
-	for _, m := range stats.Metrics {
+	interval := func(src *hdrhistogram.Histogram, tag string) error {
 		// A copy: the tag and times must not leak into the caller's histograms.
 		var h *hdrhistogram.Histogram
-		if src := r.Histogram(m); src != nil {
+		if src != nil {
 			h = src.Clone()
 		} else {
 			h = stats.NewHistogram()
 		}
-		h.SetTag(m.String())
+		h.SetTag(tag)
 		h.SetStartTimeMs(startMs)
 		h.SetEndTimeMs(endMs)
-		if err := lw.OutputIntervalHistogram(h); err != nil {
+		return lw.OutputIntervalHistogram(h)
+	}
+	for _, m := range stats.Metrics {
+		if err := interval(r.Histogram(m), m.String()); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.Events {
+		if err := interval(e.ReconnectAt, EventTag(e.Index)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// EventTag is the histograms.hlog tag of chaos event i's reconnect offsets.
+func EventTag(i int) string { return fmt.Sprintf("event%d_reconnect_at", i) }
 
 // floorSecond rounds a Unix time in milliseconds down to a whole second.
 func floorSecond(ms int64) int64 {

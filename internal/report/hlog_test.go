@@ -67,8 +67,17 @@ func TestHistogramLogMatchesSummary(t *testing.T) {
 			for _, m := range stats.Metrics {
 				want = append(want, m.String())
 			}
+			for _, e := range run.Results.Events {
+				want = append(want, EventTag(e.Index))
+			}
 			if !slices.Equal(tags, want) {
-				t.Fatalf("tags %q, want %q (one per metric, in order)", tags, want)
+				t.Fatalf("tags %q, want %q (one per metric, then one per event, in order)", tags, want)
+			}
+			for i, e := range run.Results.Events {
+				h := logged[len(stats.Metrics)+i]
+				if !h.Equals(e.ReconnectAt) || h.TotalCount() != e.Reconnected {
+					t.Errorf("event %d: hlog has %d reconnects, run %d, or the histograms differ", e.Index, h.TotalCount(), e.Reconnected)
+				}
 			}
 
 			startMs := st.started.UnixMilli()

@@ -203,6 +203,7 @@ func (r *Recorder) herd(i int, start time.Duration, e *shardEvent, attempts []in
 		Reconnected:      e.reconnected,
 		NeverReconnected: e.affected - e.reconnected,
 		FailedAttempts:   map[string]int64{},
+		ReconnectAt:      e.reconnectAt,
 	}
 	for reason, v := range e.failures {
 		ev.FailedAttempts[reason.String()] += v

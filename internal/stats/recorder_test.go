@@ -74,6 +74,9 @@ func TestHerdKnownInput(t *testing.T) {
 	if e.Affected != 100 || e.Reconnected != 95 || e.NeverReconnected != 5 {
 		t.Fatalf("affected/reconnected/never = %d/%d/%d, want 100/95/5", e.Affected, e.Reconnected, e.NeverReconnected)
 	}
+	if n := e.ReconnectAt.TotalCount(); n != 95 {
+		t.Errorf("recovery curve holds %d reconnects, want 95", n)
+	}
 	dur(t, "t50", e.T50, 500*time.Millisecond)
 	dur(t, "t90", e.T90, 900*time.Millisecond)
 	if e.T99 != nil || e.T100 != nil {

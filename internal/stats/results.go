@@ -100,6 +100,11 @@ type EventReport struct {
 	// ImbalanceAfter is max/mean of the gauges (connections per node) once the
 	// event settled; nil without gauges.
 	ImbalanceAfter *float64
+
+	// ReconnectAt holds, in µs, the time from the event's start to each of its
+	// clients' reconnects: the event's recovery curve (share of Affected back
+	// by t). Never nil.
+	ReconnectAt *hdrhistogram.Histogram
 }
 
 // Results is everything a run recorded, merged from every shard.
