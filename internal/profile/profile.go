@@ -19,6 +19,10 @@ type Profile struct {
 	// Thresholds map a metric to a bound, e.g. "reconnect.p99" = "< 5s";
 	// a run that misses one fails (exit 1).
 	Thresholds map[string]string `toml:"thresholds"`
+	// Compare maps a metric to how much worse it may get than a baseline
+	// before `wsstorm compare` calls it a regression, e.g.
+	// "reconnect.p99" = "+10%"; "default" covers the metrics not named.
+	Compare map[string]string `toml:"compare"`
 
 	// Path is where the profile was read from ("(built-in)" for the default).
 	Path string `toml:"-"`

@@ -69,6 +69,7 @@ func (c *checker) check() {
 	c.reconnect()
 	c.chaos()
 	c.thresholds()
+	c.compareTable()
 	// No message may show a secret, whatever it quotes.
 	for _, e := range c.d.errs {
 		e.Msg = c.p.Redact(e.Msg)

@@ -7,52 +7,17 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // Tolerance is how much worse a metric may get before a comparison calls it
-// a regression: a share of the base value ("+10%") or an amount in the
-// metric's unit ("+50ms", "+5").
-type Tolerance struct {
-	Percent  float64
-	Absolute float64 // in the metric's unit: ms for durations
-	IsAbs    bool
-	Text     string
-}
+// a regression (profile.Tolerance).
+type Tolerance = profile.Tolerance
 
-// ParseTolerance reads "+10%", "+50ms" or "+5"; the sign may be left out.
-func ParseTolerance(s string) (Tolerance, error) {
-	text := strings.TrimSpace(s)
-	v := strings.TrimPrefix(text, "+")
-	if p, ok := strings.CutSuffix(v, "%"); ok {
-		f, err := strconv.ParseFloat(p, 64)
-		if err != nil || f < 0 || math.IsNaN(f) {
-			return Tolerance{}, fmt.Errorf("%q is not a tolerance: write a share such as +10%%, a duration such as +50ms, or a number such as +5", s)
-		}
-		return Tolerance{Percent: f, Text: "+" + p + "%"}, nil
-	}
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 && strings.IndexFunc(v, isLetter) >= 0 {
-		return Tolerance{Absolute: float64(d) / float64(time.Millisecond), IsAbs: true, Text: "+" + v}, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || math.IsNaN(f) {
-		return Tolerance{}, fmt.Errorf("%q is not a tolerance: write a share such as +10%%, a duration such as +50ms, or a number such as +5", s)
-	}
-	return Tolerance{Absolute: f, IsAbs: true, Text: "+" + v}, nil
-}
-
-func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r == 'µ' }
-
-// allows reports whether going from base to new stays within the tolerance.
-// Every compared metric is better when lower.
-func (t Tolerance) allows(base, new float64) bool {
-	if t.IsAbs {
-		return new <= base+t.Absolute+1e-9
-	}
-	return new <= base*(1+t.Percent/100)+1e-9
-}
+// ParseTolerance reads "+10%", "+50ms" or "+5" (profile.ParseTolerance).
+func ParseTolerance(s string) (Tolerance, error) { return profile.ParseTolerance(s) }
 
 // Change is one compared metric.
 type Change struct {
@@ -157,7 +122,7 @@ func Compare(base, new *Summary, tolerances map[string]Tolerance, def Tolerance)
 			if *ch.Base != 0 {
 				ch.Percent = ptr(math.Round((*ch.New / *ch.Base - 1)*1000) / 10)
 			}
-			ch.Regression = !tol.allows(*ch.Base, *ch.New)
+			ch.Regression = !tol.Allows(*ch.Base, *ch.New)
 		case ch.Base != nil && ch.New == nil:
 			ch.Regression = true // had a value, lost it (e.g. t99 no longer reached)
 		}

@@ -5,40 +5,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-func TestParseTolerance(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		pct     float64
-		abs     float64
-		isAbs   bool
-		invalid bool
-	}{
-		{"+10%", 10, 0, false, false},
-		{"5%", 5, 0, false, false},
-		{"+50ms", 0, 50, true, false},
-		{"+1.5s", 0, 1500, true, false},
-		{"+5", 0, 5, true, false},
-		{"-5%", 0, 0, false, true},
-		{"lots", 0, 0, false, true},
-		{"+%", 0, 0, false, true},
-	} {
-		got, err := ParseTolerance(tc.in)
-		if tc.invalid {
-			if err == nil {
-				t.Errorf("%q accepted", tc.in)
-			}
-			continue
-		}
-		if err != nil || got.Percent != tc.pct || got.Absolute != tc.abs || got.IsAbs != tc.isAbs {
-			t.Errorf("%q = %+v, %v", tc.in, got, err)
-		}
-	}
-}
 
 func TestCompare(t *testing.T) {
 	base := BuildSummary(fixtureRun(t))
@@ -106,5 +79,13 @@ func TestCompareMarkdownGolden(t *testing.T) {
 	}
 	if !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("markdown differs from %s:\n%s", golden, b.String())
+	}
+}
+
+// TestCompareKeysMatchProfile keeps the metrics a comparison produces and
+// the keys a profile's [compare] table accepts one list.
+func TestCompareKeysMatchProfile(t *testing.T) {
+	if got, want := CompareKeys(), profile.CompareMetrics(); !slices.Equal(got, want) {
+		t.Fatalf("compare produces %q\nprofiles accept %q", got, want)
 	}
 }
