@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 )
 
 // JUnit test report, in the shape CI systems read: testsuites > testsuite >
@@ -48,11 +47,7 @@ func ThresholdCases(s *Summary) []JUnitCase {
 	for _, t := range s.Thresholds {
 		c := JUnitCase{Name: t.Expr}
 		if !t.OK {
-			measured := "no value"
-			if t.Value != nil {
-				measured = strconv.FormatFloat(*t.Value, 'f', -1, 64) + t.Unit
-			}
-			c.Failure = fmt.Sprintf("threshold missed: %s, measured %s", t.Expr, measured)
+			c.Failure = fmt.Sprintf("threshold missed: %s, measured %s", t.Expr, t.measuredText())
 		}
 		cases = append(cases, c)
 	}

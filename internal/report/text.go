@@ -46,11 +46,7 @@ func WriteText(w io.Writer, s *Summary, dir string) error {
 			if !t.OK {
 				mark = "FAIL"
 			}
-			measured := "no value"
-			if t.Value != nil {
-				measured = strconv.FormatFloat(*t.Value, 'f', -1, 64) + t.Unit
-			}
-			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, measured)
+			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, t.measuredText())
 		}
 	}
 	if t := s.Target; t != nil {

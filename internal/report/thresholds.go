@@ -64,7 +64,7 @@ func msFromSeconds(sec *float64) *float64 {
 	if sec == nil {
 		return nil
 	}
-	return ptr(*sec * 1000)
+	return ptr(round(*sec*1000, 3)) // seconds hold whole ms; the product need not
 }
 
 func eventValue(e *EventSummary, stat string) *float64 {
@@ -188,3 +188,19 @@ func latencyStat(l *LatencySummary, stat string) *float64 {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// measuredText writes a threshold's measured value with its unit, or "no
+// value": three decimals (µs for ms), or six significant digits below one,
+// where a small share of failures must not read as 0.
+func (t Threshold) measuredText() string {
+	if t.Value == nil {
+		return "no value"
+	}
+	v := *t.Value
+	if a := math.Abs(v); a >= 1 || a == 0 {
+		v = round(v, 3)
+	} else {
+		v = round(v, 5-int(math.Floor(math.Log10(a))))
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64) + t.Unit
+}

@@ -59,3 +59,22 @@ func deref(v *float64) any {
 	}
 	return *v
 }
+
+func TestMeasuredText(t *testing.T) {
+	for _, tc := range []struct {
+		v    *float64
+		unit string
+		want string
+	}{
+		{ptr(1018.9999999999999), "ms", "1019ms"},
+		{ptr(0.2234567), "ms", "0.223457ms"},
+		{ptr(0.000123456789), "%", "0.000123457%"},
+		{ptr(2_500_000), "", "2500000"},
+		{ptr(0), "", "0"},
+		{nil, "ms", "no value"},
+	} {
+		if got := (Threshold{Value: tc.v, Unit: tc.unit}).measuredText(); got != tc.want {
+			t.Errorf("%v%s reads %q, want %q", tc.v, tc.unit, got, tc.want)
+		}
+	}
+}
