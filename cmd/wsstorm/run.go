@@ -8,27 +8,39 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/live"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]...", stderr)
+	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR]", stderr)
 	out := fs.String("out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
 	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
 	var sets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
+	quiet := fs.Bool("quiet", false, "show no live status on stderr during the run")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagExit(err)
+	}
+	if *metricsAddr != "" {
+		if *metricsAddr, err = live.ListenAddr(*metricsAddr); err != nil {
+			fmt.Fprintf(stderr, "wsstorm run: --metrics-addr: %v\n", err)
+			return exitUsage
+		}
 	}
 	if len(pos) > 1 {
 		fmt.Fprintf(stderr, "wsstorm run: one profile at a time, got %d: %v\n", len(pos), pos)
@@ -59,6 +71,26 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitCannotRun
 	}
 
+	// The metrics endpoint comes up before the run, so a taken address
+	// stops it before anything starts.
+	var metrics *live.Collector
+	if *metricsAddr != "" {
+		metrics = live.NewCollector(p.Fleet.Clients, p.Duration.D())
+		mctx, mstop := context.WithCancel(context.Background())
+		srv, err := live.Serve(mctx, *metricsAddr, metrics)
+		if err != nil {
+			mstop()
+			fmt.Fprintf(stderr, "wsstorm: %v; choose another address with --metrics-addr, e.g. %s\n", err, otherPort(*metricsAddr))
+			_ = os.Remove(dir) // only if empty: nothing was measured
+			return exitCannotRun
+		}
+		defer func() { mstop(); _ = srv.Wait() }()
+		if !srv.Loopback() {
+			fmt.Fprintf(stderr, "wsstorm: warning: metrics on %s can be reached from other machines; use 127.0.0.1:PORT to keep them local\n", srv.Addr())
+		}
+		fmt.Fprintf(stderr, "wsstorm: metrics at %s\n", srv.URL())
+	}
+
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	// After the first signal the run winds down; a second one ends the
@@ -66,10 +98,29 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	// are complete or absent).
 	context.AfterFunc(ctx, cancel)
 	fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
+	width, tty := live.Terminal(stderr)
 	// Secrets from the environment must not reach a log, even inside an
 	// error's text (a URL in a dial error).
 	stderr = &redactingWriter{w: stderr, p: p}
-	run, err := storm.Run(ctx, p, storm.Options{Log: prefixed(stderr, "wsstorm: ")})
+	logw := prefixed(stderr, "wsstorm: ")
+	var view *live.View
+	if !*quiet {
+		view = live.NewView(live.ViewOptions{
+			Out: stderr, Terminal: tty, Width: width, Prefix: "wsstorm: ",
+			Clients: p.Fleet.Clients, Duration: p.Duration.D(),
+		})
+		// Log lines clear the status and draw it again below them.
+		logw = view.LogWriter(logw)
+	}
+	observe := func(ctx context.Context, rec *stats.Recorder) {
+		if metrics != nil {
+			metrics.Attach(rec)
+		}
+		if view != nil {
+			view.Run(ctx, rec)
+		}
+	}
+	run, err := storm.Run(ctx, p, storm.Options{Log: logw, Observe: observe})
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir) // only if empty: nothing was measured
@@ -102,6 +153,20 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitPassed
+}
+
+// otherPort suggests an address next to addr (HOST:PORT): the next port, or
+// port 0 (any free one) when addr asked for none or the last.
+func otherPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n >= 65535 {
+		n = -1
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }
 
 // failureList writes failure counts as "refused=60, timeout=3", most first.

@@ -36,6 +36,11 @@ type Options struct {
 	// Log receives one line per notable step (target up, each chaos event);
 	// nil discards them.
 	Log io.Writer
+	// Observe, when set, watches the run while it goes on (a live status, a
+	// metrics endpoint). It is called in a goroutine of its own once the
+	// recorder exists and must return soon after ctx ends, which happens
+	// when the measured part of the run ends; Run waits for it.
+	Observe func(ctx context.Context, rec *stats.Recorder)
 }
 
 // Run carries out the storm p describes. Cancelling ctx interrupts it: the
@@ -90,6 +95,9 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup
+	if opts.Observe != nil {
+		wg.Go(func() { opts.Observe(runCtx, rec) })
+	}
 	wg.Go(func() { fl.Run(runCtx) })
 	var outcomes []chaos.Outcome
 	if emb != nil {

@@ -1,0 +1,179 @@
+package live
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// recorded returns a recorder that saw a known run: 4 clients connected,
+// the restarts of nodes 0 and 1 closed one client each, both came back
+// (after 1.5 ms and 3 s), and 3 attempts failed.
+func recorded(t *testing.T) *stats.Recorder {
+	t.Helper()
+	start := time.Now()
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute, Events: plan})
+	for i := range 4 {
+		s := rec.Shard(i)
+		s.Attempt(at(time.Second), -1)
+		s.Connect(at(time.Second), time.Millisecond)
+	}
+	for _, a := range []stats.Reason{stats.Refused, stats.Refused, stats.HTTPStatus(503)} {
+		rec.Shard(0).Attempt(at(time.Second), -1)
+		rec.Shard(0).Failure(at(time.Second), a, -1)
+	}
+	rec.BeginEvent(0, at(10*time.Second))
+	rec.BeginEvent(1, at(18*time.Second))
+	for node, back := range []time.Duration{1500 * time.Microsecond, 3 * time.Second} {
+		closed := at(plan[node].At)
+		s := rec.Shard(node)
+		s.Close(closed, 1012, node)
+		s.Attempt(closed.Add(back), node)
+		s.Connect(closed.Add(back), time.Millisecond)
+		s.Reconnected(closed.Add(back), closed, node)
+	}
+	rec.Shard(3).ClientClose(at(30 * time.Second))
+	rec.EndSeries(at(30 * time.Second))
+	return rec
+}
+
+func TestCollector(t *testing.T) {
+	c := NewCollector(4, 45*time.Second)
+	c.Attach(recorded(t))
+	const want = `
+# HELP wsstorm_chaos_events_total Chaos events started, by action and node ("all": every node).
+# TYPE wsstorm_chaos_events_total counter
+wsstorm_chaos_events_total{action="rolling_restart",node="0"} 1
+wsstorm_chaos_events_total{action="rolling_restart",node="1"} 1
+# HELP wsstorm_client_closes_total Sessions the clients ended themselves.
+# TYPE wsstorm_client_closes_total counter
+wsstorm_client_closes_total 1
+# HELP wsstorm_clients_connected Clients connected now.
+# TYPE wsstorm_clients_connected gauge
+wsstorm_clients_connected 3
+# HELP wsstorm_clients_target Clients in the fleet (fleet.clients).
+# TYPE wsstorm_clients_target gauge
+wsstorm_clients_target 4
+# HELP wsstorm_closes_total Closes the clients observed from the server or the network, by close code.
+# TYPE wsstorm_closes_total counter
+wsstorm_closes_total{code="1012"} 2
+# HELP wsstorm_connect_attempts_total Connect attempts started.
+# TYPE wsstorm_connect_attempts_total counter
+wsstorm_connect_attempts_total 9
+# HELP wsstorm_connect_failures_total Failed connect attempts, by reason.
+# TYPE wsstorm_connect_failures_total counter
+wsstorm_connect_failures_total{reason="http_503"} 1
+wsstorm_connect_failures_total{reason="refused"} 2
+# HELP wsstorm_connects_total Successful connects (handshake complete).
+# TYPE wsstorm_connects_total counter
+wsstorm_connects_total 6
+# HELP wsstorm_gave_up_total Clients that stopped reconnecting after too many attempts.
+# TYPE wsstorm_gave_up_total counter
+wsstorm_gave_up_total 0
+# HELP wsstorm_reconnects_total Reconnects: a close followed by a successful handshake.
+# TYPE wsstorm_reconnects_total counter
+wsstorm_reconnects_total 2
+# HELP wsstorm_run_duration_seconds The run's planned length (duration).
+# TYPE wsstorm_run_duration_seconds gauge
+wsstorm_run_duration_seconds 45
+# HELP wsstorm_run_elapsed_seconds Time since the run started.
+# TYPE wsstorm_run_elapsed_seconds gauge
+wsstorm_run_elapsed_seconds 30
+`
+	names := []string{
+		"wsstorm_chaos_events_total", "wsstorm_client_closes_total", "wsstorm_clients_connected",
+		"wsstorm_clients_target", "wsstorm_closes_total", "wsstorm_connect_attempts_total",
+		"wsstorm_connect_failures_total", "wsstorm_connects_total", "wsstorm_gave_up_total",
+		"wsstorm_reconnects_total", "wsstorm_run_duration_seconds", "wsstorm_run_elapsed_seconds",
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	// Every metric passes the Prometheus linter (names, units, help).
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
+	}
+	// The histogram: the 1.5 ms reconnect within 2 ms, the 3 s one within
+	// 4.096 s; the sum in seconds.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "wsstorm_reconnect_latency_seconds" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		if h.GetSampleCount() != 2 || math.Abs(h.GetSampleSum()-3.0015) > 0.003 {
+			t.Errorf("count %d sum %v", h.GetSampleCount(), h.GetSampleSum())
+		}
+		for _, b := range h.GetBucket() {
+			want := uint64(0)
+			switch {
+			case b.GetUpperBound() >= 4.096:
+				want = 2
+			case b.GetUpperBound() >= 0.002:
+				want = 1
+			}
+			if b.GetCumulativeCount() != want {
+				t.Errorf("le %v: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), want)
+			}
+		}
+		return
+	}
+	t.Error("no wsstorm_reconnect_latency_seconds")
+}
+
+// TestCollectorBeforeTheRun: before a recorder is attached, a scrape shows
+// the target and zeros.
+func TestCollectorBeforeTheRun(t *testing.T) {
+	c := NewCollector(300, time.Minute)
+	const want = `
+# HELP wsstorm_clients_connected Clients connected now.
+# TYPE wsstorm_clients_connected gauge
+wsstorm_clients_connected 0
+# HELP wsstorm_clients_target Clients in the fleet (fleet.clients).
+# TYPE wsstorm_clients_target gauge
+wsstorm_clients_target 300
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "wsstorm_clients_connected", "wsstorm_clients_target", "wsstorm_chaos_events_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestPromBuckets converts known microsecond values: exact at the small
+// bounds, beyond the last bound only in the count, and a sum in seconds
+// within HDR's 0.1%.
+func TestPromBuckets(t *testing.T) {
+	h := stats.NewHistogram()
+	for _, us := range []int64{500, 1000, 1001, 1500, 3_000_000, 200_000_000} {
+		if err := h.RecordValue(us); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count, sum, buckets := promBuckets(h)
+	if count != 6 {
+		t.Errorf("count %d", count)
+	}
+	if want := 203.004001; math.Abs(sum-want) > want/1000 {
+		t.Errorf("sum %v, want %v", sum, want)
+	}
+	if len(buckets) != len(LatencyBuckets) || LatencyBuckets[len(LatencyBuckets)-1] < 120 {
+		t.Fatalf("%d buckets up to %v", len(buckets), LatencyBuckets[len(LatencyBuckets)-1])
+	}
+	for bound, want := range map[float64]uint64{0.001: 2, 0.002: 4, 2.048: 4, 4.096: 5, 131.072: 5} {
+		if got := buckets[bound]; got != want {
+			t.Errorf("le %v: %d, want %d", bound, got, want)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package stats
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Snapshot is a run's totals at one moment, for what watches a run while it
+// goes on (a live status, a metrics scrape). Its maps are its own.
+type Snapshot struct {
+	Elapsed       time.Duration // since the run's start; frozen once the series has ended
+	Connected     int64
+	PeakConnected int64
+	Attempts      int64
+	Connects      int64
+	Failures      map[string]int64 // by reason, as Reason.String spells it
+	Closes        map[int]int64    // closes observed by clients, by close code
+	ClientCloses  int64
+	Reconnects    int64
+	GaveUp        int64
+	Sent          int64
+	Received      int64
+	Events        []EventStart // the chaos events started so far, in index order
+}
+
+// EventStart is a chaos event that has started.
+type EventStart struct {
+	Index  int
+	Action string
+	Node   int // -1: all nodes
+	Code   int
+	Start  time.Duration // from the run's start
+}
+
+// Snapshot returns the totals recorded so far. It holds each shard's lock
+// only while copying its counters, so clients recording meanwhile wait at
+// most that long; the cost of the copy falls on the caller.
+func (r *Recorder) Snapshot() Snapshot {
+	s := Snapshot{
+		Elapsed:       time.Since(r.start),
+		Connected:     r.connected.Load(),
+		PeakConnected: r.peak.Load(),
+		Failures:      map[string]int64{},
+		Closes:        map[int]int64{},
+	}
+	if end := r.seriesEnd.Load(); end != 0 {
+		s.Elapsed = time.Duration(end - 1)
+	}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		s.Attempts += sh.attempts
+		s.Connects += sh.connects
+		s.ClientCloses += sh.clientCloses
+		s.Reconnects += sh.reconnects
+		s.GaveUp += sh.gaveUp
+		s.Sent += sh.sent
+		s.Received += sh.received
+		for reason, n := range sh.failures {
+			s.Failures[reason.String()] += n
+		}
+		for code, n := range sh.closes {
+			s.Closes[code] += n
+		}
+		sh.mu.Unlock()
+	}
+	for i, p := range r.plans {
+		if start, ok := r.EventStarted(i); ok {
+			s.Events = append(s.Events, EventStart{Index: i, Action: p.Action, Node: p.Node, Code: p.Code, Start: start})
+		}
+	}
+	return s
+}
+
+// SnapshotHistogram returns a new histogram holding every value of m
+// recorded so far, merged from the shards one lock at a time.
+func (r *Recorder) SnapshotHistogram(m Metric) *hdrhistogram.Histogram {
+	h := NewHistogram()
+	if m < 0 || m >= numMetrics {
+		return h
+	}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		h.Merge(sh.hist[m])
+		sh.mu.Unlock()
+	}
+	return h
+}
+
+// Plan returns the chaos events planned for the run, in index order.
+func (r *Recorder) Plan() []EventPlan {
+	return append([]EventPlan(nil), r.plans...)
+}
