@@ -32,6 +32,7 @@ func commands() []command {
 	return []command{
 		{"run", "run a storm: wsstorm run [PROFILE] [--out DIR] [--set key=value]...", runCmd},
 		{"validate", "check profiles without running them: wsstorm validate PROFILE...", validateCmd},
+		{"report", "render a run's results: wsstorm report DIR [--format text|markdown|json|html] [--output FILE]", reportCmd},
 		{"compare", "compare a run against a baseline: wsstorm compare BASE NEW [--tolerance metric=+10%]...", compareCmd},
 		{"version", "print the version", versionCmd},
 	}

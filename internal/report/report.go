@@ -1,13 +1,16 @@
-// Package report writes a run's results — summary.json, histograms.hlog and
-// timeseries.csv — and the end-of-run text summary, and reads summaries back.
+// Package report writes a run's results — summary.json, histograms.hlog,
+// timeseries.csv, profile.toml and report.html — renders them as text,
+// markdown, JSON or an HTML page, and reads them back.
 package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,12 +83,14 @@ func dirName(name string) string {
 	return clean
 }
 
-// Write creates dir if needed and writes summary.json, histograms.hlog and
-// timeseries.csv into it. Each file is written to a temporary name in dir,
+// Write creates dir if needed and writes histograms.hlog, timeseries.csv,
+// profile.toml (the effective profile, secrets redacted), report.html and
+// summary.json into it. Each file is written to a temporary name in dir,
 // synced and renamed, so a reader sees either the old file or the whole new
 // one; summary.json comes last, so its presence means the set is complete.
-// The summary is returned even when writing fails, so the caller can still
-// print it.
+// report.html is rendered from the files just written, as `wsstorm report
+// DIR --format html` renders it, so the two are the same page. The summary
+// is returned even when writing fails, so the caller can still print it.
 func Write(dir string, run *Run) (*Summary, error) {
 	if run == nil || run.Results == nil {
 		return nil, errors.New("report: no results to write")
@@ -94,18 +99,41 @@ func Write(dir string, run *Run) (*Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return s, fmt.Errorf("report: create results directory: %w", err)
 	}
-	files := []struct {
+	var summaryJSON bytes.Buffer
+	if err := writeSummaryJSON(&summaryJSON, s); err != nil {
+		return s, fmt.Errorf("report: encode %s: %w", SummaryFile, err)
+	}
+	type file struct {
 		name  string
 		write func(io.Writer) error
-	}{
+	}
+	files := []file{
 		{HistogramsFile, func(w io.Writer) error { return writeHistograms(w, run.Results) }},
 		{TimeseriesFile, func(w io.Writer) error { return writeTimeseries(w, run.Results) }},
-		{SummaryFile, func(w io.Writer) error { return writeSummaryJSON(w, s) }},
+	}
+	if run.Profile != nil {
+		files = append(files, file{ProfileFile, func(w io.Writer) error { return writeProfileTOML(w, run.Profile) }})
+	} else if err := os.Remove(filepath.Join(dir, ProfileFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A profile.toml of an earlier run in dir would describe another run.
+		return s, fmt.Errorf("report: %w", err)
 	}
 	for _, f := range files {
 		if err := writeAtomic(dir, f.name, f.write); err != nil {
 			return s, fmt.Errorf("report: %w", err)
 		}
+	}
+	rs, err := readResultSet(dir, summaryJSON.Bytes())
+	if err != nil {
+		return s, err
+	}
+	if err := writeAtomic(dir, HTMLFile, rs.WriteHTML); err != nil {
+		return s, fmt.Errorf("report: %w", err)
+	}
+	if err := writeAtomic(dir, SummaryFile, func(w io.Writer) error {
+		_, err := w.Write(summaryJSON.Bytes())
+		return err
+	}); err != nil {
+		return s, fmt.Errorf("report: %w", err)
 	}
 	syncDir(dir)
 	return s, nil
@@ -141,6 +169,25 @@ func ReadSummary(path string) (*Summary, error) {
 	}
 	s.normalize()
 	return &s, nil
+}
+
+// ReadSummaryDir reads the summary.json of the results directory dir. Unlike
+// ReadSummary its errors say what to name when dir is not a results
+// directory (a *FileError, or ErrNotResults wrapped).
+func ReadSummaryDir(dir string) (*Summary, error) {
+	if err := checkResultsDir(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, SummaryFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: unwrapPath(err)})
+	}
+	s, err := decodeSummary(data)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: err, Hint: "is this a results directory written by wsstorm run?"})
+	}
+	return s, nil
 }
 
 // writeAtomic writes dir/name through a temporary file in dir: written,

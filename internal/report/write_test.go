@@ -35,7 +35,7 @@ func TestWriteReplacesAtomically(t *testing.T) {
 	if _, err := Write(dir, run); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{HistogramsFile, SummaryFile, TimeseriesFile}
+	want := []string{HistogramsFile, ProfileFile, HTMLFile, SummaryFile, TimeseriesFile}
 	if got := dirNames(t, dir); !slices.Equal(got, want) {
 		t.Errorf("results directory holds %q, want %q (no temporary files)", got, want)
 	}

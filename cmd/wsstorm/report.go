@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/report"
+)
+
+func reportCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("report", "wsstorm report DIR [--format text|markdown|json|html] [--output FILE]", stderr)
+	format := fs.String("format", "text", "output: text, markdown (for a pull-request comment), json (summary.json) or html (the page report.html holds)")
+	output := fs.String("output", "", "write to `FILE` (replaced whole) instead of standard output")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "wsstorm report: name one results directory (written by wsstorm run), got %d arguments\n", len(pos))
+		return exitUsage
+	}
+	if !slices.Contains([]string{"text", "markdown", "json", "html"}, *format) {
+		fmt.Fprintf(stderr, "wsstorm report: --format %q: use text, markdown, json or html\n", *format)
+		return exitUsage
+	}
+	dir := pos[0]
+	// The summary.json of a results directory names the directory, as it
+	// does for compare.
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() && filepath.Base(dir) == report.SummaryFile {
+		dir = filepath.Dir(dir)
+	}
+
+	var b bytes.Buffer
+	if *format == "html" {
+		rs, err := report.ReadResultSet(dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "wsstorm report: %v\n", trimPrefix(err))
+			return exitUsage
+		}
+		err = rs.WriteHTML(&b)
+		if err != nil {
+			fmt.Fprintf(stderr, "wsstorm report: %v\n", trimPrefix(err))
+			return exitCannotRun
+		}
+	} else {
+		s, err := report.ReadSummaryDir(dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "wsstorm report: %v\n", trimPrefix(err))
+			return exitUsage
+		}
+		switch *format {
+		case "markdown":
+			err = report.WriteMarkdown(&b, s)
+		case "json":
+			err = report.WriteJSON(&b, s)
+		default:
+			err = report.WriteText(&b, s, "")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "wsstorm report: %v\n", err)
+			return exitCannotRun
+		}
+	}
+
+	if *output == "" {
+		if _, err := stdout.Write(b.Bytes()); err != nil {
+			fmt.Fprintf(stderr, "wsstorm report: %v\n", err)
+			return exitCannotRun
+		}
+		return exitPassed
+	}
+	if err := writeFileAtomic(*output, b.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "wsstorm report: cannot write %s: %v\n", *output, err)
+		return exitCannotRun
+	}
+	return exitPassed
+}
+
+// trimPrefix drops the package prefix "report: " of a report error: the
+// command names itself.
+func trimPrefix(err error) string {
+	return strings.TrimPrefix(err.Error(), "report: ")
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, renamed over path once complete, so a reader never sees half a
+// report.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// unwrapPathError drops the temporary file's name from err: the caller
+// names the file the user asked for.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,323 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// pageCharts is the charts' data of a rendered page, as its script reads it.
+type pageCharts struct {
+	Charts []struct {
+		ID     string `json:"id"`
+		Kind   string `json:"kind"`
+		X      []*float64
+		Series []struct {
+			Label  string
+			Values []*float64
+		}
+		Markers []struct {
+			X     float64
+			Label string
+		}
+	}
+}
+
+var dataBlock = regexp.MustCompile(`(?s)<script type="application/json" id="wsstorm-data">(.*?)</script>`)
+
+// chartsOf extracts and decodes the page's data block.
+func chartsOf(t *testing.T, page []byte) pageCharts {
+	t.Helper()
+	m := dataBlock.FindSubmatch(page)
+	if m == nil {
+		t.Fatal("the page has no wsstorm-data block")
+	}
+	var pc pageCharts
+	if err := json.Unmarshal(m[1], &pc); err != nil {
+		t.Fatalf("the data block is not JSON: %v\n%s", err, m[1])
+	}
+	return pc
+}
+
+func renderDir(t *testing.T, dir string) []byte {
+	t.Helper()
+	rs, err := ReadResultSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := rs.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestHTMLOnePath checks that the report.html a run writes is, byte for
+// byte, the page `wsstorm report DIR --format html` renders from its files.
+func TestHTMLOnePath(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		run  *Run
+	}{
+		{"fixture", fixtureRun(t)},
+		{"empty interrupted", &Run{Results: emptyResults(), Interrupted: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, _ := writeFixture(t, tt.run)
+			written, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := renderDir(t, dir); !bytes.Equal(got, written) {
+				t.Errorf("report.html (%d bytes) differs from the page rendered from the directory (%d bytes)", len(written), len(got))
+			}
+		})
+	}
+}
+
+// TestHTMLSelfContained checks that the page loads nothing: no URL to fetch,
+// the library and data inline.
+func TestHTMLSelfContained(t *testing.T) {
+	dir, _ := writeFixture(t, fixtureRun(t))
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, banned := range []string{` src=`, ` href=`, `@import`, `url(`, `fetch(`, `XMLHttpRequest`, `http://`} {
+		if bytes.Contains(page, []byte(banned)) {
+			t.Errorf("the page holds %q: it must load nothing", banned)
+		}
+	}
+	// uPlot's banner and licence comment name its home page; nothing else
+	// may name a URL.
+	if n, home := bytes.Count(page, []byte("https://")), bytes.Count(page, []byte("https://github.com/leeoniya/uPlot")); n != home || home == 0 {
+		t.Errorf("the page names %d https:// URLs, %d of them uPlot's home page in its comments; want only those", n, home)
+	}
+	if !bytes.Contains(page, []byte("Permission is hereby granted")) {
+		t.Error("uPlot's MIT licence does not travel with its code")
+	}
+	for _, want := range []string{"uPlot", "wsstormCharts", `id="chart-connected"`, `id="chart-herd"`, `id="chart-latency"`, `id="chart-recovery"`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
+
+func TestHTMLCharts(t *testing.T) {
+	dir, _ := writeFixture(t, fixtureRun(t))
+	pc := chartsOf(t, renderDir(t, dir))
+	byID := map[string]int{}
+	for i, c := range pc.Charts {
+		byID[c.ID] = i
+		for _, s := range c.Series {
+			if len(s.Values) != len(c.X) {
+				t.Errorf("%s/%s: %d values for %d x", c.ID, s.Label, len(s.Values), len(c.X))
+			}
+		}
+	}
+	if len(pc.Charts) != 4 {
+		t.Fatalf("charts %v, want connected, herd, latency and recovery", byID)
+	}
+
+	connected := pc.Charts[byID["connected"]]
+	if got := len(connected.Series); got != 4 {
+		t.Errorf("connected: %d series, want connected and 3 nodes", got)
+	}
+	if v := connected.Series[1].Values[2]; v != nil {
+		t.Errorf("node0 at 10.1 s = %v, want null (not sampled)", *v)
+	}
+	if len(connected.Markers) != 2 || connected.Markers[0].X != 10 || connected.Markers[1].X != 38 {
+		t.Errorf("event markers %+v, want at 10 s and 38 s", connected.Markers)
+	}
+
+	herd := pc.Charts[byID["herd"]]
+	if got := *herd.Series[0].Values[1]; got != 450 {
+		t.Errorf("attempts/s in the second bucket = %v, want 45 per 100 ms = 450", got)
+	}
+
+	lat := pc.Charts[byID["latency"]]
+	if lat.Kind != "percentile" || *lat.X[0] != 1 {
+		t.Errorf("latency: kind %s, first x %v; want percentile from x = 1 (0%%)", lat.Kind, *lat.X[0])
+	}
+	// Reconnect: 1000 values, 1.5 ms up to the 99.8th percentile, then the
+	// 4.95 s tail as the maximum at x = 1000.
+	if len(lat.Series) != 1 || lat.Series[0].Label != "reconnect" {
+		t.Fatalf("latency series %+v, want reconnect only (recovery recorded nothing)", lat.Series)
+	}
+	rec := lat.Series[0].Values
+	if *rec[0] != 1.5 || *lat.X[len(lat.X)-1] != 1000 || *rec[len(rec)-1] != 4952.063 {
+		t.Errorf("reconnect curve starts at %v ms, ends at x %v with %v ms; want 1.5 and 1000, 4952.063", *rec[0], *lat.X[len(lat.X)-1], *rec[len(rec)-1])
+	}
+
+	recovery := pc.Charts[byID["recovery"]]
+	if len(recovery.Series) != 1 {
+		t.Fatalf("recovery curves %d, want one (event #1 brought no client back)", len(recovery.Series))
+	}
+	curve := recovery.Series[0].Values
+	if *curve[0] != 0 || *curve[len(curve)-1] != 100 {
+		t.Errorf("event #0 curve from %v%% to %v%%, want 0 to 100", *curve[0], *curve[len(curve)-1])
+	}
+	for i := 1; i < len(curve); i++ {
+		if *curve[i] < *curve[i-1] {
+			t.Fatalf("recovery curve falls at %d: %v after %v", i, *curve[i], *curve[i-1])
+		}
+	}
+}
+
+// TestHTMLRecoveryShareOfAffected checks that the curve counts a share of
+// the affected clients, so it levels off below 100% when some never came back.
+func TestHTMLRecoveryShareOfAffected(t *testing.T) {
+	run := fixtureRun(t)
+	e := &run.Results.Events[0]
+	e.Affected, e.NeverReconnected = 1334, 667 // half never came back
+	dir, _ := writeFixture(t, run)
+	pc := chartsOf(t, renderDir(t, dir))
+	for _, c := range pc.Charts {
+		if c.ID == "recovery" {
+			v := c.Series[0].Values
+			if got := *v[len(v)-1]; got != 50 {
+				t.Errorf("curve ends at %v%%, want 50%%", got)
+			}
+			return
+		}
+	}
+	t.Fatal("no recovery chart")
+}
+
+// TestHTMLNoData checks that a run with nothing to draw gets notes rather
+// than empty charts.
+func TestHTMLNoData(t *testing.T) {
+	dir, _ := writeFixture(t, &Run{Results: emptyResults(), Interrupted: true})
+	page := renderDir(t, dir)
+	if pc := chartsOf(t, page); len(pc.Charts) != 0 {
+		t.Errorf("%d charts drawn from no data", len(pc.Charts))
+	}
+	for _, want := range []string{
+		"timeseries.csv has no rows",
+		"No reconnect or recovery latency was recorded",
+		"The run had no chaos events.",
+		"INTERRUPTED",
+		"no profile.toml",
+	} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the page lacks the note %q", want)
+		}
+	}
+	if bytes.Contains(page, []byte(`class="chart"`)) {
+		t.Error("the page has a chart element with nothing to draw")
+	}
+}
+
+// TestHTMLDownsample checks that a long run's charts keep at most
+// maxChartPoints points, and that the highest rate and the lowest level
+// survive.
+func TestHTMLDownsample(t *testing.T) {
+	run := fixtureRun(t)
+	const rows = 10_007
+	res := run.Results
+	res.Series = make([]stats.Bucket, rows)
+	for i := range res.Series {
+		res.Series[i] = stats.Bucket{Start: time.Duration(i) * 100 * time.Millisecond, Connected: 2000, Attempts: 1,
+			Closes: []int64{0, 0}, Gauges: []int64{667, 667, 666}}
+	}
+	res.Series[4321].Attempts = 900 // one bucket's peak
+	res.Series[8765].Connected = 3  // one bucket's dip
+	res.Elapsed = rows * 100 * time.Millisecond
+	dir, _ := writeFixture(t, run)
+	page := renderDir(t, dir)
+	for _, c := range chartsOf(t, page).Charts {
+		if c.Kind == "time" && (len(c.X) > maxChartPoints || len(c.X) < maxChartPoints/2) {
+			t.Errorf("%s: %d points, want at most %d and not far fewer", c.ID, len(c.X), maxChartPoints)
+		}
+		var peak, dip float64 = 0, math.Inf(1)
+		for _, v := range c.Series[0].Values {
+			peak, dip = math.Max(peak, *v), math.Min(dip, *v)
+		}
+		switch c.ID {
+		case "herd":
+			if peak != 9000 {
+				t.Errorf("herd peak %v/s, want 9000/s (900 in one 100 ms bucket)", peak)
+			}
+		case "connected":
+			if dip != 3 {
+				t.Errorf("connected dip %v, want 3", dip)
+			}
+		}
+	}
+	if !bytes.Contains(page, []byte("so no peak is hidden")) {
+		t.Error("the page does not say the herd chart is downsampled")
+	}
+}
+
+// TestHTMLHostileStrings checks that text from the profile or a summary —
+// a chaos step's reason, a path, a threshold — cannot end the page's script
+// elements or add markup.
+func TestHTMLHostileStrings(t *testing.T) {
+	const hostile = `</script><script>alert(1)</script>`
+	run := fixtureRun(t)
+	run.Profile.Name = "x" + hostile
+	run.Profile.Path = "/tmp/" + hostile + ".toml"
+	run.Profile.Overrides = []string{"chaos.0.reason=" + hostile}
+	run.Profile.Chaos = append(run.Profile.Chaos, stepWithReason(hostile))
+	dir, _ := writeFixture(t, run)
+
+	// A summary edited by hand, or by a newer version, reaches the page too.
+	s, err := ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Thresholds = append(s.Thresholds, Threshold{Expr: hostile, OK: false})
+	s.Events[0].Action = hostile
+	var b bytes.Buffer
+	if err := writeSummaryJSON(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, SummaryFile), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, page := range map[string][]byte{"rendered": renderDir(t, dir), "written": mustRead(t, filepath.Join(dir, HTMLFile))} {
+		if bytes.Contains(page, []byte("<script>alert")) {
+			t.Errorf("%s: the hostile string reached the page unescaped", name)
+		}
+		if n := bytes.Count(page, []byte("<script")); n != 3 {
+			t.Errorf("%s: %d script elements, want 3 (data, uPlot, the page's)", name, n)
+		}
+		if n := bytes.Count(page, []byte("</script>")); n != 3 {
+			t.Errorf("%s: %d </script>, want 3", name, n)
+		}
+		if !bytes.Contains(page, []byte("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;")) {
+			t.Errorf("%s: the hostile string is not shown as text", name)
+		}
+		pc := chartsOf(t, page)
+		found := false
+		for _, c := range pc.Charts {
+			for _, m := range c.Markers {
+				found = found || strings.Contains(m.Label, hostile)
+			}
+			for _, s := range c.Series {
+				found = found || strings.Contains(s.Label, hostile)
+			}
+		}
+		if name == "rendered" && !found {
+			t.Errorf("%s: the event's label lost the text in the data block", name)
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,151 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// WriteMarkdown writes the summary as markdown, for a pull-request comment
+// or a wiki page: a headline with the verdict, the counters, the latency
+// table, the chaos events and the thresholds. Values that do not exist are
+// shown as "-".
+func WriteMarkdown(w io.Writer, s *Summary) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### wsstorm: %s — %s\n\n", mdText(profileName(s)), mdVerdict(s))
+
+	fmt.Fprintf(&b, "%d clients, %.1f s, seed %d, started %s", s.Clients, s.DurationS, s.Seed, startedText(s))
+	if s.Profile.Path != "" {
+		fmt.Fprintf(&b, ", profile %s", mdCode(s.Profile.Path))
+	}
+	if sha := s.Profile.SHA256; sha != "" {
+		fmt.Fprintf(&b, " (sha256 %s)", mdCode(sha[:min(12, len(sha))]))
+	}
+	for i, o := range s.Profile.Overrides {
+		sep := ", "
+		if i == 0 {
+			sep = ", with "
+		}
+		b.WriteString(sep + mdCode("--set "+o))
+	}
+	b.WriteString("\n\n")
+	if s.InsecureSkipVerify {
+		b.WriteString("**TLS certificates were not verified** (`insecure_skip_verify`).\n\n")
+	}
+
+	c := &s.Counters
+	fmt.Fprintf(&b, "Connects %d of %d attempts (failures: %s) · closes: %s · client closes %d · reconnects %d · gave up %d · peak connected %d · messages sent %d, received %d\n\n",
+		c.Connects, c.ConnectAttempts, countsText(c.ConnectFailures), countsText(c.Closes), c.ClientCloses,
+		c.Reconnects, c.GaveUp, s.PeakConnected, c.MessagesSent, c.MessagesReceived)
+
+	b.WriteString("| latency (ms) | count | p50 | p90 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, m := range stats.Metrics {
+		l := s.LatencyMS.Of(m)
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", m, l.Count,
+			optional(l.P50, 2, ""), optional(l.P90, 2, ""), optional(l.P99, 2, ""), optional(l.P999, 2, ""), optional(l.Max, 2, ""))
+	}
+
+	if len(s.Events) > 0 {
+		b.WriteString("\n#### Chaos events\n\n")
+		b.WriteString("| # | at | action | code | affected | reconnected | never | t50 | t90 | t99 | t100 | peak attempts/s | herd | imbalance after |\n")
+		b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for i := range s.Events {
+			e := &s.Events[i]
+			fmt.Fprintf(&b, "| %d | %.1f s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %s | %s |\n",
+				e.Index, e.AtS, mdText(eventWhat(e)), e.Code, e.Affected, e.Reconnected, e.NeverReconnected,
+				optional(e.T50S, 2, " s"), optional(e.T90S, 2, " s"), optional(e.T99S, 2, " s"), optional(e.T100S, 2, " s"),
+				e.PeakAttemptRate, herdText(e), optional(e.ImbalanceAfter, 2, ""))
+		}
+	}
+
+	if len(s.Thresholds) > 0 {
+		b.WriteString("\n#### Thresholds\n\n| verdict | threshold | measured |\n|---|---|---:|\n")
+		for _, t := range s.Thresholds {
+			v := "ok"
+			if !t.OK {
+				v = "**FAIL**"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", v, mdCode(t.Expr), mdText(thresholdValue(t)))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the summary as summary.json holds it.
+func WriteJSON(w io.Writer, s *Summary) error { return writeSummaryJSON(w, s) }
+
+func profileName(s *Summary) string {
+	if s.Profile.Name == "" {
+		return "(unnamed)"
+	}
+	return s.Profile.Name
+}
+
+// mdVerdict is verdict in capitals and bold when the run did not pass, so a
+// failure stands out in a list of comments.
+func mdVerdict(s *Summary) string {
+	if s.Passed {
+		return verdict(s)
+	}
+	return "**" + verdict(s) + "**"
+}
+
+func startedText(s *Summary) string {
+	if s.StartedAt.IsZero() {
+		return "at an unknown time"
+	}
+	return s.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// eventWhat says what an event did: "rolling_restart node 0", "close all nodes".
+func eventWhat(e *EventSummary) string {
+	if e.Node != nil {
+		return e.Action + " node " + strconv.Itoa(*e.Node)
+	}
+	return e.Action + " all nodes"
+}
+
+func herdText(e *EventSummary) string {
+	if e.HerdFactor <= 0 {
+		return "-" // no attempts
+	}
+	return fmt.Sprintf("×%.1f", e.HerdFactor)
+}
+
+func thresholdValue(t Threshold) string {
+	if t.Value == nil {
+		return "no value"
+	}
+	v := strconv.FormatFloat(*t.Value, 'f', -1, 64)
+	switch t.Unit {
+	case "":
+		return v
+	case "%":
+		return v + "%"
+	}
+	return v + " " + t.Unit
+}
+
+// mdText escapes what would break a table cell or start markup.
+func mdText(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "`", "\\`").Replace(s)
+}
+
+// mdCode writes s as a code span that survives a table cell: a backtick in
+// s gets a longer fence, and '|' is escaped (GitHub splits cells on it even
+// inside code).
+func mdCode(s string) string {
+	s = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}

@@ -1,0 +1,210 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// ProfileFile is the effective profile of a run, written beside its results.
+const ProfileFile = "profile.toml"
+
+// stepKeys lists the keys each chaos action takes. The profile rejects a key
+// that does not belong to a step's action, so profile.toml writes only these
+// (the profile package keeps the same list for validation).
+var stepKeys = map[string][]string{
+	profile.ActionRollingRestart: {"at", "action", "nodes", "batch", "interval", "drain", "downtime", "code", "reason"},
+	profile.ActionRestart:        {"at", "action", "node", "drain", "downtime", "code", "reason"},
+	profile.ActionClose:          {"at", "action", "fraction", "code", "reason"},
+}
+
+// topKeys is the order of profile.toml's sections: the run's identity first,
+// then what a reader looks for, the target, the fleet and the timeline.
+var topKeys = []string{"name", "duration", "seed", "thresholds", "target", "fleet", "chaos"}
+
+// topLevelOrder returns tree's keys in topKeys' order, the keys topKeys does
+// not know after them in name order, and every plain value before every
+// table: a value written after a table header would belong to the table.
+func topLevelOrder(tree map[string]any) []string {
+	keys := slices.Sorted(maps.Keys(tree))
+	rank := func(k string) int {
+		if i := slices.Index(topKeys, k); i >= 0 {
+			return i
+		}
+		return len(topKeys)
+	}
+	isTable := func(k string) bool {
+		switch tree[k].(type) {
+		case map[string]any, []map[string]any:
+			return true
+		}
+		return false
+	}
+	slices.SortStableFunc(keys, func(a, b string) int {
+		if ta, tb := isTable(a), isTable(b); ta != tb {
+			if ta {
+				return 1
+			}
+			return -1
+		}
+		return rank(a) - rank(b)
+	})
+	return keys
+}
+
+// writeProfileTOML writes p as the TOML profile it amounts to: the file as
+// read, with the defaults filled in and the --set overrides applied. Secrets
+// (values from the environment, header values given with --set, a URL's
+// password) are "[redacted]". Only keys that apply are written — no embedded
+// target keys for an external target, only a step's own keys — so the file
+// is a valid profile that profile.Parse reads back to the same run, bar the
+// secrets.
+func writeProfileTOML(w io.Writer, p *profile.Profile) error {
+	tree, err := profileTree(p)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	from := "the built-in default profile"
+	if p.Path != profile.BuiltinPath && p.Path != "" {
+		from = tomlComment(p.Redact(p.Path))
+	}
+	fmt.Fprintf(&b, "# The effective profile of this run: %s with the defaults filled in", from)
+	if len(p.Overrides) > 0 {
+		b.WriteString(" and these overrides applied:\n")
+		for _, o := range p.RedactedOverrides() {
+			fmt.Fprintf(&b, "#   --set %s\n", tomlComment(o))
+		}
+	} else {
+		b.WriteString(".\n")
+	}
+	b.WriteString("# Secrets are [redacted]. Run it again with: wsstorm run profile.toml\n")
+	// One key at a time, in topKeys' order: the encoder sorts a map's keys.
+	for i, k := range topLevelOrder(tree) {
+		v := tree[k]
+		var kb bytes.Buffer
+		enc := toml.NewEncoder(&kb)
+		enc.Indent = ""
+		if err := enc.Encode(map[string]any{k: v}); err != nil {
+			return fmt.Errorf("encode the profile's %s: %w", k, err)
+		}
+		if i == 0 || strings.HasPrefix(kb.String(), "[") {
+			b.WriteByte('\n')
+		}
+		// A blank line before each table header, which the encoder leaves
+		// out for nested tables. Strings are written on one line, so a line
+		// that starts with '[' is a header.
+		lines := strings.SplitAfter(kb.String(), "\n")
+		for j, line := range lines {
+			if j > 0 && strings.HasPrefix(line, "[") && lines[j-1] != "\n" {
+				b.WriteByte('\n')
+			}
+			b.WriteString(line)
+		}
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// tomlComment keeps s on one comment line.
+func tomlComment(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
+
+// profileTree returns p as TOML tables, without the keys that do not apply
+// and with the secrets redacted.
+func profileTree(p *profile.Profile) (map[string]any, error) {
+	// The struct's own encoding (durations as text, TOML names), read back
+	// as tables to drop what does not apply.
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(p); err != nil {
+		return nil, fmt.Errorf("encode the profile: %w", err)
+	}
+	var tree map[string]any
+	if _, err := toml.Decode(b.String(), &tree); err != nil {
+		return nil, fmt.Errorf("encode the profile: %w", err)
+	}
+	// Value by value rather than over the text: a secret that happens to
+	// read like TOML ("true", "2000") must not break the file.
+	redactStrings(p, tree)
+	if target, ok := tree["target"].(map[string]any); ok {
+		if p.Target.Mode == profile.ModeExternal {
+			delete(target, "nodes")
+			delete(target, "listen")
+			delete(target, "capacity")
+			if len(p.Target.Headers) == 0 {
+				delete(target, "headers")
+			}
+			if p.Target.TLS == (profile.TLS{}) {
+				delete(target, "tls")
+			}
+			if u, ok := target["url"].(string); ok {
+				// A literal '[' makes a URL's userinfo invalid, and the
+				// file must stay a profile that loads.
+				target["url"] = escapeDollar(strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted)))
+			}
+			if h, ok := target["headers"].(map[string]any); ok {
+				for k, v := range h {
+					if s, ok := v.(string); ok {
+						h[k] = escapeDollar(s)
+					}
+				}
+			}
+		} else {
+			delete(target, "url")
+			delete(target, "headers")
+			delete(target, "tls")
+		}
+	}
+	if len(p.Chaos) == 0 {
+		delete(tree, "chaos")
+	} else if steps, ok := tree["chaos"].([]map[string]any); ok {
+		for i, step := range steps {
+			keep := stepKeys[p.Chaos[i].Action]
+			for k := range step {
+				if !slices.Contains(keep, k) || k == "nodes" && len(p.Chaos[i].Nodes) == 0 || k == "reason" && p.Chaos[i].Reason == "" {
+					delete(step, k)
+				}
+			}
+		}
+	}
+	return tree, nil
+}
+
+// redactStrings redacts p's secrets in every string of v, in place.
+func redactStrings(p *profile.Profile, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if s, ok := e.(string); ok {
+				v[k] = p.Redact(s)
+				continue
+			}
+			redactStrings(p, e)
+		}
+	case []map[string]any:
+		for _, e := range v {
+			redactStrings(p, e)
+		}
+	case []any:
+		for i, e := range v {
+			if s, ok := e.(string); ok {
+				v[i] = p.Redact(s)
+				continue
+			}
+			redactStrings(p, e)
+		}
+	}
+}
+
+// escapeDollar writes a literal '$' as "$$": the profile expands ${NAME} in
+// the URL and header values, and its effective value holds the expansion.
+func escapeDollar(s string) string { return strings.ReplaceAll(s, "$", "$$") }
