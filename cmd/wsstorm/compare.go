@@ -1,19 +1,25 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 )
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", "wsstorm compare BASE NEW [--tolerance metric=+10%]... [--default-tolerance +10%] [--format text|markdown|json] [--force] [--junit FILE]", stderr)
+	fs := newFlagSet("compare", "wsstorm compare BASE NEW [--tolerance metric=+10%]... [--default-tolerance +10%] [--profile FILE] [--format text|markdown|json] [--force] [--junit FILE]", stderr)
 	var tols stringList
-	fs.Var(&tols, "tolerance", "how much worse `metric=+10%` (or +50ms, +5) may get before it is a regression (repeatable)")
-	def := fs.String("default-tolerance", "+10%", "tolerance of the metrics no --tolerance names")
+	fs.Var(&tols, "tolerance", "how much worse `metric=+10%` (or +50ms, +5) may get before it is a regression (repeatable; overrides the profile's [compare] table)")
+	def := fs.String("default-tolerance", "+10%", "tolerance of the metrics nothing else names")
+	profilePath := fs.String("profile", "", "take tolerances from the [compare] table of profile `FILE` (default: the profile.toml in NEW's directory, if any)")
 	format := fs.String("format", "text", "output: text, markdown (for a pull-request comment) or json")
 	force := fs.Bool("force", false, "compare runs of different profiles")
 	junit := fs.String("junit", "", "also write one JUnit test case per compared metric to `FILE`")
@@ -34,7 +40,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm compare: --default-tolerance: %v\n", err)
 		return exitUsage
 	}
-	tolerances := map[string]report.Tolerance{}
+	flagTols := map[string]report.Tolerance{}
 	for _, t := range tols {
 		key, val, ok := strings.Cut(t, "=")
 		if !ok || !slices.Contains(report.CompareKeys(), key) {
@@ -46,7 +52,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wsstorm compare: --tolerance %s: %v\n", key, err)
 			return exitUsage
 		}
-		tolerances[key] = tol
+		flagTols[key] = tol
 	}
 	base, err := report.ReadSummary(pos[0])
 	if err != nil {
@@ -63,6 +69,16 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 			base.Profile.Name, next.Profile.Name)
 		return exitUsage
 	}
+	// The profile's [compare] table first; flags override it.
+	tolerances, tableDef, found, err := profileTolerances(*profilePath, pos[1], stderr)
+	if err != nil {
+		printProfileError(stderr, err)
+		return exitUsage
+	}
+	if found && !flagGiven(fs, "default-tolerance") {
+		defTol = tableDef
+	}
+	maps.Copy(tolerances, flagTols)
 	c := report.Compare(base, next, tolerances, defTol)
 	switch *format {
 	case "markdown":
@@ -86,4 +102,39 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitPassed
+}
+
+// profileTolerances reads the [compare] table of the profile at path or,
+// when path is empty, of the profile.toml the run in newRun wrote. It says
+// on w where the tolerances came from.
+func profileTolerances(path, newRun string, w io.Writer) (map[string]report.Tolerance, report.Tolerance, bool, error) {
+	if path == "" {
+		fi, err := os.Stat(newRun)
+		if err != nil || !fi.IsDir() {
+			return map[string]report.Tolerance{}, report.Tolerance{}, false, nil
+		}
+		path = filepath.Join(newRun, report.ProfileFile)
+		if _, err := os.Stat(path); err != nil {
+			return map[string]report.Tolerance{}, report.Tolerance{}, false, nil
+		}
+	}
+	per, def, hasDef, err := profile.ReadTolerances(path)
+	if err != nil {
+		return nil, report.Tolerance{}, false, err
+	}
+	if len(per) > 0 || hasDef {
+		what := fmt.Sprintf("%d metrics", len(per))
+		if hasDef {
+			what += ", default " + def.Text
+		}
+		fmt.Fprintf(w, "wsstorm compare: tolerances from the [compare] table of %s (%s)\n", path, what)
+	}
+	return per, def, hasDef, nil
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

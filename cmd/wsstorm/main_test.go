@@ -632,3 +632,52 @@ func TestCompareJUnit(t *testing.T) {
 		t.Fatalf("exit %d, %v\n%s\n%s", code, err, stderr, x)
 	}
 }
+
+// TestCompareProfileTolerances checks that a profile's [compare] table sets
+// the tolerances, from --profile or from the profile.toml a run wrote into
+// NEW's directory, and that flags override the table.
+func TestCompareProfileTolerances(t *testing.T) {
+	base := writeSummary(t, "default", 1000)
+	worse := writeSummary(t, "default", 1500)
+	table := func(dir, src string) string {
+		path := filepath.Join(dir, "gate.toml")
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	loose := table(t.TempDir(), "[compare]\ndefault = \"+60%\"\n")
+	tight := table(t.TempDir(), "[compare]\ndefault = \"+60%\"\n\"reconnect.p99\" = \"+5%\"\n")
+	bad := table(t.TempDir(), "[compare]\n\"reconect.p99\" = \"+5%\"\n")
+	// A run directory carrying its profile as profile.toml.
+	withProfile := writeSummary(t, "default", 1500)
+	if err := os.WriteFile(filepath.Join(withProfile, report.ProfileFile), []byte("[compare]\ndefault = \"+60%\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		output string // in stdout, or in stderr for exit 2
+	}{
+		{"table default", []string{base, worse, "--profile", loose}, exitPassed, "no regression"},
+		{"table per metric", []string{base, worse, "--profile", tight}, exitFailed, "| `reconnect.p99` | 1000ms | 1500ms | +50.0% | +5% | **REGRESSION** |"},
+		{"flag beats table", []string{base, worse, "--profile", tight, "--tolerance", "reconnect.p99=+50%"}, exitPassed, "no regression"},
+		{"flag default beats table", []string{base, worse, "--profile", loose, "--default-tolerance", "+10%"}, exitFailed, "REGRESSION"},
+		{"profile.toml of NEW", []string{base, withProfile}, exitPassed, "no regression"},
+		{"--profile beats profile.toml", []string{base, withProfile, "--profile", tight}, exitFailed, "REGRESSION"},
+		{"bad table", []string{base, worse, "--profile", bad}, exitUsage, `compare."reconect.p99": is not a metric a comparison knows; did you mean "reconnect.p99"?`},
+		{"missing profile", []string{base, worse, "--profile", filepath.Join(t.TempDir(), "nope.toml")}, exitUsage, "cannot read the profile"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := wsstorm(t, append([]string{"compare", "--format", "markdown"}, tc.args...)...)
+			out := stdout
+			if tc.code == exitUsage {
+				out = stderr
+			}
+			if code != tc.code || !strings.Contains(out, tc.output) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
+			}
+		})
+	}
+}

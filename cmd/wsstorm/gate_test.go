@@ -1,0 +1,83 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/report"
+)
+
+// The project's own performance gate (.ci/run): profiles/ci-gate.toml run
+// against the embedded target and compared with the committed baseline.
+const (
+	gateProfile  = "../../profiles/ci-gate.toml"
+	gateBaseline = "../../results/baselines/ci-gate"
+)
+
+// TestGateBaselineIsCurrent checks that the committed baseline was recorded
+// with the gate profile as it is now: editing the profile without recording
+// a new baseline would compare two different storms.
+func TestGateBaselineIsCurrent(t *testing.T) {
+	data, err := os.ReadFile(gateProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := report.ReadSummary(gateBaseline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); base.Profile.SHA256 != got || base.Profile.Name != "ci-gate" || len(base.Profile.Overrides) != 0 {
+		t.Fatalf("the baseline ran profile %q (sha256 %s, overrides %v); profiles/ci-gate.toml now has sha256 %s: record a new baseline (README, Development)",
+			base.Profile.Name, base.Profile.SHA256, base.Profile.Overrides, got)
+	}
+	if !base.Passed || base.Interrupted {
+		t.Fatal("the baseline run did not pass: a gate must start from a good run")
+	}
+}
+
+// TestGateCatchesSlowdown runs the gate twice under the same conditions
+// (this test binary, with the race detector when the tests have it): as it
+// is, which must pass, and with a real regression injected, a handshake
+// 50 ms slower, which must fail with exit code 1 on the latencies it moves.
+func TestGateCatchesSlowdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two 12 s storms")
+	}
+	gate := func(name string, sets ...string) (int, string, string) {
+		out := filepath.Join(t.TempDir(), name)
+		args := append([]string{"run", gateProfile, "--quiet", "--out", out}, sets...)
+		if code, stdout, stderr := wsstorm(t, args...); code != exitPassed {
+			t.Fatalf("%s run: exit %d\n%s\n%s", name, code, stdout, stderr)
+		}
+		return wsstorm(t, "compare", gateBaseline, out, "--profile", gateProfile)
+	}
+	if code, stdout, stderr := gate("control"); code != exitPassed {
+		t.Fatalf("the gate fails wsstorm as it is (exit %d): the tolerances are too tight for this machine\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr := gate("slow", "--set", "target.capacity.handshake_delay=50ms")
+	if code != exitFailed {
+		t.Fatalf("the gate let a 50 ms slower handshake through: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// The per-client latencies move by the full 50 ms, well past their
+	// tolerances; an event's t50 also moves, but its tolerance is wider.
+	for _, metric := range []string{"connect.p50", "connect.p90", "reconnect.p50", "recovery.p50"} {
+		if !strings.Contains(lineOf(stdout, metric), "REGRESSION") {
+			t.Errorf("%s not flagged:\n%s", metric, stdout)
+		}
+	}
+}
+
+// lineOf returns the first line of text that starts with prefix.
+func lineOf(text, prefix string) string {
+	for line := range strings.Lines(text) {
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+	return ""
+}
