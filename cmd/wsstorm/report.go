@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,8 +74,8 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitPassed
 	}
-	if err := writeFileAtomic(*output, b.Bytes()); err != nil {
-		fmt.Fprintf(stderr, "wsstorm report: cannot write %s: %v\n", *output, err)
+	if err := report.WriteFile(*output, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
+		fmt.Fprintf(stderr, "wsstorm report: cannot %v\n", trimPrefix(err))
 		return exitCannotRun
 	}
 	return exitPassed
@@ -86,43 +85,4 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 // command names itself.
 func trimPrefix(err error) string {
 	return strings.TrimPrefix(err.Error(), "report: ")
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, renamed over path once complete, so a reader never sees half a
-// report.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return unwrapPathError(err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// unwrapPathError drops the temporary file's name from err: the caller
-// names the file the user asked for.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

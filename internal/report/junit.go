@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"path/filepath"
 )
 
 // JUnit test report, in the shape CI systems read: testsuites > testsuite >
@@ -83,7 +82,7 @@ func WriteJUnit(path, suite string, cases []JUnitCase) error {
 		s.Cases = append(s.Cases, jc)
 	}
 	doc := junitSuites{Tests: s.Tests, Failures: s.Failures, Suites: []junitSuite{s}}
-	return writeAtomic(filepath.Dir(path), filepath.Base(path), func(w io.Writer) error {
+	return WriteFile(path, func(w io.Writer) error {
 		if _, err := io.WriteString(w, xml.Header); err != nil {
 			return err
 		}

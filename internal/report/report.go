@@ -190,13 +190,24 @@ func ReadSummaryDir(dir string) (*Summary, error) {
 	return s, nil
 }
 
+// WriteFile writes the file at path as write produces it, atomically: a
+// reader sees the old file or the whole new one, never half of it.
+func WriteFile(path string, write func(io.Writer) error) error {
+	return writeAtomic(filepath.Dir(path), filepath.Base(path), write)
+}
+
 // writeAtomic writes dir/name through a temporary file in dir: written,
 // synced, then renamed over name. On any error the temporary file is removed
 // and name is left as it was.
 func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+		// The temporary name means nothing to the user; the file's does.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
 	}
 	tmp := f.Name()
 	defer func() {
