@@ -137,3 +137,47 @@ func maskPassword(raw string) string {
 	}
 	return before + Redacted + after
 }
+
+// RedactedTarget returns the target's url and header values as they may be
+// written to results, redacted by structure as well as by Redact: the
+// password of the URL's userinfo goes, and every query value or header value
+// that holds a secret too short for Redact to look for everywhere (a
+// three-letter key is still a key) goes whole.
+func (p *Profile) RedactedTarget() (rawURL string, headers map[string]string) {
+	t := &p.Target
+	holdsSecret := func(v string) bool {
+		for _, s := range t.Secrets {
+			if s != "" && len(s) < minSecret && strings.Contains(v, s) {
+				return true
+			}
+		}
+		return false
+	}
+	rawURL = maskPassword(t.URL)
+	if i := strings.IndexByte(rawURL, '?'); i >= 0 {
+		query, frag, hasFrag := strings.Cut(rawURL[i+1:], "#")
+		parts := strings.Split(query, "&")
+		for j, part := range parts {
+			k, v, _ := strings.Cut(part, "=")
+			dec, err := url.QueryUnescape(v)
+			if holdsSecret(v) || err == nil && holdsSecret(dec) {
+				parts[j] = k + "=" + Redacted
+			}
+		}
+		rawURL = rawURL[:i+1] + strings.Join(parts, "&")
+		if hasFrag {
+			rawURL += "#" + frag
+		}
+	}
+	rawURL = p.Redact(rawURL)
+	if t.Headers != nil {
+		headers = make(map[string]string, len(t.Headers))
+		for k, v := range t.Headers {
+			if holdsSecret(v) {
+				v = Redacted
+			}
+			headers[k] = p.Redact(v)
+		}
+	}
+	return rawURL, headers
+}

@@ -146,16 +146,15 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 			if p.Target.TLS == (profile.TLS{}) {
 				delete(target, "tls")
 			}
-			if u, ok := target["url"].(string); ok {
-				// A literal '[' makes a URL's userinfo invalid, and the
-				// file must stay a profile that loads.
-				target["url"] = escapeDollar(strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted)))
-			}
+			// By structure too: a secret too short for Redact to look for
+			// everywhere still goes whole from a header or a URL.
+			u, headers := p.RedactedTarget()
+			// A literal '[' makes a URL's userinfo invalid, and the file
+			// must stay a profile that loads.
+			target["url"] = escapeDollar(strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted)))
 			if h, ok := target["headers"].(map[string]any); ok {
-				for k, v := range h {
-					if s, ok := v.(string); ok {
-						h[k] = escapeDollar(s)
-					}
+				for k, v := range headers {
+					h[k] = escapeDollar(v)
 				}
 			}
 		} else {

@@ -136,6 +136,31 @@ func TestProfileTOMLSecretLikeTOML(t *testing.T) {
 	}
 }
 
+// TestProfileTOMLShortSecrets checks that secrets too short for Redact to
+// replace everywhere (1 to 3 characters) still go whole from the URL and
+// headers, including a header typed with --set.
+func TestProfileTOMLShortSecrets(t *testing.T) {
+	t.Setenv("WSSTORM_TEST_TOKEN", "k9z")
+	t.Setenv("WSSTORM_TEST_PASSWORD", "pw1")
+	p, err := profile.Load("testdata/profile-external.toml", []string{"target.headers.X-Other=abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writeProfileTOML(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, secret := range []string{"k9z", "pw1", "abc"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("profile.toml holds the secret %q:\n%s", secret, text)
+		}
+	}
+	if _, err := profile.Parse(b.Bytes(), "profile.toml", nil); err != nil {
+		t.Fatalf("profile.toml does not load: %v\n%s", err, text)
+	}
+}
+
 // TestWriteWithoutProfile checks that a run without a profile leaves no
 // profile.toml — not even an earlier run's — and the page says so.
 func TestWriteWithoutProfile(t *testing.T) {
