@@ -131,6 +131,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err := report.WriteText(stdout, sum, dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 	}
+	var extras *report.ExtrasError
+	if errors.As(werr, &extras) {
+		// summary.json and the rest of the contract are written: the verdict stands.
+		fmt.Fprintf(stderr, "wsstorm: warning: results are in %s, but %v\n", dir, werr)
+		werr = nil
+	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
 		return exitCannotRun

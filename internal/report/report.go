@@ -87,10 +87,13 @@ func dirName(name string) string {
 // profile.toml (the effective profile, secrets redacted), report.html and
 // summary.json into it. Each file is written to a temporary name in dir,
 // synced and renamed, so a reader sees either the old file or the whole new
-// one; summary.json comes last, so its presence means the set is complete.
-// report.html is rendered from the files just written, as `wsstorm report
-// DIR --format html` renders it, so the two are the same page. The summary
-// is returned even when writing fails, so the caller can still print it.
+// one. summary.json comes last and is attempted whatever failed before it:
+// the results gathered are worth keeping even when a file next to them
+// could not be written (the error names it). report.html is rendered from
+// the files just written, as `wsstorm report DIR --format html` renders it,
+// so the two are the same page. An error that is an *ExtrasError means only
+// profile.toml or report.html failed. The summary is returned even when
+// writing fails, so the caller can still print it.
 func Write(dir string, run *Run) (*Summary, error) {
 	if run == nil || run.Results == nil {
 		return nil, errors.New("report: no results to write")
@@ -103,41 +106,59 @@ func Write(dir string, run *Run) (*Summary, error) {
 	if err := writeSummaryJSON(&summaryJSON, s); err != nil {
 		return s, fmt.Errorf("report: encode %s: %w", SummaryFile, err)
 	}
-	type file struct {
-		name  string
-		write func(io.Writer) error
+	// The contract files are each attempted whatever happened to the others,
+	// summary.json last; profile.toml and report.html are conveniences whose
+	// failure must not cost the run its results.
+	var failed, extras []error
+	write := func(name string, w func(io.Writer) error) bool {
+		if err := writeAtomic(dir, name, w); err != nil {
+			failed = append(failed, err)
+			return false
+		}
+		return true
 	}
-	files := []file{
-		{HistogramsFile, func(w io.Writer) error { return writeHistograms(w, run.Results) }},
-		{TimeseriesFile, func(w io.Writer) error { return writeTimeseries(w, run.Results) }},
-	}
+	hlog := write(HistogramsFile, func(w io.Writer) error { return writeHistograms(w, run.Results) })
+	csv := write(TimeseriesFile, func(w io.Writer) error { return writeTimeseries(w, run.Results) })
 	if run.Profile != nil {
-		files = append(files, file{ProfileFile, func(w io.Writer) error { return writeProfileTOML(w, run.Profile) }})
+		if err := writeAtomic(dir, ProfileFile, func(w io.Writer) error { return writeProfileTOML(w, run.Profile) }); err != nil {
+			extras = append(extras, err)
+		}
 	} else if err := os.Remove(filepath.Join(dir, ProfileFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// A profile.toml of an earlier run in dir would describe another run.
-		return s, fmt.Errorf("report: %w", err)
+		extras = append(extras, err)
 	}
-	for _, f := range files {
-		if err := writeAtomic(dir, f.name, f.write); err != nil {
-			return s, fmt.Errorf("report: %w", err)
+	// The page is rendered from the files just written, as `wsstorm report`
+	// renders it later.
+	if hlog && csv {
+		rs, err := readResultSet(dir, summaryJSON.Bytes())
+		if err == nil {
+			err = writeAtomic(dir, HTMLFile, rs.WriteHTML)
+		}
+		if err != nil {
+			extras = append(extras, err)
 		}
 	}
-	rs, err := readResultSet(dir, summaryJSON.Bytes())
-	if err != nil {
-		return s, err
-	}
-	if err := writeAtomic(dir, HTMLFile, rs.WriteHTML); err != nil {
-		return s, fmt.Errorf("report: %w", err)
-	}
-	if err := writeAtomic(dir, SummaryFile, func(w io.Writer) error {
+	write(SummaryFile, func(w io.Writer) error {
 		_, err := w.Write(summaryJSON.Bytes())
 		return err
-	}); err != nil {
-		return s, fmt.Errorf("report: %w", err)
-	}
+	})
 	syncDir(dir)
+	switch {
+	case len(failed) > 0:
+		return s, fmt.Errorf("report: %w", errors.Join(append(failed, extras...)...))
+	case len(extras) > 0:
+		return s, &ExtrasError{Err: errors.Join(extras...)}
+	}
 	return s, nil
 }
+
+// ExtrasError says that the results files of the contract (summary.json,
+// histograms.hlog, timeseries.csv) were written but profile.toml or
+// report.html could not be: the run's results are complete.
+type ExtrasError struct{ Err error }
+
+func (e *ExtrasError) Error() string { return e.Err.Error() }
+func (e *ExtrasError) Unwrap() error { return e.Err }
 
 // writeSummaryJSON writes s indented, without escaping '<', '>' and '&',
 // which threshold expressions use.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -191,5 +192,46 @@ func TestReadSummaryErrors(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestWriteExtrasFailure checks that when report.html or profile.toml cannot
+// be written, the contract files still are, and the error says only the
+// extras failed.
+func TestWriteExtrasFailure(t *testing.T) {
+	dir := t.TempDir()
+	// A directory where report.html should go: the rename over it fails.
+	if err := os.MkdirAll(filepath.Join(dir, HTMLFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(dir, fixtureRun(t))
+	var extras *ExtrasError
+	if !errors.As(err, &extras) || !strings.Contains(err.Error(), HTMLFile) {
+		t.Fatalf("Write = %v, want an ExtrasError naming %s", err, HTMLFile)
+	}
+	if _, err := ReadSummary(dir); err != nil {
+		t.Errorf("summary.json not written: %v", err)
+	}
+	for _, name := range []string{HistogramsFile, TimeseriesFile, ProfileFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+}
+
+// TestWriteContractFailure checks that a contract file that cannot be
+// written fails Write for real, and summary.json is still attempted.
+func TestWriteContractFailure(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, TimeseriesFile, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(dir, fixtureRun(t))
+	var extras *ExtrasError
+	if err == nil || errors.As(err, &extras) || !strings.Contains(err.Error(), TimeseriesFile) {
+		t.Fatalf("Write = %v, want a plain error naming %s", err, TimeseriesFile)
+	}
+	if _, err := ReadSummary(dir); err != nil {
+		t.Errorf("summary.json not written: %v", err)
 	}
 }
