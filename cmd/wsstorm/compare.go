@@ -35,7 +35,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm compare: --format %q: use text, markdown or json\n", *format)
 		return exitUsage
 	}
-	defTol, err := report.ParseTolerance(*def)
+	defTol, err := profile.ParseToleranceFor(profile.DefaultToleranceKey, *def)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm compare: --default-tolerance: %v\n", err)
 		return exitUsage
@@ -47,7 +47,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wsstorm compare: --tolerance %q: write metric=+10%%, with a metric among %s\n", t, strings.Join(report.CompareKeys(), ", "))
 			return exitUsage
 		}
-		tol, err := report.ParseTolerance(val)
+		tol, err := profile.ParseToleranceFor(key, val)
 		if err != nil {
 			fmt.Fprintf(stderr, "wsstorm compare: --tolerance %s: %v\n", key, err)
 			return exitUsage
@@ -64,10 +64,17 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm compare: new: %v\n", err)
 		return exitUsage
 	}
-	if base.Profile.Name != next.Profile.Name && !*force {
-		fmt.Fprintf(stderr, "wsstorm compare: the runs are of different profiles (%q and %q): compare runs of one profile, or pass --force\n",
-			base.Profile.Name, next.Profile.Name)
+	if diff := profileDifference(base.Profile, next.Profile); diff != "" && !*force {
+		fmt.Fprintf(stderr, "wsstorm compare: the runs are of different profiles (%s): compare runs of one profile, or pass --force\n", diff)
 		return exitUsage
+	}
+	for _, r := range []struct {
+		name string
+		s    *report.Summary
+	}{{"base", base}, {"new", next}} {
+		if r.s.Interrupted {
+			fmt.Fprintf(stderr, "wsstorm compare: warning: the %s run was interrupted; what it did not reach counts as lost\n", r.name)
+		}
 	}
 	// The profile's [compare] table first; flags override it.
 	tolerances, tableDef, found, err := profileTolerances(*profilePath, pos[1], stderr)
@@ -137,4 +144,19 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
+}
+
+// profileDifference says how two runs' profiles differ (name, file digest or
+// --set overrides), or "" when they are the same.
+func profileDifference(a, b report.ProfileRef) string {
+	short := func(h string) string { return h[:min(len(h), 12)] }
+	switch {
+	case a.Name != b.Name:
+		return fmt.Sprintf("%q and %q", a.Name, b.Name)
+	case a.SHA256 != b.SHA256:
+		return fmt.Sprintf("two versions of %q: sha256 %s and %s", a.Name, short(a.SHA256), short(b.SHA256))
+	case !slices.Equal(a.Overrides, b.Overrides):
+		return fmt.Sprintf("%q with different --set overrides: %q and %q", a.Name, a.Overrides, b.Overrides)
+	}
+	return ""
 }

@@ -568,7 +568,7 @@ func TestThresholdsGateTheExitCode(t *testing.T) {
 
 // writeSummary writes a minimal summary.json of profile name with the given
 // reconnect p99 (ms) into a new directory and returns it.
-func writeSummary(t *testing.T, name string, p99 float64) string {
+func writeSummary(t *testing.T, name string, p99 float64, change ...func(*report.Summary)) string {
 	t.Helper()
 	dir := t.TempDir()
 	s := report.Summary{
@@ -578,6 +578,9 @@ func writeSummary(t *testing.T, name string, p99 float64) string {
 		Events:   []report.EventSummary{},
 	}
 	s.LatencyMS.Reconnect = report.LatencySummary{Count: 10, P50: &p99, P90: &p99, P99: &p99}
+	for _, c := range change {
+		c(&s)
+	}
 	b, err := json.Marshal(&s)
 	if err != nil {
 		t.Fatal(err)
@@ -593,6 +596,12 @@ func TestCompareExitCodes(t *testing.T) {
 	same := writeSummary(t, "default", 1050)
 	worse := writeSummary(t, "default", 1500)
 	other := writeSummary(t, "no-jitter", 1000)
+	edited := writeSummary(t, "default", 1000, func(s *report.Summary) { s.Profile.SHA256 = "fedcba9876543210" })
+	overridden := writeSummary(t, "default", 1000, func(s *report.Summary) { s.Profile.Overrides = []string{"fleet.clients=10"} })
+	interrupted := writeSummary(t, "default", 1000, func(s *report.Summary) { s.Interrupted = true })
+	if code, _, stderr := wsstorm(t, "compare", base, interrupted); code != exitPassed || !strings.Contains(stderr, "the new run was interrupted") {
+		t.Errorf("interrupted new run: exit %d, stderr:\n%s", code, stderr)
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -606,6 +615,9 @@ func TestCompareExitCodes(t *testing.T) {
 		{"json", []string{base, worse, "--format", "json"}, exitFailed, `"regressions": 3`},
 		{"different profiles", []string{base, other}, exitUsage, "different profiles"},
 		{"different profiles forced", []string{base, other, "--force"}, exitPassed, "no regression"},
+		{"another version of the profile", []string{base, edited}, exitUsage, `two versions of "default": sha256 0123456789ab and fedcba987654`},
+		{"different overrides", []string{base, overridden}, exitUsage, `different --set overrides: [] and ["fleet.clients=10"]`},
+		{"different overrides forced", []string{base, overridden, "--force"}, exitPassed, "no regression"},
 		{"unknown tolerance metric", []string{base, same, "--tolerance", "reconnect.p95=+5%"}, exitUsage, "with a metric among"},
 		{"bad tolerance", []string{base, same, "--tolerance", "reconnect.p99=lots"}, exitUsage, "not a tolerance"},
 		{"missing result", []string{base, filepath.Join(t.TempDir(), "nope")}, exitUsage, "new:"},

@@ -37,6 +37,7 @@ type Tolerance struct {
 	Percent  float64
 	Absolute float64 // in the metric's unit: ms for durations
 	IsAbs    bool
+	Duration bool // written as a duration ("+50ms"): only for metrics in ms
 	Text     string
 }
 
@@ -53,7 +54,7 @@ func ParseTolerance(s string) (Tolerance, error) {
 		return Tolerance{Percent: f, Text: "+" + p + "%"}, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 && strings.IndexFunc(v, isUnitLetter) >= 0 {
-		return Tolerance{Absolute: float64(d) / float64(time.Millisecond), IsAbs: true, Text: "+" + v}, nil
+		return Tolerance{Absolute: float64(d) / float64(time.Millisecond), IsAbs: true, Duration: true, Text: "+" + v}, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -73,13 +74,37 @@ func (t Tolerance) Allows(base, new float64) bool {
 	return new <= base*(1+t.Percent/100)+1e-9
 }
 
+// isTimeMetric reports whether a compared metric is a time (in ms).
+func isTimeMetric(metric string) bool {
+	_, stat, _ := strings.Cut(metric, ".")
+	digits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+	return len(stat) > 1 && (stat[0] == 'p' || stat[0] == 't') && digits(stat[1:])
+}
+
+// ParseToleranceFor parses the tolerance of metric (or of
+// DefaultToleranceKey): a duration only fits a time, and the default covers
+// counts and rates too.
+func ParseToleranceFor(metric, s string) (Tolerance, error) {
+	t, err := ParseTolerance(s)
+	if err != nil || !t.Duration {
+		return t, err
+	}
+	switch {
+	case metric == DefaultToleranceKey:
+		return Tolerance{}, fmt.Errorf("%q is a duration, but the default covers counts and rates too: write a share such as +10%%, and give times their own entries", s)
+	case !isTimeMetric(metric):
+		return Tolerance{}, fmt.Errorf("%q is a duration, but %s is not a time: write a share such as +10%% or a number such as +5", s, metric)
+	}
+	return t, nil
+}
+
 // Tolerances returns the profile's [compare] table parsed: the tolerance per
 // metric, and the default for the others (ok false when the table sets
 // none). The profile was validated, so every entry parses.
 func (p *Profile) Tolerances() (perMetric map[string]Tolerance, def Tolerance, ok bool) {
 	perMetric = map[string]Tolerance{}
 	for k, v := range p.Compare {
-		t, err := ParseTolerance(v)
+		t, err := ParseToleranceFor(k, v)
 		if err != nil {
 			continue
 		}
@@ -110,7 +135,7 @@ func (c *checker) compareTable() {
 			c.bad([]string{"compare", k}, "%s", msg)
 			continue
 		}
-		if _, err := ParseTolerance(c.p.Compare[k]); err != nil {
+		if _, err := ParseToleranceFor(k, c.p.Compare[k]); err != nil {
 			c.bad([]string{"compare", k}, "%v", err)
 		}
 	}

@@ -133,3 +133,31 @@ func TestReadTolerances(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestToleranceUnits(t *testing.T) {
+	for _, tc := range []struct {
+		metric, tol string
+		ok          bool
+	}{
+		{"reconnect.p99", "+50ms", true},
+		{"events.t99", "+1s", true},
+		{"reconnect.p99", "+5", true},
+		{"connect_failures", "+5", true},
+		{"connect_failures", "+10%", true},
+		{"connect_failures", "+2s", false},
+		{"events.herd_factor", "+500ms", false},
+		{"events.peak_attempt_rate", "+1ms", false},
+		{"default", "+25%", true},
+		{"default", "+5", true},
+		{"default", "+50ms", false},
+	} {
+		_, err := ParseToleranceFor(tc.metric, tc.tol)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s = %s: err = %v, want ok %v", tc.metric, tc.tol, err, tc.ok)
+		}
+	}
+	_, err := Parse([]byte("duration = \"10s\"\n[compare]\nconnect_failures = \"+2s\"\n"), "u.toml", nil)
+	if err == nil || !strings.Contains(err.Error(), `u.toml:3: compare.connect_failures: "+2s" is a duration, but connect_failures is not a time`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,16 +109,48 @@ func compared(s *Summary) []struct {
 // (reconnect.p99, events.t99, connect_failures, ...); others get def.
 func Compare(base, new *Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
 	c := &Comparison{BaseProfile: base.Profile, NewProfile: new.Profile}
-	baseValues := map[string]*float64{}
-	for _, m := range compared(base) {
-		baseValues[m.name] = m.value
+	type row struct {
+		name, key, unit string
+		base, new       *float64
+		rank, event     int // the group (latencies, events, counts) and the event's index
+		seq             int
 	}
-	for _, m := range compared(new) {
+	var rows []*row
+	byName := map[string]*row{}
+	add := func(s *Summary, isBase bool) {
+		for i, m := range compared(s) {
+			r := byName[m.name]
+			if r == nil {
+				r = &row{name: m.name, key: m.key, unit: m.unit, seq: i}
+				if strings.HasPrefix(m.key, "events.") {
+					r.rank = 1
+					fmt.Sscanf(m.name, "events[%d]", &r.event)
+				} else if !strings.Contains(m.key, ".") {
+					r.rank = 2
+				}
+				byName[m.name] = r
+				rows = append(rows, r)
+			}
+			if isBase {
+				r.base = m.value
+			} else {
+				r.new = m.value
+			}
+		}
+	}
+	// Every metric of either run: an event the new run lacks is a metric
+	// that lost its value.
+	add(new, false)
+	add(base, true)
+	slices.SortStableFunc(rows, func(a, b *row) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.event, b.event), cmp.Compare(a.seq, b.seq))
+	})
+	for _, m := range rows {
 		tol, ok := tolerances[m.key]
 		if !ok {
 			tol = def
 		}
-		ch := Change{Metric: m.name, Unit: m.unit, Base: baseValues[m.name], New: m.value, Tolerance: tol.Text}
+		ch := Change{Metric: m.name, Unit: m.unit, Base: m.base, New: m.new, Tolerance: tol.Text}
 		switch {
 		case ch.Base != nil && ch.New != nil:
 			if *ch.Base != 0 {

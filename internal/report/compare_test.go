@@ -34,6 +34,9 @@ func TestCompare(t *testing.T) {
 			map[string]Tolerance{"events.t99": {Absolute: 50, IsAbs: true, Text: "+50ms"}}, "events[0].t99", false, 0},
 		{"a value lost", func(s *Summary) { s.Events[0].T99S = nil }, nil, "events[0].t99", true, 1},
 		{"failures from none", func(s *Summary) { s.Counters.ConnectFailures["refused"] = 3 }, nil, "connect_failures", true, 1},
+		// An interrupted run that never reached the event: its five metrics
+		// lost their values.
+		{"an event missing", func(s *Summary) { s.Events = nil }, nil, "events[0].t50", true, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := BuildSummary(fixtureRun(t))
@@ -53,6 +56,23 @@ func TestCompare(t *testing.T) {
 
 // TestCompareMarkdownGolden checks the markdown a pull-request comment gets.
 // Run with -args -update to rewrite testdata/compare.md after an intended change.
+// TestCompareKeepsOrder checks that the rows of an event only one run has
+// sit with the other events, before the counts.
+func TestCompareKeepsOrder(t *testing.T) {
+	base := BuildSummary(fixtureRun(t))
+	next := BuildSummary(fixtureRun(t))
+	next.Events = nil
+	ten, _ := ParseTolerance("+10%")
+	var names []string
+	for _, ch := range Compare(base, next, nil, ten).Changes {
+		names = append(names, ch.Metric)
+	}
+	i, j := slices.Index(names, "events[0].t50"), slices.Index(names, "connect_failures")
+	if i < 0 || j < i || slices.Index(names, "message_rtt.p99") > i {
+		t.Errorf("rows in order %q", names)
+	}
+}
+
 func TestCompareMarkdownGolden(t *testing.T) {
 	base := BuildSummary(fixtureRun(t))
 	next := BuildSummary(fixtureRun(t))
