@@ -80,7 +80,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		srv, err := live.Serve(mctx, *metricsAddr, metrics)
 		if err != nil {
 			mstop()
-			fmt.Fprintf(stderr, "wsstorm: %v; choose another address with --metrics-addr, e.g. %s\n", err, otherPort(*metricsAddr))
+			suggest := "127.0.0.1:0" // any free loopback port
+			if errors.Is(err, syscall.EADDRINUSE) {
+				suggest = otherPort(*metricsAddr)
+			}
+			fmt.Fprintf(stderr, "wsstorm: %v; choose another address with --metrics-addr, e.g. %s\n", err, suggest)
 			_ = os.Remove(dir) // only if empty: nothing was measured
 			return exitCannotRun
 		}
