@@ -60,7 +60,10 @@ func (d *decoder) given(path ...string) bool {
 	return ok
 }
 
-var durationType = reflect.TypeFor[Duration]()
+var (
+	durationType = reflect.TypeFor[Duration]()
+	targetType   = reflect.TypeFor[Target]()
+)
 
 // unify decodes raw, a value from the toml package, into rv, which has a
 // schema type. It reports whether it decoded without error.
@@ -90,6 +93,13 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 		}
 		for _, name := range d.sortedKeys(path, tbl) {
 			sub := join(path, name)
+			// target.nodes is a count for the embedded target and the
+			// proxy, and [[target.nodes]], the nodes and their restart
+			// hooks, for an external one.
+			if _, isArray := asArray(tbl[name]); isArray && t == targetType && name == "nodes" {
+				d.unify(sub, tbl[name], rv.FieldByName("NodeHooks"))
+				continue
+			}
 			i, ok := fieldIndex(t, name)
 			if !ok {
 				d.unknownKey(sub, t)

@@ -23,6 +23,19 @@ const (
 const (
 	ModeEmbedded = "embedded" // wsstorm runs the target in-process
 	ModeExternal = "external" // the fleet connects to target.url
+	ModeProxy    = "proxy"    // the fleet connects through wsstorm's chaos proxy to target.url
+)
+
+// What a run does when a restart hook fails (target.on_hook_failure).
+const (
+	OnHookFailureContinue = "continue"
+	OnHookFailureAbort    = "abort"
+)
+
+// Hook defaults.
+const (
+	DefaultHookTimeout = time.Minute
+	DefaultHookMethod  = "POST"
 )
 
 // BuiltinPath is the Path of the built-in default profile.
@@ -38,11 +51,13 @@ func Defaults() Profile {
 		Duration:   Dur(45 * time.Second),
 		Seed:       1,
 		Thresholds: map[string]string{},
+		Detect:     Detect{Gap: Dur(time.Second), MinCloses: 5},
 		Target: Target{
-			Mode:    ModeEmbedded,
-			Nodes:   3,
-			Listen:  "127.0.0.1:0",
-			Headers: map[string]string{},
+			Mode:          ModeEmbedded,
+			Nodes:         3,
+			Listen:        "127.0.0.1:0",
+			Headers:       map[string]string{},
+			OnHookFailure: OnHookFailureContinue,
 			Capacity: Capacity{
 				AcceptRate:     2000,
 				AcceptBurst:    0,
@@ -58,9 +73,11 @@ func Defaults() Profile {
 			HandshakeTimeout: Dur(5 * time.Second),
 			ReadLimit:        1 << 20,
 			WriteTimeout:     Dur(5 * time.Second),
+			PingInterval:     Dur(0),
 			Session: Session{
 				SendInterval: Dur(time.Second),
 				PayloadBytes: 32,
+				Echo:         true,
 				Lifetime:     Dur(0),
 				Pause:        Dur(time.Second),
 			},

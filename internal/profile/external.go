@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -79,6 +80,23 @@ func (c *checker) expand() {
 	}
 	if t.URL != "" {
 		t.URL = one([]string{"target", "url"}, t.URL)
+	}
+	for i := range t.URLs {
+		t.URLs[i] = one([]string{"target", "urls", strconv.Itoa(i)}, t.URLs[i])
+	}
+	for i := range t.NodeHooks {
+		h := &t.NodeHooks[i]
+		key := func(name ...string) []string { return join([]string{"target", "nodes", strconv.Itoa(i)}, name...) }
+		for j := range h.Command {
+			h.Command[j] = one(key("command", strconv.Itoa(j)), h.Command[j])
+		}
+		if h.HTTP.URL != "" {
+			h.HTTP.URL = one(key("http", "url"), h.HTTP.URL)
+		}
+		h.HTTP.Body = one(key("http", "body"), h.HTTP.Body)
+		for name, v := range h.HTTP.Headers {
+			h.HTTP.Headers[name] = one(key("http", "headers", name), v)
+		}
 	}
 	for _, name := range c.headerNames() {
 		path := []string{"target", "headers", name}
@@ -214,8 +232,12 @@ func (c *checker) givenUnder(path ...string) (string, bool) {
 // embeddedOnly reports the keys of an external target in an embedded one.
 func (c *checker) embeddedOnly() {
 	t := c.p.Target
-	set := map[string]bool{"url": t.URL != "", "headers": len(t.Headers) > 0, "tls": t.TLS != TLS{}}
-	for _, name := range []string{"url", "headers", "tls"} {
+	set := map[string]bool{"url": t.URL != "", "urls": len(t.URLs) > 0, "headers": len(t.Headers) > 0, "tls": t.TLS != TLS{}}
+	if len(t.NodeHooks) > 0 {
+		k, _ := c.givenUnder("target", "nodes")
+		c.report(k, k, `[[target.nodes]] hooks apply only to an external target: write nodes = N for the embedded target's nodes, or set target.mode = "external"`)
+	}
+	for _, name := range []string{"url", "urls", "headers", "tls"} {
 		k, ok := c.givenUnder("target", name)
 		if !ok && !set[name] {
 			continue
@@ -231,9 +253,38 @@ func (c *checker) embeddedOnly() {
 // or wss:// URL, headers wsstorm may send, and a TLS setup that can work.
 func (c *checker) external() {
 	for _, name := range []string{"nodes", "listen", "capacity"} {
-		if k, ok := c.givenUnder("target", name); ok {
+		k, ok := c.givenUnder("target", name)
+		switch {
+		case !ok, name == "nodes" && len(c.p.Target.NodeHooks) > 0:
+		case name == "nodes":
+			c.report(k, k, `is the embedded target's count of nodes: an external target's nodes are [[target.nodes]] tables, each with its name and restart hook`)
+		default:
 			c.report(k, k, "applies only to the embedded target: remove it; an external target is whatever target.url reaches")
 		}
+	}
+	scheme := "ws"
+	if len(c.p.Target.URLs) == 0 || c.p.Target.URL != "" {
+		scheme = c.targetURL()
+	} else if strings.HasPrefix(c.p.Target.URLs[0], "wss:") {
+		scheme = "wss"
+	}
+	c.targetURLs()
+	c.headers()
+	c.tls(scheme)
+	c.nodeHooks()
+}
+
+// proxy checks a proxy target: the proxy's nodes and address, and the
+// upstream it forwards to (target.url, with headers and TLS for it).
+func (c *checker) proxy() {
+	if k, ok := c.givenUnder("target", "capacity"); ok {
+		c.report(k, k, "applies only to the embedded target: the proxy forwards to target.url, whose capacity is its own")
+	}
+	if len(c.p.Target.URLs) > 0 {
+		c.bad([]string{"target", "urls"}, "applies only to an external target: the proxy forwards to one upstream, target.url")
+	}
+	if len(c.p.Target.NodeHooks) > 0 {
+		c.bad([]string{"target", "nodes"}, "[[target.nodes]] hooks apply only to an external target: the proxy restarts its own nodes; write nodes = N")
 	}
 	scheme := c.targetURL()
 	c.headers()
@@ -272,10 +323,14 @@ func (c *checker) targetURL() string {
 	const example = `e.g. url = "wss://ws.example.test/socket"`
 	shown, after := c.shown(k, raw)
 	if raw == "" {
+		need := "an external target needs the WebSocket URL to connect to"
+		if c.p.Target.Mode == ModeProxy {
+			need = "the proxy needs the upstream WebSocket URL to forward to"
+		}
 		if c.d.given(path...) {
-			c.bad(path, "is empty: an external target needs the WebSocket URL to connect to, %s", example)
+			c.bad(path, "is empty: %s, %s", need, example)
 		} else {
-			c.badAt(path, []string{"target"}, "missing: an external target needs the WebSocket URL to connect to, %s", example)
+			c.badAt(path, []string{"target"}, "missing: %s, %s", need, example)
 		}
 		return ""
 	}
@@ -305,6 +360,9 @@ func (c *checker) targetURL() string {
 	if u.Hostname() == "" {
 		c.bad(path, "%s%s has no host: write the server's host after %s://, %s", shown, after, u.Scheme, example)
 		return ""
+	}
+	if msg := templateProblem(raw, clientVars); msg != "" {
+		c.bad(path, "%s", msg)
 	}
 	return u.Scheme
 }
@@ -402,6 +460,7 @@ func (c *checker) tls(scheme string) {
 				"true turns certificate verification off, so ca_file would go unused: remove one of them")
 		}
 	}
+	c.clientCert(t)
 	if sn := t.ServerName; sn != "" && (strings.ContainsAny(sn, "/ \t@") || strings.Contains(sn, "://")) {
 		c.bad([]string{"target", "tls", "server_name"}, `%s is not a host name: write the name the server's certificate carries, e.g. "ws.example.test"`, quoteShort(sn))
 	}
@@ -412,11 +471,51 @@ func (c *checker) tls(scheme string) {
 // stays relative to the working directory.
 func (c *checker) resolveCAFile(profilePath string) {
 	t := &c.p.Target.TLS
-	path := []string{"target", "tls", "ca_file"}
-	src, ok := c.d.seen[keyString(path)]
-	if t.CAFile == "" || !ok || src.set || filepath.IsAbs(t.CAFile) || profilePath == "" || profilePath == BuiltinPath {
+	for _, f := range []struct {
+		name string
+		path *string
+	}{{"ca_file", &t.CAFile}, {"cert_file", &t.CertFile}, {"key_file", &t.KeyFile}} {
+		key := []string{"target", "tls", f.name}
+		src, ok := c.d.seen[keyString(key)]
+		if *f.path == "" || !ok || src.set || filepath.IsAbs(*f.path) || profilePath == "" || profilePath == BuiltinPath {
+			continue
+		}
+		c.written[keyString(key)] = *f.path
+		*f.path = filepath.Join(filepath.Dir(profilePath), *f.path)
+	}
+}
+
+// clientCert checks target.tls.cert_file and key_file: both or neither, and
+// a certificate and key that belong together.
+func (c *checker) clientCert(t TLS) {
+	certPath, keyPath := []string{"target", "tls", "cert_file"}, []string{"target", "tls", "key_file"}
+	switch {
+	case t.CertFile == "" && t.KeyFile == "":
+		return
+	case t.KeyFile == "":
+		c.badAt(keyPath, certPath, "missing: a client certificate needs its private key; name the PEM key file")
+		return
+	case t.CertFile == "":
+		c.badAt(certPath, keyPath, "missing: a private key needs its client certificate; name the PEM certificate file")
 		return
 	}
-	c.written[keyString(path)] = t.CAFile
-	t.CAFile = filepath.Join(filepath.Dir(profilePath), t.CAFile)
+	read := func(path []string, file string) []byte {
+		data, err := c.env.readFile(file)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			c.bad(path, "cannot read %s: %v", file, err)
+			return nil
+		}
+		return data
+	}
+	cert, key := read(certPath, t.CertFile), read(keyPath, t.KeyFile)
+	if cert == nil || key == nil {
+		return
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
+		c.bad(certPath, "%s and %s are not a certificate and its key in PEM: %v", t.CertFile, t.KeyFile, err)
+	}
 }

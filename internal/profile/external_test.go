@@ -139,11 +139,11 @@ func TestExternalErrors(t *testing.T) {
 		{"expanded url not shown", "[target]\nmode = \"external\"\nurl = \"${WS_TOKEN}\"",
 			[]string{`e.toml:3: target.url: the URL (after ${NAME} expansion) has no scheme: write ws:// or wss:// before the host, e.g. url = "wss://ws.example.test/socket"`}},
 		{"embedded keys", external + "nodes = 2\nlisten = \"127.0.0.1:0\"\n[target.capacity]\nmax_conns = 5",
-			[]string{`e.toml:4: target.nodes: applies only to the embedded target: remove it; an external target is whatever target.url reaches`,
+			[]string{`e.toml:4: target.nodes: is the embedded target's count of nodes: an external target's nodes are [[target.nodes]] tables, each with its name and restart hook`,
 				`e.toml:5: target.listen: applies only to the embedded target: remove it; an external target is whatever target.url reaches`,
 				`e.toml:6: target.capacity: applies only to the embedded target: remove it; an external target is whatever target.url reaches`}},
 		{"chaos", external + chaosRestart,
-			[]string{`e.toml:4: chaos: an external target has no restart hooks in this version: remove the [[chaos]] steps, or use mode = "embedded"`}},
+			[]string{`e.toml:4: chaos: an external target's nodes need restart hooks for [[chaos]] steps: add a [[target.nodes]] table per node with its command or http request, or watch restarts you run yourself with [detect] enabled = true and no steps`}},
 		{"reserved headers", external + "headers = { upgrade = \"x\", Connection = \"x\", Sec-WebSocket-Key = \"x\", sec-websocket-version = \"13\", Sec-WebSocket-Extensions = \"x\" }",
 			[]string{
 				`e.toml:4: target.headers.Connection: wsstorm's WebSocket client sets Connection itself in the handshake: remove it`,

@@ -111,6 +111,7 @@ func parse(data []byte, path string, sets []string, env environment) (*Profile, 
 		d.apply(root, s)
 	}
 	d.stepDefaults(&p)
+	d.hookDefaults(&p)
 	sum := sha256.Sum256(data)
 	p.Path = path
 	p.SHA256 = hex.EncodeToString(sum[:])

@@ -228,7 +228,7 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{"many_errors.toml", []string{
 			`testdata/many_errors.toml:2: name: "many errors" is not a valid name: use only letters, digits, '.', '_' and '-', since it names the results directory`,
-			`testdata/many_errors.toml:6: target.mode: "proxy" is not available in this version; use "embedded" or "external"`,
+			`testdata/many_errors.toml:6: target.mode: "cloud" is not a target mode; use "embedded", "external" or "proxy"`,
 			`testdata/many_errors.toml:10: fleet.clients: 0 is out of range: use 1 to 1000000 clients`,
 			`testdata/many_errors.toml:11: fleet.ramp: 30s is not shorter than the run's duration 30s: shorten ramp or lengthen duration`,
 			`testdata/many_errors.toml:12: fleet.handshake_timout: unknown key (did you mean fleet.handshake_timeout?)`,

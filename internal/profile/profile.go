@@ -19,6 +19,10 @@ type Profile struct {
 	// Thresholds map a metric to a bound, e.g. "reconnect.p99" = "< 5s";
 	// a run that misses one fails (exit 1).
 	Thresholds map[string]string `toml:"thresholds"`
+	// Detect turns on observe mode: wsstorm triggers nothing and finds the
+	// restarts in the closes its clients see.
+	Detect Detect `toml:"detect"`
+
 	// Compare maps a metric to how much worse it may get than a baseline
 	// before `wsstorm compare` calls it a regression, e.g.
 	// "reconnect.p99" = "+10%"; "default" covers the metrics not named.
@@ -34,15 +38,26 @@ type Profile struct {
 
 // Target describes what the fleet connects to.
 type Target struct {
-	Mode     string   `toml:"mode"`   // embedded | external
-	Nodes    int      `toml:"nodes"`  // embedded: number of nodes sharing one address
-	Listen   string   `toml:"listen"` // embedded: address the nodes share
+	Mode     string   `toml:"mode"`   // embedded | external | proxy
+	Nodes    int      `toml:"nodes"`  // embedded and proxy: number of nodes sharing one address
+	Listen   string   `toml:"listen"` // embedded and proxy: address the nodes share
 	Capacity Capacity `toml:"capacity"`
 
-	// External targets.
-	URL     string            `toml:"url"`     // ws:// or wss://; ${NAME} takes a value from the environment
-	Headers map[string]string `toml:"headers"` // request headers; ${NAME} takes a value from the environment
-	TLS     TLS               `toml:"tls"`
+	// External targets (and the proxy's upstream).
+	URL  string   `toml:"url"`  // ws:// or wss://; ${NAME} takes a value from the environment; proxy: the upstream
+	URLs []string `toml:"urls"` // external: several URLs, client i connects to URLs[i % len]
+	// Headers are request headers; ${NAME} takes a value from the environment.
+	Headers      map[string]string `toml:"headers"`
+	Subprotocols []string          `toml:"subprotocols"` // offered in Sec-WebSocket-Protocol, in order
+	Origin       string            `toml:"origin"`       // the Origin header of the handshake
+	TLS          TLS               `toml:"tls"`
+
+	// NodeHooks are an external target's nodes, [[target.nodes]] in a
+	// profile: how a chaos step restarts each of them.
+	NodeHooks []NodeHook `toml:"-"`
+	// OnHookFailure says what a run does when a hook fails: "continue" (the
+	// event is marked failed) or "abort" (the run ends, results written).
+	OnHookFailure string `toml:"on_hook_failure"`
 
 	// Secrets are the values that came from the environment through ${NAME},
 	// and header values given with --set; they must never be written to
@@ -56,6 +71,42 @@ type TLS struct {
 	CAFile             string `toml:"ca_file"`     // PEM file of extra trusted roots
 	ServerName         string `toml:"server_name"` // name to verify (default: the URL's host)
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	CertFile           string `toml:"cert_file"` // PEM client certificate, for servers that ask for one
+	KeyFile            string `toml:"key_file"`  // PEM private key of cert_file
+}
+
+// NodeHook is one node of an external target: a name and how to restart it,
+// by a command (run without a shell) or an HTTP request. Template
+// variables ({{node}}, {{name}}, {{code}}, {{drain}}, {{downtime}},
+// {{reason}}) in the command's arguments and the request's URL and body
+// take the chaos step's values.
+type NodeHook struct {
+	Name    string   `toml:"name"`
+	Command []string `toml:"command"` // argv; command[0] is looked up in PATH
+	HTTP    HookHTTP `toml:"http"`
+	Timeout Duration `toml:"timeout"` // the hook must finish within this
+	// Window is how long after the hook starts the node's clients may be
+	// closed by it (a rollout takes longer than the command that starts it):
+	// closes with the step's code in this time belong to the event.
+	Window Duration `toml:"window"`
+}
+
+// HookHTTP is an HTTP request that restarts a node.
+type HookHTTP struct {
+	Method  string            `toml:"method"`
+	URL     string            `toml:"url"` // http:// or https://; ${NAME} takes a value from the environment
+	Headers map[string]string `toml:"headers"`
+	Body    string            `toml:"body"`
+	Status  int               `toml:"status"` // expected status; 0: any 2xx
+}
+
+// Detect configures observe mode ([detect]): closes with the same code that
+// follow each other within Gap form one detected event, if there are at
+// least MinCloses of them.
+type Detect struct {
+	Enabled   bool     `toml:"enabled"`
+	Gap       Duration `toml:"gap"`
+	MinCloses int      `toml:"min_closes"`
 }
 
 // Capacity is the embedded target's capacity model, per node.
@@ -75,6 +126,7 @@ type Fleet struct {
 	HandshakeTimeout Duration  `toml:"handshake_timeout"`
 	ReadLimit        int       `toml:"read_limit"`    // largest message accepted, bytes; larger closes with 1009
 	WriteTimeout     Duration  `toml:"write_timeout"` // a write blocked longer fails the connection
+	PingInterval     Duration  `toml:"ping_interval"` // a client pings this often (0s: never)
 	Session          Session   `toml:"session"`
 	Reconnect        Reconnect `toml:"reconnect"`
 }
@@ -83,8 +135,28 @@ type Fleet struct {
 type Session struct {
 	SendInterval Duration `toml:"send_interval"` // 0: send nothing
 	PayloadBytes int      `toml:"payload_bytes"`
-	Lifetime     Duration `toml:"lifetime"` // 0: sessions last until the server ends them
-	Pause        Duration `toml:"pause"`    // after a session the client ended, before the next
+	// Message is the text of each periodic message, a template ({{client}},
+	// {{session}}, {{key}}, {{uuid}}, {{seq}}); empty: payload_bytes of
+	// binary carrying the send time, which the embedded target echoes.
+	Message string `toml:"message"`
+	// Echo says the server echoes the periodic messages, so their round trip
+	// is measured (message_rtt); without echoes message_rtt is absent.
+	Echo     bool     `toml:"echo"`
+	Lifetime Duration `toml:"lifetime"` // 0: sessions last until the server ends them
+	Pause    Duration `toml:"pause"`    // after a session the client ended, before the next
+	// Script is what a client does on each new connection before it counts
+	// as recovered: messages to send and messages to wait for.
+	Script []ScriptStep `toml:"script"`
+}
+
+// ScriptStep is one [[fleet.session.script]] entry: a message to send, a
+// message to wait for, or both (send first).
+type ScriptStep struct {
+	Send        string   `toml:"send"`         // text message, a template like Session.Message
+	SendFile    string   `toml:"send_file"`    // or a file's bytes, sent as a binary message
+	Expect      string   `toml:"expect"`       // wait for a message that contains this
+	ExpectRegex string   `toml:"expect_regex"` // or that matches this regular expression
+	Timeout     Duration `toml:"timeout"`      // how long to wait for it
 }
 
 // Reconnect is the close-code policy and the backoff between attempts.

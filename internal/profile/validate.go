@@ -70,6 +70,7 @@ func (c *checker) check() {
 	c.chaos()
 	c.thresholds()
 	c.compareTable()
+	c.detect()
 	// No message may show a secret, whatever it quotes.
 	for _, e := range c.d.errs {
 		e.Msg = c.p.Redact(e.Msg)
@@ -167,18 +168,23 @@ func (c *checker) target() {
 		c.embeddedOnly()
 	case ModeExternal:
 		c.external()
+		c.handshakeExtras()
 		return // the embedded target's keys are errors, their values moot
-	case "proxy":
-		c.bad([]string{"target", "mode"}, `%q is not available in this version; use "embedded" or "external"`, t.Mode)
+	case ModeProxy:
+		c.proxy()
 	default:
-		c.bad([]string{"target", "mode"}, `%q is not a target mode; use "embedded" or "external"%s`,
-			t.Mode, didYouMean(t.Mode, []string{ModeEmbedded, ModeExternal}))
+		modes := []string{ModeEmbedded, ModeExternal, ModeProxy}
+		c.bad([]string{"target", "mode"}, `%q is not a target mode; use %s%s`, t.Mode, orList(modes), didYouMean(t.Mode, modes))
 	}
+	c.handshakeExtras()
 	if !c.nodesOK() {
 		c.bad([]string{"target", "nodes"}, "%d is out of range: use 1 to %d nodes", t.Nodes, MaxNodes)
 	}
 	if _, port, err := net.SplitHostPort(t.Listen); err != nil || !validPort(port) {
 		c.bad([]string{"target", "listen"}, `%q is not host:port: write e.g. "127.0.0.1:0" (port 0 picks a free port)`, t.Listen)
+	}
+	if t.Mode == ModeProxy {
+		return
 	}
 	cp := t.Capacity
 	if r := cp.AcceptRate; !(r >= 0) || math.IsInf(r, 0) {
@@ -297,14 +303,12 @@ func (c *checker) chaos() {
 		action     string
 		start, end time.Duration
 	}
-	if p.Target.Mode == ModeExternal {
-		if len(p.Chaos) > 0 {
-			msg := `an external target has no restart hooks in this version: remove the [[chaos]] steps, or use mode = "embedded"`
-			if src, ok := c.d.seen[keyString([]string{"target", "mode"})]; ok && src.set {
-				msg += " (on the command line: --set chaos=[])"
-			}
-			c.bad([]string{"chaos"}, "%s", msg)
+	if p.Target.Mode == ModeExternal && len(p.Chaos) > 0 && len(p.Target.NodeHooks) == 0 {
+		msg := `an external target's nodes need restart hooks for [[chaos]] steps: add a [[target.nodes]] table per node with its command or http request, or watch restarts you run yourself with [detect] enabled = true and no steps`
+		if src, ok := c.d.seen[keyString([]string{"target", "mode"})]; ok && src.set {
+			msg += " (on the command line: --set chaos=[])"
 		}
+		c.bad([]string{"chaos"}, "%s", msg)
 		return
 	}
 	var restarts []span
@@ -347,11 +351,14 @@ func (c *checker) chaos() {
 			c.rollingRestart(s, key)
 		case ActionRestart:
 			if c.nodesOK() && (s.Node < 0 || s.Node >= p.Target.Nodes) {
-				c.bad(key("node"), "%d is out of range: the target has %d nodes%s", s.Node, p.Target.Nodes, indexRange(p.Target.Nodes))
+				c.bad(key("node"), "%d is out of range: the target has %s%s", s.Node, nodeCount(p.Target.Nodes), indexRange(p.Target.Nodes))
 			}
 			c.notNegative(s.Drain, key("drain")...)
 			c.notNegative(s.Downtime, key("downtime")...)
 		case ActionClose:
+			if p.Target.Mode == ModeExternal {
+				c.bad(key("action"), `"close" needs wsstorm between the clients and the server: use mode = "embedded" or "proxy", or a restart step with a hook`)
+			}
 			if !(s.Fraction > 0 && s.Fraction <= 1) {
 				c.bad(key("fraction"), "%v is out of range: use the share of connected clients to close, above 0 and at most 1, e.g. 0.1", s.Fraction)
 			}
@@ -402,7 +409,7 @@ func (c *checker) rollingRestart(s ChaosStep, key func(...string) []string) {
 		at := key("nodes", strconv.Itoa(j))
 		switch {
 		case c.nodesOK() && (node < 0 || node >= n):
-			c.badAt(at, key("nodes"), "node %d is out of range: the target has %d nodes%s", node, n, indexRange(n))
+			c.badAt(at, key("nodes"), "node %d is out of range: the target has %s%s", node, nodeCount(n), indexRange(n))
 		case listed[node]:
 			c.badAt(at, key("nodes"), "node %d is listed twice: restart each node once per step", node)
 		}
@@ -506,4 +513,12 @@ func (c *checker) thresholds() {
 			c.bad([]string{"thresholds", m}, "%v", err)
 		}
 	}
+}
+
+// nodeCount writes "1 node" or "n nodes".
+func nodeCount(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return strconv.Itoa(n) + " nodes"
 }

@@ -136,10 +136,28 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 	// read like TOML ("true", "2000") must not break the file.
 	redactStrings(p, tree)
 	if target, ok := tree["target"].(map[string]any); ok {
+		if len(p.Target.URLs) == 0 {
+			delete(target, "urls")
+		}
+		if len(p.Target.Subprotocols) == 0 {
+			delete(target, "subprotocols")
+		}
+		if p.Target.Origin == "" {
+			delete(target, "origin")
+		}
+		if p.Target.Mode != profile.ModeExternal {
+			delete(target, "on_hook_failure")
+		}
+		if p.Target.Mode == profile.ModeProxy {
+			delete(target, "capacity")
+		}
 		if p.Target.Mode == profile.ModeExternal {
 			delete(target, "nodes")
 			delete(target, "listen")
 			delete(target, "capacity")
+			if hooks := nodeHookTables(p); len(hooks) > 0 {
+				target["nodes"] = hooks
+			}
 			if len(p.Target.Headers) == 0 {
 				delete(target, "headers")
 			}
@@ -157,7 +175,7 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 					h[k] = escapeDollar(v)
 				}
 			}
-		} else {
+		} else if p.Target.Mode != profile.ModeProxy {
 			delete(target, "url")
 			delete(target, "headers")
 			delete(target, "tls")
@@ -207,3 +225,37 @@ func redactStrings(p *profile.Profile, v any) {
 // escapeDollar writes a literal '$' as "$$": the profile expands ${NAME} in
 // the URL and header values, and its effective value holds the expansion.
 func escapeDollar(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+
+// nodeHookTables returns an external target's [[target.nodes]] as tables,
+// secrets redacted, without the keys a hook leaves empty.
+func nodeHookTables(p *profile.Profile) []map[string]any {
+	var out []map[string]any
+	for _, h := range p.Target.NodeHooks {
+		m := map[string]any{"name": p.Redact(h.Name), "timeout": h.Timeout.String(), "window": h.Window.String()}
+		if len(h.Command) > 0 {
+			args := make([]any, len(h.Command))
+			for i, a := range h.Command {
+				args[i] = escapeDollar(p.Redact(a))
+			}
+			m["command"] = args
+		} else {
+			web := map[string]any{"method": h.HTTP.Method, "url": escapeDollar(p.Redact(h.HTTP.URL))}
+			if h.HTTP.Status != 0 {
+				web["status"] = h.HTTP.Status
+			}
+			if h.HTTP.Body != "" {
+				web["body"] = escapeDollar(p.Redact(h.HTTP.Body))
+			}
+			if len(h.HTTP.Headers) > 0 {
+				hdr := map[string]any{}
+				for k, v := range h.HTTP.Headers {
+					hdr[k] = escapeDollar(p.Redact(v))
+				}
+				web["headers"] = hdr
+			}
+			m["http"] = web
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -41,6 +41,7 @@ func TestProfileTOMLRoundTrip(t *testing.T) {
 	}{
 		{"shipped default", "../../profiles/default.toml", []string{"fleet.clients=300", "chaos.0.nodes=[2, 0, 1]", "chaos.0.batch=2"}},
 		{"every action", "testdata/profile-actions.toml", nil},
+		{"restart hooks", "testdata/profile-hooks.toml", nil},
 		{"built-in", "", []string{"chaos=[]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,215 @@
+package profile
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HookVars are the template variables of a restart hook's command
+// arguments, URL, headers and body: the chaos step's values.
+var hookVars = []string{"node", "name", "code", "drain", "downtime", "reason"}
+
+// ClientVars are the template variables of a client's URL and messages.
+var clientVars = []string{"client", "session", "key", "uuid", "seq"}
+
+var templateVar = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+
+// templateProblem returns what is wrong with the {{var}} references of s,
+// given the variables allowed, or "".
+func templateProblem(s string, vars []string) string {
+	for _, m := range templateVar.FindAllStringSubmatch(s, -1) {
+		if !slices.Contains(vars, m[1]) {
+			return fmt.Sprintf("%s is not a template variable here: use %s%s",
+				quoteShort(m[0]), orList(braced(vars)), didYouMean(m[1], vars))
+		}
+	}
+	return ""
+}
+
+func braced(vars []string) []string {
+	out := make([]string, len(vars))
+	for i, v := range vars {
+		out[i] = "{{" + v + "}}"
+	}
+	return out
+}
+
+// hookDefaults fills what each [[target.nodes]] entry left out, names the
+// nodes that have no name, and makes target.nodes the number of hooks, so a
+// chaos step addresses an external target's nodes as it does the embedded
+// target's.
+func (d *decoder) hookDefaults(p *Profile) {
+	for i := range p.Target.NodeHooks {
+		h := &p.Target.NodeHooks[i]
+		key := func(name ...string) []string { return join([]string{"target", "nodes", strconv.Itoa(i)}, name...) }
+		if !d.given(key("name")...) {
+			h.Name = "node" + strconv.Itoa(i)
+		}
+		if !d.given(key("timeout")...) {
+			h.Timeout = Dur(DefaultHookTimeout)
+		}
+		if !d.given(key("window")...) {
+			h.Window = h.Timeout
+		}
+		if h.HTTP.URL != "" && !d.given(key("http", "method")...) {
+			h.HTTP.Method = DefaultHookMethod
+		}
+	}
+	if len(p.Target.NodeHooks) > 0 {
+		p.Target.Nodes = len(p.Target.NodeHooks)
+	}
+}
+
+// nodeHooks checks the [[target.nodes]] of an external target.
+func (c *checker) nodeHooks() {
+	t := c.p.Target
+	switch t.OnHookFailure {
+	case OnHookFailureContinue, OnHookFailureAbort:
+	default:
+		opts := []string{OnHookFailureContinue, OnHookFailureAbort}
+		c.bad([]string{"target", "on_hook_failure"}, "%q is not a choice: use %s%s", t.OnHookFailure, orList(opts), didYouMean(t.OnHookFailure, opts))
+	}
+	if len(t.NodeHooks) > MaxNodes {
+		c.bad([]string{"target", "nodes"}, "%d nodes are too many: use at most %d", len(t.NodeHooks), MaxNodes)
+	}
+	names := map[string]int{}
+	for i, h := range t.NodeHooks {
+		key := func(name ...string) []string { return join([]string{"target", "nodes", strconv.Itoa(i)}, name...) }
+		if j, dup := names[h.Name]; dup {
+			c.bad(key("name"), "%q is also the name of target.nodes.%d: give each node its own name", h.Name, j)
+		}
+		names[h.Name] = i
+		hasCmd := len(h.Command) > 0
+		hasHTTP := h.HTTP.URL != "" || h.HTTP.Body != "" || h.HTTP.Status != 0 || len(h.HTTP.Headers) > 0 || c.d.given(key("http")...)
+		switch {
+		case hasCmd && hasHTTP:
+			c.bad(key(), "has both command and http: a node restarts one way; keep one")
+		case !hasCmd && !hasHTTP:
+			c.badAt(key("command"), key(), `missing: say how to restart the node, with command = ["kubectl", "rollout", "restart", "deploy/web"] or http = { url = "http://..." }`)
+		case hasCmd:
+			if h.Command[0] == "" {
+				c.bad(key("command", "0"), "is empty: the first element is the program to run")
+			}
+			for j, arg := range h.Command {
+				if msg := templateProblem(arg, hookVars); msg != "" {
+					c.bad(key("command", strconv.Itoa(j)), "%s", msg)
+				}
+			}
+		default:
+			c.hookHTTP(h.HTTP, key)
+		}
+		if h.Timeout.D() <= 0 {
+			c.bad(key("timeout"), `%v is too short: a hook needs time to run, e.g. "60s"`, h.Timeout.D())
+		}
+		if h.Window.D() < 0 {
+			c.notNegative(h.Window, key("window")...)
+		}
+	}
+}
+
+func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string) {
+	path := key("http", "url")
+	switch u, err := url.Parse(h.URL); {
+	case h.URL == "":
+		c.badAt(path, key("http"), `missing: write the URL that restarts the node, e.g. url = "http://127.0.0.1:9900/nodes/{{node}}/restart"`)
+	case c.d.failed[keyString(path)]:
+	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		c.bad(path, "is not an http:// or https:// URL with a host")
+	default:
+		if msg := templateProblem(h.URL, hookVars); msg != "" {
+			c.bad(path, "%s", msg)
+		}
+	}
+	switch h.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+		c.bad(key("http", "method"), "%q is not a method a hook sends: use %s", h.Method, orList(methods))
+	}
+	if h.Status != 0 && (h.Status < 100 || h.Status > 599) {
+		c.bad(key("http", "status"), "%d is not an HTTP status: use 100 to 599, or 0 for any 2xx", h.Status)
+	}
+	for name, v := range h.Headers {
+		hk := key("http", "headers", name)
+		if !isToken(name) {
+			c.bad(hk, `%s is not a header name: use letters, digits and -, e.g. "Authorization"`, quoteShort(name))
+		} else if !c.d.failed[keyString(hk)] && !validHeaderValue(v) {
+			c.bad(hk, "the value has a control character (a line break, NUL, ...), which a header value cannot carry")
+		}
+	}
+	if msg := templateProblem(h.Body, hookVars); msg != "" {
+		c.bad(key("http", "body"), "%s", msg)
+	}
+}
+
+// detect checks [detect]: observe mode triggers nothing itself.
+func (c *checker) detect() {
+	d := c.p.Detect
+	if !d.Enabled {
+		return
+	}
+	if len(c.p.Chaos) > 0 {
+		c.bad([]string{"detect", "enabled"}, "true finds restarts that happen elsewhere, but the profile has [[chaos]] steps of its own: remove the steps, or set enabled = false")
+	}
+	if d.Gap.D() <= 0 || d.Gap.D() > time.Hour {
+		c.bad([]string{"detect", "gap"}, `%v is out of range: closes this close together form one event; use e.g. "1s" (above 0, at most 1h)`, d.Gap.D())
+	}
+	if d.MinCloses < 1 {
+		c.bad([]string{"detect", "min_closes"}, "%d is too small: a burst needs at least 1 close to be an event", d.MinCloses)
+	}
+}
+
+// targetURLs checks target.urls, an external target's list of URLs.
+func (c *checker) targetURLs() {
+	t := c.p.Target
+	if len(t.URLs) == 0 {
+		if c.d.given("target", "urls") {
+			c.bad([]string{"target", "urls"}, "is empty: list the URLs clients spread over, or use url for one")
+		}
+		return
+	}
+	if t.URL != "" {
+		c.bad([]string{"target", "urls"}, "and target.url are both set: use url for one URL, urls for several")
+	}
+	for i, raw := range t.URLs {
+		path := []string{"target", "urls", strconv.Itoa(i)}
+		if c.d.failed[keyString(path)] {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "ws" && u.Scheme != "wss" || u.Hostname() == "" {
+			c.bad(path, `is not a ws:// or wss:// URL with a host, e.g. "wss://ws1.example.test/socket"`)
+			continue
+		}
+		if msg := templateProblem(raw, clientVars); msg != "" {
+			c.bad(path, "%s", msg)
+		}
+	}
+}
+
+// handshakeExtras checks target.subprotocols and target.origin.
+func (c *checker) handshakeExtras() {
+	t := c.p.Target
+	seen := map[string]bool{}
+	for i, sp := range t.Subprotocols {
+		path := []string{"target", "subprotocols", strconv.Itoa(i)}
+		switch {
+		case !isToken(sp):
+			c.bad(path, `%s is not a subprotocol name: use a token such as "v2.json.example"`, quoteShort(sp))
+		case seen[sp]:
+			c.bad(path, "%q is listed twice", sp)
+		}
+		seen[sp] = true
+	}
+	if o := t.Origin; o != "" {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || strings.ContainsAny(o, "\r\n") {
+			c.bad([]string{"target", "origin"}, `%s is not an origin: write scheme://host[:port], e.g. "https://app.example.test"`, quoteShort(o))
+		}
+	}
+}
