@@ -31,8 +31,10 @@ action = "rolling_restart"
 interval = "10s"
 `
 	env := environment{
-		lookupEnv: func(name string) (string, bool) { return map[string]string{"HOOK_TOKEN": "t0ken-from-env"}[name], name == "HOOK_TOKEN" },
-		readFile:  readRegularFile,
+		lookupEnv: func(name string) (string, bool) {
+			return map[string]string{"HOOK_TOKEN": "t0ken-from-env"}[name], name == "HOOK_TOKEN"
+		},
+		readFile: readRegularFile,
 	}
 	p, err := parse([]byte(src), "hooks.toml", nil, env)
 	if err != nil {
