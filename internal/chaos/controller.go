@@ -40,7 +40,7 @@ func Plan(p *profile.Profile) []Event {
 						EventPlan: stats.EventPlan{
 							At:     s.At.D() + time.Duration(bi)*s.Interval.D(),
 							Action: s.Action, Node: node, Code: s.Code,
-							Window: spec.Drain, Settle: spec.Drain + spec.Downtime,
+							Window: window(p, node, spec.Drain), Settle: spec.Drain + spec.Downtime,
 						},
 						restart: spec,
 					})
@@ -63,8 +63,19 @@ func Plan(p *profile.Profile) []Event {
 	}
 	for i := range out {
 		out[i].Index = i
+		out[i].restart.Event = i
 	}
 	return out
+}
+
+// window is how long after its start a restart of node may close clients:
+// its drain, or for an external node the hook's window, since a rollout
+// closes clients for longer than the command that starts it runs.
+func window(p *profile.Profile, node int, drain time.Duration) time.Duration {
+	if hooks := p.Target.NodeHooks; p.Target.Mode == profile.ModeExternal && node < len(hooks) {
+		return max(drain, hooks[node].Window.D())
+	}
+	return drain
 }
 
 // Outcome is what happened when an event ran.

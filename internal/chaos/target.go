@@ -17,7 +17,8 @@ type Target interface {
 	// Restart closes every client connection of one node with spec.Code, spread
 	// evenly over spec.Drain, refuses new connections on that node for
 	// spec.Downtime, then accepts again. It returns once the node accepts again,
-	// or when ctx is done. It reports how many connections it closed.
+	// or when ctx is done. It reports how many connections it closed, or -1
+	// when it cannot know (a restart hook of an external target).
 	Restart(ctx context.Context, node int, spec RestartSpec) (closed int, err error)
 	// Close closes a share of all current client connections, on every node,
 	// with spec.Code. It reports how many connections it closed.
@@ -30,6 +31,7 @@ type RestartSpec struct {
 	Reason   string        // close reason; at most 123 bytes
 	Drain    time.Duration // closes are spread evenly over this window (0: all at once)
 	Downtime time.Duration // the node refuses connections this long after the drain
+	Event    int           // the index of the chaos event the restart is, for targets that report per event
 }
 
 // CloseSpec says which clients a close step ends and how.

@@ -1,0 +1,255 @@
+// Package hooks restarts the nodes of an external target the way its team
+// does: by running a command (without a shell) or sending an HTTP request,
+// with the chaos step's values in templates. It implements chaos.Target, so
+// the chaos controller drives an external target's nodes as it drives the
+// embedded target's.
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/profile"
+)
+
+// MaxOutput is how much of a hook's output (a command's stdout and stderr,
+// a response's body) a Run keeps: the first bytes, where errors usually are.
+const MaxOutput = 4096
+
+// Vars are a hook's template values: the chaos step's.
+type Vars struct {
+	Node     int
+	Name     string
+	Code     int
+	Drain    time.Duration
+	Downtime time.Duration
+	Reason   string
+}
+
+func (v Vars) lookup(name string) string {
+	switch name {
+	case "node":
+		return strconv.Itoa(v.Node)
+	case "name":
+		return v.Name
+	case "code":
+		return strconv.Itoa(v.Code)
+	case "drain":
+		return v.Drain.String()
+	case "downtime":
+		return v.Downtime.String()
+	case "reason":
+		return v.Reason
+	}
+	return ""
+}
+
+var templateVar = regexp.MustCompile(`\{\{\s*([a-z]+)\s*\}\}`)
+
+// render replaces {{var}} in s with v's values, each passed through esc.
+func render(s string, v Vars, esc func(string) string) string {
+	return templateVar.ReplaceAllStringFunc(s, func(m string) string {
+		return esc(v.lookup(templateVar.FindStringSubmatch(m)[1]))
+	})
+}
+
+// Run is what one hook did.
+type Run struct {
+	Event    int    // the chaos event it served
+	Node     int    // the node it restarted
+	Name     string // the node's name
+	Kind     string // "command" or "http"
+	Command  []string
+	Method   string
+	URL      string
+	Started  time.Time // monotonic
+	Duration time.Duration
+	// ExitStatus is the command's exit status; nil for a request, or for a
+	// command that did not run or was killed.
+	ExitStatus *int
+	HTTPStatus int    // the response's status; 0 for a command or without a response
+	Output     string // the first MaxOutput bytes of its output or response body
+	Err        error  // nil when the hook did what was expected of it
+}
+
+// Execute runs hook h with v's values and waits for it, at most h.Timeout.
+func Execute(ctx context.Context, h profile.NodeHook, v Vars) Run {
+	ctx, cancel := context.WithTimeout(ctx, h.Timeout.D())
+	defer cancel()
+	r := Run{Node: v.Node, Name: h.Name, Started: time.Now()}
+	if len(h.Command) > 0 {
+		r.Kind = "command"
+		r.runCommand(ctx, h, v)
+	} else {
+		r.Kind = "http"
+		r.sendRequest(ctx, h, v)
+	}
+	r.Duration = time.Since(r.Started)
+	if r.Err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		r.Err = fmt.Errorf("did not finish within its timeout of %v", h.Timeout.D())
+	}
+	return r
+}
+
+func (r *Run) runCommand(ctx context.Context, h profile.NodeHook, v Vars) {
+	args := make([]string, len(h.Command))
+	for i, a := range h.Command {
+		args[i] = render(a, v, func(s string) string { return s })
+	}
+	r.Command = args
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	killGroup(cmd)
+	// A child that keeps the output open must not hold the run up after
+	// the command itself ended or was killed.
+	cmd.WaitDelay = time.Second
+	out := &limitedBuffer{max: MaxOutput}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	r.Output = out.String()
+	if cmd.ProcessState != nil && cmd.ProcessState.Exited() {
+		code := cmd.ProcessState.ExitCode()
+		r.ExitStatus = &code
+	}
+	switch {
+	case err == nil:
+	case r.ExitStatus != nil && *r.ExitStatus != 0:
+		r.Err = fmt.Errorf("%s exited with status %d", args[0], *r.ExitStatus)
+	default:
+		r.Err = fmt.Errorf("%s: %w", args[0], err)
+	}
+}
+
+func (r *Run) sendRequest(ctx context.Context, h profile.NodeHook, v Vars) {
+	r.Method = h.HTTP.Method
+	r.URL = render(h.HTTP.URL, v, url.QueryEscape)
+	var body io.Reader
+	if h.HTTP.Body != "" {
+		body = strings.NewReader(render(h.HTTP.Body, v, func(s string) string { return s }))
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		r.Err = err
+		return
+	}
+	for k, val := range h.HTTP.Headers {
+		req.Header.Set(k, render(val, v, func(s string) string { return s }))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL may carry a secret; the hook is named elsewhere
+		}
+		r.Err = fmt.Errorf("%s request: %w", r.Method, err)
+		return
+	}
+	defer resp.Body.Close()
+	r.HTTPStatus = resp.StatusCode
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
+	r.Output = string(data)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	want := h.HTTP.Status
+	if want == 0 && (resp.StatusCode < 200 || resp.StatusCode > 299) || want != 0 && resp.StatusCode != want {
+		expected := "a 2xx status"
+		if want != 0 {
+			expected = "status " + strconv.Itoa(want)
+		}
+		r.Err = fmt.Errorf("%s answered %s, not %s", r.Method, resp.Status, expected)
+	}
+}
+
+// limitedBuffer keeps the first max bytes written to it and counts the rest.
+type limitedBuffer struct {
+	mu      sync.Mutex
+	max     int
+	buf     bytes.Buffer
+	dropped int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	room := b.max - b.buf.Len()
+	if room > len(p) {
+		room = len(p)
+	}
+	if room > 0 {
+		b.buf.Write(p[:room])
+	}
+	b.dropped += len(p) - max(room, 0)
+	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped > 0 {
+		return b.buf.String() + fmt.Sprintf("\n[%d more bytes]", b.dropped)
+	}
+	return b.buf.String()
+}
+
+// Target is an external target whose nodes restart through hooks. It
+// implements chaos.Target.
+type Target struct {
+	hooks []profile.NodeHook
+	// OnFailure, when set, learns of each failed hook as it fails.
+	OnFailure func(Run)
+
+	mu   sync.Mutex
+	runs []Run
+}
+
+// NewTarget returns the target of hooks, one per node.
+func NewTarget(hooks []profile.NodeHook) *Target {
+	return &Target{hooks: hooks}
+}
+
+// Nodes returns the number of nodes.
+func (t *Target) Nodes() int { return len(t.hooks) }
+
+// Restart runs the node's hook. How many connections it closed is not known
+// to wsstorm: it returns -1 and leaves the count to the clients.
+func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (int, error) {
+	if node < 0 || node >= len(t.hooks) {
+		return -1, fmt.Errorf("node %d has no hook", node)
+	}
+	h := t.hooks[node]
+	r := Execute(ctx, h, Vars{Node: node, Name: h.Name, Code: spec.Code, Drain: spec.Drain, Downtime: spec.Downtime, Reason: spec.Reason})
+	r.Event = spec.Event
+	t.mu.Lock()
+	t.runs = append(t.runs, r)
+	t.mu.Unlock()
+	if r.Err != nil {
+		if t.OnFailure != nil {
+			t.OnFailure(r)
+		}
+		return -1, fmt.Errorf("hook of node %d (%s): %w", node, h.Name, r.Err)
+	}
+	return -1, nil
+}
+
+// Close is not possible on an external target: wsstorm is not between the
+// clients and the server. Profiles that ask for it do not validate.
+func (t *Target) Close(context.Context, chaos.CloseSpec) (int, error) {
+	return -1, errors.New(`an external target cannot close a share of its clients: use mode = "proxy"`)
+}
+
+// Runs returns the hooks run so far, in the order they ended.
+func (t *Target) Runs() []Run {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Run(nil), t.runs...)
+}
