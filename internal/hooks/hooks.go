@@ -205,8 +205,8 @@ func (b *limitedBuffer) String() string {
 // implements chaos.Target.
 type Target struct {
 	hooks []profile.NodeHook
-	// OnFailure, when set, learns of each failed hook as it fails.
-	OnFailure func(Run)
+	// OnRun, when set, learns of each hook's run as it ends.
+	OnRun func(Run)
 
 	mu   sync.Mutex
 	runs []Run
@@ -232,10 +232,10 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 	t.mu.Lock()
 	t.runs = append(t.runs, r)
 	t.mu.Unlock()
+	if t.OnRun != nil {
+		t.OnRun(r)
+	}
 	if r.Err != nil {
-		if t.OnFailure != nil {
-			t.OnFailure(r)
-		}
 		return -1, fmt.Errorf("hook of node %d (%s): %w", node, h.Name, r.Err)
 	}
 	return -1, nil

@@ -146,7 +146,11 @@ func TestHTTP(t *testing.T) {
 func TestTarget(t *testing.T) {
 	tgt := NewTarget([]profile.NodeHook{command(10*time.Second, "true"), command(10*time.Second, "false")})
 	var failed []Run
-	tgt.OnFailure = func(r Run) { failed = append(failed, r) }
+	tgt.OnRun = func(r Run) {
+		if r.Err != nil {
+			failed = append(failed, r)
+		}
+	}
 	if tgt.Nodes() != 2 {
 		t.Fatalf("nodes %d", tgt.Nodes())
 	}

@@ -33,6 +33,10 @@ type Run struct {
 	Results     *stats.Results
 	Interrupted bool
 	Target      *TargetSide // nil unless the embedded target ran
+	// Hooks are the restart hooks' runs, by event index (external targets).
+	Hooks map[int]*HookResult
+	// Aborted says why the run ended early on its own, or is empty.
+	Aborted string
 }
 
 // Threshold is one judged threshold of the profile: the expression, the

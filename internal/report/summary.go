@@ -27,6 +27,9 @@ type Summary struct {
 	StartedAt          Timestamp      `json:"started_at"`
 	DurationS          float64        `json:"duration_s"`
 	Interrupted        bool           `json:"interrupted"`
+	// Aborted says why the run ended early on its own (a restart hook failed
+	// with on_hook_failure = "abort"); empty otherwise.
+	Aborted string `json:"aborted,omitempty"`
 	Passed             bool           `json:"passed"` // not interrupted and every threshold OK
 	Clients            int            `json:"clients"`
 	PeakConnected      int64          `json:"peak_connected"`
@@ -122,6 +125,27 @@ type EventSummary struct {
 	// ReconnectExpected: the close-code policy brings this event's clients
 	// back; events.* thresholds judge only such events.
 	ReconnectExpected bool `json:"reconnect_expected"`
+	// Failed: the event did not happen as planned (its restart hook failed);
+	// a run with a failed event does not pass.
+	Failed bool `json:"failed"`
+	// Hook is what the restart hook of an external target's node did; nil
+	// for the embedded target and the proxy.
+	Hook *HookResult `json:"hook,omitempty"`
+}
+
+// HookResult is one restart hook's run, secrets redacted.
+type HookResult struct {
+	Node       int      `json:"node"`
+	Name       string   `json:"name"`
+	Kind       string   `json:"kind"` // "command" or "http"
+	Command    []string `json:"command,omitempty"`
+	Method     string   `json:"method,omitempty"`
+	URL        string   `json:"url,omitempty"`
+	ExitStatus *int     `json:"exit_status,omitempty"` // a command's, when it exited
+	HTTPStatus int      `json:"http_status,omitempty"` // a request's, when answered
+	DurationS  float64  `json:"duration_s"`
+	Output     string   `json:"output"` // the first 4 KiB of its output or response body
+	Error      string   `json:"error,omitempty"`
 }
 
 // timestampLayout is RFC 3339 with exactly three fractional digits.
@@ -186,10 +210,21 @@ func BuildSummary(run *Run) *Summary {
 			*s.LatencyMS.Of(m) = latencySummary(r.Histogram(m))
 		}
 		for i := range r.Events {
-			s.Events = append(s.Events, eventSummary(&r.Events[i]))
+			e := eventSummary(&r.Events[i])
+			if h := run.Hooks[e.Index]; h != nil {
+				e.Hook = h
+				e.Failed = h.Error != ""
+			}
+			s.Events = append(s.Events, e)
 		}
 	}
-	s.Passed = !run.Interrupted
+	s.Aborted = run.Aborted
+	s.Passed = !run.Interrupted && run.Aborted == ""
+	for _, e := range s.Events {
+		if e.Failed {
+			s.Passed = false
+		}
+	}
 	if t := run.Target; t != nil {
 		s.Target = &TargetSide{
 			Nodes:        append(make([]NodeSide, 0, len(t.Nodes)), t.Nodes...),

@@ -78,7 +78,7 @@ func TestSummaryJSONLayout(t *testing.T) {
 		{"latency", latency["connect"], []string{"count", "min", "mean", "p50", "p90", "p99", "p999", "max"}},
 		{"event", events[0], []string{"index", "at_s", "action", "node", "code", "affected", "reconnected",
 			"never_reconnected", "t50_s", "t90_s", "t99_s", "t100_s", "peak_attempt_rate", "mean_attempt_rate",
-			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after", "reconnect_expected"}},
+			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after", "reconnect_expected", "failed"}},
 		{"target", doc["target"], []string{"nodes", "imbalance_end"}},
 	}
 	for _, tt := range tests {
@@ -131,14 +131,14 @@ func TestSummaryJSONValues(t *testing.T) {
 				"affected": 667.0, "reconnected": 667.0, "never_reconnected": 0.0,
 				"t50_s": 3.022, "t90_s": 4.1, "t99_s": 4.95, "t100_s": 5.01,
 				"peak_attempt_rate": 412.0, "mean_attempt_rate": 196.1, "herd_factor": 2.1, "attempts_per_client": 1.022,
-				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023, "reconnect_expected": true,
+				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023, "reconnect_expected": true, "failed": false,
 			},
 			map[string]any{
 				"index": 1.0, "at_s": 38.0, "action": "close", "node": nil, "code": 1000.0,
 				"affected": 200.0, "reconnected": 0.0, "never_reconnected": 200.0,
 				"t50_s": nil, "t90_s": nil, "t99_s": nil, "t100_s": nil,
 				"peak_attempt_rate": 0.0, "mean_attempt_rate": 0.0, "herd_factor": 0.0, "attempts_per_client": 0.0,
-				"failed_attempts": map[string]any{}, "imbalance_after": nil, "reconnect_expected": false,
+				"failed_attempts": map[string]any{}, "imbalance_after": nil, "reconnect_expected": false, "failed": false,
 			},
 		},
 		"thresholds": []any{map[string]any{"expr": "reconnect.p99 < 5s", "value": 1.5, "unit": "ms", "ok": true}},

@@ -71,13 +71,28 @@ func verdict(s *Summary) string {
 	if s.Passed {
 		return "passed"
 	}
-	failed := 0
+	if s.Aborted != "" {
+		return "ABORTED: " + s.Aborted
+	}
+	failed, events := 0, 0
 	for _, t := range s.Thresholds {
 		if !t.OK {
 			failed++
 		}
 	}
-	return fmt.Sprintf("FAILED (%d of %d thresholds)", failed, len(s.Thresholds))
+	for _, e := range s.Events {
+		if e.Failed {
+			events++
+		}
+	}
+	var why []string
+	if failed > 0 || events == 0 {
+		why = append(why, fmt.Sprintf("%d of %d thresholds", failed, len(s.Thresholds)))
+	}
+	if events > 0 {
+		why = append(why, fmt.Sprintf("%d chaos events failed", events))
+	}
+	return "FAILED (" + strings.Join(why, "; ") + ")"
 }
 
 // countsText writes counts by key, in key order: "http_503=15 refused=2".
@@ -143,6 +158,13 @@ func writeEvent(b *strings.Builder, e *EventSummary) {
 		fmt.Fprintf(b, ", imbalance %s", optional(e.ImbalanceAfter, 2, ""))
 	}
 	b.WriteByte('\n')
+	if h := e.Hook; h != nil {
+		what := "ok"
+		if h.Error != "" {
+			what = "FAILED: " + h.Error
+		}
+		fmt.Fprintf(b, "     hook %s (%s) in %.2fs: %s\n", h.Name, h.Kind, h.DurationS, what)
+	}
 }
 
 // optional formats *v with the given decimals and unit, or "-" when v is nil.

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/fleet"
+	"github.com/wsstorm/wsstorm/internal/hooks"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/stats"
@@ -57,6 +59,9 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 
 	url := p.Target.URL
 	var emb *embedded
+	var hookTarget *hooks.Target
+	// A failed hook with on_hook_failure = "abort" ends the run early.
+	abort := make(chan string, 1)
 	switch p.Target.Mode {
 	case profile.ModeEmbedded:
 		var err error
@@ -68,6 +73,23 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, url)
 	case profile.ModeExternal:
 		fmt.Fprintf(logw, "target: external, %s\n", p.Redact(profile.RedactURL(url)))
+		if len(p.Target.NodeHooks) > 0 {
+			hookTarget = hooks.NewTarget(p.Target.NodeHooks)
+			hookTarget.OnRun = func(r hooks.Run) {
+				what := "ok"
+				if r.Err != nil {
+					what = "FAILED: " + r.Err.Error()
+				}
+				fmt.Fprintf(logw, "%s\n", p.Redact(fmt.Sprintf("hook of node %d (%s) for event %d: %s in %.2fs", r.Node, r.Name, r.Event, what, r.Duration.Seconds())))
+				if r.Err == nil || p.Target.OnHookFailure != profile.OnHookFailureAbort {
+					return
+				}
+				select {
+				case abort <- p.Redact(fmt.Sprintf("the hook of node %d (%s) failed: %v", r.Node, r.Name, r.Err)):
+				default:
+				}
+			}
+		}
 	default:
 		return nil, fmt.Errorf("%w: target mode %q is not available", ErrCannotRun, p.Target.Mode)
 	}
@@ -100,21 +122,31 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 	wg.Go(func() { fl.Run(runCtx) })
 	var outcomes []chaos.Outcome
-	if emb != nil {
+	var chaosTarget chaos.Target
+	switch {
+	case emb != nil:
+		chaosTarget = emb.tgt
+		wg.Go(func() { emb.sampleEvery(runCtx, rec) })
+	case hookTarget != nil:
+		chaosTarget = hookTarget
+	}
+	if chaosTarget != nil && len(events) > 0 {
 		wg.Go(func() {
-			ctl := &chaos.Controller{Target: emb.tgt, Events: events, Log: rec}
+			ctl := &chaos.Controller{Target: chaosTarget, Events: events, Log: rec}
 			outcomes = ctl.Run(runCtx, started)
 		})
-		wg.Go(func() { emb.sampleEvery(runCtx, rec) })
 	}
 
 	deadline := time.NewTimer(p.Duration.D())
-	interrupted := false
+	interrupted, aborted := false, ""
 	select {
 	case <-deadline.C:
 	case <-ctx.Done():
 		interrupted = true
 		deadline.Stop()
+	case aborted = <-abort:
+		deadline.Stop()
+		fmt.Fprintf(logw, "run aborted: %s\n", aborted)
 	}
 	// The server's view at the end, taken before the clients go away.
 	var end []target.NodeStats
@@ -128,7 +160,8 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	wg.Wait()
 
 	for _, o := range outcomes {
-		if o.Err != nil && !errors.Is(o.Err, context.Canceled) {
+		// A hook's failure was logged as it happened.
+		if o.Err != nil && !errors.Is(o.Err, context.Canceled) && hookTarget == nil {
 			fmt.Fprintf(logw, "chaos: %v\n", o.Err)
 		}
 	}
@@ -137,7 +170,10 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
 	}
 	crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
-	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted}
+	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted, Aborted: aborted}
+	if hookTarget != nil {
+		run.Hooks = hookResults(p, hookTarget.Runs())
+	}
 	if emb != nil {
 		run.Target = targetSide(end)
 	}
@@ -227,8 +263,30 @@ func crossCheck(w io.Writer, outcomes []chaos.Outcome, events []stats.EventRepor
 	}
 	for _, e := range events {
 		n, ok := closed[e.Index]
-		if ok && (int64(n) < e.Affected || !lifetimes && int64(n) != e.Affected) {
+		if ok && n >= 0 && (int64(n) < e.Affected || !lifetimes && int64(n) != e.Affected) {
 			fmt.Fprintf(w, "warning: event %d: the target closed %d connections but clients attributed %d closes to it\n", e.Index, n, e.Affected)
 		}
 	}
+}
+
+// hookResults turns the hooks' runs into the results' form, by event, with
+// the profile's secrets redacted.
+func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*report.HookResult {
+	out := make(map[int]*report.HookResult, len(runs))
+	for _, r := range runs {
+		h := &report.HookResult{
+			Node: r.Node, Name: p.Redact(r.Name), Kind: r.Kind,
+			Method: r.Method, URL: p.Redact(r.URL), ExitStatus: r.ExitStatus, HTTPStatus: r.HTTPStatus,
+			DurationS: math.Round(r.Duration.Seconds()*1000) / 1000,
+			Output:    p.Redact(r.Output),
+		}
+		for _, a := range r.Command {
+			h.Command = append(h.Command, p.Redact(a))
+		}
+		if r.Err != nil {
+			h.Error = p.Redact(r.Err.Error())
+		}
+		out[r.Event] = h
+	}
+	return out
 }
