@@ -22,22 +22,22 @@ type Summary struct {
 	Schema  string     `json:"schema"`
 	Profile ProfileRef `json:"profile"`
 	// InsecureSkipVerify records that TLS certificates were not verified.
-	InsecureSkipVerify bool           `json:"insecure_skip_verify"`
-	Seed               uint64         `json:"seed"`
-	StartedAt          Timestamp      `json:"started_at"`
-	DurationS          float64        `json:"duration_s"`
-	Interrupted        bool           `json:"interrupted"`
+	InsecureSkipVerify bool      `json:"insecure_skip_verify"`
+	Seed               uint64    `json:"seed"`
+	StartedAt          Timestamp `json:"started_at"`
+	DurationS          float64   `json:"duration_s"`
+	Interrupted        bool      `json:"interrupted"`
 	// Aborted says why the run ended early on its own (a restart hook failed
 	// with on_hook_failure = "abort"); empty otherwise.
-	Aborted string `json:"aborted,omitempty"`
-	Passed             bool           `json:"passed"` // not interrupted and every threshold OK
-	Clients            int            `json:"clients"`
-	PeakConnected      int64          `json:"peak_connected"`
-	Counters           CounterSummary `json:"counters"`
-	LatencyMS          Latencies      `json:"latency_ms"`
-	Events             []EventSummary `json:"events"`
-	Thresholds         []Threshold    `json:"thresholds"`
-	Target             *TargetSide    `json:"target,omitempty"` // only when the embedded target ran
+	Aborted       string         `json:"aborted,omitempty"`
+	Passed        bool           `json:"passed"` // not interrupted and every threshold OK
+	Clients       int            `json:"clients"`
+	PeakConnected int64          `json:"peak_connected"`
+	Counters      CounterSummary `json:"counters"`
+	LatencyMS     Latencies      `json:"latency_ms"`
+	Events        []EventSummary `json:"events"`
+	Thresholds    []Threshold    `json:"thresholds"`
+	Target        *TargetSide    `json:"target,omitempty"` // only when the embedded target ran
 }
 
 // ProfileRef identifies the profile a run used.
