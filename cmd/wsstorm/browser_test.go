@@ -46,32 +46,115 @@ type renderedChart struct {
 	CanvasHeight int    `json:"canvas_height"`
 }
 
+// chartPixels is what a chart's canvas holds: for each series of the
+// chart's data, the pixels drawn in its colour.
+type chartPixels struct {
+	ID     string   `json:"id"`
+	Series []string `json:"series"`
+	Pixels []int    `json:"pixels"`
+}
+
+// countPixels reads each chart's colours from the page's data block and
+// counts, on the chart's canvas, the opaque pixels of each colour (within a
+// little, for antialiasing). It reads the canvas, not what the page's
+// script says it drew.
+const countPixels = `(function () {
+	var data = JSON.parse(document.getElementById("wsstorm-data").textContent);
+	return data.charts.map(function (c) {
+		var rgb = c.series.map(function (s) {
+			return [1, 3, 5].map(function (i) { return parseInt(s.color.slice(i, i + 2), 16); });
+		});
+		var pixels = c.series.map(function () { return 0; });
+		var canvas = document.querySelector("#chart-" + c.id + " canvas");
+		if (canvas && canvas.width > 0 && canvas.height > 0) {
+			var px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+			for (var i = 0; i < px.length; i += 4) {
+				if (px[i + 3] < 160) {
+					continue;
+				}
+				for (var k = 0; k < rgb.length; k++) {
+					if (Math.abs(px[i] - rgb[k][0]) <= 24 && Math.abs(px[i + 1] - rgb[k][1]) <= 24 && Math.abs(px[i + 2] - rgb[k][2]) <= 24) {
+						pixels[k]++;
+						break;
+					}
+				}
+			}
+		}
+		return {id: c.id, series: c.series.map(function (s) { return s.label; }), pixels: pixels};
+	});
+})()`
+
+// minSeriesPixels is how many pixels of its series' colours a chart must
+// show: a chart of one point per series shows about 80, an empty one 0.
+const minSeriesPixels = 20
+
+// oneReconnect is a run with a single reconnect: one client, closed once
+// with 1012, back 200 ms later. Its latency chart has a single x.
+const oneReconnect = `
+name = "one-reconnect"
+duration = "2s"
+
+[target]
+mode = "embedded"
+nodes = 1
+listen = "127.0.0.1:0"
+
+[fleet]
+clients = 1
+ramp = "100ms"
+
+[fleet.session]
+send_interval = "100ms"
+
+[fleet.reconnect]
+strategy = "constant"
+base = "200ms"
+
+[[chaos]]
+at = "1s"
+action = "close"
+fraction = 1.0
+code = 1012
+`
+
 // TestReportHTMLInChromium opens the report.html of real runs in headless
 // Chromium, from a file:// URL, and checks what a user would see: every
-// chart drawn with data, no error on the console, nothing fetched, and a
-// hostile chaos reason shown as text rather than run. It saves a full-page
-// screenshot in the test's temporary directory, and copies it to
-// $WSSTORM_SCREENSHOT_DIR when that is set.
+// chart drawn, its canvas showing its series' colours, no error on the
+// console, nothing fetched, and a hostile chaos reason shown as text rather
+// than run. It saves a full-page screenshot in the test's temporary
+// directory, and copies it to $WSSTORM_SCREENSHOT_DIR when that is set.
 func TestReportHTMLInChromium(t *testing.T) {
 	browser := browserPath(t)
 	const hostile = `</script><script>alert(1)</script>`
 	tests := []struct {
-		name   string
-		args   []string
-		exit   int
-		charts []string
+		name    string
+		profile string // TOML of the profile to run; "": the default profile
+		args    []string
+		exit    int
+		charts  []string
 	}{
-		{"storm", append(slices.Clone(small), "--set", "chaos.0.reason="+hostile), exitPassed,
+		{"storm", "", append(slices.Clone(small), "--set", "chaos.0.reason="+hostile), exitPassed,
 			[]string{"connected", "herd", "latency", "recovery"}},
 		// No chaos: no reconnects, no recovery curve, and the default
 		// profile's events.t100 threshold fails for want of events.
-		{"no chaos", []string{"--set", "duration=2s", "--set", "fleet.ramp=300ms", "--set", "fleet.clients=50", "--set", "chaos=[]"}, exitFailed,
+		{"no chaos", "", []string{"--set", "duration=2s", "--set", "fleet.ramp=300ms", "--set", "fleet.clients=50", "--set", "chaos=[]"}, exitFailed,
 			[]string{"connected", "herd"}},
+		// One reconnect: the latency chart is a single point per metric.
+		{"one reconnect", oneReconnect, nil, exitPassed,
+			[]string{"connected", "herd", "latency", "recovery"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.name, " ", "-"), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "results")
-			if code, _, stderr := wsstorm(t, append([]string{"run", "--out", dir}, tt.args...)...); code != tt.exit {
+			args := append([]string{"run", "--out", dir, "--quiet"}, tt.args...)
+			if tt.profile != "" {
+				path := filepath.Join(t.TempDir(), "profile.toml")
+				if err := os.WriteFile(path, []byte(tt.profile), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, path)
+			}
+			if code, _, stderr := wsstorm(t, args...); code != tt.exit {
 				t.Fatalf("run: exit %d, want %d\n%s", code, tt.exit, stderr)
 			}
 			shot := openInBrowser(t, browser, filepath.Join(dir, report.HTMLFile), tt.charts)
@@ -179,6 +262,10 @@ func openInBrowser(t *testing.T, browser, file string, wantCharts []string) []by
 	if err != nil {
 		t.Fatal(err)
 	}
+	pixels, err := chromedp.Run(tab, chromedp.Evaluate[[]chartPixels](countPixels))
+	if err != nil {
+		t.Fatal(err)
+	}
 	placed, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`Array.prototype.map.call(document.querySelectorAll("[data-chart]"), function (e) { return e.dataset.chart; })`))
 	if err != nil {
 		t.Fatal(err)
@@ -207,18 +294,36 @@ func openInBrowser(t *testing.T, browser, file string, wantCharts []string) []by
 	for _, c := range charts {
 		drawn[c.ID] = c
 	}
+	shown := map[string]chartPixels{}
+	for _, c := range pixels {
+		shown[c.ID] = c
+	}
 	for _, id := range wantCharts {
 		c, ok := drawn[id]
 		switch {
 		case !ok:
 			t.Errorf("chart %s was not drawn", id)
+			continue
 		case c.Points == 0:
 			t.Errorf("chart %s was drawn with no data", id)
 		case c.CanvasWidth == 0 || c.CanvasHeight == 0:
 			t.Errorf("chart %s has a canvas of %dx%d", id, c.CanvasWidth, c.CanvasHeight)
-		default:
-			t.Logf("chart %s: %d points on a %dx%d canvas", id, c.Points, c.CanvasWidth, c.CanvasHeight)
 		}
+		// Series may hide one another (nodes with equal connections), so
+		// the chart as a whole must show its colours.
+		p := shown[id]
+		total := 0
+		var per []string
+		for i, n := range p.Pixels {
+			total += n
+			per = append(per, fmt.Sprintf("%s %d", p.Series[i], n))
+		}
+		if total < minSeriesPixels {
+			t.Errorf("chart %s shows %d pixels of its series' colours (%s), want at least %d: nothing was drawn",
+				id, total, strings.Join(per, ", "), minSeriesPixels)
+			continue
+		}
+		t.Logf("chart %s: %d points on a %dx%d canvas; pixels drawn: %s", id, c.Points, c.CanvasWidth, c.CanvasHeight, strings.Join(per, ", "))
 	}
 	return shot
 }

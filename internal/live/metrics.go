@@ -1,6 +1,7 @@
 package live
 
 import (
+	"maps"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -15,6 +16,10 @@ import (
 // LatencyBuckets are the upper bounds, in seconds, of the reconnect latency
 // histogram: 1 ms doubling up to about 131 s.
 var LatencyBuckets = prometheus.ExponentialBuckets(0.001, 2, 18)
+
+// normalClosure is close code 1000, which wsstorm_closes_total has a series
+// for from the start, as it does for each code the chaos plan sends.
+const normalClosure = 1000
 
 // Collector is a prometheus.Collector of a run's totals. It reads the
 // recorder's snapshot at each scrape, so clients pay nothing for it, and
@@ -73,9 +78,11 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends the metrics of the attached recorder's snapshot.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	var s stats.Snapshot
+	var plan []stats.EventPlan
 	hist := stats.NewHistogram()
 	if rec := c.rec.Load(); rec != nil {
 		s = rec.Snapshot()
+		plan = rec.Plan()
 		hist = rec.SnapshotHistogram(stats.Reconnect)
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
@@ -90,10 +97,26 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.planned, c.duration.Seconds())
 	counter(c.attempts, s.Attempts)
 	counter(c.connects, s.Connects)
-	for reason, n := range s.Failures {
+	// The common reasons and codes are there at 0 from the first scrape, so
+	// rate() and increase() count the first failures and closes rather than
+	// miss them in a series that starts with them. Others (http_<status>, a
+	// code the server chose) appear when first seen.
+	failures := map[string]int64{}
+	for _, r := range []stats.Reason{stats.Refused, stats.Timeout, stats.Reset, stats.TLS, stats.BadHandshake, stats.Other} {
+		failures[r.String()] = 0
+	}
+	maps.Copy(failures, s.Failures)
+	for reason, n := range failures {
 		counter(c.failures, n, reason)
 	}
-	for code, n := range s.Closes {
+	closes := map[int]int64{normalClosure: 0}
+	for _, p := range plan {
+		if p.Code > 0 {
+			closes[p.Code] = 0
+		}
+	}
+	maps.Copy(closes, s.Closes)
+	for code, n := range closes {
 		counter(c.closes, n, strconv.Itoa(code))
 	}
 	counter(c.clientCloses, s.ClientCloses)

@@ -63,14 +63,20 @@ wsstorm_clients_connected 3
 wsstorm_clients_target 4
 # HELP wsstorm_closes_total Closes the clients observed from the server or the network, by close code.
 # TYPE wsstorm_closes_total counter
+wsstorm_closes_total{code="1000"} 0
 wsstorm_closes_total{code="1012"} 2
 # HELP wsstorm_connect_attempts_total Connect attempts started.
 # TYPE wsstorm_connect_attempts_total counter
 wsstorm_connect_attempts_total 9
 # HELP wsstorm_connect_failures_total Failed connect attempts, by reason.
 # TYPE wsstorm_connect_failures_total counter
+wsstorm_connect_failures_total{reason="bad_handshake"} 0
 wsstorm_connect_failures_total{reason="http_503"} 1
+wsstorm_connect_failures_total{reason="other"} 0
 wsstorm_connect_failures_total{reason="refused"} 2
+wsstorm_connect_failures_total{reason="reset"} 0
+wsstorm_connect_failures_total{reason="timeout"} 0
+wsstorm_connect_failures_total{reason="tls"} 0
 # HELP wsstorm_connects_total Successful connects (handshake complete).
 # TYPE wsstorm_connects_total counter
 wsstorm_connects_total 6
@@ -134,8 +140,22 @@ wsstorm_run_elapsed_seconds 30
 	t.Error("no wsstorm_reconnect_latency_seconds")
 }
 
+// zeroFailures is wsstorm_connect_failures_total before any failure: the
+// common reasons at 0.
+const zeroFailures = `
+# HELP wsstorm_connect_failures_total Failed connect attempts, by reason.
+# TYPE wsstorm_connect_failures_total counter
+wsstorm_connect_failures_total{reason="bad_handshake"} 0
+wsstorm_connect_failures_total{reason="other"} 0
+wsstorm_connect_failures_total{reason="refused"} 0
+wsstorm_connect_failures_total{reason="reset"} 0
+wsstorm_connect_failures_total{reason="timeout"} 0
+wsstorm_connect_failures_total{reason="tls"} 0
+`
+
 // TestCollectorBeforeTheRun: before a recorder is attached, a scrape shows
-// the target and zeros.
+// the target and zeros, with the common failure reasons and close code 1000
+// already there.
 func TestCollectorBeforeTheRun(t *testing.T) {
 	c := NewCollector(300, time.Minute)
 	const want = `
@@ -145,8 +165,35 @@ wsstorm_clients_connected 0
 # HELP wsstorm_clients_target Clients in the fleet (fleet.clients).
 # TYPE wsstorm_clients_target gauge
 wsstorm_clients_target 300
-`
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "wsstorm_clients_connected", "wsstorm_clients_target", "wsstorm_chaos_events_total"); err != nil {
+# HELP wsstorm_closes_total Closes the clients observed from the server or the network, by close code.
+# TYPE wsstorm_closes_total counter
+wsstorm_closes_total{code="1000"} 0
+` + zeroFailures
+	names := []string{"wsstorm_clients_connected", "wsstorm_clients_target", "wsstorm_chaos_events_total",
+		"wsstorm_closes_total", "wsstorm_connect_failures_total"}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestCollectorSeriesFromTheStart: once the run starts, and before any
+// failure or close, the failure series of the common reasons and the close
+// series of 1000 and of every code the chaos plan sends are there at 0, so
+// that rate() and increase() count their first increments.
+func TestCollectorSeriesFromTheStart(t *testing.T) {
+	c := NewCollector(4, time.Minute)
+	c.Attach(stats.New(stats.Config{Start: time.Now(), Horizon: time.Minute, Events: []stats.EventPlan{
+		{At: 10 * time.Second, Action: "rolling_restart", Node: 0, Code: 1012},
+		{At: 20 * time.Second, Action: "close", Node: -1, Code: 4001},
+	}}))
+	const want = `
+# HELP wsstorm_closes_total Closes the clients observed from the server or the network, by close code.
+# TYPE wsstorm_closes_total counter
+wsstorm_closes_total{code="1000"} 0
+wsstorm_closes_total{code="1012"} 0
+wsstorm_closes_total{code="4001"} 0
+` + zeroFailures
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "wsstorm_closes_total", "wsstorm_connect_failures_total"); err != nil {
 		t.Error(err)
 	}
 }

@@ -37,7 +37,10 @@ type Frame struct {
 	FailureRate float64 // failed attempts per second over the last interval
 	Failures    map[string]int64
 	Closes      map[int]int64
-	Chaos       string // the current chaos step, see ChaosStep
+	// Where the chaos plan stands (see ChaosStep): the event started last
+	// ("#1 rolling_restart node 1 code 1012 at 18.0s"), its place in the
+	// plan ("event 2 of 4"), and the event to come; "" for none.
+	LastEvent, ChaosProgress, NextEvent string
 }
 
 // Next returns the frame for snap, which must not be older than the
@@ -50,8 +53,8 @@ func (s *Status) Next(snap stats.Snapshot) Frame {
 		Clients:   s.Clients,
 		Failures:  snap.Failures,
 		Closes:    snap.Closes,
-		Chaos:     ChaosStep(s.Plan, snap.Events),
 	}
+	f.LastEvent, f.ChaosProgress, f.NextEvent = chaosEvents(s.Plan, snap.Events)
 	if s.Duration > 0 {
 		f.Elapsed = min(f.Elapsed, s.Duration) // the last moments of wind-down
 	}
@@ -63,38 +66,70 @@ func (s *Status) Next(snap stats.Snapshot) Frame {
 	return f
 }
 
-// Headline is the frame's first line: time, clients, rates and totals, e.g.
+// Headline is the frame's time, clients, rates and totals, e.g.
 // "12.3s/45.0s  connected 1987/2000  attempts 250/s  failures 0.0/s  closes 1012=644".
 func (f Frame) Headline() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s  connected %d/%d  attempts %s/s  failures %s/s",
-		seconds(f.Elapsed), seconds(f.Duration), f.Connected, f.Clients, rate(f.AttemptRate), rate(f.FailureRate))
+	b.WriteString(f.rates())
 	if len(f.Failures) > 0 {
 		b.WriteString(" (")
 		b.WriteString(failureList(f.Failures))
 		b.WriteString(")")
 	}
-	b.WriteString("  closes ")
+	b.WriteString("  ")
+	b.WriteString(f.closes())
+	return b.String()
+}
+
+// rates is "12.3s/45.0s  connected 1987/2000  attempts 250/s  failures 0.0/s".
+func (f Frame) rates() string {
+	return fmt.Sprintf("%s/%s  connected %d/%d  attempts %s/s  failures %s/s",
+		seconds(f.Elapsed), seconds(f.Duration), f.Connected, f.Clients, rate(f.AttemptRate), rate(f.FailureRate))
+}
+
+// closes is "closes 1000=200 1012=644", or "closes none".
+func (f Frame) closes() string {
 	if len(f.Closes) == 0 {
-		b.WriteString("none")
+		return "closes none"
 	}
-	for i, code := range slices.Sorted(maps.Keys(f.Closes)) {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%d=%d", code, f.Closes[code])
+	var b strings.Builder
+	b.WriteString("closes")
+	for _, code := range slices.Sorted(maps.Keys(f.Closes)) {
+		fmt.Fprintf(&b, " %d=%d", code, f.Closes[code])
 	}
 	return b.String()
 }
 
-// TerminalLines are the lines a terminal shows for the frame.
+// Chaos is the chaos step, as ChaosStep writes it.
+func (f Frame) Chaos() string { return joinEvents(f.LastEvent, f.ChaosProgress, f.NextEvent) }
+
+// TerminalLines are the lines a terminal shows for the frame, short enough
+// for 80 columns: time, clients and rates; closes by code and failures by
+// reason; the chaos event started last; the next one. Fields within a line
+// are two spaces apart, where a narrower terminal breaks it (see View).
 func (f Frame) TerminalLines() []string {
-	return []string{f.Headline(), "chaos: " + f.Chaos}
+	second := f.closes()
+	if len(f.Failures) > 0 {
+		second += "  failures so far: " + failureList(f.Failures)
+	}
+	lines := []string{f.rates(), second}
+	switch {
+	case f.LastEvent == "" && f.NextEvent == "":
+		lines = append(lines, "chaos: none")
+	case f.LastEvent == "":
+		lines = append(lines, "chaos: next "+f.NextEvent)
+	default:
+		lines = append(lines, "chaos: "+f.LastEvent+"  ("+f.ChaosProgress+")")
+		if f.NextEvent != "" {
+			lines = append(lines, "next: "+f.NextEvent)
+		}
+	}
+	return lines
 }
 
 // PlainLine is the one line a log gets for the frame.
 func (f Frame) PlainLine() string {
-	return f.Headline() + "  chaos: " + f.Chaos
+	return f.Headline() + "  chaos: " + f.Chaos()
 }
 
 // ChaosStep says where the chaos plan stands: "none" without a plan, the
@@ -102,26 +137,50 @@ func (f Frame) PlainLine() string {
 // (with its actual start) and the one to come, e.g.
 // "#1 rolling_restart node 1 code 1012 at 12.0s (event 2 of 4); next #2 rolling_restart node 2 at 14.0s".
 func ChaosStep(plan []stats.EventPlan, started []stats.EventStart) string {
-	if len(plan) == 0 {
-		return "none"
+	return joinEvents(chaosEvents(plan, started))
+}
+
+// joinEvents writes chaosEvents' parts as ChaosStep does.
+func joinEvents(last, progress, next string) string {
+	if last != "" {
+		last += " (" + progress + ")"
 	}
-	next := 0
-	var b strings.Builder
+	switch {
+	case last == "" && next == "":
+		return "none"
+	case next == "":
+		return last
+	case last == "":
+		return "next " + next
+	}
+	return last + "; next " + next
+}
+
+// chaosEvents returns the event started last, with its actual start
+// ("#1 rolling_restart node 1 code 1012 at 12.0s"), its place in the plan
+// ("event 2 of 4"), and the next event planned ("#2 rolling_restart node 2
+// code 1012 at 14.0s"); "" for none.
+func chaosEvents(plan []stats.EventPlan, started []stats.EventStart) (last, progress, next string) {
+	i := 0
 	if n := len(started); n > 0 {
 		cur := started[n-1]
-		fmt.Fprintf(&b, "#%d %s %s code %d at %s (event %d of %d)",
-			cur.Index, cur.Action, nodeText(cur.Node), cur.Code, seconds(cur.Start), cur.Index+1, len(plan))
-		next = cur.Index + 1
+		last = fmt.Sprintf("#%d %s %s code %d at %s", cur.Index, cur.Action, nodeText(cur.Node), cur.Code, seconds(cur.Start))
+		progress = fmt.Sprintf("event %d of %d", cur.Index+1, len(plan))
+		if cur.Index >= len(plan) {
+			// Detected in observe mode: no plan to count against, and a
+			// node only when every close came from one.
+			progress = fmt.Sprintf("%d detected", cur.Index+1-len(plan))
+			if cur.Node < 0 {
+				last = fmt.Sprintf("#%d %s code %d at %s", cur.Index, cur.Action, cur.Code, seconds(cur.Start))
+			}
+		}
+		i = cur.Index + 1
 	}
-	if next >= len(plan) {
-		return b.String()
+	if i < len(plan) {
+		p := plan[i]
+		next = fmt.Sprintf("#%d %s %s code %d at %s", i, p.Action, nodeText(p.Node), p.Code, seconds(p.At))
 	}
-	if b.Len() > 0 {
-		b.WriteString("; ")
-	}
-	p := plan[next]
-	fmt.Fprintf(&b, "next #%d %s %s code %d at %s", next, p.Action, nodeText(p.Node), p.Code, seconds(p.At))
-	return b.String()
+	return last, progress, next
 }
 
 func nodeText(node int) string {

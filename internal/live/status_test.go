@@ -1,6 +1,7 @@
 package live
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -37,6 +38,12 @@ func TestChaosStep(t *testing.T) {
 		{"during", plan, started(2), "#1 rolling_restart node 1 code 1012 at 18.0s (event 2 of 4); next #2 rolling_restart node 2 code 1012 at 26.0s"},
 		{"before the close", plan, started(3), "#2 rolling_restart node 2 code 1012 at 26.0s (event 3 of 4); next #3 close all nodes code 1000 at 38.0s"},
 		{"all started", plan, started(4), "#3 close all nodes code 1000 at 38.0s (event 4 of 4)"},
+		{"detected", nil, []stats.EventStart{
+			{Index: 0, Action: "detected", Node: 1, Code: 1012, Start: 8 * time.Second},
+			{Index: 1, Action: "detected", Node: -1, Code: 1012, Start: 12300 * time.Millisecond},
+		}, "#1 detected code 1012 at 12.3s (2 detected)"},
+		{"detected on one node", nil, []stats.EventStart{{Index: 0, Action: "detected", Node: 1, Code: 1001, Start: 8 * time.Second}},
+			"#0 detected node 1 code 1001 at 8.0s (1 detected)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := ChaosStep(tc.plan, tc.started); got != tc.want {
@@ -55,12 +62,18 @@ func TestStatusRates(t *testing.T) {
 		attempts float64
 		failures float64
 		plain    string
+		terminal []string
 	}{
 		{
 			// The first frame's rates run from the start.
 			snap:     stats.Snapshot{Elapsed: 5 * time.Second, Connected: 2000, Attempts: 2000, Connects: 2000},
 			attempts: 400, failures: 0,
 			plain: "5.0s/45.0s  connected 2000/2000  attempts 400/s  failures 0.0/s  closes none  chaos: next #0 rolling_restart node 0 code 1012 at 10.0s",
+			terminal: []string{
+				"5.0s/45.0s  connected 2000/2000  attempts 400/s  failures 0.0/s",
+				"closes none",
+				"chaos: next #0 rolling_restart node 0 code 1012 at 10.0s",
+			},
 		},
 		{
 			snap: stats.Snapshot{Elapsed: 12 * time.Second, Connected: 1400, Attempts: 2400, Connects: 2330,
@@ -68,6 +81,12 @@ func TestStatusRates(t *testing.T) {
 				Events: started(1)},
 			attempts: 400.0 / 7, failures: 10,
 			plain: "12.0s/45.0s  connected 1400/2000  attempts 57/s  failures 10/s (http_503=60 refused=10)  closes 1012=670  chaos: #0 rolling_restart node 0 code 1012 at 10.0s (event 1 of 4); next #1 rolling_restart node 1 code 1012 at 18.0s",
+			terminal: []string{
+				"12.0s/45.0s  connected 1400/2000  attempts 57/s  failures 10/s",
+				"closes 1012=670  failures so far: http_503=60 refused=10",
+				"chaos: #0 rolling_restart node 0 code 1012 at 10.0s  (event 1 of 4)",
+				"next: #1 rolling_restart node 1 code 1012 at 18.0s",
+			},
 		},
 		{
 			snap: stats.Snapshot{Elapsed: 14 * time.Second, Connected: 2000, Attempts: 2401, Connects: 2331,
@@ -75,6 +94,12 @@ func TestStatusRates(t *testing.T) {
 				Events: started(1)},
 			attempts: 0.5, failures: 0,
 			plain: "14.0s/45.0s  connected 2000/2000  attempts 0.5/s  failures 0.0/s (http_503=60 refused=10)  closes 1012=670  chaos: #0 rolling_restart node 0 code 1012 at 10.0s (event 1 of 4); next #1 rolling_restart node 1 code 1012 at 18.0s",
+			terminal: []string{
+				"14.0s/45.0s  connected 2000/2000  attempts 0.5/s  failures 0.0/s",
+				"closes 1012=670  failures so far: http_503=60 refused=10",
+				"chaos: #0 rolling_restart node 0 code 1012 at 10.0s  (event 1 of 4)",
+				"next: #1 rolling_restart node 1 code 1012 at 18.0s",
+			},
 		},
 		{
 			// Past the planned end (winding down): elapsed stops at the duration.
@@ -83,6 +108,11 @@ func TestStatusRates(t *testing.T) {
 				Events: started(4)},
 			attempts: 0, failures: 0,
 			plain: "45.0s/45.0s  connected 1800/2000  attempts 0.0/s  failures 0.0/s (http_503=60 refused=10)  closes 1000=200 1012=670  chaos: #3 close all nodes code 1000 at 38.0s (event 4 of 4)",
+			terminal: []string{
+				"45.0s/45.0s  connected 1800/2000  attempts 0.0/s  failures 0.0/s",
+				"closes 1000=200 1012=670  failures so far: http_503=60 refused=10",
+				"chaos: #3 close all nodes code 1000 at 38.0s  (event 4 of 4)",
+			},
 		},
 	} {
 		f := st.Next(tc.snap)
@@ -91,8 +121,8 @@ func TestStatusRates(t *testing.T) {
 		if got := f.PlainLine(); got != tc.plain {
 			t.Errorf("plain line\ngot  %q\nwant %q", got, tc.plain)
 		}
-		if lines := f.TerminalLines(); len(lines) != 2 || lines[0] != f.Headline() || lines[1] != "chaos: "+f.Chaos {
-			t.Errorf("terminal lines %q", lines)
+		if !slices.Equal(f.TerminalLines(), tc.terminal) {
+			t.Errorf("terminal lines\ngot  %q\nwant %q", f.TerminalLines(), tc.terminal)
 		}
 	}
 }

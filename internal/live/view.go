@@ -38,8 +38,9 @@ type ViewOptions struct {
 	// Terminal: redraw the status in place; else write a plain line each
 	// interval (for logs).
 	Terminal bool
-	// Width returns the terminal's width in columns; lines are cut to fit so
-	// they never wrap (a wrapped line could not be cleared). nil or 0: no cut.
+	// Width returns the terminal's width in columns; lines are broken (see
+	// wrap) to fit so the terminal never wraps them (a line it wrapped could
+	// not be cleared). nil or 0: no limit.
 	Width    func() int
 	Interval time.Duration // 0: TerminalInterval or PlainInterval
 	Prefix   string        // put before every line, e.g. "wsstorm: "
@@ -54,7 +55,7 @@ type View struct {
 
 	mu      sync.Mutex
 	lines   []string // the status a terminal shows; nil: none
-	shown   int      // lines of it drawn now
+	shown   int      // terminal lines drawn now (more than lines when wrapped)
 	partial bool     // a log line was written without its newline yet
 }
 
@@ -117,8 +118,8 @@ func (v *View) clearLocked() {
 	v.shown = 0
 }
 
-// drawLocked draws the status, each line cut to the terminal's width; the
-// cursor stays at the end of the last line.
+// drawLocked draws the status, each line wrapped to the terminal's width;
+// the cursor stays at the end of the last line.
 func (v *View) drawLocked() {
 	if len(v.lines) == 0 || v.partial {
 		return
@@ -127,15 +128,53 @@ func (v *View) drawLocked() {
 	if v.opts.Width != nil {
 		width = v.opts.Width()
 	}
-	var b strings.Builder
-	for i, l := range v.lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(fit(v.opts.Prefix+l, width))
+	var out []string
+	for _, l := range v.lines {
+		out = append(out, wrap(v.opts.Prefix, l, width)...)
 	}
-	io.WriteString(v.opts.Out, b.String())
-	v.shown = len(v.lines)
+	io.WriteString(v.opts.Out, strings.Join(out, "\n"))
+	v.shown = len(out)
+}
+
+// wrap breaks prefix+s into lines of fewer than width columns (the last
+// column would wrap on some terminals), each after the first starting with
+// prefix and two spaces. It breaks between fields (two spaces apart) where
+// it can, within a field too long for a line between words, and cuts a word
+// too long for a line. Width 0 or less: one line, whole.
+func wrap(prefix, s string, width int) []string {
+	if width <= 1 || utf8.RuneCountInString(prefix+s) < width {
+		return []string{prefix + s}
+	}
+	var lines []string
+	cur, empty := prefix, true // empty: cur holds only its prefix
+	put := func(sep, text string) {
+		switch {
+		case empty:
+			cur += text
+		case utf8.RuneCountInString(cur+sep+text) < width:
+			cur += sep + text
+		default:
+			lines = append(lines, fit(cur, width))
+			cur = prefix + "  " + text
+		}
+		empty = false
+	}
+	for _, field := range strings.Split(s, "  ") {
+		if utf8.RuneCountInString(prefix+"  "+field) < width {
+			put("  ", field)
+			continue
+		}
+		// Too long for any line: its words, the first on a line of its own.
+		for i, word := range strings.Split(field, " ") {
+			if i == 0 && !empty {
+				lines = append(lines, fit(cur, width))
+				cur = prefix + "  " + word
+				continue
+			}
+			put(" ", word)
+		}
+	}
+	return append(lines, fit(cur, width))
 }
 
 // fit cuts s to width-1 columns (the last column would wrap on some

@@ -75,6 +75,7 @@ type htmlPage struct {
 	Charts     []chartSection
 	Latency    []latencyRow
 	Events     []eventRow
+	Observe    string // how observe mode found the events; "" for a planned run
 	Counters   []fact
 	Target     *targetTable
 
@@ -129,6 +130,7 @@ type chartData struct {
 	YLabel  string        `json:"y_label"`
 	YUnit   string        `json:"y_unit"`
 	YMax    *float64      `json:"y_max,omitempty"`
+	Steps   bool          `json:"steps,omitempty"` // each value holds until the next x, the last x closing the last step (a rate over a bucket); else samples joined by lines
 	X       []num         `json:"x"`
 	Series  []seriesData  `json:"series"`
 	Markers []chartMarker `json:"markers"`
@@ -235,6 +237,9 @@ func (r *ResultSet) page() (*htmlPage, error) {
 			},
 		})
 	}
+	if s.Detect != nil {
+		p.Observe = detectText(s.Detect)
+	}
 	c := &s.Counters
 	p.Counters = []fact{
 		{"connect attempts", strconv.FormatInt(c.ConnectAttempts, 10)},
@@ -313,9 +318,12 @@ func (r *ResultSet) eventMarkers() []chartMarker {
 	return out
 }
 
-// shortWhat is an event's marker label: "restart node 0", "close 1000".
+// shortWhat is an event's marker label: "restart node 0", "close 1000",
+// "detected 1012".
 func shortWhat(e *EventSummary) string {
 	switch {
+	case e.Action == stats.DetectedAction:
+		return e.Action + " " + strconv.Itoa(e.Code)
 	case e.Node != nil:
 		return "restart node " + strconv.Itoa(*e.Node)
 	default:
@@ -327,7 +335,7 @@ func shortWhat(e *EventSummary) string {
 // the embedded target ran, over the run.
 func (r *ResultSet) connectedChart() (chartSection, *chartData) {
 	sec := chartSection{ID: "connected", Title: "Connected clients",
-		About: "Clients holding an open connection, and each node's connections when the embedded target ran; dashed lines mark the chaos events."}
+		About: "Clients holding an open connection at the end of each 100 ms bucket, and each node's connections when the embedded target ran (sampled once in each bucket, so a node's line can trail the clients' by up to 100 ms); dashed lines mark the chaos events."}
 	ts := r.series
 	if ts.rows == 0 || ts.col("connected") == nil {
 		sec.Notes = append(sec.Notes, "timeseries.csv has no rows: the run ended before its first 100 ms bucket.")
@@ -335,7 +343,11 @@ func (r *ResultSet) connectedChart() (chartSection, *chartData) {
 	}
 	group := groupSize(ts.rows)
 	c := &chartData{ID: sec.ID, Kind: "time", YLabel: "connections", Markers: r.eventMarkers()}
-	c.X = downsample(ts.col("t_s"), group, first)
+	// A bucket's connected count is the count at its end, so each value is
+	// placed at its bucket's end: a close at 4.0 s shows as a fall from
+	// 4.0 s to 4.1 s, not before. A node's count, sampled at some moment in
+	// the bucket, goes there too: never before the bucket it was seen in.
+	c.X = downsample(r.bucketEnds(), group, last)
 	// Levels keep each group's lowest value, so a dip is never hidden.
 	c.Series = append(c.Series, seriesData{Label: "connected", Color: colorConnected, Width: 2, Fill: colorConnected + "1a",
 		Values: downsample(ts.col("connected"), group, minOf)})
@@ -373,16 +385,23 @@ func (r *ResultSet) herdChart() (chartSection, *chartData) {
 		}
 		return out
 	}
-	c := &chartData{ID: sec.ID, Kind: "time", YLabel: "per second", YUnit: "/s", Markers: r.eventMarkers()}
-	c.X = downsample(ts.col("t_s"), group, first)
+	// A rate is over its whole bucket: a step from the bucket's start to its
+	// end, the last x closing the last bucket.
+	c := &chartData{ID: sec.ID, Kind: "time", YLabel: "per second", YUnit: "/s", Markers: r.eventMarkers(), Steps: true}
+	ends := r.bucketEnds()
+	c.X = append(downsample(ts.col("t_s"), group, first), num(ends[len(ends)-1]))
 	c.Series = []seriesData{
 		{Label: "attempts/s", Color: colorAttempts, Width: 2, Fill: colorAttempts + "24", Values: rate(ts.col("attempts"))},
 		{Label: "connects/s", Color: colorConnects, Width: 1.5, Values: rate(ts.col("connects"))},
 		{Label: "failures/s", Color: colorFailures, Width: 1.5, Values: rate(ts.col("failures"))},
 	}
+	for i := range c.Series {
+		v := c.Series[i].Values
+		c.Series[i].Values = append(v, v[len(v)-1])
+	}
 	if group > 1 {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("%d buckets shown as %d points: each point is the highest rate over %s, so no peak is hidden.",
-			ts.rows, len(c.X), secondsText(float64(group)*ts.bucketWidth())))
+		sec.Notes = append(sec.Notes, fmt.Sprintf("%d buckets shown as %d steps: each step is the highest rate over %s, so no peak is hidden.",
+			ts.rows, len(c.X)-1, secondsText(float64(group)*ts.bucketWidth())))
 	}
 	return sec, c
 }
@@ -554,6 +573,24 @@ func (s *series) bucketWidth() float64 {
 	return math.Round(w*1000) / 1000
 }
 
+// bucketEnds is where each row's bucket ends, in seconds: its start plus
+// the bucket width, and for the last the end of the run when that comes
+// sooner (the series is cut there).
+func (r *ResultSet) bucketEnds() []float64 {
+	starts := r.series.col("t_s")
+	w := r.series.bucketWidth()
+	ends := make([]float64, len(starts))
+	for i, t := range starts {
+		ends[i] = math.Round((t+w)*1000) / 1000
+	}
+	if n := len(ends); n > 0 {
+		if d := r.Summary.DurationS; d > starts[n-1] && d < ends[n-1] {
+			ends[n-1] = d
+		}
+	}
+	return ends
+}
+
 // groupSize is how many rows one point of a chart stands for, so that a
 // chart has at most maxChartPoints points.
 func groupSize(rows int) int { return max(1, (rows+maxChartPoints-1)/maxChartPoints) }
@@ -579,6 +616,7 @@ func downsample(values []float64, group int, agg func(a, b float64) float64) []n
 }
 
 func first(a, _ float64) float64 { return a }
+func last(_, b float64) float64  { return b }
 func minOf(a, b float64) float64 { return math.Min(a, b) }
 func maxOf(a, b float64) float64 { return math.Max(a, b) }
 

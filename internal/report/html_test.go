@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ type pageCharts struct {
 	Charts []struct {
 		ID     string `json:"id"`
 		Kind   string `json:"kind"`
+		Steps  bool   `json:"steps"`
 		X      []*float64
 		Series []struct {
 			Label  string
@@ -143,6 +145,18 @@ func TestHTMLCharts(t *testing.T) {
 		t.Errorf("attempts/s in the second bucket = %v, want 45 per 100 ms = 450", got)
 	}
 
+	// A bucket's connected count is at its end; its rates hold from its
+	// start to its end, the last x closing the last bucket.
+	if got, want := values(connected.X), []float64{0.1, 0.2, 10.2}; connected.Steps || !slices.Equal(got, want) {
+		t.Errorf("connected: steps %v, x %v; want lines through the buckets' ends %v", connected.Steps, got, want)
+	}
+	if got, want := values(herd.X), []float64{0, 0.1, 10.1, 10.2}; !herd.Steps || !slices.Equal(got, want) {
+		t.Errorf("herd: steps %v, x %v; want steps from the buckets' starts to the last one's end %v", herd.Steps, got, want)
+	}
+	if got, want := values(herd.Series[0].Values), []float64{400, 450, 410, 410}; !slices.Equal(got, want) {
+		t.Errorf("attempts/s %v, want %v (the last repeated to close its step)", got, want)
+	}
+
 	lat := pc.Charts[byID["latency"]]
 	if lat.Kind != "percentile" || *lat.X[0] != 1 {
 		t.Errorf("latency: kind %s, first x %v; want percentile from x = 1 (0%%)", lat.Kind, *lat.X[0])
@@ -170,6 +184,34 @@ func TestHTMLCharts(t *testing.T) {
 			t.Fatalf("recovery curve falls at %d: %v after %v", i, *curve[i], *curve[i-1])
 		}
 	}
+}
+
+// TestHTMLRunEndsInABucket checks that the last bucket, cut short by the
+// run's end, ends at the run's end on the charts.
+func TestHTMLRunEndsInABucket(t *testing.T) {
+	run := fixtureRun(t)
+	run.Results.Elapsed = 10*time.Second + 130*time.Millisecond
+	dir, _ := writeFixture(t, run)
+	for _, c := range chartsOf(t, renderDir(t, dir)).Charts {
+		if c.Kind != "time" {
+			continue
+		}
+		if got := *c.X[len(c.X)-1]; got != 10.13 {
+			t.Errorf("%s: last x %v, want the run's end 10.13", c.ID, got)
+		}
+	}
+}
+
+// values dereferences a series; null is NaN.
+func values(vs []*float64) []float64 {
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		out[i] = math.NaN()
+		if v != nil {
+			out[i] = *v
+		}
+	}
+	return out
 }
 
 // TestHTMLRecoveryShareOfAffected checks that the curve counts a share of

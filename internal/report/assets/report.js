@@ -108,6 +108,37 @@
     };
   }
 
+  // The indices of values with no value beside them: a line has nothing to
+  // draw for them, so they are drawn as points (a chart of one x, a sample
+  // between gaps). null when there are none.
+  function isolated(u, seriesIdx) {
+    var ys = u.data[seriesIdx];
+    var out = [];
+    for (var i = 0; i < ys.length; i++) {
+      if (ys[i] != null && (i === 0 || ys[i - 1] == null) && (i === ys.length - 1 || ys[i + 1] == null)) {
+        out.push(i);
+      }
+    }
+    return out.length ? out : null;
+  }
+
+  // The index of the step under x: the last whose x is not after it. The
+  // cursor of a stepped chart reads the step it is over, not the nearest x.
+  function stepIdx(u, seriesIdx, closestIdx, xValue) {
+    if (closestIdx == null) {
+      return closestIdx;
+    }
+    var xs = u.data[0];
+    var i = closestIdx;
+    while (i > 0 && xs[i] > xValue) {
+      i--;
+    }
+    while (i + 1 < xs.length && xs[i + 1] <= xValue) {
+      i++;
+    }
+    return i;
+  }
+
   // Powers of ten between min and max, for the log percentile axis.
   function decades(u, axisIdx, min, max) {
     var out = [];
@@ -126,8 +157,17 @@
     var xScale = { time: false };
 
     if (c.kind === "time") {
-      xSeries.value = function (u, v) { return v == null ? "-" : fmtSeconds(v, long); };
+      xSeries.value = function (u, v, seriesIdx, idx) {
+        if (v == null) {
+          return "-";
+        }
+        // A step is a bucket: say which.
+        var end = c.steps && idx != null ? u.data[0][idx + 1] : null;
+        return fmtSeconds(v, long) + (end == null ? "" : " – " + fmtSeconds(end, long));
+      };
       xAxis.values = function (u, splits) { return splits.map(function (v) { return fmtSeconds(v, long); }); };
+      // From the run's start, so the charts of the run line up.
+      xScale.range = function (u, min, max) { return [0, max > 0 ? max : 1]; };
     } else if (c.kind === "since") {
       xSeries.label = "since the event";
       xSeries.value = function (u, v) { return v == null ? "-" : trimNumber(v, 3) + " s"; };
@@ -151,6 +191,8 @@
 
     var unit = c.y_unit || "";
     var series = [xSeries];
+    // A rate over a bucket holds from the bucket's start to the next x.
+    var stepped = c.steps ? uPlot.paths.stepped({ align: 1 }) : undefined;
     c.series.forEach(function (s) {
       series.push({
         label: s.label,
@@ -158,11 +200,21 @@
         width: s.width,
         fill: s.fill || undefined,
         dash: s.dash ? [8, 5] : undefined,
+        paths: stepped,
         spanGaps: false,
-        points: { show: false },
+        // A dashed series is drawn over another that it may equal: its
+        // points are rings, so the other's show through.
+        points: { show: false, size: 4 + 3 * s.width, fill: s.dash ? "rgba(0, 0, 0, 0)" : s.color, filter: isolated },
         value: function (u, v) { return v == null ? "-" : fmt(v) + unit; }
       });
     });
+    var cursor = {};
+    if (c.kind === "time") {
+      cursor.sync = { key: "wsstorm-time" };
+    }
+    if (c.steps) {
+      cursor.dataIdx = stepIdx;
+    }
 
     var headroom = c.kind === "time" && c.markers.length ? 1.22 : 1.05;
     var yMax = c.y_max;
@@ -189,7 +241,7 @@
           values: function (u, splits) { return splits.map(function (v) { return fmt(v); }); }
         }
       ],
-      cursor: c.kind === "time" ? { sync: { key: "wsstorm-time" } } : {},
+      cursor: cursor,
       legend: { live: true },
       plugins: [markersPlugin(c.markers || [])]
     };
