@@ -60,6 +60,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 				e.PeakAttemptRate, herdText(e), optional(e.ImbalanceAfter, 2, ""))
 		}
 	}
+	if s.Detect != nil {
+		fmt.Fprintf(&b, "\n%s\n", detectText(s.Detect))
+	}
 
 	if len(s.Thresholds) > 0 {
 		b.WriteString("\n#### Thresholds\n\n| verdict | threshold | measured |\n|---|---|---:|\n")
@@ -101,8 +104,16 @@ func startedText(s *Summary) string {
 	return s.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// eventWhat says what an event did: "rolling_restart node 0", "close all nodes".
+// eventWhat says what an event did: "rolling_restart node 0", "close all
+// nodes", "detected" (closes from several or unknown nodes), "detected on
+// node 1".
 func eventWhat(e *EventSummary) string {
+	if e.Action == stats.DetectedAction {
+		if e.Node != nil {
+			return e.Action + " on node " + strconv.Itoa(*e.Node)
+		}
+		return e.Action
+	}
 	if e.Node != nil {
 		return e.Action + " node " + strconv.Itoa(*e.Node)
 	}

@@ -38,6 +38,24 @@ type Summary struct {
 	Events        []EventSummary `json:"events"`
 	Thresholds    []Threshold    `json:"thresholds"`
 	Target        *TargetSide    `json:"target,omitempty"` // only when the embedded target ran
+	// Detect is what observe mode saw besides its events; only in observe
+	// mode ([detect] enabled).
+	Detect *DetectSummary `json:"detect,omitempty"`
+}
+
+// DetectSummary describes observe mode's detection: its settings, and the
+// closes that did not make an event (events with action "detected" hold
+// the rest).
+type DetectSummary struct {
+	GapS      float64 `json:"gap_s"`
+	MinCloses int     `json:"min_closes"`
+	// DroppedBursts are the bursts with fewer than min_closes closes, not
+	// reported as events; DroppedCloses are their closes.
+	DroppedBursts int   `json:"dropped_bursts"`
+	DroppedCloses int64 `json:"dropped_closes"`
+	// UnattributedCloses are closes not attributed to any burst because the
+	// run had already seen the most bursts it tracks (1024).
+	UnattributedCloses int64 `json:"unattributed_closes"`
 }
 
 // ProfileRef identifies the profile a run used.
@@ -102,12 +120,14 @@ type LatencySummary struct {
 
 // EventSummary is the herd analysis of one chaos event. Seconds are rounded
 // to milliseconds, attempt rates to 0.1/s, the herd factor to 2 decimals,
-// attempts per client and imbalance to 3.
+// attempts per client and imbalance to 3. An event observe mode found has
+// action "detected": at_s is its first close, node the node all its closes
+// came from (nil: several or unknown).
 type EventSummary struct {
 	Index             int              `json:"index"`
 	AtS               float64          `json:"at_s"`
-	Action            string           `json:"action"`
-	Node              *int             `json:"node"` // nil: every node
+	Action            string           `json:"action"` // rolling_restart, restart, close, or detected
+	Node              *int             `json:"node"`   // nil: every node
 	Code              int              `json:"code"`
 	Affected          int64            `json:"affected"`
 	Reconnected       int64            `json:"reconnected"`
@@ -224,6 +244,11 @@ func BuildSummary(run *Run) *Summary {
 		if e.Failed {
 			s.Passed = false
 		}
+	}
+	if r := run.Results; r != nil && r.Detect != nil {
+		s.Detect = &DetectSummary{GapS: seconds(r.Detect.Gap), MinCloses: r.Detect.MinCloses,
+			DroppedBursts: r.Detect.DroppedBursts, DroppedCloses: r.Detect.DroppedCloses,
+			UnattributedCloses: r.Detect.Unattributed}
 	}
 	if t := run.Target; t != nil {
 		s.Target = &TargetSide{

@@ -39,6 +39,9 @@ func WriteText(w io.Writer, s *Summary, dir string) error {
 			writeEvent(&b, &s.Events[i])
 		}
 	}
+	if s.Detect != nil {
+		fmt.Fprintf(&b, "%s\n", detectText(s.Detect))
+	}
 	if len(s.Thresholds) > 0 {
 		b.WriteString("thresholds\n")
 		for _, t := range s.Thresholds {
@@ -135,12 +138,8 @@ func writeLatencyTable(b *strings.Builder, l *Latencies) {
 }
 
 func writeEvent(b *strings.Builder, e *EventSummary) {
-	node := "all nodes"
-	if e.Node != nil {
-		node = "node " + strconv.Itoa(*e.Node)
-	}
-	fmt.Fprintf(b, "  #%d %.1fs %s %s code %d: affected %d, reconnected %d",
-		e.Index, e.AtS, e.Action, node, e.Code, e.Affected, e.Reconnected)
+	fmt.Fprintf(b, "  #%d %.1fs %s code %d: affected %d, reconnected %d",
+		e.Index, e.AtS, eventWhat(e), e.Code, e.Affected, e.Reconnected)
 	if e.NeverReconnected > 0 {
 		fmt.Fprintf(b, ", never reconnected %d", e.NeverReconnected)
 	}
@@ -165,6 +164,26 @@ func writeEvent(b *strings.Builder, e *EventSummary) {
 		}
 		fmt.Fprintf(b, "     hook %s (%s) in %.2fs: %s\n", h.Name, h.Kind, h.DurationS, what)
 	}
+}
+
+// detectText says how observe mode found its events and what it left out:
+// "observe mode: events are bursts of at least 5 closes with one code, each
+// within 1s of the last; 2 smaller bursts (3 closes) were not events".
+func detectText(d *DetectSummary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "observe mode: events are bursts of at least %d closes with one code, each within %s of the last",
+		d.MinCloses, strconv.FormatFloat(d.GapS, 'f', -1, 64)+"s")
+	switch d.DroppedBursts {
+	case 0:
+	case 1:
+		fmt.Fprintf(&b, "; 1 smaller burst (%d closes) was not an event", d.DroppedCloses)
+	default:
+		fmt.Fprintf(&b, "; %d smaller bursts (%d closes) were not events", d.DroppedBursts, d.DroppedCloses)
+	}
+	if d.UnattributedCloses > 0 {
+		fmt.Fprintf(&b, "; %d closes came after the most bursts a run tracks and belong to none", d.UnattributedCloses)
+	}
+	return b.String()
 }
 
 // optional formats *v with the given decimals and unit, or "-" when v is nil.

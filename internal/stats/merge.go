@@ -47,12 +47,17 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		column[code] = j
 		closeCols[j] = make([]int64, n)
 	}
-	events := make([]shardEvent, len(r.plans))
-	for i := range events {
-		events[i] = shardEvent{reconnectAt: NewHistogram(), failures: map[Reason]int64{}}
+	// The detected bursts, taken before the shards: a burst that starts
+	// while they are read is left out whole.
+	var bursts []detectedBurst
+	var unattributed int64
+	if r.det != nil {
+		bursts, unattributed = r.det.snapshot()
 	}
+	slots := len(r.plans) + len(bursts)
+	events := make([]shardEvent, slots)
 	// Attempts of each event's clients per bucket, from the run's start.
-	evSeries := make([][]int64, len(r.plans))
+	evSeries := make([][]int64, slots)
 
 	c := &res.Counters
 	for i := range r.shards {
@@ -91,15 +96,22 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 			dst := closeCols[j]
 			cs.each(func(b int, v int32) { dst[min(b, n-1)] += int64(v) })
 		}
-		for e := range s.events {
+		for e := range min(len(s.events), slots) {
 			src, dst := &s.events[e], &events[e]
 			dst.affected += src.affected
 			dst.reconnected += src.reconnected
 			dst.attempts += src.attempts
+			dst.pending = append(dst.pending, src.pending...)
 			if src.reconnectAt != nil {
+				if dst.reconnectAt == nil {
+					dst.reconnectAt = NewHistogram()
+				}
 				dst.reconnectAt.Merge(src.reconnectAt)
 			}
 			for reason, v := range src.failures {
+				if dst.failures == nil {
+					dst.failures = map[Reason]int64{}
+				}
 				dst.failures[reason] += v
 			}
 			src.attemptSeries.each(func(b int, v int32) {
@@ -150,15 +162,48 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		res.Series[b] = row
 	}
 
-	res.Events = make([]EventReport, 0, len(r.plans))
-	for i := range r.plans {
+	spans := make([]eventSpan, 0, slots)
+	for i, p := range r.plans {
 		start, ok := r.EventStarted(i)
 		if !ok {
 			continue // the run ended before this event began
 		}
-		res.Events = append(res.Events, r.herd(i, start, &events[i], evSeries[i], res))
+		spans = append(spans, eventSpan{slot: i, index: i, order: p.At, start: start,
+			action: p.Action, node: p.Node, code: p.Code, settle: p.Settle})
+	}
+	if r.det != nil {
+		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}
+		n := 0
+		for _, b := range bursts {
+			if events[b.slot].affected < r.det.minCloses {
+				res.Detect.DroppedBursts++
+				res.Detect.DroppedCloses += events[b.slot].affected
+				continue
+			}
+			// Its own closes are its drain: imbalance is judged after the last.
+			spans = append(spans, eventSpan{slot: b.slot, index: len(r.plans) + n, order: b.start, start: b.start,
+				action: DetectedAction, node: b.node, code: b.code, settle: b.last - b.start})
+			n++
+		}
+	}
+	res.Events = make([]EventReport, 0, len(spans))
+	for _, sp := range spans {
+		res.Events = append(res.Events, r.herd(sp, spans, &events[sp.slot], evSeries[sp.slot], res))
 	}
 	return res
+}
+
+// eventSpan is a started event as the herd analysis needs it: a planned
+// one, or a detected burst with enough closes.
+type eventSpan struct {
+	slot   int           // its records in the shards
+	index  int           // its index in the results
+	order  time.Duration // its place in the timeline: planned start, or first close
+	start  time.Duration // actual start, from the run's start
+	action string
+	node   int
+	code   int
+	settle time.Duration // how long after its start its own effects last
 }
 
 // MaxCloseColumns bounds the close codes the series has a column for: a
@@ -190,15 +235,22 @@ func seriesCodes(closes map[int]int64) []int {
 	return codes
 }
 
-// herd computes the herd analysis of event i from its merged records.
-func (r *Recorder) herd(i int, start time.Duration, e *shardEvent, attempts []int64, res *Results) EventReport {
-	p := r.plans[i]
+// herd computes the herd analysis of event sp from its merged records;
+// spans are all the events reported.
+func (r *Recorder) herd(sp eventSpan, spans []eventSpan, e *shardEvent, attempts []int64, res *Results) EventReport {
+	start := sp.start
+	if e.reconnectAt == nil {
+		e.reconnectAt = NewHistogram()
+	}
+	for _, us := range e.pending {
+		_ = e.reconnectAt.RecordValue(min(max(us, HistMin), HistMax)) // clamped: cannot fail
+	}
 	ev := EventReport{
-		Index:            i,
+		Index:            sp.index,
 		At:               start,
-		Action:           p.Action,
-		Node:             p.Node,
-		Code:             p.Code,
+		Action:           sp.action,
+		Node:             sp.node,
+		Code:             sp.code,
 		Affected:         e.affected,
 		Reconnected:      e.reconnected,
 		NeverReconnected: e.affected - e.reconnected,
@@ -243,7 +295,7 @@ func (r *Recorder) herd(i int, start time.Duration, e *shardEvent, attempts []in
 	if e.affected > 0 {
 		ev.AttemptsPerClient = float64(e.attempts) / float64(e.affected)
 	}
-	ev.ImbalanceAfter = r.imbalanceAfter(i, start, ev.T100, res)
+	ev.ImbalanceAfter = r.imbalanceAfter(sp, spans, ev.T100, res)
 	return ev
 }
 
@@ -270,27 +322,25 @@ func timeToShare(h *hdrhistogram.Histogram, affected int64, share float64) *time
 	return nil
 }
 
-// imbalanceAfter is max/mean of the imbalance gauges once event i settled:
+// imbalanceAfter is max/mean of the imbalance gauges once event sp settled:
 // after its own effects (drain and downtime) and after its last client came
 // back, but before the next event starts.
-func (r *Recorder) imbalanceAfter(i int, start time.Duration, t100 *time.Duration, res *Results) *float64 {
+func (r *Recorder) imbalanceAfter(sp eventSpan, spans []eventSpan, t100 *time.Duration, res *Results) *float64 {
 	if len(r.imbalanceIx) == 0 || len(res.Series) == 0 {
 		return nil
 	}
-	// The window ends where the next planned event starts: events of one
-	// batch start together and do not end each other's windows.
+	start := sp.start
+	// The window ends where the next event starts: events of one batch
+	// start together and do not end each other's windows.
 	limit := res.Elapsed
-	for j := range r.plans {
-		if r.plans[j].At <= r.plans[i].At {
-			continue
-		}
-		if s, ok := r.EventStarted(j); ok && s < limit {
-			limit = s
+	for _, o := range spans {
+		if o.order > sp.order && o.start < limit {
+			limit = o.start
 		}
 	}
 	settle := limit
 	if t100 != nil {
-		settle = min(max(start+r.plans[i].Settle, start+*t100)+r.width, limit)
+		settle = min(max(start+sp.settle, start+*t100)+r.width, limit)
 	}
 	// The last sampled bucket at or before the settle time. The bucket in
 	// which the next event starts may hold a sample taken after it began.

@@ -1,6 +1,7 @@
 // Package stats records what a fleet of clients observes: latency histograms in
 // microseconds, counters, 100 ms time-series buckets and, per chaos event, the
-// herd analysis DESIGN.md defines. It knows nothing of WebSockets: close codes
+// herd analysis DESIGN.md defines. The events are planned, or detected as
+// bursts of closes (observe mode). It knows nothing of WebSockets: close codes
 // are integers and failure reasons are Reason values.
 //
 // Clients record through a Shard. Each shard has its own lock, so clients spread
@@ -35,6 +36,11 @@ type Config struct {
 	// ImbalanceGauges are the indexes of the gauges whose max/mean is the
 	// imbalance (connections per node).
 	ImbalanceGauges []int
+	// Detect, when set, makes Attribute find events in the closes: a close
+	// that no planned event claims joins or starts a burst (see
+	// DetectConfig), and the bursts with enough closes are reported as
+	// events with Action DetectedAction after the planned ones.
+	Detect *DetectConfig
 }
 
 // EventPlan describes a chaos event before it starts.
@@ -57,9 +63,11 @@ type Recorder struct {
 	width   time.Duration
 	buckets int
 	plans   []EventPlan
-	// eventStart holds each event's start offset in ns plus one; 0: not started.
+	// eventStart holds each event's start offset in ns plus one; 0: not
+	// started. The planned events come first, then the detector's slots.
 	eventStart []atomic.Int64
 	shards     []Shard
+	det        *detector // nil: no detection
 
 	connected atomic.Int64
 	peak      atomic.Int64
@@ -89,11 +97,16 @@ func New(cfg Config) *Recorder {
 		width:       width,
 		buckets:     buckets,
 		plans:       append([]EventPlan(nil), cfg.Events...),
-		eventStart:  make([]atomic.Int64, len(cfg.Events)),
 		shards:      make([]Shard, n),
 		gaugeNames:  append([]string(nil), cfg.GaugeNames...),
 		imbalanceIx: append([]int(nil), cfg.ImbalanceGauges...),
 	}
+	slots := len(cfg.Events)
+	if cfg.Detect != nil {
+		r.det = newDetector(*cfg.Detect, len(cfg.Events))
+		slots += r.det.slots()
+	}
+	r.eventStart = make([]atomic.Int64, slots)
 	for i := range r.shards {
 		r.shards[i].init(r)
 	}
@@ -112,7 +125,7 @@ func (r *Recorder) Connected() int64 { return r.connected.Load() }
 // BeginEvent marks event i as started at t. Call it before the event closes
 // any client, so closes can be attributed to it.
 func (r *Recorder) BeginEvent(i int, t time.Time) {
-	if i < 0 || i >= len(r.eventStart) {
+	if i < 0 || i >= len(r.plans) {
 		return
 	}
 	r.eventStart[i].Store(int64(t.Sub(r.start)) + 1)
@@ -127,8 +140,19 @@ func (r *Recorder) EventStarted(i int) (time.Duration, bool) {
 // Attribute returns the index of the chaos event a close observed at t with
 // code on node (-1: unknown) belongs to, or -1. It is the most recent started
 // event with that code, on that node or on all nodes, whose window (plus a
-// grace for frames delayed under load) contains t.
+// grace for frames delayed under load) contains t. With detection, a close
+// no planned event claims goes to the burst of its code it continues, or
+// starts a new one; the index is then the burst's, which Results renumbers.
+// Call it once per close, at the close.
 func (r *Recorder) Attribute(t time.Time, code, node int) int {
+	best := r.attributePlanned(t, code, node)
+	if best < 0 && r.det != nil {
+		return r.det.attribute(r, t.Sub(r.start), code, node)
+	}
+	return best
+}
+
+func (r *Recorder) attributePlanned(t time.Time, code, node int) int {
 	off := t.Sub(r.start)
 	best, bestStart := -1, time.Duration(-1)
 	for i := range r.plans {
@@ -224,10 +248,14 @@ type shardBucket struct {
 type shardEvent struct {
 	affected, reconnected, attempts int64
 	reconnectAt                     *hdrhistogram.Histogram // µs from the event's start to each reconnect; nil until one
+	// pending holds the reconnect offsets (µs) of a detected burst until it
+	// is confirmed as an event: the bursts that never are (a lone 1006 now
+	// and then) must not cost a histogram each.
+	pending []int64
 	// attemptSeries counts attempts per bucket from the first on: an event's
 	// attempts come in the minutes after it, not over the run.
 	attemptSeries sparseSeries
-	failures      map[Reason]int64
+	failures      map[Reason]int64 // nil until a failure
 }
 
 // sparseSeries counts per bucket from bucket base on: a series that starts
@@ -261,9 +289,6 @@ func (s *Shard) init(r *Recorder) {
 	s.closes = make(map[int]int64)
 	s.closeSeries = make(map[int]*sparseSeries)
 	s.events = make([]shardEvent, len(r.plans))
-	for i := range s.events {
-		s.events[i] = shardEvent{failures: make(map[Reason]int64)}
-	}
 }
 
 // grow extends a series so that index b exists.
@@ -292,10 +317,13 @@ func (e *shardEvent) attempt(b int) {
 	e.attemptSeries.add(b)
 }
 
+// event returns the shard's record of event ev, growing the records to it
+// (a detected event's slot is known only once its burst starts), or nil.
 func (s *Shard) event(ev int) *shardEvent {
-	if ev < 0 || ev >= len(s.events) {
+	if ev < 0 || ev >= len(s.r.eventStart) {
 		return nil
 	}
+	s.events = grow(s.events, ev)
 	return &s.events[ev]
 }
 
@@ -349,6 +377,9 @@ func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 		s.bucketAt(b).failures++
 	}
 	if e := s.event(ev); e != nil {
+		if e.failures == nil {
+			e.failures = make(map[Reason]int64)
+		}
 		e.failures[reason]++
 	}
 	s.mu.Unlock()
@@ -409,10 +440,16 @@ func (s *Shard) Reconnected(t, closedAt time.Time, ev int) {
 	if e := s.event(ev); e != nil {
 		e.reconnected++
 		if start, ok := s.r.EventStarted(ev); ok {
-			if e.reconnectAt == nil {
-				e.reconnectAt = NewHistogram()
+			at := t.Sub(s.r.start) - start
+			switch {
+			case ev >= len(s.r.plans) && !s.r.det.isConfirmed(ev):
+				e.pending = append(e.pending, at.Microseconds())
+			default:
+				if e.reconnectAt == nil {
+					e.reconnectAt = NewHistogram()
+				}
+				record(e.reconnectAt, at)
 			}
-			record(e.reconnectAt, t.Sub(s.r.start)-start)
 		}
 	}
 	s.mu.Unlock()

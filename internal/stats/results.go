@@ -72,12 +72,12 @@ type Bucket struct {
 	Gauges    []int64 // last sampled value in the bucket, in the order of Results.GaugeNames (-1: no sample)
 }
 
-// EventReport is the herd analysis of one chaos event.
+// EventReport is the herd analysis of one chaos event, planned or detected.
 type EventReport struct {
 	Index  int
-	At     time.Duration // when the event started, from the run's start
-	Action string
-	Node   int // -1: all nodes
+	At     time.Duration // when the event started (a detected one: its first close), from the run's start
+	Action string        // the planned action, or DetectedAction
+	Node   int           // -1: all nodes (detected: closes from several nodes, or unknown)
 	Code   int
 
 	Affected         int64
@@ -118,7 +118,11 @@ type Results struct {
 	CloseCodes    []int    // columns of Bucket.Closes: codes seen, ascending, and OtherCodes last when there are too many
 	GaugeNames    []string // columns of Bucket.Gauges
 	Series        []Bucket // up to the end of the run
-	Events        []EventReport
+	// Events are the planned events that started, in plan order, then the
+	// detected ones in start order.
+	Events []EventReport
+	// Detect is what detection saw besides its events; nil without it.
+	Detect *DetectReport
 }
 
 // Histogram returns the merged histogram of m.

@@ -21,10 +21,13 @@ type Snapshot struct {
 	GaveUp        int64
 	Sent          int64
 	Received      int64
-	Events        []EventStart // the chaos events started so far, in index order
+	// Events are the chaos events started so far, in index order: the
+	// planned ones, then the detected ones with MinCloses closes so far.
+	Events []EventStart
 }
 
-// EventStart is a chaos event that has started.
+// EventStart is a chaos event that has started (a detected one: that has
+// been confirmed, starting at its first close).
 type EventStart struct {
 	Index  int
 	Action string
@@ -69,6 +72,9 @@ func (r *Recorder) Snapshot() Snapshot {
 		if start, ok := r.EventStarted(i); ok {
 			s.Events = append(s.Events, EventStart{Index: i, Action: p.Action, Node: p.Node, Code: p.Code, Start: start})
 		}
+	}
+	if r.det != nil {
+		s.Events = append(s.Events, r.det.events()...)
 	}
 	return s
 }

@@ -108,6 +108,12 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	if emb != nil {
 		scfg.GaugeNames, scfg.ImbalanceGauges = emb.gauges()
 	}
+	if d := p.Detect; d.Enabled {
+		// Observe mode: the profile has no chaos steps; the restarts happen
+		// elsewhere and are found in the closes.
+		scfg.Detect = &stats.DetectConfig{Gap: d.Gap.D(), MinCloses: d.MinCloses}
+		fmt.Fprintf(logw, "observe mode: a burst of at least %d closes with one code, each within %s of the last, is an event\n", d.MinCloses, d.Gap.D())
+	}
 	rec := stats.New(scfg)
 	fl, err := fleet.New(fcfg, rec)
 	if err != nil {
@@ -121,6 +127,9 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		wg.Go(func() { opts.Observe(runCtx, rec) })
 	}
 	wg.Go(func() { fl.Run(runCtx) })
+	if detected := rec.Detected(); detected != nil {
+		wg.Go(func() { logDetected(runCtx, logw, detected) })
+	}
 	var outcomes []chaos.Outcome
 	var chaosTarget chaos.Target
 	switch {
@@ -170,6 +179,9 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
 	}
 	crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
+	if d := res.Detect; d != nil && d.Unattributed > 0 {
+		fmt.Fprintf(logw, "warning: %d closes were not attributed to any event: more than %d bursts of closes\n", d.Unattributed, stats.DefaultMaxDetected)
+	}
 	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted, Aborted: aborted}
 	if hookTarget != nil {
 		run.Hooks = hookResults(p, hookTarget.Runs())
@@ -249,6 +261,18 @@ func targetSide(end []target.NodeStats) *report.TargetSide {
 	}
 	side.ImbalanceEnd = stats.Imbalance(conns, all)
 	return side
+}
+
+// logDetected logs each detected event as it is confirmed, until ctx ends.
+func logDetected(ctx context.Context, w io.Writer, detected <-chan stats.EventStart) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-detected:
+			fmt.Fprintf(w, "detected event %d: %d closes from %.1fs\n", e.Index, e.Code, e.Start.Seconds())
+		}
+	}
 }
 
 // crossCheck compares, for each event, how many connections the target says
