@@ -61,9 +61,10 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 		for j < len(open) && !start.Add(drainOffset(spec.Drain, j, len(open))).After(now) {
 			j++
 		}
-		closed += closeConns(open[i:j], code, spec.Reason)
+		closed += closeConns(open[i:j], code, spec.Reason, ByRestart)
 		i = j
 	}
+	n.drained()
 	if err := w.until(start.Add(spec.Drain + spec.Downtime)); err != nil {
 		return closed + n.resume(), err
 	}
@@ -96,7 +97,7 @@ func (n *node) resume() int {
 func (n *node) relisten() (late int, err error) {
 	n.mu.Lock()
 	late, n.late = n.late, 0
-	n.restarting = false
+	n.restarting, n.draining = false, false
 	n.mu.Unlock()
 	if n.t.closing() {
 		return late, errShutdown()
@@ -149,7 +150,7 @@ func (t *Target) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, e
 		j := i + rng.IntN(len(open)-i)
 		open[i], open[j] = open[j], open[i]
 	}
-	return closeConns(open[:k], code, spec.Reason), nil
+	return closeConns(open[:k], code, spec.Reason, ByClose), nil
 }
 
 // closeCount is how many of open connections a close of fraction ends.

@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/wsstorm/wsstorm/internal/admin"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -37,6 +39,7 @@ type node struct {
 	mu         sync.Mutex
 	up         bool
 	restarting bool // between stop and the end of Restart
+	draining   bool // restarting, and still closing its connections
 	shut       bool
 	reserved   int                  // handshakes admitted but not yet registered
 	live       map[*wsConn]struct{} // every upgraded connection whose goroutine runs
@@ -127,7 +130,7 @@ func (n *node) stop(code int, reason string) ([]*wsConn, error) {
 	}
 	// A node that failed to listen again is down but not restarting; a new
 	// restart may bring it back.
-	n.up, n.restarting = false, true
+	n.up, n.restarting, n.draining = false, true, true
 	n.upFlag.Store(false)
 	srv := n.srv
 	n.srv, n.queue = nil, nil
@@ -158,6 +161,28 @@ func (n *node) shutdown() []*wsConn {
 		srv.Close()
 	}
 	return open
+}
+
+// drained marks the end of a restart's drain: the node is down, no longer
+// closing connections.
+func (n *node) drained() {
+	n.mu.Lock()
+	n.draining = false
+	n.mu.Unlock()
+}
+
+// state says whether the node is up, draining or down.
+func (n *node) state() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.up:
+		return admin.StateUp
+	case n.draining:
+		return admin.StateDraining
+	default:
+		return admin.StateDown
+	}
 }
 
 // dropAll closes every live connection's TCP connection at once.
@@ -219,7 +244,7 @@ func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.release()
 		return
 	}
-	n.serve(ws)
+	n.serve(ws, r)
 }
 
 // admit reserves a connection slot for a handshake. It fails when the node is
@@ -252,54 +277,79 @@ func (n *node) reject(w http.ResponseWriter) {
 	h.Set("Retry-After", n.retryAfter)
 	h.Set("Connection", "close")
 	http.Error(w, "node at capacity", http.StatusServiceUnavailable)
+	if l := n.t.log; l != nil {
+		l.Rejected(n.index, http.StatusServiceUnavailable)
+	}
 }
 
-// serve runs one upgraded connection to its end.
-func (n *node) serve(ws *websocket.Conn) {
-	c := &wsConn{ws: ws, n: n}
-	open, code, reason := n.register(c)
+// serve runs one upgraded connection, whose handshake request was r, to its
+// end.
+func (n *node) serve(ws *websocket.Conn, r *http.Request) {
+	c := &wsConn{ws: ws, n: n, id: n.t.nextID.Add(1)}
+	elog := n.t.log
+	if elog != nil {
+		// Before register: nothing can close c until it is registered, so
+		// its accept is logged before its end.
+		elog.Accepted(n.index, c.id, r)
+	}
+	open, code, reason, by := n.register(c)
 	if open {
 		ws.WritePreparedMessage(n.welcome)
 	} else {
 		// Upgraded just as the node went down: close it as the node's
 		// other connections are closed.
-		c.sendClose(code, reason)
+		c.sendClose(code, reason, by)
 	}
-	echo(ws)
-	n.unregister(c)
+	err := echo(ws)
+	if n.unregister(c) && elog != nil {
+		elog.Disconnected(n.index, c.id, peerCloseCode(err))
+	}
 	ws.Close()
+}
+
+// peerCloseCode is the close code a client ended its connection with: the
+// code of its close frame, or 1006 when the connection ended without one.
+func peerCloseCode(err error) int {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return websocket.CloseAbnormalClosure
 }
 
 // register adds an upgraded connection to the node. If the node went down
 // during the handshake, the connection is registered as already closing and
-// register returns false with the close code and reason to send.
-func (n *node) register(c *wsConn) (open bool, code int, reason string) {
+// register returns false with the close code and reason to send, and why.
+func (n *node) register(c *wsConn) (open bool, code int, reason, by string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.reserved--
 	n.accepted.Add(1)
-	c.id = n.t.nextID.Add(1)
 	n.live[c] = struct{}{}
 	if n.up && !n.shut {
 		n.conns.Add(1)
-		return true, 0, ""
+		return true, 0, "", ""
 	}
 	c.closing = true
-	if !n.shut {
-		n.late++
+	if n.shut {
+		return false, n.downCode, n.downText, ByShutdown
 	}
-	return false, n.downCode, n.downText
+	n.late++
+	return false, n.downCode, n.downText, ByRestart
 }
 
-// unregister removes a connection whose goroutine is ending.
-func (n *node) unregister(c *wsConn) {
+// unregister removes a connection whose goroutine is ending. It reports
+// whether the connection was still open: no close frame had been sent.
+func (n *node) unregister(c *wsConn) (wasOpen bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !c.closing {
 		c.closing = true
 		n.conns.Add(-1)
+		wasOpen = true
 	}
 	delete(n.live, c)
+	return wasOpen
 }
 
 // markClosing takes an open connection out of the node's count. It reports
@@ -316,37 +366,45 @@ func (n *node) markClosing(c *wsConn) bool {
 }
 
 // close sends the client a close frame unless it is already closing, and
-// reports whether it did.
-func (c *wsConn) close(code int, reason string) bool {
+// reports whether it did. by says why, for the event log.
+func (c *wsConn) close(code int, reason, by string) bool {
 	if !c.n.markClosing(c) {
 		return false
 	}
-	c.sendClose(code, reason)
+	c.sendClose(code, reason, by)
 	return true
 }
 
 // sendClose starts the closing handshake from the server side: the close
 // frame, then a read deadline so the read loop sees the client's reply or
-// gives up; the read loop then closes TCP.
-func (c *wsConn) sendClose(code int, reason string) {
+// gives up; the read loop then closes TCP. by says why, for the event log.
+func (c *wsConn) sendClose(code int, reason, by string) {
 	now := time.Now()
 	msg := websocket.FormatCloseMessage(code, reason)
 	if err := c.ws.WriteControl(websocket.CloseMessage, msg, now.Add(closeWriteTimeout)); err != nil {
 		c.ws.Close()
+		if l := c.n.t.log; l != nil {
+			// The frame never left: the connection was already broken.
+			l.Disconnected(c.n.index, c.id, websocket.CloseAbnormalClosure)
+		}
 		return
 	}
 	c.ws.NetConn().SetReadDeadline(now.Add(closeReplyTimeout))
+	if l := c.n.t.log; l != nil {
+		l.Closed(c.n.index, c.id, code, by)
+	}
 }
 
-// echo sends every data message back with its type until reading fails.
-// Once writing fails (a close was sent, or the client stopped reading) it
-// keeps reading and discards, so the client's close reply is seen.
-func echo(ws *websocket.Conn) {
+// echo sends every data message back with its type until reading fails,
+// and returns the error that ended reading. Once writing fails (a close was
+// sent, or the client stopped reading) it keeps reading and discards, so the
+// client's close reply is seen.
+func echo(ws *websocket.Conn) error {
 	writing := true
 	for {
 		typ, r, err := ws.NextReader()
 		if err != nil {
-			return
+			return err
 		}
 		if !writing {
 			continue // NextReader discards the unread message
@@ -366,10 +424,11 @@ func echo(ws *websocket.Conn) {
 }
 
 // closeConns closes conns with code and reason, a bounded number at a time,
-// and returns how many it closed (the others were closing already).
-func closeConns(conns []*wsConn, code int, reason string) int {
+// and returns how many it closed (the others were closing already). by says
+// why, for the event log.
+func closeConns(conns []*wsConn, code int, reason, by string) int {
 	if len(conns) == 1 {
-		if conns[0].close(code, reason) {
+		if conns[0].close(code, reason, by) {
 			return 1
 		}
 		return 0
@@ -383,7 +442,7 @@ func closeConns(conns []*wsConn, code int, reason string) int {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			if c.close(code, reason) {
+			if c.close(code, reason, by) {
 				closed.Add(1)
 			}
 		})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsstorm/wsstorm/internal/admin"
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
@@ -48,7 +49,38 @@ const (
 	closeParallelism = 32
 )
 
-var _ chaos.Target = (*Target)(nil)
+var (
+	_ chaos.Target = (*Target)(nil)
+	_ admin.Target = (*Target)(nil)
+	_ EventLog     = (*admin.EventLog)(nil) // what wsstorm serve logs with
+)
+
+// Why a node sent a close frame, as EventLog.Closed reports it.
+const (
+	ByRestart  = "restart"  // Restart closed the node's connections
+	ByClose    = "close"    // Close picked the connection
+	ByShutdown = "shutdown" // Shutdown closed every connection
+)
+
+// EventLog receives the target's connection events as they happen. Its
+// methods are called concurrently from the nodes' goroutines, which wait
+// for them: they must return quickly. For each accepted connection, exactly
+// one of Closed and Disconnected follows its Accepted.
+type EventLog interface {
+	// Accepted reports an upgraded connection, with its handshake request;
+	// r is valid only during the call.
+	Accepted(node int, conn uint64, r *http.Request)
+	// Closed reports a close frame the node sent, with its code, and by
+	// (ByRestart, ByClose or ByShutdown) why.
+	Closed(node int, conn uint64, code int, by string)
+	// Disconnected reports a connection that ended without the node sending
+	// a close frame: the client closed it (code is the code of its close
+	// frame) or the connection broke (code is 1006).
+	Disconnected(node int, conn uint64, code int)
+	// Rejected reports a handshake the node refused with an HTTP status (503
+	// when it is at capacity).
+	Rejected(node int, status int)
+}
 
 // Options configures an embedded target.
 type Options struct {
@@ -58,6 +90,8 @@ type Options struct {
 	// Balancer is BalancerReusePort, BalancerDispatch, or "" for reuseport
 	// where the platform supports it and dispatch elsewhere.
 	Balancer string
+	// Log, if not nil, receives every connection event.
+	Log EventLog
 }
 
 // NodeStats is a snapshot of one node's counters.
@@ -78,7 +112,8 @@ type Target struct {
 	nodes    []*node
 	upgrader websocket.Upgrader
 	errorLog *log.Logger
-	nextID   atomic.Uint64 // stable connection ids, in registration order
+	log      EventLog      // nil: no event log
+	nextID   atomic.Uint64 // stable connection ids, in upgrade order
 
 	shutOnce sync.Once
 	done     chan struct{} // closed when Shutdown starts
@@ -125,6 +160,7 @@ func Start(ctx context.Context, opts Options) (*Target, error) {
 			CheckOrigin:     func(*http.Request) bool { return true },
 		},
 		errorLog: log.New(io.Discard, "", 0),
+		log:      opts.Log,
 		done:     make(chan struct{}),
 	}
 	t.nodes = make([]*node, opts.Nodes)
@@ -223,6 +259,24 @@ func (t *Target) Stats() []NodeStats {
 	return out
 }
 
+// NodeStatus returns every node's state and counters, by node index: "up",
+// "draining" while a restart closes its connections, "down" while it
+// refuses connections (a restart's downtime, a failed restart, or after
+// Shutdown).
+func (t *Target) NodeStatus() []admin.NodeStatus {
+	out := make([]admin.NodeStatus, len(t.nodes))
+	for i, n := range t.nodes {
+		out[i] = admin.NodeStatus{
+			Index:    i,
+			State:    n.state(),
+			Conns:    n.conns.Load(),
+			Accepted: n.accepted.Load(),
+			Rejected: n.rejected.Load(),
+		}
+	}
+	return out
+}
+
 // Shutdown closes every client with 1001 "going away", stops listening and
 // waits for the target's goroutines. If ctx ends first, it drops the
 // remaining connections without waiting for their close replies, waits for
@@ -238,7 +292,7 @@ func (t *Target) Shutdown(ctx context.Context) error {
 		for _, n := range t.nodes {
 			open = append(open, n.shutdown()...)
 		}
-		closeConns(open, websocket.CloseGoingAway, "going away")
+		closeConns(open, websocket.CloseGoingAway, "going away", ByShutdown)
 	})
 
 	finished := make(chan struct{})

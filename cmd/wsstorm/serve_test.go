@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// serveTimeout bounds each wait on a `wsstorm serve` process.
+const serveTimeout = 10 * time.Second
+
+// served is a `wsstorm serve` child process.
+type served struct {
+	cmd   *exec.Cmd
+	url   string // the nodes' ws:// URL
+	admin string // the admin API's http://HOST:PORT/
+
+	mu     sync.Mutex
+	stderr strings.Builder
+	exited chan struct{}
+	code   int // set before exited closes
+}
+
+var (
+	nodesLine = regexp.MustCompile(`^wsstorm serve: (\d+) nodes at (ws://\S+/)$`)
+	adminLine = regexp.MustCompile(`^wsstorm serve: admin at (http://\S+/)$`)
+)
+
+// startServe starts `wsstorm serve args...` and waits for the two lines that
+// say where it serves. The process is killed if the test leaves it running.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	s := &served{cmd: exec.Command(os.Args[0], append([]string{"serve"}, args...)...), exited: make(chan struct{})}
+	s.cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	pipe, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-s.exited:
+		default:
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.stderr.WriteString(line + "\n")
+			if m := nodesLine.FindStringSubmatch(line); m != nil {
+				s.url = m[2]
+			}
+			if m := adminLine.FindStringSubmatch(line); m != nil {
+				s.admin = m[1]
+				close(ready)
+			}
+			s.mu.Unlock()
+		}
+		err := s.cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			s.code = ee.ExitCode()
+		case err != nil:
+			s.code = -1
+		}
+		close(s.exited)
+	}()
+	select {
+	case <-ready:
+	case <-s.exited:
+		t.Fatalf("wsstorm serve exited with %d before serving:\n%s", s.code, s.output())
+	case <-time.After(serveTimeout):
+		t.Fatalf("wsstorm serve did not say where it serves in %v:\n%s", serveTimeout, s.output())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.url == "" {
+		t.Fatalf("no nodes line before the admin line:\n%s", s.stderr.String())
+	}
+	return s
+}
+
+func (s *served) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// stop sends sig and returns the exit code.
+func (s *served) stop(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+		return s.code
+	case <-time.After(serveTimeout):
+		t.Fatalf("wsstorm serve still running %v after %v:\n%s", serveTimeout, sig, s.output())
+		return 0
+	}
+}
+
+// serveClient is a client of a served target, reading until its end.
+type serveClient struct {
+	id   int
+	node int
+	done chan struct{}
+	err  error
+}
+
+func dialServe(t *testing.T, url string, id int) *serveClient {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: serveTimeout}
+	conn, _, err := d.Dial(fmt.Sprintf("%s?client=%d", url, id), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var w struct {
+		Node int `json:"node"`
+	}
+	conn.SetReadDeadline(time.Now().Add(serveTimeout))
+	if err := conn.ReadJSON(&w); err != nil {
+		t.Fatalf("welcome: %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * serveTimeout))
+	c := &serveClient{id: id, node: w.Node, done: make(chan struct{})}
+	go func() {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				c.err = err
+				close(c.done)
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func (c *serveClient) closeCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(serveTimeout):
+		t.Fatalf("client %d (node %d) still open", c.id, c.node)
+	}
+	var ce *websocket.CloseError
+	if !errors.As(c.err, &ce) {
+		t.Fatalf("client %d ended with %v, want a close frame", c.id, c.err)
+	}
+	return ce.Code
+}
+
+// logEvent is one line of the server's log.
+type logEvent struct {
+	T      float64 `json:"t"`
+	Event  string  `json:"event"`
+	Node   *int    `json:"node"`
+	Conn   uint64  `json:"conn"`
+	Code   int     `json:"code"`
+	By     string  `json:"by"`
+	URI    string  `json:"uri"`
+	Closed int     `json:"closed"`
+}
+
+// TestServeRestartAndLog: `wsstorm serve` serves clients; the admin API
+// restarts node 0 with 1012; the clients see it; SIGTERM closes the others
+// with 1001 and exits 0; the log has every accept, every close with its
+// node and cause, and the restart.
+func TestServeRestartAndLog(t *testing.T) {
+	t.Parallel()
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	s := startServe(t, "--nodes", "2", "--log", logPath, "--max-conns", "50")
+
+	var clients []*serveClient
+	count := [2]int{}
+	for id := 0; count[0] < 2 || count[1] < 1; id++ {
+		if id == 100 {
+			t.Fatalf("after 100 dials clients per node are %v", count)
+		}
+		c := dialServe(t, s.url, id)
+		clients = append(clients, c)
+		count[c.node]++
+	}
+
+	resp, err := http.Post(s.admin+"nodes/0/restart?code=1012&downtime=200ms&reason=deploy", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Node   int `json:"node"`
+		Closed int `json:"closed"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || res.Closed != count[0] {
+		t.Fatalf("restart: %s %+v %v, want 200 with %d closed", resp.Status, res, err, count[0])
+	}
+	for _, c := range clients {
+		if c.node == 0 {
+			if code := c.closeCode(t); code != websocket.CloseServiceRestart {
+				t.Errorf("client %d of node 0 closed with %d, want 1012", c.id, code)
+			}
+		}
+	}
+
+	if code := s.stop(t, syscall.SIGTERM); code != exitPassed {
+		t.Fatalf("exit %d after SIGTERM, want 0:\n%s", code, s.output())
+	}
+	for _, c := range clients {
+		if c.node == 1 {
+			if code := c.closeCode(t); code != websocket.CloseGoingAway {
+				t.Errorf("client %d of node 1 closed with %d, want 1001", c.id, code)
+			}
+		}
+	}
+
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tRE := regexp.MustCompile(`^\{"t":\d+\.\d{9},"event":"`)
+	accepted := map[uint64]*serveClient{} // by conn id
+	byURI := map[string]*serveClient{}
+	for _, c := range clients {
+		byURI[fmt.Sprintf("/?client=%d", c.id)] = c
+	}
+	counts := map[string]int{}
+	last := 0.0
+	for line := range strings.Lines(string(data)) {
+		if !tRE.MatchString(line) {
+			t.Errorf("log line %q does not start with t in seconds, nine decimals, and the event", line)
+		}
+		var e logEvent
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if e.T < last {
+			t.Errorf("log line %q: t went back from %v", line, last)
+		}
+		last = e.T
+		switch e.Event {
+		case "accept":
+			c := byURI[e.URI]
+			if c == nil || e.Node == nil || *e.Node != c.node {
+				t.Errorf("accept %q does not match a client", line)
+				continue
+			}
+			accepted[e.Conn] = c
+			counts["accept"]++
+		case "close":
+			c := accepted[e.Conn]
+			switch {
+			case c == nil:
+				t.Errorf("close %q of a connection not accepted before", line)
+			case c.node == 0 && (e.Code != 1012 || e.By != "restart" || *e.Node != 0):
+				t.Errorf("close %q, want node 0, 1012 by restart", line)
+			case c.node == 1 && (e.Code != 1001 || e.By != "shutdown" || *e.Node != 1):
+				t.Errorf("close %q, want node 1, 1001 by shutdown", line)
+			}
+			counts[fmt.Sprintf("close %d", e.Code)]++
+		case "restart_end":
+			if e.Closed != count[0] {
+				t.Errorf("restart_end %q, want closed %d", line, count[0])
+			}
+			counts[e.Event]++
+		default:
+			counts[e.Event]++
+		}
+	}
+	want := map[string]int{
+		"start": 1, "accept": len(clients), "restart_start": 1, "restart_end": 1,
+		"close 1012": count[0], "shutdown": 1, "close 1001": count[1],
+	}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("log has %d %s, want %d", counts[k], k, n)
+		}
+	}
+	if len(counts) != len(want) {
+		t.Errorf("log events %v, want %v", counts, want)
+	}
+}
+
+// TestServeAddressTaken: a taken --admin or --listen address is exit 3
+// with one line that names it and the flag to change.
+func TestServeAddressTaken(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	for _, tc := range []struct {
+		flag, want string
+	}{
+		{"--admin", "wsstorm serve: cannot serve the admin API on " + taken + ": address already in use; choose another address with --admin, e.g. 127.0.0.1:0\n"},
+		{"--listen", "wsstorm serve: cannot listen for clients on " + taken + ": address already in use; choose another address with --listen, e.g. 127.0.0.1:0\n"},
+	} {
+		code, _, stderr := wsstorm(t, "serve", tc.flag, taken)
+		if code != exitCannotRun || stderr != tc.want {
+			t.Errorf("%s taken: exit %d, stderr %q; want 3 and %q", tc.flag, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestServeBadUsage: bad flags and profiles are exit 2 with a line that
+// says what to do; a log that cannot be written is exit 3.
+func TestServeBadUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	external := filepath.Join(dir, "external.toml")
+	if err := os.WriteFile(external, []byte("[target]\nmode = \"external\"\nurl = \"ws://127.0.0.1:1/\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--nodes", "0"}, exitUsage, "--nodes 0 is out of range: use 1 to 64"},
+		{[]string{"--nodes", "many"}, exitUsage, `invalid value "many" for flag -nodes`},
+		{[]string{"--bogus"}, exitUsage, "flag provided but not defined: -bogus"},
+		{[]string{"a.toml", "b.toml"}, exitUsage, "one profile at a time"},
+		{[]string{filepath.Join(dir, "missing.toml")}, exitUsage, "cannot read the profile"},
+		{[]string{external}, exitUsage, `target.mode is "external", but serve runs the embedded target`},
+		{[]string{"--set", "target.nodes=0"}, exitUsage, "target.nodes"},
+		{[]string{"--listen", "nohost"}, exitUsage, `--listen: address "nohost": want HOST:PORT`},
+		{[]string{"--admin", "x:y"}, exitUsage, `--admin: address "x:y": port "y" is not a number`},
+		{[]string{"--accept-rate", "-1"}, exitUsage, "--accept-rate -1 is not a rate"},
+		{[]string{"--max-conns", "-1"}, exitUsage, "--max-conns -1 is negative"},
+		{[]string{"--handshake-delay", "-1s"}, exitUsage, "--handshake-delay -1s is negative"},
+		{[]string{"--log", filepath.Join(dir, "no", "such", "dir.log")}, exitCannotRun, "cannot write the log"},
+	} {
+		code, _, stderr := wsstorm(t, append([]string{"serve"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("serve %v: exit %d, stderr %q; want %d with %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	code, _, stderr := wsstorm(t, "serve", "--help")
+	if code != exitPassed || !strings.Contains(stderr, "usage: "+serveSynopsis) {
+		t.Errorf("serve --help: exit %d, stderr %q", code, stderr)
+	}
+}

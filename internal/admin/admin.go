@@ -1,0 +1,301 @@
+// Package admin is the control side of a standalone server (wsstorm serve,
+// wsstorm proxy): an HTTP API that reports the nodes' status, restarts a
+// node and closes a share of the connections, and an event log of what the
+// server did, one JSON object per line.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+)
+
+// Node states, as NodeStatus.State reports them.
+const (
+	StateUp       = "up"       // accepting connections
+	StateDraining = "draining" // restarting: closing its clients, refusing new ones
+	StateDown     = "down"     // refusing connections (a restart's downtime)
+)
+
+// Target is a server the admin API can drive: the chaos controls and a
+// status per node.
+type Target interface {
+	chaos.Target
+	// NodeStatus returns every node's state and counters, by node index.
+	NodeStatus() []NodeStatus
+}
+
+// NodeStatus is one node's state and connection counters.
+type NodeStatus struct {
+	Index    int    `json:"index"`
+	State    string `json:"state"`       // StateUp, StateDraining or StateDown
+	Conns    int64  `json:"connections"` // open now
+	Accepted int64  `json:"accepted"`    // upgrades completed, cumulative
+	Rejected int64  `json:"rejected"`    // handshakes refused, cumulative
+}
+
+// Handler serves the admin API over a Target:
+//
+//	GET  /                     the list of endpoints
+//	GET  /status               {"url": ..., "nodes": [NodeStatus...]}
+//	POST /nodes/{i}/restart    code, drain, downtime, reason, wait
+//	POST /close                fraction, code, reason, seed
+//
+// Parameters come in the query, as a form body, or as a JSON object body
+// (Content-Type: application/json). Answers are JSON; errors are
+// {"error": "..."} with a 4xx or 5xx status.
+type Handler struct {
+	t    Target
+	url  string
+	log  *EventLog
+	life context.Context
+	mux  *http.ServeMux
+
+	mu   sync.Mutex
+	busy map[int]bool // nodes restarting through this handler
+	wg   sync.WaitGroup
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithURL sets the URL that /status reports clients connect to.
+func WithURL(url string) Option { return func(h *Handler) { h.url = url } }
+
+// WithEventLog logs the API's actions (restart_start, restart_end,
+// close_fraction) to l.
+func WithEventLog(l *EventLog) Option { return func(h *Handler) { h.log = l } }
+
+// WithLifetime sets the server's lifetime: restarts run under ctx, not
+// under the request that asked for them, so a client that hangs up does not
+// cut a restart short; when ctx ends, restarts under way are interrupted
+// and new ones refused. The default is a context that never ends.
+func WithLifetime(ctx context.Context) Option { return func(h *Handler) { h.life = ctx } }
+
+// NewHandler returns the admin API over t.
+func NewHandler(t Target, opts ...Option) *Handler {
+	h := &Handler{t: t, life: context.Background(), busy: map[int]bool{}}
+	for _, o := range opts {
+		o(h)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.index)
+	mux.HandleFunc("GET /status", h.status)
+	mux.HandleFunc("POST /nodes/{i}/restart", h.restart)
+	mux.HandleFunc("POST /close", h.close)
+	// The same paths with another method, and everything else, answer in
+	// JSON too.
+	mux.HandleFunc("/{$}", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/status", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/nodes/{i}/restart", methodNotAllowed("POST"))
+	mux.HandleFunc("/close", methodNotAllowed("POST"))
+	mux.HandleFunc("/", notFound)
+	h.mux = mux
+	return h
+}
+
+// ServeHTTP serves the admin API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Wait waits for the restarts the handler started to end. Call it once the
+// lifetime context has ended; restarts then end promptly.
+func (h *Handler) Wait() {
+	// A restart that started before the lifetime ended has been counted
+	// by the time the lock is free (see claim).
+	h.mu.Lock()
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+func (h *Handler) index(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": []string{
+		"GET /status",
+		"POST /nodes/{i}/restart?code=1012&drain=0s&downtime=2s&reason=&wait=true",
+		"POST /close?fraction=0.1&code=1000&reason=&seed=",
+	}})
+}
+
+// statusResponse is the answer to GET /status.
+type statusResponse struct {
+	URL   string       `json:"url,omitempty"`
+	Nodes []NodeStatus `json:"nodes"`
+}
+
+func (h *Handler) status(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, statusResponse{URL: h.url, Nodes: h.t.NodeStatus()})
+}
+
+// restartResponse is the answer to a restart.
+type restartResponse struct {
+	Node      int     `json:"node"`
+	Closed    int     `json:"closed"`
+	DurationS float64 `json:"duration_s"`
+	Error     string  `json:"error,omitempty"`
+	Status    string  `json:"status,omitempty"` // "restarting" when not waited for
+}
+
+func (h *Handler) restart(w http.ResponseWriter, r *http.Request) {
+	node, err := h.node(r.PathValue("i"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return
+	}
+	q, err := readParams(r, restartParams)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	spec, wait, err := parseRestart(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := h.claim(node); err != nil {
+		code := http.StatusConflict
+		if errors.Is(err, errStopping) {
+			code = http.StatusServiceUnavailable
+		}
+		writeError(w, code, err)
+		return
+	}
+	start := time.Now()
+	h.log.RestartStarted(node, spec)
+	type result struct {
+		closed int
+		took   time.Duration
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer h.wg.Done() // added by claim
+		closed, err := h.t.Restart(h.life, node, spec)
+		took := time.Since(start)
+		h.log.RestartEnded(node, closed, took, err)
+		h.release(node)
+		done <- result{closed, took, err}
+	}()
+	if !wait {
+		writeJSON(w, http.StatusAccepted, restartResponse{Node: node, Status: "restarting"})
+		return
+	}
+	select {
+	case res := <-done:
+		resp := restartResponse{Node: node, Closed: res.closed, DurationS: res.took.Seconds()}
+		code := http.StatusOK
+		switch {
+		case res.err == nil:
+		case h.life.Err() != nil || errors.Is(res.err, net.ErrClosed):
+			code = http.StatusServiceUnavailable
+			resp.Error = fmt.Sprintf("restart of node %d interrupted: the server is shutting down", node)
+		default:
+			code = http.StatusInternalServerError
+			resp.Error = res.err.Error()
+		}
+		writeJSON(w, code, resp)
+	case <-r.Context().Done():
+		// The client left; the restart goes on and is logged.
+	}
+}
+
+// closeResponse is the answer to a close.
+type closeResponse struct {
+	Closed int    `json:"closed"`
+	Seed   uint64 `json:"seed"`
+}
+
+func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
+	q, err := readParams(r, closeParams)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	spec, err := parseClose(q, newSeed)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if h.life.Err() != nil {
+		writeError(w, http.StatusServiceUnavailable, errStopping)
+		return
+	}
+	h.log.CloseStarted(spec)
+	closed, err := h.t.Close(h.life, spec)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, closeResponse{Closed: closed, Seed: spec.Seed})
+}
+
+// newSeed picks a close's seed when none is given: below 2^53, so that
+// JSON readers that hold numbers as doubles report it exactly.
+func newSeed() uint64 { return rand.Uint64() >> 11 }
+
+// node parses a node index from the path and checks that it exists.
+func (h *Handler) node(s string) (int, error) {
+	n := h.t.Nodes()
+	i, err := strconv.Atoi(s)
+	if err != nil || i < 0 || i >= n {
+		return 0, fmt.Errorf("no node %q: this server has nodes 0 to %d", s, n-1)
+	}
+	return i, nil
+}
+
+// errStopping refuses actions once the lifetime has ended.
+var errStopping = errors.New("the server is shutting down")
+
+// claim marks node as restarting and counts the restart in h.wg. It fails
+// if the node already is restarting or the lifetime has ended.
+func (h *Handler) claim(node int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.life.Err() != nil {
+		return errStopping
+	}
+	if h.busy[node] {
+		return fmt.Errorf("node %d is already restarting: wait until GET /status shows it up, then try again", node)
+	}
+	h.busy[node] = true
+	h.wg.Add(1)
+	return nil
+}
+
+func (h *Handler) release(node int) {
+	h.mu.Lock()
+	delete(h.busy, node)
+	h.mu.Unlock()
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, allow))
+	}
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s: use GET /status, POST /nodes/{i}/restart or POST /close", r.URL.Path))
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client may have gone; nothing to do about it
+}

@@ -1,0 +1,334 @@
+package admin
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+)
+
+const (
+	// flushInterval is how often the log's buffer is written out.
+	flushInterval = 200 * time.Millisecond
+	// flushSize wakes the writer early once this much is buffered.
+	flushSize = 64 << 10
+	// maxPending bounds the buffer: past it, events wait for the writer
+	// rather than be lost, so the log's counts are exact.
+	maxPending = 4 << 20
+)
+
+// EventLog writes a server's timeline to an io.Writer, one JSON object per
+// line:
+//
+//	{"t":1.250000000,"event":"accept","node":0,"conn":17,"uri":"/?client=3"}
+//	{"t":3.000412345,"event":"close","node":0,"conn":17,"code":1012,"by":"restart"}
+//
+// t is the time since NewEventLog in seconds, on the monotonic clock, with
+// nanosecond digits. Events are buffered in memory and written every 200 ms
+// and by Close, so the servers' goroutines never wait for the writer unless
+// it falls 4 MiB behind. A nil *EventLog logs nothing. The methods are safe
+// for concurrent use.
+//
+// Its Accepted, Closed, Disconnected and Rejected methods make it a
+// target.EventLog.
+type EventLog struct {
+	origin time.Time
+
+	mu     sync.Mutex
+	room   *sync.Cond // signalled when the writer takes the buffer
+	buf    []byte
+	closed bool
+
+	w     io.Writer
+	werr  error // the first write error; the writer's own until done closes
+	kick  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	close sync.Once
+}
+
+// NewEventLog starts a log that writes to w; t counts from now. Close it to
+// write the last events.
+func NewEventLog(w io.Writer) *EventLog {
+	l := &EventLog{
+		origin: time.Now(),
+		w:      w,
+		kick:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	l.room = sync.NewCond(&l.mu)
+	go l.run()
+	return l
+}
+
+// Close writes the events logged so far and stops the log; later events are
+// dropped. It returns the first error writing to w. It does not close w.
+func (l *EventLog) Close() error {
+	if l == nil {
+		return nil
+	}
+	l.close.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		l.room.Broadcast()
+		l.mu.Unlock()
+		close(l.stop)
+	})
+	<-l.done
+	return l.werr
+}
+
+// run writes the buffer out every flushInterval, when kicked, and at Close.
+func (l *EventLog) run() {
+	defer close(l.done)
+	tick := time.NewTicker(flushInterval)
+	defer tick.Stop()
+	var spare []byte
+	for {
+		stopping := false
+		select {
+		case <-tick.C:
+		case <-l.kick:
+		case <-l.stop:
+			stopping = true
+		}
+		l.mu.Lock()
+		out := l.buf
+		l.buf = spare[:0]
+		l.room.Broadcast()
+		l.mu.Unlock()
+		if len(out) > 0 && l.werr == nil {
+			_, l.werr = l.w.Write(out)
+		}
+		spare = out
+		if stopping {
+			return
+		}
+	}
+}
+
+// line is one event being written: begin starts it with t and the event's
+// name, the append methods add fields, end finishes and releases the log.
+type line struct {
+	l *EventLog
+	b []byte
+}
+
+// begin locks the log and starts a line; ok is false, and nothing is
+// locked, if the log is nil or closed.
+func (l *EventLog) begin(event string) (ln line, ok bool) {
+	if l == nil {
+		return line{}, false
+	}
+	l.mu.Lock()
+	for len(l.buf) >= maxPending && !l.closed {
+		l.wake()
+		l.room.Wait()
+	}
+	if l.closed {
+		l.mu.Unlock()
+		return line{}, false
+	}
+	// Taken under the lock, so t never goes back from one line to the next.
+	ns := time.Since(l.origin).Nanoseconds()
+	b := append(l.buf, `{"t":`...)
+	b = strconv.AppendInt(b, ns/1e9, 10)
+	b = append(b, '.')
+	frac := strconv.AppendInt(make([]byte, 0, 9), ns%1e9, 10)
+	for range 9 - len(frac) {
+		b = append(b, '0')
+	}
+	b = append(b, frac...)
+	b = append(b, `,"event":"`...)
+	b = append(b, event...)
+	b = append(b, '"')
+	return line{l: l, b: b}, true
+}
+
+func (ln *line) int(key string, v int64) {
+	ln.key(key)
+	ln.b = strconv.AppendInt(ln.b, v, 10)
+}
+
+func (ln *line) uint(key string, v uint64) {
+	ln.key(key)
+	ln.b = strconv.AppendUint(ln.b, v, 10)
+}
+
+func (ln *line) float(key string, v float64) {
+	ln.key(key)
+	ln.b = strconv.AppendFloat(ln.b, v, 'f', -1, 64)
+}
+
+func (ln *line) seconds(key string, d time.Duration) {
+	ln.key(key)
+	ln.b = strconv.AppendFloat(ln.b, d.Seconds(), 'f', 9, 64)
+}
+
+func (ln *line) str(key, v string) {
+	ln.key(key)
+	ln.b = appendJSONString(ln.b, v)
+}
+
+func (ln *line) key(k string) {
+	ln.b = append(ln.b, ',', '"')
+	ln.b = append(ln.b, k...)
+	ln.b = append(ln.b, '"', ':')
+}
+
+// end finishes the line and unlocks the log.
+func (ln *line) end() {
+	l := ln.l
+	l.buf = append(ln.b, '}', '\n')
+	if len(l.buf) >= flushSize {
+		l.wake()
+	}
+	l.mu.Unlock()
+}
+
+// wake asks the writer to write the buffer now.
+func (l *EventLog) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Serving logs "start": the server is up at url with nodes nodes; time is
+// the wall clock, to line the log up with other records.
+func (l *EventLog) Serving(url string, nodes int) {
+	if ln, ok := l.begin("start"); ok {
+		ln.str("time", time.Now().UTC().Format(time.RFC3339Nano))
+		ln.str("url", url)
+		ln.int("nodes", int64(nodes))
+		ln.end()
+	}
+}
+
+// ShuttingDown logs "shutdown": the server is stopping, and closes its
+// clients.
+func (l *EventLog) ShuttingDown() {
+	if ln, ok := l.begin("shutdown"); ok {
+		ln.end()
+	}
+}
+
+// Accepted logs "accept" with the request's path and query as "uri".
+func (l *EventLog) Accepted(node int, conn uint64, r *http.Request) {
+	if ln, ok := l.begin("accept"); ok {
+		ln.int("node", int64(node))
+		ln.uint("conn", conn)
+		uri := r.RequestURI // as the client sent it, on a server's request
+		if uri == "" {
+			uri = r.URL.RequestURI()
+		}
+		ln.str("uri", uri)
+		ln.end()
+	}
+}
+
+// Closed logs "close": the server sent a close frame with code; by says why
+// ("restart", "close", "shutdown").
+func (l *EventLog) Closed(node int, conn uint64, code int, by string) {
+	if ln, ok := l.begin("close"); ok {
+		ln.int("node", int64(node))
+		ln.uint("conn", conn)
+		ln.int("code", int64(code))
+		ln.str("by", by)
+		ln.end()
+	}
+}
+
+// Disconnected logs "disconnect": the connection ended without the server
+// closing it; code is the client's close code, 1006 if it sent none.
+func (l *EventLog) Disconnected(node int, conn uint64, code int) {
+	if ln, ok := l.begin("disconnect"); ok {
+		ln.int("node", int64(node))
+		ln.uint("conn", conn)
+		ln.int("code", int64(code))
+		ln.end()
+	}
+}
+
+// Rejected logs "reject": a handshake refused with status.
+func (l *EventLog) Rejected(node int, status int) {
+	if ln, ok := l.begin("reject"); ok {
+		ln.int("node", int64(node))
+		ln.int("status", int64(status))
+		ln.end()
+	}
+}
+
+// RestartStarted logs "restart_start" with the restart's code, reason,
+// drain_s and downtime_s.
+func (l *EventLog) RestartStarted(node int, spec chaos.RestartSpec) {
+	if ln, ok := l.begin("restart_start"); ok {
+		ln.int("node", int64(node))
+		ln.int("code", int64(spec.Code))
+		ln.str("reason", spec.Reason)
+		ln.seconds("drain_s", spec.Drain)
+		ln.seconds("downtime_s", spec.Downtime)
+		ln.end()
+	}
+}
+
+// RestartEnded logs "restart_end": the node accepts again (or the restart
+// failed: "error"), after closing closed connections in took.
+func (l *EventLog) RestartEnded(node int, closed int, took time.Duration, err error) {
+	if ln, ok := l.begin("restart_end"); ok {
+		ln.int("node", int64(node))
+		ln.int("closed", int64(closed))
+		ln.seconds("duration_s", took)
+		if err != nil {
+			ln.str("error", err.Error())
+		}
+		ln.end()
+	}
+}
+
+// CloseStarted logs "close_fraction": a share of the connections is about
+// to be closed; the "close" events with "by":"close" that follow are them.
+func (l *EventLog) CloseStarted(spec chaos.CloseSpec) {
+	if ln, ok := l.begin("close_fraction"); ok {
+		ln.float("fraction", spec.Fraction)
+		ln.int("code", int64(spec.Code))
+		ln.str("reason", spec.Reason)
+		ln.uint("seed", spec.Seed)
+		ln.end()
+	}
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
