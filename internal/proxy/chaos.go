@@ -1,0 +1,259 @@
+package proxy
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/chaos"
+)
+
+// maxCloseReason is the longest close reason that fits a control frame.
+const maxCloseReason = 123
+
+// Restart takes one proxy node out of rotation: new connections go to the
+// other nodes (or get 503 when none is up), the node's connections get
+// spec.Code and spec.Reason spread evenly over spec.Drain while their
+// upstream connections get 1001 (going away), and after spec.Downtime the
+// node rejoins. It returns once the node is back in rotation, with the
+// number of connections it closed. A zero spec.Code means 1012 (service
+// restart).
+//
+// If ctx ends first, Restart stops closing, puts the node back at once and
+// returns the count so far with ctx.Err(); connections not yet closed stay
+// open. Restarting a node that is restarting is an error.
+func (p *Proxy) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
+	if node < 0 || node >= len(p.nodes) {
+		return 0, fmt.Errorf("restart node %d: the proxy has nodes 0 to %d", node, len(p.nodes)-1)
+	}
+	code, err := closeCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("restart node %d: %w", node, err)
+	}
+	if spec.Drain < 0 || spec.Downtime < 0 {
+		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := p.nodes[node]
+	start := time.Now()
+	open, err := p.takeDown(n, code, spec.Reason, start.Add(spec.Drain+spec.Downtime))
+	if err != nil {
+		return 0, fmt.Errorf("restart node %d: %w", node, err)
+	}
+
+	w := newWaiter(ctx, p)
+	defer w.stop()
+	for i := 0; i < len(open); {
+		due := start.Add(drainOffset(spec.Drain, i, len(open)))
+		if err := w.until(due); err != nil {
+			return closed + p.rejoin(n), err
+		}
+		// Close everything due by now, catching up if closing ran late.
+		j, now := i+1, time.Now()
+		for j < len(open) && !start.Add(drainOffset(spec.Drain, j, len(open))).After(now) {
+			j++
+		}
+		closed += closeConns(open[i:j], code, spec.Reason, reasonRestart)
+		i = j
+	}
+	if err := w.until(start.Add(spec.Drain)); err != nil {
+		return closed + p.rejoin(n), err
+	}
+	p.setState(n, admin.StateDown)
+	if err := w.until(start.Add(spec.Drain + spec.Downtime)); err != nil {
+		return closed + p.rejoin(n), err
+	}
+	return closed + p.rejoin(n), nil
+}
+
+// takeDown takes n out of rotation until back and returns its open
+// connections in id order.
+func (p *Proxy) takeDown(n *node, code int, reason string, back time.Time) ([]*conn, error) {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return nil, errShutdown()
+	}
+	if n.state != admin.StateUp {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("node %d is already down", n.index)
+	}
+	n.state, n.back = admin.StateDraining, back
+	n.downCode, n.downReason, n.late = code, reason, 0
+	open := n.openLocked()
+	p.mu.Unlock()
+	sortByID(open)
+	return open, nil
+}
+
+func (p *Proxy) setState(n *node, state string) {
+	p.mu.Lock()
+	n.state = state
+	p.mu.Unlock()
+}
+
+// rejoin puts n back in rotation and returns how many connections were
+// closed for completing their handshake while it was down.
+func (p *Proxy) rejoin(n *node) (late int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	late, n.late = n.late, 0
+	n.state, n.back = admin.StateUp, time.Time{}
+	return late
+}
+
+// drainOffset is when, after the drain starts, the i-th of k connections is
+// closed: the first at once, the last at the end of the window.
+func drainOffset(drain time.Duration, i, k int) time.Duration {
+	if k < 2 || drain <= 0 {
+		return 0
+	}
+	return time.Duration(float64(drain) * float64(i) / float64(k-1))
+}
+
+// Close closes round(spec.Fraction × open connections) over all nodes, at
+// least one if any are open and spec.Fraction > 0: each client gets
+// spec.Code and spec.Reason, its upstream connection 1001 (going away). The
+// connections are picked uniformly at random from spec.Seed, so the same
+// seed over the same connections picks the same ones. A zero spec.Code
+// means 1000 (normal closure). It returns how many it closed.
+func (p *Proxy) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, err error) {
+	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
+		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
+	}
+	code, err := closeCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("close: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("close: %w", errShutdown())
+	}
+	var open []*conn
+	for _, n := range p.nodes {
+		open = append(open, n.openLocked()...)
+	}
+	p.mu.Unlock()
+	sortByID(open)
+	k := closeCount(spec.Fraction, len(open))
+	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
+	for i := range k {
+		j := i + rng.IntN(len(open)-i)
+		open[i], open[j] = open[j], open[i]
+	}
+	return closeConns(open[:k], code, spec.Reason, reasonClose), nil
+}
+
+// closeCount is how many of open connections a close of fraction ends.
+func closeCount(fraction float64, open int) int {
+	if fraction <= 0 || open == 0 {
+		return 0
+	}
+	k := int(math.Round(fraction * float64(open)))
+	return min(max(k, 1), open)
+}
+
+// closeCode applies the default to a zero code and checks that the code and
+// reason fit a close frame. Any code from 1000 to 4999 may be sent,
+// including reserved ones such as 1014, since testing clients against them
+// is the point.
+func closeCode(code, def int, reason string) (int, error) {
+	if code == 0 {
+		code = def
+	}
+	if code < 1000 || code > 4999 {
+		return 0, fmt.Errorf("close code %d is outside 1000-4999", code)
+	}
+	if len(reason) > maxCloseReason {
+		return 0, fmt.Errorf("close reason is %d bytes, at most %d fit a close frame", len(reason), maxCloseReason)
+	}
+	return code, nil
+}
+
+// closeConns closes conns (code and reason to the client, 1001 and upReason
+// upstream), a bounded number at a time, and returns how many it closed (the
+// others were closing already).
+func closeConns(conns []*conn, code int, reason, upReason string) int {
+	if len(conns) == 1 {
+		if conns[0].close(code, reason, upReason) {
+			return 1
+		}
+		return 0
+	}
+	var (
+		closed atomic.Int64
+		wg     sync.WaitGroup
+		slots  = make(chan struct{}, closeParallelism)
+	)
+	for _, c := range conns {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if c.close(code, reason, upReason) {
+				closed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(closed.Load())
+}
+
+func sortByID(conns []*conn) {
+	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
+}
+
+// waiter sleeps until a time unless ctx ends or the proxy shuts down.
+type waiter struct {
+	p     *Proxy
+	ctx   context.Context
+	timer *time.Timer
+}
+
+func newWaiter(ctx context.Context, p *Proxy) *waiter {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &waiter{p: p, ctx: ctx, timer: timer}
+}
+
+// until waits for deadline. It returns ctx.Err() if ctx ends first, and an
+// error if the proxy shuts down first.
+func (w *waiter) until(deadline time.Time) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if w.p.closing() {
+		return errShutdown()
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return nil
+	}
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return nil
+	case <-w.ctx.Done():
+		w.timer.Stop()
+		return w.ctx.Err()
+	case <-w.p.done:
+		w.timer.Stop()
+		return errShutdown()
+	}
+}
+
+func (w *waiter) stop() { w.timer.Stop() }
