@@ -150,12 +150,12 @@ func BenchmarkHandshake(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			c := newClient(f, int(id.Add(1)))
 			for pb.Next() {
-				conn, _, err := c.dial(context.Background(), -1)
+				hs, _, err := c.dial(context.Background(), -1)
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				resetClose(conn.NetConn())
+				resetClose(hs.conn.NetConn())
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")

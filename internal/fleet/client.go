@@ -1,11 +1,13 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +28,55 @@ type client struct {
 	id    int
 	rng   *rand.Rand
 	shard *stats.Shard
+	// sessions counts the client's successful handshakes, attempts its
+	// connect attempts: {{session}} and, in URLs, {{seq}}.
+	sessions, attempts int64
 }
+
+// NodeHeader is the handshake response header that names the node a
+// connection landed on (wsstorm's chaos proxy sets it); it wins over the
+// node of a welcome message.
+const NodeHeader = "X-Wsstorm-Node"
+
+// values returns the template values of the client's session and a
+// message number.
+func (c *client) values(session, seq int64) tmplValues {
+	return tmplValues{seed: c.f.cfg.Seed, client: c.id, session: session, seq: seq}
+}
+
+// handshake is a successful connect attempt.
+type handshake struct {
+	conn *websocket.Conn
+	at   time.Time     // when the 101 was read
+	took time.Duration // dial start to 101
+	node int           // named by NodeHeader; -1: not named
+}
+
+// connState is what a client's goroutine knows of its current connection.
+type connState struct {
+	session int64 // the connection's number, from 1
+	sent    int64 // messages sent on it
+	node    int   // -1: unknown
+	// nodeFromHeader says the handshake named the node.
+	nodeFromHeader bool
+	// welcomePending says no message has been read yet: the first is the
+	// server's welcome.
+	welcomePending bool
+}
+
+// arrived notes a message read: the first may be a welcome naming the node.
+func (st *connState) arrived(msg []byte) {
+	if !st.welcomePending {
+		return
+	}
+	st.welcomePending = false
+	if !st.nodeFromHeader {
+		st.node = welcomeNode(msg)
+	}
+}
+
+// errScriptTimeout ends a connect attempt whose script timed out.
+var errScriptTimeout = errors.New("session script timed out")
 
 func newClient(f *Fleet, id int) *client {
 	return &client{f: f, id: id, rng: ClientRand(f.cfg.Seed, id), shard: f.rec.Shard(id)}
@@ -40,7 +90,8 @@ type recovery struct {
 	event    int // chaos event the close is attributed to; -1: none
 }
 
-// run is the client's life: connect, hold sessions, react to closes.
+// run is the client's life: connect, run the session script, hold
+// sessions, react to closes.
 func (c *client) run(ctx context.Context) {
 	cfg := &c.f.cfg
 	rec := recovery{event: -1}
@@ -54,7 +105,25 @@ func (c *client) run(ctx context.Context) {
 			return
 		}
 		attempts++
-		conn, retryAfter, err := c.dial(ctx, rec.event)
+		var (
+			st connState
+			se scriptEnd
+		)
+		hs, retryAfter, err := c.dial(ctx, rec.event)
+		if err == nil {
+			st = connState{session: c.sessions, node: hs.node, nodeFromHeader: hs.node >= 0, welcomePending: true}
+			se = c.runScript(ctx, hs.conn, &st)
+			switch se.outcome {
+			case scriptCancelled:
+				c.shard.Failure(se.at, stats.Cancelled, rec.event)
+				c.endScript(hs.conn, se.outcome)
+				return
+			case scriptTimedOut:
+				c.shard.Failure(se.at, stats.ScriptTimeout, rec.event)
+				c.endScript(hs.conn, se.outcome)
+				err = errScriptTimeout
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -74,12 +143,24 @@ func (c *client) run(ctx context.Context) {
 			}
 			continue
 		}
-		connectedAt := time.Now()
+		if c.f.scriptWaits {
+			// The attempt succeeded with its script: record it as of its
+			// handshake.
+			c.shard.Connect(hs.at, hs.took)
+		}
 		if rec.active {
-			c.shard.Reconnected(connectedAt, rec.closedAt, rec.event)
+			c.shard.Reconnected(hs.at, rec.closedAt, rec.event)
+			if se.waited {
+				c.shard.Recovered(se.at.Sub(rec.closedAt))
+			}
 		}
 		attempts, prev = 0, 0
-		end := c.session(ctx, conn, connectedAt, rec)
+		var end sessionEnd
+		if se.outcome == scriptClosed {
+			end = c.serverEnded(hs.conn, se.closed)
+		} else {
+			end = c.session(ctx, hs.conn, &st, rec.active && !se.waited, rec.closedAt)
+		}
 		rec = recovery{event: -1}
 		switch {
 		case end.stopped:
@@ -99,11 +180,18 @@ func (c *client) run(ctx context.Context) {
 	}
 }
 
-// dial makes one connect attempt and records it. On failure it returns the
-// Retry-After the server asked for (0 if none).
-func (c *client) dial(ctx context.Context, event int) (*websocket.Conn, time.Duration, error) {
+// dial makes one connect attempt and records it: its failure, or its
+// success unless a session script must go through first. On failure it
+// returns the Retry-After the server asked for (0 if none).
+func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration, error) {
 	if err := c.f.dials.Acquire(ctx, 1); err != nil {
-		return nil, 0, err
+		return handshake{}, 0, err
+	}
+	c.attempts++
+	ep := &c.f.endpoints[c.id%len(c.f.endpoints)]
+	url := ep.static
+	if ep.templated {
+		url = string(ep.url.append(nil, c.values(c.sessions+1, c.attempts)))
 	}
 	start := time.Now()
 	c.shard.Attempt(start, event)
@@ -112,7 +200,7 @@ func (c *client) dial(ctx context.Context, event int) (*websocket.Conn, time.Dur
 	// server that never answers cannot hold the run past its deadline.
 	abort := &dialAbort{}
 	stop := context.AfterFunc(ctx, abort.abort)
-	conn, resp, err := c.f.dialer.DialContext(context.WithValue(ctx, dialAbortKey{}, abort), c.f.cfg.URL, c.f.cfg.Header)
+	conn, resp, err := c.f.dialer.DialContext(context.WithValue(ctx, dialAbortKey{}, abort), url, ep.header)
 	if !stop() && err == nil {
 		conn.Close() // the run ended as the handshake completed
 		conn, err = nil, ctx.Err()
@@ -135,11 +223,20 @@ func (c *client) dial(ctx context.Context, event int) (*websocket.Conn, time.Dur
 			reason = stats.Cancelled // cut short by the run's end
 		}
 		c.shard.Failure(end, reason, event)
-		return nil, retryAfter, err
+		return handshake{}, retryAfter, err
 	}
-	c.shard.Connect(end, end.Sub(start))
+	c.sessions++
+	if !c.f.scriptWaits {
+		c.shard.Connect(end, end.Sub(start))
+	}
 	conn.SetReadLimit(c.f.cfg.ReadLimit)
-	return conn, 0, nil
+	node := -1
+	if v := resp.Header.Get(NodeHeader); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			node = n
+		}
+	}
+	return handshake{conn: conn, at: end, took: end.Sub(start), node: node}, 0, nil
 }
 
 // sessionEnd says how a session ended.
@@ -161,38 +258,73 @@ const (
 
 // liveSession is the state a connection's timers share with the client's
 // read loop: a connected client needs no goroutine besides its own, which
-// reads. Sends, the lifetime and the run's end arrive as timer callbacks.
+// reads. Sends, pings, the lifetime and the run's end arrive as timer
+// callbacks.
 type liveSession struct {
 	c        *client
 	conn     *websocket.Conn
 	ending   atomic.Int32  // who ends the session: the first to claim it
 	recorded chan struct{} // closed once a client-side ending is recorded
+	session  int64         // the connection's number, for templates
 
 	mu        sync.Mutex // guards the fields below and serializes sends
 	over      bool
 	next      time.Time // scheduled time of the next message
+	seq       int64     // messages sent in the session
 	sendTimer *time.Timer
+	text      *textSender // text messages from a template; nil: binary
+	ping      *pinger     // nil: no pings
 	killTimer atomic.Pointer[time.Timer]
 }
 
+// textSender renders a session's periodic text messages and, when the
+// server echoes them, keeps those awaiting their echo.
+type textSender struct {
+	buf     []byte
+	echoes  *textEchoes // nil: the server does not echo
+	readBuf []byte      // the read loop's: a message as long as the longest awaited
+}
+
+// pinger is a session's ping state, used under liveSession.mu but pongAt,
+// which the read loop sets.
+type pinger struct {
+	timer *time.Timer
+	// unanswered is when the oldest ping not answered yet was sent, in ns
+	// from the run's start plus one; 0: none.
+	unanswered int64
+	pongAt     atomic.Int64 // when the last pong came, in the same unit
+}
+
 // session holds one connection until the server or network ends it, its
-// lifetime runs out, or ctx ends.
-func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt time.Time, rec recovery) sessionEnd {
+// lifetime runs out, or ctx ends. recovering says the first message read
+// ends the client's recovery from the close at closedAt.
+func (c *client) session(ctx context.Context, conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time) sessionEnd {
 	cfg := &c.f.cfg
-	s := &liveSession{c: c, conn: conn, recorded: make(chan struct{})}
+	s := &liveSession{c: c, conn: conn, recorded: make(chan struct{}), session: st.session, seq: st.sent}
 	stopWatch := context.AfterFunc(ctx, func() { s.closeFromClient(endingStopped, websocket.CloseGoingAway) })
 	var life *time.Timer
 	if cfg.Lifetime > 0 {
 		life = time.AfterFunc(cfg.Lifetime, func() { s.closeFromClient(endingLifetime, websocket.CloseNormalClosure) })
 	}
+	s.mu.Lock()
 	if cfg.SendInterval > 0 {
-		s.mu.Lock()
-		s.next = connectedAt.Add(cfg.SendInterval)
+		if c.f.message != nil {
+			s.text = &textSender{}
+			if !cfg.NoEcho {
+				s.text.echoes = &textEchoes{}
+			}
+		}
+		s.next = time.Now().Add(cfg.SendInterval)
 		s.sendTimer = time.AfterFunc(cfg.SendInterval, s.sendDue)
-		s.mu.Unlock()
 	}
+	if cfg.PingInterval > 0 {
+		s.ping = &pinger{}
+		conn.SetPongHandler(s.pong)
+		s.ping.timer = time.AfterFunc(cfg.PingInterval, s.pingDue)
+	}
+	s.mu.Unlock()
 
-	end := c.read(conn, rec)
+	end := c.read(conn, st, recovering, closedAt, s.text)
 	// Claim the ending: a lifetime or stop callback that has not claimed it
 	// yet now finds it taken and records nothing.
 	s.ending.CompareAndSwap(notEnding, endedByServer)
@@ -209,6 +341,9 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 	if s.sendTimer != nil {
 		s.sendTimer.Stop()
 	}
+	if s.ping != nil {
+		s.ping.timer.Stop()
+	}
 	if k := s.killTimer.Load(); k != nil {
 		k.Stop()
 	}
@@ -223,16 +358,21 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, connectedAt 
 		conn.Close()
 		return sessionEnd{clientEnded: true}
 	}
-	// The server (or the network) ended the session. Let the server close
-	// TCP first, as it should (it keeps TIME_WAIT), without holding up the
-	// client's reaction.
+	return c.serverEnded(conn, end)
+}
+
+// serverEnded finishes a connection the server (or the network) ended. It
+// lets the server close TCP first, as it should (it keeps TIME_WAIT),
+// without holding up the client's reaction.
+func (c *client) serverEnded(conn *websocket.Conn, end readEnd) sessionEnd {
 	c.f.closing.Go(func() { c.awaitServerClose(conn, end.closeFrame) })
 	return sessionEnd{code: end.code, at: end.at, node: end.node}
 }
 
-// sendDue sends every message whose time has come, each stamped with its
-// scheduled time, so a stall shows in message_rtt instead of hiding it (no
-// coordinated omission), then arms the timer for the next one.
+// sendDue sends every message whose time has come, each stamped with (or
+// timed from) its scheduled time, so a stall shows in message_rtt instead
+// of hiding it (no coordinated omission), then arms the timer for the next
+// one.
 func (s *liveSession) sendDue() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,7 +382,14 @@ func (s *liveSession) sendDue() {
 	interval := s.c.f.cfg.SendInterval
 	now := time.Now()
 	for !s.next.After(now) {
-		if err := s.c.send(s.conn, s.next); err != nil {
+		s.seq++
+		var err error
+		if s.text != nil {
+			err = s.sendText(s.next)
+		} else {
+			err = s.c.send(s.conn, s.next)
+		}
+		if err != nil {
 			if !errors.Is(err, websocket.ErrCloseSent) {
 				// The read loop sees the broken connection and reports it.
 				s.conn.NetConn().Close()
@@ -252,6 +399,53 @@ func (s *liveSession) sendDue() {
 		s.next = s.next.Add(interval)
 	}
 	s.sendTimer.Reset(s.next.Sub(now))
+}
+
+// sendText sends the periodic text message numbered s.seq, scheduled at
+// sched. It is awaited as an echo from before it is written: the echo may
+// come back before the write returns.
+func (s *liveSession) sendText(sched time.Time) error {
+	t := s.text
+	t.buf = s.c.f.message.append(t.buf[:0], s.c.values(s.session, s.seq))
+	if t.echoes != nil {
+		t.echoes.add(string(t.buf), sched)
+	}
+	return s.c.write(s.conn, websocket.TextMessage, t.buf)
+}
+
+// pingDue pings, unless the oldest unanswered ping has waited for its pong
+// for the handshake timeout: the connection is then taken for dead and
+// closed, which the read loop records as a 1006 close, as a TCP reset.
+func (s *liveSession) pingDue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || s.ending.Load() != notEnding {
+		return
+	}
+	cfg := &s.c.f.cfg
+	p := s.ping
+	now := time.Now()
+	at := int64(now.Sub(s.c.f.rec.Start())) + 1
+	switch {
+	case p.unanswered == 0 || p.pongAt.Load() >= p.unanswered:
+		p.unanswered = at
+	case time.Duration(at-p.unanswered) >= cmp.Or(cfg.HandshakeTimeout, 5*time.Second):
+		s.conn.NetConn().Close()
+		return
+	}
+	if err := s.conn.WriteControl(websocket.PingMessage, nil, now.Add(cfg.WriteTimeout)); err != nil {
+		if !errors.Is(err, websocket.ErrCloseSent) {
+			s.conn.NetConn().Close()
+		}
+		return
+	}
+	p.timer.Reset(cfg.PingInterval)
+}
+
+// pong notes a pong; the read loop calls it.
+func (s *liveSession) pong(string) error {
+	s.ping.pongAt.Store(int64(time.Since(s.c.f.rec.Start())) + 1)
+	return nil
 }
 
 // closeFromClient ends the session from the client's side with code; the read
@@ -276,8 +470,9 @@ func (s *liveSession) closeFromClient(why int32, code int) {
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
 }
 
-// send writes one message: the scheduled send time, then the fleet's shared
-// padding up to payload_bytes (gorilla masks a copy, never the source).
+// send writes one binary message: the scheduled send time, then the fleet's
+// shared padding up to payload_bytes (gorilla masks a copy, never the
+// source).
 func (c *client) send(conn *websocket.Conn, scheduled time.Time) error {
 	var stamp [stampBytes]byte
 	binary.BigEndian.PutUint64(stamp[:], uint64(scheduled.Sub(c.f.rec.Start())))
@@ -302,6 +497,19 @@ func (c *client) send(conn *websocket.Conn, scheduled time.Time) error {
 	return nil
 }
 
+// write writes one message of a script or a template within the write
+// timeout, and records it.
+func (c *client) write(conn *websocket.Conn, typ int, data []byte) error {
+	if err := conn.SetWriteDeadline(time.Now().Add(c.f.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	if err := conn.WriteMessage(typ, data); err != nil {
+		return err
+	}
+	c.shard.Sent()
+	return nil
+}
+
 // readEnd is how a connection's read loop ended.
 type readEnd struct {
 	code       int
@@ -310,51 +518,76 @@ type readEnd struct {
 	node       int
 }
 
-// read is a connection's read loop. The first message is the server's
-// welcome: it ends a recovery. Binary messages carrying a stamp are echoes.
-func (c *client) read(conn *websocket.Conn, rec recovery) readEnd {
+// read is a connection's read loop. Its first message, unless a script read
+// it, is the server's welcome, and ends a recovery when recovering. Binary
+// messages carrying a stamp are echoes of binary messages; with text
+// messages, echoes are the messages text awaits.
+func (c *client) read(conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time, text *textSender) readEnd {
 	var head [64]byte // a message's start: a welcome's node, an echo's stamp
 	var chunk [512]byte
-	node := -1
-	first := true
+	binaryEcho := c.f.message == nil && c.f.cfg.SendInterval > 0 && !c.f.cfg.NoEcho
 	for {
 		typ, r, err := conn.NextReader()
 		if err != nil {
-			var ce *websocket.CloseError
-			code := closeCode(err)
-			// A 1014 arrives in a close frame too, though gorilla reports it
-			// as a protocol error.
-			frame := errors.As(err, &ce) || code == CloseBadGateway
-			return readEnd{code: code, closeFrame: frame, at: time.Now(), node: node}
+			return readFailed(err, time.Now(), st.node)
 		}
-		n, valid, err := readMessage(r, typ == websocket.TextMessage, head[:], chunk[:])
+		buf := head[:]
+		if text != nil && text.echoes != nil && typ == websocket.TextMessage {
+			// Read enough to compare with the longest message awaited.
+			if need := text.echoes.longest() + 1; need > len(buf) {
+				if cap(text.readBuf) < need {
+					text.readBuf = make([]byte, need)
+				}
+				buf = text.readBuf[:need]
+			}
+		}
+		n, valid, err := readMessage(r, typ == websocket.TextMessage, buf, chunk[:])
 		now := time.Now()
 		if err != nil {
 			continue // the next NextReader reports the broken connection
 		}
 		if !valid {
-			// RFC 6455 §8.1: a text message that is not UTF-8 fails the
-			// connection with 1007. The server then closes TCP.
-			_ = conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"),
-				now.Add(c.f.cfg.CloseTimeout))
-			return readEnd{code: websocket.CloseInvalidFramePayloadData, closeFrame: true, at: now, node: node}
+			return c.failInvalidUTF8(conn, now, st.node)
 		}
 		switch {
-		case first:
-			first = false
-			node = welcomeNode(head[:n])
+		case st.welcomePending:
+			st.arrived(buf[:n])
 			c.shard.Received()
-			if rec.active {
-				c.shard.Recovered(now.Sub(rec.closedAt))
+			if recovering {
+				c.shard.Recovered(now.Sub(closedAt))
 			}
-		case typ == websocket.BinaryMessage && n >= stampBytes && c.f.cfg.SendInterval > 0:
-			sched := time.Duration(binary.BigEndian.Uint64(head[:stampBytes]))
+		case binaryEcho && typ == websocket.BinaryMessage && n >= stampBytes:
+			sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))
 			c.shard.Echo(now.Sub(c.f.rec.Start()) - sched)
+		case text != nil && text.echoes != nil && typ == websocket.TextMessage && n < len(buf):
+			if sched, ok := text.echoes.match(buf[:n]); ok {
+				c.shard.Echo(now.Sub(sched))
+			} else {
+				c.shard.Received()
+			}
 		default:
 			c.shard.Received()
 		}
 	}
+}
+
+// readFailed is the end of a connection whose read failed with err at t.
+func readFailed(err error, t time.Time, node int) readEnd {
+	var ce *websocket.CloseError
+	code := closeCode(err)
+	// A 1014 arrives in a close frame too, though gorilla reports it as a
+	// protocol error.
+	frame := errors.As(err, &ce) || code == CloseBadGateway
+	return readEnd{code: code, closeFrame: frame, at: t, node: node}
+}
+
+// failInvalidUTF8 fails a connection that received a text message that is
+// not UTF-8 with 1007, as RFC 6455 §8.1 asks. The server then closes TCP.
+func (c *client) failInvalidUTF8(conn *websocket.Conn, now time.Time, node int) readEnd {
+	_ = conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"),
+		now.Add(c.f.cfg.CloseTimeout))
+	return readEnd{code: websocket.CloseInvalidFramePayloadData, closeFrame: true, at: now, node: node}
 }
 
 // readMessage reads one message: its first len(head) bytes into head (n of

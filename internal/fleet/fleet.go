@@ -11,6 +11,8 @@ import (
 	"net/http"
 	neturl "net/url"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,30 +25,68 @@ import (
 
 // Config is a fleet's behaviour; FromProfile builds one from a profile.
 type Config struct {
-	URL              string
+	// URL is where clients connect. It may hold template variables:
+	// {{client}} (the client's index, from 0), {{session}} (the number of
+	// the connection the attempt opens, from 1), {{key}} and {{uuid}}
+	// (derived from Seed and the client, the same in every session), {{seq}}
+	// (the attempt's number, from 1). user:password@ is sent as Basic
+	// authorization.
+	URL string
+	// URLs, when set, replace URL: client i connects to URLs[i % len(URLs)].
+	URLs             []string
 	Header           http.Header // sent with every handshake
+	Subprotocols     []string    // offered in Sec-WebSocket-Protocol, in order
 	TLS              *tls.Config // for wss:// URLs; nil: verify against the system roots
 	Clients          int
 	Ramp             time.Duration // clients start evenly over this window
 	MaxDialing       int           // dials in flight at once, over the whole fleet
 	HandshakeTimeout time.Duration // TCP connect plus WebSocket handshake
-	SendInterval     time.Duration // 0: send nothing
-	PayloadBytes     int           // at least 8: the first 8 carry the scheduled send time
-	Lifetime         time.Duration // 0: sessions last until the server ends them
-	Pause            time.Duration // after a session the client ended, before the next
-	Backoff          Backoff
-	Policy           *Policy
-	FirstDelay       time.Duration // upper bound of a random extra wait before the first reconnect attempt
-	MaxAttempts      int           // failed attempts in a row before giving up; 0: never
-	HonorRetryAfter  bool          // wait at least a 503's Retry-After, up to RetryAfterCap
-	RetryAfterCap    time.Duration // longest Retry-After honoured (0: no limit)
-	Seed             uint64
-	ReadLimit        int64         // largest message accepted; larger fails with 1009 (0: 1 MiB)
-	WriteTimeout     time.Duration // a message write blocked longer fails the connection (0: 5s)
-	CloseTimeout     time.Duration // wait for the server's close reply when the client closes (0: 1s)
+	// PingInterval is how often a connected client pings (0: never). A ping
+	// unanswered for HandshakeTimeout (5s when 0), found when the next ping
+	// is due, ends the connection as a 1006 close.
+	PingInterval time.Duration
+	SendInterval time.Duration // 0: send nothing
+	PayloadBytes int           // binary messages: at least 8, the first 8 carry the scheduled send time
+	// Message is the template of each periodic text message ({{seq}}: the
+	// message's number in the session, from 1, script messages included);
+	// "": PayloadBytes of binary carrying the send time.
+	Message string
+	// NoEcho says the server does not echo the periodic messages: no
+	// message_rtt, every message received is counted as received.
+	NoEcho bool
+	// Script is what a client does on each new connection before its
+	// periodic messages start. If a step waits for a message, the connect
+	// attempt succeeds only once the script is through, and recovery ends
+	// at the last expected message.
+	Script          []ScriptStep
+	Lifetime        time.Duration // 0: sessions last until the server ends them; counted from the end of the script
+	Pause           time.Duration // after a session the client ended, before the next
+	Backoff         Backoff
+	Policy          *Policy
+	FirstDelay      time.Duration // upper bound of a random extra wait before the first reconnect attempt
+	MaxAttempts     int           // failed attempts in a row before giving up; 0: never
+	HonorRetryAfter bool          // wait at least a 503's Retry-After, up to RetryAfterCap
+	RetryAfterCap   time.Duration // longest Retry-After honoured (0: no limit)
+	Seed            uint64
+	ReadLimit       int64         // largest message accepted; larger fails with 1009 (0: 1 MiB)
+	WriteTimeout    time.Duration // a message write blocked longer fails the connection (0: 5s)
+	CloseTimeout    time.Duration // wait for the server's close reply when the client closes (0: 1s)
 }
 
-// FromProfile returns the fleet configuration of a validated profile against url.
+// ScriptStep is one step of a session script: send a message, then wait
+// for one (either may be left out).
+type ScriptStep struct {
+	Send        string         // a text message, a template as Config.Message; or
+	SendBinary  []byte         // a binary message (nil: none)
+	Expect      string         // wait for a message that contains this, a template; or
+	ExpectRegex *regexp.Regexp // for one that matches this
+	Timeout     time.Duration  // how long to wait; then the client closes with 1008 and retries
+}
+
+// FromProfile returns the fleet configuration of a validated profile; url is
+// where the clients connect (the embedded target's or the proxy's address,
+// or target.url), unless an external target lists target.urls. It reads the
+// script's send_file files.
 func FromProfile(p *profile.Profile, url string) (Config, error) {
 	b, err := NewBackoff(p.Fleet.Reconnect)
 	if err != nil {
@@ -60,23 +100,38 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 	for k, v := range p.Target.Headers {
 		header.Set(k, v)
 	}
-	url, err = credentialsToHeader(url, header)
+	if len(p.Target.Subprotocols) > 0 && header.Get("Sec-WebSocket-Protocol") != "" {
+		return Config{}, fmt.Errorf("target.headers.Sec-WebSocket-Protocol and target.subprotocols are both set: offer the subprotocols with subprotocols alone")
+	}
+	if p.Target.Origin != "" {
+		header.Set("Origin", p.Target.Origin)
+	}
+	tlsConf, err := tlsConfig(p.Target.TLS)
 	if err != nil {
 		return Config{}, err
 	}
-	tlsConf, err := tlsConfig(p.Target.TLS)
+	var urls []string
+	if p.Target.Mode == profile.ModeExternal && len(p.Target.URLs) > 0 {
+		urls = p.Target.URLs
+	}
+	script, err := scriptFromProfile(p.Fleet.Session.Script)
 	if err != nil {
 		return Config{}, err
 	}
 	f := p.Fleet
 	return Config{
 		URL:              url,
+		URLs:             urls,
 		Clients:          f.Clients,
 		Ramp:             f.Ramp.D(),
 		MaxDialing:       f.MaxDialing,
 		HandshakeTimeout: f.HandshakeTimeout.D(),
+		PingInterval:     f.PingInterval.D(),
 		SendInterval:     f.Session.SendInterval.D(),
 		PayloadBytes:     f.Session.PayloadBytes,
+		Message:          f.Session.Message,
+		NoEcho:           !f.Session.Echo,
+		Script:           script,
 		Lifetime:         f.Session.Lifetime.D(),
 		Pause:            f.Session.Pause.D(),
 		Backoff:          b,
@@ -89,33 +144,76 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		ReadLimit:        int64(f.ReadLimit),
 		WriteTimeout:     f.WriteTimeout.D(),
 		Header:           header,
+		Subprotocols:     p.Target.Subprotocols,
 		TLS:              tlsConf,
 	}, nil
 }
 
+// scriptFromProfile reads a profile's [[fleet.session.script]], the files
+// of send_file included.
+func scriptFromProfile(steps []profile.ScriptStep) ([]ScriptStep, error) {
+	var out []ScriptStep
+	for i, s := range steps {
+		st := ScriptStep{Send: s.Send, Expect: s.Expect, Timeout: s.Timeout.D()}
+		if s.SendFile != "" {
+			data, err := os.ReadFile(s.SendFile)
+			if err != nil {
+				return nil, fmt.Errorf("fleet.session.script.%d.send_file: %w", i, err)
+			}
+			if data == nil {
+				data = []byte{} // an empty file is an empty binary message
+			}
+			st.SendBinary = data
+		}
+		if s.ExpectRegex != "" {
+			re, err := regexp.Compile(s.ExpectRegex)
+			if err != nil {
+				return nil, fmt.Errorf("fleet.session.script.%d.expect_regex: %w", i, err)
+			}
+			st.ExpectRegex = re
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
 // credentialsToHeader moves user:password@ out of a ws:// URL (WebSocket URIs
 // have no credentials, and gorilla/websocket refuses them) into an
-// Authorization: Basic header, unless the profile sets one itself.
+// Authorization: Basic header, unless the profile sets one itself. It edits
+// the text rather than a parsed URL, which would escape the braces of
+// template variables elsewhere in it.
 func credentialsToHeader(raw string, header http.Header) (string, error) {
-	u, err := neturl.Parse(raw)
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw, nil
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return raw, nil
+	}
+	if strings.Contains(authority[:at], "{{") {
+		return "", fmt.Errorf("target.url: template variables in user:password@ are not supported: send per-client credentials in the query or a message")
+	}
+	u, err := neturl.Parse(scheme + "://" + authority + "/")
 	if err != nil {
 		return "", fmt.Errorf("target.url: %w", err)
-	}
-	if u.User == nil {
-		return raw, nil
 	}
 	if header.Get("Authorization") == "" {
 		pass, _ := u.User.Password()
 		cred := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
 		header.Set("Authorization", "Basic "+cred)
 	}
-	u.User = nil
-	return u.String(), nil
+	return scheme + "://" + rest[at+1:], nil
 }
 
 // tlsConfig builds the TLS configuration of wss:// dials: certificates are
 // verified (against the system roots plus ca_file) unless the profile turns
-// verification off explicitly.
+// verification off explicitly; a client certificate is presented to servers
+// that ask for one.
 func tlsConfig(t profile.TLS) (*tls.Config, error) {
 	conf := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
 	if t.CAFile != "" {
@@ -131,6 +229,13 @@ func tlsConfig(t profile.TLS) (*tls.Config, error) {
 			return nil, fmt.Errorf("target.tls.ca_file %s: no PEM certificate in it", t.CAFile)
 		}
 		conf.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls.cert_file and key_file: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
 	}
 	return conf, nil
 }
@@ -188,10 +293,27 @@ type Fleet struct {
 	rec    *stats.Recorder
 	dialer *websocket.Dialer
 	dials  *semaphore.Weighted
-	// padding fills each message after its stamp; shared and read-only.
+	// endpoints are the URLs clients connect to: client i uses
+	// endpoints[i % len(endpoints)].
+	endpoints []endpoint
+	// padding fills each binary message after its stamp; shared and read-only.
 	padding []byte
+	// message is the periodic text message's template; nil: binary messages.
+	message *template
+	script  []scriptStep
+	// scriptWaits says a script step waits for a message: a connect
+	// attempt succeeds once the script is through.
+	scriptWaits bool
 	// closing tracks connections waiting for the server to close TCP.
 	closing sync.WaitGroup
+}
+
+// endpoint is one URL of the fleet and the header its handshakes carry.
+type endpoint struct {
+	url       template
+	static    string // the URL when it has no template variables
+	templated bool   // the URL is rendered per attempt
+	header    http.Header
 }
 
 // New returns a fleet that records into rec.
@@ -201,8 +323,10 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet: %d clients: need at least 1", cfg.Clients)
 	case cfg.Backoff == nil || cfg.Policy == nil:
 		return nil, fmt.Errorf("fleet: a backoff and a close-code policy are required")
-	case cfg.SendInterval > 0 && cfg.PayloadBytes < stampBytes:
+	case cfg.SendInterval > 0 && cfg.Message == "" && cfg.PayloadBytes < stampBytes:
 		return nil, fmt.Errorf("fleet: payload of %d bytes: need at least %d to carry the send time", cfg.PayloadBytes, stampBytes)
+	case cfg.PingInterval < 0:
+		return nil, fmt.Errorf("fleet: ping interval %v is negative", cfg.PingInterval)
 	}
 	if cfg.MaxDialing < 1 {
 		cfg.MaxDialing = 1
@@ -216,20 +340,59 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 5 * time.Second
 	}
-	return &Fleet{
+	f := &Fleet{
 		cfg: cfg,
 		rec: rec,
 		dialer: &websocket.Dialer{
 			NetDialContext:   netDial,
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			TLSClientConfig:  cfg.TLS,
+			Subprotocols:     cfg.Subprotocols,
 			ReadBufferSize:   1024,
 			WriteBufferSize:  1024,
 			WriteBufferPool:  &sync.Pool{},
 		},
-		dials:   semaphore.NewWeighted(int64(cfg.MaxDialing)),
-		padding: make([]byte, max(cfg.PayloadBytes-stampBytes, 0)),
-	}, nil
+		dials: semaphore.NewWeighted(int64(cfg.MaxDialing)),
+	}
+	urls := cfg.URLs
+	if len(urls) == 0 {
+		urls = []string{cfg.URL}
+	}
+	for _, raw := range urls {
+		header := cfg.Header
+		if header == nil {
+			header = http.Header{}
+		}
+		header = header.Clone()
+		u, err := credentialsToHeader(raw, header)
+		if err != nil {
+			return nil, err
+		}
+		t, err := parseTemplate(u)
+		if err != nil {
+			return nil, fmt.Errorf("target.url: %w", err)
+		}
+		static, ok := t.static()
+		f.endpoints = append(f.endpoints, endpoint{url: t, static: static, templated: !ok, header: header})
+	}
+	if cfg.Message != "" {
+		t, err := parseTemplate(cfg.Message)
+		if err != nil {
+			return nil, fmt.Errorf("fleet.session.message: %w", err)
+		}
+		f.message = &t
+	} else {
+		f.padding = make([]byte, max(cfg.PayloadBytes-stampBytes, 0))
+	}
+	for i, s := range cfg.Script {
+		st, err := compileStep(s)
+		if err != nil {
+			return nil, fmt.Errorf("fleet.session.script.%d: %w", i, err)
+		}
+		f.scriptWaits = f.scriptWaits || st.waits()
+		f.script = append(f.script, st)
+	}
+	return f, nil
 }
 
 // Run starts the clients evenly over the ramp and returns once every client

@@ -544,12 +544,13 @@ func TestLateSendNotOmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClient(f, 0)
-	conn, _, err := c.dial(context.Background(), -1)
+	hs, _, err := c.dial(context.Background(), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn := hs.conn
 	done := make(chan readEnd, 1)
-	go func() { done <- c.read(conn, recovery{}) }()
+	go func() { done <- c.read(conn, &connState{node: -1}, false, time.Time{}, nil) }()
 	s := &liveSession{c: c, conn: conn, next: time.Now().Add(-500 * time.Millisecond)}
 	s.mu.Lock()
 	s.sendTimer = time.NewTimer(time.Hour) // re-armed by sendDue; never fires here

@@ -112,6 +112,7 @@ func parse(data []byte, path string, sets []string, env environment) (*Profile, 
 	}
 	d.stepDefaults(&p)
 	d.hookDefaults(&p)
+	d.scriptDefaults(&p)
 	sum := sha256.Sum256(data)
 	p.Path = path
 	p.SHA256 = hex.EncodeToString(sum[:])

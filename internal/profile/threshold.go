@@ -102,7 +102,7 @@ func metricKind(metric string) (kind ValueKind, percent, ok bool) {
 }
 
 var (
-	reasonPattern    = regexp.MustCompile(`^(refused|timeout|reset|tls|bad_handshake|cancelled|other|http_[1-5][0-9][0-9])$`)
+	reasonPattern    = regexp.MustCompile(`^(refused|timeout|reset|tls|bad_handshake|cancelled|script_timeout|other|http_[1-5][0-9][0-9])$`)
 	thresholdPattern = regexp.MustCompile(`^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
 )
 

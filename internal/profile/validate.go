@@ -66,6 +66,7 @@ func (c *checker) check() {
 	c.top()
 	c.target()
 	c.fleet()
+	c.session()
 	c.reconnect()
 	c.chaos()
 	c.thresholds()

@@ -7,14 +7,15 @@ type Reason int
 
 // The failure reasons; an HTTP status s is Reason(httpBase + s), see HTTPStatus.
 const (
-	Refused      Reason = iota + 1 // connection refused
-	Timeout                        // dial or handshake timed out
-	Reset                          // connection reset or closed during the handshake
-	TLS                            // TLS handshake or certificate failure
-	Other                          // anything else
-	BadHandshake                   // a 101 answer that is not a valid WebSocket handshake
-	Cancelled                      // still in flight when the run ended
-	httpBase     Reason = 1000
+	Refused       Reason = iota + 1 // connection refused
+	Timeout                         // dial or handshake timed out
+	Reset                           // connection reset or closed during the handshake
+	TLS                             // TLS handshake or certificate failure
+	Other                           // anything else
+	BadHandshake                    // a 101 answer that is not a valid WebSocket handshake
+	Cancelled                       // still in flight when the run ended
+	ScriptTimeout                   // the session script's expected message did not come in time
+	httpBase      Reason = 1000
 )
 
 // HTTPStatus returns the reason for a handshake answered with an HTTP status
@@ -22,7 +23,8 @@ const (
 func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
 
 // String returns the reason as results files spell it: refused, timeout,
-// reset, tls, bad_handshake, cancelled, other or http_<status>.
+// reset, tls, bad_handshake, cancelled, script_timeout, other or
+// http_<status>.
 func (r Reason) String() string {
 	switch r {
 	case Refused:
@@ -39,6 +41,8 @@ func (r Reason) String() string {
 		return "bad_handshake"
 	case Cancelled:
 		return "cancelled"
+	case ScriptTimeout:
+		return "script_timeout"
 	}
 	if r > httpBase {
 		return "http_" + strconv.Itoa(int(r-httpBase))
