@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/fleet"
 	"github.com/wsstorm/wsstorm/internal/hooks"
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/proxy"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
@@ -58,7 +61,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 
 	url := p.Target.URL
-	var emb *embedded
+	var emb *local // the embedded target or the proxy, which wsstorm runs itself
 	var hookTarget *hooks.Target
 	// A failed hook with on_hook_failure = "abort" ends the run early.
 	abort := make(chan string, 1)
@@ -69,10 +72,22 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 			return nil, err
 		}
 		defer emb.shutdown()
-		url = emb.tgt.URL()
+		url = emb.url
 		fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, url)
+	case profile.ModeProxy:
+		var err error
+		if emb, err = startProxy(ctx, p); err != nil {
+			return nil, err
+		}
+		defer emb.shutdown()
+		url = proxiedURL(emb.url, p.Target.URL)
+		fmt.Fprintf(logw, "target: %d proxy nodes at %s, forwarding to %s\n", p.Target.Nodes, emb.url, p.Redact(profile.RedactURL(p.Target.URL)))
 	case profile.ModeExternal:
-		fmt.Fprintf(logw, "target: external, %s\n", p.Redact(profile.RedactURL(url)))
+		shown := p.Redact(profile.RedactURL(url))
+		if n := len(p.Target.URLs); n > 0 {
+			shown = fmt.Sprintf("%d URLs, the first %s", n, p.Redact(profile.RedactURL(p.Target.URLs[0])))
+		}
+		fmt.Fprintf(logw, "target: external, %s\n", shown)
 		if len(p.Target.NodeHooks) > 0 {
 			hookTarget = hooks.NewTarget(p.Target.NodeHooks)
 			hookTarget.OnRun = func(r hooks.Run) {
@@ -134,7 +149,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	var chaosTarget chaos.Target
 	switch {
 	case emb != nil:
-		chaosTarget = emb.tgt
+		chaosTarget = emb.target
 		wg.Go(func() { emb.sampleEvery(runCtx, rec) })
 	case hookTarget != nil:
 		chaosTarget = hookTarget
@@ -192,12 +207,17 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	return run, nil
 }
 
-// embedded is the embedded target of a run and its per-node gauges.
-type embedded struct {
-	tgt *target.Target
+// local is a target wsstorm runs in its own process, the embedded target or
+// the chaos proxy, with its per-node counters.
+type local struct {
+	target chaos.Target
+	url    string
+	nodes  int
+	stats  func() []target.NodeStats
+	stop   func(context.Context) error
 }
 
-func startEmbedded(ctx context.Context, p *profile.Profile) (*embedded, error) {
+func startEmbedded(ctx context.Context, p *profile.Profile) (*local, error) {
 	tgt, err := target.Start(ctx, target.Options{
 		Nodes:    p.Target.Nodes,
 		Listen:   p.Target.Listen,
@@ -206,19 +226,71 @@ func startEmbedded(ctx context.Context, p *profile.Profile) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded target: %w", ErrCannotRun, err)
 	}
-	return &embedded{tgt: tgt}, nil
+	return &local{target: tgt, url: tgt.URL(), nodes: tgt.Nodes(), stats: tgt.Stats, stop: tgt.Shutdown}, nil
 }
 
-func (e *embedded) shutdown() {
+// startProxy starts the chaos proxy in front of target.url: its upstream is
+// the URL's scheme and host, and each client's path and query (templates
+// rendered) travel through it.
+func startProxy(ctx context.Context, p *profile.Profile) (*local, error) {
+	up, err := neturl.Parse(p.Target.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: proxy upstream: %w", ErrCannotRun, err)
+	}
+	upstream := (&neturl.URL{Scheme: up.Scheme, User: up.User, Host: up.Host, Path: "/"}).String()
+	tlsConf, err := fleet.TLSConfig(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: proxy upstream: %w", ErrCannotRun, err)
+	}
+	px, err := proxy.Start(ctx, proxy.Options{
+		Listen:           p.Target.Listen,
+		Nodes:            p.Target.Nodes,
+		Upstream:         upstream,
+		TLS:              tlsConf,
+		HandshakeTimeout: p.Fleet.HandshakeTimeout.D(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: proxy: %w", ErrCannotRun, err)
+	}
+	stats := func() []target.NodeStats {
+		st := px.Stats()
+		out := make([]target.NodeStats, len(st))
+		for i, n := range st {
+			out[i] = target.NodeStats{Index: n.Index, Conns: n.Conns, Accepted: n.Accepted, Rejected: n.Rejected, Up: n.Up}
+		}
+		return out
+	}
+	return &local{target: px, url: px.URL(), nodes: px.Nodes(), stats: stats, stop: px.Shutdown}, nil
+}
+
+// proxiedURL is the URL a client dials to reach target through the proxy
+// at proxyURL: the proxy's scheme and host with target's path and query as
+// written, templates and all (a parsed URL would escape their braces); user
+// info stays with the upstream.
+func proxiedURL(proxyURL, targetURL string) string {
+	rest := ""
+	if i := strings.Index(targetURL, "://"); i >= 0 {
+		after := targetURL[i+3:]
+		if j := strings.IndexAny(after, "/?#"); j >= 0 {
+			rest = after[j:]
+		}
+	}
+	if !strings.HasPrefix(rest, "/") {
+		rest = "/" + rest
+	}
+	return strings.TrimSuffix(proxyURL, "/") + rest
+}
+
+func (e *local) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	_ = e.tgt.Shutdown(ctx)
+	_ = e.stop(ctx)
 }
 
 // gauges names the sampled per-node gauges and says which are connection
 // counts (for imbalance).
-func (e *embedded) gauges() (names []string, conns []int) {
-	for i := range e.tgt.Nodes() {
+func (e *local) gauges() (names []string, conns []int) {
+	for i := range e.nodes {
 		conns = append(conns, len(names))
 		names = append(names, fmt.Sprintf("node%d_conns", i), fmt.Sprintf("node%d_accepted", i), fmt.Sprintf("node%d_rejected", i))
 	}
@@ -226,8 +298,8 @@ func (e *embedded) gauges() (names []string, conns []int) {
 }
 
 // sample records the nodes' counters into rec's gauges and returns them.
-func (e *embedded) sample(rec *stats.Recorder) []target.NodeStats {
-	st := e.tgt.Stats()
+func (e *local) sample(rec *stats.Recorder) []target.NodeStats {
+	st := e.stats()
 	vals := make([]int64, 0, 3*len(st))
 	for _, n := range st {
 		vals = append(vals, n.Conns, n.Accepted, n.Rejected)
@@ -237,7 +309,7 @@ func (e *embedded) sample(rec *stats.Recorder) []target.NodeStats {
 }
 
 // sampleEvery samples the nodes every 100 ms until ctx ends.
-func (e *embedded) sampleEvery(ctx context.Context, rec *stats.Recorder) {
+func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
 	for {
