@@ -481,7 +481,12 @@ func (c *checker) resolveCAFile(profilePath string) {
 			continue
 		}
 		c.written[keyString(key)] = *f.path
-		*f.path = filepath.Join(filepath.Dir(profilePath), *f.path)
+		joined := filepath.Join(filepath.Dir(profilePath), *f.path)
+		// Absolute, so the profile.toml a run writes still finds the file.
+		if abs, err := filepath.Abs(joined); err == nil {
+			joined = abs
+		}
+		*f.path = joined
 	}
 }
 

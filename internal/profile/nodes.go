@@ -207,6 +207,13 @@ func (c *checker) handshakeExtras() {
 		}
 		seen[sp] = true
 	}
+	if len(t.Subprotocols) > 0 {
+		for name := range t.Headers {
+			if strings.EqualFold(name, "Sec-WebSocket-Protocol") {
+				c.bad([]string{"target", "headers", name}, "and target.subprotocols both offer subprotocols: keep subprotocols and remove the header")
+			}
+		}
+	}
 	if o := t.Origin; o != "" {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || strings.ContainsAny(o, "\r\n") {
 			c.bad([]string{"target", "origin"}, `%s is not an origin: write scheme://host[:port], e.g. "https://app.example.test"`, quoteShort(o))
