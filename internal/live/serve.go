@@ -2,49 +2,21 @@ package live
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wsstorm/wsstorm/internal/httpserve"
 )
 
-// shutdownGrace bounds how long scrapes under way may finish once the
-// server is told to stop.
-const shutdownGrace = 2 * time.Second
-
-// ListenAddr checks a metrics address and fills in what it leaves out: a
-// missing host is 127.0.0.1 (admin endpoints are loopback unless asked
-// otherwise), so ":9090" and "9090" both mean 127.0.0.1:9090.
-func ListenAddr(addr string) (string, error) {
-	if _, err := strconv.ParseUint(addr, 10, 16); err == nil {
-		return net.JoinHostPort("127.0.0.1", addr), nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("metrics address %q: want HOST:PORT, e.g. 127.0.0.1:9090", addr)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return "", fmt.Errorf("metrics address %q: port %q is not a number from 0 to 65535", addr, port)
-	}
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port), nil
-}
+// ListenAddr checks a metrics address; a missing host is 127.0.0.1, so
+// ":9090" and "9090" both mean 127.0.0.1:9090 (see httpserve.ListenAddr).
+func ListenAddr(addr string) (string, error) { return httpserve.ListenAddr(addr) }
 
 // MetricsServer serves a Collector's metrics at /metrics.
-type MetricsServer struct {
-	ln   net.Listener
-	addr string // the host asked for, the port bound
-	done chan error
-}
+type MetricsServer struct{ *httpserve.Server }
 
 // Serve listens on addr (see ListenAddr) and serves c's metrics at /metrics,
 // with the Go runtime's and the process's, from a registry of its own. It
@@ -52,72 +24,16 @@ type MetricsServer struct {
 // use, not an address of this machine); it serves until ctx ends, then
 // shuts down: Wait waits for that.
 func Serve(ctx context.Context, addr string, c *Collector) (*MetricsServer, error) {
-	addr, err := ListenAddr(addr)
-	if err != nil {
-		return nil, err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	srv, err := httpserve.Serve(ctx, "metrics", addr, mux)
 	if err != nil {
-		// "bind: address already in use" says it better than the whole
-		// "listen tcp ADDR: bind: ..." chain.
-		var se *os.SyscallError
-		if errors.As(err, &se) {
-			err = se.Err
-		}
-		return nil, fmt.Errorf("cannot serve metrics on %s: %w", addr, err)
+		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	s := &MetricsServer{ln: ln, addr: ln.Addr().String(), done: make(chan error, 1)}
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		if a, ok := ln.Addr().(*net.TCPAddr); ok {
-			// "0.0.0.0:9090" listens on "[::]:9090": say what was asked.
-			s.addr = net.JoinHostPort(host, strconv.Itoa(a.Port))
-		}
-	}
-	go func() {
-		serveErr := make(chan error, 1)
-		go func() { serveErr <- srv.Serve(ln) }()
-		select {
-		case err := <-serveErr:
-			s.done <- err
-			return
-		case <-ctx.Done():
-		}
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		err := srv.Shutdown(sctx)
-		<-serveErr // http.ErrServerClosed
-		s.done <- err
-	}()
-	return s, nil
+	return &MetricsServer{srv}, nil
 }
-
-// Addr returns the address the server listens on: the host Serve was
-// given, with the port chosen when it asked for port 0.
-func (s *MetricsServer) Addr() string { return s.addr }
 
 // URL returns the metrics endpoint's URL.
 func (s *MetricsServer) URL() string { return "http://" + s.Addr() + "/metrics" }
-
-// Loopback reports whether only this machine can reach the server.
-func (s *MetricsServer) Loopback() bool {
-	a, ok := s.ln.Addr().(*net.TCPAddr)
-	return ok && a.IP.IsLoopback()
-}
-
-// Wait waits until the server has shut down after its context ended, and
-// returns why it stopped if that was not the context.
-func (s *MetricsServer) Wait() error {
-	err := <-s.done
-	s.done <- err // later calls see the same
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}

@@ -12,34 +12,6 @@ import (
 	"time"
 )
 
-func TestListenAddr(t *testing.T) {
-	for _, tc := range []struct {
-		in, want, err string
-	}{
-		{in: "127.0.0.1:9090", want: "127.0.0.1:9090"},
-		{in: ":9090", want: "127.0.0.1:9090"},
-		{in: "9090", want: "127.0.0.1:9090"},
-		{in: "0.0.0.0:9090", want: "0.0.0.0:9090"},
-		{in: "[::1]:0", want: "[::1]:0"},
-		{in: "localhost:9100", want: "localhost:9100"},
-		{in: "", err: "want HOST:PORT"},
-		{in: "127.0.0.1", err: "want HOST:PORT"},
-		{in: "host:http", err: `port "http" is not a number`},
-		{in: ":70000", err: `port "70000" is not a number`},
-	} {
-		got, err := ListenAddr(tc.in)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ListenAddr(%q) = %q, %v; want an error with %q", tc.in, got, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("ListenAddr(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
-	}
-}
-
 // TestServe: /metrics answers with the collector's metrics and the
 // process's, other paths do not exist, and the server stops with its
 // context.

@@ -1,4 +1,4 @@
-package admin
+package httpserve
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestListenAddr(t *testing.T) {
 func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := Serve(ctx, ":0", http.HandlerFunc(notFound))
+	srv, err := Serve(ctx, "the admin API", ":0", http.NotFoundHandler())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestServeAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = Serve(context.Background(), ln.Addr().String(), http.NotFoundHandler())
+	_, err = Serve(context.Background(), "the admin API", ln.Addr().String(), http.NotFoundHandler())
 	want := "cannot serve the admin API on " + ln.Addr().String() + ": address already in use"
 	if err == nil || err.Error() != want || !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("got %v, want %q", err, want)
