@@ -4,11 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,9 +13,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/admin"
 	"github.com/wsstorm/wsstorm/internal/chaos"
 )
-
-// maxCloseReason is the longest close reason that fits a control frame.
-const maxCloseReason = 123
 
 // Restart takes one proxy node out of rotation: new connections go to the
 // other nodes (or get 503 when none is up), the node's connections get
@@ -35,7 +29,7 @@ func (p *Proxy) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (
 	if node < 0 || node >= len(p.nodes) {
 		return 0, fmt.Errorf("restart node %d: the proxy has nodes 0 to %d", node, len(p.nodes)-1)
 	}
-	code, err := closeCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
+	code, err := chaos.CloseCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
 	if err != nil {
 		return 0, fmt.Errorf("restart node %d: %w", node, err)
 	}
@@ -52,26 +46,26 @@ func (p *Proxy) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (
 		return 0, fmt.Errorf("restart node %d: %w", node, err)
 	}
 
-	w := newWaiter(ctx, p)
-	defer w.stop()
+	w := chaos.NewWaiter(ctx, p.done, errShutdown)
+	defer w.Stop()
 	for i := 0; i < len(open); {
-		due := start.Add(drainOffset(spec.Drain, i, len(open)))
-		if err := w.until(due); err != nil {
+		due := start.Add(chaos.DrainOffset(spec.Drain, i, len(open)))
+		if err := w.Until(due); err != nil {
 			return closed + p.rejoin(n), err
 		}
 		// Close everything due by now, catching up if closing ran late.
 		j, now := i+1, time.Now()
-		for j < len(open) && !start.Add(drainOffset(spec.Drain, j, len(open))).After(now) {
+		for j < len(open) && !start.Add(chaos.DrainOffset(spec.Drain, j, len(open))).After(now) {
 			j++
 		}
 		closed += closeConns(open[i:j], code, spec.Reason, reasonRestart)
 		i = j
 	}
-	if err := w.until(start.Add(spec.Drain)); err != nil {
+	if err := w.Until(start.Add(spec.Drain)); err != nil {
 		return closed + p.rejoin(n), err
 	}
 	p.setState(n, admin.StateDown)
-	if err := w.until(start.Add(spec.Drain + spec.Downtime)); err != nil {
+	if err := w.Until(start.Add(spec.Drain + spec.Downtime)); err != nil {
 		return closed + p.rejoin(n), err
 	}
 	return closed + p.rejoin(n), nil
@@ -113,15 +107,6 @@ func (p *Proxy) rejoin(n *node) (late int) {
 	return late
 }
 
-// drainOffset is when, after the drain starts, the i-th of k connections is
-// closed: the first at once, the last at the end of the window.
-func drainOffset(drain time.Duration, i, k int) time.Duration {
-	if k < 2 || drain <= 0 {
-		return 0
-	}
-	return time.Duration(float64(drain) * float64(i) / float64(k-1))
-}
-
 // Close closes round(spec.Fraction × open connections) over all nodes, at
 // least one if any are open and spec.Fraction > 0: each client gets
 // spec.Code and spec.Reason, its upstream connection 1001 (going away). The
@@ -132,7 +117,7 @@ func (p *Proxy) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, er
 	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
 		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
 	}
-	code, err := closeCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
+	code, err := chaos.CloseCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
 	if err != nil {
 		return 0, fmt.Errorf("close: %w", err)
 	}
@@ -150,7 +135,7 @@ func (p *Proxy) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, er
 	}
 	p.mu.Unlock()
 	sortByID(open)
-	k := closeCount(spec.Fraction, len(open))
+	k := chaos.CloseCount(spec.Fraction, len(open))
 	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
 	for i := range k {
 		j := i + rng.IntN(len(open)-i)
@@ -159,101 +144,13 @@ func (p *Proxy) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, er
 	return closeConns(open[:k], code, spec.Reason, reasonClose), nil
 }
 
-// closeCount is how many of open connections a close of fraction ends.
-func closeCount(fraction float64, open int) int {
-	if fraction <= 0 || open == 0 {
-		return 0
-	}
-	k := int(math.Round(fraction * float64(open)))
-	return min(max(k, 1), open)
-}
-
-// closeCode applies the default to a zero code and checks that the code and
-// reason fit a close frame. Any code from 1000 to 4999 may be sent,
-// including reserved ones such as 1014, since testing clients against them
-// is the point.
-func closeCode(code, def int, reason string) (int, error) {
-	if code == 0 {
-		code = def
-	}
-	if code < 1000 || code > 4999 {
-		return 0, fmt.Errorf("close code %d is outside 1000-4999", code)
-	}
-	if len(reason) > maxCloseReason {
-		return 0, fmt.Errorf("close reason is %d bytes, at most %d fit a close frame", len(reason), maxCloseReason)
-	}
-	return code, nil
-}
-
 // closeConns closes conns (code and reason to the client, 1001 and upReason
 // upstream), a bounded number at a time, and returns how many it closed (the
 // others were closing already).
 func closeConns(conns []*conn, code int, reason, upReason string) int {
-	if len(conns) == 1 {
-		if conns[0].close(code, reason, upReason) {
-			return 1
-		}
-		return 0
-	}
-	var (
-		closed atomic.Int64
-		wg     sync.WaitGroup
-		slots  = make(chan struct{}, closeParallelism)
-	)
-	for _, c := range conns {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if c.close(code, reason, upReason) {
-				closed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	return int(closed.Load())
+	return chaos.CloseEach(conns, func(c *conn) bool { return c.close(code, reason, upReason) })
 }
 
 func sortByID(conns []*conn) {
 	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
 }
-
-// waiter sleeps until a time unless ctx ends or the proxy shuts down.
-type waiter struct {
-	p     *Proxy
-	ctx   context.Context
-	timer *time.Timer
-}
-
-func newWaiter(ctx context.Context, p *Proxy) *waiter {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	return &waiter{p: p, ctx: ctx, timer: timer}
-}
-
-// until waits for deadline. It returns ctx.Err() if ctx ends first, and an
-// error if the proxy shuts down first.
-func (w *waiter) until(deadline time.Time) error {
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	if w.p.closing() {
-		return errShutdown()
-	}
-	d := time.Until(deadline)
-	if d <= 0 {
-		return nil
-	}
-	w.timer.Reset(d)
-	select {
-	case <-w.timer.C:
-		return nil
-	case <-w.ctx.Done():
-		w.timer.Stop()
-		return w.ctx.Err()
-	case <-w.p.done:
-		w.timer.Stop()
-		return errShutdown()
-	}
-}
-
-func (w *waiter) stop() { w.timer.Stop() }

@@ -42,8 +42,6 @@ const (
 	// stallTimeout is how long a peer may accept no bytes of a relayed
 	// message before the proxy gives it up.
 	stallTimeout = 10 * time.Second
-	// closeParallelism bounds how many connections are closed at once.
-	closeParallelism = 32
 	// bufferSize is the read and write buffer of each side of a connection.
 	bufferSize = 4096
 )

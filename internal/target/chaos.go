@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -14,9 +13,6 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/chaos"
 )
-
-// maxCloseReason is the longest close reason that fits a control frame.
-const maxCloseReason = 123
 
 // Restart takes one node down: it stops accepting at once, closes the node's
 // open connections with spec.Code and spec.Reason spread evenly over
@@ -32,7 +28,7 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 	if node < 0 || node >= len(t.nodes) {
 		return 0, fmt.Errorf("restart node %d: the target has nodes 0 to %d", node, len(t.nodes)-1)
 	}
-	code, err := closeCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
+	code, err := chaos.CloseCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
 	if err != nil {
 		return 0, fmt.Errorf("restart node %d: %w", node, err)
 	}
@@ -49,23 +45,23 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 		return 0, fmt.Errorf("restart node %d: %w", node, err)
 	}
 
-	w := newWaiter(ctx, t)
-	defer w.stop()
+	w := chaos.NewWaiter(ctx, t.done, errShutdown)
+	defer w.Stop()
 	for i := 0; i < len(open); {
-		due := start.Add(drainOffset(spec.Drain, i, len(open)))
-		if err := w.until(due); err != nil {
+		due := start.Add(chaos.DrainOffset(spec.Drain, i, len(open)))
+		if err := w.Until(due); err != nil {
 			return closed + n.resume(), err
 		}
 		// Close everything due by now, catching up if closing ran late.
 		j, now := i+1, time.Now()
-		for j < len(open) && !start.Add(drainOffset(spec.Drain, j, len(open))).After(now) {
+		for j < len(open) && !start.Add(chaos.DrainOffset(spec.Drain, j, len(open))).After(now) {
 			j++
 		}
 		closed += closeConns(open[i:j], code, spec.Reason, ByRestart)
 		i = j
 	}
 	n.drained()
-	if err := w.until(start.Add(spec.Drain + spec.Downtime)); err != nil {
+	if err := w.Until(start.Add(spec.Drain + spec.Downtime)); err != nil {
 		return closed + n.resume(), err
 	}
 	late, err := n.relisten()
@@ -73,15 +69,6 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 		return closed + late, fmt.Errorf("restart node %d: %w", node, err)
 	}
 	return closed + late, nil
-}
-
-// drainOffset is when, after the drain starts, the i-th of k connections is
-// closed: the first at once, the last at the end of the window.
-func drainOffset(drain time.Duration, i, k int) time.Duration {
-	if k < 2 || drain <= 0 {
-		return 0
-	}
-	return time.Duration(float64(drain) * float64(i) / float64(k-1))
 }
 
 // resume brings a node back up after an interrupted restart and returns how
@@ -127,7 +114,7 @@ func (t *Target) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, e
 	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
 		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
 	}
-	code, err := closeCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
+	code, err := chaos.CloseCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
 	if err != nil {
 		return 0, fmt.Errorf("close: %w", err)
 	}
@@ -144,7 +131,7 @@ func (t *Target) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, e
 		n.mu.Unlock()
 	}
 	sortByID(open)
-	k := closeCount(spec.Fraction, len(open))
+	k := chaos.CloseCount(spec.Fraction, len(open))
 	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
 	for i := range k {
 		j := i + rng.IntN(len(open)-i)
@@ -153,72 +140,6 @@ func (t *Target) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, e
 	return closeConns(open[:k], code, spec.Reason, ByClose), nil
 }
 
-// closeCount is how many of open connections a close of fraction ends.
-func closeCount(fraction float64, open int) int {
-	if fraction <= 0 || open == 0 {
-		return 0
-	}
-	k := int(math.Round(fraction * float64(open)))
-	return min(max(k, 1), open)
-}
-
-// closeCode applies the default to a zero code and checks that the code and
-// reason fit a close frame. Any code from 1000 to 4999 may be sent, including
-// reserved ones such as 1014, since testing clients against them is the point.
-func closeCode(code, def int, reason string) (int, error) {
-	if code == 0 {
-		code = def
-	}
-	if code < 1000 || code > 4999 {
-		return 0, fmt.Errorf("close code %d is outside 1000-4999", code)
-	}
-	if len(reason) > maxCloseReason {
-		return 0, fmt.Errorf("close reason is %d bytes, at most %d fit a close frame", len(reason), maxCloseReason)
-	}
-	return code, nil
-}
-
 func sortByID(conns []*wsConn) {
 	slices.SortFunc(conns, func(a, b *wsConn) int { return cmp.Compare(a.id, b.id) })
 }
-
-// waiter sleeps until a time unless ctx ends or the target shuts down.
-type waiter struct {
-	t     *Target
-	ctx   context.Context
-	timer *time.Timer
-}
-
-func newWaiter(ctx context.Context, t *Target) *waiter {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	return &waiter{t: t, ctx: ctx, timer: timer}
-}
-
-// until waits for deadline. It returns ctx.Err() if ctx ends first, and an
-// error if the target shuts down first.
-func (w *waiter) until(deadline time.Time) error {
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	if w.t.closing() {
-		return errShutdown()
-	}
-	d := time.Until(deadline)
-	if d <= 0 {
-		return nil
-	}
-	w.timer.Reset(d)
-	select {
-	case <-w.timer.C:
-		return nil
-	case <-w.ctx.Done():
-		w.timer.Stop()
-		return w.ctx.Err()
-	case <-w.t.done:
-		w.timer.Stop()
-		return errShutdown()
-	}
-}
-
-func (w *waiter) stop() { w.timer.Stop() }

@@ -269,28 +269,6 @@ func TestCloseEndsAShareReproducibly(t *testing.T) {
 	}
 }
 
-func TestCloseCount(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		fraction float64
-		open     int
-		want     int
-	}{
-		{0.5, 10, 5},
-		{0.25, 10, 3}, // 2.5 rounds up
-		{0.01, 10, 1}, // at least one
-		{1, 10, 10},
-		{0, 10, 0},
-		{0.5, 0, 0},
-		{0.5, 1, 1},
-	}
-	for _, tt := range tests {
-		if got := closeCount(tt.fraction, tt.open); got != tt.want {
-			t.Errorf("closeCount(%v, %d) = %d, want %d", tt.fraction, tt.open, got, tt.want)
-		}
-	}
-}
-
 func TestCloseRejectsBadSpecs(t *testing.T) {
 	t.Parallel()
 	tg := startTarget(t, Options{Nodes: 1})

@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"fmt"
+	"github.com/wsstorm/wsstorm/internal/chaos"
 	"io"
 	"net/http"
 	"strings"
@@ -136,7 +137,7 @@ func TestEventLogSeesEveryEnd(t *testing.T) {
 		want[d.id] = logged{event: "close", node: 0, code: websocket.CloseServiceRestart, by: ByRestart}
 	}
 	closed, err = tg.Close(context.Background(), closeSpec(0.5, websocket.CloseNormalClosure, 1))
-	if wantClosed := closeCount(0.5, len(byNode[1])); err != nil || closed != wantClosed {
+	if wantClosed := chaos.CloseCount(0.5, len(byNode[1])); err != nil || closed != wantClosed {
 		t.Fatalf("Close = %d, %v; want %d closed", closed, err, wantClosed)
 	}
 	waitFor(t, "the closed clients to see their close", func() bool {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -427,28 +428,7 @@ func echo(ws *websocket.Conn) error {
 // and returns how many it closed (the others were closing already). by says
 // why, for the event log.
 func closeConns(conns []*wsConn, code int, reason, by string) int {
-	if len(conns) == 1 {
-		if conns[0].close(code, reason, by) {
-			return 1
-		}
-		return 0
-	}
-	var (
-		closed atomic.Int64
-		wg     sync.WaitGroup
-		slots  = make(chan struct{}, closeParallelism)
-	)
-	for _, c := range conns {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if c.close(code, reason, by) {
-				closed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	return int(closed.Load())
+	return chaos.CloseEach(conns, func(c *wsConn) bool { return c.close(code, reason, by) })
 }
 
 // sleepCtx waits for d and reports false if ctx ended first.

@@ -45,8 +45,6 @@ const (
 	// echoWriteTimeout bounds one echoed message, so a client that does not
 	// read cannot hold a connection's writer forever.
 	echoWriteTimeout = 10 * time.Second
-	// closeParallelism bounds how many close frames are written at once.
-	closeParallelism = 32
 )
 
 var (

@@ -1,0 +1,130 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// What follows is shared by the Targets that close connections themselves
+// (the embedded target and the chaos proxy), so a RestartSpec or CloseSpec
+// means the same on both.
+
+// MaxCloseReason is the longest close reason a close frame carries, in bytes.
+const MaxCloseReason = 123
+
+// closeParallelism bounds the close frames written at once.
+const closeParallelism = 32
+
+// CloseCode applies the default to a zero code and checks that the code and
+// reason fit a close frame. Any code from 1000 to 4999 may be sent, including
+// reserved ones such as 1014, since testing clients against them is the point.
+func CloseCode(code, def int, reason string) (int, error) {
+	if code == 0 {
+		code = def
+	}
+	if code < 1000 || code > 4999 {
+		return 0, fmt.Errorf("close code %d is outside 1000-4999", code)
+	}
+	if len(reason) > MaxCloseReason {
+		return 0, fmt.Errorf("close reason is %d bytes, at most %d fit a close frame", len(reason), MaxCloseReason)
+	}
+	return code, nil
+}
+
+// DrainOffset is when, after the drain starts, the i-th of k connections is
+// closed: the first at once, the last at the end of the window.
+func DrainOffset(drain time.Duration, i, k int) time.Duration {
+	if k < 2 || drain <= 0 {
+		return 0
+	}
+	return time.Duration(float64(drain) * float64(i) / float64(k-1))
+}
+
+// CloseCount is how many of open connections a close of fraction ends:
+// round(fraction × open), at least one when any is open.
+func CloseCount(fraction float64, open int) int {
+	if fraction <= 0 || open == 0 {
+		return 0
+	}
+	k := int(math.Round(fraction * float64(open)))
+	return min(max(k, 1), open)
+}
+
+// CloseEach calls closeOne for every item, a bounded number at a time, and
+// returns how many it reported closed (the others were closing already).
+func CloseEach[T any](items []T, closeOne func(T) bool) int {
+	if len(items) == 1 {
+		if closeOne(items[0]) {
+			return 1
+		}
+		return 0
+	}
+	var (
+		closed atomic.Int64
+		wg     sync.WaitGroup
+		slots  = make(chan struct{}, closeParallelism)
+	)
+	for _, it := range items {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if closeOne(it) {
+				closed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(closed.Load())
+}
+
+// Waiter sleeps until given times unless its context ends or its target
+// shuts down (done closes), reusing one timer.
+type Waiter struct {
+	ctx     context.Context
+	done    <-chan struct{}
+	errDone func() error
+	timer   *time.Timer
+}
+
+// NewWaiter returns a Waiter; errDone is the error Until returns once done
+// is closed. Stop it when done with it.
+func NewWaiter(ctx context.Context, done <-chan struct{}, errDone func() error) *Waiter {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &Waiter{ctx: ctx, done: done, errDone: errDone, timer: timer}
+}
+
+// Until waits for deadline. It returns ctx.Err() if the context ends first,
+// and errDone() if the target shuts down first.
+func (w *Waiter) Until(deadline time.Time) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-w.done:
+		return w.errDone()
+	default:
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return nil
+	}
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return nil
+	case <-w.ctx.Done():
+		w.timer.Stop()
+		return w.ctx.Err()
+	case <-w.done:
+		w.timer.Stop()
+		return w.errDone()
+	}
+}
+
+// Stop releases the Waiter's timer.
+func (w *Waiter) Stop() { w.timer.Stop() }
