@@ -128,3 +128,38 @@ func (w *Waiter) Until(deadline time.Time) error {
 
 // Stop releases the Waiter's timer.
 func (w *Waiter) Stop() { w.timer.Stop() }
+
+// CheckRestart checks a restart of node on a target (what: "target",
+// "proxy") of nodes nodes, and returns the close code to send.
+func CheckRestart(what string, node, nodes int, spec RestartSpec) (int, error) {
+	if node < 0 || node >= nodes {
+		return 0, fmt.Errorf("restart node %d: the %s has nodes 0 to %d", node, what, nodes-1)
+	}
+	code, err := CloseCode(spec.Code, 1012, spec.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("restart node %d: %w", node, err)
+	}
+	if spec.Drain < 0 || spec.Downtime < 0 {
+		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
+	}
+	return code, nil
+}
+
+// DrainClose closes open spread evenly over drain from start, each batch
+// of connections that are due together with one closeBatch call, and
+// returns how many it closed. It stops early with the Waiter's error.
+func DrainClose[T any](w *Waiter, start time.Time, drain time.Duration, open []T, closeBatch func([]T) int) (closed int, err error) {
+	for i := 0; i < len(open); {
+		if err := w.Until(start.Add(DrainOffset(drain, i, len(open)))); err != nil {
+			return closed, err
+		}
+		// Close everything due by now, catching up if closing ran late.
+		j, now := i+1, time.Now()
+		for j < len(open) && !start.Add(DrainOffset(drain, j, len(open))).After(now) {
+			j++
+		}
+		closed += closeBatch(open[i:j])
+		i = j
+	}
+	return closed, nil
+}

@@ -26,15 +26,9 @@ import (
 // returns the count so far with ctx.Err(); connections not yet closed stay
 // open. Restarting a node that is restarting is an error.
 func (p *Proxy) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
-	if node < 0 || node >= len(p.nodes) {
-		return 0, fmt.Errorf("restart node %d: the proxy has nodes 0 to %d", node, len(p.nodes)-1)
-	}
-	code, err := chaos.CloseCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
+	code, err := chaos.CheckRestart("proxy", node, len(p.nodes), spec)
 	if err != nil {
-		return 0, fmt.Errorf("restart node %d: %w", node, err)
-	}
-	if spec.Drain < 0 || spec.Downtime < 0 {
-		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -48,18 +42,11 @@ func (p *Proxy) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (
 
 	w := chaos.NewWaiter(ctx, p.done, errShutdown)
 	defer w.Stop()
-	for i := 0; i < len(open); {
-		due := start.Add(chaos.DrainOffset(spec.Drain, i, len(open)))
-		if err := w.Until(due); err != nil {
-			return closed + p.rejoin(n), err
-		}
-		// Close everything due by now, catching up if closing ran late.
-		j, now := i+1, time.Now()
-		for j < len(open) && !start.Add(chaos.DrainOffset(spec.Drain, j, len(open))).After(now) {
-			j++
-		}
-		closed += closeConns(open[i:j], code, spec.Reason, reasonRestart)
-		i = j
+	closed, err = chaos.DrainClose(w, start, spec.Drain, open, func(batch []*conn) int {
+		return closeConns(batch, code, spec.Reason, reasonRestart)
+	})
+	if err != nil {
+		return closed + p.rejoin(n), err
 	}
 	if err := w.Until(start.Add(spec.Drain)); err != nil {
 		return closed + p.rejoin(n), err

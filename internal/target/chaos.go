@@ -25,15 +25,9 @@ import (
 // stay open. Restarting a node that is down is an error. If the node cannot
 // listen again, Restart reports it and the node stays down until restarted.
 func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
-	if node < 0 || node >= len(t.nodes) {
-		return 0, fmt.Errorf("restart node %d: the target has nodes 0 to %d", node, len(t.nodes)-1)
-	}
-	code, err := chaos.CloseCode(spec.Code, websocket.CloseServiceRestart, spec.Reason)
+	code, err := chaos.CheckRestart("target", node, len(t.nodes), spec)
 	if err != nil {
-		return 0, fmt.Errorf("restart node %d: %w", node, err)
-	}
-	if spec.Drain < 0 || spec.Downtime < 0 {
-		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -47,18 +41,11 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 
 	w := chaos.NewWaiter(ctx, t.done, errShutdown)
 	defer w.Stop()
-	for i := 0; i < len(open); {
-		due := start.Add(chaos.DrainOffset(spec.Drain, i, len(open)))
-		if err := w.Until(due); err != nil {
-			return closed + n.resume(), err
-		}
-		// Close everything due by now, catching up if closing ran late.
-		j, now := i+1, time.Now()
-		for j < len(open) && !start.Add(chaos.DrainOffset(spec.Drain, j, len(open))).After(now) {
-			j++
-		}
-		closed += closeConns(open[i:j], code, spec.Reason, ByRestart)
-		i = j
+	closed, err = chaos.DrainClose(w, start, spec.Drain, open, func(batch []*wsConn) int {
+		return closeConns(batch, code, spec.Reason, ByRestart)
+	})
+	if err != nil {
+		return closed + n.resume(), err
 	}
 	n.drained()
 	if err := w.Until(start.Add(spec.Drain + spec.Downtime)); err != nil {
