@@ -62,6 +62,8 @@ type connState struct {
 	// welcomePending says no message has been read yet: the first is the
 	// server's welcome.
 	welcomePending bool
+	// recovered says the read loop recorded the end of a recovery.
+	recovered bool
 }
 
 // arrived notes a message read: the first may be a welcome naming the node.
@@ -99,6 +101,11 @@ func (c *client) run(ctx context.Context) {
 		wait     time.Duration // before the next attempt
 		attempts int           // attempts in the current sequence
 		prev     time.Duration // the previous backoff delay
+		// down is the first close the client has not yet recovered from: a
+		// connection that closes again before its first message (or its
+		// script's last awaited one) carries the outage forward, so
+		// recovery is what the user felt, not the last leg of it.
+		down time.Time
 	)
 	for {
 		if !sleep(ctx, wait) {
@@ -151,7 +158,8 @@ func (c *client) run(ctx context.Context) {
 		if rec.active {
 			c.shard.Reconnected(hs.at, rec.closedAt, rec.event)
 			if se.waited {
-				c.shard.Recovered(se.at.Sub(rec.closedAt))
+				c.shard.Recovered(se.at.Sub(down))
+				down = time.Time{}
 			}
 		}
 		attempts, prev = 0, 0
@@ -159,15 +167,22 @@ func (c *client) run(ctx context.Context) {
 		if se.outcome == scriptClosed {
 			end = c.serverEnded(hs.conn, se.closed)
 		} else {
-			end = c.session(ctx, hs.conn, &st, rec.active && !se.waited, rec.closedAt)
+			end = c.session(ctx, hs.conn, &st, !down.IsZero() && !se.waited, down)
+			if st.recovered {
+				down = time.Time{}
+			}
 		}
 		rec = recovery{event: -1}
 		switch {
 		case end.stopped:
 			return
 		case end.clientEnded:
+			down = time.Time{}
 			wait = cfg.Pause
 			continue
+		}
+		if down.IsZero() {
+			down = end.at
 		}
 		rec = recovery{active: true, closedAt: end.at,
 			event: c.f.rec.Attribute(end.at, end.code, end.node)}
@@ -231,7 +246,7 @@ func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration,
 	}
 	conn.SetReadLimit(c.f.cfg.ReadLimit)
 	node := -1
-	if v := resp.Header.Get(NodeHeader); v != "" {
+	if v := resp.Header.Get(NodeHeader); v != "" && c.f.cfg.NodeFromHeader {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			node = n
 		}
@@ -555,6 +570,7 @@ func (c *client) read(conn *websocket.Conn, st *connState, recovering bool, clos
 			c.shard.Received()
 			if recovering {
 				c.shard.Recovered(now.Sub(closedAt))
+				st.recovered = true
 			}
 		case binaryEcho && typ == websocket.BinaryMessage && n >= stampBytes:
 			sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))

@@ -54,6 +54,11 @@ type Config struct {
 	// NoEcho says the server does not echo the periodic messages: no
 	// message_rtt, every message received is counted as received.
 	NoEcho bool
+	// NodeFromHeader says the X-Wsstorm-Node header of the handshake names
+	// the node a connection is on: true behind wsstorm's own chaos proxy,
+	// whose nodes are the run's. Elsewhere a proxy's node is not the node a
+	// hook restarts, and the header is ignored.
+	NodeFromHeader bool
 	// Script is what a client does on each new connection before its
 	// periodic messages start. If a step waits for a message, the connect
 	// attempt succeeds only once the script is through, and recovery ends
@@ -131,6 +136,7 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		PayloadBytes:     f.Session.PayloadBytes,
 		Message:          f.Session.Message,
 		NoEcho:           !f.Session.Echo,
+		NodeFromHeader:   p.Target.Mode == profile.ModeProxy,
 		Script:           script,
 		Lifetime:         f.Session.Lifetime.D(),
 		Pause:            f.Session.Pause.D(),

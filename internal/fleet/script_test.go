@@ -368,9 +368,16 @@ func basicAuth(user, pass string) string {
 }
 
 // TestSubprotocolAndNodeHeader: the client offers its subprotocols in
-// order and the server picks one; a node named by the handshake's
-// X-Wsstorm-Node header wins over the welcome's for attribution.
+// order and the server picks one; behind wsstorm's proxy (NodeFromHeader),
+// a node named by the handshake's X-Wsstorm-Node header wins over the
+// welcome's for attribution, and elsewhere the welcome's node stands.
 func TestSubprotocolAndNodeHeader(t *testing.T) {
+	for _, fromHeader := range []bool{true, false} {
+		t.Run(fmt.Sprintf("NodeFromHeader=%v", fromHeader), func(t *testing.T) { subprotocolAndNodeHeader(t, fromHeader) })
+	}
+}
+
+func subprotocolAndNodeHeader(t *testing.T, fromHeader bool) {
 	offered := make(chan string, 8)
 	chosen := make(chan string, 8)
 	up := websocket.Upgrader{Subprotocols: []string{"v2.json", "v1.json"}}
@@ -384,6 +391,7 @@ func TestSubprotocolAndNodeHeader(t *testing.T) {
 	cfg.Clients = 3
 	cfg.URL = srv.url
 	cfg.Subprotocols = []string{"v1.json", "v2.json"}
+	cfg.NodeFromHeader = fromHeader
 	h := runFleet(t, nil, cfg, []stats.EventPlan{{Action: "restart", Node: 2, Code: 1012}})
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 3))
 	h.rec.BeginEvent(0, time.Now())
@@ -394,8 +402,12 @@ func TestSubprotocolAndNodeHeader(t *testing.T) {
 	if o, c := <-offered, <-chosen; o != "v1.json, v2.json" || c != "v2.json" {
 		t.Errorf("offered %q, server chose %q; want \"v1.json, v2.json\" and v2.json", o, c)
 	}
-	if ev := res.Events[0]; ev.Affected != 3 || ev.Reconnected != 3 {
-		t.Errorf("event on node 2: affected %d, reconnected %d; want 3 and 3 (node from the header, not the welcome's 0)", ev.Affected, ev.Reconnected)
+	want := int64(3) // the header's node 2 is the event's
+	if !fromHeader {
+		want = 0 // the welcome's node 0 is not
+	}
+	if ev := res.Events[0]; ev.Affected != want || ev.Reconnected != want {
+		t.Errorf("event on node 2: affected %d, reconnected %d; want %d", ev.Affected, ev.Reconnected, want)
 	}
 }
 
@@ -618,5 +630,61 @@ func TestScriptRequestIDs(t *testing.T) {
 	}
 	if c := res.Counters; c.Connects != 1 || c.MessagesReceived != 4 {
 		t.Errorf("connects %d, received %d; want 1 and 4", c.Connects, c.MessagesReceived)
+	}
+}
+
+// TestCloseDuringScript: a client whose new connection is closed again
+// while it re-subscribes has not recovered: its recovery runs from the first
+// close to the ack on the connection after, so recovery counts the whole
+// outage, and there is one recovery for the two reconnects.
+func TestCloseDuringScript(t *testing.T) {
+	const D = 300 * time.Millisecond
+	var conns atomic.Int64
+	var srv *testServer
+	srv = newTestServer(t, websocket.Upgrader{}, nil, func(c *websocket.Conn, r *http.Request) {
+		n := conns.Add(1)
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if !subscribe.Match(msg) {
+				continue
+			}
+			if n == 2 {
+				// The second connection is restarted before its ack.
+				_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseServiceRestart, ""), time.Now().Add(time.Second))
+				drain(c)
+				return
+			}
+			time.Sleep(D)
+			if c.WriteMessage(websocket.TextMessage, []byte(`{"op":"ack","topic":"user-0"}`)) != nil {
+				return
+			}
+		}
+	})
+	cfg := baseConfig()
+	cfg.Clients = 1
+	cfg.URL = srv.url + "/ws?client={{client}}"
+	cfg.Script = subscribeScript(5 * time.Second)
+	h := runFleet(t, nil, cfg, nil)
+	waitFor(t, "subscribed", 15*time.Second, connectedTo(h, 1))
+	first := time.Now()
+	srv.closeAll(websocket.CloseServiceRestart)
+	waitFor(t, "back for good", 15*time.Second, func() bool {
+		r := h.rec.Results(time.Now(), time.Second)
+		return r.Histograms[stats.Recovery].TotalCount() == 1 && conns.Load() >= 3
+	})
+	whole := time.Since(first)
+	res := h.results()
+	rc, rv := res.Histograms[stats.Reconnect], res.Histograms[stats.Recovery]
+	if rc.TotalCount() != 2 || rv.TotalCount() != 1 {
+		t.Fatalf("reconnects %d, recoveries %d; want 2 and 1", rc.TotalCount(), rv.TotalCount())
+	}
+	// The recovery spans both reconnects and the ack's delay: more than the
+	// two reconnects together (each at least its backoff), at least D more.
+	got := ms(rv.Max())
+	if both := ms(rc.ValueAtPercentile(100)) + ms(rc.Min()); got < both+D-time.Millisecond || got > whole+time.Millisecond {
+		t.Errorf("recovery %v, want ≥ reconnects %v + ack %v and ≤ the whole outage %v", got, both, D, whole)
 	}
 }

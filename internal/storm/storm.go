@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	neturl "net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -194,6 +196,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
 	}
 	crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
+	unattributed(logw, res)
 	if d := res.Detect; d != nil && d.Unattributed > 0 {
 		fmt.Fprintf(logw, "warning: %d closes were not attributed to any event: more than %d bursts of closes\n", d.Unattributed, stats.DefaultMaxDetected)
 	}
@@ -385,4 +388,25 @@ func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*report.HookResul
 		out[r.Event] = h
 	}
 	return out
+}
+
+// unattributed warns of closes with an event's code that no event took:
+// closes the events' windows missed (a hook's window too short), or that
+// came from elsewhere (a proxy the hooks do not restart). Either way the
+// events' herd analysis lacks them, and the user must know.
+func unattributed(w io.Writer, res *stats.Results) {
+	if res.Detect != nil {
+		return // observe mode says what it left out in its own note
+	}
+	taken := map[int]int64{}
+	for _, e := range res.Events {
+		taken[e.Code] += e.Affected
+	}
+	codes := slices.Sorted(maps.Keys(taken))
+	for _, code := range codes {
+		if n := res.Counters.Closes[code] - taken[code]; n > 0 {
+			fmt.Fprintf(w, "warning: %d of the %d closes with code %d belong to no event: they came outside every event's window (for a hook, its window), or from elsewhere\n",
+				n, res.Counters.Closes[code], code)
+		}
+	}
 }
