@@ -152,8 +152,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if c := sum.Counters; !run.Interrupted && c.Connects == 0 && c.ConnectAttempts > 0 {
-		fmt.Fprintf(stderr, "wsstorm: no client could connect to the target in %d attempts (%s): is it running, and reachable at its URL?\n",
-			c.ConnectAttempts, failureList(c.ConnectFailures))
+		hint := "is it running, and reachable at its URL?"
+		if n := c.ConnectFailures["script_timeout"]; n > 0 && n == c.ConnectAttempts {
+			hint = "every handshake succeeded, but the session script's awaited message never came: check each step's expect against what the server sends"
+		}
+		fmt.Fprintf(stderr, "wsstorm: no client could connect to the target in %d attempts (%s): %s\n",
+			c.ConnectAttempts, failureList(c.ConnectFailures), hint)
 		return exitCannotRun
 	}
 	switch {

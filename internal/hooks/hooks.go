@@ -81,11 +81,15 @@ type Run struct {
 	ExitStatus *int
 	HTTPStatus int    // the response's status; 0 for a command or without a response
 	Output     string // the first MaxOutput bytes of its output or response body
-	Err        error  // nil when the hook did what was expected of it
+	// Cancelled says the run ended (its duration, Ctrl-C, an abort) while
+	// the hook ran, and cut it short: not the hook's failure.
+	Cancelled bool
+	Err       error // nil when the hook did what was expected of it, or was cut short
 }
 
 // Execute runs hook h with v's values and waits for it, at most h.Timeout.
 func Execute(ctx context.Context, h profile.NodeHook, v Vars) Run {
+	run := ctx
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout.D())
 	defer cancel()
 	r := Run{Node: v.Node, Name: h.Name, Started: time.Now()}
@@ -97,7 +101,11 @@ func Execute(ctx context.Context, h profile.NodeHook, v Vars) Run {
 		r.sendRequest(ctx, h, v)
 	}
 	r.Duration = time.Since(r.Started)
-	if r.Err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	switch {
+	case r.Err == nil:
+	case run.Err() != nil:
+		r.Cancelled, r.Err = true, nil
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		r.Err = fmt.Errorf("did not finish within its timeout of %v", h.Timeout.D())
 	}
 	return r
@@ -235,7 +243,10 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 	if t.OnRun != nil {
 		t.OnRun(r)
 	}
-	if r.Err != nil {
+	switch {
+	case r.Cancelled:
+		return -1, ctx.Err()
+	case r.Err != nil:
 		return -1, fmt.Errorf("hook of node %d (%s): %w", node, h.Name, r.Err)
 	}
 	return -1, nil

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -166,5 +167,18 @@ func TestTarget(t *testing.T) {
 	runs := tgt.Runs()
 	if len(runs) != 2 || runs[0].Event != 4 || runs[1].Event != 5 || runs[1].Err == nil || len(failed) != 1 || failed[0].Node != 1 {
 		t.Errorf("runs %+v, failed %+v", runs, failed)
+	}
+}
+
+// TestCutShort: a hook still running when the run ends is cut short, which
+// is not its failure.
+func TestCutShort(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	tgt := NewTarget([]profile.NodeHook{command(time.Minute, "sleep", "30")})
+	n, err := tgt.Restart(ctx, 0, chaos.RestartSpec{Code: 1012})
+	runs := tgt.Runs()
+	if n != -1 || !errors.Is(err, context.Canceled) || len(runs) != 1 || !runs[0].Cancelled || runs[0].Err != nil {
+		t.Fatalf("restart %d, %v; runs %+v", n, err, runs)
 	}
 }

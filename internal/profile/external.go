@@ -391,6 +391,10 @@ func (c *checker) headers() {
 		}
 		canonical[canon] = k
 		v := c.p.Target.Headers[name]
+		if templateVar.MatchString(c.written[k]) || templateVar.MatchString(v) {
+			c.bad(path, "templates such as {{client}} are not expanded in headers: put per-client values in the URL or a script message")
+			continue
+		}
 		if !c.d.failed[k] && !validHeaderValue(v) {
 			_, after := c.shown(k, v)
 			c.bad(path, "the value%s has a control character (a line break, NUL, ...), which a header value cannot carry", after)

@@ -23,6 +23,9 @@ var templateVar = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 // templateProblem returns what is wrong with the {{var}} references of s,
 // given the variables allowed, or "".
 func templateProblem(s string, vars []string) string {
+	if rest := templateVar.ReplaceAllString(s, ""); strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+		return "has a {{ or }} without its pair: write a variable as {{name}}"
+	}
 	for _, m := range templateVar.FindAllStringSubmatch(s, -1) {
 		if !slices.Contains(vars, m[1]) {
 			return fmt.Sprintf("%s is not a template variable here: use %s%s",
@@ -115,7 +118,9 @@ func (c *checker) nodeHooks() {
 
 func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string) {
 	path := key("http", "url")
-	switch u, err := url.Parse(h.URL); {
+	// Templates may stand anywhere, the host included: check the URL as it
+	// will be sent.
+	switch u, err := url.Parse(templateVar.ReplaceAllString(h.URL, "0")); {
 	case h.URL == "":
 		c.badAt(path, key("http"), `missing: write the URL that restarts the node, e.g. url = "http://127.0.0.1:9900/nodes/{{node}}/restart"`)
 	case c.d.failed[keyString(path)]:

@@ -75,7 +75,8 @@ type htmlPage struct {
 	Charts     []chartSection
 	Latency    []latencyRow
 	Events     []eventRow
-	Observe    string // how observe mode found the events; "" for a planned run
+	Hooks      []hookRow // the restart hooks' runs (external targets)
+	Observe    string    // how observe mode found the events; "" for a planned run
 	Counters   []fact
 	Target     *targetTable
 
@@ -106,7 +107,13 @@ type latencyRow struct {
 
 type eventRow struct {
 	Cells []string
-	Never bool // some clients that were expected back never came
+	Never bool // some clients that were expected back never came, or the event failed
+}
+
+// hookRow is one restart hook's run.
+type hookRow struct {
+	Event, Node, Name, What, Status, Duration, Verdict, Output string
+	Failed                                                     bool
 }
 
 type targetTable struct {
@@ -226,8 +233,11 @@ func (r *ResultSet) page() (*htmlPage, error) {
 		if len(e.FailedAttempts) > 0 {
 			failed = countsText(e.FailedAttempts)
 		}
+		if h := e.Hook; h != nil {
+			p.Hooks = append(p.Hooks, hookRowOf(e.Index, h))
+		}
 		p.Events = append(p.Events, eventRow{
-			Never: e.ReconnectExpected && e.NeverReconnected > 0,
+			Never: e.ReconnectExpected && e.NeverReconnected > 0 || e.Failed,
 			Cells: []string{
 				"#" + strconv.Itoa(e.Index), fmt.Sprintf("%.1f s", e.AtS), eventWhat(e), strconv.Itoa(e.Code), expected,
 				strconv.FormatInt(e.Affected, 10), strconv.FormatInt(e.Reconnected, 10), strconv.FormatInt(e.NeverReconnected, 10),
@@ -637,4 +647,32 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// hookRowOf describes event's hook run h for the page.
+func hookRowOf(event int, h *HookResult) hookRow {
+	r := hookRow{
+		Event: "#" + strconv.Itoa(event), Node: strconv.Itoa(h.Node), Name: h.Name,
+		Duration: fmt.Sprintf("%.2f s", h.DurationS), Output: h.Output, Verdict: "ok",
+	}
+	if h.Kind == "command" {
+		r.What = strings.Join(h.Command, " ")
+	} else {
+		r.What = h.Method + " " + h.URL
+	}
+	switch {
+	case h.ExitStatus != nil:
+		r.Status = "exit " + strconv.Itoa(*h.ExitStatus)
+	case h.HTTPStatus != 0:
+		r.Status = "HTTP " + strconv.Itoa(h.HTTPStatus)
+	default:
+		r.Status = "-"
+	}
+	switch {
+	case h.Cancelled:
+		r.Verdict = "cut short: the run ended"
+	case h.Error != "":
+		r.Verdict, r.Failed = "FAILED: "+h.Error, true
+	}
+	return r
 }

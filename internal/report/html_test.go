@@ -363,3 +363,31 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestHTMLHooks: the page lists each restart hook's run, a failed one
+// marked, and its output shown as text.
+func TestHTMLHooks(t *testing.T) {
+	run := fixtureRun(t)
+	exit := 7
+	run.Hooks = map[int]*HookResult{0: {
+		Node: 0, Name: "web-0", Kind: "command", Command: []string{"kubectl", "rollout", "restart", "deploy/web"},
+		ExitStatus: &exit, DurationS: 1.25, Output: "<b>boom</b>", Error: "kubectl exited with status 7",
+	}}
+	dir, _ := writeFixture(t, run)
+	page := mustRead(t, filepath.Join(dir, HTMLFile))
+	for _, want := range []string{
+		"<h3>Restart hooks</h3>",
+		"<code>kubectl rollout restart deploy/web</code>",
+		"exit 7",
+		"1.25 s",
+		"FAILED: kubectl exited with status 7",
+		"&lt;b&gt;boom&lt;/b&gt;",
+	} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if s, _ := ReadSummary(dir); s == nil || !s.Events[0].Failed || s.Passed {
+		t.Errorf("a failed hook must fail its event and the run: %+v", s)
+	}
+}

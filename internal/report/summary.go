@@ -166,6 +166,8 @@ type HookResult struct {
 	DurationS  float64  `json:"duration_s"`
 	Output     string   `json:"output"` // the first 4 KiB of its output or response body
 	Error      string   `json:"error,omitempty"`
+	// Cancelled: the run ended while the hook ran; not the hook's failure.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // timestampLayout is RFC 3339 with exactly three fractional digits.

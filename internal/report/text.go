@@ -93,7 +93,7 @@ func verdict(s *Summary) string {
 		why = append(why, fmt.Sprintf("%d of %d thresholds", failed, len(s.Thresholds)))
 	}
 	if events > 0 {
-		why = append(why, fmt.Sprintf("%d chaos events failed", events))
+		why = append(why, fmt.Sprintf("%d chaos %s failed", events, plural(events, "event", "events")))
 	}
 	return "FAILED (" + strings.Join(why, "; ") + ")"
 }
@@ -159,7 +159,10 @@ func writeEvent(b *strings.Builder, e *EventSummary) {
 	b.WriteByte('\n')
 	if h := e.Hook; h != nil {
 		what := "ok"
-		if h.Error != "" {
+		switch {
+		case h.Cancelled:
+			what = "cut short, the run ended"
+		case h.Error != "":
 			what = "FAILED: " + h.Error
 		}
 		fmt.Fprintf(b, "     hook %s (%s) in %.2fs: %s\n", h.Name, h.Kind, h.DurationS, what)
@@ -192,4 +195,12 @@ func optional(v *float64, decimals int, unit string) string {
 		return "-"
 	}
 	return strconv.FormatFloat(*v, 'f', decimals, 64) + unit
+}
+
+// plural picks the word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

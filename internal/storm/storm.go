@@ -94,7 +94,10 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 			hookTarget = hooks.NewTarget(p.Target.NodeHooks)
 			hookTarget.OnRun = func(r hooks.Run) {
 				what := "ok"
-				if r.Err != nil {
+				switch {
+				case r.Cancelled:
+					what = "cut short, the run ended"
+				case r.Err != nil:
 					what = "FAILED: " + r.Err.Error()
 				}
 				fmt.Fprintf(logw, "%s\n", p.Redact(fmt.Sprintf("hook of node %d (%s) for event %d: %s in %.2fs", r.Node, r.Name, r.Event, what, r.Duration.Seconds())))
@@ -385,6 +388,7 @@ func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*report.HookResul
 		if r.Err != nil {
 			h.Error = p.Redact(r.Err.Error())
 		}
+		h.Cancelled = r.Cancelled
 		out[r.Event] = h
 	}
 	return out
