@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -241,6 +243,10 @@ func TestProxyCommandErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -252,7 +258,13 @@ func TestProxyCommandErrors(t *testing.T) {
 		{"zero nodes", []string{"proxy", "--upstream", "ws://127.0.0.1:1/", "--nodes", "0"}, exitUsage, "--nodes is 0"},
 		{"bad listen", []string{"proxy", "--upstream", "ws://127.0.0.1:1/", "--listen", "nowhere"}, exitUsage, "--listen"},
 		{"unknown flag", []string{"proxy", "--upstream", "ws://127.0.0.1:1/", "--frobnicate"}, exitUsage, "frobnicate"},
-		{"http upstream", []string{"proxy", "--upstream", "http://127.0.0.1:1/"}, exitCannotRun, `scheme "http"`},
+		{"http upstream", []string{"proxy", "--upstream", "http://127.0.0.1:1/"}, exitUsage, `scheme "http"`},
+		{"fragment upstream", []string{"proxy", "--upstream", "ws://127.0.0.1:1/#x"}, exitUsage, "fragment"},
+		{"malformed upstream", []string{"proxy", "--upstream", "ws://a b:%zz/?token=s3cret"}, exitUsage, "--upstream: upstream URL is not a URL"},
+		{"no host upstream", []string{"proxy", "--upstream", "ws:///socket"}, exitUsage, "no host"},
+		{"zero handshake timeout", []string{"proxy", "--upstream", "ws://127.0.0.1:1/", "--handshake-timeout", "0s"}, exitUsage, "--handshake-timeout is 0s"},
+		{"missing ca file", []string{"proxy", "--upstream", "wss://127.0.0.1:1/", "--ca-file", "/nonexistent/ca.pem"}, exitUsage, "--ca-file: open /nonexistent/ca.pem"},
+		{"ca file without PEM", []string{"proxy", "--upstream", "wss://127.0.0.1:1/", "--ca-file", notPEM}, exitUsage, "no PEM certificate"},
 		{"listen taken", []string{"proxy", "--upstream", "ws://127.0.0.1:1/", "--listen", taken.Addr().String()}, exitCannotRun, "address already in use"},
 		{"admin taken", []string{"proxy", "--upstream", "ws://127.0.0.1:1/", "--admin", taken.Addr().String()}, exitCannotRun, "address already in use"},
 	}
@@ -261,6 +273,9 @@ func TestProxyCommandErrors(t *testing.T) {
 			code, _, stderr := wsstorm(t, c.args...)
 			if code != c.code || !strings.Contains(stderr, c.want) {
 				t.Errorf("exit %d, want %d; stderr %q, want it to say %q", code, c.code, stderr, c.want)
+			}
+			if strings.Contains(stderr, "s3cret") {
+				t.Errorf("stderr shows the upstream's secret: %q", stderr)
 			}
 		})
 	}
@@ -272,9 +287,164 @@ func TestProxyCommandHelp(t *testing.T) {
 	if code != exitPassed {
 		t.Errorf("exit %d", code)
 	}
-	for _, flag := range []string{"-upstream", "-listen", "-nodes", "-admin"} {
+	for _, flag := range []string{"-upstream", "-listen", "-nodes", "-admin", "-ca-file", "-insecure-skip-verify", "-handshake-timeout"} {
 		if !strings.Contains(stderr, flag) {
 			t.Errorf("help lacks %s:\n%s", flag, stderr)
 		}
+	}
+}
+
+// waitProxyURL reads stderr lines until the proxy's "nodes at" line and
+// returns its URL and the lines before it.
+func waitProxyURL(t *testing.T, lines <-chan string) (string, []string) {
+	t.Helper()
+	var got []string
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("wsstorm proxy ended early; stderr:\n%s", strings.Join(got, "\n"))
+			}
+			if m := proxyLine.FindStringSubmatch(l); m != nil {
+				return m[2], got
+			}
+			got = append(got, l)
+		case <-deadline:
+			t.Fatalf("no proxy line after 10s; stderr so far:\n%s", strings.Join(got, "\n"))
+		}
+	}
+}
+
+// stopProxyProcess sends SIGTERM and waits for exit 0.
+func stopProxyProcess(t *testing.T, cmd *exec.Cmd, lines <-chan string, exited chan error) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for range lines {
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Errorf("wsstorm proxy after SIGTERM: %v, want exit 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("wsstorm proxy did not exit after SIGTERM")
+	}
+}
+
+// TestProxyCommandTLSUpstream: a wss:// upstream with a self-signed
+// certificate works with --ca-file and is refused (502) without it;
+// --insecure-skip-verify works and says so.
+func TestProxyCommandTLSUpstream(t *testing.T) {
+	up := websocket.Upgrader{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			typ, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			ws.WriteMessage(typ, msg)
+		}
+	}))
+	defer srv.Close()
+	wss := "wss" + strings.TrimPrefix(srv.URL, "https") + "/"
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name    string
+		args    []string
+		ok      bool
+		warning bool
+	}{
+		{"ca file", []string{"--ca-file", caFile}, true, false},
+		{"no ca file", nil, false, false},
+		{"insecure", []string{"--insecure-skip-verify"}, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd, lines, exited := startProxyProcess(t, append([]string{"--upstream", wss, "--admin", "off"}, c.args...)...)
+			url, before := waitProxyURL(t, lines)
+			warned := len(before) == 1 && strings.Contains(before[0], "warning: --insecure-skip-verify")
+			if warned != c.warning || len(before) > 1 {
+				t.Errorf("stderr before the proxy line: %q; want a warning: %v", before, c.warning)
+			}
+			d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+			ws, resp, err := d.Dial(url, nil)
+			switch {
+			case c.ok && err != nil:
+				t.Fatalf("dial through the proxy: %v", err)
+			case c.ok:
+				defer ws.Close()
+				ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if err := ws.WriteMessage(websocket.TextMessage, []byte("over TLS")); err != nil {
+					t.Fatal(err)
+				}
+				if _, msg, err := ws.ReadMessage(); err != nil || string(msg) != "over TLS" {
+					t.Fatalf("echo through the proxy: %q, %v", msg, err)
+				}
+			case err == nil:
+				ws.Close()
+				t.Fatal("connected through the proxy to an upstream whose certificate it cannot verify")
+			case resp == nil || resp.StatusCode != http.StatusBadGateway:
+				t.Errorf("untrusted upstream certificate: %v (response %v), want 502", err, resp)
+			}
+			stopProxyProcess(t, cmd, lines, exited)
+		})
+	}
+}
+
+// TestProxyCommandStopsWithAHungUpstream: SIGTERM while an upstream
+// handshake hangs (TCP accepted, no answer) ends the process well within
+// its 5 s grace, not after the 10 s handshake timeout.
+func TestProxyCommandStopsWithAHungUpstream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			select {
+			case accepted <- c:
+			default:
+			}
+		}
+	}()
+	cmd, lines, exited := startProxyProcess(t, "--upstream", "ws://"+ln.Addr().String()+"/", "--admin", "off")
+	url, _ := waitProxyURL(t, lines)
+	go func() {
+		d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+		if ws, _, err := d.Dial(url, nil); err == nil {
+			ws.Close()
+		}
+	}()
+	select {
+	case <-accepted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the proxy did not connect to the upstream")
+	}
+	start := time.Now()
+	stopProxyProcess(t, cmd, lines, exited)
+	// Generous, and still under the 5 s grace the pending handshake used
+	// to outlast.
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("wsstorm proxy took %v to exit after SIGTERM with an upstream handshake pending", took)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 // close replies when it stops.
 const serveShutdownGrace = 5 * time.Second
 
-const serveSynopsis = "wsstorm serve [PROFILE] [--set key=value]... [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE] [--accept-rate R] [--max-conns N] [--handshake-delay D]"
+const serveSynopsis = "wsstorm serve [PROFILE] [--set key=value]... [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE] [--log-query KEYS] [--accept-rate R] [--max-conns N] [--handshake-delay D]"
 
 // serveCmd runs the embedded target as a standalone server until SIGINT or
 // SIGTERM. A signal is how a server is meant to stop, so it exits 0 then,
@@ -35,6 +36,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "listen for clients on `ADDR` (default: the profile's target.listen, 127.0.0.1:0; a missing host is 127.0.0.1)")
 	adminAddr := fs.String("admin", "127.0.0.1:0", "serve the admin API on `ADDR` (a missing host is 127.0.0.1)")
 	logPath := fs.String("log", "", "write the server's events as JSON lines to `FILE` (- for standard output; default: no log)")
+	logQuery := fs.String("log-query", "client,session", "comma-separated query `KEYS` whose values the log keeps; the others' are logged as [redacted]")
 	acceptRate := fs.Float64("accept-rate", 0, "handshakes per second per node `R`; excess gets 503 (default: the profile's, 2000; 0 is unlimited)")
 	maxConns := fs.Int("max-conns", 0, "open connections per node `N`; excess gets 503 (default: the profile's, 0 = unlimited)")
 	delay := fs.Duration("handshake-delay", 0, "simulated auth work `D` before each upgrade (default: the profile's, 0s)")
@@ -85,7 +87,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	var elog *admin.EventLog
 	if logFile != nil {
-		elog = admin.NewEventLog(logFile)
+		elog = admin.NewEventLog(logFile, admin.LogQueryKeys(splitKeys(*logQuery)...))
 		opts.Log = elog // only when set: a nil *EventLog in the interface is not a nil interface
 	}
 	closeLog := func() int {
@@ -154,6 +156,18 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	h.Wait()
 	shutdown()
 	return closeLog()
+}
+
+// splitKeys splits a comma-separated list, dropping spaces around each
+// item and empty items.
+func splitKeys(list string) []string {
+	var keys []string
+	for k := range strings.SplitSeq(list, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // applyServeFlags lays the flags that were given over the profile's target.

@@ -328,6 +328,69 @@ func TestServeAddressTaken(t *testing.T) {
 	}
 }
 
+// TestServeTwiceOnOnePort: a second `wsstorm serve` on the explicit
+// address of a running one is exit 3, rather than share it through
+// SO_REUSEPORT and take half its clients.
+func TestServeTwiceOnOnePort(t *testing.T) {
+	t.Parallel()
+	first := startServe(t, "--nodes", "2")
+	addr := strings.TrimSuffix(strings.TrimPrefix(first.url, "ws://"), "/")
+	want := "wsstorm serve: cannot listen for clients on " + addr + ": address already in use; choose another address with --listen, e.g. 127.0.0.1:0\n"
+	code, _, stderr := wsstorm(t, "serve", "--listen", addr)
+	if code != exitCannotRun || stderr != want {
+		t.Errorf("second serve on %s: exit %d, stderr %q; want 3 and %q", addr, code, stderr, want)
+	}
+	if code := first.stop(t, syscall.SIGTERM); code != exitPassed {
+		t.Errorf("the first serve: exit %d after SIGTERM, want 0:\n%s", code, first.output())
+	}
+}
+
+// TestServeLogRedactsQuery: the log keeps the client id of a handshake's
+// query and not its token; --log-query chooses the keys kept.
+func TestServeLogRedactsQuery(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-T0KEN"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "/room?client=7&token=[redacted]&user=[redacted]"},
+		{[]string{"--log-query", "user, session"}, "/room?client=[redacted]&token=[redacted]&user=ann"},
+	} {
+		logPath := filepath.Join(t.TempDir(), "serve.log")
+		s := startServe(t, append([]string{"--nodes", "1", "--log", logPath}, tc.args...)...)
+		d := websocket.Dialer{HandshakeTimeout: serveTimeout}
+		conn, _, err := d.Dial(strings.TrimSuffix(s.url, "/")+"/room?client=7&token="+secret+"&user=ann", nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		conn.Close()
+		if code := s.stop(t, syscall.SIGTERM); code != exitPassed {
+			t.Fatalf("exit %d after SIGTERM, want 0:\n%s", code, s.output())
+		}
+		data, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), secret) {
+			t.Errorf("serve %v: the log shows the token:\n%s", tc.args, data)
+		}
+		var uris []string
+		for line := range strings.Lines(string(data)) {
+			var e logEvent
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if e.Event == "accept" {
+				uris = append(uris, e.URI)
+			}
+		}
+		if len(uris) != 1 || uris[0] != tc.want {
+			t.Errorf("serve %v: accepts %q, want one with uri %q", tc.args, uris, tc.want)
+		}
+	}
+}
+
 // TestServeBadUsage: bad flags and profiles are exit 2 with a line that
 // says what to do; a log that cannot be written is exit 3.
 func TestServeBadUsage(t *testing.T) {

@@ -3,7 +3,9 @@ package admin
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -24,7 +26,7 @@ const (
 // EventLog writes a server's timeline to an io.Writer, one JSON object per
 // line:
 //
-//	{"t":1.250000000,"event":"accept","node":0,"conn":17,"uri":"/?client=3"}
+//	{"t":1.250000000,"event":"accept","node":0,"conn":17,"uri":"/?client=3&token=[redacted]"}
 //	{"t":3.000412345,"event":"close","node":0,"conn":17,"code":1012,"by":"restart"}
 //
 // t is the time since NewEventLog in seconds, on the monotonic clock, with
@@ -37,6 +39,9 @@ const (
 // target.EventLog.
 type EventLog struct {
 	origin time.Time
+	// keepQuery are the query keys whose values "accept" logs; the
+	// others' are redacted. Read-only after NewEventLog.
+	keepQuery map[string]bool
 
 	mu     sync.Mutex
 	room   *sync.Cond // signalled when the writer takes the buffer
@@ -51,15 +56,36 @@ type EventLog struct {
 	close sync.Once
 }
 
+// LogOption configures an EventLog.
+type LogOption func(*EventLog)
+
+// LogQueryKeys names the query keys whose values the log's "accept" lines
+// keep, replacing the default, client and session (wsstorm's {{client}} and
+// {{session}}, to match a client's connections). Every other key's values
+// are logged as "[redacted]", so a token in the URL stays out of the log;
+// no keys redacts every value.
+func LogQueryKeys(keys ...string) LogOption {
+	return func(l *EventLog) {
+		l.keepQuery = make(map[string]bool, len(keys))
+		for _, k := range keys {
+			l.keepQuery[k] = true
+		}
+	}
+}
+
 // NewEventLog starts a log that writes to w; t counts from now. Close it to
 // write the last events.
-func NewEventLog(w io.Writer) *EventLog {
+func NewEventLog(w io.Writer, opts ...LogOption) *EventLog {
 	l := &EventLog{
-		origin: time.Now(),
-		w:      w,
-		kick:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		origin:    time.Now(),
+		keepQuery: map[string]bool{"client": true, "session": true},
+		w:         w,
+		kick:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(l)
 	}
 	l.room = sync.NewCond(&l.mu)
 	go l.run()
@@ -218,18 +244,66 @@ func (l *EventLog) ShuttingDown() {
 	}
 }
 
-// Accepted logs "accept" with the request's path and query as "uri".
+// Accepted logs "accept" with the request's path and query as "uri", the
+// values of the query keys not named by LogQueryKeys redacted.
 func (l *EventLog) Accepted(node int, conn uint64, r *http.Request) {
+	if l == nil {
+		return
+	}
+	uri := l.redactURI(r) // before begin: the log stays locked for less
 	if ln, ok := l.begin("accept"); ok {
 		ln.int("node", int64(node))
 		ln.uint("conn", conn)
-		uri := r.RequestURI // as the client sent it, on a server's request
-		if uri == "" {
-			uri = r.URL.RequestURI()
-		}
 		ln.str("uri", uri)
 		ln.end()
 	}
+}
+
+// redacted replaces a query value the log does not keep.
+const redacted = "[redacted]"
+
+// redactURI is r's path and query as the client sent them, with the values
+// of the query keys the log does not keep replaced by "[redacted]". Keys,
+// their order and the kept values are left as they were.
+func (l *EventLog) redactURI(r *http.Request) string {
+	uri := r.RequestURI // as the client sent it, on a server's request
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	path, query, hasQuery := strings.Cut(uri, "?")
+	if !strings.HasPrefix(path, "/") {
+		// An absolute-form request (http://user:pass@host/...): its path
+		// only.
+		path = r.URL.EscapedPath()
+	}
+	if query == "" {
+		if hasQuery {
+			return path + "?"
+		}
+		return path
+	}
+	var b strings.Builder
+	b.Grow(len(uri) + 16)
+	b.WriteString(path)
+	b.WriteByte('?')
+	for i, part := range strings.Split(query, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		key, _, hasValue := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if !hasValue || l.keepQuery[name] {
+			b.WriteString(part)
+			continue
+		}
+		b.WriteString(key)
+		b.WriteByte('=')
+		b.WriteString(redacted)
+	}
+	return b.String()
 }
 
 // Closed logs "close": the server sent a close frame with code; by says why

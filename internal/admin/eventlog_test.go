@@ -37,7 +37,7 @@ func TestEventLogLines(t *testing.T) {
 
 	want := []string{
 		`"event":"start","time":"*","url":"ws://127.0.0.1:8080/","nodes":3}`,
-		`"event":"accept","node":1,"conn":17,"uri":"/socket?client=3&x=%22q%22"}`,
+		`"event":"accept","node":1,"conn":17,"uri":"/socket?client=3&x=[redacted]"}`,
 		`"event":"close","node":1,"conn":17,"code":1012,"by":"restart"}`,
 		`"event":"disconnect","node":2,"conn":18,"code":1006}`,
 		`"event":"reject","node":0,"status":503}`,
@@ -74,6 +74,66 @@ func TestEventLogLines(t *testing.T) {
 			t.Errorf("line %d: t %v went back from %v", i, v.T, last)
 		}
 		last = v.T
+	}
+}
+
+// TestEventLogRedactsQuery: an "accept" line keeps the path, the query's
+// keys and the values of the keys it is told to keep (client and session
+// by default); every other value is "[redacted]".
+func TestEventLogRedactsQuery(t *testing.T) {
+	const secret = "s3cret-T0KEN"
+	cases := []struct {
+		name string
+		opts []LogOption
+		uri  string
+		want string
+	}{
+		{"default keeps client and session", nil,
+			"/socket?client=17&token=" + secret + "&session=4",
+			"/socket?client=17&token=[redacted]&session=4"},
+		{"escaped key and value", nil,
+			"/?%74oken=" + secret + "%21&client=a%20b",
+			"/?%74oken=[redacted]&client=a%20b"},
+		{"repeated key", nil,
+			"/?token=" + secret + "&token=" + secret + "2",
+			"/?token=[redacted]&token=[redacted]"},
+		{"empty value and bare key", nil,
+			"/?token=&debug&client=1",
+			"/?token=[redacted]&debug&client=1"},
+		{"no query", nil, "/socket", "/socket"},
+		{"empty query", nil, "/socket?", "/socket?"},
+		{"chosen keys", []LogOption{LogQueryKeys("user", "token")},
+			"/?client=17&user=ann&token=" + secret,
+			"/?client=[redacted]&user=ann&token=" + secret},
+		{"no keys kept", []LogOption{LogQueryKeys()},
+			"/?client=17&session=4",
+			"/?client=[redacted]&session=[redacted]"},
+		{"absolute form", nil,
+			"http://user:" + secret + "@example.test/socket?client=1&key=" + secret,
+			"/socket?client=1&key=[redacted]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			l := NewEventLog(&out, c.opts...)
+			r := httptest.NewRequest("GET", c.uri, nil)
+			l.Accepted(0, 1, r)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var e struct {
+				URI string `json:"uri"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &e); err != nil {
+				t.Fatalf("%s: %v", out.String(), err)
+			}
+			if e.URI != c.want {
+				t.Errorf("uri %q, want %q", e.URI, c.want)
+			}
+			if c.name != "chosen keys" && strings.Contains(out.String(), secret) {
+				t.Errorf("the log shows the secret: %s", out.String())
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -38,17 +39,17 @@ func (p *Proxy) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	defer p.conns.Done()
 
-	ctx, cancel := context.WithTimeout(r.Context(), p.dialer.HandshakeTimeout)
-	defer cancel()
-	d := p.dialer
-	d.Subprotocols = websocket.Subprotocols(r)
-	up, resp, err := d.DialContext(ctx, upstreamURL(p.upstream, r.URL), p.upstreamHeader(r))
+	up, resp, err := p.dialUpstream(r)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client left; nobody to answer
 		}
 		n.rejected.Add(1)
-		answerDialError(w, n.index, resp, err, ctx.Err() != nil)
+		if p.closing() {
+			refuse(w, n.index, time.Second, "the proxy is shutting down")
+			return
+		}
+		answerDialError(w, n.index, resp, err)
 		return
 	}
 	if ok, retry := p.stillUp(n); !ok {
@@ -80,6 +81,32 @@ func (p *Proxy) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	c.relay()
 	p.unregister(c)
+}
+
+// dialUpstream opens the upstream connection of the client's request r. The
+// client leaving, the handshake timeout and Shutdown each end the dial at
+// once, at any stage of it.
+func (p *Proxy) dialUpstream(r *http.Request) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), p.dialer.HandshakeTimeout)
+	defer cancel()
+	stopShutdown := context.AfterFunc(p.dials, cancel)
+	defer stopShutdown()
+	abort := &dialAbort{}
+	stopAbort := context.AfterFunc(ctx, abort.abort)
+
+	d := p.dialer
+	d.Subprotocols = websocket.Subprotocols(r)
+	up, resp, err := d.DialContext(context.WithValue(ctx, dialAbortKey{}, abort), upstreamURL(p.upstream, r.URL), p.upstreamHeader(r))
+	if !stopAbort() && err == nil {
+		// Ended just as the handshake completed: abort closed the connection.
+		up.Close()
+		return nil, nil, ctx.Err()
+	}
+	if err != nil && ctx.Err() != nil {
+		// Say why the dial ended rather than "use of closed connection".
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return up, resp, err
 }
 
 // admit picks the next node that is up and counts a handshake in flight on
@@ -202,7 +229,7 @@ func retryAfterSeconds(d time.Duration) int64 {
 // answerDialError answers the client when the upstream handshake failed:
 // the upstream's own status, headers and (first KiB of) body when it
 // answered with one, 504 when it did not answer in time, 502 otherwise.
-func answerDialError(w http.ResponseWriter, node int, resp *http.Response, err error, timedOut bool) {
+func answerDialError(w http.ResponseWriter, node int, resp *http.Response, err error) {
 	h := w.Header()
 	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 		for k, vs := range responseHeader(resp.Header, skipRefusal) {
@@ -217,7 +244,7 @@ func answerDialError(w http.ResponseWriter, node int, resp *http.Response, err e
 	h.Set(NodeHeader, strconv.Itoa(node))
 	h.Set("Connection", "close")
 	var ne net.Error
-	if timedOut || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		http.Error(w, "the upstream did not complete the WebSocket handshake in time", http.StatusGatewayTimeout)
 		return
 	}

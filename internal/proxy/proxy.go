@@ -93,7 +93,9 @@ type Proxy struct {
 	nextID uint64 // connection ids, in registration order
 	shut   bool
 
-	done     chan struct{} // closed when Shutdown starts
+	done     chan struct{}   // closed when Shutdown starts
+	dials    context.Context // upstream handshakes; ended when Shutdown starts
+	endDials context.CancelFunc
 	shutOnce sync.Once
 	conns    sync.WaitGroup // admitted handshakes and their relays
 	serving  sync.WaitGroup // the HTTP server
@@ -156,6 +158,7 @@ func Start(ctx context.Context, opts Options) (*Proxy, error) {
 		header:   opts.Header.Clone(),
 		dialer: websocket.Dialer{
 			HandshakeTimeout: timeout,
+			NetDialContext:   netDial,
 			TLSClientConfig:  opts.TLS,
 			ReadBufferSize:   bufferSize,
 			WriteBufferSize:  bufferSize,
@@ -170,13 +173,17 @@ func Start(ctx context.Context, opts Options) (*Proxy, error) {
 		},
 		done: make(chan struct{}),
 	}
+	p.dials, p.endDials = context.WithCancel(context.Background())
 	p.nodes = make([]*node, nodes)
 	for i := range p.nodes {
 		p.nodes[i] = &node{index: i, state: admin.StateUp, live: make(map[*conn]struct{})}
 	}
 
+	// A plain listener, without SO_REUSEPORT: an address someone holds is
+	// refused, not shared.
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {
+		p.endDials()
 		return nil, fmt.Errorf("start proxy: listen on %s: %w", listen, err)
 	}
 	p.url = wsURL(ln.Addr())
@@ -188,6 +195,14 @@ func Start(ctx context.Context, opts Options) (*Proxy, error) {
 	}
 	p.serving.Go(func() { p.srv.Serve(ln) })
 	return p, nil
+}
+
+// CheckUpstream reports why raw cannot be a proxy's Options.Upstream, or nil
+// if it is an absolute ws:// or wss:// URL without a #fragment. The error
+// never quotes raw, which may hold a secret.
+func CheckUpstream(raw string) error {
+	_, err := parseUpstream(raw)
+	return err
 }
 
 // parseUpstream checks that raw is an absolute ws:// or wss:// URL.
@@ -287,8 +302,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 			open = append(open, n.openLocked()...)
 		}
 		p.mu.Unlock()
-		// Handshakes under way are dropped; upgraded connections are the
-		// proxy's own, closed below.
+		// Handshakes under way are dropped, upstream dials included;
+		// upgraded connections are the proxy's own, closed below.
+		p.endDials()
 		p.srv.Close()
 		closeConns(open, websocket.CloseGoingAway, "going away", reasonShutdown)
 	})

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -778,5 +779,86 @@ func TestShutdownPastItsContext(t *testing.T) {
 	cancel()
 	if err := p.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("shutdown with an ended context: %v, want context.Canceled", err)
+	}
+}
+
+// TestShutdownEndsPendingUpstreamHandshakes: an upstream that accepts TCP
+// and never answers the upgrade does not hold Shutdown until the handshake
+// timeout.
+func TestShutdownEndsPendingUpstreamHandshakes(t *testing.T) {
+	noLeak(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 4)
+	var held sync.WaitGroup
+	held.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		held.Wait()
+		close(accepted)
+		for c := range accepted {
+			c.Close()
+		}
+	})
+
+	p, err := Start(context.Background(), Options{Upstream: "ws://" + ln.Addr().String() + "/", HandshakeTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialed := make(chan error, 1)
+	go func() {
+		d := websocket.Dialer{HandshakeTimeout: waitFor}
+		ws, _, err := d.Dial(p.URL(), nil)
+		if err == nil {
+			ws.Close()
+		}
+		dialed <- err
+	}()
+	// The proxy's upstream dial is past the TCP connect, waiting for a
+	// 101 that never comes.
+	var up net.Conn
+	select {
+	case up = <-accepted:
+		accepted <- up // for the cleanup
+	case <-time.After(waitFor):
+		t.Fatal("the proxy did not connect to the upstream")
+	}
+
+	const grace = 5 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	start := time.Now()
+	err = p.Shutdown(ctx)
+	took := time.Since(start)
+	if err != nil {
+		t.Errorf("shutdown: %v, want it done within its grace", err)
+	}
+	// Generous: the fix ends the handshake at once; without it Shutdown
+	// waits out the grace.
+	if took > 3*time.Second {
+		t.Errorf("shutdown took %v with an upstream handshake pending, want well under its %v grace", took, grace)
+	}
+	select {
+	case err := <-dialed:
+		if err == nil {
+			t.Error("the client's handshake succeeded through a proxy shut down")
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the client's handshake did not end at shutdown")
+	}
+	// The upstream sees its connection closed.
+	up.SetReadDeadline(time.Now().Add(waitFor))
+	if _, err := io.Copy(io.Discard, up); err != nil {
+		t.Errorf("the upstream connection was not closed: %v", err)
 	}
 }

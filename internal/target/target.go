@@ -199,6 +199,9 @@ func (t *Target) listen(ctx context.Context, addr string, nodes int) ([]net.List
 		t.setAddr(ln.Addr())
 		return nil, nil
 	}
+	if err := probeFree(ctx, addr); err != nil {
+		return nil, err
+	}
 	listeners := make([]net.Listener, 0, nodes)
 	for i := range nodes {
 		ln, err := listenReusePort(ctx, addr)
@@ -216,6 +219,30 @@ func (t *Target) listen(ctx context.Context, addr string, nodes int) ([]net.List
 		listeners = append(listeners, ln)
 	}
 	return listeners, nil
+}
+
+// probeFree checks that an explicit address (not port 0) is free before the
+// nodes bind it with SO_REUSEPORT, which would otherwise share it silently
+// with another process's SO_REUSEPORT listeners (another wsstorm serve, say)
+// and let the kernel split the clients between them. A plain listener is
+// refused wherever anyone listens on the address; it is closed at once. A
+// process that binds the address between the probe and the nodes' binds
+// can still join them: that window is a few system calls wide, and only
+// a process using SO_REUSEPORT as the same user can join at all.
+func probeFree(ctx context.Context, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if n, err := strconv.Atoi(port); err == nil && n == 0 {
+		return nil // the kernel picks a free port
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	ln.Close()
+	return nil
 }
 
 func (t *Target) setAddr(a net.Addr) {

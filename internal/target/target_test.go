@@ -185,3 +185,46 @@ func TestShutdownHonoursContext(t *testing.T) {
 		t.Errorf("Shutdown took %v, want it to give up when ctx ends", took)
 	}
 }
+
+// TestExplicitAddressTaken: a second target given the address of a running
+// one fails, rather than share it through SO_REUSEPORT and split its
+// clients; once the first is gone, the address is free again.
+func TestExplicitAddressTaken(t *testing.T) {
+	t.Parallel()
+	for _, b := range []string{BalancerReusePort, BalancerDispatch} {
+		t.Run(b, func(t *testing.T) {
+			if b == BalancerReusePort && !reusePortSupported {
+				t.Skip("SO_REUSEPORT balancing needs Linux")
+			}
+			first, err := Start(context.Background(), Options{Nodes: 2, Listen: "127.0.0.1:0", Balancer: b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := first.Addr()
+			for _, second := range []string{BalancerReusePort, BalancerDispatch} {
+				if second == BalancerReusePort && !reusePortSupported {
+					continue
+				}
+				tg, err := Start(context.Background(), Options{Nodes: 2, Listen: addr, Balancer: second})
+				if err == nil {
+					tg.Shutdown(context.Background())
+					t.Fatalf("a %s target started on %s, which a %s target holds", second, addr, b)
+				}
+				if !strings.Contains(err.Error(), "address already in use") {
+					t.Errorf("a %s target on %s, which a %s target holds: %v, want \"address already in use\"", second, addr, b, err)
+				}
+			}
+			if err := first.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			tg, err := Start(context.Background(), Options{Nodes: 2, Listen: addr, Balancer: b})
+			if err != nil {
+				t.Fatalf("start on %s once the first target is gone: %v", addr, err)
+			}
+			if tg.Addr() != addr {
+				t.Errorf("listening on %s, want %s", tg.Addr(), addr)
+			}
+			tg.Shutdown(context.Background())
+		})
+	}
+}
