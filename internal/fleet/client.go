@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsstorm/wsstorm/internal/dialabort"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -213,9 +214,9 @@ func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration,
 	// gorilla/websocket applies a context's deadline to the handshake but not
 	// its cancellation: abort the handshake ourselves when the run ends, so a
 	// server that never answers cannot hold the run past its deadline.
-	abort := &dialAbort{}
-	stop := context.AfterFunc(ctx, abort.abort)
-	conn, resp, err := c.f.dialer.DialContext(context.WithValue(ctx, dialAbortKey{}, abort), url, ep.header)
+	abort := &dialabort.Abort{}
+	stop := context.AfterFunc(ctx, abort.Abort)
+	conn, resp, err := c.f.dialer.DialContext(abort.Context(ctx), url, ep.header)
 	if !stop() && err == nil {
 		conn.Close() // the run ended as the handshake completed
 		conn, err = nil, ctx.Err()

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/wsstorm/wsstorm/internal/dialabort"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
@@ -249,50 +249,6 @@ func tlsConfig(t profile.TLS) (*tls.Config, error) {
 // defaultRetryAfterCap bounds an honoured Retry-After when reconnect.cap is 0.
 const defaultRetryAfterCap = 30 * time.Second
 
-// dialAbortKey carries a dial's *dialAbort to netDial through the context.
-type dialAbortKey struct{}
-
-// dialAbort lets a dial's handshake be cut short: abort closes its
-// connection, once there is one (a deadline could be reset by gorilla's own
-// SetDeadline right after the TCP connect).
-type dialAbort struct {
-	mu      sync.Mutex
-	conn    net.Conn
-	aborted bool
-}
-
-// attach records the dial's connection; false if the dial was aborted first.
-func (a *dialAbort) attach(c net.Conn) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.conn = c
-	return !a.aborted
-}
-
-func (a *dialAbort) abort() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.aborted = true
-	if a.conn != nil {
-		_ = a.conn.Close()
-	}
-}
-
-// netDial opens the TCP connection of a handshake and hands it to the dial's
-// dialAbort.
-func netDial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	if a, ok := ctx.Value(dialAbortKey{}).(*dialAbort); ok && !a.attach(c) {
-		c.Close()
-		return nil, context.Canceled
-	}
-	return c, nil
-}
-
 // Fleet is a set of clients sharing a dialer and a cap on dials in flight.
 type Fleet struct {
 	cfg    Config
@@ -350,7 +306,7 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		cfg: cfg,
 		rec: rec,
 		dialer: &websocket.Dialer{
-			NetDialContext:   netDial,
+			NetDialContext:   dialabort.NetDial,
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			TLSClientConfig:  cfg.TLS,
 			Subprotocols:     cfg.Subprotocols,

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/dialabort"
 )
 
 // handshake assigns a client's handshake to a node that is up, opens the
@@ -91,12 +92,12 @@ func (p *Proxy) dialUpstream(r *http.Request) (*websocket.Conn, *http.Response, 
 	defer cancel()
 	stopShutdown := context.AfterFunc(p.dials, cancel)
 	defer stopShutdown()
-	abort := &dialAbort{}
-	stopAbort := context.AfterFunc(ctx, abort.abort)
+	abort := &dialabort.Abort{}
+	stopAbort := context.AfterFunc(ctx, abort.Abort)
 
 	d := p.dialer
 	d.Subprotocols = websocket.Subprotocols(r)
-	up, resp, err := d.DialContext(context.WithValue(ctx, dialAbortKey{}, abort), upstreamURL(p.upstream, r.URL), p.upstreamHeader(r))
+	up, resp, err := d.DialContext(abort.Context(ctx), upstreamURL(p.upstream, r.URL), p.upstreamHeader(r))
 	if !stopAbort() && err == nil {
 		// Ended just as the handshake completed: abort closed the connection.
 		up.Close()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/admin"
 	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/dialabort"
 )
 
 // NodeHeader is the response header of a proxied handshake that names the
@@ -158,7 +159,7 @@ func Start(ctx context.Context, opts Options) (*Proxy, error) {
 		header:   opts.Header.Clone(),
 		dialer: websocket.Dialer{
 			HandshakeTimeout: timeout,
-			NetDialContext:   netDial,
+			NetDialContext:   dialabort.NetDial,
 			TLSClientConfig:  opts.TLS,
 			ReadBufferSize:   bufferSize,
 			WriteBufferSize:  bufferSize,
