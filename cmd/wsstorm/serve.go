@@ -23,7 +23,7 @@ import (
 // close replies when it stops.
 const serveShutdownGrace = 5 * time.Second
 
-const serveSynopsis = "wsstorm serve [PROFILE] [--set key=value]... [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE] [--log-query KEYS] [--accept-rate R] [--max-conns N] [--handshake-delay D]"
+const serveSynopsis = "wsstorm serve [PROFILE] [--set key=value]... [--nodes N] [--first-node G] [--listen ADDR] [--share-port] [--admin ADDR] [--log FILE] [--log-query KEYS] [--accept-rate R] [--max-conns N] [--handshake-delay D]"
 
 // serveCmd runs the embedded target as a standalone server until SIGINT or
 // SIGTERM. A signal is how a server is meant to stop, so it exits 0 then,
@@ -33,7 +33,9 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	var sets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set target.nodes=5 (repeatable)")
 	nodes := fs.Int("nodes", 0, "number of nodes `N` sharing the address (default: the profile's target.nodes, 3)")
+	firstNode := fs.Int("first-node", 0, "number the nodes from `G`, as one part of a target that several serve processes share (welcome, /status, the admin API's paths and the log)")
 	listen := fs.String("listen", "", "listen for clients on `ADDR` (default: the profile's target.listen, 127.0.0.1:0; a missing host is 127.0.0.1)")
+	sharePort := fs.Bool("share-port", false, "share the --listen address with other wsstorm serve processes of this user (SO_REUSEPORT, Linux) rather than refuse it when taken")
 	adminAddr := fs.String("admin", "127.0.0.1:0", "serve the admin API on `ADDR` (a missing host is 127.0.0.1)")
 	logPath := fs.String("log", "", "write the server's events as JSON lines to `FILE` (- for standard output; default: no log)")
 	logQuery := fs.String("log-query", "client,session", "comma-separated query `KEYS` whose values the log keeps; the others' are logged as [redacted]")
@@ -61,9 +63,13 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm serve: %s: target.mode is %q, but serve runs the embedded target: use a profile with mode = \"embedded\" (or none), or `wsstorm run` for an external target\n", p.Path, p.Target.Mode)
 		return exitUsage
 	}
-	opts := target.Options{Nodes: p.Target.Nodes, Listen: p.Target.Listen, Capacity: p.Target.Capacity}
+	opts := target.Options{Nodes: p.Target.Nodes, Listen: p.Target.Listen, Capacity: p.Target.Capacity, FirstNode: *firstNode, SharePort: *sharePort}
 	if err := applyServeFlags(fs, &opts, *nodes, *listen, *acceptRate, *maxConns, *delay); err != nil {
 		fmt.Fprintf(stderr, "wsstorm serve: %v\n", err)
+		return exitUsage
+	}
+	if opts.FirstNode < 0 || opts.FirstNode+opts.Nodes > profile.MaxNodes {
+		fmt.Fprintf(stderr, "wsstorm serve: --first-node %d with %d nodes is out of range: node numbers go from 0 to %d\n", opts.FirstNode, opts.Nodes, profile.MaxNodes-1)
 		return exitUsage
 	}
 	if *adminAddr, err = admin.ListenAddr(*adminAddr); err != nil {
@@ -107,7 +113,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	tgt, err := target.Start(ctx, opts)
 	if err != nil {
 		var se *os.SyscallError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se) && opts.SharePort:
+			err = fmt.Errorf("cannot share %s with other wsstorm serve processes: %w; whatever listens there does not use SO_REUSEPORT or runs as another user: stop it, or choose another address with --listen", opts.Listen, se.Err)
+		case errors.As(err, &se):
 			// "bind: address already in use" says it better than the chain.
 			err = fmt.Errorf("cannot listen for clients on %s: %w; choose another address with --listen, e.g. 127.0.0.1:0", opts.Listen, se.Err)
 		}
@@ -115,7 +124,11 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		closeLog()
 		return exitCannotRun
 	}
-	elog.Serving(tgt.URL(), tgt.Nodes())
+	if opts.FirstNode > 0 || opts.SharePort {
+		elog.ServingFrom(tgt.URL(), tgt.FirstNode(), tgt.Nodes())
+	} else {
+		elog.Serving(tgt.URL(), tgt.Nodes())
+	}
 	shutdown := func() {
 		sctx, scancel := context.WithTimeout(context.Background(), serveShutdownGrace)
 		defer scancel()

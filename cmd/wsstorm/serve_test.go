@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/admin"
 )
 
 // serveTimeout bounds each wait on a `wsstorm serve` process.
@@ -320,8 +324,16 @@ func TestServeAddressTaken(t *testing.T) {
 	}{
 		{"--admin", "wsstorm serve: cannot serve the admin API on " + taken + ": address already in use; choose another address with --admin, e.g. 127.0.0.1:0\n"},
 		{"--listen", "wsstorm serve: cannot listen for clients on " + taken + ": address already in use; choose another address with --listen, e.g. 127.0.0.1:0\n"},
+		{"--share-port", "wsstorm serve: cannot share " + taken + " with other wsstorm serve processes: address already in use; whatever listens there does not use SO_REUSEPORT or runs as another user: stop it, or choose another address with --listen\n"},
 	} {
-		code, _, stderr := wsstorm(t, "serve", tc.flag, taken)
+		args := []string{"serve", tc.flag, taken}
+		if tc.flag == "--share-port" {
+			if runtime.GOOS != "linux" {
+				continue
+			}
+			args = []string{"serve", "--share-port", "--listen", taken}
+		}
+		code, _, stderr := wsstorm(t, args...)
 		if code != exitCannotRun || stderr != tc.want {
 			t.Errorf("%s taken: exit %d, stderr %q; want 3 and %q", tc.flag, code, stderr, tc.want)
 		}
@@ -407,6 +419,8 @@ func TestServeBadUsage(t *testing.T) {
 	}{
 		{[]string{"--nodes", "0"}, exitUsage, "--nodes 0 is out of range: use 1 to 64"},
 		{[]string{"--nodes", "many"}, exitUsage, `invalid value "many" for flag -nodes`},
+		{[]string{"--first-node", "-1"}, exitUsage, "--first-node -1 with 3 nodes is out of range: node numbers go from 0 to 63"},
+		{[]string{"--first-node", "62", "--nodes", "3"}, exitUsage, "--first-node 62 with 3 nodes is out of range"},
 		{[]string{"--bogus"}, exitUsage, "flag provided but not defined: -bogus"},
 		{[]string{"a.toml", "b.toml"}, exitUsage, "one profile at a time"},
 		{[]string{filepath.Join(dir, "missing.toml")}, exitUsage, "cannot read the profile"},
@@ -427,5 +441,103 @@ func TestServeBadUsage(t *testing.T) {
 	code, _, stderr := wsstorm(t, "serve", "--help")
 	if code != exitPassed || !strings.Contains(stderr, "usage: "+serveSynopsis) {
 		t.Errorf("serve --help: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestServeSharedPort: two `wsstorm serve` processes with --share-port on
+// one address, nodes 0-1 and 2-3 (--first-node 2), are one target of four
+// nodes: clients of the one URL land on nodes of both, each told its
+// global node number; a restart of node 3 through the second's admin API
+// closes exactly the clients whose welcome said 3, with 1012, and the
+// first's API refuses node 3 as not its own.
+func TestServeSharedPort(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("--share-port needs SO_REUSEPORT (Linux)")
+	}
+	first := startServe(t, "--nodes", "2", "--share-port")
+	addr := strings.TrimSuffix(strings.TrimPrefix(first.url, "ws://"), "/")
+	second := startServe(t, "--nodes", "2", "--first-node", "2", "--listen", addr, "--share-port")
+	if second.url != first.url {
+		t.Fatalf("the second serves %s, want %s", second.url, first.url)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
+	defer cancel()
+	remote, err := admin.Dial(ctx, []string{first.admin, second.admin}, nil)
+	if err != nil {
+		t.Fatalf("the two admin APIs are not one target: %v", err)
+	}
+	if remote.Nodes() != 4 || remote.URL() != first.url {
+		t.Errorf("the admin APIs make %d nodes at %s, want 4 at %s", remote.Nodes(), remote.URL(), first.url)
+	}
+
+	var clients []*serveClient
+	count := make([]int, 4)
+	for id := range 200 {
+		c := dialServe(t, first.url, id)
+		if c.node < 0 || c.node > 3 {
+			t.Fatalf("client %d welcomed by node %d, want 0 to 3", id, c.node)
+		}
+		clients = append(clients, c)
+		count[c.node]++
+	}
+	for node, n := range count {
+		if n == 0 {
+			t.Fatalf("200 clients per node %v: none on node %d", count, node)
+		}
+	}
+	st, err := remote.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range st {
+		if n.Index != i || n.Conns != int64(count[i]) {
+			t.Errorf("node %d: %+v, want %d connections", i, n, count[i])
+		}
+	}
+
+	resp, err := http.Post(first.admin+"nodes/3/restart", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("restart of node 3 through the first's API: %s, want 404", resp.Status)
+	}
+	resp, err = http.Post(second.admin+"nodes/3/restart?code=1012&downtime=200ms", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Node   int `json:"node"`
+		Closed int `json:"closed"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || res.Node != 3 || res.Closed != count[3] {
+		t.Fatalf("restart of node 3: %s %+v %v, want 200 with node 3, %d closed", resp.Status, res, err, count[3])
+	}
+	for _, c := range clients {
+		if c.node == 3 {
+			if code := c.closeCode(t); code != websocket.CloseServiceRestart {
+				t.Errorf("client %d of node 3 closed with %d, want 1012", c.id, code)
+			}
+		}
+	}
+	for _, c := range clients {
+		select {
+		case <-c.done:
+			if c.node != 3 {
+				t.Errorf("client %d of node %d was closed by the restart of node 3: %v", c.id, c.node, c.err)
+			}
+		default:
+		}
+	}
+
+	for _, s := range []*served{first, second} {
+		if code := s.stop(t, syscall.SIGTERM); code != exitPassed {
+			t.Errorf("exit %d after SIGTERM, want 0:\n%s", code, s.output())
+		}
 	}
 }

@@ -28,11 +28,21 @@ const (
 
 // Target is a server the admin API can drive: the chaos controls and a
 // status per node.
+//
+// A Target that is one part of a larger one (one of several wsstorm serve
+// processes on one address) numbers its nodes from a first node other than
+// 0; it says so with a method FirstNode() int. The API then names the nodes
+// FirstNode() to FirstNode()+Nodes()-1, in /status and in its paths, and
+// passes Restart the node's place, 0 to Nodes()-1.
 type Target interface {
 	chaos.Target
-	// NodeStatus returns every node's state and counters, by node index.
+	// NodeStatus returns every node's state and counters, in node order,
+	// with each node's number as Index.
 	NodeStatus() []NodeStatus
 }
+
+// firstNoder is a Target whose nodes are numbered from FirstNode().
+type firstNoder interface{ FirstNode() int }
 
 // NodeStatus is one node's state and connection counters.
 type NodeStatus struct {
@@ -43,10 +53,20 @@ type NodeStatus struct {
 	Rejected int64  `json:"rejected"`    // handshakes refused, cumulative
 }
 
+// NodeStats is a snapshot of one node's counters: target.NodeStats, as the
+// embedded target and Remote.Stats report it.
+type NodeStats struct {
+	Index    int   // the node's number, from the target's first node
+	Conns    int64 // connections open now
+	Accepted int64 // upgrades completed, cumulative
+	Rejected int64 // handshakes answered with 503, cumulative
+	Up       bool  // the node accepts new connections
+}
+
 // Handler serves the admin API over a Target:
 //
 //	GET  /                     the list of endpoints
-//	GET  /status               {"url": ..., "nodes": [NodeStatus...]}
+//	GET  /status               {"url": ..., "first_node": 0, "nodes": [NodeStatus...]}
 //	POST /nodes/{i}/restart    code, drain, downtime, reason, wait
 //	POST /close                fraction, code, reason, seed
 //
@@ -54,11 +74,12 @@ type NodeStatus struct {
 // (Content-Type: application/json). Answers are JSON; errors are
 // {"error": "..."} with a 4xx or 5xx status.
 type Handler struct {
-	t    Target
-	url  string
-	log  *EventLog
-	life context.Context
-	mux  *http.ServeMux
+	t     Target
+	first int // the number of the target's first node
+	url   string
+	log   *EventLog
+	life  context.Context
+	mux   *http.ServeMux
 
 	mu   sync.Mutex
 	busy map[int]bool // nodes restarting through this handler
@@ -84,6 +105,9 @@ func WithLifetime(ctx context.Context) Option { return func(h *Handler) { h.life
 // NewHandler returns the admin API over t.
 func NewHandler(t Target, opts ...Option) *Handler {
 	h := &Handler{t: t, life: context.Background(), busy: map[int]bool{}}
+	if f, ok := t.(firstNoder); ok {
+		h.first = f.FirstNode()
+	}
 	for _, o := range opts {
 		o(h)
 	}
@@ -126,12 +150,13 @@ func (h *Handler) index(w http.ResponseWriter, _ *http.Request) {
 
 // statusResponse is the answer to GET /status.
 type statusResponse struct {
-	URL   string       `json:"url,omitempty"`
-	Nodes []NodeStatus `json:"nodes"`
+	URL       string       `json:"url,omitempty"`
+	FirstNode int          `json:"first_node"` // the number of nodes[0]
+	Nodes     []NodeStatus `json:"nodes"`
 }
 
 func (h *Handler) status(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, statusResponse{URL: h.url, Nodes: h.t.NodeStatus()})
+	writeJSON(w, http.StatusOK, statusResponse{URL: h.url, FirstNode: h.first, Nodes: h.t.NodeStatus()})
 }
 
 // restartResponse is the answer to a restart.
@@ -177,7 +202,7 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request) {
 	done := make(chan result, 1)
 	go func() {
 		defer h.wg.Done() // added by claim
-		closed, err := h.t.Restart(h.life, node, spec)
+		closed, err := h.t.Restart(h.life, node-h.first, spec)
 		took := time.Since(start)
 		h.log.RestartEnded(node, closed, took, err)
 		h.release(node)
@@ -240,12 +265,13 @@ func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
 // JSON readers that hold numbers as doubles report it exactly.
 func newSeed() uint64 { return rand.Uint64() >> 11 }
 
-// node parses a node index from the path and checks that it exists.
+// node parses a node's number from the path and checks that this server
+// has it.
 func (h *Handler) node(s string) (int, error) {
 	n := h.t.Nodes()
 	i, err := strconv.Atoi(s)
-	if err != nil || i < 0 || i >= n {
-		return 0, fmt.Errorf("no node %q: this server has nodes 0 to %d", s, n-1)
+	if err != nil || i < h.first || i-h.first >= n {
+		return 0, fmt.Errorf("no node %q: this server has nodes %d to %d", s, h.first, h.first+n-1)
 	}
 	return i, nil
 }

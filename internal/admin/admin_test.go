@@ -55,11 +55,22 @@ func (s *syncBuffer) String() string {
 // stopped when the test ends.
 func start(t *testing.T, nodes int) *server {
 	t.Helper()
+	return startWith(t, target.Options{Nodes: nodes})
+}
+
+// startWith is start with the target's options; an empty Listen is
+// 127.0.0.1:0, and the log is the server's.
+func startWith(t *testing.T, opts target.Options) *server {
+	t.Helper()
 	s := &server{log: &syncBuffer{}}
 	s.elog = admin.NewEventLog(s.log)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	tg, err := target.Start(ctx, target.Options{Nodes: nodes, Listen: "127.0.0.1:0", Log: s.elog})
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	opts.Log = s.elog
+	tg, err := target.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,5 +527,56 @@ func TestRequestErrors(t *testing.T) {
 	}
 	if evs := s.events("restart_start"); len(evs) != 0 {
 		t.Errorf("bad requests logged restarts: %v", evs)
+	}
+}
+
+// TestFirstNodeNumbersTheAPI: over a target whose nodes are 2 and 3, the
+// API reports first_node 2 and the nodes' numbers, takes those numbers in
+// its paths, and refuses the others with 404.
+func TestFirstNodeNumbersTheAPI(t *testing.T) {
+	t.Parallel()
+	s := startWith(t, target.Options{Nodes: 2, FirstNode: 2})
+	code, resp := s.call(t, http.MethodGet, "/status", "", "")
+	if code != http.StatusOK || resp["first_node"] != 2.0 {
+		t.Errorf("GET /status: %d first_node %v, want 200 and 2", code, resp["first_node"])
+	}
+	_, st := s.status(t)
+	if len(st) != 2 || st[0].Index != 2 || st[1].Index != 3 {
+		t.Errorf("status nodes %+v, want nodes 2 and 3", st)
+	}
+	for _, path := range []string{"/nodes/0/restart", "/nodes/1/restart", "/nodes/4/restart"} {
+		code, resp := s.post(t, path)
+		if msg, _ := resp["error"].(string); code != http.StatusNotFound || !strings.Contains(msg, "this server has nodes 2 to 3") {
+			t.Errorf("POST %s: %d %q, want 404 naming nodes 2 to 3", path, code, msg)
+		}
+	}
+	var clients []*client
+	count := map[int]int{}
+	for range 200 {
+		c := dial(t, s.tg.URL())
+		clients = append(clients, c)
+		count[c.node]++
+		if count[2] > 0 && count[3] > 0 {
+			break
+		}
+	}
+	if len(count) != 2 || count[2] == 0 || count[3] == 0 {
+		t.Fatalf("clients per node %v, want some on nodes 2 and 3 only", count)
+	}
+	code, resp = s.post(t, "/nodes/3/restart?downtime=0s")
+	if code != http.StatusOK || resp["node"] != 3.0 || resp["closed"] != float64(count[3]) {
+		t.Fatalf("POST /nodes/3/restart: %d %v, want 200 with node 3, closed %d", code, resp, count[3])
+	}
+	for _, c := range onNode(clients, 3) {
+		c.closedWith(t, websocket.CloseServiceRestart, "")
+	}
+	for _, c := range onNode(clients, 2) {
+		if !c.isOpen() {
+			t.Error("a client of node 2 was closed by the restart of node 3")
+		}
+	}
+	waitFor(t, "restart_end in the log", func() bool { return len(s.events("restart_end")) == 1 })
+	if e := s.events("restart_start"); len(e) != 1 || e[0]["node"] != 3.0 {
+		t.Errorf("restart_start logged %v, want node 3", e)
 	}
 }

@@ -227,10 +227,21 @@ func (l *EventLog) wake() {
 
 // Serving logs "start": the server is up at url with nodes nodes; time is
 // the wall clock, to line the log up with other records.
-func (l *EventLog) Serving(url string, nodes int) {
+func (l *EventLog) Serving(url string, nodes int) { l.serving(url, -1, nodes) }
+
+// ServingFrom logs "start" as Serving does, with "first_node": the server
+// is one part of a target shared by several, and numbers its nodes from
+// first.
+func (l *EventLog) ServingFrom(url string, first, nodes int) { l.serving(url, first, nodes) }
+
+// serving logs "start"; first < 0 leaves "first_node" out.
+func (l *EventLog) serving(url string, first, nodes int) {
 	if ln, ok := l.begin("start"); ok {
 		ln.str("time", time.Now().UTC().Format(time.RFC3339Nano))
 		ln.str("url", url)
+		if first >= 0 {
+			ln.int("first_node", int64(first))
+		}
 		ln.int("nodes", int64(nodes))
 		ln.end()
 	}

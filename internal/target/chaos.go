@@ -24,6 +24,9 @@ import (
 // and returns the count so far with ctx.Err(); connections not yet closed
 // stay open. Restarting a node that is down is an error. If the node cannot
 // listen again, Restart reports it and the node stays down until restarted.
+//
+// node is 0 to Nodes()-1 whatever Options.FirstNode is; errors name the
+// node by its number, FirstNode()+node.
 func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
 	code, err := chaos.CheckRestart("target", node, len(t.nodes), spec)
 	if err != nil {
@@ -36,7 +39,7 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 	start := time.Now()
 	open, err := n.stop(code, spec.Reason)
 	if err != nil {
-		return 0, fmt.Errorf("restart node %d: %w", node, err)
+		return 0, fmt.Errorf("restart node %d: %w", n.index, err)
 	}
 
 	w := chaos.NewWaiter(ctx, t.done, errShutdown)
@@ -53,7 +56,7 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 	}
 	late, err := n.relisten()
 	if err != nil {
-		return closed + late, fmt.Errorf("restart node %d: %w", node, err)
+		return closed + late, fmt.Errorf("restart node %d: %w", n.index, err)
 	}
 	return closed + late, nil
 }

@@ -25,7 +25,7 @@ import (
 // keeps the set of its open connections for restarts and closes.
 type node struct {
 	t          *Target
-	index      int
+	index      int // its number: Options.FirstNode + its place in Target.nodes
 	welcome    *websocket.PreparedMessage
 	limiter    *rate.Limiter // nil: unlimited
 	maxConns   int           // 0: unlimited

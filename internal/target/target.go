@@ -90,16 +90,24 @@ type Options struct {
 	Balancer string
 	// Log, if not nil, receives every connection event.
 	Log EventLog
+	// FirstNode is the number of the first node, for a target that is one
+	// part of a larger one (several wsstorm serve processes on one address):
+	// the welcome message, NodeStats, NodeStatus and the event log number
+	// the nodes FirstNode to FirstNode+Nodes-1. Restart still takes 0 to
+	// Nodes-1, as chaos.Target asks. Default 0.
+	FirstNode int
+	// SharePort lets the nodes join an explicit address that other targets
+	// (other wsstorm serve processes of the same user) already listen on with
+	// SO_REUSEPORT: the check that the address is free is skipped and the
+	// kernel spreads clients over every listener of every process. It needs
+	// the reuseport balancer, so Linux.
+	SharePort bool
 }
 
-// NodeStats is a snapshot of one node's counters.
-type NodeStats struct {
-	Index    int
-	Conns    int64 // connections open now
-	Accepted int64 // upgrades completed, cumulative
-	Rejected int64 // handshakes answered with 503, cumulative
-	Up       bool  // the node accepts new connections
-}
+// NodeStats is a snapshot of one node's counters. It is admin.NodeStats,
+// so that admin.Remote, the same target run by wsstorm serve processes,
+// reports the same type.
+type NodeStats = admin.NodeStats
 
 // Target is a running embedded target. Its methods are safe for concurrent
 // use.
@@ -107,6 +115,8 @@ type Target struct {
 	addr     string // host:port every node listens on
 	url      string
 	balancer string
+	first    int // Options.FirstNode
+	share    bool
 	nodes    []*node
 	upgrader websocket.Upgrader
 	errorLog *log.Logger
@@ -125,6 +135,9 @@ type Target struct {
 func Start(ctx context.Context, opts Options) (*Target, error) {
 	if opts.Nodes < 1 {
 		return nil, fmt.Errorf("start target: nodes is %d, want at least 1", opts.Nodes)
+	}
+	if opts.FirstNode < 0 {
+		return nil, fmt.Errorf("start target: first node is %d, want 0 or more", opts.FirstNode)
 	}
 	if err := validateCapacity(opts.Capacity); err != nil {
 		return nil, fmt.Errorf("start target: %w", err)
@@ -148,9 +161,19 @@ func Start(ctx context.Context, opts Options) (*Target, error) {
 	default:
 		return nil, fmt.Errorf("start target: unknown balancer %q (want %q or %q)", balancer, BalancerReusePort, BalancerDispatch)
 	}
+	if opts.SharePort {
+		switch {
+		case !reusePortSupported:
+			return nil, fmt.Errorf("start target: sharing %s with other processes: %w", listen, errReusePortUnsupported())
+		case balancer != BalancerReusePort:
+			return nil, fmt.Errorf("start target: sharing %s with other processes needs the %q balancer, not %q", listen, BalancerReusePort, balancer)
+		}
+	}
 
 	t := &Target{
 		balancer: balancer,
+		first:    opts.FirstNode,
+		share:    opts.SharePort,
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  1024,
 			WriteBufferSize: 1024,
@@ -163,7 +186,7 @@ func Start(ctx context.Context, opts Options) (*Target, error) {
 	}
 	t.nodes = make([]*node, opts.Nodes)
 	for i := range t.nodes {
-		n, err := newNode(t, i, opts.Capacity)
+		n, err := newNode(t, opts.FirstNode+i, opts.Capacity)
 		if err != nil {
 			return nil, fmt.Errorf("start target: %w", err)
 		}
@@ -199,8 +222,10 @@ func (t *Target) listen(ctx context.Context, addr string, nodes int) ([]net.List
 		t.setAddr(ln.Addr())
 		return nil, nil
 	}
-	if err := probeFree(ctx, addr); err != nil {
-		return nil, err
+	if !t.share {
+		if err := probeFree(ctx, addr); err != nil {
+			return nil, err
+		}
 	}
 	listeners := make([]net.Listener, 0, nodes)
 	for i := range nodes {
@@ -209,7 +234,7 @@ func (t *Target) listen(ctx context.Context, addr string, nodes int) ([]net.List
 			for _, l := range listeners {
 				l.Close()
 			}
-			return nil, fmt.Errorf("node %d: listen on %s: %w", i, addr, err)
+			return nil, fmt.Errorf("node %d: listen on %s: %w", t.first+i, addr, err)
 		}
 		if i == 0 {
 			// Port 0 picked a port; the siblings join it.
@@ -269,12 +294,16 @@ func (t *Target) Balancer() string { return t.balancer }
 // Nodes returns the number of nodes.
 func (t *Target) Nodes() int { return len(t.nodes) }
 
-// Stats returns a snapshot of every node's counters, by node index.
+// FirstNode returns the number of the first node (Options.FirstNode): node
+// i of Restart is numbered FirstNode()+i everywhere else.
+func (t *Target) FirstNode() int { return t.first }
+
+// Stats returns a snapshot of every node's counters, in node order.
 func (t *Target) Stats() []NodeStats {
 	out := make([]NodeStats, len(t.nodes))
 	for i, n := range t.nodes {
 		out[i] = NodeStats{
-			Index:    i,
+			Index:    n.index,
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
 			Rejected: n.rejected.Load(),
@@ -284,7 +313,7 @@ func (t *Target) Stats() []NodeStats {
 	return out
 }
 
-// NodeStatus returns every node's state and counters, by node index: "up",
+// NodeStatus returns every node's state and counters, in node order: "up",
 // "draining" while a restart closes its connections, "down" while it
 // refuses connections (a restart's downtime, a failed restart, or after
 // Shutdown).
@@ -292,7 +321,7 @@ func (t *Target) NodeStatus() []admin.NodeStatus {
 	out := make([]admin.NodeStatus, len(t.nodes))
 	for i, n := range t.nodes {
 		out[i] = admin.NodeStatus{
-			Index:    i,
+			Index:    n.index,
 			State:    n.state(),
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
