@@ -16,6 +16,10 @@ type key struct{}
 
 // Abort cuts one dial's handshake short. Its zero value is ready to use.
 type Abort struct {
+	// Dialer opens the TCP connection (a source address, socket options);
+	// nil: a zero net.Dialer. Set it before the dial starts.
+	Dialer *net.Dialer
+
 	mu      sync.Mutex
 	conn    net.Conn
 	aborted bool
@@ -48,12 +52,16 @@ func (a *Abort) Abort() {
 // NetDial opens a handshake's TCP connection and hands it to the dial's
 // Abort, if its context carries one: a websocket.Dialer's NetDialContext.
 func NetDial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	a, _ := ctx.Value(key{}).(*Abort)
+	d := &net.Dialer{}
+	if a != nil && a.Dialer != nil {
+		d = a.Dialer
+	}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	if a, ok := ctx.Value(key{}).(*Abort); ok && !a.attach(c) {
+	if a != nil && !a.attach(c) {
 		c.Close()
 		return nil, context.Canceled
 	}

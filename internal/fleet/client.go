@@ -22,8 +22,17 @@ import (
 // message a client sends; the echo carries it back.
 const stampBytes = 8
 
+// readBufferSize is each connection's read buffer (gorilla/websocket's
+// bufio.Reader, held for the connection's life; 4 KiB by default): gorilla's
+// floor, the largest control frame (125), in its allocation size class.
+// Messages here are small and larger reads bypass the buffer; a handshake
+// response takes a read more, which measures as nothing next to the
+// handshake.
+const readBufferSize = 128
+
 // client is one simulated WebSocket client. Only its own goroutine touches it,
-// except the read loop of its current connection, which uses conn-local state.
+// or the runner of its connect attempt while its own waits (see connect);
+// the read loop of its current connection uses conn-local state.
 type client struct {
 	f     *Fleet
 	id    int
@@ -113,26 +122,11 @@ func (c *client) run(ctx context.Context) {
 			return
 		}
 		attempts++
-		var (
-			st connState
-			se scriptEnd
-		)
-		hs, retryAfter, err := c.dial(ctx, rec.event)
-		if err == nil {
-			st = connState{session: c.sessions, node: hs.node, nodeFromHeader: hs.node >= 0, welcomePending: true}
-			se = c.runScript(ctx, hs.conn, &st)
-			switch se.outcome {
-			case scriptCancelled:
-				c.shard.Failure(se.at, stats.Cancelled, rec.event)
-				c.endScript(hs.conn, se.outcome)
-				return
-			case scriptTimedOut:
-				c.shard.Failure(se.at, stats.ScriptTimeout, rec.event)
-				c.endScript(hs.conn, se.outcome)
-				err = errScriptTimeout
-			}
+		a := c.connect(ctx, rec.event)
+		if a.se.outcome == scriptCancelled {
+			return
 		}
-		if err != nil {
+		if a.err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -142,6 +136,7 @@ func (c *client) run(ctx context.Context) {
 			}
 			prev = cfg.Backoff.Delay(attempts+1, prev, c.rng)
 			wait = prev
+			retryAfter := a.retryAfter
 			if cfg.RetryAfterCap > 0 {
 				// A hostile or broken server must not silence the fleet.
 				retryAfter = min(retryAfter, cfg.RetryAfterCap)
@@ -151,6 +146,7 @@ func (c *client) run(ctx context.Context) {
 			}
 			continue
 		}
+		hs, st, se := a.hs, a.st, a.se
 		if c.f.scriptWaits {
 			// The attempt succeeded with its script: record it as of its
 			// handshake.
@@ -196,6 +192,59 @@ func (c *client) run(ctx context.Context) {
 	}
 }
 
+// connectAttempt is a connect attempt, and its outcome with its session
+// script's.
+type connectAttempt struct {
+	c     *client
+	ctx   context.Context
+	event int
+	done  sync.WaitGroup // done once the outcome is in
+
+	hs         handshake
+	retryAfter time.Duration
+	err        error // nil: the client holds a connection, unless se says the run ended
+	st         connState
+	se         scriptEnd
+}
+
+// connect makes a connect attempt and runs the session script on its
+// connection, on one of the fleet's attempt runners: the handshake's deep
+// stack stays with the runner, and the client's goroutine, parked in a
+// session's read for most of its life, keeps its small starting stack. (The
+// runtime shrinks a stack only at GC, and only while under a quarter of it
+// is in use, which a parked read loop's frames exceed.) The attempt goes to
+// a runner once a dial may start, so that clients queued for a dial hold no
+// runner.
+func (c *client) connect(ctx context.Context, event int) *connectAttempt {
+	a := &connectAttempt{c: c, ctx: ctx, event: event}
+	if a.err = c.f.dials.Acquire(ctx, 1); a.err != nil {
+		return a
+	}
+	c.f.runners.run(a)
+	return a
+}
+
+// attempt runs on a runner: it dials, runs the script, and records and
+// closes a connection whose script failed.
+func (a *connectAttempt) attempt() {
+	c := a.c
+	a.hs, a.retryAfter, a.err = c.dialAcquired(a.ctx, a.event)
+	if a.err != nil {
+		return
+	}
+	a.st = connState{session: c.sessions, node: a.hs.node, nodeFromHeader: a.hs.node >= 0, welcomePending: true}
+	a.se = c.runScript(a.ctx, a.hs.conn, &a.st)
+	switch a.se.outcome {
+	case scriptCancelled:
+		c.shard.Failure(a.se.at, stats.Cancelled, a.event)
+		c.endScript(a.hs.conn, a.se.outcome)
+	case scriptTimedOut:
+		c.shard.Failure(a.se.at, stats.ScriptTimeout, a.event)
+		c.endScript(a.hs.conn, a.se.outcome)
+		a.err = errScriptTimeout
+	}
+}
+
 // dial makes one connect attempt and records it: its failure, or its
 // success unless a session script must go through first. On failure it
 // returns the Retry-After the server asked for (0 if none).
@@ -203,6 +252,12 @@ func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration,
 	if err := c.f.dials.Acquire(ctx, 1); err != nil {
 		return handshake{}, 0, err
 	}
+	return c.dialAcquired(ctx, event)
+}
+
+// dialAcquired is dial once it holds one of the fleet's dials in flight,
+// which it releases.
+func (c *client) dialAcquired(ctx context.Context, event int) (handshake, time.Duration, error) {
 	c.attempts++
 	ep := &c.f.endpoints[c.id%len(c.f.endpoints)]
 	url := ep.static
@@ -214,7 +269,7 @@ func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration,
 	// gorilla/websocket applies a context's deadline to the handshake but not
 	// its cancellation: abort the handshake ourselves when the run ends, so a
 	// server that never answers cannot hold the run past its deadline.
-	abort := &dialabort.Abort{}
+	abort := &dialabort.Abort{Dialer: c.f.sourceDialer(c.id)}
 	stop := context.AfterFunc(ctx, abort.Abort)
 	conn, resp, err := c.f.dialer.DialContext(abort.Context(ctx), url, ep.header)
 	if !stop() && err == nil {
@@ -274,19 +329,23 @@ const (
 
 // liveSession is the state a connection's timers share with the client's
 // read loop: a connected client needs no goroutine besides its own, which
-// reads. Sends, pings, the lifetime and the run's end arrive as timer
-// callbacks.
+// reads. Sends, pings and the lifetime arrive as timer callbacks, the run's
+// end through the fleet's liveSessions.
 type liveSession struct {
 	c        *client
 	conn     *websocket.Conn
-	ending   atomic.Int32  // who ends the session: the first to claim it
-	recorded chan struct{} // closed once a client-side ending is recorded
-	session  int64         // the connection's number, for templates
+	ending   atomic.Int32   // who ends the session: the first to claim it
+	over     bool           // under mu
+	recorded sync.WaitGroup // done once a client-side ending is recorded
+	session  int64          // the connection's number, for templates
+	life     *time.Timer    // nil: no lifetime
+	// prevLive and nextLive link the fleet's live sessions, under its
+	// liveSessions' lock.
+	prevLive, nextLive *liveSession
 
-	mu        sync.Mutex // guards the fields below and serializes sends
-	over      bool
-	next      time.Time // scheduled time of the next message
-	seq       int64     // messages sent in the session
+	mu        sync.Mutex // guards over and the fields below, and serializes sends
+	next      time.Time  // scheduled time of the next message
+	seq       int64      // messages sent in the session
 	sendTimer *time.Timer
 	text      *textSender // text messages from a template; nil: binary
 	ping      *pinger     // nil: no pings
@@ -313,16 +372,25 @@ type pinger struct {
 
 // session holds one connection until the server or network ends it, its
 // lifetime runs out, or ctx ends. recovering says the first message read
-// ends the client's recovery from the close at closedAt.
+// ends the client's recovery from the close at closedAt. Its work is in
+// startSession and finish, whose frames are not under the read loop, parked
+// for the session's life.
 func (c *client) session(ctx context.Context, conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time) sessionEnd {
+	s := c.startSession(ctx, conn, st)
+	return s.finish(c.read(conn, st, recovering, closedAt, s.text))
+}
+
+// startSession arms a new session's timers, and has the run's end close it.
+func (c *client) startSession(ctx context.Context, conn *websocket.Conn, st *connState) *liveSession {
 	cfg := &c.f.cfg
-	s := &liveSession{c: c, conn: conn, recorded: make(chan struct{}), session: st.session, seq: st.sent}
-	stopWatch := context.AfterFunc(ctx, func() { s.closeFromClient(endingStopped, websocket.CloseGoingAway) })
-	var life *time.Timer
+	s := &liveSession{c: c, conn: conn, session: st.session, seq: st.sent}
+	s.recorded.Add(1)
+	c.f.live.add(ctx, s)
 	if cfg.Lifetime > 0 {
-		life = time.AfterFunc(cfg.Lifetime, func() { s.closeFromClient(endingLifetime, websocket.CloseNormalClosure) })
+		s.life = time.AfterFunc(cfg.Lifetime, func() { s.closeFromClient(endingLifetime, websocket.CloseNormalClosure) })
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if cfg.SendInterval > 0 {
 		if c.f.message != nil {
 			s.text = &textSender{}
@@ -338,16 +406,19 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, st *connStat
 		conn.SetPongHandler(s.pong)
 		s.ping.timer = time.AfterFunc(cfg.PingInterval, s.pingDue)
 	}
-	s.mu.Unlock()
+	return s
+}
 
-	end := c.read(conn, st, recovering, closedAt, s.text)
+// finish ends a session whose read loop ended with end.
+func (s *liveSession) finish(end readEnd) sessionEnd {
+	conn := s.conn
 	// Claim the ending: a lifetime or stop callback that has not claimed it
 	// yet now finds it taken and records nothing.
 	s.ending.CompareAndSwap(notEnding, endedByServer)
 
-	stopWatch()
-	if life != nil {
-		life.Stop()
+	s.c.f.live.remove(s)
+	if s.life != nil {
+		s.life.Stop()
 	}
 	// A send blocked on a server that stopped reading holds s.mu until its
 	// write deadline: cut the write short, the session is over.
@@ -366,15 +437,15 @@ func (c *client) session(ctx context.Context, conn *websocket.Conn, st *connStat
 	s.mu.Unlock()
 	switch s.ending.Load() {
 	case endingStopped:
-		<-s.recorded
+		s.recorded.Wait()
 		conn.Close()
 		return sessionEnd{stopped: true}
 	case endingLifetime:
-		<-s.recorded
+		s.recorded.Wait()
 		conn.Close()
 		return sessionEnd{clientEnded: true}
 	}
-	return c.serverEnded(conn, end)
+	return s.c.serverEnded(conn, end)
 }
 
 // serverEnded finishes a connection the server (or the network) ended. It
@@ -482,7 +553,7 @@ func (s *liveSession) closeFromClient(why int32, code int) {
 	} else {
 		s.c.shard.ClientClose(time.Now())
 	}
-	close(s.recorded)
+	s.recorded.Done()
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(timeout))
 }
 
@@ -539,53 +610,72 @@ type readEnd struct {
 // messages carrying a stamp are echoes of binary messages; with text
 // messages, echoes are the messages text awaits.
 func (c *client) read(conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time, text *textSender) readEnd {
-	var head [64]byte // a message's start: a welcome's node, an echo's stamp
-	var chunk [512]byte
-	binaryEcho := c.f.message == nil && c.f.cfg.SendInterval > 0 && !c.f.cfg.NoEcho
 	for {
 		typ, r, err := conn.NextReader()
 		if err != nil {
 			return readFailed(err, time.Now(), st.node)
 		}
-		buf := head[:]
-		if text != nil && text.echoes != nil && typ == websocket.TextMessage {
-			// Read enough to compare with the longest message awaited.
-			if need := text.echoes.longest() + 1; need > len(buf) {
-				if cap(text.readBuf) < need {
-					text.readBuf = make([]byte, need)
-				}
-				buf = text.readBuf[:need]
-			}
-		}
-		n, valid, err := readMessage(r, typ == websocket.TextMessage, buf, chunk[:])
-		now := time.Now()
-		if err != nil {
-			continue // the next NextReader reports the broken connection
-		}
-		if !valid {
-			return c.failInvalidUTF8(conn, now, st.node)
-		}
-		switch {
-		case st.welcomePending:
-			st.arrived(buf[:n])
-			c.shard.Received()
-			if recovering {
-				c.shard.Recovered(now.Sub(closedAt))
-				st.recovered = true
-			}
-		case binaryEcho && typ == websocket.BinaryMessage && n >= stampBytes:
-			sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))
-			c.shard.Echo(now.Sub(c.f.rec.Start()) - sched)
-		case text != nil && text.echoes != nil && typ == websocket.TextMessage && n < len(buf):
-			if sched, ok := text.echoes.match(buf[:n]); ok {
-				c.shard.Echo(now.Sub(sched))
-			} else {
-				c.shard.Received()
-			}
-		default:
-			c.shard.Received()
+		if end, ok := c.message(conn, typ, r, st, recovering, closedAt, text); !ok {
+			return end
 		}
 	}
+}
+
+// readBuffers are the buffers a read loop reads a message with, lent by
+// the fleet for the message only: an idle connection holds none.
+type readBuffers struct {
+	head  [64]byte // a message's start: a welcome's node, an echo's stamp
+	chunk [512]byte
+}
+
+// message reads and records the message of type typ that r reads; false if
+// the connection must end, as end says.
+func (c *client) message(conn *websocket.Conn, typ int, r io.Reader, st *connState, recovering bool, closedAt time.Time, text *textSender) (end readEnd, ok bool) {
+	bufs, _ := c.f.readBufs.Get().(*readBuffers)
+	if bufs == nil {
+		bufs = new(readBuffers)
+	}
+	defer c.f.readBufs.Put(bufs)
+	buf := bufs.head[:]
+	if text != nil && text.echoes != nil && typ == websocket.TextMessage {
+		// Read enough to compare with the longest message awaited.
+		if need := text.echoes.longest() + 1; need > len(buf) {
+			if cap(text.readBuf) < need {
+				text.readBuf = make([]byte, need)
+			}
+			buf = text.readBuf[:need]
+		}
+	}
+	n, valid, err := readMessage(r, typ == websocket.TextMessage, buf, bufs.chunk[:])
+	now := time.Now()
+	if err != nil {
+		return readEnd{}, true // the next NextReader reports the broken connection
+	}
+	if !valid {
+		return c.failInvalidUTF8(conn, now, st.node), false
+	}
+	binaryEcho := c.f.message == nil && c.f.cfg.SendInterval > 0 && !c.f.cfg.NoEcho
+	switch {
+	case st.welcomePending:
+		st.arrived(buf[:n])
+		c.shard.Received()
+		if recovering {
+			c.shard.Recovered(now.Sub(closedAt))
+			st.recovered = true
+		}
+	case binaryEcho && typ == websocket.BinaryMessage && n >= stampBytes:
+		sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))
+		c.shard.Echo(now.Sub(c.f.rec.Start()) - sched)
+	case text != nil && text.echoes != nil && typ == websocket.TextMessage && n < len(buf):
+		if sched, ok := text.echoes.match(buf[:n]); ok {
+			c.shard.Echo(now.Sub(sched))
+		} else {
+			c.shard.Received()
+		}
+	default:
+		c.shard.Received()
+	}
+	return readEnd{}, true
 }
 
 // readFailed is the end of a connection whose read failed with err at t.

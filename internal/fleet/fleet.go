@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	neturl "net/url"
 	"os"
 	"regexp"
@@ -33,11 +35,19 @@ type Config struct {
 	// authorization.
 	URL string
 	// URLs, when set, replace URL: client i connects to URLs[i % len(URLs)].
-	URLs             []string
-	Header           http.Header // sent with every handshake
-	Subprotocols     []string    // offered in Sec-WebSocket-Protocol, in order
-	TLS              *tls.Config // for wss:// URLs; nil: verify against the system roots
-	Clients          int
+	URLs         []string
+	Header       http.Header // sent with every handshake
+	Subprotocols []string    // offered in Sec-WebSocket-Protocol, in order
+	TLS          *tls.Config // for wss:// URLs; nil: verify against the system roots
+	Clients      int
+	// Segment and Segments select a share of the fleet: this fleet runs the
+	// clients whose index ≡ Segment mod Segments (Segments 0: all of them).
+	// Indexes, start times and seeds are those of the whole fleet, so the
+	// segments together behave as the whole.
+	Segment, Segments int
+	// SourceAddrs are the local addresses clients connect from: client i
+	// uses SourceAddrs[i % len]; none: the OS picks.
+	SourceAddrs      []netip.Addr
 	Ramp             time.Duration // clients start evenly over this window
 	MaxDialing       int           // dials in flight at once, over the whole fleet
 	HandshakeTimeout time.Duration // TCP connect plus WebSocket handshake
@@ -124,7 +134,12 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		return Config{}, err
 	}
 	f := p.Fleet
+	sources, err := profile.ParseSourceAddrs(f.SourceAddrs)
+	if err != nil {
+		return Config{}, fmt.Errorf("fleet.source_addrs: %w", err)
+	}
 	return Config{
+		SourceAddrs:      sources,
 		URL:              url,
 		URLs:             urls,
 		Clients:          f.Clients,
@@ -268,6 +283,14 @@ type Fleet struct {
 	scriptWaits bool
 	// closing tracks connections waiting for the server to close TCP.
 	closing sync.WaitGroup
+	// live are the sessions in progress, which the run's end closes.
+	live liveSessions
+	// readBufs lend read loops their *readBuffers, one message at a time.
+	readBufs sync.Pool
+	// runners run the clients' connect attempts.
+	runners attemptRunners
+	// sources are the dialers of fleet.source_addrs; nil: the OS picks.
+	sources []*net.Dialer
 }
 
 // endpoint is one URL of the fleet and the header its handshakes carry.
@@ -289,6 +312,8 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet: payload of %d bytes: need at least %d to carry the send time", cfg.PayloadBytes, stampBytes)
 	case cfg.PingInterval < 0:
 		return nil, fmt.Errorf("fleet: ping interval %v is negative", cfg.PingInterval)
+	case cfg.Segments < 0 || cfg.Segments > 0 && (cfg.Segment < 0 || cfg.Segment >= cfg.Segments):
+		return nil, fmt.Errorf("fleet: segment %d of %d: need 0 ≤ segment < segments", cfg.Segment, cfg.Segments)
 	}
 	if cfg.MaxDialing < 1 {
 		cfg.MaxDialing = 1
@@ -306,15 +331,16 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		cfg: cfg,
 		rec: rec,
 		dialer: &websocket.Dialer{
-			NetDialContext:   dialabort.NetDial,
+			NetDialContext:   gatherRequests(dialabort.NetDial),
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			TLSClientConfig:  cfg.TLS,
 			Subprotocols:     cfg.Subprotocols,
-			ReadBufferSize:   1024,
+			ReadBufferSize:   readBufferSize,
 			WriteBufferSize:  1024,
 			WriteBufferPool:  &sync.Pool{},
 		},
-		dials: semaphore.NewWeighted(int64(cfg.MaxDialing)),
+		dials:   semaphore.NewWeighted(int64(cfg.MaxDialing)),
+		sources: sourceDialers(cfg.SourceAddrs),
 	}
 	urls := cfg.URLs
 	if len(urls) == 0 {
@@ -362,12 +388,18 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 // (clients then close their sessions with 1001, going away).
 func (f *Fleet) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	start := time.Now()
+	// The ramp runs on the recorder's clock: segments in other processes
+	// share its origin.
+	start := f.rec.Start()
 	n := f.cfg.Clients
-	for i := 0; i < n; {
+	first, step := 0, 1
+	if f.cfg.Segments > 0 {
+		first, step = f.cfg.Segment, f.cfg.Segments
+	}
+	for i := first; i < n; {
 		elapsed := time.Since(start)
 		// Launch every client whose start time has come.
-		for ; i < n && time.Duration(int64(f.cfg.Ramp)*int64(i)/int64(n)) <= elapsed; i++ {
+		for ; i < n && time.Duration(int64(f.cfg.Ramp)*int64(i)/int64(n)) <= elapsed; i += step {
 			c := newClient(f, i)
 			wg.Go(func() { c.run(ctx) })
 		}

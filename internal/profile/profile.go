@@ -120,15 +120,20 @@ type Capacity struct {
 
 // Fleet describes the simulated clients.
 type Fleet struct {
-	Clients          int       `toml:"clients"`
-	Ramp             Duration  `toml:"ramp"`
-	MaxDialing       int       `toml:"max_dialing"`
-	HandshakeTimeout Duration  `toml:"handshake_timeout"`
-	ReadLimit        int       `toml:"read_limit"`    // largest message accepted, bytes; larger closes with 1009
-	WriteTimeout     Duration  `toml:"write_timeout"` // a write blocked longer fails the connection
-	PingInterval     Duration  `toml:"ping_interval"` // a client pings this often (0s: never)
-	Session          Session   `toml:"session"`
-	Reconnect        Reconnect `toml:"reconnect"`
+	Clients          int      `toml:"clients"`
+	Ramp             Duration `toml:"ramp"`
+	MaxDialing       int      `toml:"max_dialing"`
+	HandshakeTimeout Duration `toml:"handshake_timeout"`
+	ReadLimit        int      `toml:"read_limit"`    // largest message accepted, bytes; larger closes with 1009
+	WriteTimeout     Duration `toml:"write_timeout"` // a write blocked longer fails the connection
+	PingInterval     Duration `toml:"ping_interval"` // a client pings this often (0s: never)
+	// SourceAddrs are the local addresses clients connect from, addresses
+	// or ranges ("127.0.0.2-127.0.0.40"): client i uses the (i mod n)-th.
+	// Each (source, destination) pair has its own ~28,000 ephemeral ports.
+	// Empty: the OS picks.
+	SourceAddrs []string  `toml:"source_addrs"`
+	Session     Session   `toml:"session"`
+	Reconnect   Reconnect `toml:"reconnect"`
 }
 
 // Session describes what a connected client does.

@@ -221,6 +221,9 @@ func (c *checker) fleet() {
 		c.bad([]string{"fleet", "ramp"}, "%v%s is not shorter than the run's duration %v: shorten ramp or lengthen duration",
 			ramp, c.dflt("fleet", "ramp"), c.p.Duration.D())
 	}
+	if _, err := ParseSourceAddrs(f.SourceAddrs); err != nil {
+		c.bad([]string{"fleet", "source_addrs"}, "%v", err)
+	}
 	if f.HandshakeTimeout.D() <= 0 {
 		c.bad([]string{"fleet", "handshake_timeout"}, `%v is too short: use a timeout above 0, e.g. "5s"`, f.HandshakeTimeout.D())
 	}

@@ -1,0 +1,6 @@
+//go:build race
+
+package fleet
+
+// raceEnabled says the race detector is on: memory is then not representative.
+const raceEnabled = true
