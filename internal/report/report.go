@@ -37,6 +37,11 @@ type Run struct {
 	Hooks map[int]*HookResult
 	// Aborted says why the run ended early on its own, or is empty.
 	Aborted string
+	// Segment is set when the run was one segment of a split run: Write
+	// then also writes segment.json, which merging the segments needs.
+	Segment *Segment
+	// Merged is set when the run was merged from a split run's segments.
+	Merged *Merged
 }
 
 // Threshold is one judged threshold of the profile: the expression, the
@@ -88,8 +93,8 @@ func dirName(name string) string {
 }
 
 // Write creates dir if needed and writes histograms.hlog, timeseries.csv,
-// profile.toml (the effective profile, secrets redacted), report.html and
-// summary.json into it. Each file is written to a temporary name in dir,
+// profile.toml (the effective profile, secrets redacted), report.html,
+// segment.json for a segment of a split run, and summary.json into it. Each file is written to a temporary name in dir,
 // synced and renamed, so a reader sees either the old file or the whole new
 // one. summary.json comes last and is attempted whatever failed before it:
 // the results gathered are worth keeping even when a file next to them
@@ -130,6 +135,12 @@ func Write(dir string, run *Run) (*Summary, error) {
 	} else if err := os.Remove(filepath.Join(dir, ProfileFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// A profile.toml of an earlier run in dir would describe another run.
 		extras = append(extras, err)
+	}
+	if run.Segment != nil {
+		write(SegmentFile, func(w io.Writer) error { return writeSegmentJSON(w, run.Segment, run.Results) })
+	} else if err := os.Remove(filepath.Join(dir, SegmentFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A segment.json of an earlier run in dir would describe another run.
+		failed = append(failed, err)
 	}
 	// The page is rendered from the files just written, as `wsstorm report`
 	// renders it later.

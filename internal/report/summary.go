@@ -41,6 +41,12 @@ type Summary struct {
 	// Detect is what observe mode saw besides its events; only in observe
 	// mode ([detect] enabled).
 	Detect *DetectSummary `json:"detect,omitempty"`
+	// Segment says which part of a split run these results are; only in a
+	// segment's results (wsstorm run --segment I/N).
+	Segment *SegmentSummary `json:"segment,omitempty"`
+	// Merged says how the results were merged from a split run's segments;
+	// only in results wsstorm merge wrote.
+	Merged *MergedSummary `json:"merged,omitempty"`
 }
 
 // DetectSummary describes observe mode's detection: its settings, and the
@@ -252,6 +258,8 @@ func BuildSummary(run *Run) *Summary {
 			DroppedBursts: r.Detect.DroppedBursts, DroppedCloses: r.Detect.DroppedCloses,
 			UnattributedCloses: r.Detect.Unattributed}
 	}
+	s.Segment = segmentSummary(run.Segment)
+	s.Merged = mergedSummary(run.Merged)
 	if t := run.Target; t != nil {
 		s.Target = &TargetSide{
 			Nodes:        append(make([]NodeSide, 0, len(t.Nodes)), t.Nodes...),

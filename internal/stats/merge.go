@@ -15,11 +15,12 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	n := min(int((elapsed+r.width-1)/r.width), r.buckets)
 	n = max(n, 1)
 	res := &Results{
-		Started:       started,
-		Elapsed:       elapsed,
-		BucketWidth:   r.width,
-		PeakConnected: r.peak.Load(),
-		GaugeNames:    append([]string(nil), r.gaugeNames...),
+		Started:         started,
+		Elapsed:         elapsed,
+		BucketWidth:     r.width,
+		PeakConnected:   r.peak.Load(),
+		GaugeNames:      append([]string(nil), r.gaugeNames...),
+		ImbalanceGauges: append([]int(nil), r.imbalanceIx...),
 		Counters: Counters{
 			ConnectFailures: map[string]int64{},
 			Closes:          map[int]int64{},
@@ -40,7 +41,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		}
 		s.mu.Unlock()
 	}
-	res.CloseCodes = seriesCodes(totals)
+	res.CloseCodes = SeriesCodes(totals)
 	column := make(map[int]int, len(res.CloseCodes))
 	closeCols := make([][]int64, len(res.CloseCodes))
 	for j, code := range res.CloseCodes {
@@ -56,8 +57,8 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	}
 	slots := len(r.plans) + len(bursts)
 	events := make([]shardEvent, slots)
-	// Attempts of each event's clients per bucket, from the run's start.
-	evSeries := make([][]int64, slots)
+	// Attempts of each event's clients per bucket.
+	evSeries := make([]BucketCounts, slots)
 
 	c := &res.Counters
 	for i := range r.shards {
@@ -115,9 +116,9 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 				dst.failures[reason] += v
 			}
 			src.attemptSeries.each(func(b int, v int32) {
-				b = min(b, n-1)
-				evSeries[e] = grow(evSeries[e], b)
-				evSeries[e][b] += int64(v)
+				if v != 0 {
+					evSeries[e].Add(min(b, n-1), int64(v))
+				}
 			})
 		}
 		s.mu.Unlock()
@@ -168,8 +169,8 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		if !ok {
 			continue // the run ended before this event began
 		}
-		spans = append(spans, eventSpan{slot: i, index: i, order: p.At, start: start,
-			action: p.Action, node: p.Node, code: p.Code, settle: p.Settle})
+		spans = append(spans, eventSpan{slot: i, EventReport: EventReport{Index: i, PlannedAt: p.At, At: start,
+			Action: p.Action, Node: p.Node, Code: p.Code, Settle: p.Settle}})
 	}
 	if r.det != nil {
 		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}
@@ -181,29 +182,39 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 				continue
 			}
 			// Its own closes are its drain: imbalance is judged after the last.
-			spans = append(spans, eventSpan{slot: b.slot, index: len(r.plans) + n, order: b.start, start: b.start,
-				action: DetectedAction, node: b.node, code: b.code, settle: b.last - b.start})
+			spans = append(spans, eventSpan{slot: b.slot, EventReport: EventReport{Index: len(r.plans) + n, PlannedAt: b.start, At: b.start,
+				Action: DetectedAction, Node: b.node, Code: b.code, Settle: b.last - b.start}})
 			n++
 		}
 	}
 	res.Events = make([]EventReport, 0, len(spans))
 	for _, sp := range spans {
-		res.Events = append(res.Events, r.herd(sp, spans, &events[sp.slot], evSeries[sp.slot], res))
+		e := &events[sp.slot]
+		ev := sp.EventReport
+		ev.Affected, ev.Reconnected, ev.Attempts = e.affected, e.reconnected, e.attempts
+		ev.AttemptSeries = evSeries[sp.slot]
+		ev.FailedAttempts = make(map[string]int64, len(e.failures))
+		for reason, v := range e.failures {
+			ev.FailedAttempts[reason.String()] += v
+		}
+		ev.ReconnectAt = e.reconnectAt
+		if ev.ReconnectAt == nil {
+			ev.ReconnectAt = NewHistogram()
+		}
+		for _, us := range e.pending {
+			_ = ev.ReconnectAt.RecordValue(min(max(us, HistMin), HistMax)) // clamped: cannot fail
+		}
+		res.Events = append(res.Events, ev)
 	}
+	res.Analyze()
 	return res
 }
 
-// eventSpan is a started event as the herd analysis needs it: a planned
-// one, or a detected burst with enough closes.
+// eventSpan is a started event, planned or a detected burst with enough
+// closes, with what the herd analysis reads of it before its records.
 type eventSpan struct {
-	slot   int           // its records in the shards
-	index  int           // its index in the results
-	order  time.Duration // its place in the timeline: planned start, or first close
-	start  time.Duration // actual start, from the run's start
-	action string
-	node   int
-	code   int
-	settle time.Duration // how long after its start its own effects last
+	slot int // its records in the shards
+	EventReport
 }
 
 // MaxCloseColumns bounds the close codes the series has a column for: a
@@ -213,9 +224,10 @@ const MaxCloseColumns = 32
 // OtherCodes stands in Results.CloseCodes for the codes without a column.
 const OtherCodes = -1
 
-// seriesCodes picks the codes that get a series column: all of them, or the
-// most frequent MaxCloseColumns-1 and OtherCodes for the rest.
-func seriesCodes(closes map[int]int64) []int {
+// SeriesCodes picks the close codes that get a series column, from the
+// closes by code: all of them, ascending, or the most frequent
+// MaxCloseColumns-1 and OtherCodes for the rest.
+func SeriesCodes(closes map[int]int64) []int {
 	codes := make([]int, 0, len(closes))
 	for code := range closes {
 		codes = append(codes, code)
@@ -235,42 +247,47 @@ func seriesCodes(closes map[int]int64) []int {
 	return codes
 }
 
-// herd computes the herd analysis of event sp from its merged records;
-// spans are all the events reported.
-func (r *Recorder) herd(sp eventSpan, spans []eventSpan, e *shardEvent, attempts []int64, res *Results) EventReport {
-	start := sp.start
-	if e.reconnectAt == nil {
-		e.reconnectAt = NewHistogram()
+// Analyze computes each event's herd analysis — NeverReconnected, T50 to
+// T100, the attempt rates, HerdFactor, AttemptsPerClient and ImbalanceAfter
+// — from what its clients recorded (Affected, Reconnected, Attempts,
+// AttemptSeries, ReconnectAt, FailedAttempts), its place in the timeline
+// (At, PlannedAt, Settle) and the series. Recorder.Results calls it, and so
+// does the merge of a split run's segments: one computation for both.
+func (r *Results) Analyze() {
+	for i := range r.Events {
+		r.herd(&r.Events[i])
 	}
-	for _, us := range e.pending {
-		_ = e.reconnectAt.RecordValue(min(max(us, HistMin), HistMax)) // clamped: cannot fail
-	}
-	ev := EventReport{
-		Index:            sp.index,
-		At:               start,
-		Action:           sp.action,
-		Node:             sp.node,
-		Code:             sp.code,
-		Affected:         e.affected,
-		Reconnected:      e.reconnected,
-		NeverReconnected: e.affected - e.reconnected,
-		FailedAttempts:   map[string]int64{},
-		ReconnectAt:      e.reconnectAt,
-	}
-	for reason, v := range e.failures {
-		ev.FailedAttempts[reason.String()] += v
-	}
-	ev.T50 = timeToShare(e.reconnectAt, e.affected, 0.50)
-	ev.T90 = timeToShare(e.reconnectAt, e.affected, 0.90)
-	ev.T99 = timeToShare(e.reconnectAt, e.affected, 0.99)
-	ev.T100 = timeToShare(e.reconnectAt, e.affected, 1)
+}
 
-	width := r.width.Seconds()
+func (r *Results) width() time.Duration {
+	if r.BucketWidth <= 0 {
+		return DefaultBucketWidth
+	}
+	return r.BucketWidth
+}
+
+// herd computes the analysis of ev, one of r.Events.
+func (r *Results) herd(ev *EventReport) {
+	start := ev.At
+	if ev.ReconnectAt == nil {
+		ev.ReconnectAt = NewHistogram()
+	}
+	if ev.FailedAttempts == nil {
+		ev.FailedAttempts = map[string]int64{}
+	}
+	ev.NeverReconnected = ev.Affected - ev.Reconnected
+	ev.T50 = timeToShare(ev.ReconnectAt, ev.Affected, 0.50)
+	ev.T90 = timeToShare(ev.ReconnectAt, ev.Affected, 0.90)
+	ev.T99 = timeToShare(ev.ReconnectAt, ev.Affected, 0.99)
+	ev.T100 = timeToShare(ev.ReconnectAt, ev.Affected, 1)
+
+	width := r.width()
+	ev.PeakAttemptRate, ev.MeanAttemptRate, ev.HerdFactor, ev.AttemptsPerClient = 0, 0, 0, 0
 	last := -1 // bucket of the event's clients' last attempt
-	for b, v := range attempts {
-		ev.PeakAttemptRate = max(ev.PeakAttemptRate, float64(v)/width)
+	for i, v := range ev.AttemptSeries.Counts {
+		ev.PeakAttemptRate = max(ev.PeakAttemptRate, float64(v)/width.Seconds())
 		if v > 0 {
-			last = b
+			last = ev.AttemptSeries.From + i
 		}
 	}
 	// Every attempt attributed to the event happens while one of its clients
@@ -283,20 +300,19 @@ func (r *Recorder) herd(sp eventSpan, spans []eventSpan, e *shardEvent, attempts
 	case ev.T100 != nil:
 		span = *ev.T100
 	case last >= 0:
-		span = time.Duration(last+1)*r.width - start
+		span = time.Duration(last+1)*width - start
 	}
-	span = max(span, r.width)
-	if e.attempts > 0 {
-		ev.MeanAttemptRate = float64(e.attempts) / span.Seconds()
+	span = max(span, width)
+	if ev.Attempts > 0 {
+		ev.MeanAttemptRate = float64(ev.Attempts) / span.Seconds()
 	}
 	if ev.MeanAttemptRate > 0 {
 		ev.HerdFactor = ev.PeakAttemptRate / ev.MeanAttemptRate
 	}
-	if e.affected > 0 {
-		ev.AttemptsPerClient = float64(e.attempts) / float64(e.affected)
+	if ev.Affected > 0 {
+		ev.AttemptsPerClient = float64(ev.Attempts) / float64(ev.Affected)
 	}
-	ev.ImbalanceAfter = r.imbalanceAfter(sp, spans, ev.T100, res)
-	return ev
+	ev.ImbalanceAfter = r.imbalanceAfter(ev)
 }
 
 // timeToShare returns the time from the event's start until share of the
@@ -322,35 +338,35 @@ func timeToShare(h *hdrhistogram.Histogram, affected int64, share float64) *time
 	return nil
 }
 
-// imbalanceAfter is max/mean of the imbalance gauges once event sp settled:
+// imbalanceAfter is max/mean of the imbalance gauges once event ev settled:
 // after its own effects (drain and downtime) and after its last client came
 // back, but before the next event starts.
-func (r *Recorder) imbalanceAfter(sp eventSpan, spans []eventSpan, t100 *time.Duration, res *Results) *float64 {
-	if len(r.imbalanceIx) == 0 || len(res.Series) == 0 {
+func (r *Results) imbalanceAfter(ev *EventReport) *float64 {
+	if len(r.ImbalanceGauges) == 0 || len(r.Series) == 0 {
 		return nil
 	}
-	start := sp.start
+	start, width := ev.At, r.width()
 	// The window ends where the next event starts: events of one batch
 	// start together and do not end each other's windows.
-	limit := res.Elapsed
-	for _, o := range spans {
-		if o.order > sp.order && o.start < limit {
-			limit = o.start
+	limit := r.Elapsed
+	for i := range r.Events {
+		if o := &r.Events[i]; o.PlannedAt > ev.PlannedAt && o.At < limit {
+			limit = o.At
 		}
 	}
 	settle := limit
-	if t100 != nil {
-		settle = min(max(start+sp.settle, start+*t100)+r.width, limit)
+	if ev.T100 != nil {
+		settle = min(max(start+ev.Settle, start+*ev.T100)+width, limit)
 	}
 	// The last sampled bucket at or before the settle time. The bucket in
 	// which the next event starts may hold a sample taken after it began.
-	b := int(settle / r.width)
-	if limit < res.Elapsed {
-		b = min(b, int(limit/r.width)-1)
+	b := int(settle / width)
+	if limit < r.Elapsed {
+		b = min(b, int(limit/width)-1)
 	}
-	b = min(b, len(res.Series)-1)
+	b = min(b, len(r.Series)-1)
 	for ; b >= 0; b-- {
-		if v := Imbalance(res.Series[b].Gauges, r.imbalanceIx); v != nil {
+		if v := Imbalance(r.Series[b].Gauges, r.ImbalanceGauges); v != nil {
 			return v
 		}
 	}

@@ -105,6 +105,47 @@ type EventReport struct {
 	// clients' reconnects: the event's recovery curve (share of Affected back
 	// by t). Never nil.
 	ReconnectAt *hdrhistogram.Histogram
+
+	// What the analysis above is computed from besides Affected, Reconnected,
+	// FailedAttempts and ReconnectAt (see Results.Analyze); kept so that the
+	// segments of a split run can be merged exactly.
+	Attempts      int64        // connect attempts of the event's clients
+	AttemptSeries BucketCounts // those attempts per time-series bucket
+	// PlannedAt places the event in the timeline: its planned start (a
+	// detected one: its first close). Events of one batch share it.
+	PlannedAt time.Duration
+	// Settle is how long after At the event's own effects last (drain plus
+	// downtime; a detected event: until its last close).
+	Settle time.Duration
+}
+
+// BucketCounts counts per time-series bucket from bucket From on: a series
+// that starts late in a long run costs only what it covers.
+type BucketCounts struct {
+	From   int
+	Counts []int64
+}
+
+// Add counts v in bucket b (b ≥ 0).
+func (c *BucketCounts) Add(b int, v int64) {
+	switch {
+	case c.Counts == nil:
+		c.From = b
+	case b < c.From:
+		c.Counts = append(make([]int64, c.From-b), c.Counts...)
+		c.From = b
+	}
+	c.Counts = grow(c.Counts, b-c.From)
+	c.Counts[b-c.From] += v
+}
+
+// Total returns the sum of the counts.
+func (c *BucketCounts) Total() int64 {
+	var n int64
+	for _, v := range c.Counts {
+		n += v
+	}
+	return n
 }
 
 // Results is everything a run recorded, merged from every shard.
@@ -117,7 +158,10 @@ type Results struct {
 	PeakConnected int64
 	CloseCodes    []int    // columns of Bucket.Closes: codes seen, ascending, and OtherCodes last when there are too many
 	GaugeNames    []string // columns of Bucket.Gauges
-	Series        []Bucket // up to the end of the run
+	// ImbalanceGauges are the indexes in GaugeNames of the gauges whose
+	// max/mean is the imbalance (connections per node).
+	ImbalanceGauges []int
+	Series          []Bucket // up to the end of the run
 	// Events are the planned events that started, in plan order, then the
 	// detected ones in start order.
 	Events []EventReport

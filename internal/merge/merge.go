@@ -1,0 +1,548 @@
+// Package merge merges the results of a split run's segments (wsstorm run
+// --segment I/N, each a results directory) into the results one process
+// running the whole fleet would have written.
+//
+// Counters are summed and histograms merged exactly. Time series are lined
+// up by wall clock: segment k's bucket b is bucket b + round((start_k −
+// earliest start) / width) of the merged series, so they line up to half a
+// bucket plus the machines' clock offset. Each event's herd figures are
+// computed again from the merged records (stats.Results.Analyze), never
+// averaged. peak_connected is the largest sum of the segments' connected
+// clients over the lined-up buckets (or a segment's own peak, if larger):
+// the segments' peaks fall at different moments, so their sum overstates
+// it, while the merged series misses only peaks shorter than a bucket.
+package merge
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// ErrRefused is the error, wrapped, of a merge refused because of what the
+// directories hold: segments of different runs, a segment missing or given
+// twice, a directory that is not a segment's.
+var ErrRefused = errors.New("the segments cannot be merged")
+
+// RefusedError is a refused merge: its message names the directories and
+// says what to do. errors.Is(err, ErrRefused) holds for it.
+type RefusedError struct{ Msg string }
+
+func (e *RefusedError) Error() string { return e.Msg }
+
+// Is makes a RefusedError match ErrRefused.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+
+func refuse(format string, args ...any) error {
+	return &RefusedError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Dirs reads the results directories of a split run's segments, one per
+// segment in any order, and returns the run as if one process had run the
+// whole fleet, ready for report.Write. The profile is the one the segment
+// with the lowest index wrote (profile.toml), with the name, path, sha256
+// and overrides the segments reported; the thresholds are judged on the
+// merged results. A refusal is a *RefusedError; a file that cannot be read
+// or makes no sense is a *report.FileError naming it. Either way the
+// directories are at fault, not the machine. Dirs writes nothing.
+func Dirs(dirs []string) (*report.Run, error) {
+	if len(dirs) == 0 {
+		return nil, refuse("no segment directories to merge: name the results directories of every segment of the run")
+	}
+	segs := make([]*report.SegmentResults, 0, len(dirs))
+	for _, dir := range dirs {
+		s, err := report.ReadSegment(dir)
+		switch {
+		case errors.Is(err, report.ErrNotSegment):
+			return nil, refuse("%s is not a segment's results (%s): merge the directories that wsstorm run --segment I/N wrote, one per segment", dir, notSegmentWhy(err))
+		case errors.Is(err, report.ErrNotResults):
+			return nil, refuse("%s has no %s: it is not a segment's results, or its run was killed before it wrote them; merge the directories that wsstorm run --segment I/N wrote, one per segment", dir, report.SummaryFile)
+		case err != nil:
+			var fe *report.FileError
+			if errors.As(err, &fe) {
+				return nil, fe // it names the file; the package prefix means nothing here
+			}
+			return nil, err
+		}
+		segs = append(segs, s)
+	}
+	slices.SortStableFunc(segs, func(a, b *report.SegmentResults) int { return cmp.Compare(a.Segment.Index, b.Segment.Index) })
+	if err := check(segs); err != nil {
+		return nil, err
+	}
+	p, err := loadProfile(segs)
+	if err != nil {
+		return nil, err
+	}
+	return combine(p, segs), nil
+}
+
+// notSegmentWhy says why a results directory is not a segment's.
+func notSegmentWhy(err error) string {
+	_, why, ok := strings.Cut(err.Error(), report.ErrNotSegment.Error()+": ")
+	if !ok {
+		return "no " + report.SegmentFile
+	}
+	if strings.HasPrefix(why, "it has no "+report.SegmentFile) {
+		return why + ": a normal run's or merged results"
+	}
+	return why
+}
+
+// check refuses segments that are not the segments of one run, each once.
+func check(segs []*report.SegmentResults) error {
+	first := segs[0]
+	for _, s := range segs[1:] {
+		a, b := first.Summary, s.Summary
+		switch {
+		case a.Profile.Name != b.Profile.Name:
+			return refuse("%s and %s are segments of different profiles (%q and %q): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, b.Profile.Name)
+		case a.Profile.SHA256 != b.Profile.SHA256:
+			return refuse("%s and %s are segments of two versions of profile %q (sha256 %s and %s): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, short(a.Profile.SHA256), short(b.Profile.SHA256))
+		case !slices.Equal(a.Profile.Overrides, b.Profile.Overrides):
+			return refuse("%s and %s are segments of profile %q with different --set overrides (%q and %q): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, a.Profile.Overrides, b.Profile.Overrides)
+		case a.Seed != b.Seed:
+			return refuse("%s and %s ran with different seeds (%d and %d): merge the segments of one run", first.Dir, s.Dir, a.Seed, b.Seed)
+		case first.Segment.Count != s.Segment.Count:
+			return refuse("%s is segment %d/%d but %s is segment %d/%d: merge the segments of one run, all split the same way", first.Dir, first.Segment.Index, first.Segment.Count, s.Dir, s.Segment.Index, s.Segment.Count)
+		case !first.Segment.StartAt.Equal(s.Segment.StartAt):
+			return refuse("%s and %s started at different --start-at times (%s and %s): merge the segments of one run", first.Dir, s.Dir, startAt(first.Segment.StartAt), startAt(s.Segment.StartAt))
+		case first.Results.BucketWidth != s.Results.BucketWidth:
+			return refuse("%s and %s have time series of different bucket widths (%v and %v): run every segment with the same version of wsstorm", first.Dir, s.Dir, first.Results.BucketWidth, s.Results.BucketWidth)
+		}
+	}
+	n := first.Segment.Count
+	var missing []string
+	byIndex := make(map[int]*report.SegmentResults, len(segs))
+	var chaos []*report.SegmentResults
+	for _, s := range segs {
+		if prev := byIndex[s.Segment.Index]; prev != nil {
+			if sameDir(prev.Dir, s.Dir) {
+				return refuse("%s is named twice: name each segment's directory once", s.Dir)
+			}
+			return refuse("segment %d/%d is given twice, %s and %s: name each segment's directory once", s.Segment.Index, n, prev.Dir, s.Dir)
+		}
+		byIndex[s.Segment.Index] = s
+		if s.Segment.Chaos {
+			chaos = append(chaos, s)
+		}
+	}
+	for i := range n {
+		if byIndex[i] == nil {
+			missing = append(missing, strconv.Itoa(i))
+		}
+	}
+	if len(missing) > 0 {
+		what := "segment " + missing[0] + " is"
+		if len(missing) > 1 {
+			what = "segments " + strings.Join(missing, ", ") + " are"
+		}
+		return refuse("%s missing of the run's %d (0..%d): name the results directories of all %d segments", what, n, n-1, n)
+	}
+	if len(chaos) > 1 {
+		return refuse("segments %d (%s) and %d (%s) both drove the chaos: each event happened more than once, so these are not the segments of one run; run it again with the chaos in one segment", chaos[0].Segment.Index, chaos[0].Dir, chaos[1].Segment.Index, chaos[1].Dir)
+	}
+	return checkEvents(segs)
+}
+
+// checkEvents refuses segments whose events differ: every segment must have
+// the same events, bar those a segment that ended early never reached.
+func checkEvents(segs []*report.SegmentResults) error {
+	type seen struct {
+		ev  *stats.EventReport
+		seg *report.SegmentResults
+	}
+	events := map[int]seen{}
+	for _, s := range segs {
+		for i := range s.Results.Events {
+			e := &s.Results.Events[i]
+			o, ok := events[e.Index]
+			if !ok {
+				events[e.Index] = seen{e, s}
+				continue
+			}
+			if o.ev.Action != e.Action || o.ev.Code != e.Code || o.ev.Node != e.Node && e.Action != stats.DetectedAction {
+				return refuse("event %d is %s in %s but %s in %s: these are not the segments of one run", e.Index, eventName(o.ev), o.seg.Dir, eventName(e), s.Dir)
+			}
+		}
+	}
+	for _, s := range segs {
+		if endedEarly(s.Summary) {
+			continue
+		}
+		for _, idx := range slices.Sorted(maps.Keys(events)) {
+			if !slices.ContainsFunc(s.Results.Events, func(e stats.EventReport) bool { return e.Index == idx }) {
+				o := events[idx]
+				hint := "these are not the segments of one run"
+				if o.ev.Action == stats.DetectedAction {
+					hint = "observe mode found different bursts of closes in the segments, which cannot be lined up; observe with one process"
+				}
+				return refuse("event %d (%s) is in %s but not in %s: %s", idx, eventName(o.ev), o.seg.Dir, s.Dir, hint)
+			}
+		}
+	}
+	return nil
+}
+
+// endedEarly reports a segment whose run was cut short, which may lack the
+// events after its end.
+func endedEarly(s *report.Summary) bool { return s.Interrupted || s.Aborted != "" }
+
+func eventName(e *stats.EventReport) string {
+	node := "all nodes"
+	if e.Node >= 0 {
+		node = "node " + strconv.Itoa(e.Node)
+	}
+	return fmt.Sprintf("%s %d on %s", e.Action, e.Code, node)
+}
+
+func short(h string) string { return h[:min(len(h), 12)] }
+
+func startAt(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func sameDir(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
+}
+
+// loadProfile loads the profile.toml of the first segment: the effective
+// profile, which loads back to the profile the segments ran, with the
+// identity the segments reported.
+func loadProfile(segs []*report.SegmentResults) (*profile.Profile, error) {
+	first := segs[0]
+	path := filepath.Join(first.Dir, report.ProfileFile)
+	if first.ProfileTOML == "" {
+		return nil, &report.FileError{Path: path, Err: errors.New("missing"), Hint: "the merge judges the thresholds with the profile the segments wrote; run the segments again with this version of wsstorm"}
+	}
+	p, err := profile.Parse([]byte(first.ProfileTOML), path, nil)
+	if err != nil {
+		var errs profile.Errors
+		msg := err.Error()
+		if errors.As(err, &errs) && len(errs) > 0 {
+			msg = errs[0].Error()
+			if len(errs) > 1 {
+				msg += fmt.Sprintf(" (and %d more problems)", len(errs)-1)
+			}
+		}
+		return nil, fmt.Errorf("the profile the segments wrote does not load here: %s; the files it names (send_file, TLS files) must exist on this machine: merge where the segments ran", msg)
+	}
+	ref := first.Summary.Profile
+	p.Name, p.Path, p.SHA256 = ref.Name, ref.Path, ref.SHA256
+	p.Overrides = slices.Clone(ref.Overrides)
+	clients := 0
+	for _, s := range segs {
+		clients += s.Segment.Clients
+	}
+	if clients > 0 {
+		p.Fleet.Clients = clients
+	}
+	return p, nil
+}
+
+// combine merges the checked segments, in index order.
+func combine(p *profile.Profile, segs []*report.SegmentResults) *report.Run {
+	width := segs[0].Results.BucketWidth
+	earliest, latest := segs[0].Results.Started, segs[0].Results.Started
+	for _, s := range segs {
+		earliest = minTime(earliest, s.Results.Started)
+		latest = maxTime(latest, s.Results.Started)
+	}
+	// Each segment's first bucket in the merged series.
+	offsets := make([]int, len(segs))
+	rows := 1
+	res := &stats.Results{
+		Started:     earliest,
+		BucketWidth: width,
+		Counters:    stats.Counters{ConnectFailures: map[string]int64{}, Closes: map[int]int64{}},
+	}
+	for m := range res.Histograms {
+		res.Histograms[m] = stats.NewHistogram()
+	}
+	for k, s := range segs {
+		r := s.Results
+		from := r.Started.Sub(earliest)
+		offsets[k] = int(math.Round(float64(from) / float64(width)))
+		rows = max(rows, offsets[k]+len(r.Series))
+		res.Elapsed = max(res.Elapsed, from+r.Elapsed)
+		addCounters(&res.Counters, &r.Counters)
+		for m := range res.Histograms {
+			if h := r.Histograms[m]; h != nil {
+				res.Histograms[m].Merge(h)
+			}
+		}
+		res.PeakConnected = max(res.PeakConnected, r.PeakConnected)
+		if d := r.Detect; d != nil {
+			if res.Detect == nil {
+				res.Detect = &stats.DetectReport{Gap: d.Gap, MinCloses: d.MinCloses}
+			}
+			res.Detect.DroppedBursts += d.DroppedBursts
+			res.Detect.DroppedCloses += d.DroppedCloses
+			res.Detect.Unattributed += d.Unattributed
+		}
+	}
+	mergeSeries(res, segs, offsets, rows)
+	for _, b := range res.Series {
+		res.PeakConnected = max(res.PeakConnected, b.Connected)
+	}
+
+	chaos := slices.IndexFunc(segs, func(s *report.SegmentResults) bool { return s.Segment.Chaos })
+	merged := &report.Merged{Segments: len(segs), ChaosSegment: -1, StartSpread: latest.Sub(earliest)}
+	if chaos >= 0 {
+		merged.ChaosSegment = segs[chaos].Segment.Index
+	}
+	merged.EventShift = mergeEvents(res, segs, offsets, chaos)
+	res.Analyze()
+
+	run := &report.Run{Profile: p, Results: res, Merged: merged}
+	for _, s := range segs {
+		run.Interrupted = run.Interrupted || s.Summary.Interrupted
+	}
+	// The chaos segment's word on the hooks and an abort first: it ran them.
+	if chaos >= 0 {
+		run.Aborted = segs[chaos].Summary.Aborted
+	}
+	for _, s := range segs {
+		if run.Aborted == "" {
+			run.Aborted = s.Summary.Aborted
+		}
+	}
+	if chaos >= 0 {
+		for _, e := range segs[chaos].Summary.Events {
+			if e.Hook != nil {
+				if run.Hooks == nil {
+					run.Hooks = map[int]*report.HookResult{}
+				}
+				h := *e.Hook
+				run.Hooks[e.Index] = &h
+			}
+		}
+	}
+	// The server's side is whole only when one segment ran the target.
+	if t := only(segs, func(s *report.SegmentResults) bool { return s.Summary.Target != nil }); t != nil {
+		side := *t.Summary.Target
+		side.Nodes = slices.Clone(side.Nodes)
+		run.Target = &side
+	}
+	return run
+}
+
+// only returns the one segment for which has holds, or nil when none or
+// several do.
+func only(segs []*report.SegmentResults, has func(*report.SegmentResults) bool) *report.SegmentResults {
+	var found *report.SegmentResults
+	for _, s := range segs {
+		if has(s) {
+			if found != nil {
+				return nil
+			}
+			found = s
+		}
+	}
+	return found
+}
+
+func addCounters(dst, src *stats.Counters) {
+	dst.ConnectAttempts += src.ConnectAttempts
+	dst.Connects += src.Connects
+	dst.ClientCloses += src.ClientCloses
+	dst.Reconnects += src.Reconnects
+	dst.GaveUp += src.GaveUp
+	dst.MessagesSent += src.MessagesSent
+	dst.MessagesReceived += src.MessagesReceived
+	for k, v := range src.ConnectFailures {
+		dst.ConnectFailures[k] += v
+	}
+	for k, v := range src.Closes {
+		dst.Closes[k] += v
+	}
+}
+
+// mergeSeries sums the segments' series, segment k's bucket b into bucket
+// b+offsets[k]. The close-code columns are chosen from the merged closes as
+// a live run chooses them; a segment's closes_other, which only a run with
+// more close codes than columns has, goes to the merged closes_other. The
+// gauges (the target's per-node counts) are kept only when one segment has
+// them: per-node counts of several targets do not add up to one target's.
+func mergeSeries(res *stats.Results, segs []*report.SegmentResults, offsets []int, rows int) {
+	res.CloseCodes = stats.SeriesCodes(res.Counters.Closes)
+	column := make(map[int]int, len(res.CloseCodes))
+	for j, code := range res.CloseCodes {
+		column[code] = j
+	}
+	gauged := only(segs, func(s *report.SegmentResults) bool { return len(s.Results.GaugeNames) > 0 })
+	if gauged != nil {
+		res.GaugeNames = slices.Clone(gauged.Results.GaugeNames)
+		res.ImbalanceGauges = slices.Clone(gauged.Results.ImbalanceGauges)
+	}
+	res.Series = make([]stats.Bucket, rows)
+	for b := range res.Series {
+		res.Series[b] = stats.Bucket{Start: time.Duration(b) * res.BucketWidth, Closes: make([]int64, len(res.CloseCodes))}
+		if gauged != nil {
+			g := make([]int64, len(res.GaugeNames))
+			for j := range g {
+				g[j] = -1 // no sample
+			}
+			res.Series[b].Gauges = g
+		}
+	}
+	for k, s := range segs {
+		r := s.Results
+		cols := make([]int, len(r.CloseCodes))
+		for j, code := range r.CloseCodes {
+			c, ok := column[code]
+			if !ok {
+				c, ok = column[stats.OtherCodes]
+			}
+			if !ok {
+				c = -1
+			}
+			cols[j] = c
+		}
+		for b, src := range r.Series {
+			dst := &res.Series[b+offsets[k]]
+			dst.Connected += src.Connected
+			dst.Attempts += src.Attempts
+			dst.Connects += src.Connects
+			dst.Failures += src.Failures
+			for j, v := range src.Closes {
+				if j < len(cols) && cols[j] >= 0 {
+					dst.Closes[cols[j]] += v
+				}
+			}
+			if s == gauged {
+				copy(dst.Gauges, src.Gauges)
+			}
+		}
+	}
+}
+
+// mergeEvents sums each event's records over the segments into res.Events
+// and returns the largest shift applied to a segment's reconnect offsets.
+//
+// A segment's event offsets are from its own start of the event. The merged
+// event starts when the segment that drove the chaos started it (without
+// one: when the first segment did; a detected event: at the first close any
+// segment saw), so every other segment's reconnect offsets move by the
+// difference of the wall-clock starts. A moved offset keeps 3 significant
+// digits, and is as right as the machines' clocks agree.
+func mergeEvents(res *stats.Results, segs []*report.SegmentResults, offsets []int, chaos int) time.Duration {
+	type part struct {
+		k  int
+		ev *stats.EventReport
+	}
+	byIndex := map[int][]part{}
+	for k, s := range segs {
+		for i := range s.Results.Events {
+			e := &s.Results.Events[i]
+			byIndex[e.Index] = append(byIndex[e.Index], part{k, e})
+		}
+	}
+	wallStart := func(p part) time.Time { return segs[p.k].Results.Started.Add(p.ev.At) }
+	var most time.Duration
+	last := len(res.Series) - 1
+	for _, idx := range slices.Sorted(maps.Keys(byIndex)) {
+		parts := byIndex[idx]
+		ref := parts[0]
+		for _, p := range parts[1:] {
+			if wallStart(p).Before(wallStart(ref)) {
+				ref = p
+			}
+		}
+		detected := ref.ev.Action == stats.DetectedAction
+		if !detected && chaos >= 0 {
+			if i := slices.IndexFunc(parts, func(p part) bool { return p.k == chaos }); i >= 0 {
+				ref = parts[i]
+			}
+		}
+		start := wallStart(ref)
+		ev := stats.EventReport{
+			Index: idx, At: start.Sub(res.Started), Action: ref.ev.Action, Node: ref.ev.Node, Code: ref.ev.Code,
+			ReconnectExpected: ref.ev.ReconnectExpected, PlannedAt: ref.ev.PlannedAt, Settle: ref.ev.Settle,
+			FailedAttempts: map[string]int64{}, ReconnectAt: stats.NewHistogram(),
+		}
+		end := start.Add(ref.ev.Settle)
+		for _, p := range parts {
+			e := p.ev
+			ev.Affected += e.Affected
+			ev.Reconnected += e.Reconnected
+			ev.Attempts += e.Attempts
+			for reason, v := range e.FailedAttempts {
+				ev.FailedAttempts[reason] += v
+			}
+			shift := wallStart(p).Sub(start)
+			most = max(most, shift, -shift)
+			addShifted(ev.ReconnectAt, e.ReconnectAt, shift)
+			for i, v := range e.AttemptSeries.Counts {
+				if v != 0 {
+					ev.AttemptSeries.Add(min(e.AttemptSeries.From+i+offsets[p.k], last), v)
+				}
+			}
+			if detected {
+				end = maxTime(end, wallStart(p).Add(e.Settle))
+				if e.Node != ev.Node {
+					ev.Node = -1 // closes from several nodes
+				}
+			}
+		}
+		if detected {
+			ev.PlannedAt, ev.Settle = ev.At, end.Sub(start)
+		}
+		res.Events = append(res.Events, ev)
+	}
+	return most
+}
+
+// addShifted merges src into dst with every value moved by d: each of src's
+// buckets counts at its highest equivalent value plus d, clamped to the
+// histogram's range, as timeToShare reads a bucket. With d = 0 it is an
+// exact merge; otherwise each value keeps 3 significant digits.
+func addShifted(dst, src *hdrhistogram.Histogram, d time.Duration) {
+	if src == nil {
+		return
+	}
+	if d == 0 {
+		dst.Merge(src)
+		return
+	}
+	us := int64(math.Round(float64(d) / float64(time.Microsecond)))
+	for _, bar := range src.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		v := min(max(bar.To+us, stats.HistMin), stats.HistMax)
+		_ = dst.RecordValues(v, bar.Count) // clamped: cannot fail
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
