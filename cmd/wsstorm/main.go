@@ -33,6 +33,7 @@ func commands() []command {
 		{"run", "run a storm: wsstorm run [PROFILE] [--out DIR] [--set key=value]...", runCmd},
 		{"validate", "check profiles without running them: wsstorm validate PROFILE...", validateCmd},
 		{"report", "render a run's results: wsstorm report DIR [--format text|markdown|json|html] [--output FILE]", reportCmd},
+		{"merge", "merge a split run's segments into one run's results: wsstorm merge DIR... --out DIR [--junit FILE]", mergeCmd},
 		{"compare", "compare a run against a baseline: wsstorm compare BASE NEW [--tolerance metric=+10%]...", compareCmd},
 		{"serve", "run the embedded target as a server with an admin API: wsstorm serve [PROFILE] [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE]", serveCmd},
 		{"proxy", "a chaos proxy in front of a WebSocket server: wsstorm proxy --upstream URL [--listen ADDR] [--nodes N] [--admin ADDR]", proxyCmd},

@@ -25,13 +25,15 @@ import (
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR]", stderr)
+	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
 	out := fs.String("out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
 	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
 	var sets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
 	quiet := fs.Bool("quiet", false, "show no live status on stderr during the run")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
+	var sp splitFlags
+	sp.register(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -55,9 +57,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		printProfileError(stderr, err)
 		return exitUsage
 	}
+	if err := sp.check(p); err != nil {
+		fmt.Fprintf(stderr, "wsstorm run: %v\n", err)
+		return exitUsage
+	}
+	if sp.processes > 0 {
+		return runProcesses(p, path, sets, &sp, *out, *junit, stdout, stderr)
+	}
 
 	// Limits first: a run that cannot fit leaves nothing behind.
-	if err := storm.CheckLimits(p); err != nil {
+	if err := storm.CheckLimits(p, sp.limits()); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		return exitCannotRun
 	}
@@ -75,7 +84,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	// stops it before anything starts.
 	var metrics *live.Collector
 	if *metricsAddr != "" {
-		metrics = live.NewCollector(p.Fleet.Clients, p.Duration.D())
+		metrics = live.NewCollector(storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments), p.Duration.D())
 		mctx, mstop := context.WithCancel(context.Background())
 		srv, err := live.Serve(mctx, *metricsAddr, metrics)
 		if err != nil {
@@ -101,7 +110,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	// process at once (results files are renamed into place whole, so they
 	// are complete or absent).
 	context.AfterFunc(ctx, cancel)
-	fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
+	clients := storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments)
+	if sp.segments > 0 {
+		fmt.Fprintf(stderr, "wsstorm: running segment %d/%d of profile %s (%s): %d of its %d clients for %s, chaos %s\n",
+			sp.segment, sp.segments, p.Name, p.Path, clients, p.Fleet.Clients, p.Duration.D(), onOff(sp.drives()))
+	} else {
+		fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
+	}
 	width, tty := live.Terminal(stderr)
 	// Secrets from the environment must not reach a log, even inside an
 	// error's text (a URL in a dial error).
@@ -111,7 +126,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		view = live.NewView(live.ViewOptions{
 			Out: stderr, Terminal: tty, Width: width, Prefix: "wsstorm: ",
-			Clients: p.Fleet.Clients, Duration: p.Duration.D(),
+			Clients: clients, Duration: p.Duration.D(),
 		})
 		// Log lines clear the status and draw it again below them.
 		logw = view.LogWriter(logw)
@@ -124,12 +139,30 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			view.Run(ctx, rec)
 		}
 	}
-	run, err := storm.Run(ctx, p, storm.Options{Log: logw, Observe: observe})
+	opts := storm.Options{Log: logw, Observe: observe}
+	if err := sp.apply(ctx, &opts); err != nil {
+		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
+		_ = os.Remove(dir)
+		return exitCannotRun
+	}
+	run, err := storm.Run(ctx, p, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir) // only if empty: nothing was measured
+		if errors.Is(err, storm.ErrNotStarted) {
+			return exitInterrupted
+		}
 		return exitCannotRun
 	}
+	if sp.segments > 0 {
+		run.Segment = &report.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
+	}
+	return finishRun(stdout, stderr, dir, run, *junit)
+}
+
+// finishRun writes a run's results to dir, prints its summary and returns
+// the exit code of its outcome.
+func finishRun(stdout, stderr io.Writer, dir string, run *report.Run, junit string) int {
 	sum, werr := report.Write(dir, run)
 	// The summary is printed even when the files could not be written.
 	if err := report.WriteText(stdout, sum, dir); err != nil {
@@ -145,8 +178,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
 		return exitCannotRun
 	}
-	if *junit != "" {
-		if err := report.WriteJUnit(*junit, "thresholds", report.ThresholdCases(sum)); err != nil {
+	if junit != "" {
+		if err := report.WriteJUnit(junit, "thresholds", report.ThresholdCases(sum)); err != nil {
 			fmt.Fprintf(stderr, "wsstorm: writing the JUnit file: %v\n", err)
 			return exitCannotRun
 		}

@@ -2,6 +2,7 @@ package storm
 
 import (
 	"fmt"
+	neturl "net/url"
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -37,30 +38,52 @@ func thisMachine() machine {
 	return m
 }
 
+// Limits says what share of a run one process carries.
+type Limits struct {
+	// Segment and Segments: this process runs the clients whose index ≡
+	// Segment mod Segments (Segments 0: all of them).
+	Segment, Segments int
+	// TargetElsewhere says the embedded target runs in other processes
+	// (wsstorm serve), so this one holds only the clients' ends.
+	TargetElsewhere bool
+	// Processes > 1 says every segment runs on this machine (run
+	// --processes): they share its ports and memory, which are then checked
+	// for the whole fleet, the target's processes included.
+	Processes int
+}
+
 // CheckLimits says, before anything is dialed, whether this process can hold
 // the connections p asks for, and what to change if it cannot.
-func CheckLimits(p *profile.Profile) error { return checkLimits(p, thisMachine()) }
+func CheckLimits(p *profile.Profile, l Limits) error { return checkLimits(p, l, thisMachine()) }
 
-func checkLimits(p *profile.Profile, m machine) error {
-	clients := uint64(p.Fleet.Clients)
+// SegmentClients is how many of n clients segment seg of segs runs.
+func SegmentClients(n, seg, segs int) int {
+	if segs <= 1 {
+		return n
+	}
+	return (n - seg + segs - 1) / segs
+}
+
+func checkLimits(p *profile.Profile, l Limits, m machine) error {
+	clients := uint64(SegmentClients(p.Fleet.Clients, l.Segment, l.Segments))
 	embedded := p.Target.Mode == profile.ModeEmbedded
+	inProcess := embedded && !l.TargetElsewhere
+	machineWide := l.Processes > 1
 	var problems []string
 
-	if clients > portsPerAddress {
-		problems = append(problems, fmt.Sprintf(
-			"%d clients need %d source ports to one target address, but one source address has about %d: "+
-				"set fleet.clients to at most %d per process", clients, clients, portsPerAddress, portsPerAddress))
+	if msg := checkPorts(p, l); msg != "" {
+		problems = append(problems, msg)
 	}
 
 	perClient, side := uint64(1), ""
-	if embedded {
+	if inProcess {
 		perClient = 2
 		side = " (one for each client and one for the embedded target's end)"
 	}
 	if need := clients*perClient + reservedFiles; m.filesKnown && need > m.files {
 		most := (max(m.files, reservedFiles) - reservedFiles) / perClient
-		fix := "raise the limit with `ulimit -n` (the hard limit caps it)"
-		if embedded {
+		fix := "raise the limit with `ulimit -n` (the hard limit caps it), or spread the fleet over processes with --processes"
+		if inProcess {
 			fix = "run the target in a separate process, or " + fix
 		}
 		problems = append(problems, fmt.Sprintf(
@@ -68,19 +91,85 @@ func checkLimits(p *profile.Profile, m machine) error {
 			clients, need, side, m.files, most, fix))
 	}
 
-	perBytes := uint64(clientBytes)
-	if embedded {
+	perBytes, memClients := uint64(clientBytes), clients
+	if inProcess || machineWide && embedded {
 		perBytes += targetConnByte
 	}
-	if need := clients*perBytes + baseBytes; m.memoryKnown && need > m.memory {
+	if machineWide {
+		memClients = uint64(p.Fleet.Clients)
+	}
+	if need := memClients*perBytes + baseBytes; m.memoryKnown && need > m.memory {
 		most := (max(m.memory, baseBytes) - baseBytes) / perBytes
 		problems = append(problems, fmt.Sprintf(
 			"%d clients need about %d MiB of memory, but %d MiB is available: set fleet.clients to at most %d, or spread the fleet over several machines",
-			clients, need>>20, m.memory>>20, most))
+			memClients, need>>20, m.memory>>20, most))
 	}
 
 	if len(problems) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrCannotRun, strings.Join(problems, "; "))
+}
+
+// checkPorts counts the connections of each (source address, destination)
+// pair, each of which has about portsPerAddress ephemeral ports, and says
+// how many source addresses the busiest pair needs; "" when they fit. The
+// clients counted are this process's, or every segment's when they all run
+// on this machine.
+func checkPorts(p *profile.Profile, l Limits) string {
+	first, step := 0, 1
+	if l.Segments > 1 && l.Processes <= 1 {
+		first, step = l.Segment, l.Segments
+	}
+	sources := 1
+	if addrs, err := profile.ParseSourceAddrs(p.Fleet.SourceAddrs); err == nil && len(addrs) > 0 {
+		sources = len(addrs)
+	}
+	dests := destinations(p)
+	counts := map[[2]int]int{}
+	busiest, clients := 0, 0
+	for i := first; i < p.Fleet.Clients; i += step {
+		k := [2]int{i % sources, dests[i%len(dests)]}
+		counts[k]++
+		busiest = max(busiest, counts[k])
+		clients++
+	}
+	if busiest <= portsPerAddress {
+		return ""
+	}
+	perDest := (clients + len(counts) - 1) / len(counts) * sources // clients of the busiest destination, about
+	need := (perDest + portsPerAddress - 1) / portsPerAddress
+	if sources > 1 {
+		return fmt.Sprintf("%d clients from %d source addresses put up to %d connections on one (source, destination) pair, which has about %d ports: "+
+			"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target) or lower fleet.clients",
+			clients, sources, busiest, portsPerAddress, need, need+1)
+	}
+	return fmt.Sprintf("%d clients need %d source ports to one target address, but one source address has about %d: "+
+		"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target), or set fleet.clients to at most %d per process",
+		clients, busiest, portsPerAddress, need, need+1, portsPerAddress)
+}
+
+// destinations maps client i to the index of its destination address among
+// the distinct ones: dests[i % len(dests)]. Every node of the embedded
+// target and of the proxy shares one address.
+func destinations(p *profile.Profile) []int {
+	if p.Target.Mode != profile.ModeExternal || len(p.Target.URLs) == 0 {
+		return []int{0}
+	}
+	ids := map[string]int{}
+	out := make([]int, len(p.Target.URLs))
+	for i, u := range p.Target.URLs {
+		host := u
+		if pu, err := neturl.Parse(u); err == nil {
+			host = pu.Host
+			if pu.Port() == "" {
+				host += map[string]string{"ws": ":80", "wss": ":443"}[pu.Scheme]
+			}
+		}
+		if _, ok := ids[host]; !ok {
+			ids[host] = len(ids)
+		}
+		out[i] = ids[host]
+	}
+	return out
 }

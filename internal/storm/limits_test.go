@@ -35,7 +35,7 @@ func TestCheckLimits(t *testing.T) {
 			p := profile.Defaults()
 			p.Fleet.Clients = tc.clients
 			p.Target.Mode = tc.mode
-			err := checkLimits(&p, tc.m)
+			err := checkLimits(&p, Limits{}, tc.m)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -58,5 +58,55 @@ func TestThisMachine(t *testing.T) {
 	m := thisMachine()
 	if m.filesKnown && m.files < 64 || m.memoryKnown && m.memory < 1<<20 {
 		t.Fatalf("implausible limits: %+v", m)
+	}
+}
+
+// TestCheckPorts: ports are counted per (source address, destination) pair,
+// for this process's clients, or for all of them when every segment runs on
+// this machine.
+func TestCheckPorts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		clients int
+		sources []string
+		urls    []string
+		l       Limits
+		want    string // in the message; "": fits
+	}{
+		{"one source, fits", portsPerAddress, nil, nil, Limits{}, ""},
+		{"three sources", 60000, []string{"127.0.0.2-127.0.0.4"}, nil, Limits{}, ""},
+		{"two sources are too few", 60000, []string{"127.0.0.2", "127.0.0.3"}, nil, Limits{},
+			"at least 3 addresses (e.g. \"127.0.0.2-127.0.0.4\""},
+		{"no source: suggests how many", 60000, nil, nil, Limits{}, "at least 3 addresses"},
+		{"a segment on its own machine", 60000, nil, nil, Limits{Segment: 3, Segments: 4}, ""},
+		{"all segments on this machine", 60000, nil, nil, Limits{Segment: 0, Segments: 4, Processes: 4}, "at least 3 addresses"},
+		{"destinations split the load", 40000, nil,
+			[]string{"ws://127.0.0.1:9001/", "ws://127.0.0.1:9002/"}, Limits{}, ""},
+		{"one destination twice", 40000, nil,
+			[]string{"ws://127.0.0.1:9001/a", "ws://127.0.0.1:9001/b"}, Limits{}, "source ports"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := profile.Defaults()
+			p.Fleet.Clients = tc.clients
+			p.Fleet.SourceAddrs = tc.sources
+			if tc.urls != nil {
+				p.Target.Mode = profile.ModeExternal
+				p.Target.URLs = tc.urls
+			}
+			msg := checkPorts(&p, tc.l)
+			if tc.want == "" && msg != "" || !strings.Contains(msg, tc.want) {
+				t.Errorf("message %q, want one with %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestSegmentClients(t *testing.T) {
+	total := 0
+	for seg := range 3 {
+		total += SegmentClients(20, seg, 3)
+	}
+	if total != 20 || SegmentClients(20, 0, 3) != 7 || SegmentClients(20, 2, 3) != 6 || SegmentClients(20, 0, 0) != 20 {
+		t.Errorf("segments of 20 clients over 3: %d, %d, %d", SegmentClients(20, 0, 3), SegmentClients(20, 1, 3), SegmentClients(20, 2, 3))
 	}
 }

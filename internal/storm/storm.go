@@ -11,6 +11,8 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net"
+	"net/netip"
 	neturl "net/url"
 	"slices"
 	"strings"
@@ -48,7 +50,40 @@ type Options struct {
 	// recorder exists and must return soon after ctx ends, which happens
 	// when the measured part of the run ends; Run waits for it.
 	Observe func(ctx context.Context, rec *stats.Recorder)
+
+	// Segment and Segments run a share of the fleet: the clients whose
+	// index ≡ Segment mod Segments (Segments 0: all), with the whole fleet's
+	// indexes, seeds and start times, and a share of max_dialing.
+	Segment, Segments int
+	// StartAt is the wall-clock time at which the run's timeline begins, so
+	// that segments in other processes run the same one (zero: at once). A
+	// process that gets there late keeps the shared timeline: its clients
+	// due already start at once.
+	StartAt time.Time
+	// NoChaos records the profile's chaos events at their planned times
+	// without acting on the target: another participant drives them, and
+	// this one attributes its clients' closes to them.
+	NoChaos bool
+	// Remote, for an embedded-target profile, is that target running in
+	// other processes (wsstorm serve): clients connect to its URL, and the
+	// chaos events and per-node counters go through it.
+	Remote RemoteTarget
 }
+
+// RemoteTarget is an embedded target run by other processes, reached through
+// their admin APIs.
+type RemoteTarget interface {
+	chaos.Target
+	URL() string
+	Stats(ctx context.Context) ([]target.NodeStats, error)
+}
+
+// ErrNotStarted says the run was interrupted while it waited for its start
+// time: nothing was measured.
+var ErrNotStarted = errors.New("interrupted before the start time: nothing was measured")
+
+// lateStart is how late after StartAt a process may begin before it warns.
+const lateStart = 100 * time.Millisecond
 
 // Run carries out the storm p describes. Cancelling ctx interrupts it: the
 // clients close with 1001 and the results gathered so far are returned with
@@ -58,7 +93,11 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	if logw == nil {
 		logw = io.Discard
 	}
-	if err := CheckLimits(p); err != nil {
+	limits := Limits{Segment: opts.Segment, Segments: opts.Segments, TargetElsewhere: opts.Remote != nil}
+	if err := CheckLimits(p, limits); err != nil {
+		return nil, err
+	}
+	if err := checkSources(p); err != nil {
 		return nil, err
 	}
 
@@ -69,6 +108,12 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	abort := make(chan string, 1)
 	switch p.Target.Mode {
 	case profile.ModeEmbedded:
+		if opts.Remote != nil {
+			emb = remoteLocal(opts.Remote)
+			url = emb.url
+			fmt.Fprintf(logw, "target: %d nodes of wsstorm serve at %s\n", emb.nodes, url)
+			break
+		}
 		var err error
 		if emb, err = startEmbedded(ctx, p); err != nil {
 			return nil, err
@@ -123,8 +168,28 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
 	}
+	if opts.Segments > 1 {
+		fcfg.Segment, fcfg.Segments = opts.Segment, opts.Segments
+		fcfg.MaxDialing = max(1, (fcfg.MaxDialing+opts.Segments-1)/opts.Segments)
+	}
 	started := time.Now()
+	if !opts.StartAt.IsZero() {
+		wait := time.Until(opts.StartAt)
+		if wait > 0 {
+			fmt.Fprintf(logw, "waiting %.1fs for the start time %s\n", wait.Seconds(), opts.StartAt.UTC().Format(time.RFC3339Nano))
+			if !sleep(ctx, wait) {
+				return nil, ErrNotStarted
+			}
+		} else if -wait > lateStart {
+			fmt.Fprintf(logw, "warning: started %.3fs after the start time %s: the clients due by now start at once\n", -wait.Seconds(), opts.StartAt.UTC().Format(time.RFC3339Nano))
+		}
+		// The shared origin on this process's monotonic clock.
+		started = time.Now().Add(time.Until(opts.StartAt))
+	}
 	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + shutdownGrace, Events: plans}
+	if opts.NoChaos {
+		emb = nil // the driving participant samples the target
+	}
 	if emb != nil {
 		scfg.GaugeNames, scfg.ImbalanceGauges = emb.gauges()
 	}
@@ -153,6 +218,8 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	var outcomes []chaos.Outcome
 	var chaosTarget chaos.Target
 	switch {
+	case opts.NoChaos:
+		wg.Go(func() { recordOnly(runCtx, rec, events, started) })
 	case emb != nil:
 		chaosTarget = emb.target
 		wg.Go(func() { emb.sampleEvery(runCtx, rec) })
@@ -166,20 +233,36 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		})
 	}
 
-	deadline := time.NewTimer(p.Duration.D())
-	interrupted, aborted := false, ""
-	select {
-	case <-deadline.C:
-	case <-ctx.Done():
-		interrupted = true
-		deadline.Stop()
-	case aborted = <-abort:
-		deadline.Stop()
-		fmt.Fprintf(logw, "run aborted: %s\n", aborted)
-	}
-	// The server's view at the end, taken before the clients go away.
+	deadline := time.NewTimer(time.Until(started.Add(p.Duration.D())))
+	// The server's view at the end, taken before the clients go away. A
+	// target shared with segments in other processes, whose clients leave
+	// on the same stroke, is read one bucket before the end.
 	var end []target.NodeStats
-	if emb != nil {
+	var endSample <-chan time.Time
+	if emb != nil && opts.Remote != nil && opts.Segments > 1 {
+		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - sampleEvery)))
+		defer t.Stop()
+		endSample = t.C
+	}
+	interrupted, aborted := false, ""
+wait:
+	for {
+		select {
+		case <-endSample:
+			end, endSample = emb.sample(rec), nil
+		case <-deadline.C:
+			break wait
+		case <-ctx.Done():
+			interrupted = true
+			deadline.Stop()
+			break wait
+		case aborted = <-abort:
+			deadline.Stop()
+			fmt.Fprintf(logw, "run aborted: %s\n", aborted)
+			break wait
+		}
+	}
+	if emb != nil && (end == nil || interrupted || aborted != "") {
 		end = emb.sample(rec)
 	}
 	now := time.Now()
@@ -198,7 +281,10 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	for i := range res.Events {
 		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
 	}
-	crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
+	if opts.Segments <= 1 {
+		// A segment's clients are a share of those the target closed.
+		crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
+	}
 	unattributed(logw, res)
 	if d := res.Detect; d != nil && d.Unattributed > 0 {
 		fmt.Fprintf(logw, "warning: %d closes were not attributed to any event: more than %d bursts of closes\n", d.Unattributed, stats.DefaultMaxDetected)
@@ -412,5 +498,85 @@ func unattributed(w io.Writer, res *stats.Results) {
 			fmt.Fprintf(w, "warning: %d of the %d closes with code %d belong to no event: they came outside every event's window (for a hook, its window), or from elsewhere\n",
 				n, res.Counters.Closes[code], code)
 		}
+	}
+}
+
+// Timing of the events of a participant that does not drive the chaos.
+const (
+	// recordSlack is how long before an event's planned time it is marked
+	// begun, so that a busy process's late timer misses none of its closes.
+	recordSlack = 500 * time.Millisecond
+	// recordLead is how much earlier than planned the event's window opens:
+	// closes may arrive that much early by the difference of two machines'
+	// clocks. The merge places the event at the driving segment's start.
+	recordLead = 50 * time.Millisecond
+)
+
+// recordOnly marks each planned event begun at its planned time (less
+// recordLead), without acting on the target: another participant drives the
+// chaos, and this one attributes its clients' closes to the events.
+func recordOnly(ctx context.Context, rec *stats.Recorder, events []chaos.Event, started time.Time) {
+	for _, ev := range events {
+		t := started.Add(ev.At - recordLead)
+		if !sleep(ctx, time.Until(t.Add(-recordSlack))) {
+			return
+		}
+		rec.BeginEvent(ev.Index, t)
+	}
+}
+
+// remoteLocal wraps an embedded target that runs in other processes.
+func remoteLocal(r RemoteTarget) *local {
+	var (
+		mu   sync.Mutex // the sampler and the end of the run both ask
+		last []target.NodeStats
+	)
+	stats := func() []target.NodeStats {
+		mu.Lock()
+		defer mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		// A sample that fails keeps the last one: the series must not
+		// report a node's connections as gone because a request was slow.
+		if st, err := r.Stats(ctx); err == nil && len(st) == r.Nodes() {
+			last = st
+		}
+		if last == nil {
+			last = make([]target.NodeStats, r.Nodes())
+			for i := range last {
+				last[i].Index = i
+			}
+		}
+		return last
+	}
+	return &local{target: r, url: r.URL(), nodes: r.Nodes(), stats: stats, stop: func(context.Context) error { return nil }}
+}
+
+// checkSources checks that every source address of fleet.source_addrs is
+// on this machine, before any client dials from it.
+func checkSources(p *profile.Profile) error {
+	addrs, err := profile.ParseSourceAddrs(p.Fleet.SourceAddrs)
+	if err != nil {
+		return fmt.Errorf("%w: fleet.source_addrs: %w", ErrCannotRun, err)
+	}
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
+		if err != nil {
+			return fmt.Errorf("%w: fleet.source_addrs: %s is not an address of this machine (%v): use local addresses, e.g. 127.0.0.2-127.0.0.40 on loopback", ErrCannotRun, a, err)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+// sleep waits d; false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

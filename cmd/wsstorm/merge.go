@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/merge"
+	"github.com/wsstorm/wsstorm/internal/report"
+)
+
+// startSpreadWarning is how far apart the segments' starts may be before
+// merge warns: their events' herds then overlap less than one run's would.
+const startSpreadWarning = time.Second
+
+func mergeCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("merge", "wsstorm merge DIR... --out DIR [--junit FILE]", stderr)
+	out := fs.String("out", "", "write the merged results to `DIR` (required)")
+	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
+	dirs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(dirs) == 0 {
+		fmt.Fprintln(stderr, "wsstorm merge: name the results directories of a split run's segments (wsstorm run --segment I/N), one per segment")
+		return exitUsage
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "wsstorm merge: --out DIR is missing: name the directory the merged results go to")
+		return exitUsage
+	}
+	for _, d := range dirs {
+		if sameFile(d, *out) {
+			fmt.Fprintf(stderr, "wsstorm merge: --out %s is one of the segments' directories, whose files the merged results would replace: choose another directory\n", *out)
+			return exitUsage
+		}
+	}
+	run, err := merge.Dirs(dirs)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsstorm merge: %v\n", err)
+		return exitUsage
+	}
+	if err := checkWritable(*out); err != nil {
+		fmt.Fprintf(stderr, "wsstorm merge: cannot write results to %s: %v; choose another directory with --out\n", *out, err)
+		return exitCannotRun
+	}
+	m := run.Merged
+	chaos := "no segment drove the chaos"
+	if m.ChaosSegment >= 0 {
+		chaos = fmt.Sprintf("the chaos from segment %d", m.ChaosSegment)
+	}
+	fmt.Fprintf(stderr, "wsstorm merge: %d segments of profile %s, %s\n", m.Segments, run.Profile.Name, chaos)
+	if m.StartSpread > startSpreadWarning {
+		fmt.Fprintf(stderr, "wsstorm merge: warning: the segments started %.1fs apart; give them one --start-at so that the merge is one run's\n", m.StartSpread.Seconds())
+	}
+	sum, werr := report.Write(*out, run)
+	if err := report.WriteText(stdout, sum, *out); err != nil {
+		fmt.Fprintf(stderr, "wsstorm merge: %v\n", err)
+	}
+	var extras *report.ExtrasError
+	if errors.As(werr, &extras) {
+		// The contract files are written: the verdict stands.
+		fmt.Fprintf(stderr, "wsstorm merge: warning: results are in %s, but %v\n", *out, werr)
+		werr = nil
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "wsstorm merge: writing results to %s: %v\n", *out, trimPrefix(werr))
+		return exitCannotRun
+	}
+	if *junit != "" {
+		if err := report.WriteJUnit(*junit, "thresholds", report.ThresholdCases(sum)); err != nil {
+			fmt.Fprintf(stderr, "wsstorm merge: writing the JUnit file: %v\n", err)
+			return exitCannotRun
+		}
+	}
+	// An interrupted segment makes the merged run not passed (exit 1): it is
+	// the merge's verdict, not this command that was interrupted.
+	if !sum.Passed {
+		return exitFailed
+	}
+	return exitPassed
+}
+
+// sameFile reports whether paths a and b name one directory.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
