@@ -21,11 +21,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
 
-// connsPerServe is how many connections runProcesses gives one wsstorm serve
-// process at most, in the steady state: a process may open about 19,000
-// files here, and while one node restarts its clients crowd onto the rest.
-const connsPerServe = 14000
-
 // Timing of --processes: children must be up before the shared start time.
 const (
 	startMargin    = 2 * time.Second
@@ -53,12 +48,11 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		return exitCannotRun
 	}
-	servers := 0
+	var serveNodes []int // nodes of each wsstorm serve process
 	if embedded {
-		servers = (p.Fleet.Clients + connsPerServe - 1) / connsPerServe
-		if servers > p.Target.Nodes {
-			fmt.Fprintf(stderr, "wsstorm: %d clients need %d wsstorm serve processes of at most %d connections each, but the target has %d nodes to spread over them: raise target.nodes to at least %d\n",
-				p.Fleet.Clients, servers, connsPerServe, p.Target.Nodes, servers)
+		var err error
+		if serveNodes, err = storm.PlanServes(p); err != nil {
+			fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 			return exitCannotRun
 		}
 	}
@@ -79,6 +73,10 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	// After the first signal, which is passed on to the children once, a
+	// second one ends this process at once; its children then get SIGTERM
+	// (the parent-death signal), their second, and end at once too.
+	context.AfterFunc(ctx, cancel)
 
 	var base []string // the profile and its overrides, for every child
 	if path != "" {
@@ -93,27 +91,16 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 		for _, c := range cs {
 			_ = c.cmd.Process.Signal(syscall.SIGTERM)
 		}
-		for _, c := range cs {
-			select {
-			case <-c.done:
-			case <-time.After(childStopGrace):
-				_ = c.cmd.Process.Kill()
-				<-c.done
-			}
-		}
+		awaitAll(cs, childStopGrace)
 	}
 	defer func() { stopAll(serves) }()
 
 	var adminURLs []string
 	if embedded {
-		fmt.Fprintf(stderr, "wsstorm: starting the embedded target's %d nodes as %d wsstorm serve processes\n", p.Target.Nodes, servers)
+		fmt.Fprintf(stderr, "wsstorm: starting the embedded target's %d nodes as %d wsstorm serve processes\n", p.Target.Nodes, len(serveNodes))
 		listen := ""
 		first := 0
-		for s := range servers {
-			nodes := p.Target.Nodes / servers
-			if s < p.Target.Nodes%servers {
-				nodes++
-			}
+		for s, nodes := range serveNodes {
 			args := append([]string{"serve"}, base...)
 			args = append(args, "--nodes", fmt.Sprint(nodes), "--first-node", fmt.Sprint(first), "--admin", "127.0.0.1:0")
 			if listen != "" {
@@ -129,6 +116,10 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 			url, adminURL, err := awaitServe(ctx, c, lines)
 			if err != nil {
 				fmt.Fprintf(stderr, "wsstorm: %s: %v\n", name, err)
+				if ctx.Err() != nil {
+					_ = os.Remove(dir) // only if empty: nothing was measured
+					return exitInterrupted
+				}
 				return exitCannotRun
 			}
 			if listen == "" {
@@ -162,44 +153,61 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 		segs = append(segs, c)
 	}
 
-	// Wait for the segments. The first signal is passed on once (a second
-	// would end them at once, results unwritten); a segment that fails
-	// stops the others.
+	// Wait for the segments. The first signal is passed on once; a segment
+	// that fails, or a serve process that ends, stops the others.
 	interrupted := false
 	var failed *child
-	pending := append([]*child(nil), segs...)
-	for len(pending) > 0 {
-		cases := make(chan *child, len(pending))
-		for _, c := range pending {
-			go func() { <-c.done; cases <- c }()
-		}
+	ended := make(chan *child, len(segs)+len(serves))
+	for _, c := range append(append([]*child{}, segs...), serves...) {
+		go func() { <-c.done; ended <- c }()
+	}
+	var grace <-chan time.Time // after an interrupt: how long the segments may take
+	for pending := len(segs); pending > 0; {
 		select {
-		case c := <-cases:
-			pending = remove(pending, c)
-			if code := exitCode(c); code != exitPassed && code != exitFailed && failed == nil && !interrupted {
+		case c := <-ended:
+			isSegment := !strings.HasPrefix(c.name, "serve")
+			if isSegment {
+				pending--
+			}
+			code := exitCode(c)
+			if failed == nil && !interrupted && (!isSegment || code != exitPassed && code != exitFailed) {
 				failed = c
-				for _, o := range pending {
+				for _, o := range segs {
 					_ = o.cmd.Process.Signal(syscall.SIGTERM)
 				}
+				grace = time.After(childStopGrace)
 			}
 		case <-ctx.Done():
-			if !interrupted {
-				interrupted = true
-				for _, o := range pending {
-					_ = o.cmd.Process.Signal(os.Interrupt)
-				}
+			interrupted = true
+			for _, o := range segs {
+				_ = o.cmd.Process.Signal(os.Interrupt)
 			}
-			ctx = context.Background() // wait on; a second Ctrl-C is the terminal's
+			ctx = context.Background()
+			grace = time.After(childStopGrace)
+		case <-grace:
+			for _, o := range segs {
+				_ = o.cmd.Process.Kill()
+			}
+			grace = nil
 		}
 	}
 	logUsage(stderr, append(append([]*child{}, serves...), segs...), false)
 	if failed != nil {
-		fmt.Fprintf(stderr, "wsstorm: %s failed (exit %d: %s); the other processes were stopped\n", failed.name, exitCode(failed), failed.last.get())
+		fmt.Fprintf(stderr, "wsstorm: %s failed (%s: %s); the other processes were stopped\n", failed.name, exitText(failed), failed.last.get())
 		return exitCannotRun
+	}
+	if interrupted && !anyResults(dirs) {
+		fmt.Fprintf(stderr, "wsstorm: interrupted before the run started: nothing was measured\n")
+		_ = os.RemoveAll(segDir)
+		_ = os.Remove(dir)
+		return exitInterrupted
 	}
 	run, err := merge.Dirs(dirs)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: merging the segments' results in %s: %v\n", segDir, err)
+		if interrupted {
+			return exitInterrupted
+		}
 		return exitCannotRun
 	}
 	stopAll(serves)
@@ -282,8 +290,42 @@ func logUsage(w io.Writer, cs []*child, servesOnly bool) {
 			continue
 		}
 		st := c.cmd.ProcessState
-		fmt.Fprintf(w, "wsstorm: %s: exit %d, peak RSS %s, CPU %.1fs\n", c.name, exitCode(c), maxRSS(st), (st.UserTime() + st.SystemTime()).Seconds())
+		fmt.Fprintf(w, "wsstorm: %s: %s, peak RSS %s, CPU %.1fs\n", c.name, exitText(c), maxRSS(st), (st.UserTime() + st.SystemTime()).Seconds())
 	}
+}
+
+// exitText says how a child ended: its exit code, or the signal.
+func exitText(c *child) string {
+	if st := c.cmd.ProcessState; st != nil && st.ExitCode() < 0 {
+		return st.String()
+	}
+	return fmt.Sprintf("exit %d", exitCode(c))
+}
+
+// awaitAll waits for every child, together for at most grace; then it
+// kills those left.
+func awaitAll(cs []*child, grace time.Duration) {
+	deadline := time.After(grace)
+	for _, c := range cs {
+		select {
+		case <-c.done:
+		case <-deadline:
+			for _, o := range cs {
+				_ = o.cmd.Process.Kill()
+			}
+			<-c.done
+		}
+	}
+}
+
+// anyResults says some segment wrote its results.
+func anyResults(dirs []string) bool {
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, report.SummaryFile)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func exitCode(c *child) int {
@@ -291,15 +333,6 @@ func exitCode(c *child) int {
 		return -1
 	}
 	return c.cmd.ProcessState.ExitCode()
-}
-
-func remove(cs []*child, c *child) []*child {
-	for i, o := range cs {
-		if o == c {
-			return append(cs[:i], cs[i+1:]...)
-		}
-	}
-	return cs
 }
 
 // lastLine keeps the last line a child wrote.

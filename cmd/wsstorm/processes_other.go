@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !unix
 
 package main
 
@@ -7,9 +7,8 @@ import (
 	"syscall"
 )
 
-// childAttr leaves children in this process's group where Linux's
-// parent-death signal is missing.
+// childAttr leaves children as they are where process groups are missing.
 func childAttr() *syscall.SysProcAttr { return nil }
 
-// maxRSS is unknown off Linux: rusage units differ.
+// maxRSS is unknown here.
 func maxRSS(*os.ProcessState) string { return "unknown" }

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wsstorm/wsstorm/internal/report"
 )
@@ -162,4 +167,115 @@ func processesWith(t *testing.T, s string) []string {
 		}
 	}
 	return out
+}
+
+// TestSplitRefusals: combinations that cannot work are refused before
+// anything starts.
+func TestSplitRefusals(t *testing.T) {
+	dir := t.TempDir()
+	observe := filepath.Join(dir, "observe.toml")
+	if err := os.WriteFile(observe, []byte("name = \"o\"\n[target]\nmode = \"external\"\nurl = \"ws://127.0.0.1:9/\"\n[detect]\nenabled = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proxied := filepath.Join(dir, "proxy.toml")
+	if err := os.WriteFile(proxied, []byte("name = \"p\"\n[target]\nmode = \"proxy\"\nurl = \"ws://127.0.0.1:9/\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	external := filepath.Join(dir, "external.toml")
+	if err := os.WriteFile(external, []byte("name = \"e\"\n[target]\nmode = \"external\"\nurl = \"ws://127.0.0.1:9/\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--processes", "2", observe}, "observe mode"},
+		{[]string{"--segment", "0/2", observe}, "observe mode"},
+		{[]string{"--processes", "2", proxied}, "proxy mode runs the chaos proxy inside the process"},
+		{[]string{"--segment", "1/2", "--start-at", "2001-01-01T00:00:00Z", proxied}, "proxy mode"},
+		{[]string{"--segment", "1/2", "--start-at", "2001-01-01T00:00:00Z", external}, "would already be over"},
+		{[]string{"--processes", "2", "--metrics-addr", "127.0.0.1:0"}, "--metrics-addr is not available with --processes"},
+		{[]string{"--segment", "1/2"}, "must share one target"},
+		{[]string{"--processes", "2", "--segment", "0/2"}, "leave out --segment"},
+		{[]string{"--processes", "3", "--set", "fleet.clients=2"}, "more than the profile's 2 clients"},
+	} {
+		code, _, stderr := wsstorm(t, append([]string{"run", "--out", filepath.Join(dir, "out")}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// startProcesses starts `wsstorm run --processes` with args and returns it
+// once its segments were started, with its stderr so far.
+func startProcesses(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"run", "--processes"}, args...)...)
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "waiting") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the segments did not start: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cmd, &stderr
+}
+
+// TestProcessesInterruptedBeforeStart: Ctrl-C while the segments wait for
+// the start time ends the run with 130, nothing measured, nothing left.
+func TestProcessesInterruptedBeforeStart(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	cmd, stderr := startProcesses(t, "2", "--out", out, "--set", "name=interrupted-before-start", "../../profiles/ci-gate.toml")
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d: %s", err, exitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "nothing was measured") {
+		t.Errorf("stderr does not say nothing was measured:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s was left behind", out)
+	}
+	if pids := processesWith(t, "interrupted-before-start"); len(pids) > 0 {
+		t.Errorf("processes left running: %v", pids)
+	}
+}
+
+// TestProcessesServeDies: a wsstorm serve process that ends during the run
+// stops the segments, and the run exits 3 naming it.
+func TestProcessesServeDies(t *testing.T) {
+	out := t.TempDir()
+	cmd, stderr := startProcesses(t, "2", "--out", out, "--set", "name=serve-dies", "../../profiles/ci-gate.toml")
+	killed := 0
+	for _, p := range processesWith(t, "serve-dies") {
+		if strings.Contains(p, " serve ") {
+			pid, _ := strconv.Atoi(strings.SplitN(p, ":", 2)[0])
+			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+				killed++
+			}
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("killed %d serve processes, want 1", killed)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitCannotRun {
+		t.Fatalf("exit %v, want %d: %s", err, exitCannotRun, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "serve 0 failed (signal: killed") {
+		t.Errorf("stderr does not name the serve process:\n%s", stderr.String())
+	}
+	if pids := processesWith(t, "serve-dies"); len(pids) > 0 {
+		t.Errorf("processes left running: %v", pids)
+	}
 }

@@ -61,6 +61,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm run: %v\n", err)
 		return exitUsage
 	}
+	if sp.processes > 0 && *metricsAddr != "" {
+		fmt.Fprintln(stderr, "wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
+		return exitUsage
+	}
 	if sp.processes > 0 {
 		return runProcesses(p, path, sets, &sp, *out, *junit, stdout, stderr)
 	}

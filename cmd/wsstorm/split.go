@@ -103,8 +103,13 @@ func (sp *splitFlags) check(p *profile.Profile) error {
 	case embedded && len(sp.targetAdmin) == 0 && (sp.segments > 1 || sp.chaos == "off"):
 		return errors.New("the segments of one run must share one target, but each would start its own embedded target: " +
 			"run the target with wsstorm serve and pass its admin URL with --target-admin, use --processes, or use an external target")
-	case p.Detect.Enabled && sp.segments > 1:
-		return errors.New("--segment: observe mode ([detect]) finds events in each process's own closes, so segments would not share them; run observe mode as one process")
+	case p.Detect.Enabled && (sp.segments > 1 || sp.processes > 1):
+		return errors.New("observe mode ([detect]) finds events in each process's own closes, so segments would not share them: run observe mode as one process, without --segment or --processes")
+	case p.Target.Mode == profile.ModeProxy && (sp.segments > 1 || sp.processes > 1 || sp.chaos == "off"):
+		return errors.New("proxy mode runs the chaos proxy inside the process, so each segment would have its own and only one would get the chaos: " +
+			"run proxy mode as one process, or run `wsstorm proxy` with its admin API and an external-target profile whose restart hooks call it")
+	case !sp.startAt.IsZero() && time.Now().After(sp.startAt.Add(p.Duration.D())):
+		return fmt.Errorf("--start-at %s: the run's %v would already be over: give a time in the future", sp.startAt.UTC().Format(time.RFC3339), p.Duration.D())
 	}
 	return nil
 }

@@ -144,9 +144,13 @@ func checkPorts(p *profile.Profile, l Limits) string {
 			"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target) or lower fleet.clients",
 			clients, sources, busiest, portsPerAddress, need, need+1)
 	}
+	fewer := fmt.Sprintf("set fleet.clients to at most %d per process", portsPerAddress)
+	if l.Processes > 1 {
+		fewer = fmt.Sprintf("set fleet.clients to at most %d (the processes of one machine share its ports)", portsPerAddress)
+	}
 	return fmt.Sprintf("%d clients need %d source ports to one target address, but one source address has about %d: "+
-		"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target), or set fleet.clients to at most %d per process",
-		clients, busiest, portsPerAddress, need, need+1, portsPerAddress)
+		"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target), or %s",
+		clients, busiest, portsPerAddress, need, need+1, fewer)
 }
 
 // destinations maps client i to the index of its destination address among
@@ -172,4 +176,43 @@ func destinations(p *profile.Profile) []int {
 		out[i] = ids[host]
 	}
 	return out
+}
+
+// serveHeadroom is the share of a serve process's open-file limit its
+// connections may take while one node is down and its clients crowd onto
+// the others (the rest absorbs an uneven spread and the herd's handshakes).
+const serveHeadroom = 0.9
+
+// PlanServes splits the embedded target of p over the fewest wsstorm serve
+// processes on this machine that can hold its clients: the nodes of each,
+// in order (contiguous node numbers). A process is sized for the worst
+// moment of a rolling restart, one node down and its clients on the others.
+func PlanServes(p *profile.Profile) ([]int, error) { return planServes(p, thisMachine()) }
+
+func planServes(p *profile.Profile, m machine) ([]int, error) {
+	nodes, clients := p.Target.Nodes, float64(p.Fleet.Clients)
+	files := uint64(1 << 20)
+	if m.filesKnown {
+		files = m.files
+	}
+	room := serveHeadroom * float64(max(files, reservedFiles)-reservedFiles)
+	for servers := 1; servers <= nodes; servers++ {
+		most := (nodes + servers - 1) / servers // nodes of the largest process
+		share := clients * float64(most) / float64(max(nodes-1, 1))
+		if nodes == 1 {
+			share = clients
+		}
+		if share <= room {
+			out := make([]int, servers)
+			for s := range out {
+				out[s] = nodes / servers
+				if s < nodes%servers {
+					out[s]++
+				}
+			}
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %d clients on %d nodes need more than one node's connections (about %.0f while one node is down) per wsstorm serve process, which may open %d files: raise target.nodes, or the open-file limit with `ulimit -n`",
+		ErrCannotRun, p.Fleet.Clients, nodes, clients/float64(max(nodes-1, 1)), files)
 }

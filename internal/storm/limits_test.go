@@ -2,6 +2,7 @@ package storm
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -108,5 +109,33 @@ func TestSegmentClients(t *testing.T) {
 	}
 	if total != 20 || SegmentClients(20, 0, 3) != 7 || SegmentClients(20, 2, 3) != 6 || SegmentClients(20, 0, 0) != 20 {
 		t.Errorf("segments of 20 clients over 3: %d, %d, %d", SegmentClients(20, 0, 3), SegmentClients(20, 1, 3), SegmentClients(20, 2, 3))
+	}
+}
+
+func TestPlanServes(t *testing.T) {
+	m := machine{files: 20000, filesKnown: true}
+	for _, tc := range []struct {
+		clients, nodes int
+		want           []int // nil: an error
+	}{
+		{2000, 3, []int{3}},
+		{60000, 8, []int{2, 2, 2, 2}}, // 17,143 a process while a node is down
+		{40000, 5, []int{1, 1, 1, 1, 1}},
+		{17000, 1, []int{1}},
+		{20000, 1, nil},
+		{60000, 4, nil}, // 20,000 a process while a node is down
+	} {
+		p := profile.Defaults()
+		p.Fleet.Clients, p.Target.Nodes = tc.clients, tc.nodes
+		got, err := planServes(&p, m)
+		if tc.want == nil {
+			if err == nil || !strings.Contains(err.Error(), "raise target.nodes") {
+				t.Errorf("%d clients on %d nodes: %v, %v; want an error", tc.clients, tc.nodes, got, err)
+			}
+			continue
+		}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%d clients on %d nodes: %v, %v; want %v", tc.clients, tc.nodes, got, err, tc.want)
+		}
 	}
 }

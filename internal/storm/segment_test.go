@@ -2,6 +2,8 @@ package storm
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +63,53 @@ func TestSegmentWithoutChaos(t *testing.T) {
 	}
 	if run.Target != nil || len(res.GaugeNames) != 0 {
 		t.Errorf("a segment without chaos reports the target's side: %+v, %v", run.Target, res.GaugeNames)
+	}
+}
+
+// fakeRemote is a RemoteTarget whose nodes accepted clients before the
+// run and none during it.
+type fakeRemote struct {
+	nodes    int
+	url      string
+	accepted int64
+}
+
+func (f *fakeRemote) Nodes() int                                        { return f.nodes }
+func (f *fakeRemote) URL() string                                       { return f.url }
+func (*fakeRemote) Close(context.Context, chaos.CloseSpec) (int, error) { return 0, nil }
+func (*fakeRemote) Restart(context.Context, int, chaos.RestartSpec) (int, error) {
+	return 0, nil
+}
+func (f *fakeRemote) Stats(context.Context) ([]target.NodeStats, error) {
+	out := make([]target.NodeStats, f.nodes)
+	for i := range out {
+		out[i] = target.NodeStats{Index: i, Accepted: f.accepted, Up: true}
+	}
+	return out, nil
+}
+
+// TestRemoteTarget: serve processes with another number of nodes than the
+// profile's are refused; their counters count from the run's start.
+func TestRemoteTarget(t *testing.T) {
+	p := profile.Defaults()
+	p.Duration = profile.Dur(300 * time.Millisecond)
+	p.Fleet.Clients = 1
+	p.Fleet.Ramp = profile.Dur(0)
+	p.Chaos = nil
+	_, err := Run(context.Background(), &p, Options{Remote: &fakeRemote{nodes: 1, url: "ws://127.0.0.1:9/", accepted: 100}})
+	if !errors.Is(err, ErrCannotRun) || !strings.Contains(err.Error(), "serve processes have 1 nodes, but the profile's target.nodes is 3") {
+		t.Fatalf("err = %v", err)
+	}
+	run, err := Run(context.Background(), &p, Options{Remote: &fakeRemote{nodes: 3, url: "ws://127.0.0.1:9/", accepted: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Target == nil || len(run.Target.Nodes) != 3 {
+		t.Fatalf("target side %+v", run.Target)
+	}
+	// The serve processes' counts before the run are not the run's: this
+	// one accepted nothing while it ran.
+	if a := run.Target.Nodes[0].Accepted; a != 0 {
+		t.Errorf("accepted %d, want 0: the counts from before the run", a)
 	}
 }

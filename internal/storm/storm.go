@@ -109,6 +109,10 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	switch p.Target.Mode {
 	case profile.ModeEmbedded:
 		if opts.Remote != nil {
+			if n := opts.Remote.Nodes(); n != p.Target.Nodes {
+				return nil, fmt.Errorf("%w: the wsstorm serve processes have %d nodes, but the profile's target.nodes is %d: give serve --nodes %d in all, or run with --set target.nodes=%d",
+					ErrCannotRun, n, p.Target.Nodes, p.Target.Nodes, n)
+			}
 			emb = remoteLocal(opts.Remote)
 			url = emb.url
 			fmt.Fprintf(logw, "target: %d nodes of wsstorm serve at %s\n", emb.nodes, url)
@@ -170,7 +174,13 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 	if opts.Segments > 1 {
 		fcfg.Segment, fcfg.Segments = opts.Segment, opts.Segments
-		fcfg.MaxDialing = max(1, (fcfg.MaxDialing+opts.Segments-1)/opts.Segments)
+		// Shares that add up to the whole: no more dials in flight over
+		// the segments than in one process.
+		share := fcfg.MaxDialing / opts.Segments
+		if opts.Segment < fcfg.MaxDialing%opts.Segments {
+			share++
+		}
+		fcfg.MaxDialing = max(1, share)
 	}
 	started := time.Now()
 	if !opts.StartAt.IsZero() {
@@ -517,7 +527,7 @@ const (
 // chaos, and this one attributes its clients' closes to the events.
 func recordOnly(ctx context.Context, rec *stats.Recorder, events []chaos.Event, started time.Time) {
 	for _, ev := range events {
-		t := started.Add(ev.At - recordLead)
+		t := started.Add(max(ev.At-recordLead, 0))
 		if !sleep(ctx, time.Until(t.Add(-recordSlack))) {
 			return
 		}
@@ -530,15 +540,29 @@ func remoteLocal(r RemoteTarget) *local {
 	var (
 		mu   sync.Mutex // the sampler and the end of the run both ask
 		last []target.NodeStats
+		base []target.NodeStats // counts before the run: serve counts over its life
 	)
+	get := func() []target.NodeStats {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if st, err := r.Stats(ctx); err == nil && len(st) == r.Nodes() {
+			return st
+		}
+		return nil
+	}
+	base = get()
 	stats := func() []target.NodeStats {
 		mu.Lock()
 		defer mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
 		// A sample that fails keeps the last one: the series must not
 		// report a node's connections as gone because a request was slow.
-		if st, err := r.Stats(ctx); err == nil && len(st) == r.Nodes() {
+		if st := get(); st != nil {
+			if len(base) == len(st) {
+				for i := range st {
+					st[i].Accepted -= base[i].Accepted
+					st[i].Rejected -= base[i].Rejected
+				}
+			}
 			last = st
 		}
 		if last == nil {
