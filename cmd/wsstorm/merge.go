@@ -14,6 +14,7 @@ import (
 
 // startSpreadWarning is how far apart the segments' starts may be before
 // merge warns: their events' herds then overlap less than one run's would.
+// Further apart than 10% of the duration, merge.Dirs refuses them.
 const startSpreadWarning = time.Second
 
 func mergeCmd(args []string, stdout, stderr io.Writer) int {

@@ -163,3 +163,35 @@ func TestMergeCmdErrors(t *testing.T) {
 		t.Errorf("a refused merge created %s", out)
 	}
 }
+
+// TestMergeCmdStartSpread checks segments started apart without
+// --start-at: a warning when they are close enough to be one run, a
+// refusal (exit 2) when they are further apart than 10% of the profile's
+// duration (at least 1s).
+func TestMergeCmdStartSpread(t *testing.T) {
+	root := t.TempDir()
+	p := mergetest.Profile(t)
+	p.Duration.Duration = 30 * time.Second
+	apart := func(name string, step time.Duration) []string {
+		_, segs := mergetest.Write(t, filepath.Join(root, name), mergetest.Options{Profile: p, Mutate: func(k int, r *report.Run) {
+			r.Segment.StartAt = time.Time{}
+			r.Results.Started = r.Results.Started.Add(time.Duration(k) * step)
+		}})
+		return segs
+	}
+	segs := apart("close", 800*time.Millisecond)
+	code, _, stderr := wsstorm(t, append([]string{"merge", "--out", filepath.Join(root, "merged-close")}, segs...)...)
+	if code != exitFailed || !strings.Contains(stderr, "wsstorm merge: warning: the segments started 1.6s apart; give them one --start-at") {
+		t.Errorf("1.6s apart in a 30s run: exit %d, want %d with a warning\n%s", code, exitFailed, stderr)
+	}
+	segs = apart("far", 11500*time.Millisecond)
+	out := filepath.Join(root, "merged-far")
+	code, _, stderr = wsstorm(t, append([]string{"merge", "--out", out}, segs...)...)
+	want := "wsstorm merge: " + segs[0] + " and " + segs[2] + " started 23.0s apart, more than the 3s that segments of one 30s run may be"
+	if code != exitUsage || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("23s apart: exit %d, want %d with\n%s\ngot\n%s", code, exitUsage, want, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused merge created %s", out)
+	}
+}

@@ -11,20 +11,38 @@
 // clients over the lined-up buckets (or a segment's own peak, if larger):
 // the segments' peaks fall at different moments, so their sum overstates
 // it, while the merged series misses only peaks shorter than a bucket.
+//
+// The segments must be those of one run: one profile (name, sha256,
+// overrides, seed), one split, one --start-at, each segment once, at most
+// one of them driving the chaos, and wall-clock starts at most
+// max(1s, 10% of the profile's duration) apart: segments started further
+// apart, without a shared --start-at, are separate runs.
+//
+// Events are matched by index. With a segment that drove the chaos, its
+// events are the run's: an event another segment has but it lacks never
+// happened (the others mark each event begun a little before its planned
+// time, so a run that ends in between leaves them one the chaos never
+// began), and is left out of that segment. Without one, the run's events
+// are those of any segment. Every segment must have every event of the
+// run, bar a segment whose run was cut short (interrupted or aborted),
+// which may lack the run's last events: those after the last it has.
 package merge
 
 import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -87,7 +105,62 @@ func Dirs(dirs []string) (*report.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkStartSpread(segs, p.Duration.D()); err != nil {
+		return nil, err
+	}
+	dropUnbegun(segs)
+	if err := checkEvents(segs); err != nil {
+		return nil, err
+	}
 	return combine(p, segs), nil
+}
+
+// maxStartSpread is how far apart the wall-clock starts of a run's
+// segments may be, for a profile of duration d: 10% of it, and at least
+// 1s. Segments given one --start-at start together, bar the machines'
+// clock offsets; segments further apart are not one run.
+func maxStartSpread(d time.Duration) time.Duration { return max(time.Second, d/10) }
+
+// checkStartSpread refuses segments that started too far apart to be one
+// run of a profile of duration d.
+func checkStartSpread(segs []*report.SegmentResults, d time.Duration) error {
+	first, last := segs[0], segs[0]
+	for _, s := range segs[1:] {
+		if s.Results.Started.Before(first.Results.Started) {
+			first = s
+		}
+		if s.Results.Started.After(last.Results.Started) {
+			last = s
+		}
+	}
+	spread, limit := last.Results.Started.Sub(first.Results.Started), maxStartSpread(d)
+	if spread <= limit {
+		return nil
+	}
+	return refuse("%s and %s started %.1fs apart, more than the %v that segments of one %v run may be (10%% of its duration, at least 1s): they are separate runs; run every segment with one --start-at TIME",
+		first.Dir, last.Dir, spread.Seconds(), limit, d)
+}
+
+// dropUnbegun leaves out of each segment the events that the segment that
+// drove the chaos, if there is one, lacks: the chaos never began them.
+func dropUnbegun(segs []*report.SegmentResults) {
+	i := slices.IndexFunc(segs, func(s *report.SegmentResults) bool { return s.Segment.Chaos })
+	if i < 0 {
+		return
+	}
+	driver := segs[i]
+	for _, s := range segs {
+		if s == driver {
+			continue
+		}
+		s.Results.Events = slices.DeleteFunc(s.Results.Events, func(e stats.EventReport) bool {
+			return !hasEvent(driver, e.Index)
+		})
+	}
+}
+
+func hasEvent(s *report.SegmentResults, idx int) bool {
+	return slices.ContainsFunc(s.Results.Events, func(e stats.EventReport) bool { return e.Index == idx })
 }
 
 // notSegmentWhy says why a results directory is not a segment's.
@@ -155,11 +228,12 @@ func check(segs []*report.SegmentResults) error {
 	if len(chaos) > 1 {
 		return refuse("segments %d (%s) and %d (%s) both drove the chaos: each event happened more than once, so these are not the segments of one run; run it again with the chaos in one segment", chaos[0].Segment.Index, chaos[0].Dir, chaos[1].Segment.Index, chaos[1].Dir)
 	}
-	return checkEvents(segs)
+	return nil
 }
 
 // checkEvents refuses segments whose events differ: every segment must have
-// the same events, bar those a segment that ended early never reached.
+// the same events, bar the last ones, after the last it has, of a segment
+// that ended early.
 func checkEvents(segs []*report.SegmentResults) error {
 	type seen struct {
 		ev  *stats.EventReport
@@ -180,15 +254,23 @@ func checkEvents(segs []*report.SegmentResults) error {
 		}
 	}
 	for _, s := range segs {
+		// A run cut short may lack the events after the last it has.
+		last := math.MaxInt
 		if endedEarly(s.Summary) {
-			continue
+			last = -1
+			for _, e := range s.Results.Events {
+				last = max(last, e.Index)
+			}
 		}
 		for _, idx := range slices.Sorted(maps.Keys(events)) {
-			if !slices.ContainsFunc(s.Results.Events, func(e stats.EventReport) bool { return e.Index == idx }) {
+			if idx <= last && !hasEvent(s, idx) {
 				o := events[idx]
 				hint := "these are not the segments of one run"
-				if o.ev.Action == stats.DetectedAction {
+				switch {
+				case o.ev.Action == stats.DetectedAction:
 					hint = "observe mode found different bursts of closes in the segments, which cannot be lined up; observe with one process"
+				case endedEarly(s.Summary):
+					hint = fmt.Sprintf("a segment cut short may lack only the run's last events, but it has event %d; these are not the segments of one run", last)
 				}
 				return refuse("event %d (%s) is in %s but not in %s: %s", idx, eventName(o.ev), o.seg.Dir, s.Dir, hint)
 			}
@@ -235,15 +317,7 @@ func loadProfile(segs []*report.SegmentResults) (*profile.Profile, error) {
 	}
 	p, err := profile.Parse([]byte(first.ProfileTOML), path, nil)
 	if err != nil {
-		var errs profile.Errors
-		msg := err.Error()
-		if errors.As(err, &errs) && len(errs) > 0 {
-			msg = errs[0].Error()
-			if len(errs) > 1 {
-				msg += fmt.Sprintf(" (and %d more problems)", len(errs)-1)
-			}
-		}
-		return nil, fmt.Errorf("the profile the segments wrote does not load here: %s; the files it names (send_file, TLS files) must exist on this machine: merge where the segments ran", msg)
+		return nil, profileError(first, err)
 	}
 	ref := first.Summary.Profile
 	p.Name, p.Path, p.SHA256 = ref.Name, ref.Path, ref.SHA256
@@ -256,6 +330,74 @@ func loadProfile(segs []*report.SegmentResults) (*profile.Profile, error) {
 		p.Fleet.Clients = clients
 	}
 	return p, nil
+}
+
+// fileKeys are the profile keys that name a file the profile reads as it
+// loads.
+var fileKeys = []string{"send_file", "ca_file", "cert_file", "key_file"}
+
+// profileError says why the profile.toml of segment first does not load: the profile's first problem, and where a problem is a file it
+// names that this machine lacks, which files.
+func profileError(first *report.SegmentResults, err error) error {
+	var errs profile.Errors
+	msg := err.Error()
+	if errors.As(err, &errs) && len(errs) > 0 {
+		msg = errs[0].Error()
+		if len(errs) > 1 {
+			msg += fmt.Sprintf(" (and %d more problems)", len(errs)-1)
+		}
+	}
+	var missing []string
+	var tree map[string]any
+	if _, terr := toml.Decode(first.ProfileTOML, &tree); terr == nil {
+		for _, e := range errs {
+			last := e.Key[strings.LastIndexByte(e.Key, '.')+1:]
+			if !slices.Contains(fileKeys, last) {
+				continue
+			}
+			file, ok := valueAt(tree, e.Key).(string)
+			if !ok || file == "" {
+				continue
+			}
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(first.Dir, file)
+			}
+			if _, serr := os.Stat(file); errors.Is(serr, fs.ErrNotExist) && !slices.Contains(missing, file) {
+				missing = append(missing, file)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the profile the segments ran does not load here: %s; it reads files this machine lacks (%s): merge where the segments ran, or put the files at the same paths", msg, strings.Join(missing, ", "))
+	}
+	return fmt.Errorf("the profile the segments ran does not load: %s; it is the effective profile their wsstorm wrote: correct that key in the file, or merge with the version of wsstorm that ran them", msg)
+}
+
+// valueAt returns the value at the dotted key in tree, or nil. An index
+// in the key picks an element of an array of tables.
+func valueAt(tree map[string]any, key string) any {
+	var v any = tree
+	for part := range strings.SplitSeq(key, ".") {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[part]
+		case []map[string]any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
 
 // combine merges the checked segments, in index order.

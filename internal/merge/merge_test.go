@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/merge/mergetest"
+	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
@@ -378,5 +379,163 @@ func TestMergeDetectedEvents(t *testing.T) {
 	}
 	if got.Detect == nil || !reflect.DeepEqual(*got.Detect, *want.Detect) {
 		t.Errorf("detect %+v, want %+v", got.Detect, want.Detect)
+	}
+}
+
+// TestMergeLeavesOutEventsTheChaosNeverBegan has the chaos segment cut
+// short before its second event, which the other segments marked begun
+// ahead of its planned time: the merged run has the first event only.
+func TestMergeLeavesOutEventsTheChaosNeverBegan(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cut  func(*report.Run)
+	}{
+		{"interrupted", func(r *report.Run) { r.Interrupted = true }},
+		{"aborted", func(r *report.Run) { r.Aborted = "a restart hook failed" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, r *report.Run) {
+				if k == 0 {
+					r.Results.Events = r.Results.Events[:1]
+					tt.cut(r)
+				}
+			}})
+			run, err := Dirs(segs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(run.Results.Events) != 1 || run.Results.Events[0].Index != 0 {
+				t.Fatalf("merged events %+v, want event 0 only", run.Results.Events)
+			}
+			// Event 0 is whole: every segment's clients in it.
+			if e := run.Results.Events[0]; e.Affected != mergetest.Clients/2 {
+				t.Errorf("event 0 affected %d, want %d", e.Affected, mergetest.Clients/2)
+			}
+		})
+	}
+}
+
+// TestMergeEventsOfACutShortSegment checks that a segment cut short may
+// lack the run's last events, but not one before an event it has.
+func TestMergeEventsOfACutShortSegment(t *testing.T) {
+	cut := func(keep int) []string {
+		_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, r *report.Run) {
+			if k == 1 {
+				r.Results.Events = r.Results.Events[keep : keep+1]
+				r.Interrupted = true
+			}
+		}})
+		return segs
+	}
+	if _, err := Dirs(cut(0)); err != nil {
+		t.Errorf("a segment interrupted before the last event: %v", err)
+	}
+	segs := cut(1)
+	_, err := Dirs(segs)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "event 0 (rolling_restart 1012 on node 0) is in "+segs[0]+" but not in "+segs[1]) ||
+		!strings.Contains(err.Error(), "may lack only the run's last events, but it has event 1") {
+		t.Errorf("a segment interrupted that lacks the first event but has the second: %v", err)
+	}
+}
+
+// TestMergeStartSpread checks the bound on how far apart the segments'
+// starts may be: 10% of the profile's duration, at least 1s.
+func TestMergeStartSpread(t *testing.T) {
+	for _, tt := range []struct {
+		duration, spread time.Duration
+		refused          bool
+	}{
+		{8 * time.Second, time.Second, false},
+		{8 * time.Second, 1200 * time.Millisecond, true},
+		{8 * time.Second, 23 * time.Second, true},
+		{30 * time.Second, 2800 * time.Millisecond, false},
+		{30 * time.Second, 3200 * time.Millisecond, true},
+	} {
+		t.Run(fmt.Sprintf("%v apart in %v", tt.spread, tt.duration), func(t *testing.T) {
+			p := mergetest.Profile(t)
+			p.Duration.Duration = tt.duration
+			// Started without --start-at, by hand.
+			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Profile: p, Mutate: func(k int, r *report.Run) {
+				r.Segment.StartAt = time.Time{}
+				r.Results.Started = r.Results.Started.Add(time.Duration(k) * tt.spread / 2)
+			}})
+			_, err := Dirs(segs)
+			if !tt.refused {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want := fmt.Sprintf("%s and %s started %.1fs apart, more than the %v that segments of one %v run may be", segs[0], segs[2], tt.spread.Seconds(), max(time.Second, tt.duration/10), tt.duration)
+			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--start-at") {
+				t.Errorf("err = %v, want a refusal with %q", err, want)
+			}
+		})
+	}
+}
+
+// TestMergeProfileDoesNotLoad checks the error of a profile.toml that does
+// not load: the profile's own problem, and files only when it names files
+// this machine lacks.
+func TestMergeProfileDoesNotLoad(t *testing.T) {
+	missingCA := filepath.Join(t.TempDir(), "ca.pem")
+	for _, tt := range []struct {
+		name, toml string
+		want       []string
+		files      bool
+	}{
+		{"empty TLS table for ws://", "[target]\nmode = \"proxy\"\nurl = \"ws://127.0.0.1:1/ws\"\n[target.tls]\nca_file = \"\"\nserver_name = \"\"\n",
+			[]string{"target.tls: applies only to a wss:// URL", "correct that key"}, false},
+		{"missing CA file", "[target]\nmode = \"proxy\"\nurl = \"wss://127.0.0.1:1/ws\"\n[target.tls]\nca_file = \"" + missingCA + "\"\n",
+			[]string{"target.tls.ca_file: cannot read " + missingCA, "files this machine lacks (" + missingCA + ")", "merge where the segments ran"}, true},
+		{"missing send_file", "[[fleet.session.script]]\nsend_file = \"payload.bin\"\n",
+			[]string{"fleet.session.script.0.send_file: cannot read", "payload.bin)", "merge where the segments ran"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{})
+			text := "name = \"default\"\nduration = \"8s\"\n" + tt.toml
+			if err := os.WriteFile(filepath.Join(segs[0], report.ProfileFile), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Dirs(segs)
+			if err == nil || errors.Is(err, ErrRefused) {
+				t.Fatalf("err = %v, want the profile's error", err)
+			}
+			msg := err.Error()
+			for _, w := range append(tt.want, filepath.Join(segs[0], report.ProfileFile)) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q lacks %q", msg, w)
+				}
+			}
+			if !tt.files && (strings.Contains(msg, "file") && !strings.Contains(msg, "the file") || strings.Contains(msg, "where the segments ran")) {
+				t.Errorf("%q speaks of files, but none is missing", msg)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("%q is more than one line", msg)
+			}
+		})
+	}
+}
+
+// TestMergeProxyProfile merges the segments of a run through the chaos
+// proxy to a ws:// upstream, whose profile.toml must load back.
+func TestMergeProxyProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "proxy.toml")
+	text := "name = \"proxy\"\nduration = \"8s\"\n[target]\nmode = \"proxy\"\nurl = \"ws://127.0.0.1:1/ws\"\n[fleet]\nclients = 30\n" +
+		"[[chaos]]\nat = \"2s\"\naction = \"rolling_restart\"\nnodes = [0]\n[[chaos]]\nat = \"6s\"\naction = \"close\"\nfraction = 0.5\ncode = 1000\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Profile: p})
+	run, err := Dirs(segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Profile.Target.Mode != profile.ModeProxy || run.Profile.Target.URL != "ws://127.0.0.1:1/ws" {
+		t.Errorf("merged profile's target %+v", run.Profile.Target)
 	}
 }

@@ -136,50 +136,7 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 	// read like TOML ("true", "2000") must not break the file.
 	redactStrings(p, tree)
 	if target, ok := tree["target"].(map[string]any); ok {
-		if len(p.Target.URLs) == 0 {
-			delete(target, "urls")
-		}
-		if len(p.Target.Subprotocols) == 0 {
-			delete(target, "subprotocols")
-		}
-		if p.Target.Origin == "" {
-			delete(target, "origin")
-		}
-		if p.Target.Mode != profile.ModeExternal {
-			delete(target, "on_hook_failure")
-		}
-		if p.Target.Mode == profile.ModeProxy {
-			delete(target, "capacity")
-		}
-		if p.Target.Mode == profile.ModeExternal {
-			delete(target, "nodes")
-			delete(target, "listen")
-			delete(target, "capacity")
-			if hooks := nodeHookTables(p); len(hooks) > 0 {
-				target["nodes"] = hooks
-			}
-			if len(p.Target.Headers) == 0 {
-				delete(target, "headers")
-			}
-			if p.Target.TLS == (profile.TLS{}) {
-				delete(target, "tls")
-			}
-			// By structure too: a secret too short for Redact to look for
-			// everywhere still goes whole from a header or a URL.
-			u, headers := p.RedactedTarget()
-			// A literal '[' makes a URL's userinfo invalid, and the file
-			// must stay a profile that loads.
-			target["url"] = escapeDollar(strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted)))
-			if h, ok := target["headers"].(map[string]any); ok {
-				for k, v := range headers {
-					h[k] = escapeDollar(v)
-				}
-			}
-		} else if p.Target.Mode != profile.ModeProxy {
-			delete(target, "url")
-			delete(target, "headers")
-			delete(target, "tls")
-		}
+		targetTree(p, target)
 	}
 	if len(p.Chaos) == 0 {
 		delete(tree, "chaos")
@@ -194,6 +151,62 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 		}
 	}
 	return tree, nil
+}
+
+// targetTree drops from target, p's [target] as tables, the keys that do
+// not apply to its mode, as the profile's validation decides it, and the
+// tables left at their zero value where validation would reject them: an
+// empty [target.tls] is "TLS settings" for a ws:// URL.
+func targetTree(p *profile.Profile, target map[string]any) {
+	t := &p.Target
+	for k, empty := range map[string]bool{
+		"urls": len(t.URLs) == 0, "subprotocols": len(t.Subprotocols) == 0, "origin": t.Origin == "",
+		"headers": len(t.Headers) == 0, "tls": t.TLS == (profile.TLS{}),
+	} {
+		if empty {
+			delete(target, k)
+		}
+	}
+	if tls, ok := target["tls"].(map[string]any); ok {
+		for k, v := range tls {
+			if v == "" || v == false {
+				delete(tls, k)
+			}
+		}
+	}
+	if t.Mode != profile.ModeExternal {
+		delete(target, "on_hook_failure")
+	}
+	switch t.Mode {
+	case profile.ModeExternal:
+		delete(target, "nodes")
+		delete(target, "listen")
+		delete(target, "capacity")
+		if hooks := nodeHookTables(p); len(hooks) > 0 {
+			target["nodes"] = hooks
+		}
+		// By structure too: a secret too short for Redact to look for
+		// everywhere still goes whole from a header or a URL.
+		u, headers := p.RedactedTarget()
+		// A literal '[' makes a URL's userinfo invalid, and the file must
+		// stay a profile that loads.
+		target["url"] = escapeDollar(strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted)))
+		if h, ok := target["headers"].(map[string]any); ok {
+			for k, v := range headers {
+				h[k] = escapeDollar(v)
+			}
+		}
+	case profile.ModeProxy:
+		// The upstream's URL and headers are taken as written, without
+		// ${NAME} expansion, so a '$' stays as it is; its password goes.
+		delete(target, "capacity")
+		u, _ := p.RedactedTarget()
+		target["url"] = strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted))
+	default:
+		delete(target, "url")
+		delete(target, "headers")
+		delete(target, "tls")
+	}
 }
 
 // redactStrings redacts p's secrets in every string of v, in place.

@@ -2,6 +2,13 @@ package report
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -174,5 +181,191 @@ func TestWriteWithoutProfile(t *testing.T) {
 	}
 	if page := mustRead(t, filepath.Join(dir, HTMLFile)); !bytes.Contains(page, []byte("has no profile.toml")) {
 		t.Error("the page does not say the profile is missing")
+	}
+}
+
+// writeTestCA writes a self-signed CA certificate and its key in PEM to dir
+// and returns their paths: enough for a TLS setup that validates.
+func writeTestCA(t *testing.T, dir string) (certPath, keyPath string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wsstorm test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath
+}
+
+// TestProfileTOMLTargetModes checks that profile.toml loads back, with
+// profile.Load as `wsstorm run profile.toml` and the merge read it, to the
+// profile the run had, for every kind of target: keys that do not apply to
+// the mode, or that sit at a zero value validation rejects there (an empty
+// [target.tls] for a ws:// URL), must not be written.
+func TestProfileTOMLTargetModes(t *testing.T) {
+	const hooks = `
+on_hook_failure = "abort"
+[[target.nodes]]
+name = "web-1"
+command = ["systemctl", "restart", "web@{{node}}"]
+[[target.nodes]]
+name = "web-2"
+http = { method = "POST", url = "http://127.0.0.1:9900/restart?node={{node}}", status = 200 }
+
+[[chaos]]
+at = "2s"
+action = "rolling_restart"
+interval = "2s"
+`
+	for _, tt := range []struct{ name, toml string }{
+		{"embedded", `
+name = "embedded"
+duration = "10s"
+[target]
+mode = "embedded"
+nodes = 2
+[target.capacity]
+accept_rate = 500
+max_conns = 100
+[fleet]
+clients = 20
+[[chaos]]
+at = "3s"
+action = "restart"
+node = 1
+`},
+		{"external ws", `
+name = "external-ws"
+duration = "10s"
+[target]
+mode = "external"
+url = "ws://127.0.0.1:1/ws?client={{client}}"
+` + hooks},
+		{"external wss with TLS", `
+name = "external-wss"
+duration = "10s"
+[target]
+mode = "external"
+url = "wss://127.0.0.1:1/ws"
+headers = { X-Team = "storm" }
+tls = { ca_file = "ca.pem", server_name = "ws.example.test", cert_file = "ca.pem", key_file = "ca-key.pem" }
+` + hooks},
+		{"external wss skipping verification", `
+name = "external-insecure"
+duration = "10s"
+[target]
+mode = "external"
+urls = ["wss://127.0.0.1:1/ws", "wss://127.0.0.1:2/ws"]
+tls = { insecure_skip_verify = true }
+` + hooks},
+		{"proxy ws", `
+name = "proxy-ws"
+duration = "10s"
+[target]
+mode = "proxy"
+nodes = 3
+url = "ws://127.0.0.1:1/ws"
+[[chaos]]
+at = "2s"
+action = "restart"
+node = 0
+`},
+		{"proxy wss with TLS", `
+name = "proxy-wss"
+duration = "10s"
+[target]
+mode = "proxy"
+url = "wss://127.0.0.1:1/ws?literal=a$${WSSTORM_NOT_EXPANDED}"
+headers = { X-Team = "storm" }
+tls = { ca_file = "ca.pem", server_name = "ws.example.test" }
+`},
+		{"observe external", `
+name = "observe"
+duration = "10s"
+[target]
+mode = "external"
+url = "ws://127.0.0.1:1/ws"
+[detect]
+enabled = true
+gap = "500ms"
+min_closes = 3
+`},
+		{"observe embedded", `
+name = "observe-embedded"
+duration = "10s"
+[detect]
+enabled = true
+`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTestCA(t, dir)
+			src := filepath.Join(dir, "profile-in.toml")
+			if err := os.WriteFile(src, []byte(tt.toml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, err := profile.Load(src, nil)
+			if err != nil {
+				t.Fatalf("the test's profile does not load: %v", err)
+			}
+			var b bytes.Buffer
+			if err := writeProfileTOML(&b, p); err != nil {
+				t.Fatal(err)
+			}
+			// Elsewhere, as a merge reads it: ca_file and the like are absolute.
+			out := filepath.Join(t.TempDir(), ProfileFile)
+			if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			back, err := profile.Load(out, nil)
+			if err != nil {
+				t.Fatalf("profile.toml does not load: %v\n%s", err, b.String())
+			}
+			if got, want := comparableProfile(back), comparableProfile(p); !reflect.DeepEqual(got, want) {
+				t.Errorf("profile.toml loads as\n%+v\nwant\n%+v\n%s", got, want, b.String())
+			}
+		})
+	}
+}
+
+// TestProfileTOMLProxyPassword checks that the password in a proxy's
+// upstream URL is redacted, as an external target's is, and that the file
+// still loads.
+func TestProfileTOMLProxyPassword(t *testing.T) {
+	p, err := profile.Parse([]byte("name = \"proxy\"\n[target]\nmode = \"proxy\"\nurl = \"ws://user:hunter2-password@127.0.0.1:1/ws\"\n"), "proxy.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writeProfileTOML(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "hunter2") {
+		t.Errorf("profile.toml holds the password:\n%s", b.String())
+	}
+	back, err := profile.Parse(b.Bytes(), "profile.toml", nil)
+	if err != nil {
+		t.Fatalf("profile.toml does not load: %v\n%s", err, b.String())
+	}
+	if want := "ws://user:%5Bredacted%5D@127.0.0.1:1/ws"; back.Target.URL != want {
+		t.Errorf("URL loads back as %q, want %q", back.Target.URL, want)
 	}
 }

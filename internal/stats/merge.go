@@ -8,7 +8,8 @@ import (
 )
 
 // Results merges every shard into the run's results. started is the run's
-// wall-clock start and elapsed its length; the series is cut at elapsed.
+// wall-clock start and elapsed its length; the series is cut at elapsed,
+// and a planned event whose start was recorded after elapsed is left out.
 // It may be called while clients still record (each shard is read under its
 // lock), but is meant for the end of the run.
 func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
@@ -165,8 +166,11 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 
 	spans := make([]eventSpan, 0, slots)
 	for i, p := range r.plans {
+		// A participant that does not drive the chaos marks an event begun
+		// at its planned start ahead of time: if the run ended before that,
+		// the event never began within it.
 		start, ok := r.EventStarted(i)
-		if !ok {
+		if !ok || start > elapsed {
 			continue // the run ended before this event began
 		}
 		spans = append(spans, eventSpan{slot: i, EventReport: EventReport{Index: i, PlannedAt: p.At, At: start,

@@ -59,3 +59,35 @@ func TestMergeAnalyzeFromRecords(t *testing.T) {
 		t.Errorf("analysed again:\n got %+v\nwant %+v", res.Events[0], want)
 	}
 }
+
+// TestMergeResultsLeaveOutEventsAfterTheEnd checks that an event marked
+// begun ahead of its planned start, as a segment that does not drive the
+// chaos marks it, is not reported when the run ended before that start.
+func TestMergeResultsLeaveOutEventsAfterTheEnd(t *testing.T) {
+	start := time.Now()
+	plans := []EventPlan{
+		{At: 2 * time.Second, Action: "restart", Node: 0, Code: 1012, Window: time.Second},
+		{At: 3950 * time.Millisecond, Action: "restart", Node: 1, Code: 1012, Window: time.Second},
+	}
+	r := New(Config{Start: start, Horizon: 10 * time.Second, Events: plans})
+	for i, p := range plans {
+		r.BeginEvent(i, start.Add(p.At))
+	}
+	for _, tt := range []struct {
+		elapsed time.Duration
+		want    []int
+	}{
+		{3751 * time.Millisecond, []int{0}},
+		{3950 * time.Millisecond, []int{0, 1}}, // begun as the run ended
+		{5 * time.Second, []int{0, 1}},
+		{time.Second, nil},
+	} {
+		var got []int
+		for _, e := range r.Results(start, tt.elapsed).Events {
+			got = append(got, e.Index)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("run of %v: events %v, want %v", tt.elapsed, got, tt.want)
+		}
+	}
+}
