@@ -335,7 +335,7 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			TLSClientConfig:  cfg.TLS,
 			Subprotocols:     cfg.Subprotocols,
-			ReadBufferSize:   readBufferSize,
+			ReadBufferSize:   readBufferSize(&cfg),
 			WriteBufferSize:  1024,
 			WriteBufferPool:  &sync.Pool{},
 		},
@@ -385,7 +385,8 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 
 // Run starts the clients evenly over the ramp and returns once every client
 // has stopped: by its close-code policy, by giving up, or because ctx ended
-// (clients then close their sessions with 1001, going away).
+// (clients then close their sessions with 1001, going away). A Fleet runs
+// once.
 func (f *Fleet) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	// The ramp runs on the recorder's clock: segments in other processes
