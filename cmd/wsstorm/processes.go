@@ -44,9 +44,13 @@ type child struct {
 func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags, out, junit string, stdout, stderr io.Writer) int {
 	n := sp.processes
 	embedded := p.Target.Mode == profile.ModeEmbedded
-	if err := storm.CheckLimits(p, storm.Limits{Segment: 0, Segments: n, TargetElsewhere: true, Processes: n}); err != nil {
+	limits := storm.Limits{Segment: 0, Segments: n, TargetElsewhere: true, Processes: n}
+	if err := storm.CheckLimits(p, limits); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		return exitCannotRun
+	}
+	if w := storm.PortsWarning(p, limits); w != "" {
+		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
 	}
 	var serveNodes []int // nodes of each wsstorm serve process
 	if embedded {

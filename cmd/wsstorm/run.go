@@ -74,6 +74,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		return exitCannotRun
 	}
+	if w := storm.PortsWarning(p, sp.limits()); w != "" {
+		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
+	}
 	// Find out now, not after the run, whether the results can be written.
 	dir := *out
 	if dir == "" {

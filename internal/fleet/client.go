@@ -745,7 +745,14 @@ func (c *client) awaitServerClose(conn *websocket.Conn, closeFrame bool) {
 	if closeFrame {
 		nc := conn.NetConn()
 		if nc.SetReadDeadline(time.Now().Add(c.f.cfg.CloseTimeout)) == nil {
-			_, _ = io.Copy(io.Discard, nc)
+			// Not io.Copy: its 8 KiB buffer would be held by every
+			// connection of a herd waiting here at once.
+			var discard [64]byte
+			for {
+				if _, err := nc.Read(discard[:]); err != nil {
+					break
+				}
+			}
 		}
 	}
 	conn.Close()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
@@ -33,10 +36,22 @@ const (
 	childURLEnv   = "WSSTORM_CHILD_URL"   // the target's URL
 	childStepsEnv = "WSSTORM_CHILD_STEPS" // ascending client counts, comma-separated
 	childDialEnv  = "WSSTORM_CHILD_DIAL"  // dials in flight at once
+	// childHerdEnv, "1", has the measuring process take part in a restart
+	// herd after each checkpoint; see herd.
+	childHerdEnv = "WSSTORM_CHILD_HERD"
+	// childSourcesEnv is the number of loopback source addresses clients
+	// dial from; 0: the OS picks.
+	childSourcesEnv = "WSSTORM_CHILD_SOURCES"
 
 	// idleStepsEnv overrides the checkpoints of BenchmarkIdleRSS, e.g.
 	// "500,2000" for a quick run.
 	idleStepsEnv = "WSSTORM_IDLE_CLIENTS"
+	// idleHerdEnv, "off", leaves out BenchmarkIdleRSS's restart herds.
+	idleHerdEnv = "WSSTORM_IDLE_HERD"
+	// idleSourcesEnv, a number n, has BenchmarkIdleRSS's clients dial from
+	// 127.0.0.1 to 127.0.0.n (fleet.source_addrs), so that no (source,
+	// destination) pair holds more than clients/n ports.
+	idleSourcesEnv = "WSSTORM_IDLE_SOURCES"
 )
 
 // idleDialing is the dials in flight at once, for the fleet and bare alike.
@@ -70,6 +85,56 @@ type idleCheckpoint struct {
 // cpu is the checkpoint's CPU time, user plus system.
 func (cp idleCheckpoint) cpu() float64 { return cp.UserSeconds + cp.SysSeconds }
 
+// idleHerd is what a measuring process reports of a restart herd: the
+// target closed each of its Clients connections with 1012 at once, and
+// every client came back as fast as it could.
+type idleHerd struct {
+	Clients int `json:"clients"`
+	// Seconds runs from the first close the process saw to the last
+	// client's reconnect.
+	Seconds float64 `json:"herd_s"`
+	// The CPU times and GCs cover the whole herd: reading the closes,
+	// closing, reconnecting.
+	UserSeconds float64 `json:"user_s"`
+	SysSeconds  float64 `json:"sys_s"`
+	GCs         uint32  `json:"gcs"`
+	// Failures are the failed reconnect attempts, retried at once.
+	Failures int64 `json:"failures"`
+	// RSS is VmRSS once the herd settled, before any forced GC: what a
+	// user sees. An idle process may not collect for minutes.
+	RSS uint64 `json:"rss"`
+	// RSSFloor is VmRSS once two GCs (the second empties sync.Pools) gave
+	// the herd's garbage back to the OS, as the next checkpoint starts.
+	RSSFloor uint64 `json:"rss_floor"`
+	// HeapInuse is after the first of those GCs: what sync.Pools hold
+	// is still in use.
+	HeapInuse uint64 `json:"heap_inuse"`
+}
+
+func (h idleHerd) cpu() float64 { return h.UserSeconds + h.SysSeconds }
+
+// rate is the herd's handshakes per second.
+func (h idleHerd) rate() float64 { return float64(h.Clients) / h.Seconds }
+
+// targetMem is the target process's memory, the server side of the
+// clients' connections, as a measuring process's checkpoint or herd ends.
+type targetMem struct {
+	Conns    int64  `json:"conns"`     // connections open
+	RSS      uint64 `json:"rss"`       // VmRSS
+	RSSFloor uint64 `json:"rss_floor"` // VmRSS after a GC gave free memory back
+	// CPUSeconds is the target's CPU time so far, user plus system.
+	CPUSeconds float64 `json:"cpu_s"`
+}
+
+// idleRun is what measureIdleHerds measured.
+type idleRun struct {
+	checkpoints []idleCheckpoint
+	herds       []idleHerd // one after each checkpoint, if asked for
+	// target is the target's memory at each checkpoint, then after each
+	// herd, if herds were asked for.
+	target, targetAfterHerd []targetMem
+}
+
 // runChild runs the role a parent test started this binary as, and exits;
 // it returns at once in a process that is not a child.
 func runChild() {
@@ -94,23 +159,51 @@ func runChild() {
 }
 
 // targetChild runs a one-node embedded target of unlimited capacity, prints
-// its URL and serves until its stdin closes.
+// its URL and serves until its stdin closes. A line "close CODE" on its
+// stdin closes every connection with CODE, as a restart of the whole
+// service would, and is answered with "closed N"; a line "mem" is answered
+// with its targetMem as JSON.
 func targetChild() error {
 	tgt, err := target.Start(context.Background(), target.Options{Nodes: 1, Listen: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tgt.Shutdown(ctx)
+	}()
 	fmt.Println(tgt.URL())
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = tgt.Shutdown(ctx)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "mem" {
+			user, sys := cpuSeconds()
+			m := targetMem{Conns: tgt.Stats()[0].Conns, RSS: vmRSS(), CPUSeconds: user + sys}
+			runtime.GC()
+			debug.FreeOSMemory()
+			m.RSSFloor = vmRSS()
+			printJSON(m)
+			continue
+		}
+		arg, ok := strings.CutPrefix(sc.Text(), "close ")
+		code, err := strconv.Atoi(arg)
+		if !ok || err != nil {
+			return fmt.Errorf("unknown command %q", sc.Text())
+		}
+		n, err := tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: code})
+		if err != nil {
+			return err
+		}
+		fmt.Println("closed", n)
+	}
 	return nil
 }
 
 // idleChild opens idle clients to the target up to each checkpoint in turn
 // and prints a checkpoint's figures as a JSON line when it holds them all;
-// then it holds them until its stdin closes.
+// with childHerdEnv set, it then takes part in a restart herd (see herd)
+// before the next checkpoint. Then it holds the clients until its stdin
+// closes.
 func idleChild(role string) error {
 	url := os.Getenv(childURLEnv)
 	steps, err := parseSteps(os.Getenv(childStepsEnv))
@@ -121,12 +214,18 @@ func idleChild(role string) error {
 	if err != nil {
 		return err
 	}
-	var open func(from, to int) error
-	if role == "fleet" {
-		open = openFleetClients(url, dialing)
-	} else {
-		open = openBareClients(url, dialing)
+	sources, err := loopbackSources(os.Getenv(childSourcesEnv))
+	if err != nil {
+		return err
 	}
+	herds := os.Getenv(childHerdEnv) == "1"
+	var clients idleClients
+	if role == "fleet" {
+		clients = newFleetClients(url, dialing, sources)
+	} else {
+		clients = newBareClients(url, dialing, sources)
+	}
+	in := bufio.NewReader(os.Stdin)
 	prev := 0
 	for _, n := range steps {
 		var ms runtime.MemStats
@@ -134,7 +233,7 @@ func idleChild(role string) error {
 		gcs := ms.NumGC
 		user, sys := cpuSeconds()
 		start := time.Now()
-		if err := open(prev, n); err != nil {
+		if err := clients.open(prev, n); err != nil {
 			return err
 		}
 		cp := idleCheckpoint{Clients: n, ConnectSeconds: time.Since(start).Seconds()}
@@ -149,67 +248,244 @@ func idleChild(role string) error {
 		cp.GCs = ms.NumGC - gcs - 1
 		debug.FreeOSMemory()
 		cp.RSSFloor = vmRSS()
-		line, _ := json.Marshal(cp)
-		fmt.Println(string(line))
+		printJSON(cp)
 		prev = n
+		if herds {
+			h, err := herd(clients, n, in)
+			if err != nil {
+				return err
+			}
+			printJSON(h)
+		}
 	}
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	_, _ = io.Copy(io.Discard, in)
 	return nil
 }
 
-// openFleetClients returns a function that connects clients [from, to) as
-// one more fleet of idle clients (no messages, no pings) and waits until
-// all are connected.
-func openFleetClients(url string, dialing int) func(from, to int) error {
-	rec := stats.New(stats.Config{Start: time.Now(), Horizon: time.Minute})
-	return func(from, to int) error {
-		cfg := baseConfig()
-		cfg.URL = url
-		cfg.Clients = to - from
-		cfg.MaxDialing = dialing
-		f, err := New(cfg, rec)
-		if err != nil {
-			return err
+func printJSON(v any) {
+	line, _ := json.Marshal(v)
+	fmt.Println(string(line))
+}
+
+// herd measures one restart herd of the n clients held: on the line "herd"
+// on stdin it prints "armed", and its parent has the target close every
+// connection with 1012; it returns once every client has reconnected.
+func herd(clients idleClients, n int, in *bufio.Reader) (idleHerd, error) {
+	if l, err := in.ReadString('\n'); err != nil || l != "herd\n" {
+		return idleHerd{}, fmt.Errorf("waiting for a herd: read %q, %v", l, err)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gcs := ms.NumGC
+	reconnects0, failures0, err := clients.counts()
+	if err != nil {
+		return idleHerd{}, err
+	}
+	user, sys := cpuSeconds()
+	armed := time.Now()
+	fmt.Println("armed")
+	deadline := armed.Add(2 * time.Minute)
+	var first time.Time // the first close seen
+	for {
+		// Polled every millisecond: cheap next to the herd, and as fine
+		// as its timing needs.
+		time.Sleep(time.Millisecond)
+		now := time.Now()
+		if clients.connected() < int64(n) {
+			if first.IsZero() {
+				first = now
+			}
+			if now.After(deadline) {
+				return idleHerd{}, fmt.Errorf("herd of %d clients: %d connected after 2m", n, clients.connected())
+			}
+			continue
 		}
-		go f.Run(context.Background()) // the process exits with the clients
-		return waitConnected(func() (int64, error) { return rec.Connected(), nil }, to)
+		reconnects, failures, err := clients.counts()
+		if err != nil {
+			return idleHerd{}, err
+		}
+		if reconnects-reconnects0 < int64(n) {
+			if now.After(deadline) {
+				return idleHerd{}, fmt.Errorf("herd of %d clients: %d reconnected in 2m", n, reconnects-reconnects0)
+			}
+			continue // the closes have not reached every client yet
+		}
+		if first.IsZero() {
+			first = armed // every client closed and came back between two polls
+		}
+		h := idleHerd{Clients: n, Seconds: now.Sub(first).Seconds(), Failures: failures - failures0}
+		h.UserSeconds, h.SysSeconds = cpuSeconds()
+		h.UserSeconds -= user
+		h.SysSeconds -= sys
+		runtime.ReadMemStats(&ms)
+		h.GCs = ms.NumGC - gcs
+		time.Sleep(500 * time.Millisecond) // as at a checkpoint
+		h.RSS = vmRSS()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		h.HeapInuse = ms.HeapInuse
+		// The second GC frees what the first moved to sync.Pools' victim
+		// caches, so that the herd's leftovers do not count in the next
+		// checkpoint's memory.
+		debug.FreeOSMemory()
+		h.RSSFloor = vmRSS()
+		return h, nil
 	}
 }
 
-// openBareClients returns a function that connects clients [from, to) the
-// plainest way with gorilla/websocket: its default dialer, one goroutine
-// per connection that dials, then reads until the connection ends.
-func openBareClients(url string, dialing int) func(from, to int) error {
-	var connected atomic.Int64
-	var failed atomic.Pointer[error]
-	dials := make(chan struct{}, dialing)
-	return func(from, to int) error {
-		for range to - from {
-			go func() {
-				dials <- struct{}{}
-				c, _, err := websocket.DefaultDialer.Dial(url, nil)
-				<-dials
-				if err != nil {
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
-				connected.Add(1)
-				for {
-					if _, _, err := c.ReadMessage(); err != nil {
-						c.Close()
-						connected.Add(-1)
-						return
-					}
-				}
-			}()
-		}
-		return waitConnected(func() (int64, error) {
-			if err := failed.Load(); err != nil {
-				return 0, fmt.Errorf("a dial failed: %w", *err)
-			}
-			return connected.Load(), nil
-		}, to)
+// idleClients are the clients of a measuring process, the fleet's or bare
+// gorilla/websocket ones. Both reconnect at once when the server closes a
+// connection (here with 1012), and retry failed reconnects at once.
+type idleClients interface {
+	// open connects clients [from, to) and waits until all are connected.
+	// Each call's clients dial at most the process's dials in flight at
+	// once, counted apart from earlier calls' (each is one Fleet).
+	open(from, to int) error
+	// connected is the number of clients connected now.
+	connected() int64
+	// counts are the reconnects and failed reconnect attempts so far, or
+	// what stopped a client.
+	counts() (reconnects, failures int64, err error)
+}
+
+// loopbackSources parses childSourcesEnv: n is 127.0.0.1 to 127.0.0.n.
+func loopbackSources(s string) ([]netip.Addr, error) {
+	if s == "" {
+		return nil, nil
 	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 254 {
+		return nil, fmt.Errorf("source addresses %q: want a number from 0 to 254", s)
+	}
+	var addrs []netip.Addr
+	for i := range n {
+		addrs = append(addrs, netip.AddrFrom4([4]byte{127, 0, 0, byte(i + 1)}))
+	}
+	return addrs, nil
+}
+
+// fleetClients are idle clients of the fleet: one Fleet per open, all
+// recording into one recorder, reconnecting at once (strategy none).
+type fleetClients struct {
+	url     string
+	dialing int
+	sources []netip.Addr
+	rec     *stats.Recorder
+}
+
+func newFleetClients(url string, dialing int, sources []netip.Addr) *fleetClients {
+	return &fleetClients{url: url, dialing: dialing, sources: sources,
+		rec: stats.New(stats.Config{Start: time.Now(), Horizon: time.Minute})}
+}
+
+func (fc *fleetClients) open(from, to int) error {
+	cfg := baseConfig()
+	cfg.URL = fc.url
+	cfg.Clients = to - from
+	cfg.MaxDialing = fc.dialing
+	cfg.SourceAddrs = fc.sources
+	backoff, err := NewBackoff(profile.Reconnect{Strategy: strategyNone})
+	if err != nil {
+		return err
+	}
+	cfg.Backoff = backoff
+	f, err := New(cfg, fc.rec)
+	if err != nil {
+		return err
+	}
+	go f.Run(context.Background()) // the process exits with the clients
+	return waitConnected(func() (int64, error) { return fc.rec.Connected(), nil }, to)
+}
+
+func (fc *fleetClients) connected() int64 { return fc.rec.Connected() }
+
+func (fc *fleetClients) counts() (reconnects, failures int64, err error) {
+	s := fc.rec.Snapshot()
+	for _, n := range s.Failures {
+		failures += n
+	}
+	if s.GaveUp > 0 {
+		return 0, 0, fmt.Errorf("%d clients gave up", s.GaveUp)
+	}
+	return s.Reconnects, failures, nil
+}
+
+// bareClients are idle clients connected the plainest way with
+// gorilla/websocket: its default dialer (from a source address, one dialer
+// per address, if any), one goroutine per client that dials, reads until
+// the connection ends, closes it and dials again at once.
+type bareClients struct {
+	url     string
+	dialing int
+	dialers []*websocket.Dialer
+
+	live       atomic.Int64
+	reconnects atomic.Int64
+	failures   atomic.Int64
+	failed     atomic.Pointer[error] // a first dial failed
+}
+
+func newBareClients(url string, dialing int, sources []netip.Addr) *bareClients {
+	bc := &bareClients{url: url, dialing: dialing}
+	for _, d := range sourceDialers(sources) {
+		wd := *websocket.DefaultDialer
+		wd.NetDialContext = d.DialContext
+		bc.dialers = append(bc.dialers, &wd)
+	}
+	if len(bc.dialers) == 0 {
+		bc.dialers = []*websocket.Dialer{websocket.DefaultDialer}
+	}
+	return bc
+}
+
+func (bc *bareClients) open(from, to int) error {
+	dials := make(chan struct{}, bc.dialing) // this call's, as a Fleet's
+	for id := from; id < to; id++ {
+		go bc.run(bc.dialers[id%len(bc.dialers)], dials)
+	}
+	return waitConnected(func() (int64, error) {
+		if err := bc.failed.Load(); err != nil {
+			return 0, fmt.Errorf("a dial failed: %w", *err)
+		}
+		return bc.live.Load(), nil
+	}, to)
+}
+
+// run is one client's life.
+func (bc *bareClients) run(d *websocket.Dialer, dials chan struct{}) {
+	for reconnecting := false; ; {
+		dials <- struct{}{}
+		c, _, err := d.Dial(bc.url, nil)
+		<-dials
+		switch {
+		case err != nil && !reconnecting:
+			bc.failed.CompareAndSwap(nil, &err)
+			return
+		case err != nil:
+			bc.failures.Add(1)
+			continue
+		case reconnecting:
+			bc.reconnects.Add(1)
+		}
+		bc.live.Add(1)
+		for {
+			if _, _, err = c.ReadMessage(); err != nil {
+				break
+			}
+		}
+		c.Close()
+		bc.live.Add(-1)
+		reconnecting = true
+	}
+}
+
+func (bc *bareClients) connected() int64 { return bc.live.Load() }
+
+func (bc *bareClients) counts() (reconnects, failures int64, err error) {
+	if err := bc.failed.Load(); err != nil {
+		return 0, 0, fmt.Errorf("a dial failed: %w", *err)
+	}
+	return bc.reconnects.Load(), bc.failures.Load(), nil
 }
 
 // waitConnected waits until connected() reaches n, or fails.
@@ -315,6 +591,14 @@ func startChild(tb testing.TB, role string, env ...string) *child {
 	return c
 }
 
+// send writes a line to the child's stdin.
+func (c *child) send(tb testing.TB, line string) {
+	tb.Helper()
+	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+		tb.Fatalf("%s child: %v: %s", c.role, err, c.stderr.String())
+	}
+}
+
 // line returns the child's next line of output.
 func (c *child) line(tb testing.TB, timeout time.Duration) string {
 	tb.Helper()
@@ -330,10 +614,26 @@ func (c *child) line(tb testing.TB, timeout time.Duration) string {
 	return ""
 }
 
+// idleOptions are what a measurement does besides holding clients.
+type idleOptions struct {
+	// herds: after each checkpoint, the target closes every connection
+	// with 1012 and the clients reconnect at once.
+	herds bool
+	// sources: clients dial from 127.0.0.1 to 127.0.0.sources; 0: the OS
+	// picks.
+	sources int
+}
+
 // measureIdle holds steps idle clients of one kind ("fleet" or "bare") in a
 // process of their own, the target in another, and returns the measuring
 // process's checkpoints.
 func measureIdle(tb testing.TB, kind string, steps []int) []idleCheckpoint {
+	tb.Helper()
+	return measureIdleHerds(tb, kind, steps, idleOptions{}).checkpoints
+}
+
+// measureIdleHerds is measureIdle with opts, and the target's memory.
+func measureIdleHerds(tb testing.TB, kind string, steps []int, opts idleOptions) idleRun {
 	tb.Helper()
 	if runtime.GOOS != "linux" {
 		tb.Skip("resident memory is read from /proc")
@@ -351,17 +651,57 @@ func measureIdle(tb testing.TB, kind string, steps []int) []idleCheckpoint {
 	for _, n := range steps {
 		s = append(s, strconv.Itoa(n))
 	}
-	m := startChild(tb, kind, childURLEnv+"="+url, childStepsEnv+"="+strings.Join(s, ","),
-		childDialEnv+"="+strconv.Itoa(idleDialing))
-	var cps []idleCheckpoint
+	env := []string{childURLEnv + "=" + url, childStepsEnv + "=" + strings.Join(s, ","),
+		childDialEnv + "=" + strconv.Itoa(idleDialing), childSourcesEnv + "=" + strconv.Itoa(opts.sources)}
+	if opts.herds {
+		env = append(env, childHerdEnv+"=1")
+	}
+	m := startChild(tb, kind, env...)
+	var run idleRun
 	for range steps {
 		var cp idleCheckpoint
 		if l := m.line(tb, 3*time.Minute); json.Unmarshal([]byte(l), &cp) != nil {
 			tb.Fatalf("%s child printed %q", kind, l)
 		}
-		cps = append(cps, cp)
+		run.checkpoints = append(run.checkpoints, cp)
+		run.target = append(run.target, memOf(tb, tgt))
+		if opts.herds {
+			run.herds = append(run.herds, restartHerd(tb, tgt, m, cp.Clients))
+			run.targetAfterHerd = append(run.targetAfterHerd, memOf(tb, tgt))
+		}
 	}
-	return cps
+	return run
+}
+
+// memOf returns the target child's memory.
+func memOf(tb testing.TB, tgt *child) targetMem {
+	tb.Helper()
+	tgt.send(tb, "mem")
+	var m targetMem
+	if l := tgt.line(tb, time.Minute); json.Unmarshal([]byte(l), &m) != nil {
+		tb.Fatalf("target child printed %q", l)
+	}
+	return m
+}
+
+// restartHerd has the target close all n connections of the measuring
+// child m with 1012 once m is ready to time the herd, and returns m's
+// figures of it.
+func restartHerd(tb testing.TB, tgt, m *child, n int) idleHerd {
+	tb.Helper()
+	m.send(tb, "herd")
+	if l := m.line(tb, 30*time.Second); l != "armed" {
+		tb.Fatalf("%s child printed %q, want armed", m.role, l)
+	}
+	tgt.send(tb, "close 1012")
+	if l, want := tgt.line(tb, time.Minute), fmt.Sprint("closed ", n); l != want {
+		tb.Fatalf("target child printed %q, want %q", l, want)
+	}
+	var h idleHerd
+	if l := m.line(tb, 3*time.Minute); json.Unmarshal([]byte(l), &h) != nil {
+		tb.Fatalf("%s child printed %q", m.role, l)
+	}
+	return h
 }
 
 // idleSlope is the cost of one more client from the first checkpoint to the
@@ -435,12 +775,70 @@ func handshakesPerSecond(cps []idleCheckpoint) float64 {
 	return float64(cps[len(cps)-1].Clients) / s
 }
 
+// logHerds logs a table of the restart herds: how long until every client
+// was back, the handshakes per second meanwhile, the CPU the herd took and
+// the failed attempts, and the RSS once it settled.
+func logHerds(tb testing.TB, kind string, herds []idleHerd) {
+	tb.Helper()
+	var w strings.Builder
+	fmt.Fprintf(&w, "%-5s %7s %7s %7s %6s %6s %6s %6s %8s %7s %7s %7s %4s\n", kind,
+		"clients", "herd-s", "hs/s", "user-s", "sys-s", "cpu-s", "µs/hs", "failures", "RSS-MB", "heap-MB", "floor", "GCs")
+	for _, h := range herds {
+		fmt.Fprintf(&w, "%-5s %7d %7.3f %7.0f %6.2f %6.2f %6.2f %6.1f %8d %7.1f %7.1f %7.1f %4d\n", kind,
+			h.Clients, h.Seconds, h.rate(), h.UserSeconds, h.SysSeconds, h.cpu(),
+			h.cpu()/float64(h.Clients)*1e6, h.Failures, float64(h.RSS)/1e6, float64(h.HeapInuse)/1e6, float64(h.RSSFloor)/1e6, h.GCs)
+	}
+	tb.Log("\n" + w.String())
+}
+
+// logTarget logs the target's memory at each checkpoint, and after each
+// herd: the RSS, and per connection open, the RSS and the RSS after a GC
+// (floor); and the CPU it spent since the previous row: in the ramp to the
+// checkpoint, or in the herd.
+func logTarget(tb testing.TB, kind string, run idleRun) {
+	tb.Helper()
+	var w strings.Builder
+	fmt.Fprintf(&w, "%-5s %-10s %7s %7s %7s %7s %6s\n", kind, "target", "conns", "RSS-MB", "KiB/cn", "floor", "cpu-s")
+	var prevCPU float64
+	row := func(when string, m targetMem) {
+		n := float64(max(m.Conns, 1))
+		fmt.Fprintf(&w, "%-5s %-10s %7d %7.1f %7.2f %7.2f %6.2f\n", kind, when, m.Conns,
+			float64(m.RSS)/1e6, float64(m.RSS)/1024/n, float64(m.RSSFloor)/1024/n, m.CPUSeconds-prevCPU)
+		prevCPU = m.CPUSeconds
+	}
+	for i, m := range run.target {
+		row("checkpoint", m)
+		if i < len(run.targetAfterHerd) {
+			row("after-herd", run.targetAfterHerd[i])
+		}
+	}
+	tb.Log("\n" + w.String())
+}
+
 // BenchmarkIdleRSS reports the resident memory one more connected idle
 // client costs, from the first checkpoint to the last (1,000 to 19,000
 // clients, or $WSSTORM_IDLE_CLIENTS), for the fleet and for bare
 // gorilla/websocket clients in the same run (sub-benchmarks fleet and
 // bare), each in a process of its own with the target in another; and the
-// CPU their connecting took. Run it with -benchtime=1x:
+// CPU their connecting took.
+//
+// At each checkpoint, once its memory is measured, the target closes every
+// connection with 1012 and the clients reconnect at once (the fleet with
+// reconnect strategy none, the hardest herd it can make):
+// herd-handshakes/s@N and herd-cpu-s@N are that herd's. Each checkpoint's
+// clients were opened by a Fleet of their own, with its own 64 dials in
+// flight; the bare clients are grouped the same way, so at the last
+// checkpoint both reconnect with up to 64 dials in flight per checkpoint
+// so far. WSSTORM_IDLE_HERD=off leaves the herds out.
+//
+// The target reports its own memory and CPU at each checkpoint and after
+// each herd (target-rss-MB@N): the server side's cost, as wsstorm serve's.
+//
+// WSSTORM_IDLE_SOURCES=n has both kinds dial from 127.0.0.1 to 127.0.0.n,
+// as fleet.source_addrs does, so that the kernel's ephemeral port search
+// for each connect runs over clients/n ports in use, not all of them.
+//
+// Run it with -benchtime=1x:
 //
 //	go test -run '^$' -bench IdleRSS -benchtime 1x -v ./internal/fleet/
 func BenchmarkIdleRSS(b *testing.B) {
@@ -454,10 +852,19 @@ func BenchmarkIdleRSS(b *testing.B) {
 	if len(steps) < 2 {
 		b.Fatal("need at least two checkpoints for a slope")
 	}
+	opts := idleOptions{herds: os.Getenv(idleHerdEnv) != "off"}
+	if s := os.Getenv(idleSourcesEnv); s != "" {
+		sources, err := loopbackSources(s)
+		if err != nil {
+			b.Fatalf("%s: %v", idleSourcesEnv, err)
+		}
+		opts.sources = len(sources)
+	}
 	for _, kind := range []string{"fleet", "bare"} {
 		b.Run(kind, func(b *testing.B) {
 			for b.Loop() {
-				cps := measureIdle(b, kind, steps)
+				run := measureIdleHerds(b, kind, steps, opts)
+				cps, herds := run.checkpoints, run.herds
 				logIdle(b, kind, cps)
 				b.ReportMetric(idleSlope(cps, cpRSS)/1024, "rss-KiB/client")
 				b.ReportMetric(idleSlope(cps, cpFloor)/1024, "rss-floor-KiB/client")
@@ -466,8 +873,24 @@ func BenchmarkIdleRSS(b *testing.B) {
 				b.ReportMetric(cpuPerHandshake(cps)*1e6, "cpu-µs/handshake")
 				b.ReportMetric(userPerHandshake(cps)*1e6, "user-µs/handshake")
 				b.ReportMetric(handshakesPerSecond(cps), "handshakes/s")
+				prev := 0
 				for _, cp := range cps {
 					b.ReportMetric(float64(cp.RSS)/1e6, fmt.Sprintf("rss-MB@%d", cp.Clients))
+					// The step's: the clients from the previous checkpoint to this one.
+					b.ReportMetric(float64(cp.Clients-prev)/cp.ConnectSeconds, fmt.Sprintf("ramp-handshakes/s@%d", cp.Clients))
+					b.ReportMetric(cp.cpu(), fmt.Sprintf("ramp-cpu-s@%d", cp.Clients))
+					prev = cp.Clients
+				}
+				for i, m := range run.target {
+					b.ReportMetric(float64(m.RSS)/1e6, fmt.Sprintf("target-rss-MB@%d", cps[i].Clients))
+				}
+				if len(herds) > 0 {
+					logHerds(b, kind, herds)
+				}
+				logTarget(b, kind, run)
+				for _, h := range herds {
+					b.ReportMetric(h.rate(), fmt.Sprintf("herd-handshakes/s@%d", h.Clients))
+					b.ReportMetric(h.cpu(), fmt.Sprintf("herd-cpu-s@%d", h.Clients))
 				}
 			}
 		})

@@ -2,6 +2,7 @@ package storm
 
 import (
 	"fmt"
+	"math"
 	neturl "net/url"
 	"strings"
 
@@ -16,12 +17,14 @@ const portsPerAddress = 28232
 // (listeners, stdio, results files, the Go runtime).
 const reservedFiles = 64
 
-// Memory estimates, measured on linux/amd64 (BenchmarkIdleClientMemory: a
-// connected idle client costs the fleet 11.5 KiB of heap and stack, 14.3 KiB
-// of RSS) and rounded up, plus the recorder and runtime.
+// Memory estimates, measured on linux/amd64 (BenchmarkIdleRSS,
+// docs/performance.md): an idle client costs the fleet 7.9 KiB of RSS, and
+// more while a herd's garbage waits for collection; the embedded target's
+// end of a connection 17.9 KiB idle and about 30 KiB just after a herd.
+// Rounded up, plus the recorder and runtime.
 const (
 	clientBytes    = 16 << 10
-	targetConnByte = 16 << 10
+	targetConnByte = 32 << 10
 	baseBytes      = 128 << 20
 )
 
@@ -117,28 +120,11 @@ func checkLimits(p *profile.Profile, l Limits, m machine) error {
 // clients counted are this process's, or every segment's when they all run
 // on this machine.
 func checkPorts(p *profile.Profile, l Limits) string {
-	first, step := 0, 1
-	if l.Segments > 1 && l.Processes <= 1 {
-		first, step = l.Segment, l.Segments
-	}
-	sources := 1
-	if addrs, err := profile.ParseSourceAddrs(p.Fleet.SourceAddrs); err == nil && len(addrs) > 0 {
-		sources = len(addrs)
-	}
-	dests := destinations(p)
-	counts := map[[2]int]int{}
-	busiest, clients := 0, 0
-	for i := first; i < p.Fleet.Clients; i += step {
-		k := [2]int{i % sources, dests[i%len(dests)]}
-		counts[k]++
-		busiest = max(busiest, counts[k])
-		clients++
-	}
+	busiest, clients, sources := busiestPair(p, l)
 	if busiest <= portsPerAddress {
 		return ""
 	}
-	perDest := (clients + len(counts) - 1) / len(counts) * sources // clients of the busiest destination, about
-	need := (perDest + portsPerAddress - 1) / portsPerAddress
+	need := (busiest*sources + portsPerAddress - 1) / portsPerAddress
 	if sources > 1 {
 		return fmt.Sprintf("%d clients from %d source addresses put up to %d connections on one (source, destination) pair, which has about %d ports: "+
 			"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target) or lower fleet.clients",
@@ -151,6 +137,47 @@ func checkPorts(p *profile.Profile, l Limits) string {
 	return fmt.Sprintf("%d clients need %d source ports to one target address, but one source address has about %d: "+
 		"set fleet.source_addrs to at least %d addresses (e.g. \"127.0.0.2-127.0.0.%d\" for a loopback target), or %s",
 		clients, busiest, portsPerAddress, need, need+1, fewer)
+}
+
+// slowPorts is how many connections of one (source, destination) pair make
+// Linux's search for a free port slow: connect() tries the even ports of
+// the range first, and once they are taken each connect costs about seven
+// times the CPU (docs/performance.md).
+const slowPorts = portsPerAddress / 2
+
+// PortsWarning says, when the busiest (source, destination) pair of p holds
+// more than half its ports, that connecting gets slow and how many source
+// addresses avoid it; "" otherwise.
+func PortsWarning(p *profile.Profile, l Limits) string {
+	busiest, clients, sources := busiestPair(p, l)
+	if busiest <= slowPorts || busiest > portsPerAddress {
+		return ""
+	}
+	need := (busiest*sources + slowPorts - 1) / slowPorts
+	return fmt.Sprintf("up to %d connections share one (source, destination) pair of %d clients: past %d, each connect's search for a free port costs several times the CPU; "+
+		"%d source addresses in fleet.source_addrs avoid it", busiest, clients, slowPorts, need)
+}
+
+// busiestPair returns the most connections of one (source, destination)
+// pair, the clients counted, and the number of source addresses.
+func busiestPair(p *profile.Profile, l Limits) (busiest, clients, sources int) {
+	first, step := 0, 1
+	if l.Segments > 1 && l.Processes <= 1 {
+		first, step = l.Segment, l.Segments
+	}
+	sources = 1
+	if addrs, err := profile.ParseSourceAddrs(p.Fleet.SourceAddrs); err == nil && len(addrs) > 0 {
+		sources = len(addrs)
+	}
+	dests := destinations(p)
+	counts := map[[2]int]int{}
+	for i := first; i < p.Fleet.Clients; i += step {
+		k := [2]int{i % sources, dests[i%len(dests)]}
+		counts[k]++
+		busiest = max(busiest, counts[k])
+		clients++
+	}
+	return busiest, clients, sources
 }
 
 // destinations maps client i to the index of its destination address among
@@ -179,18 +206,34 @@ func destinations(p *profile.Profile) []int {
 }
 
 // serveHeadroom is the share of a serve process's open-file limit its
-// connections may take while one node is down and its clients crowd onto
-// the others (the rest absorbs an uneven spread and the herd's handshakes).
+// connections may take (the rest absorbs an uneven spread and the herd's
+// handshakes in flight).
 const serveHeadroom = 0.9
+
+// crowding bounds how many times its even share of the clients one node may
+// hold during a rolling restart. Each restarted node's clients spread over
+// the others, so a node late in the order gathers more: at worst
+// (n/(n-1))^(n-1) times its share (2 for 2 nodes, 2.25 for 3, e for many),
+// when no client goes back to a restarted node. Clients do go back to it
+// once it is up (the 60,000-client run of docs/performance.md saw 2.0 times
+// on 8 nodes), hence the cap.
+func crowding(nodes int) float64 {
+	if nodes < 2 {
+		return 1
+	}
+	n := float64(nodes)
+	return min(math.Pow(n/(n-1), n-1), 2.25)
+}
 
 // PlanServes splits the embedded target of p over the fewest wsstorm serve
 // processes on this machine that can hold its clients: the nodes of each,
 // in order (contiguous node numbers). A process is sized for the worst
-// moment of a rolling restart, one node down and its clients on the others.
+// moment of a rolling restart: each of its nodes as crowded as one can get.
 func PlanServes(p *profile.Profile) ([]int, error) { return planServes(p, thisMachine()) }
 
 func planServes(p *profile.Profile, m machine) ([]int, error) {
-	nodes, clients := p.Target.Nodes, float64(p.Fleet.Clients)
+	nodes := p.Target.Nodes
+	perNode := float64(p.Fleet.Clients) / float64(nodes) * crowding(nodes)
 	files := uint64(1 << 20)
 	if m.filesKnown {
 		files = m.files
@@ -198,11 +241,7 @@ func planServes(p *profile.Profile, m machine) ([]int, error) {
 	room := serveHeadroom * float64(max(files, reservedFiles)-reservedFiles)
 	for servers := 1; servers <= nodes; servers++ {
 		most := (nodes + servers - 1) / servers // nodes of the largest process
-		share := clients * float64(most) / float64(max(nodes-1, 1))
-		if nodes == 1 {
-			share = clients
-		}
-		if share <= room {
+		if float64(most)*perNode <= room {
 			out := make([]int, servers)
 			for s := range out {
 				out[s] = nodes / servers
@@ -213,6 +252,6 @@ func planServes(p *profile.Profile, m machine) ([]int, error) {
 			return out, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %d clients on %d nodes need more than one node's connections (about %.0f while one node is down) per wsstorm serve process, which may open %d files: raise target.nodes, or the open-file limit with `ulimit -n`",
-		ErrCannotRun, p.Fleet.Clients, nodes, clients/float64(max(nodes-1, 1)), files)
+	return nil, fmt.Errorf("%w: %d clients on %d nodes: a node may hold about %.0f connections during a rolling restart, more than a wsstorm serve process that may open %d files should: raise target.nodes, or the open-file limit with `ulimit -n`",
+		ErrCannotRun, p.Fleet.Clients, nodes, perNode, files)
 }

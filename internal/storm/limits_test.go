@@ -28,7 +28,7 @@ func TestCheckLimits(t *testing.T) {
 		{"ports per source address", portsPerAddress + 1, "external", roomy,
 			[]string{"source ports", "at most 28232"}},
 		{"memory", 100000, profile.ModeEmbedded, machine{memory: 1 << 30, memoryKnown: true},
-			[]string{"need about 3253 MiB of memory", "1024 MiB is available", "at most 28672"}},
+			[]string{"need about 4815 MiB of memory", "1024 MiB is available", "at most 19114"}},
 		{"all at once", 50000, profile.ModeEmbedded, machine{files: 1000, memory: 1 << 30, filesKnown: true, memoryKnown: true},
 			[]string{"source ports", "open files", "MiB of memory"}},
 	} {
@@ -119,11 +119,12 @@ func TestPlanServes(t *testing.T) {
 		want           []int // nil: an error
 	}{
 		{2000, 3, []int{3}},
-		{60000, 8, []int{2, 2, 2, 2}}, // 17,143 a process while a node is down
-		{40000, 5, []int{1, 1, 1, 1, 1}},
+		{60000, 8, []int{1, 1, 1, 1, 1, 1, 1, 1}}, // 16,875 a node at its most crowded
+		{30000, 8, []int{2, 2, 2, 2}},
+		{35000, 5, []int{1, 1, 1, 1, 1}},
 		{17000, 1, []int{1}},
 		{20000, 1, nil},
-		{60000, 4, nil}, // 20,000 a process while a node is down
+		{60000, 4, nil}, // 33,750 a node at its most crowded
 	} {
 		p := profile.Defaults()
 		p.Fleet.Clients, p.Target.Nodes = tc.clients, tc.nodes
@@ -137,5 +138,18 @@ func TestPlanServes(t *testing.T) {
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%d clients on %d nodes: %v, %v; want %v", tc.clients, tc.nodes, got, err, tc.want)
 		}
+	}
+}
+
+func TestPortsWarning(t *testing.T) {
+	p := profile.Defaults()
+	p.Fleet.Clients = 60000
+	p.Fleet.SourceAddrs = []string{"127.0.0.2-127.0.0.5"} // 15,000 a pair
+	if w := PortsWarning(&p, Limits{}); !strings.Contains(w, "up to 15000 connections share one (source, destination) pair") || !strings.Contains(w, "5 source addresses") {
+		t.Errorf("warning %q", w)
+	}
+	p.Fleet.SourceAddrs = []string{"127.0.0.2-127.0.0.6"} // 12,000
+	if w := PortsWarning(&p, Limits{}); w != "" {
+		t.Errorf("12,000 a pair: warning %q", w)
 	}
 }
