@@ -34,7 +34,6 @@ type child struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{} // closed once it exited
-	err  error         // of Wait
 	last lastLine      // its last line on stderr
 }
 
@@ -257,7 +256,7 @@ func startChild(self string, args []string, name string, stderr io.Writer) (*chi
 	}()
 	go func() {
 		<-copied
-		c.err = cmd.Wait()
+		_ = cmd.Wait() // its exit is read from cmd.ProcessState
 		close(c.done)
 	}()
 	return c, lines, nil
