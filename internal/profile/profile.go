@@ -28,6 +28,9 @@ type Profile struct {
 	// "reconnect.p99" = "+10%"; "default" covers the metrics not named.
 	Compare map[string]string `toml:"compare"`
 
+	// Sweep configures `wsstorm sweep` ([sweep]); a run ignores it.
+	Sweep Sweep `toml:"sweep"`
+
 	// Path is where the profile was read from ("(built-in)" for the default).
 	Path string `toml:"-"`
 	// SHA256 is the hex digest of the profile's bytes as read, before --set.
@@ -107,6 +110,14 @@ type Detect struct {
 	Enabled   bool     `toml:"enabled"`
 	Gap       Duration `toml:"gap"`
 	MinCloses int      `toml:"min_closes"`
+}
+
+// Sweep configures `wsstorm sweep` ([sweep]).
+type Sweep struct {
+	// MaxAttemptRate is the highest peak connect attempt rate (attempts/s)
+	// a setting's herd may reach to be recommended; 0: the embedded
+	// target's capacity (nodes × accept_rate), if any.
+	MaxAttemptRate float64 `toml:"max_attempt_rate"`
 }
 
 // Capacity is the embedded target's capacity model, per node.

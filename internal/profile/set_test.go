@@ -88,7 +88,7 @@ func TestSetErrors(t *testing.T) {
 	}{
 		{[]string{"fleet.clinets=5000"}, []string{`--set fleet.clinets: unknown key (did you mean fleet.clients?)`}},
 		{[]string{"fleet.session.bytes=64"}, []string{`--set fleet.session.bytes: unknown key: fleet.session takes send_interval, payload_bytes, message, echo, lifetime, pause, script`}},
-		{[]string{"path=x.toml"}, []string{`--set path: unknown key: the top level takes name, duration, seed, target, fleet, chaos, thresholds, detect, compare`}},
+		{[]string{"path=x.toml"}, []string{`--set path: unknown key: the top level takes name, duration, seed, target, fleet, chaos, thresholds, detect, compare, sweep`}},
 		{[]string{"chaos.5.at=1s"}, []string{`--set chaos.5: index 5 is out of range: chaos has 2 entries (0 to 1)`}},
 		{[]string{"chaos=[]", "chaos.0.at=1s"}, []string{`--set chaos.0: index 0 is out of range: chaos has 0 entries`}},
 		{[]string{"chaos.first.at=1s"}, []string{`--set chaos.first: "first" is not an index: write an index from 0, e.g. chaos.0`}},

@@ -72,6 +72,7 @@ func (c *checker) check() {
 	c.thresholds()
 	c.compareTable()
 	c.detect()
+	c.sweep()
 	// No message may show a secret, whatever it quotes.
 	for _, e := range c.d.errs {
 		e.Msg = c.p.Redact(e.Msg)

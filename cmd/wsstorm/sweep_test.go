@@ -1,0 +1,128 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/sweep"
+)
+
+// sweepProfile: 400 clients on two embedded nodes of 150 handshakes/s each
+// (a burst big enough that no handshake is refused, so t99 is the reconnect
+// window itself), node 0 restarted once: about 200 clients reconnect after a
+// uniform random delay in [0, max]. The limit is the capacity, 300/s.
+const sweepProfile = `
+name = "sweep-window"
+duration = "5500ms"
+[target]
+nodes = 2
+[target.capacity]
+accept_rate = 150
+accept_burst = 2000
+[fleet]
+clients = 400
+ramp = "500ms"
+[fleet.session]
+send_interval = "500ms"
+[fleet.reconnect]
+strategy = "window"
+min = "0s"
+max = "1s"
+[[chaos]]
+at = "1200ms"
+action = "restart"
+node = 0
+downtime = "300ms"
+`
+
+// TestSweepReconnectWindow sweeps the reconnect window: the wider it is,
+// the lower the herd's peak and the later the last clients are back, and the
+// recommendation is the narrowest window whose herd stays under the
+// target's capacity.
+func TestSweepReconnectWindow(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "sweep.toml")
+	if err := os.WriteFile(prof, []byte(sweepProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	windows := []string{"100ms", "300ms", "1500ms", "3s"}
+	code, stdout, stderr := wsstorm(t, "sweep", prof, "--vary", "fleet.reconnect.max="+strings.Join(windows, ","), "--out", dir, "--quiet")
+	t.Logf("stdout:\n%s", stdout)
+	if code != exitPassed {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	f, err := os.Open(filepath.Join(dir, sweep.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sw, err := sweep.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Settings) != len(windows) || sw.Limit != 300 {
+		t.Fatalf("%d settings, limit %v; want %d and 300", len(sw.Settings), sw.Limit, len(windows))
+	}
+	var peaks, t99s []float64
+	for i, r := range sw.Settings {
+		if r.Assign[0] != "fleet.reconnect.max="+windows[i] || len(r.Runs) != 1 || r.T99S == nil || r.PeakAttemptRate == nil {
+			t.Fatalf("setting %d: %+v", i, r)
+		}
+		if r.NeverReconnected.Max != 0 || r.Runs[0].Events != 1 {
+			t.Fatalf("%s: %+v", r.Label, r.Runs[0])
+		}
+		s, err := report.ReadSummary(filepath.Join(dir, r.Runs[0].Dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Events[0].Affected < 100 {
+			t.Fatalf("%s: only %d clients affected", r.Label, s.Events[0].Affected)
+		}
+		peaks = append(peaks, r.PeakAttemptRate.Median)
+		t99s = append(t99s, r.T99S.Median)
+	}
+	t.Logf("peaks %v, t99 %v", peaks, t99s)
+	// The extremes strictly and far apart; in between a trend, with room
+	// for noise.
+	if peaks[0] < 3*peaks[3] || t99s[3] < 3*t99s[0] {
+		t.Fatalf("no clear trend: peaks %v, t99 %v", peaks, t99s)
+	}
+	for i := 1; i < len(windows); i++ {
+		if peaks[i] > 1.2*peaks[i-1] || t99s[i] < 0.8*t99s[i-1] {
+			t.Errorf("%s → %s: peak %.0f → %.0f, t99 %.3g → %.3g: not monotonic", windows[i-1], windows[i], peaks[i-1], peaks[i], t99s[i-1], t99s[i])
+		}
+	}
+	if want := "fleet.reconnect.max=1500ms"; sw.Recommendation.Label != want {
+		t.Fatalf("recommended %q, want %q: %s", sw.Recommendation.Label, want, sw.Recommendation.Text)
+	}
+	for _, f := range []string{sweep.MarkdownFile, sweep.HTMLFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(stdout, "recommendation: fleet.reconnect.max=1500ms") {
+		t.Errorf("stdout lacks the recommendation:\n%s", stdout)
+	}
+}
+
+// TestSweepBadVary: a key or value the profile rejects stops the sweep
+// before anything runs, naming it.
+func TestSweepBadVary(t *testing.T) {
+	for _, tc := range []struct{ vary, want string }{
+		{"fleet.reconnect.maxx=1s,2s", "fleet.reconnect.maxx"},
+		{"fleet.reconnect.max=1s,banana", "banana"},
+		{"fleet.reconnect.max", "KEY=V1,V2"},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := wsstorm(t, "sweep", "--vary", tc.vary, "--out", dir)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--vary %s: exit %d, want %d naming %q:\n%s", tc.vary, code, exitUsage, tc.want, stderr)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("--vary %s: %s was created", tc.vary, dir)
+		}
+	}
+}

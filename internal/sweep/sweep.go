@@ -1,0 +1,529 @@
+// Package sweep is what `wsstorm sweep` computes from its runs: the grid of
+// settings a profile is run with, each setting's herd metrics aggregated over
+// its repeats and events, the Pareto front of recovery time against peak
+// attempt rate, the recommended setting, and sweep.json, the table and the
+// HTML page that present them.
+package sweep
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/report"
+)
+
+// Schema identifies the layout of sweep.json. A change that breaks readers
+// bumps it.
+const Schema = "wsstorm.sweep/v1"
+
+// Files of a sweep's result directory, beside one directory per setting.
+const (
+	JSONFile     = "sweep.json"
+	MarkdownFile = "sweep.md"
+	HTMLFile     = "sweep.html"
+)
+
+// Axis is one --vary: a profile key and the values it takes, in order.
+type Axis struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
+
+// ParseVary reads KEY=V1,V2,... Commas inside brackets, braces or quotes
+// belong to the value (chaos.0.nodes=[0,1],[1]).
+func ParseVary(s string) (Axis, error) {
+	key, vals, ok := strings.Cut(s, "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return Axis{}, fmt.Errorf("--vary %q: want KEY=V1,V2,... e.g. fleet.reconnect.max=1s,5s,10s", s)
+	}
+	var values []string
+	depth, quote, start := 0, rune(0), 0
+	for i, r := range vals {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == '[' || r == '{':
+			depth++
+		case r == ']' || r == '}':
+			depth--
+		case r == ',' && depth == 0:
+			values = append(values, strings.TrimSpace(vals[start:i]))
+			start = i + 1
+		}
+	}
+	values = append(values, strings.TrimSpace(vals[start:]))
+	for _, v := range values {
+		if v == "" {
+			return Axis{}, fmt.Errorf("--vary %s: an empty value in %q", key, vals)
+		}
+	}
+	return Axis{Key: key, Values: values}, nil
+}
+
+// Setting is one combination of the axes' values.
+type Setting struct {
+	// Assign are the KEY=VALUE overrides, one per axis, in the axes' order,
+	// given to the profile as --set would give them.
+	Assign []string `json:"assign"`
+	// Slug names the setting's directory.
+	Slug string `json:"slug"`
+}
+
+// Label is the setting as a reader sees it: "k=v, k2=v2".
+func (s Setting) Label() string { return strings.Join(s.Assign, ", ") }
+
+// Expand returns every combination of the axes' values, the first axis
+// varying slowest. Keys must be distinct.
+func Expand(axes []Axis) ([]Setting, error) {
+	if len(axes) == 0 {
+		return nil, errors.New("nothing to vary: give at least one --vary KEY=V1,V2,...")
+	}
+	seen := map[string]bool{}
+	for _, a := range axes {
+		if seen[a.Key] {
+			return nil, fmt.Errorf("--vary %s is given twice: list all its values in one --vary", a.Key)
+		}
+		seen[a.Key] = true
+	}
+	out := []Setting{{}}
+	for _, a := range axes {
+		var next []Setting
+		for _, s := range out {
+			for _, v := range a.Values {
+				next = append(next, Setting{Assign: append(slices.Clone(s.Assign), a.Key+"="+v)})
+			}
+		}
+		out = next
+	}
+	used := map[string]int{}
+	for i := range out {
+		slug := Slug(out[i].Assign)
+		if n := used[slug]; n > 0 {
+			used[slug]++
+			slug = fmt.Sprintf("%s-%d", slug, n+1)
+		} else {
+			used[slug] = 1
+		}
+		out[i].Slug = slug
+	}
+	return out, nil
+}
+
+// Slug turns assignments into a directory name: the last part of each key
+// and its value, letters, digits, '.', '-' and '_' only.
+func Slug(assign []string) string {
+	parts := make([]string, len(assign))
+	for i, a := range assign {
+		k, v, _ := strings.Cut(a, "=")
+		if j := strings.LastIndex(k, "."); j >= 0 {
+			k = k[j+1:]
+		}
+		parts[i] = clean(k) + "-" + clean(v)
+	}
+	s := strings.Join(parts, "_")
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}
+
+func clean(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-':
+			b.WriteRune(r)
+		default:
+			if !strings.HasSuffix(b.String(), "_") {
+				b.WriteRune('_')
+			}
+		}
+	}
+	out := strings.Trim(b.String(), "_.")
+	if out == "" {
+		return "x"
+	}
+	return out
+}
+
+// RunMetrics are one run's herd metrics over the events whose clients are
+// expected back: the slowest event's t50/t99/t100 and the highest peak
+// attempt rate and herd factor; failed attempts and clients never
+// reconnected summed.
+type RunMetrics struct {
+	Dir         string `json:"dir"` // relative to the sweep's directory
+	Interrupted bool   `json:"interrupted"`
+	Passed      bool   `json:"passed"` // the run's own thresholds
+	Events      int    `json:"events"` // events whose clients are expected back
+	// Nil when an event's share never reconnected (or there was no event).
+	T50S             *float64 `json:"t50_s"`
+	T99S             *float64 `json:"t99_s"`
+	T100S            *float64 `json:"t100_s"`
+	PeakAttemptRate  float64  `json:"peak_attempt_rate"`
+	HerdFactor       float64  `json:"herd_factor"`
+	FailedAttempts   int64    `json:"failed_attempts"`
+	NeverReconnected int64    `json:"never_reconnected"`
+}
+
+// FromSummary reduces a run's summary to its RunMetrics.
+func FromSummary(dir string, s *report.Summary) RunMetrics {
+	m := RunMetrics{Dir: dir, Interrupted: s.Interrupted, Passed: s.Passed}
+	worst := func(dst **float64, v *float64, first bool) {
+		switch {
+		case first:
+			*dst = v
+		case *dst == nil || v == nil:
+			*dst = nil
+		case *v > **dst:
+			*dst = v
+		}
+	}
+	for _, e := range s.Events {
+		if !e.ReconnectExpected {
+			continue
+		}
+		first := m.Events == 0
+		m.Events++
+		worst(&m.T50S, e.T50S, first)
+		worst(&m.T99S, e.T99S, first)
+		worst(&m.T100S, e.T100S, first)
+		m.PeakAttemptRate = max(m.PeakAttemptRate, e.PeakAttemptRate)
+		m.HerdFactor = max(m.HerdFactor, e.HerdFactor)
+		for _, n := range e.FailedAttempts {
+			m.FailedAttempts += n
+		}
+		m.NeverReconnected += e.NeverReconnected
+	}
+	return m
+}
+
+// Stat is a metric over a setting's repeats: the median and the spread. Runs
+// without the value (nil) are left out; N counts the ones with it.
+type Stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	N      int     `json:"n"`
+}
+
+// statOf returns the Stat of values, nil when there are none.
+func statOf(values []float64) *Stat {
+	if len(values) == 0 {
+		return nil
+	}
+	v := slices.Sorted(slices.Values(values))
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return &Stat{Median: med, Min: v[0], Max: v[len(v)-1], N: len(v)}
+}
+
+// Result is one setting's runs and their aggregate.
+type Result struct {
+	Setting
+	Label string       `json:"label"`
+	Runs  []RunMetrics `json:"runs"`
+	// Limit is the peak attempt rate this setting's herd must stay under to
+	// be recommended (0: none).
+	Limit float64 `json:"limit"`
+
+	T50S             *Stat `json:"t50_s"`
+	T99S             *Stat `json:"t99_s"` // nil: no run had every client back
+	T100S            *Stat `json:"t100_s"`
+	PeakAttemptRate  *Stat `json:"peak_attempt_rate"`
+	HerdFactor       *Stat `json:"herd_factor"`
+	FailedAttempts   *Stat `json:"failed_attempts"`
+	NeverReconnected *Stat `json:"never_reconnected"`
+
+	// Pareto: no other setting recovers at least as fast (t99) with a peak
+	// attempt rate at least as low, and better in one of them.
+	Pareto bool `json:"pareto"`
+}
+
+// Aggregate computes r's statistics from its runs.
+func (r *Result) Aggregate() {
+	var t50, t99, t100, peak, herd, failed, never []float64
+	for _, m := range r.Runs {
+		if m.T50S != nil {
+			t50 = append(t50, *m.T50S)
+		}
+		if m.T99S != nil {
+			t99 = append(t99, *m.T99S)
+		}
+		if m.T100S != nil {
+			t100 = append(t100, *m.T100S)
+		}
+		peak = append(peak, m.PeakAttemptRate)
+		herd = append(herd, m.HerdFactor)
+		failed = append(failed, float64(m.FailedAttempts))
+		never = append(never, float64(m.NeverReconnected))
+	}
+	r.Label = r.Setting.Label()
+	r.T50S, r.T99S, r.T100S = statOf(t50), statOf(t99), statOf(t100)
+	r.PeakAttemptRate, r.HerdFactor = statOf(peak), statOf(herd)
+	r.FailedAttempts, r.NeverReconnected = statOf(failed), statOf(never)
+}
+
+// plotted says whether r has a point on the chart: a recovery time and a
+// peak attempt rate.
+func (r *Result) plotted() bool { return r.T99S != nil && r.PeakAttemptRate != nil }
+
+// MarkPareto sets Pareto on the settings no other one dominates in (t99,
+// peak attempt rate), both medians, lower better.
+func MarkPareto(rs []Result) {
+	for i := range rs {
+		rs[i].Pareto = false
+		if !rs[i].plotted() {
+			continue
+		}
+		a := &rs[i]
+		dominated := false
+		for j := range rs {
+			b := &rs[j]
+			if i == j || !b.plotted() {
+				continue
+			}
+			bt, bp, at, ap := b.T99S.Median, b.PeakAttemptRate.Median, a.T99S.Median, a.PeakAttemptRate.Median
+			if bt <= at && bp <= ap && (bt < at || bp < ap) {
+				dominated = true
+				break
+			}
+		}
+		a.Pareto = !dominated
+	}
+}
+
+// Recommendation is the sweep's answer.
+type Recommendation struct {
+	// Slug and Label name the recommended setting; empty when none is.
+	Slug  string `json:"slug,omitempty"`
+	Label string `json:"label,omitempty"`
+	// Text says which setting and why, or why none.
+	Text string `json:"text"`
+}
+
+// Recommend picks, among the settings whose median peak attempt rate is at
+// most their limit (any, when the limit is 0) and whose runs left no client
+// unreconnected, the one with the lowest median t99 (ties: the lower peak,
+// then the earlier setting). Without one, Slug is empty and Text says why.
+func Recommend(rs []Result) Recommendation {
+	var best *Result
+	underLimit := 0
+	var lowest *Result // the lowest peak, for the explanation
+	for i := range rs {
+		r := &rs[i]
+		if r.PeakAttemptRate == nil {
+			continue
+		}
+		if lowest == nil || r.PeakAttemptRate.Median < lowest.PeakAttemptRate.Median {
+			lowest = r
+		}
+		if r.Limit > 0 && r.PeakAttemptRate.Median > r.Limit {
+			continue
+		}
+		underLimit++
+		if r.T99S == nil || r.NeverReconnected == nil || r.NeverReconnected.Max > 0 {
+			continue
+		}
+		if best == nil || cmp.Or(cmp.Compare(r.T99S.Median, best.T99S.Median), cmp.Compare(r.PeakAttemptRate.Median, best.PeakAttemptRate.Median)) < 0 {
+			best = r
+		}
+	}
+	if best != nil {
+		why := "the fastest recovery of all settings (no attempt-rate limit)"
+		if best.Limit > 0 {
+			why = fmt.Sprintf("the fastest recovery among the settings whose herd stays under %s attempts/s", rate(best.Limit))
+		}
+		return Recommendation{Slug: best.Slug, Label: best.Label, Text: fmt.Sprintf(
+			"%s: t99 %s, peak %s attempts/s, every client back: %s", best.Label, secs(best.T99S.Median), rate(best.PeakAttemptRate.Median), why)}
+	}
+	switch {
+	case lowest == nil:
+		return Recommendation{Text: "no setting finished a run: nothing to recommend"}
+	case underLimit == 0:
+		return Recommendation{Text: fmt.Sprintf("no setting keeps the herd under %s attempts/s: the lowest peak is %s attempts/s (%s); widen the reconnect window, or add capacity",
+			rate(lowest.Limit), rate(lowest.PeakAttemptRate.Median), lowest.Label)}
+	}
+	return Recommendation{Text: "no setting recommended: every setting under the limit left clients that never reconnected"}
+}
+
+// Sweep is the content of sweep.json.
+type Sweep struct {
+	Schema  string `json:"schema"`
+	Profile struct {
+		Name string   `json:"name"`
+		Path string   `json:"path"`
+		Sets []string `json:"sets"` // the --set overrides common to every setting
+	} `json:"profile"`
+	Axes   []Axis `json:"axes"`
+	Repeat int    `json:"repeat"`
+	// Limit is the attempt-rate limit when every setting has the same one;
+	// LimitSource says where it came from ("[sweep] max_attempt_rate",
+	// "target capacity (N nodes × R/s)", or "none").
+	Limit          float64        `json:"limit"`
+	LimitSource    string         `json:"limit_source"`
+	Interrupted    bool           `json:"interrupted"`
+	Settings       []Result       `json:"settings"`
+	Recommendation Recommendation `json:"recommendation"`
+}
+
+// Finish aggregates every setting, marks the Pareto front and recommends.
+func (s *Sweep) Finish() {
+	s.Schema = Schema
+	for i := range s.Settings {
+		s.Settings[i].Aggregate()
+	}
+	MarkPareto(s.Settings)
+	s.Recommendation = Recommend(s.Settings)
+}
+
+// WriteJSON writes s as sweep.json.
+func (s *Sweep) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// ReadJSON reads sweep.json.
+func ReadJSON(r io.Reader) (*Sweep, error) {
+	var s Sweep
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return nil, fmt.Errorf("sweep.json: %w", err)
+	}
+	if s.Schema != Schema {
+		return nil, fmt.Errorf("sweep.json: schema %q, want %q", s.Schema, Schema)
+	}
+	return &s, nil
+}
+
+func secs(v float64) string { return fmt.Sprintf("%.3gs", v) }
+func rate(v float64) string { return fmt.Sprintf("%.0f", v) }
+
+// cell formats a Stat with its spread when the runs differ.
+func cell(s *Stat, f func(float64) string) string {
+	if s == nil {
+		return "–"
+	}
+	if s.N < 2 || s.Min == s.Max {
+		return f(s.Median)
+	}
+	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+
+func herd(v float64) string  { return fmt.Sprintf("%.2f", v) }
+func count(v float64) string { return fmt.Sprintf("%.0f", v) }
+
+// Rows returns the table's header and rows: per setting the medians over
+// repeats with the spread (min–max) in parentheses, and a mark: "pareto",
+// "recommended".
+func (s *Sweep) Rows() (header []string, rows [][]string) {
+	header = []string{"setting", "t50", "t99", "t100", "peak attempts/s", "herd factor", "failed attempts", "never reconnected", "runs", "mark"}
+	for _, r := range s.Settings {
+		var marks []string
+		if r.Slug == s.Recommendation.Slug && r.Slug != "" {
+			marks = append(marks, "recommended")
+		}
+		if r.Pareto {
+			marks = append(marks, "pareto")
+		}
+		if r.Limit > 0 && r.PeakAttemptRate != nil && r.PeakAttemptRate.Median > r.Limit {
+			marks = append(marks, "over limit")
+		}
+		rows = append(rows, []string{r.Label, cell(r.T50S, secs), cell(r.T99S, secs), cell(r.T100S, secs),
+			cell(r.PeakAttemptRate, rate), cell(r.HerdFactor, herd), cell(r.FailedAttempts, count), cell(r.NeverReconnected, count),
+			fmt.Sprint(len(r.Runs)), strings.Join(marks, ", ")})
+	}
+	return header, rows
+}
+
+// limitText describes the limit.
+func (s *Sweep) limitText() string {
+	if s.Limit <= 0 {
+		if s.LimitSource != "" && s.LimitSource != "none" {
+			return "attempt-rate limit: " + s.LimitSource
+		}
+		return "attempt-rate limit: none"
+	}
+	return fmt.Sprintf("attempt-rate limit: %s attempts/s (%s)", rate(s.Limit), s.LimitSource)
+}
+
+// WriteText writes the table for a terminal, then the limit and the
+// recommendation.
+func (s *Sweep) WriteText(w io.Writer) error {
+	header, rows := s.Rows()
+	width := make([]int, len(header))
+	for _, row := range append([][]string{header}, rows...) {
+		for i, c := range row {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	var b strings.Builder
+	for _, row := range append([][]string{header}, rows...) {
+		for i, c := range row {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			b.WriteString(c + strings.Repeat(" ", width[i]-len([]rune(c))))
+		}
+		trimmed := strings.TrimRight(b.String(), " ")
+		b.Reset()
+		b.WriteString(trimmed + "\n")
+	}
+	fmt.Fprintf(&b, "%s\n", s.limitText())
+	if s.Interrupted {
+		b.WriteString("interrupted: only the finished runs are counted\n")
+	}
+	fmt.Fprintf(&b, "recommendation: %s\n", s.Recommendation.Text)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes the table as Markdown.
+func (s *Sweep) WriteMarkdown(w io.Writer) error {
+	header, rows := s.Rows()
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Sweep of %s\n\n", s.Profile.Name)
+	line := func(cells []string) {
+		for i := range cells {
+			cells[i] = strings.ReplaceAll(cells[i], "|", `\|`)
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	line(slices.Clone(header))
+	b.WriteString(strings.Repeat("|---", len(header)) + "|\n")
+	for _, r := range rows {
+		line(r)
+	}
+	fmt.Fprintf(&b, "\nMedians over %d repeat(s), spread (min–max) in parentheses; per run, the slowest event whose clients are expected back.\n\n", s.Repeat)
+	fmt.Fprintf(&b, "%s\n\n", s.limitText())
+	if s.Interrupted {
+		b.WriteString("Interrupted: only the finished runs are counted.\n\n")
+	}
+	fmt.Fprintf(&b, "**Recommendation:** %s\n", s.Recommendation.Text)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// finite guards JSON against NaN and infinities (a rate can never be one, but
+// a hand-edited summary might).
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
