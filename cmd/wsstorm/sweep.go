@@ -20,9 +20,9 @@ import (
 
 // sweepCmd runs a profile once per combination of --vary values (times
 // --repeat), each run a normal result directory, then writes sweep.json,
-// sweep.md and sweep.html. Exit: 0 a setting is recommended (or there is no
-// limit), 1 no setting keeps the herd under the limit with every client
-// back, 2 bad usage or a bad --vary key or value, 3 a run could not be
+// sweep.md and sweep.html (after every run too, so a second Ctrl-C keeps
+// what finished). Exit: 0 a setting is recommended, 1 none is (none keeps
+// the herd under the limit with every client back), 2 bad usage or a bad --vary key or value, 3 a run could not be
 // carried out, 130 interrupted (the finished runs are kept and summed up).
 func sweepCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sweep", "wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--vary ...] [--repeat R] [--out DIR] [--set key=value]... [--quiet]", stderr)
@@ -85,6 +85,7 @@ func sweepCmd(args []string, stdout, stderr io.Writer) int {
 		for j := range s.Assign {
 			settings[i].Assign[j] = p.Redact(s.Assign[j])
 		}
+		settings[i].Slug = sweep.SettingSlug(i, len(settings), settings[i].Assign)
 		profiles[i] = p
 	}
 	base := profiles[0]
@@ -156,6 +157,8 @@ runs:
 				code = exitInterrupted
 				break runs
 			}
+			sw.Finish()
+			_ = writeSweep(dir, sw) // written again, errors reported, at the end
 		}
 	}
 	if ctx.Err() != nil {

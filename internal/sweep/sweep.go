@@ -106,18 +106,18 @@ func Expand(axes []Axis) ([]Setting, error) {
 		}
 		out = next
 	}
-	used := map[string]int{}
 	for i := range out {
-		slug := Slug(out[i].Assign)
-		if n := used[slug]; n > 0 {
-			used[slug]++
-			slug = fmt.Sprintf("%s-%d", slug, n+1)
-		} else {
-			used[slug] = 1
-		}
-		out[i].Slug = slug
+		out[i].Slug = SettingSlug(i, len(out), out[i].Assign)
 	}
 	return out, nil
+}
+
+// SettingSlug is the directory name of the i-th of n settings: its number,
+// which keeps names unique whatever the values (and case-insensitive file
+// systems), then its assignments. Give it assignments with secrets
+// redacted: the name is written in files and logs.
+func SettingSlug(i, n int, assign []string) string {
+	return fmt.Sprintf("%0*d-%s", len(fmt.Sprint(n)), i+1, Slug(assign))
 }
 
 // Slug turns assignments into a directory name: the last part of each key
@@ -164,8 +164,12 @@ func clean(s string) string {
 type RunMetrics struct {
 	Dir         string `json:"dir"` // relative to the sweep's directory
 	Interrupted bool   `json:"interrupted"`
-	Passed      bool   `json:"passed"` // the run's own thresholds
-	Events      int    `json:"events"` // events whose clients are expected back
+	// Excluded says why the run is left out of its setting's statistics
+	// (interrupted, a restart hook failed, no event closed a client that
+	// comes back); empty when it counts.
+	Excluded string `json:"excluded,omitempty"`
+	Passed   bool   `json:"passed"` // the run's own thresholds
+	Events   int    `json:"events"` // events whose clients are expected back
 	// Nil when an event's share never reconnected (or there was no event).
 	T50S             *float64 `json:"t50_s"`
 	T99S             *float64 `json:"t99_s"`
@@ -190,8 +194,11 @@ func FromSummary(dir string, s *report.Summary) RunMetrics {
 		}
 	}
 	for _, e := range s.Events {
-		if !e.ReconnectExpected {
-			continue
+		if e.Failed {
+			m.Excluded = fmt.Sprintf("event %d failed (its restart hook)", e.Index)
+		}
+		if !e.ReconnectExpected || e.Affected == 0 {
+			continue // no herd to measure
 		}
 		first := m.Events == 0
 		m.Events++
@@ -204,6 +211,12 @@ func FromSummary(dir string, s *report.Summary) RunMetrics {
 			m.FailedAttempts += n
 		}
 		m.NeverReconnected += e.NeverReconnected
+	}
+	switch {
+	case s.Interrupted:
+		m.Excluded = "interrupted"
+	case m.Excluded == "" && m.Events == 0:
+		m.Excluded = "no event closed a client that the policy brings back: no herd"
 	}
 	return m
 }
@@ -252,10 +265,18 @@ type Result struct {
 	Pareto bool `json:"pareto"`
 }
 
-// Aggregate computes r's statistics from its runs.
+// Aggregate computes r's statistics from its runs that count (not
+// Excluded). A recovery time (t50, t99, t100) is given only when every
+// counted run reached it: a run whose clients did not come back must not
+// read as a fast one.
 func (r *Result) Aggregate() {
 	var t50, t99, t100, peak, herd, failed, never []float64
+	counted := 0
 	for _, m := range r.Runs {
+		if m.Excluded != "" {
+			continue
+		}
+		counted++
 		if m.T50S != nil {
 			t50 = append(t50, *m.T50S)
 		}
@@ -271,7 +292,13 @@ func (r *Result) Aggregate() {
 		never = append(never, float64(m.NeverReconnected))
 	}
 	r.Label = r.Setting.Label()
-	r.T50S, r.T99S, r.T100S = statOf(t50), statOf(t99), statOf(t100)
+	whole := func(v []float64) *Stat {
+		if len(v) < counted {
+			return nil
+		}
+		return statOf(v)
+	}
+	r.T50S, r.T99S, r.T100S = whole(t50), whole(t99), whole(t100)
 	r.PeakAttemptRate, r.HerdFactor = statOf(peak), statOf(herd)
 	r.FailedAttempts, r.NeverReconnected = statOf(failed), statOf(never)
 }
@@ -280,19 +307,25 @@ func (r *Result) Aggregate() {
 // peak attempt rate.
 func (r *Result) plotted() bool { return r.T99S != nil && r.PeakAttemptRate != nil }
 
+// complete says every client of r's counted runs came back: only such a
+// setting competes for the Pareto front and the recommendation.
+func (r *Result) complete() bool {
+	return r.plotted() && r.NeverReconnected != nil && r.NeverReconnected.Max == 0
+}
+
 // MarkPareto sets Pareto on the settings no other one dominates in (t99,
 // peak attempt rate), both medians, lower better.
 func MarkPareto(rs []Result) {
 	for i := range rs {
 		rs[i].Pareto = false
-		if !rs[i].plotted() {
+		if !rs[i].complete() {
 			continue
 		}
 		a := &rs[i]
 		dominated := false
 		for j := range rs {
 			b := &rs[j]
-			if i == j || !b.plotted() {
+			if i == j || !b.complete() {
 				continue
 			}
 			bt, bp, at, ap := b.T99S.Median, b.PeakAttemptRate.Median, a.T99S.Median, a.PeakAttemptRate.Median
@@ -320,7 +353,7 @@ type Recommendation struct {
 // then the earlier setting). Without one, Slug is empty and Text says why.
 func Recommend(rs []Result) Recommendation {
 	var best *Result
-	underLimit := 0
+	underLimit, neverBack := 0, 0
 	var lowest *Result // the lowest peak, for the explanation
 	for i := range rs {
 		r := &rs[i]
@@ -334,7 +367,10 @@ func Recommend(rs []Result) Recommendation {
 			continue
 		}
 		underLimit++
-		if r.T99S == nil || r.NeverReconnected == nil || r.NeverReconnected.Max > 0 {
+		if !r.complete() {
+			if r.NeverReconnected != nil && r.NeverReconnected.Max > 0 {
+				neverBack++
+			}
 			continue
 		}
 		if best == nil || cmp.Or(cmp.Compare(r.T99S.Median, best.T99S.Median), cmp.Compare(r.PeakAttemptRate.Median, best.PeakAttemptRate.Median)) < 0 {
@@ -355,8 +391,10 @@ func Recommend(rs []Result) Recommendation {
 	case underLimit == 0:
 		return Recommendation{Text: fmt.Sprintf("no setting keeps the herd under %s attempts/s: the lowest peak is %s attempts/s (%s); widen the reconnect window, or add capacity",
 			rate(lowest.Limit), rate(lowest.PeakAttemptRate.Median), lowest.Label)}
+	case neverBack == underLimit:
+		return Recommendation{Text: "no setting recommended: every setting under the limit left clients that never reconnected"}
 	}
-	return Recommendation{Text: "no setting recommended: every setting under the limit left clients that never reconnected"}
+	return Recommendation{Text: "no setting recommended: the settings under the limit either left clients that never reconnected or have no recovery time in every run (see each run's summary)"}
 }
 
 // Sweep is the content of sweep.json.

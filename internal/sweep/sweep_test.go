@@ -38,7 +38,7 @@ func TestExpand(t *testing.T) {
 	if want := []string{"fleet.reconnect.strategy=window", "fleet.reconnect.max=5s"}; !reflect.DeepEqual(got[1].Assign, want) {
 		t.Errorf("second setting %v, want %v", got[1].Assign, want)
 	}
-	if got[5].Slug != "strategy-full_jitter_max-10s" {
+	if got[5].Slug != "6-strategy-full_jitter_max-10s" {
 		t.Errorf("slug %q", got[5].Slug)
 	}
 	seen := map[string]bool{}
@@ -65,18 +65,49 @@ func f(v float64) *float64 { return &v }
 
 func TestFromSummaryAndAggregate(t *testing.T) {
 	s := &report.Summary{Events: []report.EventSummary{
-		{ReconnectExpected: true, T50S: f(0.5), T99S: f(1), T100S: f(1.2), PeakAttemptRate: 500, HerdFactor: 2, FailedAttempts: map[string]int64{"http_503": 3}},
-		{ReconnectExpected: true, T50S: f(0.7), T99S: f(2), T100S: f(2.5), PeakAttemptRate: 300, HerdFactor: 3, FailedAttempts: map[string]int64{"refused": 1}, NeverReconnected: 1},
-		{ReconnectExpected: false, T99S: f(9), PeakAttemptRate: 9000},
+		{ReconnectExpected: true, Affected: 10, T50S: f(0.5), T99S: f(1), T100S: f(1.2), PeakAttemptRate: 500, HerdFactor: 2, FailedAttempts: map[string]int64{"http_503": 3}},
+		{ReconnectExpected: true, Affected: 10, T50S: f(0.7), T99S: f(2), T100S: f(2.5), PeakAttemptRate: 300, HerdFactor: 3, FailedAttempts: map[string]int64{"refused": 1}, NeverReconnected: 1},
+		{ReconnectExpected: false, Affected: 10, T99S: f(9), PeakAttemptRate: 9000},
+		{ReconnectExpected: true, Affected: 0, PeakAttemptRate: 7000}, // closed no one: no herd, no t99
 	}}
 	m := FromSummary("a/run-1", s)
 	if m.Events != 2 || *m.T99S != 2 || *m.T50S != 0.7 || m.PeakAttemptRate != 500 || m.HerdFactor != 3 || m.FailedAttempts != 4 || m.NeverReconnected != 1 {
 		t.Fatalf("%+v", m)
 	}
-	r := Result{Runs: []RunMetrics{{T99S: f(3), PeakAttemptRate: 100}, {T99S: f(1), PeakAttemptRate: 300}, {T99S: nil, PeakAttemptRate: 200}}}
+	// An interrupted run is kept but not counted.
+	r := Result{Runs: []RunMetrics{{T99S: f(3), PeakAttemptRate: 100}, {T99S: f(1), PeakAttemptRate: 300}, {Excluded: "interrupted", PeakAttemptRate: 0}}}
 	r.Aggregate()
-	if *r.T99S != (Stat{Median: 2, Min: 1, Max: 3, N: 2}) || *r.PeakAttemptRate != (Stat{Median: 200, Min: 100, Max: 300, N: 3}) {
+	if r.T99S == nil || *r.T99S != (Stat{Median: 2, Min: 1, Max: 3, N: 2}) || *r.PeakAttemptRate != (Stat{Median: 200, Min: 100, Max: 300, N: 2}) {
 		t.Fatalf("t99 %+v peak %+v", r.T99S, r.PeakAttemptRate)
+	}
+	// A counted run whose clients did not all come back has no t99, and
+	// the setting then has none: it must not read as a fast recovery.
+	r = Result{Runs: []RunMetrics{{T99S: f(0.5), PeakAttemptRate: 100}, {T99S: nil, PeakAttemptRate: 200, NeverReconnected: 5}}}
+	r.Aggregate()
+	if r.T99S != nil {
+		t.Errorf("t99 %+v, want none: one run did not recover", r.T99S)
+	}
+	if m := FromSummary("x", &report.Summary{Interrupted: true}); m.Excluded != "interrupted" {
+		t.Errorf("an interrupted run: excluded %q", m.Excluded)
+	}
+	if m := FromSummary("x", &report.Summary{Events: []report.EventSummary{{ReconnectExpected: true, Affected: 5, Failed: true, T99S: f(1)}}}); m.Excluded == "" {
+		t.Error("a run whose hook failed is counted")
+	}
+}
+
+// TestParetoLeavesOutIncomplete: a setting that left clients away is on
+// neither the front nor the recommendation, and does not push others off.
+func TestParetoLeavesOutIncomplete(t *testing.T) {
+	rs := synthetic(0,
+		[3]float64{0.5, 100, 50}, // a: fast and gentle, but 50 clients never came back
+		[3]float64{1, 500, 0},    // b
+	)
+	MarkPareto(rs)
+	if rs[0].Pareto || !rs[1].Pareto {
+		t.Errorf("pareto a %v b %v, want only b", rs[0].Pareto, rs[1].Pareto)
+	}
+	if rec := Recommend(rs); rec.Slug != "b" {
+		t.Errorf("recommended %q, want b", rec.Slug)
 	}
 }
 
