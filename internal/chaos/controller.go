@@ -109,7 +109,7 @@ func (c *Controller) Run(ctx context.Context, start time.Time) []Outcome {
 		results = make([]Outcome, len(c.Events)) // each goroutine writes its own
 	)
 	for i, ev := range c.Events {
-		if !sleepUntil(ctx, start.Add(ev.At)) {
+		if !SleepUntil(ctx, start.Add(ev.At)) {
 			break
 		}
 		now := time.Now()
@@ -141,8 +141,9 @@ func (c *Controller) Run(ctx context.Context, start time.Time) []Outcome {
 	return out
 }
 
-// sleepUntil waits until t on the monotonic clock; false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
+// SleepUntil waits until t (on the monotonic clock when t has a reading,
+// else the wall clock); false if ctx ended first.
+func SleepUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {
 		return ctx.Err() == nil

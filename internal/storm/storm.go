@@ -187,7 +187,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		wait := time.Until(opts.StartAt)
 		if wait > 0 {
 			fmt.Fprintf(logw, "waiting %.1fs for the start time %s\n", wait.Seconds(), opts.StartAt.UTC().Format(time.RFC3339Nano))
-			if !sleep(ctx, wait) {
+			if !chaos.SleepUntil(ctx, opts.StartAt) {
 				return nil, ErrNotStarted
 			}
 		} else if -wait > lateStart {
@@ -528,7 +528,7 @@ const (
 func recordOnly(ctx context.Context, rec *stats.Recorder, events []chaos.Event, started time.Time) {
 	for _, ev := range events {
 		t := started.Add(max(ev.At-recordLead, 0))
-		if !sleep(ctx, time.Until(t.Add(-recordSlack))) {
+		if !chaos.SleepUntil(ctx, t.Add(-recordSlack)) {
 			return
 		}
 		rec.BeginEvent(ev.Index, t)
@@ -591,16 +591,4 @@ func checkSources(p *profile.Profile) error {
 		l.Close()
 	}
 	return nil
-}
-
-// sleep waits d; false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
