@@ -120,9 +120,8 @@ func (c *client) run(ctx context.Context) {
 	cfg := &c.f.cfg
 	rec := recovery{event: -1}
 	var (
-		wait     time.Duration // before the next attempt
-		attempts int           // attempts in the current sequence
-		prev     time.Duration // the previous backoff delay
+		wait  time.Duration // before the next attempt
+		retry Retry
 		// down is the first close the client has not yet recovered from: a
 		// connection that closes again before its first message (or its
 		// script's last awaited one) carries the outage forward, so
@@ -133,7 +132,7 @@ func (c *client) run(ctx context.Context) {
 		if !sleep(ctx, wait) {
 			return
 		}
-		attempts++
+		retry.Attempt()
 		a := c.connect(ctx, rec.event)
 		if a.se.outcome == scriptCancelled {
 			return
@@ -142,19 +141,10 @@ func (c *client) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if cfg.MaxAttempts > 0 && attempts >= cfg.MaxAttempts {
+			var ok bool
+			if wait, ok = cfg.AfterFailure(&retry, a.retryAfter, c.rng); !ok {
 				c.shard.GaveUp()
 				return
-			}
-			prev = cfg.Backoff.Delay(attempts+1, prev, c.rng)
-			wait = prev
-			retryAfter := a.retryAfter
-			if cfg.RetryAfterCap > 0 {
-				// A hostile or broken server must not silence the fleet.
-				retryAfter = min(retryAfter, cfg.RetryAfterCap)
-			}
-			if cfg.HonorRetryAfter && retryAfter > wait {
-				wait = retryAfter
 			}
 			continue
 		}
@@ -171,7 +161,7 @@ func (c *client) run(ctx context.Context) {
 				down = time.Time{}
 			}
 		}
-		attempts, prev = 0, 0
+		retry.Connected()
 		var end sessionEnd
 		if se.outcome == scriptClosed {
 			end = c.serverEnded(hs.conn, se.closed)
@@ -196,11 +186,10 @@ func (c *client) run(ctx context.Context) {
 		rec = recovery{active: true, closedAt: end.at,
 			event: c.f.rec.Attribute(end.at, end.code, end.node)}
 		c.shard.Close(end.at, end.code, rec.event)
-		if cfg.Policy.OnClose(end.code) == Stop {
+		var ok bool
+		if wait, ok = cfg.AfterClose(&retry, end.code, c.rng); !ok {
 			return
 		}
-		prev = cfg.Backoff.Delay(1, 0, c.rng)
-		wait = prev + FirstDelay(cfg.FirstDelay, c.rng)
 	}
 }
 

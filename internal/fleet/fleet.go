@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -73,19 +72,15 @@ type Config struct {
 	// periodic messages start. If a step waits for a message, the connect
 	// attempt succeeds only once the script is through, and recovery ends
 	// at the last expected message.
-	Script          []ScriptStep
-	Lifetime        time.Duration // 0: sessions last until the server ends them; counted from the end of the script
-	Pause           time.Duration // after a session the client ended, before the next
-	Backoff         Backoff
-	Policy          *Policy
-	FirstDelay      time.Duration // upper bound of a random extra wait before the first reconnect attempt
-	MaxAttempts     int           // failed attempts in a row before giving up; 0: never
-	HonorRetryAfter bool          // wait at least a 503's Retry-After, up to RetryAfterCap
-	RetryAfterCap   time.Duration // longest Retry-After honoured (0: no limit)
-	Seed            uint64
-	ReadLimit       int64         // largest message accepted; larger fails with 1009 (0: 1 MiB)
-	WriteTimeout    time.Duration // a message write blocked longer fails the connection (0: 5s)
-	CloseTimeout    time.Duration // wait for the server's close reply when the client closes (0: 1s)
+	Script   []ScriptStep
+	Lifetime time.Duration // 0: sessions last until the server ends them; counted from the end of the script
+	Pause    time.Duration // after a session the client ended, before the next
+	// Rules decide whether and when a client dials again.
+	Rules
+	Seed         uint64
+	ReadLimit    int64         // largest message accepted; larger fails with 1009 (0: 1 MiB)
+	WriteTimeout time.Duration // a message write blocked longer fails the connection (0: 5s)
+	CloseTimeout time.Duration // wait for the server's close reply when the client closes (0: 1s)
 }
 
 // ScriptStep is one step of a session script: send a message, then wait
@@ -103,11 +98,7 @@ type ScriptStep struct {
 // or target.url), unless an external target lists target.urls. It reads the
 // script's send_file files.
 func FromProfile(p *profile.Profile, url string) (Config, error) {
-	b, err := NewBackoff(p.Fleet.Reconnect)
-	if err != nil {
-		return Config{}, err
-	}
-	pol, err := NewPolicy(p.Fleet.Reconnect)
+	rules, err := RulesFromProfile(p)
 	if err != nil {
 		return Config{}, err
 	}
@@ -155,12 +146,7 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		Script:           script,
 		Lifetime:         f.Session.Lifetime.D(),
 		Pause:            f.Session.Pause.D(),
-		Backoff:          b,
-		Policy:           pol,
-		FirstDelay:       f.Reconnect.FirstDelay.D(),
-		MaxAttempts:      f.Reconnect.MaxAttempts,
-		HonorRetryAfter:  f.Reconnect.HonorRetryAfter,
-		RetryAfterCap:    cmp.Or(f.Reconnect.Cap.D(), defaultRetryAfterCap),
+		Rules:            rules,
 		Seed:             p.Seed,
 		ReadLimit:        int64(f.ReadLimit),
 		WriteTimeout:     f.WriteTimeout.D(),
@@ -260,9 +246,6 @@ func tlsConfig(t profile.TLS) (*tls.Config, error) {
 	}
 	return conf, nil
 }
-
-// defaultRetryAfterCap bounds an honoured Retry-After when reconnect.cap is 0.
-const defaultRetryAfterCap = 30 * time.Second
 
 // Fleet is a set of clients sharing a dialer and a cap on dials in flight.
 type Fleet struct {
@@ -400,16 +383,22 @@ func (f *Fleet) Run(ctx context.Context) {
 	for i := first; i < n; {
 		elapsed := time.Since(start)
 		// Launch every client whose start time has come.
-		for ; i < n && time.Duration(int64(f.cfg.Ramp)*int64(i)/int64(n)) <= elapsed; i += step {
+		for ; i < n && StartOffset(f.cfg.Ramp, i, n) <= elapsed; i += step {
 			c := newClient(f, i)
 			wg.Go(func() { c.run(ctx) })
 		}
-		if i < n && !sleep(ctx, time.Duration(int64(f.cfg.Ramp)*int64(i)/int64(n))-elapsed) {
+		if i < n && !sleep(ctx, StartOffset(f.cfg.Ramp, i, n)-elapsed) {
 			break
 		}
 	}
 	wg.Wait()
 	f.closing.Wait()
+}
+
+// StartOffset is when client i of n starts, from the run's start: the ramp
+// spreads the clients' starts evenly over its length.
+func StartOffset(ramp time.Duration, i, n int) time.Duration {
+	return time.Duration(int64(ramp) * int64(i) / int64(n))
 }
 
 // sleep waits d; false if ctx ended first.

@@ -35,9 +35,11 @@ func baseConfig() Config {
 		Clients:          20,
 		MaxDialing:       16,
 		HandshakeTimeout: 5 * time.Second,
-		Backoff:          constant(50 * time.Millisecond),
-		Policy:           mustPolicy(profile.Reconnect{}),
-		Seed:             1,
+		Rules: Rules{
+			Backoff: constant(50 * time.Millisecond),
+			Policy:  mustPolicy(profile.Reconnect{}),
+		},
+		Seed: 1,
 	}
 }
 
