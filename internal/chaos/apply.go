@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,17 @@ func CloseCount(fraction float64, open int) int {
 	}
 	k := int(math.Round(fraction * float64(open)))
 	return min(max(k, 1), open)
+}
+
+// Choose moves the k of open that a close with seed picks to its front, in
+// the order picked: a partial Fisher-Yates shuffle drawn from seed, so the
+// same connections in the same order give the same choice.
+func Choose[T any](open []T, k int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	for i := range min(k, len(open)) {
+		j := i + rng.IntN(len(open)-i)
+		open[i], open[j] = open[j], open[i]
+	}
 }
 
 // CloseEach calls closeOne for every item, a bounded number at a time, and

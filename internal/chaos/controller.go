@@ -78,6 +78,13 @@ func window(p *profile.Profile, node int, drain time.Duration) time.Duration {
 	return drain
 }
 
+// RestartSpec is the restart the event carries out (restart and
+// rolling_restart).
+func (e Event) RestartSpec() RestartSpec { return e.restart }
+
+// CloseSpec is the close the event carries out (close).
+func (e Event) CloseSpec() CloseSpec { return e.close }
+
 // Outcome is what happened when an event ran.
 type Outcome struct {
 	Index   int

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -123,11 +122,7 @@ func (p *Proxy) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, er
 	p.mu.Unlock()
 	sortByID(open)
 	k := chaos.CloseCount(spec.Fraction, len(open))
-	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
-	for i := range k {
-		j := i + rng.IntN(len(open)-i)
-		open[i], open[j] = open[j], open[i]
-	}
+	chaos.Choose(open, k, spec.Seed)
 	return closeConns(open[:k], code, spec.Reason, reasonClose), nil
 }
 

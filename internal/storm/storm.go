@@ -33,12 +33,12 @@ import (
 // (limits too low, target cannot start): exit code 3.
 var ErrCannotRun = errors.New("the run cannot be carried out")
 
-// sampleEvery is how often the target's per-node counters are sampled.
-const sampleEvery = 100 * time.Millisecond
+// SampleEvery is how often the target's per-node counters are sampled.
+const SampleEvery = 100 * time.Millisecond
 
-// shutdownGrace bounds how long the fleet and target take to stop once the
+// ShutdownGrace bounds how long the fleet and target take to stop once the
 // run is over; the series keeps this much room past the duration.
-const shutdownGrace = 15 * time.Second
+const ShutdownGrace = 15 * time.Second
 
 // Options tune a run beyond its profile.
 type Options struct {
@@ -196,7 +196,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		// The shared origin on this process's monotonic clock.
 		started = time.Now().Add(time.Until(opts.StartAt))
 	}
-	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + shutdownGrace, Events: plans}
+	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + ShutdownGrace, Events: plans}
 	if opts.NoChaos {
 		emb = nil // the driving participant samples the target
 	}
@@ -250,7 +250,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	var end []target.NodeStats
 	var endSample <-chan time.Time
 	if emb != nil && opts.Remote != nil && opts.Segments > 1 {
-		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - sampleEvery)))
+		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - SampleEvery)))
 		defer t.Stop()
 		endSample = t.C
 	}
@@ -304,7 +304,7 @@ wait:
 		run.Hooks = hookResults(p, hookTarget.Runs())
 	}
 	if emb != nil {
-		run.Target = targetSide(end)
+		run.Target = TargetSide(end)
 	}
 	return run, nil
 }
@@ -384,15 +384,20 @@ func proxiedURL(proxyURL, targetURL string) string {
 }
 
 func (e *local) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	_ = e.stop(ctx)
 }
 
 // gauges names the sampled per-node gauges and says which are connection
 // counts (for imbalance).
-func (e *local) gauges() (names []string, conns []int) {
-	for i := range e.nodes {
+func (e *local) gauges() (names []string, conns []int) { return NodeGauges(e.nodes) }
+
+// NodeGauges names the gauges sampled from a target of n nodes, three per
+// node (connections, accepted, rejected, in that order), and says which
+// are connection counts (for imbalance).
+func NodeGauges(n int) (names []string, conns []int) {
+	for i := range n {
 		conns = append(conns, len(names))
 		names = append(names, fmt.Sprintf("node%d_conns", i), fmt.Sprintf("node%d_accepted", i), fmt.Sprintf("node%d_rejected", i))
 	}
@@ -412,7 +417,7 @@ func (e *local) sample(rec *stats.Recorder) []target.NodeStats {
 
 // sampleEvery samples the nodes every 100 ms until ctx ends.
 func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
-	tick := time.NewTicker(sampleEvery)
+	tick := time.NewTicker(SampleEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -424,8 +429,8 @@ func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
 	}
 }
 
-// targetSide is the server's view at the end of the run.
-func targetSide(end []target.NodeStats) *report.TargetSide {
+// TargetSide is the server's view at the end of the run.
+func TargetSide(end []target.NodeStats) *report.TargetSide {
 	side := &report.TargetSide{}
 	conns := make([]int64, len(end))
 	all := make([]int, len(end))

@@ -90,8 +90,8 @@ func TestRetryAfterRoundsUpToSeconds(t *testing.T) {
 		{2*time.Second + time.Millisecond, 3},
 	}
 	for _, tt := range tests {
-		if got := retryAfterSeconds(tt.d); got != tt.want {
-			t.Errorf("retryAfterSeconds(%v) = %d, want %d", tt.d, got, tt.want)
+		if got := RetryAfterSeconds(tt.d); got != tt.want {
+			t.Errorf("RetryAfterSeconds(%v) = %d, want %d", tt.d, got, tt.want)
 		}
 	}
 }

@@ -72,21 +72,30 @@ func newNode(t *Target, index int, c profile.Capacity) (*node, error) {
 		welcome:    welcome,
 		maxConns:   c.MaxConns,
 		delay:      c.HandshakeDelay.D(),
-		retryAfter: strconv.FormatInt(retryAfterSeconds(c.RetryAfter.D()), 10),
+		retryAfter: strconv.FormatInt(RetryAfterSeconds(c.RetryAfter.D()), 10),
+		limiter:    AcceptLimiter(c),
 		live:       make(map[*wsConn]struct{}),
-	}
-	if c.AcceptRate > 0 {
-		burst := c.AcceptBurst
-		if burst == 0 {
-			burst = int(math.Ceil(c.AcceptRate))
-		}
-		n.limiter = rate.NewLimiter(rate.Limit(c.AcceptRate), burst)
 	}
 	return n, nil
 }
 
-// retryAfterSeconds rounds d up to whole seconds, at least 1.
-func retryAfterSeconds(d time.Duration) int64 {
+// AcceptLimiter is a node's limit on handshakes under capacity c: accept_rate
+// per second with a burst of accept_burst (0: one second's worth); nil when
+// accept_rate is 0 (no limit). Its caller gives it the times.
+func AcceptLimiter(c profile.Capacity) *rate.Limiter {
+	if c.AcceptRate <= 0 {
+		return nil
+	}
+	burst := c.AcceptBurst
+	if burst == 0 {
+		burst = int(math.Ceil(c.AcceptRate))
+	}
+	return rate.NewLimiter(rate.Limit(c.AcceptRate), burst)
+}
+
+// RetryAfterSeconds is the Retry-After a node sends with a 503 under
+// retry_after d: d rounded up to whole seconds, at least 1.
+func RetryAfterSeconds(d time.Duration) int64 {
 	s := int64((d + time.Second - 1) / time.Second)
 	return max(s, 1)
 }
