@@ -194,13 +194,14 @@ func sweepLimit(p *profile.Profile) (float64, string) {
 	return 0, "none"
 }
 
-// writeSweep writes sweep.json, sweep.md and sweep.html into dir, each
-// atomically; sweep.json is attempted whatever failed before it.
+// writeSweep writes sweep.json, sweep.md, sweep.html and sweep.svg into
+// dir, each atomically; sweep.json is attempted whatever failed before it.
 func writeSweep(dir string, sw *sweep.Sweep) error {
 	errMD := report.WriteFile(filepath.Join(dir, sweep.MarkdownFile), sw.WriteMarkdown)
 	errHTML := report.WriteFile(filepath.Join(dir, sweep.HTMLFile), sw.WriteHTML)
+	errSVG := report.WriteFile(filepath.Join(dir, sweep.SVGFile), sw.WriteSVG)
 	errJSON := report.WriteFile(filepath.Join(dir, sweep.JSONFile), sw.WriteJSON)
-	return errors.Join(errJSON, errMD, errHTML)
+	return errors.Join(errJSON, errMD, errHTML, errSVG)
 }
 
 func orNone(v *float64) string {

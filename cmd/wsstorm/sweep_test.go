@@ -98,7 +98,7 @@ func TestSweepReconnectWindow(t *testing.T) {
 	if want := "fleet.reconnect.max=1500ms"; sw.Recommendation.Label != want {
 		t.Fatalf("recommended %q, want %q: %s", sw.Recommendation.Label, want, sw.Recommendation.Text)
 	}
-	for _, f := range []string{sweep.MarkdownFile, sweep.HTMLFile} {
+	for _, f := range []string{sweep.MarkdownFile, sweep.HTMLFile, sweep.SVGFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}

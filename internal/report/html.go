@@ -42,7 +42,8 @@ func pageTemplate() (*template.Template, error) {
 // clients over time with the chaos events marked, the connect herd per
 // second, the reconnect and recovery latency percentiles, one recovery curve
 // per chaos event, the latency, event, counter and target tables and the
-// profile used. A chart with nothing to draw is replaced by a short note.
+// profile used. Simulated results say so under the headline. A chart with
+// nothing to draw is replaced by a short note.
 func (r *ResultSet) WriteHTML(w io.Writer) error {
 	page, err := r.page()
 	if err != nil {
@@ -70,6 +71,8 @@ type htmlPage struct {
 	Facts        []fact
 	Overrides    []string
 	Insecure     bool
+	// Simulated says what simulated results are; "" for a real run.
+	Simulated string
 
 	Thresholds []thresholdRow
 	Charts     []chartSection
@@ -193,6 +196,10 @@ func (r *ResultSet) page() (*htmlPage, error) {
 		Overrides:   s.Profile.Overrides,
 		Insecure:    s.InsecureSkipVerify,
 		ProfileTOML: r.ProfileTOML,
+	}
+	if s.Simulated != nil {
+		p.Title += " (simulated)"
+		p.Simulated = simulatedText(s.Simulated, plain)
 	}
 	switch {
 	case s.Interrupted:

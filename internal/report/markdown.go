@@ -10,12 +10,16 @@ import (
 )
 
 // WriteMarkdown writes the summary as markdown, for a pull-request comment
-// or a wiki page: a headline with the verdict, the counters, the latency
-// table, the chaos events and the thresholds. Values that do not exist are
-// shown as "-".
+// or a wiki page: a headline with the verdict, whether the results are
+// simulated, the counters, the latency table, the chaos events and the
+// thresholds. Values that do not exist are shown as "-".
 func WriteMarkdown(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### wsstorm: %s — %s\n\n", mdText(profileName(s)), mdVerdict(s))
+	if s.Simulated != nil {
+		// Before anything else: no number below was measured on a network.
+		fmt.Fprintf(&b, "**Simulated:** %s.\n\n", simulatedText(s.Simulated, mdCode))
+	}
 
 	fmt.Fprintf(&b, "%d clients, %.1f s, seed %d, started %s", s.Clients, s.DurationS, s.Seed, startedText(s))
 	if s.Profile.Path != "" {

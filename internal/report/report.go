@@ -42,6 +42,9 @@ type Run struct {
 	Segment *Segment
 	// Merged is set when the run was merged from a split run's segments.
 	Merged *Merged
+	// Simulated is set when wsstorm simulate computed the results; nil for
+	// a real run.
+	Simulated *Simulated
 }
 
 // Threshold is one judged threshold of the profile: the expression, the

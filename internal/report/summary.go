@@ -47,6 +47,9 @@ type Summary struct {
 	// Merged says how the results were merged from a split run's segments;
 	// only in results wsstorm merge wrote.
 	Merged *MergedSummary `json:"merged,omitempty"`
+	// Simulated marks results wsstorm simulate computed, with the model it
+	// used; only in its results.
+	Simulated *Simulated `json:"simulated,omitempty"`
 }
 
 // DetectSummary describes observe mode's detection: its settings, and the
@@ -260,6 +263,7 @@ func BuildSummary(run *Run) *Summary {
 	}
 	s.Segment = segmentSummary(run.Segment)
 	s.Merged = mergedSummary(run.Merged)
+	s.Simulated = simulatedSummary(run.Simulated)
 	if t := run.Target; t != nil {
 		s.Target = &TargetSide{
 			Nodes:        append(make([]NodeSide, 0, len(t.Nodes)), t.Nodes...),

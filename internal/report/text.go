@@ -13,9 +13,9 @@ import (
 )
 
 // WriteText writes the end-of-run summary for a terminal: the verdict,
-// counters, a latency table, one line per chaos event, thresholds, the
-// target's side and, when dir is not empty, where the results are. Values
-// that do not exist are shown as "-".
+// whether the results are simulated, counters, a latency table, one line
+// per chaos event, thresholds, the target's side and, when dir is not
+// empty, where the results are. Values that do not exist are shown as "-".
 func WriteText(w io.Writer, s *Summary, dir string) error {
 	var b strings.Builder
 	name := s.Profile.Name
@@ -24,6 +24,9 @@ func WriteText(w io.Writer, s *Summary, dir string) error {
 	}
 	fmt.Fprintf(&b, "wsstorm: profile %s, %d clients, %.1fs, seed %d — %s\n",
 		name, s.Clients, s.DurationS, s.Seed, verdict(s))
+	if s.Simulated != nil {
+		fmt.Fprintf(&b, "simulated: %s\n", simulatedText(s.Simulated, plain))
+	}
 
 	c := &s.Counters
 	fmt.Fprintf(&b, "connects %d (attempts %d, failures: %s)   closes: %s   client closes %d   gave up %d\n",
@@ -196,6 +199,8 @@ func optional(v *float64, decimals int, unit string) string {
 	}
 	return strconv.FormatFloat(*v, 'f', decimals, 64) + unit
 }
+
+func plain(s string) string { return s }
 
 // plural picks the word for n.
 func plural(n int, one, many string) string {
