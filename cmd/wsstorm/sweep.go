@@ -14,24 +14,29 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/simulate"
 	"github.com/wsstorm/wsstorm/internal/storm"
 	"github.com/wsstorm/wsstorm/internal/sweep"
 )
 
-// sweepCmd runs a profile once per combination of --vary values (times
-// --repeat), each run a normal result directory, then writes sweep.json,
-// sweep.md and sweep.html (after every run too, so a second Ctrl-C keeps
-// what finished). Exit: 0 a setting is recommended, 1 none is (none keeps
-// the herd under the limit with every client back), 2 bad usage or a bad --vary key or value, 3 a run could not be
-// carried out, 130 interrupted (the finished runs are kept and summed up).
+// sweepCmd runs (or, with --simulate, simulates) a profile once per
+// combination of --vary values (times --repeat), each run a normal result
+// directory, then writes sweep.json, sweep.md, sweep.html and sweep.svg
+// (after every run too, so a second Ctrl-C keeps what finished). Exit: 0 a
+// setting is recommended, 1 none is (none keeps the herd under the limit
+// with every client back), 2 bad usage or a bad --vary key or value, 3 a run
+// could not be carried out, 130 interrupted (the finished runs are kept and
+// summed up).
 func sweepCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sweep", "wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--vary ...] [--repeat R] [--out DIR] [--set key=value]... [--quiet]", stderr)
+	fs := newFlagSet("sweep", "wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--vary ...] [--repeat R] [--simulate [--model FILE]] [--out DIR] [--set key=value]... [--quiet]", stderr)
 	var varies, sets stringList
 	fs.Var(&varies, "vary", "run with each of a profile key's values, e.g. --vary fleet.reconnect.max=1s,5s,10s (repeatable: every combination)")
 	fs.Var(&sets, "set", "override a profile key in every run, e.g. --set fleet.clients=5000 (repeatable)")
 	repeat := fs.Int("repeat", 1, "run each setting `R` times")
 	out := fs.String("out", "", "write results to `DIR` (default results/<profile>-sweep/<UTC time>/)")
 	quiet := fs.Bool("quiet", false, "print only each run's one-line outcome and the table")
+	simulated := fs.Bool("simulate", false, "simulate each run (wsstorm simulate) instead of running it: no sockets, any number of clients")
+	modelPath := fs.String("model", "", "with --simulate: the model to simulate with, a model.json from wsstorm simulate --calibrate (default: the built-in model)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -47,6 +52,17 @@ func sweepCmd(args []string, stdout, stderr io.Writer) int {
 	if *repeat < 1 {
 		fmt.Fprintf(stderr, "wsstorm sweep: --repeat %d: at least 1\n", *repeat)
 		return exitUsage
+	}
+	if *modelPath != "" && !*simulated {
+		fmt.Fprintln(stderr, "wsstorm sweep: --model is the simulator's: give --simulate with it")
+		return exitUsage
+	}
+	model := simulate.DefaultModel()
+	if *modelPath != "" {
+		if model, err = simulate.LoadModel(*modelPath); err != nil {
+			fmt.Fprintf(stderr, "wsstorm sweep: --model: %v\n", err)
+			return exitUsage
+		}
 	}
 	var axes []sweep.Axis
 	for _, v := range varies {
@@ -77,7 +93,9 @@ func sweepCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "wsstorm sweep: observe mode ([detect] enabled) triggers nothing, so a sweep has no herd of its own to compare; give the profile [[chaos]] steps")
 			return exitUsage
 		}
-		if err := storm.CheckLimits(p, storm.Limits{}); err != nil {
+		if *simulated {
+			// No sockets: no limits of this machine apply.
+		} else if err := storm.CheckLimits(p, storm.Limits{}); err != nil {
 			fmt.Fprintf(stderr, "wsstorm sweep: setting %s: %v\n", s.Label(), err)
 			return exitCannotRun
 		}
@@ -98,7 +116,10 @@ func sweepCmd(args []string, stdout, stderr io.Writer) int {
 		return exitCannotRun
 	}
 
-	sw := &sweep.Sweep{Axes: axes, Repeat: *repeat}
+	sw := &sweep.Sweep{Axes: axes, Repeat: *repeat, Simulated: *simulated}
+	if *simulated {
+		sw.Model = model.JSON()
+	}
 	sw.Profile.Name, sw.Profile.Path, sw.Profile.Sets = base.Name, base.Path, []string{}
 	for _, s := range sets {
 		sw.Profile.Sets = append(sw.Profile.Sets, base.Redact(s))
@@ -133,7 +154,16 @@ runs:
 			if !*quiet {
 				logw = prefixed(&redactingWriter{w: stderr, p: p}, fmt.Sprintf("wsstorm: [%s run %d] ", s.Slug, r))
 			}
-			run, err := storm.Run(ctx, p, storm.Options{Log: logw})
+			var run *report.Run
+			if *simulated {
+				// A repeat is the same simulation with another seed: the
+				// same seed would give the same numbers again.
+				sp := *p
+				sp.Seed = p.Seed + uint64(r-1)
+				run, err = simulate.Run(ctx, &sp, model, simulate.Options{Log: logw})
+			} else {
+				run, err = storm.Run(ctx, p, storm.Options{Log: logw})
+			}
 			if err != nil {
 				fmt.Fprintf(stderr, "wsstorm: setting %s run %d: %v\n", s.Label(), r, p.Redact(err.Error()))
 				code = exitCannotRun

@@ -47,7 +47,7 @@ func (s *Sweep) WriteHTML(w io.Writer) error {
 	}
 	header, rows := s.Rows()
 	p := page{
-		Title:          "wsstorm sweep: " + s.Profile.Name,
+		Title:          s.Title(),
 		Facts:          []string{fmt.Sprintf("%d settings × %d repeat(s)", len(s.Settings), s.Repeat), s.limitText()},
 		Recommendation: s.Recommendation.Text,
 		Header:         header, Rows: rows, LibraryCSS: css, LibraryJS: js,

@@ -69,7 +69,7 @@ func (s *Sweep) WriteSVG(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif" font-size="11" fill="#222">`+"\n",
 		svgWidth, height, svgWidth, height)
-	title := "wsstorm sweep: " + s.Profile.Name
+	title := s.Title()
 	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", svgWidth, height)
 	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="15" font-weight="600">%s</text>`+"\n", svgEdge, esc(truncate(title, titleRunes)))

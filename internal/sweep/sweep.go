@@ -410,11 +410,25 @@ type Sweep struct {
 	// Limit is the attempt-rate limit when every setting has the same one;
 	// LimitSource says where it came from ("[sweep] max_attempt_rate",
 	// "target capacity (N nodes × R/s)", or "none").
-	Limit          float64        `json:"limit"`
-	LimitSource    string         `json:"limit_source"`
-	Interrupted    bool           `json:"interrupted"`
-	Settings       []Result       `json:"settings"`
-	Recommendation Recommendation `json:"recommendation"`
+	Limit       float64 `json:"limit"`
+	LimitSource string  `json:"limit_source"`
+	Interrupted bool    `json:"interrupted"`
+	// Simulated says every run was simulated (wsstorm sweep --simulate):
+	// Model is the model, as the runs' summary.json records it.
+	Simulated      bool            `json:"simulated,omitempty"`
+	Model          json.RawMessage `json:"model,omitempty"`
+	Settings       []Result        `json:"settings"`
+	Recommendation Recommendation  `json:"recommendation"`
+}
+
+// Title names the sweep in its pages: its profile, and whether it was
+// simulated.
+func (s *Sweep) Title() string {
+	t := "wsstorm sweep: " + s.Profile.Name
+	if s.Simulated {
+		t += " (simulated)"
+	}
+	return t
 }
 
 // Finish aggregates every setting, marks the Pareto front and recommends.
@@ -523,6 +537,9 @@ func (s *Sweep) WriteText(w io.Writer) error {
 		b.WriteString(trimmed + "\n")
 	}
 	fmt.Fprintf(&b, "%s\n", s.limitText())
+	if s.Simulated {
+		b.WriteString("simulated: no sockets; target and network modeled (wsstorm simulate)\n")
+	}
 	if s.Interrupted {
 		b.WriteString("interrupted: only the finished runs are counted\n")
 	}
@@ -549,6 +566,9 @@ func (s *Sweep) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\nMedians over %d repeat(s), spread (min–max) in parentheses; per run, the slowest event whose clients are expected back.\n\n", s.Repeat)
 	fmt.Fprintf(&b, "%s\n\n", s.limitText())
+	if s.Simulated {
+		b.WriteString("Simulated: no sockets; target and network modeled (`wsstorm simulate`).\n\n")
+	}
 	if s.Interrupted {
 		b.WriteString("Interrupted: only the finished runs are counted.\n\n")
 	}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/simulate"
+)
+
+// Files a calibration writes next to the simulation's results.
+const (
+	modelFile       = "model.json"
+	calibrationFile = "calibration.json"
+)
+
+// simulateCmd simulates a profile without sockets, optionally with a model
+// calibrated from a real run, and writes results as a run does (marked
+// simulated). Exit codes are run's.
+func simulateCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]...", stderr)
+	clients := fs.Int("clients", 0, "simulate `N` clients instead of the profile's fleet.clients")
+	calibrate := fs.String("calibrate", "", "fit the model to the real run whose results are in `RESULT_DIR` (its profile, unless PROFILE is given), and write it to model.json")
+	modelPath := fs.String("model", "", "read the model from `FILE` (a model.json written by --calibrate)")
+	out := fs.String("out", "", "write results to `DIR` (default results/<profile>-simulated/<UTC time>/)")
+	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
+	var sets, modelSets stringList
+	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.reconnect.max=10s (repeatable)")
+	fs.Var(&modelSets, "model-set", "override a model key, e.g. --model-set workers=16 (repeatable; keys as in model.json)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "wsstorm simulate: one profile at a time, got %d: %v\n", len(pos), pos)
+		return exitUsage
+	}
+	if *calibrate != "" && *modelPath != "" {
+		fmt.Fprintln(stderr, "wsstorm simulate: --calibrate fits a model and --model reads one: give one of them")
+		return exitUsage
+	}
+	if *clients < 0 || *clients > profile.MaxClients {
+		fmt.Fprintf(stderr, "wsstorm simulate: --clients %d: want 1 to %d\n", *clients, profile.MaxClients)
+		return exitUsage
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	context.AfterFunc(ctx, cancel) // a second signal ends the process at once
+
+	path := ""
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	model := simulate.DefaultModel()
+	var src *simulate.CalibrationSource
+	switch {
+	case *modelPath != "":
+		if model, err = simulate.LoadModel(*modelPath); err != nil {
+			fmt.Fprintf(stderr, "wsstorm simulate: --model: %v\n", err)
+			return exitUsage
+		}
+	case *calibrate != "":
+		if src, err = simulate.ReadSource(*calibrate); err != nil {
+			fmt.Fprintf(stderr, "wsstorm simulate: --calibrate: %v\n", err)
+			return exitUsage
+		}
+		if path == "" {
+			path = filepath.Join(*calibrate, report.ProfileFile)
+		}
+	}
+	p, err := profile.Load(path, sets)
+	if err != nil {
+		printProfileError(stderr, err)
+		return exitUsage
+	}
+	dir := *out
+	if dir == "" {
+		dir = uniqueDir(report.DefaultDir("results", p.Name+"-simulated", time.Now()))
+	}
+	if err := checkWritable(dir); err != nil {
+		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
+		return exitCannotRun
+	}
+	logw := prefixed(&redactingWriter{w: stderr, p: p}, "wsstorm: ")
+
+	if src != nil {
+		fmt.Fprintf(stderr, "wsstorm: calibrating from %s (%d clients)\n", src.Dir, src.Profile.Fleet.Clients)
+		cal, err := simulate.Calibrate(ctx, src, logw)
+		if err != nil {
+			fmt.Fprintf(stderr, "wsstorm: calibration: %v\n", err)
+			_ = os.Remove(dir)
+			if ctx.Err() != nil {
+				return exitInterrupted
+			}
+			return exitCannotRun
+		}
+		model = cal.Model
+		writeCalibration(stdout, cal)
+		b, _ := json.MarshalIndent(cal, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, calibrationFile), append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", calibrationFile, err)
+			return exitCannotRun
+		}
+		if err := simulate.WriteModel(filepath.Join(dir, modelFile), model); err != nil {
+			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", modelFile, err)
+			return exitCannotRun
+		}
+		fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
+			filepath.Join(dir, modelFile), filepath.Join(dir, modelFile))
+	}
+	if model, err = setModel(model, modelSets); err != nil {
+		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
+		_ = os.Remove(dir)
+		return exitUsage
+	}
+	n := p.Fleet.Clients
+	if *clients > 0 {
+		n = *clients
+	}
+	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, n, p.Duration.D())
+	opts := simulate.Options{Clients: *clients, Log: logw}
+	if src != nil {
+		opts.CalibratedFrom = src.Dir
+	}
+	run, err := simulate.Run(ctx, p, model, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
+		_ = os.Remove(dir)
+		return exitUsage
+	}
+	return finishRun(stdout, stderr, dir, run, *junit)
+}
+
+// setModel applies key=value overrides, keys as model.json names them.
+func setModel(m simulate.Model, sets []string) (simulate.Model, error) {
+	if len(sets) == 0 {
+		return m, nil
+	}
+	fields := map[string]any{}
+	b, _ := json.Marshal(m)
+	_ = json.Unmarshal(b, &fields)
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return m, fmt.Errorf("%q: want key=value, e.g. workers=16", s)
+		}
+		old, known := fields[k]
+		if !known {
+			keys := make([]string, 0, len(fields))
+			for k := range fields {
+				keys = append(keys, k)
+			}
+			return m, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(sortedKeys(keys), ", "))
+		}
+		switch old.(type) {
+		case string:
+			fields[k] = v
+		default:
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return m, fmt.Errorf("%q: %s wants a number", s, k)
+			}
+			if k == "workers" && f != math.Trunc(f) {
+				return m, fmt.Errorf("%q: workers wants a whole number", s)
+			}
+			fields[k] = f
+		}
+	}
+	b, _ = json.Marshal(fields)
+	var out simulate.Model
+	if err := json.Unmarshal(b, &out); err != nil {
+		return m, err
+	}
+	if err := out.Validate(); err != nil {
+		return m, err
+	}
+	return out, nil
+}
+
+func sortedKeys(keys []string) []string {
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// writeCalibration prints how well the fitted model matches the run.
+func writeCalibration(w io.Writer, c *simulate.Calibration) {
+	fmt.Fprintf(w, "calibrated from %s in %d simulations: %s\n", c.From, c.Simulations, c.Model)
+	fmt.Fprintf(w, "%-22s %10s %10s\n", "connect latency", "real", "simulated")
+	for i, q := range c.Quantiles {
+		fmt.Fprintf(w, "  %-20s %8.3fms %8.3fms\n", "p"+strconv.FormatFloat(q, 'f', -1, 64), c.RealMS[i], c.FittedMS[i])
+	}
+	fmt.Fprintf(w, "  %-20s %8.0f/s %8.0f/s\n", "busiest connects", c.RealPeakConnects, c.FittedPeakConnects)
+	if c.Unidentified != "" {
+		fmt.Fprintf(w, "note: %s\n", c.Unidentified)
+	}
+}

@@ -1,0 +1,265 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// fitQuantiles are the connect-latency percentiles a calibration matches.
+var fitQuantiles = []float64{50, 90, 99, 99.9}
+
+// Calibration is a model fitted to a real run: the run's connect latency
+// and busiest second of handshakes, and the simulation's of the same
+// profile under the fitted model.
+type Calibration struct {
+	From  string `json:"from"`
+	Model Model  `json:"model"`
+	// RealMS and FittedMS are the connect latency's percentiles
+	// (Quantiles), milliseconds, in the run and in its simulation.
+	Quantiles []float64 `json:"quantiles"`
+	RealMS    []float64 `json:"real_ms"`
+	FittedMS  []float64 `json:"fitted_ms"`
+	// RealPeakConnects and FittedPeakConnects are the most handshakes
+	// completed in one 100 ms bucket, per second.
+	RealPeakConnects   float64 `json:"real_peak_connects"`
+	FittedPeakConnects float64 `json:"fitted_peak_connects"`
+	// Simulations is how many simulations the fit ran.
+	Simulations int `json:"simulations"`
+	// Unidentified says what the run could not reveal, if anything: a run
+	// that never loaded the target to its limit fits any capacity above what
+	// it asked for, and the model is then left without a limit.
+	Unidentified string `json:"unidentified,omitempty"`
+}
+
+// CalibrationSource is a real run to calibrate from: its profile and what
+// it measured.
+type CalibrationSource struct {
+	Dir       string
+	Profile   *profile.Profile
+	connect   []float64 // ms, at fitQuantiles
+	peak      float64   // connects/s in the busiest bucket
+	closeRate float64   // closes per second reaching their clients; 0: not known
+}
+
+// ReadSource reads the results directory of a real run to calibrate from:
+// summary.json, histograms.hlog, timeseries.csv and profile.toml.
+func ReadSource(dir string) (*CalibrationSource, error) {
+	rs, err := report.ReadResultSet(dir)
+	if err != nil {
+		return nil, err
+	}
+	sum := rs.Summary
+	if sum.Simulated != nil {
+		return nil, fmt.Errorf("%s holds simulated results: calibrate from a real run's results", dir)
+	}
+	if sum.Segment != nil {
+		return nil, fmt.Errorf("%s holds one segment of a split run: merge the segments (wsstorm merge) and calibrate from the merged results", dir)
+	}
+	if rs.ProfileTOML == "" {
+		return nil, fmt.Errorf("%s has no %s (a wsstorm older than the simulator wrote it): run the storm again", dir, report.ProfileFile)
+	}
+	p, err := profile.Load(filepath.Join(dir, report.ProfileFile), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the run's profile does not load: %w", dir, err)
+	}
+	h := rs.Histogram(stats.Connect.String())
+	if h == nil || h.TotalCount() < 100 {
+		n := int64(0)
+		if h != nil {
+			n = h.TotalCount()
+		}
+		return nil, fmt.Errorf("%s: %d successful connects, too few to fit the model to (at least 100): calibrate from a run with more clients", dir, n)
+	}
+	src := &CalibrationSource{Dir: dir, Profile: p}
+	for _, q := range fitQuantiles {
+		src.connect = append(src.connect, float64(h.ValueAtQuantile(q))/1000)
+	}
+	src.peak = peakRate(rs.Column("connects"))
+	// Closes reach their clients some time after their event starts. The
+	// events' times from start to reconnect, less the clients' times from
+	// close to reconnect, sum the clients' waits for their closes; an event
+	// of k closes at rate r makes them wait k²/2r in all.
+	if rc := rs.Histogram(stats.Reconnect.String()); rc != nil && rc.TotalCount() > 0 {
+		var fromStart, k2 float64
+		var n int64
+		for i, e := range sum.Events {
+			h := rs.Histogram(report.EventTag(i))
+			if h == nil || h.TotalCount() == 0 {
+				continue
+			}
+			fromStart += h.Mean() * float64(h.TotalCount())
+			n += h.TotalCount()
+			k2 += float64(e.Affected) * float64(e.Affected)
+		}
+		if n == rc.TotalCount() {
+			// µs in all
+			if waited := fromStart - rc.Mean()*float64(n); waited > 0 {
+				src.closeRate = k2 / 2 / (waited / 1e6)
+			}
+		}
+	}
+	return src, nil
+}
+
+// peakRate is the most of a per-bucket column of timeseries.csv in one
+// bucket, per second.
+func peakRate(col []float64) float64 {
+	var best float64
+	for _, v := range col {
+		best = max(best, v)
+	}
+	return best / stats.DefaultBucketWidth.Seconds()
+}
+
+// Calibrate fits a model to the run src: the network's median and 99th
+// percentile, the service time of a handshake and the closes' spread, so
+// that simulating src's profile gives src's connect latency and busiest
+// bucket of handshakes. The workers are this machine's CPUs, one pool for
+// every node (the embedded target shares the machine with the fleet).
+func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Calibration, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	m := Model{
+		NetworkMedianMS: max(src.connect[0]*0.8, 0.001),
+		NetworkP99MS:    max(src.connect[2], src.connect[0]),
+		ServiceTimeMS:   max(src.connect[0]*0.2, 0.001),
+		Workers:         runtime.NumCPU(),
+		Pool:            PoolTarget,
+		CloseRate:       src.closeRate,
+	}
+	cal := &Calibration{From: src.Dir, Quantiles: fitQuantiles, RealMS: src.connect, RealPeakConnects: src.peak}
+	var lastErr error
+	loss := func(m Model) float64 {
+		q, peak, err := simulateConnects(ctx, src.Profile, m)
+		cal.Simulations++
+		if err != nil {
+			lastErr = err
+			return math.Inf(1)
+		}
+		var l float64
+		for i := range q {
+			l += sq(math.Log(max(q[i], 1e-3) / max(src.connect[i], 1e-3)))
+		}
+		if src.peak > 0 && peak > 0 {
+			l += sq(math.Log(peak / src.peak))
+		}
+		return l
+	}
+	// Coordinate descent, each coordinate by golden-section search on a log
+	// scale: the network's median, its spread (p99 over median), and the
+	// service time.
+	p0 := src.connect[0]
+	coords := []struct {
+		lo, hi float64
+		get    func(*Model) float64
+		set    func(*Model, float64)
+	}{
+		{p0 / 50, p0 * 2, func(m *Model) float64 { return m.NetworkMedianMS }, func(m *Model, v float64) {
+			r := m.NetworkP99MS / m.NetworkMedianMS
+			m.NetworkMedianMS, m.NetworkP99MS = v, v*r
+		}},
+		{1, 200, func(m *Model) float64 { return m.NetworkP99MS / m.NetworkMedianMS }, func(m *Model, v float64) {
+			m.NetworkP99MS = m.NetworkMedianMS * v
+		}},
+		{0.001, max(p0*4, 0.01), func(m *Model) float64 { return m.ServiceTimeMS }, func(m *Model, v float64) { m.ServiceTimeMS = v }},
+	}
+	best := loss(m)
+	for round := range 3 {
+		for _, c := range coords {
+			v, l := golden(func(x float64) float64 {
+				t := m
+				c.set(&t, x)
+				return loss(t)
+			}, math.Log(c.lo), math.Log(c.hi), 14)
+			if l < best {
+				c.set(&m, v)
+				best = l
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		fmt.Fprintf(log, "calibration round %d: %s (loss %.4f)\n", round+1, m, best)
+	}
+	if math.IsInf(best, 1) {
+		return nil, fmt.Errorf("calibration: no model simulates the run: %w", lastErr)
+	}
+	// Did the run reveal the target's capacity? If no limit at all fits as
+	// well, it did not: the model claims none rather than a guess.
+	free := m
+	free.Workers = 0
+	if l := loss(free); l <= best*1.02+1e-9 {
+		cal.Unidentified = fmt.Sprintf("the run never loaded the target to its limit (at most %.0f handshakes/s): the model has no limit on handshakes; calibrate from a run whose herd saturates the target, or set one with --model-set workers=N", src.peak)
+		m = free
+	}
+	q, peak, err := simulateConnects(ctx, src.Profile, m)
+	if err != nil {
+		return nil, err
+	}
+	cal.Model, cal.FittedMS, cal.FittedPeakConnects = m, q, peak
+	return cal, nil
+}
+
+// golden minimises f over x = exp(u), u in [a, b], by golden-section search
+// with n evaluations; it returns the best x and f(x).
+func golden(f func(float64) float64, a, b float64, n int) (float64, float64) {
+	const r = 0.6180339887498949
+	c, d := b-r*(b-a), a+r*(b-a)
+	fc, fd := f(math.Exp(c)), f(math.Exp(d))
+	for range n {
+		if fc < fd {
+			b, d, fd = d, c, fc
+			c = b - r*(b-a)
+			fc = f(math.Exp(c))
+		} else {
+			a, c, fc = c, d, fd
+			d = a + r*(b-a)
+			fd = f(math.Exp(d))
+		}
+	}
+	if fc < fd {
+		return math.Exp(c), fc
+	}
+	return math.Exp(d), fd
+}
+
+func sq(x float64) float64 { return x * x }
+
+// simulateConnects simulates p under m and returns its connect latency at
+// fitQuantiles (ms) and its busiest bucket of connects (per second).
+func simulateConnects(ctx context.Context, p *profile.Profile, m Model) ([]float64, float64, error) {
+	run, err := Run(ctx, p, m, Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	if run.Interrupted {
+		return nil, 0, errors.New("interrupted")
+	}
+	h := run.Results.Histogram(stats.Connect)
+	var q []float64
+	for _, x := range fitQuantiles {
+		q = append(q, float64(h.ValueAtQuantile(x))/1000)
+	}
+	var best int64
+	for _, b := range run.Results.Series {
+		best = max(best, b.Connects)
+	}
+	return q, float64(best) / run.Results.BucketWidth.Seconds(), nil
+}
+
+// WriteModel writes m to path as JSON, as LoadModel reads it.
+func WriteModel(path string, m Model) error {
+	b := append(m.JSONIndent(), '\n')
+	return os.WriteFile(path, b, 0o644)
+}

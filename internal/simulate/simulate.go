@@ -1,0 +1,672 @@
+// Package simulate runs a profile as a discrete-event simulation: the same
+// fleet, with no sockets. Each client follows the fleet's own reconnect
+// rules (fleet.Rules) from the fleet's own per-client random stream, the
+// chaos events are the controller's plan (chaos.Plan), the target is its
+// capacity model (the embedded target's limiter, max_conns,
+// handshake_delay, Retry-After, drain and downtime) with the handshakes'
+// time on the wire and their work taken from a Model, and every record goes
+// into a stats.Recorder on a simulated clock. The results are those of a
+// run (report.Run), marked simulated, so every report, compare and sweep
+// reads them.
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/fleet"
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/stats"
+	"github.com/wsstorm/wsstorm/internal/storm"
+	"github.com/wsstorm/wsstorm/internal/target"
+)
+
+// Options tune a simulation beyond its profile and model.
+type Options struct {
+	// Clients replaces the profile's fleet.clients (0: keep it).
+	Clients int
+	// Log receives a line per notable step; nil discards them.
+	Log io.Writer
+	// Rules replace the profile's reconnect rules (nil: the profile's).
+	// Tests wrap the backoff to watch the delays drawn.
+	Rules *fleet.Rules
+	// CalibratedFrom names the run the model was fitted to, for the results.
+	CalibratedFrom string
+}
+
+// checkEvery is how many events pass between looks at the context.
+const checkEvery = 1 << 16
+
+// Run simulates the storm p describes under model m. Cancelling ctx
+// interrupts it: the results up to the simulated time reached are returned
+// with Interrupted set.
+func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*report.Run, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Detect.Enabled {
+		return nil, fmt.Errorf("observe mode ([detect] enabled) has no chaos steps to simulate: give the profile [[chaos]] steps")
+	}
+	if opts.Clients < 0 {
+		return nil, fmt.Errorf("--clients %d: want at least 1", opts.Clients)
+	}
+	if opts.Clients > 0 && opts.Clients != p.Fleet.Clients {
+		cp := *p
+		cp.Fleet.Clients = opts.Clients
+		p = &cp
+	}
+	rules := opts.Rules
+	if rules == nil {
+		r, err := fleet.RulesFromProfile(p)
+		if err != nil {
+			return nil, err
+		}
+		rules = &r
+	}
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	wall := time.Now()
+	s := newSim(p, m, rules)
+	fmt.Fprintf(logw, "simulating %d clients on %d nodes for %s: %s\n", len(s.clients), len(s.nodes), p.Duration.D(), m)
+	interrupted := s.run(ctx)
+	elapsed := time.Duration(s.now)
+
+	res := s.rec.Results(s.start, elapsed)
+	for i := range res.Events {
+		res.Events[i].ReconnectExpected = rules.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
+	}
+	took := time.Since(wall)
+	fmt.Fprintf(logw, "simulated %s in %.2fs of wall time: %d events\n", elapsed.Round(time.Millisecond), took.Seconds(), s.processed)
+	return &report.Run{
+		Profile:     p,
+		Results:     res,
+		Interrupted: interrupted,
+		Target:      storm.TargetSide(s.nodeStats()),
+		Simulated: &report.Simulated{
+			Model:          m.JSON(),
+			CalibratedFrom: opts.CalibratedFrom,
+			WallS:          took.Seconds(),
+			SimEvents:      s.processed,
+		},
+	}, nil
+}
+
+// cstate is where a client is in its life.
+type cstate uint8
+
+const (
+	idle      cstate = iota // not started, or waiting before an attempt
+	queued                  // waiting for a dial slot (max_dialing)
+	dialing                 // an attempt is under way
+	connected               // holds a connection (which may be closing)
+	done                    // stopped: by its policy, or it gave up
+)
+
+// outcome is how an attempt ends, as the client sees it.
+type outcome uint8
+
+const (
+	outOK outcome = iota
+	outRejected
+	outRefused
+	outReset
+	outTimeout
+)
+
+// client is one simulated client. The fields mirror the fleet client's
+// state in its run loop.
+type client struct {
+	rng   *rand.Rand // fleet.ClientRand: the backoff draws of the real client
+	retry fleet.Retry
+	// epoch counts the client's connections' starts and ends: events
+	// scheduled for a connection carry it and are dropped once it changed.
+	epoch uint32
+	state cstate
+	out   outcome
+	// recovering says the client is between a close it observed and its
+	// next connection; event is the chaos event that close belongs to.
+	recovering bool
+	event      int32
+	node       int32 // the node of its connection or attempt; -1: none
+	pos        int32 // its place in that node's conns; -1: not in them
+	closeCode  int32 // code of the close on its way to the client
+	conn       uint64
+	attemptAt  int64 // when the current attempt started (its dial slot taken)
+	back       int64 // the current attempt's response time on the wire
+	respAt     int64 // when its response reaches the client
+	closedAt   int64 // when the close it recovers from was observed
+	down       int64 // the first close not yet recovered from; -1: none
+}
+
+// node is one server of the modeled target.
+type node struct {
+	index      int
+	up         bool
+	restarting bool
+	limiter    *rate.Limiter // nil: no accept_rate
+	maxConns   int
+	conns      []int32 // its clients whose connection is open (not yet sent a close)
+	reserved   int     // requests admitted, not yet served
+	accepted   int64
+	rejected   int64
+	pool       *pool
+}
+
+// pool is a set of workers serving requests first come, first served.
+type pool struct {
+	free []int64 // when each worker is next free; empty: no limit
+}
+
+// serve returns when a request arriving at at, needing work s, is done.
+func (p *pool) serve(at, s int64) int64 {
+	if len(p.free) == 0 {
+		return at + s
+	}
+	j := 0
+	for i := 1; i < len(p.free); i++ {
+		if p.free[i] < p.free[j] {
+			j = i
+		}
+	}
+	done := max(at, p.free[j]) + s
+	p.free[j] = done
+	return done
+}
+
+type sim struct {
+	p     *profile.Profile
+	rules *fleet.Rules
+	rec   *stats.Recorder
+	start time.Time
+	now   int64
+	end   int64
+	q     queue
+
+	clients []client
+	shards  []*stats.Shard
+	nodes   []*node
+	up      []int // indexes of the nodes up, for picking one
+	events  []chaos.Event
+
+	rng        *rand.Rand // the simulator's own: the wire, and which node takes a request
+	net        lognormal
+	service    int64
+	hsDelay    int64
+	timeout    int64
+	retryAfter time.Duration
+	closeGap   int64 // ns between closes reaching their clients (1/close_rate)
+	lifetime   int64
+	pause      int64
+
+	maxDialing int
+	dialing    int
+	waiting    []int32 // clients queued for a dial slot, first in first out
+	waitHead   int
+
+	nextConn  uint64
+	processed int64
+}
+
+func newSim(p *profile.Profile, m Model, rules *fleet.Rules) *sim {
+	start := time.Now()
+	events := chaos.Plan(p)
+	plans := make([]stats.EventPlan, len(events))
+	for i, e := range events {
+		plans[i] = e.EventPlan
+	}
+	nn := simNodes(p)
+	names, conns := storm.NodeGauges(nn)
+	s := &sim{
+		p:          p,
+		rules:      rules,
+		start:      start,
+		end:        int64(p.Duration.D()),
+		events:     events,
+		rng:        rand.New(rand.NewPCG(p.Seed, p.Seed^0x5851f42d4c957f2d)),
+		net:        newLognormal(m.NetworkMedianMS, m.NetworkP99MS),
+		service:    int64(m.ServiceTimeMS * 1e6),
+		timeout:    int64(p.Fleet.HandshakeTimeout.D()),
+		lifetime:   int64(p.Fleet.Session.Lifetime.D()),
+		pause:      int64(p.Fleet.Session.Pause.D()),
+		maxDialing: max(p.Fleet.MaxDialing, 1),
+	}
+	s.rec = stats.New(stats.Config{
+		Start:           start,
+		Horizon:         p.Duration.D() + storm.ShutdownGrace,
+		Events:          plans,
+		GaugeNames:      names,
+		ImbalanceGauges: conns,
+	})
+	if m.CloseRate > 0 {
+		s.closeGap = int64(1e9 / m.CloseRate)
+	}
+	if s.timeout <= 0 {
+		s.timeout = int64(time.Hour)
+	}
+	capa := p.Target.Capacity
+	s.hsDelay = int64(capa.HandshakeDelay.D())
+	s.retryAfter = time.Duration(target.RetryAfterSeconds(capa.RetryAfter.D())) * time.Second
+	shared := newPool(m.Workers)
+	for i := range nn {
+		n := &node{index: i, up: true, limiter: target.AcceptLimiter(capa), maxConns: capa.MaxConns, pool: shared}
+		if m.Pool == PoolNode {
+			n.pool = newPool(m.Workers)
+		}
+		s.nodes = append(s.nodes, n)
+	}
+	s.refreshUp()
+	s.clients = make([]client, p.Fleet.Clients)
+	s.shards = make([]*stats.Shard, len(s.clients))
+	for i := range s.clients {
+		s.clients[i] = client{event: -1, node: -1, pos: -1, down: -1}
+		s.shards[i] = s.rec.Shard(i)
+	}
+	return s
+}
+
+// simNodes is how many nodes the modeled target has: the embedded target's
+// or the proxy's, or one per restart hook of an external target.
+func simNodes(p *profile.Profile) int {
+	if p.Target.Mode == profile.ModeExternal {
+		return max(len(p.Target.NodeHooks), 1)
+	}
+	return max(p.Target.Nodes, 1)
+}
+
+func newPool(workers int) *pool {
+	return &pool{free: make([]int64, workers)}
+}
+
+// at is the recorder's time of the simulated offset t.
+func (s *sim) at(t int64) time.Time { return s.start.Add(time.Duration(t)) }
+
+func (s *sim) schedule(at int64, id int, k kind, epoch uint32) {
+	s.q.push(event{at: at, id: int32(id), kind: k, epoch: epoch})
+}
+
+// run processes events until the end of the duration, or until ctx ends
+// (it then reports true).
+func (s *sim) run(ctx context.Context) (interrupted bool) {
+	n := len(s.clients)
+	ramp := s.p.Fleet.Ramp.D()
+	for i := range n {
+		s.schedule(int64(fleet.StartOffset(ramp, i, n)), i, evStart, 0)
+	}
+	for i, ev := range s.events {
+		s.schedule(int64(ev.At), i, evChaos, 0)
+	}
+	if len(s.nodes) > 0 {
+		s.schedule(int64(storm.SampleEvery), 0, evSample, 0)
+	}
+	for len(s.q) > 0 {
+		e := s.q[0]
+		if e.at >= s.end {
+			break
+		}
+		s.q.pop()
+		s.now = e.at
+		s.processed++
+		if s.processed%checkEvery == 0 && ctx.Err() != nil {
+			interrupted = true
+			break
+		}
+		s.handle(e)
+	}
+	if !interrupted {
+		s.now = s.end
+	}
+	s.finish()
+	return interrupted
+}
+
+func (s *sim) handle(e event) {
+	id := int(e.id)
+	switch e.kind {
+	case evStart, evWake:
+		s.attempt(id)
+	case evArrive:
+		s.arrive(id)
+	case evServed:
+		s.served(id)
+	case evAbandoned:
+		// The client timed out: upgraded, and then found gone.
+		s.nodes[id].reserved--
+		s.nodes[id].accepted++
+	case evResponse:
+		s.response(id)
+	case evServerClose:
+		if c := &s.clients[id]; c.epoch == e.epoch && c.pos >= 0 {
+			s.serverClose(id)
+		}
+	case evClose:
+		s.closeObserved(id)
+	case evLifetime:
+		if c := &s.clients[id]; c.epoch == e.epoch && c.state == connected && c.pos >= 0 {
+			s.clientEnded(id)
+		}
+	case evChaos:
+		s.chaos(id)
+	case evNodeUp:
+		s.nodes[id].up, s.nodes[id].restarting = true, false
+		s.refreshUp()
+	case evSample:
+		s.sample()
+		s.schedule(s.now+int64(storm.SampleEvery), 0, evSample, 0)
+	}
+}
+
+// attempt starts a connect attempt, or queues the client for a dial slot.
+func (s *sim) attempt(id int) {
+	c := &s.clients[id]
+	if c.rng == nil {
+		c.rng = fleet.ClientRand(s.p.Seed, id)
+	}
+	c.retry.Attempt()
+	if s.dialing >= s.maxDialing {
+		c.state = queued
+		s.waiting = append(s.waiting, int32(id))
+		return
+	}
+	s.dial(id)
+}
+
+// dial starts the attempt of a client holding a dial slot.
+func (s *sim) dial(id int) {
+	c := &s.clients[id]
+	s.dialing++
+	c.state = dialing
+	c.attemptAt = s.now
+	s.shards[id].Attempt(s.at(s.now), int(c.event))
+	wire := s.net.draw(s.rng)
+	out := wire / 2
+	c.back = wire - out
+	if out >= s.timeout {
+		s.respond(id, outTimeout, s.now+s.timeout)
+		return
+	}
+	s.schedule(s.now+out, id, evArrive, 0)
+}
+
+// arrive admits a request at a node, as the embedded target's node does:
+// up and under max_conns, then under accept_rate, else a 503.
+func (s *sim) arrive(id int) {
+	c := &s.clients[id]
+	if len(s.up) == 0 {
+		c.node = -1
+		s.respond(id, outRefused, s.now+c.back)
+		return
+	}
+	n := s.nodes[s.up[s.rng.IntN(len(s.up))]]
+	c.node = int32(n.index)
+	full := n.maxConns > 0 && len(n.conns)+n.reserved >= n.maxConns
+	if full || n.limiter != nil && !n.limiter.AllowN(s.at(s.now), 1) {
+		n.rejected++
+		s.respond(id, outRejected, n.pool.serve(s.now, s.service)+c.back)
+		return
+	}
+	n.reserved++
+	served := n.pool.serve(s.now+s.hsDelay, s.service)
+	if served+c.back-c.attemptAt > s.timeout {
+		// The client gives up first; the node does the work regardless.
+		s.respond(id, outTimeout, c.attemptAt+s.timeout)
+		s.schedule(served, n.index, evAbandoned, 0)
+		return
+	}
+	s.schedule(served, id, evServed, 0)
+}
+
+// served registers a request's connection at its node: the handshake is
+// done, unless the node went down meanwhile (the request is dropped).
+func (s *sim) served(id int) {
+	c := &s.clients[id]
+	n := s.nodes[c.node]
+	n.reserved--
+	if !n.up {
+		s.respond(id, outReset, s.now+c.back)
+		return
+	}
+	n.accepted++
+	s.nextConn++
+	c.conn = s.nextConn
+	c.epoch++
+	c.pos = int32(len(n.conns))
+	n.conns = append(n.conns, int32(id))
+	s.respond(id, outOK, s.now+c.back)
+}
+
+// respond schedules the end of an attempt as the client sees it, at most a
+// handshake timeout after it started.
+func (s *sim) respond(id int, out outcome, at int64) {
+	c := &s.clients[id]
+	if at-c.attemptAt > s.timeout {
+		out, at = outTimeout, c.attemptAt+s.timeout
+	}
+	c.out, c.respAt = out, at
+	s.schedule(at, id, evResponse, 0)
+}
+
+// response ends an attempt at the client: it frees the dial slot, then
+// records and reacts as the fleet's client does.
+func (s *sim) response(id int) {
+	s.dialing--
+	if s.waitHead < len(s.waiting) {
+		next := int(s.waiting[s.waitHead])
+		s.waitHead++
+		if s.waitHead == len(s.waiting) {
+			s.waiting, s.waitHead = s.waiting[:0], 0
+		}
+		s.dial(next)
+	}
+	c := &s.clients[id]
+	sh := s.shards[id]
+	t := s.at(s.now)
+	if c.out == outOK {
+		sh.Connect(t, time.Duration(s.now-c.attemptAt))
+		if c.recovering {
+			sh.Reconnected(t, s.at(c.closedAt), int(c.event))
+			// The embedded target's welcome comes with the handshake.
+			sh.Recovered(time.Duration(s.now - c.down))
+			c.down = -1
+		}
+		c.recovering, c.event = false, -1
+		c.retry.Connected()
+		c.state = connected
+		if s.lifetime > 0 {
+			s.schedule(s.now+s.lifetime, id, evLifetime, c.epoch)
+		}
+		return
+	}
+	var retryAfter time.Duration
+	reason := stats.Timeout
+	switch c.out {
+	case outRejected:
+		reason, retryAfter = stats.HTTPStatus(503), s.retryAfter
+	case outRefused:
+		reason = stats.Refused
+	case outReset:
+		reason = stats.Reset
+	}
+	sh.Failure(t, reason, int(c.event))
+	wait, ok := s.rules.AfterFailure(&c.retry, retryAfter, c.rng)
+	if !ok {
+		sh.GaveUp()
+		c.state = done
+		return
+	}
+	c.state = idle
+	s.schedule(s.now+int64(wait), id, evWake, 0)
+}
+
+// detach takes a client's connection out of its node's open ones.
+func (s *sim) detach(c *client) {
+	n := s.nodes[c.node]
+	last := n.conns[len(n.conns)-1]
+	n.conns[c.pos] = last
+	s.clients[last].pos = c.pos
+	n.conns = n.conns[:len(n.conns)-1]
+	c.pos = -1
+	c.epoch++
+}
+
+// serverClose sends a client the close frame of its closeCode; it reaches
+// the client one way later, never before the client has its handshake's
+// response.
+func (s *sim) serverClose(id int) {
+	c := &s.clients[id]
+	s.detach(c)
+	at := s.now + s.net.draw(s.rng)/2
+	if c.state == dialing {
+		at = max(at, c.respAt+1)
+	}
+	s.schedule(at, id, evClose, c.epoch)
+}
+
+// closeObserved is the client reading the close: it records it, attributed
+// to its event, and follows its policy.
+func (s *sim) closeObserved(id int) {
+	c := &s.clients[id]
+	t := s.at(s.now)
+	ev := s.rec.Attribute(t, int(c.closeCode), int(c.node))
+	s.shards[id].Close(t, int(c.closeCode), ev)
+	if c.down < 0 {
+		c.down = s.now
+	}
+	c.recovering, c.closedAt, c.event = true, s.now, int32(ev)
+	wait, ok := s.rules.AfterClose(&c.retry, int(c.closeCode), c.rng)
+	if !ok {
+		c.state = done
+		return
+	}
+	c.state = idle
+	s.schedule(s.now+int64(wait), id, evWake, 0)
+}
+
+// clientEnded is a client closing its session after its lifetime.
+func (s *sim) clientEnded(id int) {
+	c := &s.clients[id]
+	s.detach(c)
+	s.shards[id].ClientClose(s.at(s.now))
+	c.down = -1
+	c.state = idle
+	s.schedule(s.now+s.pause, id, evWake, 0)
+}
+
+// chaos carries out chaos event i as the embedded target does.
+func (s *sim) chaos(i int) {
+	ev := s.events[i]
+	s.rec.BeginEvent(ev.Index, s.at(s.now))
+	if ev.Action == profile.ActionClose {
+		spec := ev.CloseSpec()
+		var open []int32
+		for _, n := range s.nodes {
+			open = append(open, n.conns...)
+		}
+		s.byConn(open)
+		k := chaos.CloseCount(spec.Fraction, len(open))
+		chaos.Choose(open, k, spec.Seed)
+		s.closeAll(open[:k], spec.Code, 0)
+		return
+	}
+	spec := ev.RestartSpec()
+	if ev.Node < 0 || ev.Node >= len(s.nodes) {
+		return
+	}
+	n := s.nodes[ev.Node]
+	if n.restarting {
+		return // the target refuses a restart of a node that is down
+	}
+	n.up, n.restarting = false, true
+	s.refreshUp()
+	open := slices.Clone(n.conns)
+	s.byConn(open)
+	s.closeAll(open, spec.Code, spec.Drain)
+	s.schedule(s.now+int64(spec.Drain+spec.Downtime), ev.Node, evNodeUp, 0)
+}
+
+// closeAll closes clients' connections with code, spread evenly over drain,
+// and no faster than the model's close rate.
+func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
+	k := len(ids)
+	at := s.now
+	for i, id := range ids {
+		c := &s.clients[id]
+		c.closeCode = int32(code)
+		due := s.now + int64(chaos.DrainOffset(drain, i, k))
+		if i > 0 {
+			at = max(due, at+s.closeGap)
+		}
+		if at == s.now {
+			s.serverClose(int(id))
+		} else {
+			s.schedule(at, int(id), evServerClose, c.epoch)
+		}
+	}
+}
+
+// byConn sorts clients by their connections' ids: the target's order.
+func (s *sim) byConn(ids []int32) {
+	slices.SortFunc(ids, func(a, b int32) int {
+		ca, cb := s.clients[a].conn, s.clients[b].conn
+		switch {
+		case ca < cb:
+			return -1
+		case ca > cb:
+			return 1
+		}
+		return 0
+	})
+}
+
+func (s *sim) refreshUp() {
+	s.up = s.up[:0]
+	for i, n := range s.nodes {
+		if n.up {
+			s.up = append(s.up, i)
+		}
+	}
+}
+
+// sample records the nodes' counters, as the run samples the target's.
+func (s *sim) sample() {
+	vals := make([]int64, 0, 3*len(s.nodes))
+	for _, n := range s.nodes {
+		vals = append(vals, int64(len(n.conns)), n.accepted, n.rejected)
+	}
+	s.rec.Sample(s.at(s.now), vals)
+}
+
+func (s *sim) nodeStats() []target.NodeStats {
+	out := make([]target.NodeStats, len(s.nodes))
+	for i, n := range s.nodes {
+		out[i] = target.NodeStats{Index: i, Conns: int64(len(n.conns)), Accepted: n.accepted, Rejected: n.rejected, Up: n.up}
+	}
+	return out
+}
+
+// finish ends the run at s.now as the fleet's end does: the target's last
+// sample, the series closed, attempts under way cancelled, the connected
+// clients gone.
+func (s *sim) finish() {
+	s.sample()
+	t := s.at(s.now)
+	s.rec.EndSeries(t)
+	for id := range s.clients {
+		c := &s.clients[id]
+		switch c.state {
+		case dialing:
+			s.shards[id].Failure(t, stats.Cancelled, int(c.event))
+		case connected:
+			s.shards[id].Leave(t)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// load returns the shipped profile name with sets applied.
+func load(t testing.TB, path string, sets ...string) *profile.Profile {
+	t.Helper()
+	p, err := profile.Load(path, sets)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	return p
+}
+
+func simulate(t *testing.T, p *profile.Profile, m Model) *report.Run {
+	t.Helper()
+	run, err := Run(context.Background(), p, m, Options{})
+	if err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+	return run
+}
+
+// A constant backoff of D on an idle target: every client's reconnect takes
+// D plus one handshake, never less than D.
+func TestConstantBackoffOnIdleTarget(t *testing.T) {
+	const d = 1500 * time.Millisecond
+	p := load(t, "../../profiles/default.toml",
+		"fleet.clients=500", "fleet.reconnect.strategy=constant", "fleet.reconnect.base=1.5s",
+		"target.capacity.accept_rate=0")
+	m := Model{NetworkMedianMS: 0.4, NetworkP99MS: 2, ServiceTimeMS: 0.1, Pool: PoolTarget}
+	run := simulate(t, p, m)
+	h := run.Results.Histogram(stats.Reconnect)
+	if h.TotalCount() == 0 {
+		t.Fatal("no reconnects")
+	}
+	lo, hi := time.Duration(h.Min())*time.Microsecond, time.Duration(h.Max())*time.Microsecond
+	// One handshake: the wire (lognormal, p99 2 ms) and 0.1 ms of work; the
+	// histogram rounds to 3 significant digits (1 ms at 1.5 s).
+	if lo < d-time.Millisecond || hi > d+15*time.Millisecond {
+		t.Errorf("reconnect latency from %v to %v: want just above %v", lo, hi, d)
+	}
+	for _, e := range run.Results.Events {
+		if e.Action != profile.ActionRollingRestart {
+			continue
+		}
+		if e.Reconnected != e.Affected || e.Affected == 0 {
+			t.Errorf("event %d: %d of %d affected reconnected", e.Index, e.Reconnected, e.Affected)
+		}
+		// All the event's clients come back D after its start, the
+		// closes reaching them at once.
+		if e.T50 == nil || *e.T50 < d || *e.T50 > d+10*time.Millisecond {
+			t.Errorf("event %d: t50 %v, want just above %v", e.Index, e.T50, d)
+		}
+	}
+}
+
+// Every client is accounted for: attempts are connects or failures, the
+// target's counts agree with the clients', and an event's clients are back
+// or not.
+func TestAccounting(t *testing.T) {
+	p := load(t, "../../profiles/no-jitter.toml",
+		"fleet.clients=6000", "target.capacity.accept_rate=500", "target.capacity.accept_burst=100",
+		"target.capacity.max_conns=2600", "fleet.reconnect.max_attempts=4")
+	m := Model{NetworkMedianMS: 0.5, NetworkP99MS: 4, ServiceTimeMS: 0.3, Workers: 2, Pool: PoolTarget}
+	run := simulate(t, p, m)
+	c := run.Results.Counters
+	var failures int64
+	for _, n := range c.ConnectFailures {
+		failures += n
+	}
+	if c.ConnectAttempts != c.Connects+failures {
+		t.Errorf("attempts %d != connects %d + failures %d", c.ConnectAttempts, c.Connects, failures)
+	}
+	if c.ConnectFailures["http_503"] == 0 || c.GaveUp == 0 {
+		t.Errorf("503s %d, gave up %d: want the capacity limits to bite", c.ConnectFailures["http_503"], c.GaveUp)
+	}
+	var accepted, rejected int64
+	for _, n := range run.Target.Nodes {
+		accepted += n.Accepted
+		rejected += n.Rejected
+	}
+	if rejected != c.ConnectFailures["http_503"] {
+		t.Errorf("target rejected %d, clients saw %d 503s", rejected, c.ConnectFailures["http_503"])
+	}
+	if accepted != c.Connects+c.ConnectFailures["timeout"] {
+		t.Errorf("target accepted %d, clients connected %d (+%d timed out)", accepted, c.Connects, c.ConnectFailures["timeout"])
+	}
+	var affected int64
+	for _, e := range run.Results.Events {
+		if e.Reconnected+e.NeverReconnected != e.Affected {
+			t.Errorf("event %d: reconnected %d + never %d != affected %d", e.Index, e.Reconnected, e.NeverReconnected, e.Affected)
+		}
+		if e.Code == 1012 {
+			affected += e.Affected
+		}
+	}
+	if affected != c.Closes[1012] {
+		t.Errorf("restart events affected %d, clients saw %d 1012 closes", affected, c.Closes[1012])
+	}
+	for _, n := range run.Target.Nodes {
+		if n.ConnectionsEnd > 2600 {
+			t.Errorf("node %d holds %d connections, above max_conns 2600", n.Index, n.ConnectionsEnd)
+		}
+	}
+}
+
+// The same profile, seed and model give the same results, to the byte.
+func TestDeterministic(t *testing.T) {
+	p := load(t, "../../profiles/full-jitter.toml", "fleet.clients=3000")
+	m := DefaultModel()
+	m.Workers = 2
+	summary := func() []byte {
+		run := simulate(t, p, m)
+		run.Simulated.WallS = 0
+		run.Results.Started = time.Time{}
+		var b bytes.Buffer
+		if err := json.NewEncoder(&b).Encode(report.BuildSummary(run)); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	a, b := summary(), summary()
+	if !bytes.Equal(a, b) {
+		t.Errorf("two simulations of one seed differ:\n%s\n%s", a, b)
+	}
+}
+
+// A 503 with Retry-After holds an honouring client back for at least that
+// long: no client of the capped node attempts again sooner.
+func TestRetryAfterHonoured(t *testing.T) {
+	p := load(t, "../../profiles/no-jitter.toml",
+		"fleet.clients=3000", "target.capacity.accept_rate=200", "target.capacity.accept_burst=50",
+		"target.capacity.retry_after=3s", "fleet.reconnect.strategy=constant", "fleet.reconnect.base=100ms")
+	run := simulate(t, p, DefaultModel())
+	ev := run.Results.Events[0]
+	if ev.FailedAttempts["http_503"] == 0 {
+		t.Fatalf("event 0 has no 503s: %+v", ev.FailedAttempts)
+	}
+	// A constant 100 ms backoff would retry at once; Retry-After (under
+	// the 30 s cap) holds the rejected clients back 3 s a time.
+	if ev.T100 == nil || *ev.T100 < 3*time.Second {
+		t.Errorf("t100 %v: want at least the 3s Retry-After", ev.T100)
+	}
+	p2 := load(t, "../../profiles/no-jitter.toml",
+		"fleet.clients=3000", "target.capacity.accept_rate=200", "target.capacity.accept_burst=50",
+		"target.capacity.retry_after=3s", "fleet.reconnect.strategy=constant", "fleet.reconnect.base=100ms",
+		"fleet.reconnect.honor_retry_after=false")
+	ev2 := simulate(t, p2, DefaultModel()).Results.Events[0]
+	if ev2.Attempts <= ev.Attempts {
+		t.Errorf("attempts without Retry-After %d, with %d: want more without", ev2.Attempts, ev.Attempts)
+	}
+}
+
+// A node restarted with a drain closes its clients over the drain; clients
+// then come back as their backoff says.
+func TestDrainSpreadsCloses(t *testing.T) {
+	p := load(t, "../../profiles/no-jitter.toml", "fleet.clients=1200", "chaos.0.drain=2s", "chaos.0.interval=6s")
+	run := simulate(t, p, DefaultModel())
+	ev := run.Results.Events[0]
+	// Constant 1 s after each close; closes spread over 2 s: the last
+	// client is back about 3 s after the start, the first after 1 s.
+	if ev.T100 == nil || *ev.T100 < 2900*time.Millisecond || *ev.T100 > 3100*time.Millisecond {
+		t.Errorf("t100 %v: want about 3s (2s drain + 1s backoff)", ev.T100)
+	}
+	if ev.T50 == nil || *ev.T50 < 1900*time.Millisecond || *ev.T50 > 2100*time.Millisecond {
+		t.Errorf("t50 %v: want about 2s", ev.T50)
+	}
+}
+
+// A session lifetime ends sessions on the client's side, which come back
+// after the pause and count as client closes, not closes.
+func TestLifetime(t *testing.T) {
+	p := load(t, "../../profiles/default.toml", "fleet.clients=400", "fleet.session.lifetime=10s", "fleet.session.pause=1s")
+	run := simulate(t, p, DefaultModel())
+	c := run.Results.Counters
+	if c.ClientCloses == 0 {
+		t.Fatal("no client closes with a 10s lifetime")
+	}
+	if c.Closes[1012]+c.Closes[1000]+c.ClientCloses > c.Connects {
+		t.Errorf("more sessions ended (%d) than began (%d)", c.Closes[1012]+c.Closes[1000]+c.ClientCloses, c.Connects)
+	}
+}
+
+// Interrupting a simulation returns what it simulated so far, marked.
+func TestInterrupted(t *testing.T) {
+	p := load(t, "../../profiles/simulate-1m.toml", "fleet.clients=200000")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	run, err := Run(ctx, p, DefaultModel(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Interrupted {
+		t.Fatal("not interrupted")
+	}
+	if run.Results.Elapsed >= p.Duration.D() {
+		t.Errorf("elapsed %v: want less than the duration %v", run.Results.Elapsed, p.Duration.D())
+	}
+}
+
+func TestModelValidate(t *testing.T) {
+	good := DefaultModel()
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func(*Model){
+		"negative median": func(m *Model) { m.NetworkMedianMS = -1 },
+		"NaN service":     func(m *Model) { m.ServiceTimeMS = math.NaN() },
+		"p99 below":       func(m *Model) { m.NetworkP99MS = m.NetworkMedianMS / 2 },
+		"workers":         func(m *Model) { m.Workers = -1 },
+		"pool":            func(m *Model) { m.Pool = "cluster" },
+		"close rate":      func(m *Model) { m.CloseRate = math.Inf(1) },
+	} {
+		m := good
+		f(&m)
+		if err := m.Validate(); err == nil {
+			t.Errorf("%s: no error for %+v", name, m)
+		}
+	}
+}
+
+func TestLoadModel(t *testing.T) {
+	dir := t.TempDir()
+	m := DefaultModel()
+	m.Workers, m.CloseRate = 8, 20000
+	path := dir + "/model.json"
+	if err := WriteModel(path, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadModel(path)
+	if err != nil || got != m {
+		t.Fatalf("LoadModel = %+v, %v; want %+v", got, err, m)
+	}
+	for name, text := range map[string]string{
+		"unknown key": `{"network_median_ms": 1, "cpus": 2}`,
+		"bad pool":    `{"pool": "rack"}`,
+		"not json":    `network_median_ms = 1`,
+	} {
+		p := dir + "/" + name + ".json"
+		if err := writeFile(p, text); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadModel(p); err == nil {
+			t.Errorf("%s: LoadModel accepted %s", name, text)
+		}
+	}
+}
+
+func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
