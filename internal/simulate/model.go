@@ -44,9 +44,10 @@ type Model struct {
 	// or have one each (PoolNode).
 	Pool string `json:"pool"`
 	// CloseRate is how many closes per second reach their clients when the
-	// target closes many connections at once (frames written, read, and
-	// the clients' goroutines woken): the k-th is read k/CloseRate after
-	// the first. 0: all at once.
+	// target closes many connections at once (frames written and read, the
+	// clients' goroutines woken): the k-th is read k/CloseRate after the
+	// first. With Workers, closing is work of the pool (Workers/CloseRate
+	// a close), which handshakes wait behind. 0: all at once, no work.
 	CloseRate float64 `json:"close_rate"`
 }
 

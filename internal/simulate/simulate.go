@@ -594,7 +594,10 @@ func (s *sim) chaos(i int) {
 }
 
 // closeAll closes clients' connections with code, spread evenly over drain,
-// and no faster than the model's close rate.
+// and no faster than the model's close rate. A close is work: with a limit
+// on workers, it takes one for 1/close_rate of their number, as long as
+// the handshakes do, so a restart's closes hold up the handshakes around
+// it as they do on a real machine.
 func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
 	k := len(ids)
 	at := s.now
@@ -602,7 +605,10 @@ func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
 		c := &s.clients[id]
 		c.closeCode = int32(code)
 		due := s.now + int64(chaos.DrainOffset(drain, i, k))
-		if i > 0 {
+		switch p := s.nodes[c.node].pool; {
+		case s.closeGap > 0 && len(p.free) > 0:
+			at = p.serve(due, s.closeGap*int64(len(p.free)))
+		case i > 0:
 			at = max(due, at+s.closeGap)
 		}
 		if at == s.now {

@@ -1,0 +1,191 @@
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/storm"
+)
+
+// tolerance is how far a simulated event's t50, t99 and peak attempt rate
+// may be from the real run's.
+const tolerance = 0.20
+
+// Simulation against reality: each shipped profile of the reconnect-window
+// comparison runs for real at 2,000 clients against the embedded target,
+// the model is calibrated from that run, and the simulation of the same
+// profile must give every restart's t50, t99 and peak attempt rate within
+// 20% of the run's. The profiles run as shipped (45 s each); their 1000
+// close at 38 s brings no one back and has nothing to compare.
+//
+// The machine is shared, and one figure is not repeatable on it: without
+// jitter a restart's clients all come back within about 150 ms, so the
+// busiest 100 ms bucket holds anything from half to all of them, as the
+// herd falls across a bucket boundary or not (five real runs of
+// no-jitter.toml put its last restart's peak at 7,900 to 14,480/s). So a
+// profile whose simulation misses is run for real once more: a figure
+// passes if the simulation is within 20% of the second run, or if the two
+// real runs differ from each other by more than 20% and the simulation is
+// within 20% of their span. A figure both runs agree on and the simulation
+// misses fails. Every comparison is logged.
+func TestSimulationMatchesReal(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector multiplies the real run's CPU per handshake: .ci/run runs this test without it")
+	}
+	if testing.Short() {
+		t.Skip("runs three 45 s storms")
+	}
+	for _, name := range []string{"default", "full-jitter", "no-jitter"} {
+		t.Run(name, func(t *testing.T) {
+			p := load(t, filepath.Join("..", "..", "profiles", name+".toml"))
+			real1 := realRun(t, p)
+			cal, sim := calibrated(t, real1)
+			t.Logf("%s: %s", name, cal.Model)
+			figs := compare(t, "run 1", real1, sim)
+			var missed []figure
+			for _, f := range figs {
+				if !f.within(f.real) {
+					missed = append(missed, f)
+				}
+			}
+			if len(missed) == 0 {
+				return
+			}
+			real2 := realRun(t, p)
+			again := map[string]figure{}
+			for _, f := range compare(t, "run 2", real2, sim) {
+				again[f.name] = f
+			}
+			for _, f := range missed {
+				r2 := again[f.name].real
+				lo, hi := min(f.real, r2), max(f.real, r2)
+				switch {
+				case f.within(r2):
+					t.Logf("%s: run 1 %.3f, run 2 %.3f, simulated %.3f: within 20%% of run 2", f.name, f.real, r2, f.sim)
+				case hi-lo > tolerance*hi && f.sim >= (1-tolerance)*lo && f.sim <= (1+tolerance)*hi:
+					t.Logf("%s: run 1 %.3f, run 2 %.3f, simulated %.3f: the real runs differ by %.0f%%, and the simulation is within 20%% of their span",
+						f.name, f.real, r2, f.sim, 100*(hi-lo)/hi)
+				default:
+					t.Errorf("%s: run 1 %.3f, run 2 %.3f, simulated %.3f: more than 20%% from both", f.name, f.real, r2, f.sim)
+				}
+			}
+		})
+	}
+}
+
+// figure is one compared figure of one event.
+type figure struct {
+	name      string // "event 2 peak attempt rate"
+	real, sim float64
+}
+
+// within says the simulated figure is within the tolerance of real.
+func (f figure) within(real float64) bool {
+	return math.Abs(f.sim-real) <= tolerance*real
+}
+
+// realRun runs p for real and writes its results to a temporary directory.
+func realRun(t *testing.T, p *profile.Profile) string {
+	t.Helper()
+	run, err := storm.Run(context.Background(), p, storm.Options{})
+	if err != nil {
+		t.Fatalf("real run: %v", err)
+	}
+	dir := t.TempDir()
+	if _, err := report.Write(dir, run); err != nil {
+		t.Fatalf("writing the real run: %v", err)
+	}
+	return dir
+}
+
+// calibrated calibrates a model from the real run in dir and simulates the
+// run's profile with it.
+func calibrated(t *testing.T, dir string) (*Calibration, *report.Run) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := ReadSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := Calibrate(ctx, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := Run(ctx, src.Profile, cal.Model, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cal, sim
+}
+
+// compare logs the restart events of the real run in dir beside the
+// simulation's and returns their figures.
+func compare(t *testing.T, what, dir string, sim *report.Run) []figure {
+	t.Helper()
+	s, err := report.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, simulated := s.Events, sim.Results.Events
+	if len(real) != len(simulated) {
+		t.Fatalf("the real run has %d events, the simulation %d", len(real), len(simulated))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, real/simulated:\nevent  affected     t50              t99              peak attempts/s\n", what)
+	var figs []figure
+	for i, re := range real {
+		se := simulated[i]
+		if !se.ReconnectExpected || re.Affected == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "#%d  %5d/%-5d  %6s/%-6s  %6s/%-6s  %6.0f/%-6.0f\n", i, re.Affected, se.Affected,
+			secsF(re.T50S), secs(se.T50), secsF(re.T99S), secs(se.T99), re.PeakAttemptRate, se.PeakAttemptRate)
+		figs = append(figs,
+			figure{fmt.Sprintf("event %d t50", i), val(re.T50S), dur(se.T50)},
+			figure{fmt.Sprintf("event %d t99", i), val(re.T99S), dur(se.T99)},
+			figure{fmt.Sprintf("event %d peak attempt rate", i), re.PeakAttemptRate, se.PeakAttemptRate},
+		)
+	}
+	t.Log(b.String())
+	if len(figs) == 0 {
+		t.Fatalf("%s: no restart event to compare", dir)
+	}
+	return figs
+}
+
+func secsF(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3fs", *v)
+}
+
+// val is *v; NaN when absent, which no comparison passes.
+func val(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
+}
+
+func secs(d *time.Duration) string {
+	if d == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3fs", d.Seconds())
+}
+
+// dur is d in seconds; NaN when absent, which no comparison passes.
+func dur(d *time.Duration) float64 {
+	if d == nil {
+		return math.NaN()
+	}
+	return d.Seconds()
+}
