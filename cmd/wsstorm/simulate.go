@@ -79,9 +79,20 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 			path = filepath.Join(*calibrate, report.ProfileFile)
 		}
 	}
+	// The overrides are checked now, on the model at hand (the built-in
+	// one when it is still to be fitted), so that a bad one costs neither
+	// a calibration nor a results directory.
+	if _, err := setModel(model, modelSets); err != nil {
+		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
+		return exitUsage
+	}
 	p, err := profile.Load(path, sets)
 	if err != nil {
 		printProfileError(stderr, err)
+		return exitUsage
+	}
+	if err := simulate.CheckProfile(p); err != nil {
+		fmt.Fprintf(stderr, "wsstorm simulate: %v\n", err)
 		return exitUsage
 	}
 	dir := *out

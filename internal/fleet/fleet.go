@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"math/bits"
 	"net"
 	"net/http"
 	"net/netip"
@@ -398,7 +399,14 @@ func (f *Fleet) Run(ctx context.Context) {
 // StartOffset is when client i of n starts, from the run's start: the ramp
 // spreads the clients' starts evenly over its length.
 func StartOffset(ramp time.Duration, i, n int) time.Duration {
-	return time.Duration(int64(ramp) * int64(i) / int64(n))
+	if ramp <= 0 || i <= 0 || n <= 0 {
+		return 0
+	}
+	// ramp·i/n in 128 bits: a day's ramp times a million clients passes
+	// 2^63 ns. The quotient is below ramp, since i < n.
+	hi, lo := bits.Mul64(uint64(ramp), uint64(i))
+	q, _ := bits.Div64(hi, lo, uint64(n))
+	return time.Duration(q)
 }
 
 // sleep waits d; false if ctx ended first.

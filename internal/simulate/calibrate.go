@@ -10,13 +10,14 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // fitQuantiles are the connect-latency percentiles a calibration matches.
-var fitQuantiles = []float64{50, 90, 99, 99.9}
+var fitQuantiles = []float64{10, 50, 90, 99, 99.9}
 
 // Calibration is a model fitted to a real run: the run's connect latency
 // and busiest second of handshakes, and the simulation's of the same
@@ -59,6 +60,12 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 		return nil, err
 	}
 	sum := rs.Summary
+	switch {
+	case sum.Interrupted:
+		return nil, fmt.Errorf("%s holds an interrupted run: calibrate from a run that finished", dir)
+	case sum.Detect != nil:
+		return nil, fmt.Errorf("%s holds an observe-mode run, whose restarts happened elsewhere: calibrate from a run of a profile with [[chaos]] steps", dir)
+	}
 	if sum.Simulated != nil {
 		return nil, fmt.Errorf("%s holds simulated results: calibrate from a real run's results", dir)
 	}
@@ -66,7 +73,7 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 		return nil, fmt.Errorf("%s holds one segment of a split run: merge the segments (wsstorm merge) and calibrate from the merged results", dir)
 	}
 	if rs.ProfileTOML == "" {
-		return nil, fmt.Errorf("%s has no %s (a wsstorm older than the simulator wrote it): run the storm again", dir, report.ProfileFile)
+		return nil, fmt.Errorf("%s has no %s, the run's profile, which calibration simulates: run the storm again", dir, report.ProfileFile)
 	}
 	p, err := profile.Load(filepath.Join(dir, report.ProfileFile), nil)
 	if err != nil {
@@ -87,28 +94,41 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 	src.peak = peakRate(rs.Column("connects"))
 	// Closes reach their clients some time after their event starts. The
 	// events' times from start to reconnect, less the clients' times from
-	// close to reconnect, sum the clients' waits for their closes; an event
-	// of k closes at rate r makes them wait k²/2r in all.
+	// close to reconnect, sum the clients' waits for their closes; less the
+	// waits a drain plans (D/2 a client on average), an event whose k
+	// clients came back closed at rate r made them wait k²/2r in all.
 	if rc := rs.Histogram(stats.Reconnect.String()); rc != nil && rc.TotalCount() > 0 {
-		var fromStart, k2 float64
+		plan := chaos.Plan(p)
+		var waited, k2 float64 // µs, clients²
 		var n int64
-		for i, e := range sum.Events {
+		for i := range sum.Events {
 			h := rs.Histogram(report.EventTag(i))
-			if h == nil || h.TotalCount() == 0 {
+			if h == nil || h.TotalCount() == 0 || i >= len(plan) {
 				continue
 			}
-			fromStart += h.Mean() * float64(h.TotalCount())
+			k := float64(h.TotalCount())
+			waited += h.Mean()*k - float64(plan[i].RestartSpec().Drain.Microseconds())*k/2
 			n += h.TotalCount()
-			k2 += float64(e.Affected) * float64(e.Affected)
+			k2 += k * k
 		}
-		if n == rc.TotalCount() {
-			// µs in all
-			if waited := fromStart - rc.Mean()*float64(n); waited > 0 {
-				src.closeRate = k2 / 2 / (waited / 1e6)
-			}
+		waited -= rc.Mean() * float64(n)
+		// Only reconnects that all belong to events tell; a rate past the
+		// model's range says the closes were as good as instant.
+		if r := k2 / 2 / (waited / 1e6); n == rc.TotalCount() && waited > 0 && r <= maxCloseRate {
+			src.closeRate = r
 		}
 	}
 	return src, nil
+}
+
+// at is the run's connect latency at percentile q of fitQuantiles, ms.
+func (src *CalibrationSource) at(q float64) float64 {
+	for i, x := range fitQuantiles {
+		if x == q {
+			return src.connect[i]
+		}
+	}
+	panic("simulate: no connect percentile " + fmt.Sprint(q))
 }
 
 // peakRate is the most of a per-bucket column of timeseries.csv in one
@@ -130,14 +150,7 @@ func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Cal
 	if log == nil {
 		log = io.Discard
 	}
-	m := Model{
-		NetworkMedianMS: max(src.connect[0]*0.8, 0.001),
-		NetworkP99MS:    max(src.connect[2], src.connect[0]),
-		ServiceTimeMS:   max(src.connect[0]*0.2, 0.001),
-		Workers:         runtime.NumCPU(),
-		Pool:            PoolTarget,
-		CloseRate:       src.closeRate,
-	}
+	workers := runtime.NumCPU()
 	cal := &Calibration{From: src.Dir, Quantiles: fitQuantiles, RealMS: src.connect, RealPeakConnects: src.peak}
 	var lastErr error
 	loss := func(m Model) float64 {
@@ -158,39 +171,61 @@ func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Cal
 	}
 	// Coordinate descent, each coordinate by golden-section search on a log
 	// scale: the network's median, its spread (p99 over median), and the
-	// service time.
-	p0 := src.connect[0]
+	// service time. The brackets span what the run's percentiles allow.
+	p10, p50 := src.at(10), src.at(50)
 	coords := []struct {
 		lo, hi float64
-		get    func(*Model) float64
 		set    func(*Model, float64)
 	}{
-		{p0 / 50, p0 * 2, func(m *Model) float64 { return m.NetworkMedianMS }, func(m *Model, v float64) {
+		{max(p10/10, 0.001), max(p50*2, 0.002), func(m *Model, v float64) {
 			r := m.NetworkP99MS / m.NetworkMedianMS
 			m.NetworkMedianMS, m.NetworkP99MS = v, v*r
 		}},
-		{1, 200, func(m *Model) float64 { return m.NetworkP99MS / m.NetworkMedianMS }, func(m *Model, v float64) {
-			m.NetworkP99MS = m.NetworkMedianMS * v
-		}},
-		{0.001, max(p0*4, 0.01), func(m *Model) float64 { return m.ServiceTimeMS }, func(m *Model, v float64) { m.ServiceTimeMS = v }},
+		{1, 300, func(m *Model, v float64) { m.NetworkP99MS = m.NetworkMedianMS * v }},
+		{0.001, max(p50*4, 4000*float64(workers)/max(src.peak, 1), 0.01), func(m *Model, v float64) { m.ServiceTimeMS = v }},
 	}
-	best := loss(m)
-	for round := range 3 {
-		for _, c := range coords {
-			v, l := golden(func(x float64) float64 {
-				t := m
-				c.set(&t, x)
-				return loss(t)
-			}, math.Log(c.lo), math.Log(c.hi), 14)
-			if l < best {
-				c.set(&m, v)
-				best = l
-			}
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	descend := func(m Model, l float64) (Model, float64) {
+		for range 2 {
+			for _, c := range coords {
+				v, lv := golden(func(x float64) float64 {
+					t := m
+					c.set(&t, x)
+					return loss(t)
+				}, math.Log(c.lo), math.Log(c.hi), 10)
+				if lv < l {
+					c.set(&m, v)
+					l = lv
+				}
+				if ctx.Err() != nil {
+					return m, l
+				}
 			}
 		}
-		fmt.Fprintf(log, "calibration round %d: %s (loss %.4f)\n", round+1, m, best)
+		return m, l
+	}
+	// Two starts: a target the run never loaded (the network makes the
+	// latency) and one it saturated (the busiest bucket of handshakes is its
+	// capacity, and queueing makes the tail). The better fit wins.
+	idle := Model{
+		NetworkMedianMS: max(p50*0.8, 0.001), NetworkP99MS: max(src.at(99), p50, 0.001),
+		ServiceTimeMS: 0.001, Workers: workers, Pool: PoolTarget, CloseRate: src.closeRate,
+	}
+	busy := idle
+	busy.NetworkMedianMS = max(p10*0.8, 0.001)
+	busy.NetworkP99MS = max(p50, busy.NetworkMedianMS)
+	if src.peak > 0 {
+		busy.ServiceTimeMS = 1000 * float64(workers) / src.peak
+	}
+	m, best := idle, math.Inf(1)
+	for i, start := range []Model{idle, busy} {
+		fit, l := descend(start, loss(start))
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "calibration from the %s start: %s (loss %.4f)\n", []string{"idle", "saturated"}[i], fit, l)
+		if l < best {
+			m, best = fit, l
+		}
 	}
 	if math.IsInf(best, 1) {
 		return nil, fmt.Errorf("calibration: no model simulates the run: %w", lastErr)

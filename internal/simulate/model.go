@@ -51,6 +51,9 @@ type Model struct {
 	CloseRate float64 `json:"close_rate"`
 }
 
+// maxCloseRate is the highest close_rate a model takes.
+const maxCloseRate = 1e9
+
 // DefaultModel is the model without calibration: a loopback network, a
 // handshake's work of 0.2 ms and no limit on handshakes served at once, so
 // that the profile's capacity model alone limits the target.
@@ -72,7 +75,7 @@ func (m Model) Validate() error {
 			return fmt.Errorf("model %s is %v: want a number of milliseconds from 0 to 3600000", f.name, f.v)
 		}
 	}
-	if !(m.CloseRate >= 0) || m.CloseRate > 1e9 {
+	if !(m.CloseRate >= 0) || m.CloseRate > maxCloseRate {
 		return fmt.Errorf("model close_rate is %v: want closes per second from 0 (all at once) to 1e9", m.CloseRate)
 	}
 	if m.NetworkP99MS < m.NetworkMedianMS {

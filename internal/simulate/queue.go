@@ -4,18 +4,21 @@ package simulate
 type kind uint8
 
 const (
-	evStart       kind = iota // a client's first attempt, on the ramp
-	evWake                    // a client's wait is over: it attempts
-	evArrive                  // an attempt's request reaches the target
-	evServed                  // the target is done with a request
-	evAbandoned               // the target is done with a request whose client gave up
-	evResponse                // the response reaches the client
-	evServerClose             // the target closes a connection
-	evClose                   // a close frame reaches the client
-	evLifetime                // the client ends its session
-	evChaos                   // a chaos event begins
-	evNodeUp                  // a restarted node listens again
-	evSample                  // the nodes' counters are sampled
+	evStart            kind = iota // a client's first attempt, on the ramp
+	evWake                         // a client's wait is over: it attempts
+	evArrive                       // an attempt's request reaches the target
+	evUpgrade                      // an admitted request's handshake_delay is over: its upgrade is work
+	evUpgradeAbandoned             // the same, for a request whose client gave up
+	evServed                       // the target is done with a request
+	evAbandoned                    // the target is done with a request whose client gave up
+	evCloseDue                     // a close of a drain is due: closing it is work
+	evResponse                     // the response reaches the client
+	evServerClose                  // the target closes a connection
+	evClose                        // a close frame reaches the client
+	evLifetime                     // the client ends its session
+	evChaos                        // a chaos event begins
+	evNodeUp                       // a restarted node listens again
+	evSample                       // the nodes' counters are sampled
 )
 
 // event is one entry of the queue: who, what and when. epoch must still be
@@ -26,6 +29,7 @@ type event struct {
 	id    int32 // client, chaos event or node
 	epoch uint32
 	kind  kind
+	code  uint16 // evServerClose, evCloseDue: the close code
 }
 
 // queue is a binary min-heap of events by time. Events due at the same

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,15 +36,21 @@ func (w *watchedBackoff) Delay(attempt int, prev time.Duration, rng *rand.Rand) 
 	return d
 }
 
-// sequences returns the recorded sequences, each as text, sorted.
-func (w *watchedBackoff) sequences() []string {
+// byClient returns the recorded sequences by client: a client is known by
+// the first delay its stream gives, which the test computes from
+// fleet.ClientRand on its own.
+func (w *watchedBackoff) byClient(t *testing.T, firsts map[time.Duration]int) map[int]string {
+	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []string
+	out := map[int]string{}
 	for _, s := range w.seqs {
-		out = append(out, fmt.Sprint(s))
+		i, ok := firsts[s[0]]
+		if !ok {
+			t.Fatalf("a stream whose first delay %v is no client's first", s[0])
+		}
+		out[i] = fmt.Sprint(s)
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -146,17 +151,29 @@ func TestSameDelaysAsTheFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, want := sim.sequences(), real.sequences()
+	// Each client's first delay, from its own stream.
+	b, err := fleet.NewBackoff(p.Fleet.Reconnect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firsts := map[time.Duration]int{}
+	for i := range p.Fleet.Clients {
+		firsts[b.Delay(1, 0, fleet.ClientRand(p.Seed, i))] = i
+	}
+	if len(firsts) != p.Fleet.Clients {
+		t.Fatal("two clients share a first delay: choose another seed")
+	}
+	got, want := sim.byClient(t, firsts), real.byClient(t, firsts)
 	if len(want) != p.Fleet.Clients {
 		t.Fatalf("the real run drew delays for %d clients, want all %d", len(want), p.Fleet.Clients)
 	}
-	for _, s := range want {
-		if strings.Count(s, " ") != 1 {
-			t.Fatalf("a real client drew %s: want two delays, one per close", s)
+	for i := range p.Fleet.Clients {
+		if strings.Count(want[i], " ") != 1 {
+			t.Fatalf("real client %d drew %s: want two delays, one per close", i, want[i])
 		}
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("the simulated clients' delays differ from the real ones:\nsimulated %v\nreal      %v", got, want)
+		if got[i] != want[i] {
+			t.Errorf("client %d: simulated delays %s, real %s", i, got[i], want[i])
+		}
 	}
 }
 

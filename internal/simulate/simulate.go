@@ -42,6 +42,14 @@ type Options struct {
 	CalibratedFrom string
 }
 
+// CheckProfile says why p cannot be simulated, if it cannot.
+func CheckProfile(p *profile.Profile) error {
+	if p.Detect.Enabled {
+		return fmt.Errorf("observe mode ([detect] enabled) has no chaos steps to simulate: give the profile [[chaos]] steps")
+	}
+	return nil
+}
+
 // checkEvery is how many events pass between looks at the context.
 const checkEvery = 1 << 16
 
@@ -52,8 +60,8 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*repor
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	if p.Detect.Enabled {
-		return nil, fmt.Errorf("observe mode ([detect] enabled) has no chaos steps to simulate: give the profile [[chaos]] steps")
+	if err := CheckProfile(p); err != nil {
+		return nil, err
 	}
 	if opts.Clients < 0 {
 		return nil, fmt.Errorf("--clients %d: want at least 1", opts.Clients)
@@ -77,6 +85,7 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*repor
 	}
 	wall := time.Now()
 	s := newSim(p, m, rules)
+	s.log = logw
 	fmt.Fprintf(logw, "simulating %d clients on %d nodes for %s: %s\n", len(s.clients), len(s.nodes), p.Duration.D(), m)
 	interrupted := s.run(ctx)
 	elapsed := time.Duration(s.now)
@@ -137,9 +146,10 @@ type client struct {
 	// next connection; event is the chaos event that close belongs to.
 	recovering bool
 	event      int32
-	node       int32 // the node of its connection or attempt; -1: none
-	pos        int32 // its place in that node's conns; -1: not in them
-	closeCode  int32 // code of the close on its way to the client
+	node       int32  // the node of its connection or attempt; -1: none
+	pos        int32  // its place in that node's conns; -1: not in them
+	closeCode  int32  // code of the close on its way to the client
+	gen        uint32 // its node's gen when it admitted the request
 	conn       uint64
 	attemptAt  int64 // when the current attempt started (its dial slot taken)
 	back       int64 // the current attempt's response time on the wire
@@ -160,30 +170,47 @@ type node struct {
 	accepted   int64
 	rejected   int64
 	pool       *pool
+	// gen counts the node's stops: a request admitted before the latest
+	// stop was dropped with the node's server, even if it is up again.
+	gen uint32
 }
 
 // pool is a set of workers serving requests first come, first served.
 type pool struct {
-	free []int64 // when each worker is next free; empty: no limit
+	free []int64 // a min-heap of when each worker is next free; empty: no limit
 }
 
-// serve returns when a request arriving at at, needing work s, is done.
+// serve returns when a request arriving now, at at, needing work s, is
+// done. Requests must arrive in time order: the simulation calls it only
+// at the current simulated time.
 func (p *pool) serve(at, s int64) int64 {
 	if len(p.free) == 0 {
 		return at + s
 	}
-	j := 0
-	for i := 1; i < len(p.free); i++ {
-		if p.free[i] < p.free[j] {
-			j = i
+	done := max(at, p.free[0]) + s
+	// Replace the root and sift it down.
+	h := p.free
+	i, n := 0, len(h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
 		}
+		if c+1 < n && h[c+1] < h[c] {
+			c++
+		}
+		if done <= h[c] {
+			break
+		}
+		h[i] = h[c]
+		i = c
 	}
-	done := max(at, p.free[j]) + s
-	p.free[j] = done
+	h[i] = done
 	return done
 }
 
 type sim struct {
+	log   io.Writer
 	p     *profile.Profile
 	rules *fleet.Rules
 	rec   *stats.Recorder
@@ -294,6 +321,11 @@ func (s *sim) schedule(at int64, id int, k kind, epoch uint32) {
 	s.q.push(event{at: at, id: int32(id), kind: k, epoch: epoch})
 }
 
+// scheduleClose schedules a close of client id's connection with code.
+func (s *sim) scheduleClose(at int64, id int, k kind, code int) {
+	s.q.push(event{at: at, id: int32(id), kind: k, epoch: s.clients[id].epoch, code: uint16(code)})
+}
+
 // run processes events until the end of the duration, or until ctx ends
 // (it then reports true).
 func (s *sim) run(ctx context.Context) (interrupted bool) {
@@ -336,17 +368,30 @@ func (s *sim) handle(e event) {
 		s.attempt(id)
 	case evArrive:
 		s.arrive(id)
+	case evUpgrade:
+		s.upgrade(id)
+	case evUpgradeAbandoned:
+		// id is the node, epoch its gen when it admitted the request.
+		s.schedule(s.nodes[id].pool.serve(s.now, s.service), id, evAbandoned, e.epoch)
 	case evServed:
 		s.served(id)
 	case evAbandoned:
-		// The client timed out: upgraded, and then found gone.
-		s.nodes[id].reserved--
-		s.nodes[id].accepted++
+		// The client timed out: the node did the work regardless. (id
+		// is the node, epoch its gen when it admitted the request.)
+		n := s.nodes[id]
+		n.reserved--
+		if n.up && n.gen == e.epoch {
+			n.accepted++ // upgraded, and then found gone
+		}
 	case evResponse:
 		s.response(id)
+	case evCloseDue:
+		if c := &s.clients[id]; c.epoch == e.epoch && c.pos >= 0 {
+			s.closeWork(id, int(e.code))
+		}
 	case evServerClose:
 		if c := &s.clients[id]; c.epoch == e.epoch && c.pos >= 0 {
-			s.serverClose(id)
+			s.serverClose(id, int(e.code))
 		}
 	case evClose:
 		s.closeObserved(id)
@@ -415,11 +460,27 @@ func (s *sim) arrive(id int) {
 		return
 	}
 	n.reserved++
-	served := n.pool.serve(s.now+s.hsDelay, s.service)
+	c.gen = n.gen
+	switch {
+	case s.hsDelay == 0:
+		s.upgrade(id)
+	case s.now+s.hsDelay+c.back-c.attemptAt >= s.timeout:
+		// The client gives up during the delay; the node goes on.
+		s.respond(id, outTimeout, c.attemptAt+s.timeout)
+		s.schedule(s.now+s.hsDelay, n.index, evUpgradeAbandoned, n.gen)
+	default:
+		s.schedule(s.now+s.hsDelay, id, evUpgrade, 0)
+	}
+}
+
+// upgrade queues an admitted request for a worker of its node's pool.
+func (s *sim) upgrade(id int) {
+	c := &s.clients[id]
+	served := s.nodes[c.node].pool.serve(s.now, s.service)
 	if served+c.back-c.attemptAt > s.timeout {
 		// The client gives up first; the node does the work regardless.
 		s.respond(id, outTimeout, c.attemptAt+s.timeout)
-		s.schedule(served, n.index, evAbandoned, 0)
+		s.schedule(served, int(c.node), evAbandoned, c.gen)
 		return
 	}
 	s.schedule(served, id, evServed, 0)
@@ -431,7 +492,8 @@ func (s *sim) served(id int) {
 	c := &s.clients[id]
 	n := s.nodes[c.node]
 	n.reserved--
-	if !n.up {
+	if !n.up || n.gen != c.gen {
+		// The node stopped meanwhile, and its server dropped the request.
 		s.respond(id, outReset, s.now+c.back)
 		return
 	}
@@ -462,8 +524,11 @@ func (s *sim) response(id int) {
 	if s.waitHead < len(s.waiting) {
 		next := int(s.waiting[s.waitHead])
 		s.waitHead++
-		if s.waitHead == len(s.waiting) {
-			s.waiting, s.waitHead = s.waiting[:0], 0
+		if s.waitHead > len(s.waiting)/2 {
+			// Compact, so that a long backlog does not grow the queue
+			// with every client ever queued.
+			s.waiting = s.waiting[:copy(s.waiting, s.waiting[s.waitHead:])]
+			s.waitHead = 0
 		}
 		s.dial(next)
 	}
@@ -518,11 +583,11 @@ func (s *sim) detach(c *client) {
 	c.epoch++
 }
 
-// serverClose sends a client the close frame of its closeCode; it reaches
-// the client one way later, never before the client has its handshake's
-// response.
-func (s *sim) serverClose(id int) {
+// serverClose sends a client a close frame with code; it reaches the client
+// one way later, never before the client has its handshake's response.
+func (s *sim) serverClose(id, code int) {
 	c := &s.clients[id]
+	c.closeCode = int32(code)
 	s.detach(c)
 	at := s.now + s.net.draw(s.rng)/2
 	if c.state == dialing {
@@ -583,9 +648,12 @@ func (s *sim) chaos(i int) {
 	}
 	n := s.nodes[ev.Node]
 	if n.restarting {
-		return // the target refuses a restart of a node that is down
+		// The target refuses a restart of a node that is down.
+		fmt.Fprintf(s.log, "chaos: chaos event %d (%s, node %d): node %d is already down\n", ev.Index, ev.Action, ev.Node, ev.Node)
+		return
 	}
 	n.up, n.restarting = false, true
+	n.gen++
 	s.refreshUp()
 	open := slices.Clone(n.conns)
 	s.byConn(open)
@@ -594,29 +662,40 @@ func (s *sim) chaos(i int) {
 }
 
 // closeAll closes clients' connections with code, spread evenly over drain,
-// and no faster than the model's close rate. A close is work: with a limit
-// on workers, it takes one for 1/close_rate of their number, as long as
-// the handshakes do, so a restart's closes hold up the handshakes around
-// it as they do on a real machine.
+// and no faster than the model's close rate. With a limit on workers,
+// closing is work: a close takes a worker of its node's pool for
+// workers/close_rate, as a handshake takes one for its service time, so a
+// restart's closes hold up the handshakes around it as on a real machine.
 func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
 	k := len(ids)
 	at := s.now
 	for i, id := range ids {
-		c := &s.clients[id]
-		c.closeCode = int32(code)
 		due := s.now + int64(chaos.DrainOffset(drain, i, k))
-		switch p := s.nodes[c.node].pool; {
-		case s.closeGap > 0 && len(p.free) > 0:
-			at = p.serve(due, s.closeGap*int64(len(p.free)))
-		case i > 0:
+		if s.closeGap > 0 && len(s.nodes[s.clients[id].node].pool.free) > 0 {
+			if due == s.now {
+				s.closeWork(int(id), code)
+			} else {
+				s.scheduleClose(due, int(id), evCloseDue, code)
+			}
+			continue
+		}
+		if i > 0 {
 			at = max(due, at+s.closeGap)
 		}
 		if at == s.now {
-			s.serverClose(int(id))
+			s.serverClose(int(id), code)
 		} else {
-			s.schedule(at, int(id), evServerClose, c.epoch)
+			s.scheduleClose(at, int(id), evServerClose, code)
 		}
 	}
+}
+
+// closeWork queues a due close for a worker of its node's pool; the close
+// goes out when the work is done.
+func (s *sim) closeWork(id, code int) {
+	p := s.nodes[s.clients[id].node].pool
+	at := p.serve(s.now, s.closeGap*int64(len(p.free)))
+	s.scheduleClose(at, id, evServerClose, code)
 }
 
 // byConn sorts clients by their connections' ids: the target's order.
