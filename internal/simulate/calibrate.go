@@ -184,6 +184,17 @@ func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Cal
 		{1, 300, func(m *Model, v float64) { m.NetworkP99MS = m.NetworkMedianMS * v }},
 		{0.001, max(p50*4, 4000*float64(workers)/max(src.peak, 1), 0.01), func(m *Model, v float64) { m.ServiceTimeMS = v }},
 	}
+	// The messages' work, when the clients send any: at most what would
+	// keep nine tenths of the workers busy with every client connected.
+	if iv := src.Profile.Fleet.Session.SendInterval.D(); iv > 0 {
+		most := 0.9 * float64(workers) * float64(iv.Milliseconds()) / float64(src.Profile.Fleet.Clients)
+		if most > 1e-4 {
+			coords = append(coords, struct {
+				lo, hi float64
+				set    func(*Model, float64)
+			}{1e-4, most, func(m *Model, v float64) { m.MessageTimeMS = v }})
+		}
+	}
 	descend := func(m Model, l float64) (Model, float64) {
 		for range 2 {
 			for _, c := range coords {

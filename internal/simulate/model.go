@@ -49,6 +49,12 @@ type Model struct {
 	// first. With Workers, closing is work of the pool (Workers/CloseRate
 	// a close), which handshakes wait behind. 0: all at once, no work.
 	CloseRate float64 `json:"close_rate"`
+	// MessageTimeMS is the work of one periodic message and its echo
+	// (fleet.session.send_interval), milliseconds. The simulator sends no
+	// messages, but with Workers their work is a load on the pool that
+	// comes and goes with the connected clients: handshakes take longer
+	// while many are connected. 0: none.
+	MessageTimeMS float64 `json:"message_time_ms"`
 }
 
 // maxCloseRate is the highest close_rate a model takes.
@@ -70,6 +76,7 @@ func (m Model) Validate() error {
 		{"network_median_ms", m.NetworkMedianMS},
 		{"network_p99_ms", m.NetworkP99MS},
 		{"service_time_ms", m.ServiceTimeMS},
+		{"message_time_ms", m.MessageTimeMS},
 	} {
 		if !(f.v >= 0) || math.IsInf(f.v, 0) || f.v > 3.6e6 {
 			return fmt.Errorf("model %s is %v: want a number of milliseconds from 0 to 3600000", f.name, f.v)
@@ -111,8 +118,12 @@ func (m Model) String() string {
 	if m.CloseRate > 0 {
 		cl = fmt.Sprintf("%.0f/s", m.CloseRate)
 	}
-	return fmt.Sprintf("network median %.3f ms, p99 %.3f ms; handshakes %s; closes reach clients %s",
-		m.NetworkMedianMS, m.NetworkP99MS, c, cl)
+	msg := ""
+	if m.MessageTimeMS > 0 && m.Workers > 0 {
+		msg = fmt.Sprintf("; messages %.4f ms of work each", m.MessageTimeMS)
+	}
+	return fmt.Sprintf("network median %.3f ms, p99 %.3f ms; handshakes %s; closes reach clients %s%s",
+		m.NetworkMedianMS, m.NetworkP99MS, c, cl, msg)
 }
 
 // JSON is the model as written into results.

@@ -178,6 +178,8 @@ type node struct {
 // pool is a set of workers serving requests first come, first served.
 type pool struct {
 	free []int64 // a min-heap of when each worker is next free; empty: no limit
+	// open counts the connections whose messages load the pool.
+	open int64
 }
 
 // serve returns when a request arriving now, at at, needing work s, is
@@ -232,8 +234,11 @@ type sim struct {
 	timeout    int64
 	retryAfter time.Duration
 	closeGap   int64 // ns between closes reaching their clients (1/close_rate)
-	lifetime   int64
-	pause      int64
+	// msgLoad is the work of one connection's messages, in workers
+	// (message_time / send_interval); 0: none.
+	msgLoad  float64
+	lifetime int64
+	pause    int64
 
 	maxDialing int
 	dialing    int
@@ -277,6 +282,9 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules) *sim {
 	if m.CloseRate > 0 {
 		s.closeGap = int64(1e9 / m.CloseRate)
 	}
+	if iv := p.Fleet.Session.SendInterval.D(); iv > 0 && m.MessageTimeMS > 0 {
+		s.msgLoad = m.MessageTimeMS * 1e6 / float64(iv)
+	}
 	if s.timeout <= 0 {
 		s.timeout = int64(time.Hour)
 	}
@@ -313,6 +321,20 @@ func simNodes(p *profile.Profile) int {
 func newPool(workers int) *pool {
 	return &pool{free: make([]int64, workers)}
 }
+
+// work is how long a piece of work of w takes a worker of p while the
+// pool's connections exchange their messages: the messages take their
+// share of the workers, and the rest of the work shares what is left.
+func (s *sim) work(p *pool, w int64) int64 {
+	if s.msgLoad == 0 || len(p.free) == 0 {
+		return w
+	}
+	busy := min(float64(p.open)*s.msgLoad/float64(len(p.free)), maxMessageLoad)
+	return int64(float64(w) / (1 - busy))
+}
+
+// maxMessageLoad is the largest share of a pool's workers messages take.
+const maxMessageLoad = 0.95
 
 // at is the recorder's time of the simulated offset t.
 func (s *sim) at(t int64) time.Time { return s.start.Add(time.Duration(t)) }
@@ -372,7 +394,8 @@ func (s *sim) handle(e event) {
 		s.upgrade(id)
 	case evUpgradeAbandoned:
 		// id is the node, epoch its gen when it admitted the request.
-		s.schedule(s.nodes[id].pool.serve(s.now, s.service), id, evAbandoned, e.epoch)
+		p := s.nodes[id].pool
+		s.schedule(p.serve(s.now, s.work(p, s.service)), id, evAbandoned, e.epoch)
 	case evServed:
 		s.served(id)
 	case evAbandoned:
@@ -456,7 +479,7 @@ func (s *sim) arrive(id int) {
 	full := n.maxConns > 0 && len(n.conns)+n.reserved >= n.maxConns
 	if full || n.limiter != nil && !n.limiter.AllowN(s.at(s.now), 1) {
 		n.rejected++
-		s.respond(id, outRejected, n.pool.serve(s.now, s.service)+c.back)
+		s.respond(id, outRejected, n.pool.serve(s.now, s.work(n.pool, s.service))+c.back)
 		return
 	}
 	n.reserved++
@@ -476,7 +499,8 @@ func (s *sim) arrive(id int) {
 // upgrade queues an admitted request for a worker of its node's pool.
 func (s *sim) upgrade(id int) {
 	c := &s.clients[id]
-	served := s.nodes[c.node].pool.serve(s.now, s.service)
+	p := s.nodes[c.node].pool
+	served := p.serve(s.now, s.work(p, s.service))
 	if served+c.back-c.attemptAt > s.timeout {
 		// The client gives up first; the node does the work regardless.
 		s.respond(id, outTimeout, c.attemptAt+s.timeout)
@@ -503,6 +527,7 @@ func (s *sim) served(id int) {
 	c.epoch++
 	c.pos = int32(len(n.conns))
 	n.conns = append(n.conns, int32(id))
+	n.pool.open++
 	s.respond(id, outOK, s.now+c.back)
 }
 
@@ -579,6 +604,7 @@ func (s *sim) detach(c *client) {
 	n.conns[c.pos] = last
 	s.clients[last].pos = c.pos
 	n.conns = n.conns[:len(n.conns)-1]
+	n.pool.open--
 	c.pos = -1
 	c.epoch++
 }
@@ -694,7 +720,7 @@ func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
 // goes out when the work is done.
 func (s *sim) closeWork(id, code int) {
 	p := s.nodes[s.clients[id].node].pool
-	at := p.serve(s.now, s.closeGap*int64(len(p.free)))
+	at := p.serve(s.now, s.work(p, s.closeGap*int64(len(p.free))))
 	s.scheduleClose(at, id, evServerClose, code)
 }
 
