@@ -75,6 +75,9 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		if r.s.Interrupted {
 			fmt.Fprintf(stderr, "wsstorm compare: warning: the %s run was interrupted; what it did not reach counts as lost\n", r.name)
 		}
+		if r.s.Simulated != nil && (base.Simulated == nil || next.Simulated == nil) {
+			fmt.Fprintf(stderr, "wsstorm compare: warning: the %s run was simulated and the other was not: the difference includes the model's\n", r.name)
+		}
 	}
 	// The profile's [compare] table first; flags override it.
 	tolerances, tableDef, found, err := profileTolerances(*profilePath, pos[1], stderr)
