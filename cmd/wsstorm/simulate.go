@@ -79,10 +79,14 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 			path = filepath.Join(*calibrate, report.ProfileFile)
 		}
 	}
-	// The overrides are checked now, on the model at hand (the built-in
-	// one when it is still to be fitted), so that a bad one costs neither
-	// a calibration nor a results directory.
-	if _, err := setModel(model, modelSets); err != nil {
+	// The overrides' keys and values are checked now, so that a bad one
+	// costs neither a calibration nor a results directory; a model at hand
+	// is checked whole with them.
+	overrides, err := parseModelSets(modelSets)
+	if err == nil && src == nil {
+		model, err = applyModelSets(model, overrides)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
 		return exitUsage
 	}
@@ -116,8 +120,14 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitCannotRun
 		}
-		model = cal.Model
 		writeCalibration(stdout, cal)
+		// The fitted model with the overrides is the one simulated, and
+		// the one model.json holds; calibration.json keeps the fit.
+		if model, err = applyModelSets(cal.Model, overrides); err != nil {
+			fmt.Fprintf(stderr, "wsstorm simulate: --model-set on the fitted model: %v\n", err)
+			_ = os.Remove(dir)
+			return exitUsage
+		}
 		b, _ := json.MarshalIndent(cal, "", "  ")
 		if err := os.WriteFile(filepath.Join(dir, calibrationFile), append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", calibrationFile, err)
@@ -129,11 +139,6 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
 			filepath.Join(dir, modelFile), filepath.Join(dir, modelFile))
-	}
-	if model, err = setModel(model, modelSets); err != nil {
-		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
-		_ = os.Remove(dir)
-		return exitUsage
 	}
 	n := p.Fleet.Clients
 	if *clients > 0 {
@@ -153,18 +158,24 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	return finishRun(stdout, stderr, dir, run, *junit)
 }
 
-// setModel applies key=value overrides, keys as model.json names them.
-func setModel(m simulate.Model, sets []string) (simulate.Model, error) {
-	if len(sets) == 0 {
-		return m, nil
-	}
+// modelSet is one --model-set override: a model.json key and its value, a
+// number or (pool) a string.
+type modelSet struct {
+	key   string
+	value any
+}
+
+// parseModelSets checks key=value overrides against model.json's keys and
+// their types.
+func parseModelSets(sets []string) ([]modelSet, error) {
 	fields := map[string]any{}
-	b, _ := json.Marshal(m)
+	b, _ := json.Marshal(simulate.DefaultModel())
 	_ = json.Unmarshal(b, &fields)
+	var out []modelSet
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
-			return m, fmt.Errorf("%q: want key=value, e.g. workers=16", s)
+			return nil, fmt.Errorf("%q: want key=value, e.g. workers=16", s)
 		}
 		old, known := fields[k]
 		if !known {
@@ -172,21 +183,34 @@ func setModel(m simulate.Model, sets []string) (simulate.Model, error) {
 			for k := range fields {
 				keys = append(keys, k)
 			}
-			return m, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(sortedKeys(keys), ", "))
+			return nil, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(sortedKeys(keys), ", "))
 		}
-		switch old.(type) {
-		case string:
-			fields[k] = v
-		default:
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-				return m, fmt.Errorf("%q: %s wants a number", s, k)
-			}
-			if k == "workers" && f != math.Trunc(f) {
-				return m, fmt.Errorf("%q: workers wants a whole number", s)
-			}
-			fields[k] = f
+		if _, isString := old.(string); isString {
+			out = append(out, modelSet{k, v})
+			continue
 		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%q: %s wants a number", s, k)
+		}
+		if k == "workers" && f != math.Trunc(f) {
+			return nil, fmt.Errorf("%q: workers wants a whole number", s)
+		}
+		out = append(out, modelSet{k, f})
+	}
+	return out, nil
+}
+
+// applyModelSets applies parsed overrides to m and checks the result.
+func applyModelSets(m simulate.Model, sets []modelSet) (simulate.Model, error) {
+	if len(sets) == 0 {
+		return m, nil
+	}
+	fields := map[string]any{}
+	b, _ := json.Marshal(m)
+	_ = json.Unmarshal(b, &fields)
+	for _, s := range sets {
+		fields[s.key] = s.value
 	}
 	b, _ = json.Marshal(fields)
 	var out simulate.Model

@@ -81,6 +81,24 @@ func TestSimulateCalibrated(t *testing.T) {
 	if _, err := os.Stat(bad); err == nil {
 		t.Errorf("a bad --model-set left %s behind", bad)
 	}
+	// Overrides apply to the fitted model, which model.json then holds;
+	// calibration.json keeps the fit.
+	set := filepath.Join(root, "set")
+	if code, _, stderr := wsstorm(t, "simulate", "--calibrate", real, "--model-set", "workers=7", "--out", set); code != exitPassed {
+		t.Fatalf("calibrate with --model-set workers=7: exit %d\n%s", code, stderr)
+	}
+	if m, err := simulate.LoadModel(filepath.Join(set, modelFile)); err != nil || m.Workers != 7 {
+		t.Errorf("model.json after --model-set workers=7: %+v, %v", m, err)
+	}
+	// One that does not fit the fitted model stops before any file.
+	unfit := filepath.Join(root, "unfit")
+	code, _, stderr = wsstorm(t, "simulate", "--calibrate", real, "--model-set", "network_median_ms=100000", "--out", unfit)
+	if code != exitUsage || !strings.Contains(stderr, "--model-set on the fitted model") {
+		t.Errorf("calibrate with an unfit --model-set: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(unfit); err == nil {
+		t.Errorf("an unfit --model-set left %s behind", unfit)
+	}
 	// A simulation is no ground to calibrate from.
 	code, _, stderr = wsstorm(t, "simulate", "--calibrate", sim, "--out", filepath.Join(root, "again"))
 	if code != exitUsage || !strings.Contains(stderr, "holds simulated results: calibrate from a real run's results") {

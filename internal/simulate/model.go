@@ -82,8 +82,8 @@ func (m Model) Validate() error {
 			return fmt.Errorf("model %s is %v: want a number of milliseconds from 0 to 3600000", f.name, f.v)
 		}
 	}
-	if !(m.CloseRate >= 0) || m.CloseRate > maxCloseRate {
-		return fmt.Errorf("model close_rate is %v: want closes per second from 0 (all at once) to 1e9", m.CloseRate)
+	if !(m.CloseRate == 0 || m.CloseRate >= 1 && m.CloseRate <= maxCloseRate) {
+		return fmt.Errorf("model close_rate is %v: want 0 (all at once) or closes per second from 1 to 1e9", m.CloseRate)
 	}
 	if m.NetworkP99MS < m.NetworkMedianMS {
 		return fmt.Errorf("model network_p99_ms %v is below network_median_ms %v", m.NetworkP99MS, m.NetworkMedianMS)

@@ -235,10 +235,12 @@ type sim struct {
 	retryAfter time.Duration
 	closeGap   int64 // ns between closes reaching their clients (1/close_rate)
 	// msgLoad is the work of one connection's messages, in workers
-	// (message_time / send_interval); 0: none.
-	msgLoad  float64
-	lifetime int64
-	pause    int64
+	// (message_time / send_interval); 0: none. overloaded says the
+	// messages alone have needed every worker, which was logged.
+	msgLoad    float64
+	overloaded bool
+	lifetime   int64
+	pause      int64
 
 	maxDialing int
 	dialing    int
@@ -329,8 +331,13 @@ func (s *sim) work(p *pool, w int64) int64 {
 	if s.msgLoad == 0 || len(p.free) == 0 {
 		return w
 	}
-	busy := min(float64(p.open)*s.msgLoad/float64(len(p.free)), maxMessageLoad)
-	return int64(float64(w) / (1 - busy))
+	demand := float64(p.open) * s.msgLoad / float64(len(p.free))
+	if demand >= 1 && !s.overloaded {
+		s.overloaded = true
+		fmt.Fprintf(s.log, "warning: at %.1fs the connected clients' messages alone need %.1f of the %d workers (message_time_ms × connections / send_interval): handshakes and closes crawl; give the model more workers, or check message_time_ms\n",
+			time.Duration(s.now).Seconds(), demand*float64(len(p.free)), len(p.free))
+	}
+	return int64(float64(w) / (1 - min(demand, maxMessageLoad)))
 }
 
 // maxMessageLoad is the largest share of a pool's workers messages take.
@@ -394,8 +401,12 @@ func (s *sim) handle(e event) {
 		s.upgrade(id)
 	case evUpgradeAbandoned:
 		// id is the node, epoch its gen when it admitted the request.
-		p := s.nodes[id].pool
-		s.schedule(p.serve(s.now, s.work(p, s.service)), id, evAbandoned, e.epoch)
+		n := s.nodes[id]
+		if !n.up || n.gen != e.epoch {
+			n.reserved-- // dropped when the node stopped
+			break
+		}
+		s.schedule(n.pool.serve(s.now, s.work(n.pool, s.service)), id, evAbandoned, e.epoch)
 	case evServed:
 		s.served(id)
 	case evAbandoned:
@@ -496,9 +507,16 @@ func (s *sim) arrive(id int) {
 	}
 }
 
-// upgrade queues an admitted request for a worker of its node's pool.
+// upgrade queues an admitted request for a worker of its node's pool,
+// unless the node stopped during its handshake_delay: its server dropped
+// the request then.
 func (s *sim) upgrade(id int) {
 	c := &s.clients[id]
+	if n := s.nodes[c.node]; !n.up || n.gen != c.gen {
+		n.reserved--
+		s.respond(id, outReset, s.now+c.back)
+		return
+	}
 	p := s.nodes[c.node].pool
 	served := p.serve(s.now, s.work(p, s.service))
 	if served+c.back-c.attemptAt > s.timeout {
@@ -720,7 +738,9 @@ func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
 // goes out when the work is done.
 func (s *sim) closeWork(id, code int) {
 	p := s.nodes[s.clients[id].node].pool
-	at := p.serve(s.now, s.work(p, s.closeGap*int64(len(p.free))))
+	// The close rate was measured with the messages going on: it is not
+	// slowed by them again.
+	at := p.serve(s.now, s.closeGap*int64(len(p.free)))
 	s.scheduleClose(at, id, evServerClose, code)
 }
 

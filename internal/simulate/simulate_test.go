@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/fleet"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/stats"
@@ -226,6 +228,8 @@ func TestModelValidate(t *testing.T) {
 		"workers":         func(m *Model) { m.Workers = -1 },
 		"pool":            func(m *Model) { m.Pool = "cluster" },
 		"close rate":      func(m *Model) { m.CloseRate = math.Inf(1) },
+		"close rate < 1":  func(m *Model) { m.CloseRate = 0.001 },
+		"message time":    func(m *Model) { m.MessageTimeMS = -0.1 },
 	} {
 		m := good
 		f(&m)
@@ -336,6 +340,37 @@ func TestOverlappingClosesKeepTheirCodes(t *testing.T) {
 		// second; the close took the rest.
 		if ev[0].Affected < 200 || ev[0].Affected > 300 {
 			t.Errorf("close rate %v: the restart closed %d, want about 250 before the close took the rest", rate, ev[0].Affected)
+		}
+	}
+}
+
+// A node that stops drops the requests it admitted and has not upgraded:
+// their clients see a reset, and the node's count of them comes back to
+// what is still in flight.
+func TestStopDropsAdmittedRequests(t *testing.T) {
+	p := load(t, "../../profiles/default.toml", "fleet.clients=3000", "target.capacity.handshake_delay=300ms",
+		"target.capacity.accept_rate=0", "fleet.reconnect.min=0s", "fleet.reconnect.max=1s", "chaos.0.downtime=0s", "chaos.0.interval=600ms")
+	m := Model{NetworkMedianMS: 0.3, NetworkP99MS: 1, ServiceTimeMS: 0.1, Workers: 2, Pool: PoolTarget}
+	rules, err := fleet.RulesFromProfile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(p, m, &rules)
+	s.log = io.Discard
+	s.run(context.Background())
+	res := s.rec.Results(s.start, time.Duration(s.now))
+	if res.Counters.ConnectFailures["reset"] == 0 {
+		t.Errorf("no resets: %v; want the requests a restarting node held to fail", res.Counters.ConnectFailures)
+	}
+	inFlight := 0
+	for i := range s.clients {
+		if s.clients[i].state == dialing {
+			inFlight++
+		}
+	}
+	for _, n := range s.nodes {
+		if n.reserved < 0 || n.reserved > inFlight {
+			t.Errorf("node %d has %d requests reserved, %d attempts in flight", n.index, n.reserved, inFlight)
 		}
 	}
 }
