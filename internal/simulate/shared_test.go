@@ -7,7 +7,6 @@ import (
 	"go/parser"
 	"go/token"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -94,11 +93,7 @@ code = 1012
 // seed, every client's sequence of backoff delays is the same, in a real
 // run against the embedded target and in the simulation.
 func TestSameDelaysAsTheFleet(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.toml")
-	if err := os.WriteFile(path, []byte(sharedProfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := load(t, path)
+	p := loadText(t, sharedProfile)
 
 	// The real run: the fleet's clients against the embedded target.
 	ctx := context.Background()

@@ -27,6 +27,16 @@ func load(t testing.TB, path string, sets ...string) *profile.Profile {
 	return p
 }
 
+// loadText loads a profile written out in a test.
+func loadText(t *testing.T, text string) *profile.Profile {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "profile.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return load(t, path)
+}
+
 func simulate(t *testing.T, p *profile.Profile, m Model) *report.Run {
 	t.Helper()
 	run, err := Run(context.Background(), p, m, Options{})
@@ -318,11 +328,7 @@ code = 1000
 
 // Each close carries its own event's code, whichever comes first.
 func TestOverlappingClosesKeepTheirCodes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "overlap.toml")
-	if err := os.WriteFile(path, []byte(overlapProfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := load(t, path)
+	p := loadText(t, overlapProfile)
 	for _, rate := range []float64{0, 100, 1000, 100000} {
 		m := Model{NetworkMedianMS: 0.3, NetworkP99MS: 1, ServiceTimeMS: 0.1, Workers: 2, Pool: PoolTarget, CloseRate: rate}
 		run := simulate(t, p, m)
