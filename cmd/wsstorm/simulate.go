@@ -29,7 +29,7 @@ const (
 // calibrated from a real run, and writes results as a run does (marked
 // simulated). Exit codes are run's.
 func simulateCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]...", stderr)
+	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]... [--junit FILE]", stderr)
 	clients := fs.Int("clients", 0, "simulate `N` clients instead of the profile's fleet.clients")
 	calibrate := fs.String("calibrate", "", "fit the model to the real run whose results are in `RESULT_DIR` (its profile, unless PROFILE is given), and write it to model.json")
 	modelPath := fs.String("model", "", "read the model from `FILE` (a model.json written by --calibrate)")
@@ -90,6 +90,11 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
 		return exitUsage
 	}
+	if *clients > 0 {
+		// An override like any: validated, and recorded in the results'
+		// profile reference, so compare tells the fleets apart.
+		sets = append(sets, fmt.Sprintf("fleet.clients=%d", *clients))
+	}
 	p, err := profile.Load(path, sets)
 	if err != nil {
 		printProfileError(stderr, err)
@@ -140,12 +145,8 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
 			filepath.Join(dir, modelFile), filepath.Join(dir, modelFile))
 	}
-	n := p.Fleet.Clients
-	if *clients > 0 {
-		n = *clients
-	}
-	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, n, p.Duration.D())
-	opts := simulate.Options{Clients: *clients, Log: logw}
+	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
+	opts := simulate.Options{Log: logw}
 	if src != nil {
 		opts.CalibratedFrom = src.Dir
 	}

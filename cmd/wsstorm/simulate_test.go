@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestSimulateCalibrated(t *testing.T) {
 	if code != exitPassed && code != exitFailed {
 		t.Fatalf("simulate --model: exit %d\n%s", code, stderr)
 	}
-	if s, err := report.ReadSummary(big); err != nil || s.Clients != 3000 || s.PeakConnected != 3000 {
+	if s, err := report.ReadSummary(big); err != nil || s.Clients != 3000 || s.PeakConnected != 3000 || !slices.Contains(s.Profile.Overrides, "fleet.clients=3000") {
 		t.Errorf("3000 simulated clients: %+v, %v", s, err)
 	}
 	// Results like any: report renders them, compare compares them.

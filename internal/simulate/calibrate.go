@@ -114,7 +114,7 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 		waited -= rc.Mean() * float64(n)
 		// Only reconnects that all belong to events tell; a rate past the
 		// model's range says the closes were as good as instant.
-		if r := k2 / 2 / (waited / 1e6); n == rc.TotalCount() && waited > 0 && r <= maxCloseRate {
+		if r := k2 / 2 / (waited / 1e6); n == rc.TotalCount() && waited > 0 && r >= 1 && r <= maxCloseRate {
 			src.closeRate = r
 		}
 	}
@@ -142,10 +142,11 @@ func peakRate(col []float64) float64 {
 }
 
 // Calibrate fits a model to the run src: the network's median and 99th
-// percentile, the service time of a handshake and the closes' spread, so
-// that simulating src's profile gives src's connect latency and busiest
-// bucket of handshakes. The workers are this machine's CPUs, one pool for
-// every node (the embedded target shares the machine with the fleet).
+// percentile, the service time of a handshake and the work of a message,
+// so that simulating src's profile gives src's connect latency and busiest
+// bucket of handshakes; the close rate is the one ReadSource measured. The
+// workers are this machine's CPUs, one pool for every node (the embedded
+// target shares the machine with the fleet).
 func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Calibration, error) {
 	if log == nil {
 		log = io.Discard
