@@ -22,10 +22,15 @@ func TestSimulateCalibrated(t *testing.T) {
 	if code, _, stderr := wsstorm(t, append([]string{"run", "--quiet", "--out", real}, small...)...); code != exitPassed {
 		t.Fatalf("real run: exit %d\n%s", code, stderr)
 	}
+	// Calibrated, with an override: model.json holds the fit with it,
+	// calibration.json the fit alone.
 	sim := filepath.Join(root, "sim")
-	code, stdout, stderr := wsstorm(t, "simulate", "--calibrate", real, "--out", sim)
+	code, stdout, stderr := wsstorm(t, "simulate", "--calibrate", real, "--model-set", "workers=7", "--out", sim)
 	if code != exitPassed {
 		t.Fatalf("simulate --calibrate: exit %d\n%s", code, stderr)
+	}
+	if m, err := simulate.LoadModel(filepath.Join(sim, modelFile)); err != nil || m.Workers != 7 {
+		t.Errorf("model.json after --model-set workers=7: %+v, %v", m, err)
 	}
 	for _, want := range []string{"calibrated from " + real, "connect latency", "p99.9", "simulated: no sockets; target and network modeled (calibrated from " + real + ")", "results: " + sim} {
 		if !strings.Contains(stdout, want) {
@@ -50,8 +55,11 @@ func TestSimulateCalibrated(t *testing.T) {
 		t.Errorf("summary's model %s: %v", s.Simulated.Model, err)
 	}
 	var cal simulate.Calibration
-	if b, err := os.ReadFile(filepath.Join(sim, calibrationFile)); err != nil || json.Unmarshal(b, &cal) != nil || cal.From != real || len(cal.RealMS) != len(cal.Quantiles) {
+	if b, err := os.ReadFile(filepath.Join(sim, calibrationFile)); err != nil || json.Unmarshal(b, &cal) != nil || cal.From != real || len(cal.RealMS) != len(cal.Quantiles) || cal.Model == m {
 		t.Errorf("calibration.json: %+v (%v)", cal, err)
+	}
+	if m.Workers != 7 {
+		t.Errorf("the simulation ran with %d workers, not the override's 7", m.Workers)
 	}
 
 	// The model file, ten times the clients.
@@ -61,7 +69,9 @@ func TestSimulateCalibrated(t *testing.T) {
 	if code != exitPassed && code != exitFailed {
 		t.Fatalf("simulate --model: exit %d\n%s", code, stderr)
 	}
-	if s, err := report.ReadSummary(big); err != nil || s.Clients != 3000 || s.PeakConnected != 3000 || !slices.Contains(s.Profile.Overrides, "fleet.clients=3000") {
+	// (Ten times the clients may exceed the capacity fitted to the run,
+	// under the race detector above all: how many connect is not the point.)
+	if s, err := report.ReadSummary(big); err != nil || s.Clients != 3000 || s.Simulated == nil || !slices.Contains(s.Profile.Overrides, "fleet.clients=3000") {
 		t.Errorf("3000 simulated clients: %+v, %v", s, err)
 	}
 	// Results like any: report renders them, compare compares them.
@@ -81,24 +91,6 @@ func TestSimulateCalibrated(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); err == nil {
 		t.Errorf("a bad --model-set left %s behind", bad)
-	}
-	// Overrides apply to the fitted model, which model.json then holds;
-	// calibration.json keeps the fit.
-	set := filepath.Join(root, "set")
-	if code, _, stderr := wsstorm(t, "simulate", "--calibrate", real, "--model-set", "workers=7", "--out", set); code != exitPassed {
-		t.Fatalf("calibrate with --model-set workers=7: exit %d\n%s", code, stderr)
-	}
-	if m, err := simulate.LoadModel(filepath.Join(set, modelFile)); err != nil || m.Workers != 7 {
-		t.Errorf("model.json after --model-set workers=7: %+v, %v", m, err)
-	}
-	// One that does not fit the fitted model stops before any file.
-	unfit := filepath.Join(root, "unfit")
-	code, _, stderr = wsstorm(t, "simulate", "--calibrate", real, "--model-set", "network_median_ms=100000", "--out", unfit)
-	if code != exitUsage || !strings.Contains(stderr, "--model-set on the fitted model") {
-		t.Errorf("calibrate with an unfit --model-set: exit %d\n%s", code, stderr)
-	}
-	if _, err := os.Stat(unfit); err == nil {
-		t.Errorf("an unfit --model-set left %s behind", unfit)
 	}
 	// A simulation is no ground to calibrate from.
 	code, _, stderr = wsstorm(t, "simulate", "--calibrate", sim, "--out", filepath.Join(root, "again"))
@@ -147,14 +139,14 @@ func TestSimulateBadInput(t *testing.T) {
 	}
 }
 
-// TestSweepSimulated sweeps the reconnect window of a hundred thousand
-// simulated clients: wider windows lower the herd and lengthen recovery,
+// TestSweepSimulated sweeps the reconnect window of 20,000 simulated
+// clients: wider windows lower the herd and lengthen recovery,
 // and the sweep says it was simulated.
 func TestSweepSimulated(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sweep")
 	code, stdout, stderr := wsstorm(t, "sweep", "--simulate", "--quiet", "--out", out,
-		"--set", "fleet.clients=100000", "--set", "fleet.ramp=4s", "--set", "fleet.max_dialing=4096",
-		"--set", "target.capacity.accept_rate=20000",
+		"--set", "fleet.clients=20000", "--set", "fleet.ramp=4s", "--set", "fleet.max_dialing=4096",
+		"--set", "target.capacity.accept_rate=4000",
 		"--vary", "fleet.reconnect.max=1s,2s,4s,8s", "--set", "fleet.reconnect.min=0s")
 	if code != exitPassed {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
@@ -185,5 +177,28 @@ func TestSweepSimulated(t *testing.T) {
 	}
 	if code, _, stderr := wsstorm(t, "sweep", "--model", "m.json", "--vary", "fleet.reconnect.max=2s,5s"); code != exitUsage || !strings.Contains(stderr, "give --simulate with it") {
 		t.Errorf("--model without --simulate: exit %d\n%s", code, stderr)
+	}
+}
+
+// Overrides are checked for their keys and values before anything runs, and
+// whole on the model they change: one that does not fit a fitted model is
+// refused then.
+func TestModelSets(t *testing.T) {
+	sets, err := parseModelSets([]string{"workers=16", "pool=node", "network_median_ms=100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fitted := simulate.Model{NetworkMedianMS: 0.3, NetworkP99MS: 2, ServiceTimeMS: 0.2, Workers: 2, Pool: simulate.PoolTarget}
+	if _, err := applyModelSets(fitted, sets); err == nil || !strings.Contains(err.Error(), "network_p99_ms 2 is below network_median_ms 100") {
+		t.Errorf("a median above the fitted p99: %v", err)
+	}
+	m, err := applyModelSets(fitted, sets[:2])
+	if err != nil || m.Workers != 16 || m.Pool != simulate.PoolNode || m.ServiceTimeMS != 0.2 {
+		t.Errorf("applied: %+v, %v", m, err)
+	}
+	for _, bad := range []string{"cpus=2", "workers", "workers=1.5", "service_time_ms=fast", "close_rate=NaN"} {
+		if _, err := parseModelSets([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
