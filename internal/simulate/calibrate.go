@@ -188,7 +188,7 @@ func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Cal
 	// The messages' work, when the clients send any: at most what would
 	// keep nine tenths of the workers busy with every client connected.
 	if iv := src.Profile.Fleet.Session.SendInterval.D(); iv > 0 {
-		most := 0.9 * float64(workers) * float64(iv.Milliseconds()) / float64(src.Profile.Fleet.Clients)
+		most := 0.9 * float64(workers) * float64(iv) / 1e6 / float64(src.Profile.Fleet.Clients)
 		if most > 1e-4 {
 			coords = append(coords, struct {
 				lo, hi float64

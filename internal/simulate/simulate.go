@@ -31,8 +31,6 @@ import (
 
 // Options tune a simulation beyond its profile and model.
 type Options struct {
-	// Clients replaces the profile's fleet.clients (0: keep it).
-	Clients int
 	// Log receives a line per notable step; nil discards them.
 	Log io.Writer
 	// Rules replace the profile's reconnect rules (nil: the profile's).
@@ -63,14 +61,6 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*repor
 	if err := CheckProfile(p); err != nil {
 		return nil, err
 	}
-	if opts.Clients < 0 {
-		return nil, fmt.Errorf("--clients %d: want at least 1", opts.Clients)
-	}
-	if opts.Clients > 0 && opts.Clients != p.Fleet.Clients {
-		cp := *p
-		cp.Fleet.Clients = opts.Clients
-		p = &cp
-	}
 	rules := opts.Rules
 	if rules == nil {
 		r, err := fleet.RulesFromProfile(p)
@@ -84,8 +74,7 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*repor
 		logw = io.Discard
 	}
 	wall := time.Now()
-	s := newSim(p, m, rules)
-	s.log = logw
+	s := newSim(p, m, rules, logw)
 	fmt.Fprintf(logw, "simulating %d clients on %d nodes for %s: %s\n", len(s.clients), len(s.nodes), p.Duration.D(), m)
 	interrupted := s.run(ctx)
 	elapsed := time.Duration(s.now)
@@ -251,7 +240,7 @@ type sim struct {
 	processed int64
 }
 
-func newSim(p *profile.Profile, m Model, rules *fleet.Rules) *sim {
+func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim {
 	start := time.Now()
 	events := chaos.Plan(p)
 	plans := make([]stats.EventPlan, len(events))
@@ -261,6 +250,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules) *sim {
 	nn := simNodes(p)
 	names, conns := storm.NodeGauges(nn)
 	s := &sim{
+		log:        log,
 		p:          p,
 		rules:      rules,
 		start:      start,

@@ -361,8 +361,7 @@ func TestStopDropsAdmittedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSim(p, m, &rules)
-	s.log = io.Discard
+	s := newSim(p, m, &rules, io.Discard)
 	s.run(context.Background())
 	res := s.rec.Results(s.start, time.Duration(s.now))
 	if res.Counters.ConnectFailures["reset"] == 0 {
