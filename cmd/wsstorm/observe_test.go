@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
@@ -152,7 +152,7 @@ func TestObserveModeThreeBursts(t *testing.T) {
 		if left := 12*time.Second - time.Since(started); left < 3*time.Second {
 			t.Fatalf("burst %d would start %v before the run's end: this machine is too slow for the test's timeline", i, left)
 		}
-		n, err := tgt.Close(context.Background(), chaos.CloseSpec{Fraction: fraction, Code: 1012, Seed: uint64(i + 1)})
+		n, err := action.CloseShare(context.Background(), tgt, action.CloseParams{Fraction: fraction, Code: 1012}, uint64(i+1))
 		if err != nil {
 			t.Fatal(err)
 		}

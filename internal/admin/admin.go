@@ -1,7 +1,10 @@
 // Package admin is the control side of a standalone server (wsstorm serve,
 // wsstorm proxy): an HTTP API that reports the nodes' status, restarts a
-// node and closes a share of the connections, and an event log of what the
-// server did, one JSON object per line.
+// node, closes a share of the connections and offers the target's chaos
+// capabilities one by one (take a node down and back, end connections,
+// freeze a node); a client of that API (Remote) that is itself a target
+// with those capabilities; and an event log of what the server did, one
+// JSON object per line.
 package admin
 
 import (
@@ -16,59 +19,43 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 )
 
-// Node states, as NodeStatus.State reports them.
-const (
-	StateUp       = "up"       // accepting connections
-	StateDraining = "draining" // restarting: closing its clients, refusing new ones
-	StateDown     = "down"     // refusing connections (a restart's downtime)
-)
-
-// Target is a server the admin API can drive: the chaos controls and a
-// status per node.
+// Target is a server the admin API can drive: a target with some of the
+// chaos capabilities of internal/action, and a status per node.
 //
 // A Target that is one part of a larger one (one of several wsstorm serve
 // processes on one address) numbers its nodes from a first node other than
 // 0; it says so with a method FirstNode() int. The API then names the nodes
 // FirstNode() to FirstNode()+Nodes()-1, in /status and in its paths, and
-// passes Restart the node's place, 0 to Nodes()-1.
+// passes the capabilities the node's place, 0 to Nodes()-1.
 type Target interface {
-	chaos.Target
+	action.Target
 	// NodeStatus returns every node's state and counters, in node order,
 	// with each node's number as Index.
-	NodeStatus() []NodeStatus
+	NodeStatus() []nodes.Status
 }
 
 // firstNoder is a Target whose nodes are numbered from FirstNode().
 type firstNoder interface{ FirstNode() int }
 
-// NodeStatus is one node's state and connection counters.
-type NodeStatus struct {
-	Index    int    `json:"index"`
-	State    string `json:"state"`       // StateUp, StateDraining or StateDown
-	Conns    int64  `json:"connections"` // open now
-	Accepted int64  `json:"accepted"`    // upgrades completed, cumulative
-	Rejected int64  `json:"rejected"`    // handshakes refused, cumulative
-}
-
-// NodeStats is a snapshot of one node's counters: target.NodeStats, as the
-// embedded target and Remote.Stats report it.
-type NodeStats struct {
-	Index    int   // the node's number, from the target's first node
-	Conns    int64 // connections open now
-	Accepted int64 // upgrades completed, cumulative
-	Rejected int64 // handshakes answered with 503, cumulative
-	Up       bool  // the node accepts new connections
-}
-
 // Handler serves the admin API over a Target:
 //
 //	GET  /                     the list of endpoints
-//	GET  /status               {"url": ..., "first_node": 0, "nodes": [NodeStatus...]}
+//	GET  /status               {"url": ..., "first_node": 0, "nodes": [nodes.Status...]}
 //	POST /nodes/{i}/restart    code, drain, downtime, reason, wait
 //	POST /close                fraction, code, reason, seed
+//
+// and the capabilities that actions compose (see primitives.go):
+//
+//	POST /nodes/{i}/refuse     code, reason, drop, for
+//	POST /nodes/{i}/accept
+//	POST /nodes/{i}/end        fraction, seed, code, reason, drop, spread
+//	POST /end                  the same, over every node
+//	POST /nodes/{i}/freeze
+//	POST /nodes/{i}/thaw
 //
 // Parameters come in the query, as a form body, or as a JSON object body
 // (Content-Type: application/json). Answers are JSON; errors are
@@ -93,7 +80,8 @@ type Option func(*Handler)
 func WithURL(url string) Option { return func(h *Handler) { h.url = url } }
 
 // WithEventLog logs the API's actions (restart_start, restart_end,
-// close_fraction) to l.
+// close_fraction, node_down, node_up, end_start, end_done, freeze, thaw)
+// to l.
 func WithEventLog(l *EventLog) Option { return func(h *Handler) { h.log = l } }
 
 // WithLifetime sets the server's lifetime: restarts run under ctx, not
@@ -114,14 +102,22 @@ func NewHandler(t Target, opts ...Option) *Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.index)
 	mux.HandleFunc("GET /status", h.status)
-	mux.HandleFunc("POST /nodes/{i}/restart", h.restart)
-	mux.HandleFunc("POST /close", h.close)
-	// The same paths with another method, and everything else, answer in
-	// JSON too.
 	mux.HandleFunc("/{$}", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("/status", methodNotAllowed("GET, HEAD"))
-	mux.HandleFunc("/nodes/{i}/restart", methodNotAllowed("POST"))
-	mux.HandleFunc("/close", methodNotAllowed("POST"))
+	for path, f := range map[string]http.HandlerFunc{
+		"/nodes/{i}/restart": h.restart,
+		"/close":             h.close,
+		"/nodes/{i}/refuse":  h.refuse,
+		"/nodes/{i}/accept":  h.accept,
+		"/nodes/{i}/end":     h.end,
+		"/end":               h.end,
+		"/nodes/{i}/freeze":  h.freeze,
+		"/nodes/{i}/thaw":    h.thaw,
+	} {
+		mux.HandleFunc("POST "+path, f)
+		// The same path with another method answers in JSON too.
+		mux.HandleFunc(path, methodNotAllowed("POST"))
+	}
 	mux.HandleFunc("/", notFound)
 	h.mux = mux
 	return h
@@ -145,14 +141,20 @@ func (h *Handler) index(w http.ResponseWriter, _ *http.Request) {
 		"GET /status",
 		"POST /nodes/{i}/restart?code=1012&drain=0s&downtime=2s&reason=&wait=true",
 		"POST /close?fraction=0.1&code=1000&reason=&seed=",
+		"POST /nodes/{i}/refuse?code=1012&reason=&drop=false&for=",
+		"POST /nodes/{i}/accept",
+		"POST /nodes/{i}/end?fraction=&seed=&code=1000&reason=&drop=false&spread=0s",
+		"POST /end?fraction=&seed=&code=1000&reason=&drop=false&spread=0s",
+		"POST /nodes/{i}/freeze",
+		"POST /nodes/{i}/thaw",
 	}})
 }
 
 // statusResponse is the answer to GET /status.
 type statusResponse struct {
-	URL       string       `json:"url,omitempty"`
-	FirstNode int          `json:"first_node"` // the number of nodes[0]
-	Nodes     []NodeStatus `json:"nodes"`
+	URL       string         `json:"url,omitempty"`
+	FirstNode int            `json:"first_node"` // the number of nodes[0]
+	Nodes     []nodes.Status `json:"nodes"`
 }
 
 func (h *Handler) status(w http.ResponseWriter, _ *http.Request) {
@@ -193,7 +195,9 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	h.log.RestartStarted(node, spec)
+	spec.Node = node
+	h.log.RestartStarted(spec)
+	spec.Node = node - h.first
 	type result struct {
 		closed int
 		took   time.Duration
@@ -202,7 +206,7 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request) {
 	done := make(chan result, 1)
 	go func() {
 		defer h.wg.Done() // added by claim
-		closed, err := h.t.Restart(h.life, node-h.first, spec)
+		closed, err := action.RestartNode(h.life, h.t, spec)
 		took := time.Since(start)
 		h.log.RestartEnded(node, closed, took, err)
 		h.release(node)
@@ -243,7 +247,7 @@ func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	spec, err := parseClose(q, newSeed)
+	spec, seed, err := parseClose(q, newSeed)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -252,13 +256,13 @@ func (h *Handler) close(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, errStopping)
 		return
 	}
-	h.log.CloseStarted(spec)
-	closed, err := h.t.Close(h.life, spec)
+	h.log.CloseStarted(spec, seed)
+	closed, err := action.CloseShare(h.life, h.t, spec, seed)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, closeResponse{Closed: closed, Seed: spec.Seed})
+	writeJSON(w, http.StatusOK, closeResponse{Closed: closed, Seed: seed})
 }
 
 // newSeed picks a close's seed when none is given: below 2^53, so that
@@ -309,7 +313,7 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s: use GET /status, POST /nodes/{i}/restart or POST /close", r.URL.Path))
+	writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s: use GET /status, POST /nodes/{i}/restart or POST /close (GET / lists them all)", r.URL.Path))
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {

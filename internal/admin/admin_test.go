@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -126,7 +127,7 @@ func (s *server) post(t *testing.T, path string) (int, map[string]any) {
 }
 
 // status returns GET /status.
-func (s *server) status(t *testing.T) (url string, nodes []admin.NodeStatus) {
+func (s *server) status(t *testing.T) (string, []nodes.Status) {
 	t.Helper()
 	resp, err := http.Get(s.http.URL + "/status")
 	if err != nil {
@@ -134,8 +135,8 @@ func (s *server) status(t *testing.T) (url string, nodes []admin.NodeStatus) {
 	}
 	defer resp.Body.Close()
 	var st struct {
-		URL   string             `json:"url"`
-		Nodes []admin.NodeStatus `json:"nodes"`
+		URL   string         `json:"url"`
+		Nodes []nodes.Status `json:"nodes"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /status: %s %v", resp.Status, err)
@@ -279,7 +280,7 @@ func TestRestartClosesWithTheCodeAndTheNodeComesBack(t *testing.T) {
 			t.Errorf("a client of node 1 ended: %v", c.err)
 		}
 	}
-	if _, st := s.status(t); st[0].State != admin.StateUp || st[0].Conns != 0 {
+	if _, st := s.status(t); st[0].State != nodes.StateUp || st[0].Conns != 0 {
 		t.Errorf("after the restart node 0 is %+v, want up with no connections", st[0])
 	}
 	for range 100 {
@@ -324,8 +325,8 @@ func TestRestartConflictsAndLifetime(t *testing.T) {
 		t.Errorf("second restart: %d %v, want 409", code, resp)
 	}
 	// Draining until the last close is sent, then down for the 5m.
-	waitFor(t, "node 0 to be down", func() bool { _, st := s.status(t); return st[0].State == admin.StateDown })
-	if _, st := s.status(t); st[1].State != admin.StateUp {
+	waitFor(t, "node 0 to be down", func() bool { _, st := s.status(t); return st[0].State == nodes.StateDown })
+	if _, st := s.status(t); st[1].State != nodes.StateUp {
 		t.Errorf("during node 0's downtime node 1 is %+v, want up", st[1])
 	}
 	// Another node is not in the way.
@@ -335,7 +336,7 @@ func TestRestartConflictsAndLifetime(t *testing.T) {
 
 	s.stop()
 	s.h.Wait()
-	if _, st := s.status(t); st[0].State != admin.StateUp {
+	if _, st := s.status(t); st[0].State != nodes.StateUp {
 		t.Errorf("after the lifetime ended node 0 is %+v, want up", st[0])
 	}
 	if code, resp := s.post(t, "/nodes/0/restart"); code != http.StatusServiceUnavailable {
@@ -379,7 +380,7 @@ func TestRestartOutlivesItsRequest(t *testing.T) {
 	if end["closed"] != float64(len(victims)) || end["error"] != nil {
 		t.Errorf("restart_end %v, want %d closed and no error", end, len(victims))
 	}
-	if _, st := s.status(t); st[0].State != admin.StateUp {
+	if _, st := s.status(t); st[0].State != nodes.StateUp {
 		t.Errorf("node 0 is %+v, want up", st[0])
 	}
 }
@@ -446,7 +447,7 @@ func TestStatusCounts(t *testing.T) {
 	}
 	for i, n := range st {
 		want := int64(len(onNode(clients, i)))
-		if n.Index != i || n.State != admin.StateUp || n.Conns != want || n.Accepted != want || n.Rejected != 0 {
+		if n.Index != i || n.State != nodes.StateUp || n.Conns != want || n.Accepted != want || n.Rejected != 0 {
 			t.Errorf("node %d: %+v, want up with %d connections", i, n, want)
 		}
 	}
@@ -522,7 +523,7 @@ func TestRequestErrors(t *testing.T) {
 		}
 	}
 	// None of them touched a node.
-	if _, st := s.status(t); st[0].State != admin.StateUp || st[1].State != admin.StateUp {
+	if _, st := s.status(t); st[0].State != nodes.StateUp || st[1].State != nodes.StateUp {
 		t.Errorf("after bad requests: %+v", st)
 	}
 	if evs := s.events("restart_start"); len(evs) != 0 {

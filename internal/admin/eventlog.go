@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 const (
@@ -349,11 +349,11 @@ func (l *EventLog) Rejected(node int, status int) {
 	}
 }
 
-// RestartStarted logs "restart_start" with the restart's code, reason,
-// drain_s and downtime_s.
-func (l *EventLog) RestartStarted(node int, spec chaos.RestartSpec) {
+// RestartStarted logs "restart_start" with the restart's node (its number),
+// code, reason, drain_s and downtime_s.
+func (l *EventLog) RestartStarted(spec action.RestartParams) {
 	if ln, ok := l.begin("restart_start"); ok {
-		ln.int("node", int64(node))
+		ln.int("node", int64(spec.Node))
 		ln.int("code", int64(spec.Code))
 		ln.str("reason", spec.Reason)
 		ln.seconds("drain_s", spec.Drain)
@@ -378,12 +378,12 @@ func (l *EventLog) RestartEnded(node int, closed int, took time.Duration, err er
 
 // CloseStarted logs "close_fraction": a share of the connections is about
 // to be closed; the "close" events with "by":"close" that follow are them.
-func (l *EventLog) CloseStarted(spec chaos.CloseSpec) {
+func (l *EventLog) CloseStarted(spec action.CloseParams, seed uint64) {
 	if ln, ok := l.begin("close_fraction"); ok {
 		ln.float("fraction", spec.Fraction)
 		ln.int("code", int64(spec.Code))
 		ln.str("reason", spec.Reason)
-		ln.uint("seed", spec.Seed)
+		ln.uint("seed", seed)
 		ln.end()
 	}
 }
@@ -416,4 +416,90 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// NodeDown logs "node_down": a node taken out of service, and how the
+// handshakes it completes meanwhile end.
+func (l *EventLog) NodeDown(node int, e action.Ending) {
+	if ln, ok := l.begin("node_down"); ok {
+		ln.int("node", int64(node))
+		ln.ending(e)
+		ln.end()
+	}
+}
+
+// NodeUp logs "node_up": a node back in service (or not: "error"), with the
+// connections ended for completing their handshake while it was down.
+func (l *EventLog) NodeUp(node, late int, err error) {
+	if ln, ok := l.begin("node_up"); ok {
+		ln.int("node", int64(node))
+		ln.int("late", int64(late))
+		ln.err(err)
+		ln.end()
+	}
+}
+
+// EndStarted logs "end_start": connections of node (-1: of every node) are
+// about to end as e says, spread over spread; the "close" events that
+// follow are them.
+func (l *EventLog) EndStarted(node int, p action.Pick, e action.Ending, spread time.Duration) {
+	if ln, ok := l.begin("end_start"); ok {
+		ln.int("node", int64(node))
+		if p.Fraction > 0 {
+			ln.float("fraction", p.Fraction)
+			ln.uint("seed", p.Seed)
+		}
+		ln.ending(e)
+		ln.seconds("spread_s", spread)
+		ln.end()
+	}
+}
+
+// EndDone logs "end_done": how many connections an end ended, in took.
+func (l *EventLog) EndDone(node, ended int, took time.Duration, err error) {
+	if ln, ok := l.begin("end_done"); ok {
+		ln.int("node", int64(node))
+		ln.int("ended", int64(ended))
+		ln.seconds("duration_s", took)
+		ln.err(err)
+		ln.end()
+	}
+}
+
+// Frozen logs "freeze": a node's traffic stopped, holding frozen open
+// connections.
+func (l *EventLog) Frozen(node, frozen int, err error) {
+	if ln, ok := l.begin("freeze"); ok {
+		ln.int("node", int64(node))
+		ln.int("frozen", int64(frozen))
+		ln.err(err)
+		ln.end()
+	}
+}
+
+// Thawed logs "thaw": a node's traffic resumed.
+func (l *EventLog) Thawed(node int, err error) {
+	if ln, ok := l.begin("thaw"); ok {
+		ln.int("node", int64(node))
+		ln.err(err)
+		ln.end()
+	}
+}
+
+// ending writes how connections end: "drop": true, or the code and reason.
+func (ln *line) ending(e action.Ending) {
+	if e.Drop {
+		ln.key("drop")
+		ln.b = append(ln.b, "true"...)
+		return
+	}
+	ln.int("code", int64(e.Code))
+	ln.str("reason", e.Reason)
+}
+
+// err writes "error" when err is not nil.
+func (ln *line) err(err error) {
+	if err != nil {
+		ln.str("error", err.Error())
+	}
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 // TestEventLogLines: each event is one JSON object per line, in the
@@ -26,10 +26,10 @@ func TestEventLogLines(t *testing.T) {
 	l.Closed(1, 17, 1012, "restart")
 	l.Disconnected(2, 18, 1006)
 	l.Rejected(0, 503)
-	l.RestartStarted(1, chaos.RestartSpec{Code: 1012, Reason: "deploy \"v2\"", Drain: 1500 * time.Millisecond, Downtime: 2 * time.Second})
+	l.RestartStarted(action.RestartParams{Node: 1, Code: 1012, Reason: "deploy \"v2\"", Drain: 1500 * time.Millisecond, Downtime: 2 * time.Second})
 	l.RestartEnded(1, 4, 3500*time.Millisecond, nil)
 	l.RestartEnded(2, 0, time.Millisecond, errors.New("listen again: address in use"))
-	l.CloseStarted(chaos.CloseSpec{Fraction: 0.1, Code: 1000, Seed: 42})
+	l.CloseStarted(action.CloseParams{Fraction: 0.1, Code: 1000}, 42)
 	l.ShuttingDown()
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -240,18 +240,6 @@ func TestAppendJSONString(t *testing.T) {
 		want := strings.ToValidUTF8(s, "\ufffd")
 		if back != want {
 			t.Errorf("%q: round trip gave %q", s, back)
-		}
-	}
-}
-
-func TestSendable(t *testing.T) {
-	for code, want := range map[int]bool{
-		999: false, 1000: true, 1001: true, 1003: true, 1004: false, 1005: false, 1006: false,
-		1007: true, 1012: true, 1014: true, 1015: false, 1016: false, 2999: false,
-		3000: true, 4999: true, 5000: false,
-	} {
-		if got := Sendable(code); got != want {
-			t.Errorf("Sendable(%d) = %v, want %v", code, got, want)
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 const (
@@ -112,7 +112,7 @@ func jsonParams(body []byte) (url.Values, error) {
 
 // parseRestart reads a restart's parameters: code (default 1012), drain
 // (0s), downtime (2s), reason, wait (true).
-func parseRestart(q url.Values) (spec chaos.RestartSpec, wait bool, err error) {
+func parseRestart(q url.Values) (spec action.RestartParams, wait bool, err error) {
 	spec.Downtime = defaultDowntime
 	wait = true
 	if spec.Code, err = closeCode(q, defaultRestartCode); err != nil {
@@ -137,30 +137,44 @@ func parseRestart(q url.Values) (spec chaos.RestartSpec, wait bool, err error) {
 
 // parseClose reads a close's parameters: fraction (required), code (default
 // 1000), reason, seed (default: from newSeed).
-func parseClose(q url.Values, newSeed func() uint64) (spec chaos.CloseSpec, err error) {
+func parseClose(q url.Values, newSeed func() uint64) (spec action.CloseParams, seed uint64, err error) {
 	s := q.Get("fraction")
 	if s == "" {
-		return spec, errors.New("fraction is missing: e.g. fraction=0.1 closes 10% of the connections")
+		return spec, 0, errors.New("fraction is missing: e.g. fraction=0.1 closes 10% of the connections")
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f <= 0 || f > 1 {
-		return spec, fmt.Errorf("fraction %q is not a share in (0, 1]: e.g. 0.1 closes 10%%, 1 closes all", s)
+	if spec.Fraction, err = fraction(s); err != nil {
+		return spec, 0, err
 	}
-	spec.Fraction = f
 	if spec.Code, err = closeCode(q, defaultCloseCode); err != nil {
-		return spec, err
+		return spec, 0, err
 	}
 	if spec.Reason, err = reason(q); err != nil {
-		return spec, err
+		return spec, 0, err
 	}
-	if s := q.Get("seed"); s != "" {
-		if spec.Seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return spec, fmt.Errorf("seed %q is not a whole number from 0 to %d", s, uint64(math.MaxUint64))
-		}
-	} else {
-		spec.Seed = newSeed()
+	seed, err = seedParam(q, newSeed)
+	return spec, seed, err
+}
+
+// fraction reads a share in (0, 1].
+func fraction(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f <= 0 || f > 1 {
+		return 0, fmt.Errorf("fraction %q is not a share in (0, 1]: e.g. 0.1 closes 10%%, 1 closes all", s)
 	}
-	return spec, nil
+	return f, nil
+}
+
+// seedParam reads the seed parameter, or picks one with newSeed.
+func seedParam(q url.Values, newSeed func() uint64) (uint64, error) {
+	s := q.Get("seed")
+	if s == "" {
+		return newSeed(), nil
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("seed %q is not a whole number from 0 to %d", s, uint64(math.MaxUint64))
+	}
+	return seed, nil
 }
 
 // closeCode reads the code parameter: one a server may send in a close
@@ -171,24 +185,10 @@ func closeCode(q url.Values, def int) (int, error) {
 		return def, nil
 	}
 	code, err := strconv.Atoi(s)
-	if err != nil || !Sendable(code) {
+	if err != nil || action.CodeProblem(code) != "" {
 		return 0, fmt.Errorf("code %q cannot be sent in a close frame: use 1000-1003, 1007-1014 or 3000-4999 (1012: service restart, 1000: normal closure)", s)
 	}
 	return code, nil
-}
-
-// Sendable reports whether a server may send code in a close frame: a code
-// RFC 6455 and the IANA registry define for use on the wire (1000-1003,
-// 1007-1014), or one for libraries and applications (3000-4999). 1004,
-// 1005, 1006 and 1015 never appear on the wire; the rest of 1000-2999 is
-// unassigned.
-func Sendable(code int) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	default:
-		return code >= 3000 && code <= 4999
-	}
 }
 
 // reason reads the reason parameter: UTF-8 that fits a close frame.

@@ -13,21 +13,28 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 )
 
 // maxAnswer bounds an answer of the admin API: a status of 64 nodes takes
 // a few KiB.
 const maxAnswer = 1 << 20
 
-var _ chaos.Target = (*Remote)(nil)
+var (
+	_ action.Refuser = (*Remote)(nil)
+	_ action.Ender   = (*Remote)(nil)
+	_ action.Freezer = (*Remote)(nil)
+)
 
 // Remote is one target made of the admin APIs of one or several wsstorm
 // serve processes that share one client address (--share-port), each
-// serving its own range of node numbers (--first-node): a chaos.Target
-// whose node i is node i wherever it is named, in the welcome message,
-// /status and the event log. Its methods are safe for concurrent use.
+// serving its own range of node numbers (--first-node): a target with the
+// chaos capabilities of internal/action whose node i is node i wherever it
+// is named, in the welcome message, /status and the event log. Its methods
+// are safe for concurrent use.
 type Remote struct {
 	client *http.Client
 	url    string       // the clients' URL, the same on every part
@@ -167,25 +174,10 @@ func (r *Remote) AdminURLs() []string {
 	return out
 }
 
-// Restart restarts node (0 to Nodes()-1) through the admin API that serves
-// it, with spec's code (0: the server's default, 1012), reason, drain and
-// downtime, and returns once the node accepts again, with the number of
-// connections it closed. spec.Event is not sent.
-//
-// If ctx ends before the request is sent, Restart returns 0 with ctx's
-// error. If it ends later, Restart abandons the request and returns -1
-// (the count is unknown) with ctx's error; the restart goes on in the
-// server until the node is back, as with any client that hangs up. A
-// request that fails without an answer also returns -1.
-func (r *Remote) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
+// part returns the part that serves node (0 to Nodes()-1).
+func (r *Remote) part(node int) (*remotePart, error) {
 	if node < 0 || node >= r.nodes {
-		return 0, fmt.Errorf("restart node %d: the target has nodes 0 to %d", node, r.nodes-1)
-	}
-	if spec.Drain < 0 || spec.Downtime < 0 {
-		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
+		return nil, fmt.Errorf("node %d: the target has nodes 0 to %d", node, r.nodes-1)
 	}
 	i, _ := slices.BinarySearchFunc(r.parts, node, func(p remotePart, node int) int {
 		switch {
@@ -196,78 +188,118 @@ func (r *Remote) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 		}
 		return 0
 	})
-	p := &r.parts[i]
-	q := url.Values{}
-	if spec.Code != 0 {
-		q.Set("code", strconv.Itoa(spec.Code))
-	}
-	if spec.Reason != "" {
-		q.Set("reason", spec.Reason)
-	}
-	// Always sent: the API's default downtime is 2s, a spec's zero is 0s.
-	q.Set("drain", spec.Drain.String())
-	q.Set("downtime", spec.Downtime.String())
-	q.Set("wait", "true")
-	var res struct {
-		Closed *int `json:"closed"`
-	}
-	err = r.call(ctx, p, http.MethodPost, "nodes/"+strconv.Itoa(node)+"/restart", q, &res)
-	var ae *answerError
-	switch {
-	case err == nil && res.Closed != nil:
-		return *res.Closed, nil
-	case err == nil:
-		return -1, fmt.Errorf("restart node %d: admin API at %s: the answer has no closed count", node, p)
-	case errors.As(err, &ae) && res.Closed != nil:
-		return *res.Closed, fmt.Errorf("restart node %d: %w", node, err)
-	case errors.As(err, &ae):
-		return 0, fmt.Errorf("restart node %d: %w", node, err)
-	default:
-		return -1, fmt.Errorf("restart node %d: %w", node, err)
-	}
+	return &r.parts[i], nil
 }
 
-// Close closes spec.Fraction of the open connections of every part, with
-// spec's code (0: 1000) and reason, all parts at once, and returns how many
-// they closed in all. Each part rounds its own share (at least one of its
-// connections when it has any), so the total is within one per part of
-// the fraction of all connections. Each part picks from its own seed,
-// derived from spec.Seed and its place in node order, so the picks are
-// reproducible and independent of each other; the first part uses
-// spec.Seed itself. If some parts fail, Close returns the others' count
-// with their errors.
-func (r *Remote) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, err error) {
-	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
-		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
+// nodeCall calls a capability's endpoint of node on the part that serves
+// it: POST /nodes/{node}/{what}.
+func (r *Remote) nodeCall(ctx context.Context, node int, what string, q url.Values, out any) error {
+	p, err := r.part(node)
+	if err != nil {
+		return err
 	}
-	if spec.Fraction == 0 {
-		return 0, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if out == nil {
+		out = &struct{}{}
+	}
+	return r.call(ctx, p, http.MethodPost, "nodes/"+strconv.Itoa(node)+"/"+what, q, out)
+}
+
+// Refuse takes node out of service through the admin API that serves it.
+func (r *Remote) Refuse(ctx context.Context, node int, e action.Ending, back time.Time) error {
+	q := endingQuery(e)
+	if !back.IsZero() {
+		q.Set("for", max(time.Until(back), 0).Round(time.Millisecond).String())
+	}
+	return r.nodeCall(ctx, node, "refuse", q, nil)
+}
+
+// Accept puts node back in service through the admin API that serves it.
+func (r *Remote) Accept(ctx context.Context, node int) (int, error) {
+	var res struct {
+		Late int `json:"late"`
+	}
+	err := r.nodeCall(ctx, node, "accept", nil, &res)
+	return res.Late, err
+}
+
+// End ends the connections p picks through the admin APIs. A pick of one
+// node goes to the part that serves it. A pick of every node goes to every
+// part at once, and the counts add up: each part rounds its own share (at
+// least one of its connections when it has any), so the total is within
+// one per part of the fraction of all connections; each part picks from
+// its own seed, derived from p.Seed and its place in node order, so the
+// picks are reproducible and independent of each other, the first part
+// using p.Seed itself. If some parts fail, End returns the others' count
+// with their errors.
+func (r *Remote) End(ctx context.Context, p action.Pick, e action.Ending, spread time.Duration) (int, error) {
+	if err := p.Check(r.nodes); err != nil {
+		return 0, fmt.Errorf("end: %w", err)
+	}
+	query := func(seed uint64) url.Values {
+		q := endingQuery(e)
+		if p.Fraction > 0 {
+			q.Set("fraction", strconv.FormatFloat(p.Fraction, 'g', -1, 64))
+			q.Set("seed", strconv.FormatUint(seed, 10))
+		}
+		q.Set("spread", spread.String())
+		return q
+	}
+	if p.Node >= 0 {
+		var res endResponse
+		err := r.nodeCall(ctx, p.Node, "end", query(p.Seed), &res)
+		return res.Ended, err
 	}
 	counts := make([]int, len(r.parts))
-	err = r.each(func(i int, p *remotePart) error {
-		q := url.Values{}
-		q.Set("fraction", strconv.FormatFloat(spec.Fraction, 'g', -1, 64))
-		if spec.Code != 0 {
-			q.Set("code", strconv.Itoa(spec.Code))
-		}
-		if spec.Reason != "" {
-			q.Set("reason", spec.Reason)
-		}
-		q.Set("seed", strconv.FormatUint(partSeed(spec.Seed, i), 10))
-		var res closeResponse
-		if err := r.call(ctx, p, http.MethodPost, "close", q, &res); err != nil {
+	err := r.each(func(i int, part *remotePart) error {
+		var res endResponse
+		if err := r.call(ctx, part, http.MethodPost, "end", query(partSeed(p.Seed, i)), &res); err != nil {
 			return err
 		}
-		counts[i] = res.Closed
+		counts[i] = res.Ended
 		return nil
 	})
+	ended := 0
 	for _, n := range counts {
-		closed += n
+		ended += n
 	}
 	if err != nil {
-		return closed, fmt.Errorf("close: %w", err)
+		return ended, fmt.Errorf("end: %w", err)
 	}
-	return closed, nil
+	return ended, nil
+}
+
+// Freeze stops node's traffic through the admin API that serves it.
+func (r *Remote) Freeze(ctx context.Context, node int) (int, error) {
+	var res struct {
+		Frozen int `json:"frozen"`
+	}
+	err := r.nodeCall(ctx, node, "freeze", nil, &res)
+	return res.Frozen, err
+}
+
+// Thaw resumes node's traffic through the admin API that serves it.
+func (r *Remote) Thaw(ctx context.Context, node int) error {
+	return r.nodeCall(ctx, node, "thaw", nil, nil)
+}
+
+// endingQuery is the parameters of how connections end.
+func endingQuery(e action.Ending) url.Values {
+	q := url.Values{}
+	switch {
+	case e.Drop:
+		q.Set("drop", "true")
+	default:
+		if e.Code != 0 {
+			q.Set("code", strconv.Itoa(e.Code))
+		}
+		if e.Reason != "" {
+			q.Set("reason", e.Reason)
+		}
+	}
+	return q
 }
 
 // partSeed is the seed of the i-th part's close: seed itself for the
@@ -284,10 +316,10 @@ func partSeed(seed uint64, i int) uint64 {
 }
 
 // Stats returns every node's counters, in node order, read from every
-// part's /status at once; a node is up when its state is StateUp. A part
+// part's /status at once; a node is up when its state is nodes.StateUp. A part
 // whose nodes changed since Dial (a serve restarted with other flags) is
 // an error.
-func (r *Remote) Stats(ctx context.Context) ([]NodeStats, error) {
+func (r *Remote) Stats(ctx context.Context) ([]nodes.Stats, error) {
 	status := make([]statusResponse, len(r.parts))
 	err := r.each(func(i int, p *remotePart) error {
 		st := &status[i]
@@ -303,15 +335,15 @@ func (r *Remote) Stats(ctx context.Context) ([]NodeStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]NodeStats, 0, r.nodes)
+	out := make([]nodes.Stats, 0, r.nodes)
 	for _, st := range status {
 		for _, n := range st.Nodes {
-			out = append(out, NodeStats{
+			out = append(out, nodes.Stats{
 				Index:    n.Index,
 				Conns:    n.Conns,
 				Accepted: n.Accepted,
 				Rejected: n.Rejected,
-				Up:       n.State == StateUp,
+				Up:       n.State == nodes.StateUp,
 			})
 		}
 	}

@@ -12,8 +12,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/admin"
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -91,7 +92,7 @@ func TestRemoteIsOneTarget(t *testing.T) {
 		}
 	}
 
-	closed, err := r.Restart(ctx, 3, chaos.RestartSpec{Code: 1012, Reason: "deploy", Downtime: 50 * time.Millisecond})
+	closed, err := restart(ctx, r, 3, action.RestartParams{Code: 1012, Reason: "deploy", Downtime: 50 * time.Millisecond})
 	if err != nil || closed != count[3] {
 		t.Fatalf("Restart(3) = (%d, %v), want (%d, nil)", closed, err, count[3])
 	}
@@ -103,20 +104,23 @@ func TestRemoteIsOneTarget(t *testing.T) {
 			t.Errorf("a client of node %d was closed by the restart of node 3", c.node)
 		}
 	}
-	if st := b.tg.NodeStatus()[1]; st.State != admin.StateUp {
+	if st := b.tg.NodeStatus()[1]; st.State != nodes.StateUp {
 		t.Errorf("node 3 after Restart returned: %+v, want up", st)
 	}
-	waitFor(t, "restart_end in the second's log", func() bool { return len(b.events("restart_end")) == 1 })
-	if e := b.events("restart_start"); len(e) != 1 || e[0]["node"] != 3.0 || e[0]["downtime_s"] != 0.05 {
-		t.Errorf("the second logged restarts %v, want node 3 with downtime 0.05 s", e)
+	// The restart was the second server's alone: node 3 taken down, its
+	// connections ended, node 3 back.
+	waitFor(t, "node_up in the second's log", func() bool { return len(b.events("node_up")) == 1 })
+	down, ends, up := b.events("node_down"), b.events("end_start"), b.events("node_up")
+	if len(down) != 1 || down[0]["node"] != 3.0 || down[0]["code"] != 1012.0 || len(ends) != 1 || ends[0]["node"] != 3.0 || up[0]["node"] != 3.0 {
+		t.Errorf("the second logged %v, %v, %v; want node 3 down with 1012, its connections ended, node 3 up", down, ends, up)
 	}
-	if e := a.events("restart_start"); len(e) != 0 {
-		t.Errorf("the first logged restarts %v, want none", e)
+	if e := append(a.events("node_down"), a.events("end_start")...); len(e) != 0 {
+		t.Errorf("the first logged %v, want nothing of the restart", e)
 	}
 
 	openA, openB := count[0]+count[1], count[2]
-	want := chaos.CloseCount(0.5, openA) + chaos.CloseCount(0.5, openB)
-	closed, err = r.Close(ctx, chaos.CloseSpec{Fraction: 0.5, Code: 4001, Reason: "bye", Seed: 7})
+	want := action.CloseCount(0.5, openA) + action.CloseCount(0.5, openB)
+	closed, err = action.CloseShare(ctx, r, action.CloseParams{Fraction: 0.5, Code: 4001, Reason: "bye"}, 7)
 	if err != nil || closed != want {
 		t.Fatalf("Close(0.5) = (%d, %v), want (%d, nil): half of %d and of %d", closed, err, want, openA, openB)
 	}
@@ -131,12 +135,12 @@ func TestRemoteIsOneTarget(t *testing.T) {
 	if left != int64(openA+openB-want) {
 		t.Errorf("after Close, %d connections are open, want %d", left, openA+openB-want)
 	}
-	waitFor(t, "close_fraction in both logs", func() bool {
-		return len(a.events("close_fraction")) == 1 && len(b.events("close_fraction")) == 1
+	waitFor(t, "the close's end_start in both logs", func() bool {
+		return len(a.events("end_start")) == 1 && len(b.events("end_start")) == 2
 	})
-	ea, eb := a.events("close_fraction")[0], b.events("close_fraction")[0]
-	if ea["seed"] != 7.0 || eb["seed"] == 7.0 || eb["fraction"] != 0.5 || eb["code"] != 4001.0 || eb["reason"] != "bye" {
-		t.Errorf("close_fraction logged %v and %v, want fraction 0.5, code 4001, reason bye, seed 7 on the first and another on the second", ea, eb)
+	ea, eb := a.events("end_start")[0], b.events("end_start")[1]
+	if ea["seed"] != 7.0 || eb["seed"] == 7.0 || eb["fraction"] != 0.5 || eb["code"] != 4001.0 || eb["reason"] != "bye" || eb["node"] != -1.0 {
+		t.Errorf("end_start logged %v and %v, want fraction 0.5, code 4001, reason bye on every node, seed 7 on the first and another on the second", ea, eb)
 	}
 }
 
@@ -152,36 +156,37 @@ func TestRemoteErrors(t *testing.T) {
 
 	for _, tc := range []struct {
 		node   int
-		spec   chaos.RestartSpec
+		spec   action.RestartParams
 		closed int
 		want   []string
 	}{
-		{2, chaos.RestartSpec{}, 0, []string{"restart node 2: the target has nodes 0 to 1"}},
-		{-1, chaos.RestartSpec{}, 0, []string{"the target has nodes 0 to 1"}},
-		{1, chaos.RestartSpec{Downtime: -time.Second}, 0, []string{"must not be negative"}},
-		{1, chaos.RestartSpec{Code: 1006}, 0, []string{
-			"restart node 1: admin API at " + parts[1].http.URL + "/: POST /nodes/1/restart: 400 Bad Request: ",
+		{2, action.RestartParams{}, 0, []string{"restart node 2: the target has nodes 0 to 1"}},
+		{-1, action.RestartParams{}, 0, []string{"the target has nodes 0 to 1"}},
+		{1, action.RestartParams{Downtime: -time.Second}, 0, []string{"must not be negative"}},
+		{1, action.RestartParams{Code: 1006}, 0, []string{
+			"restart node 1: admin API at " + parts[1].http.URL + "/: POST /nodes/1/refuse: 400 Bad Request: ",
 			`code "1006" cannot be sent in a close frame`,
 		}},
-		{0, chaos.RestartSpec{Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "downtime 11m0s is out of range"}},
+		{0, action.RestartParams{Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "for 11m0s is out of range"}},
 	} {
-		closed, err := r.Restart(ctx, tc.node, tc.spec)
+		closed, err := restart(ctx, r, tc.node, tc.spec)
 		if err == nil || closed != tc.closed {
-			t.Errorf("Restart(%d, %+v) = (%d, %v), want (%d, an error)", tc.node, tc.spec, closed, err, tc.closed)
+			t.Errorf("restart(%d, %+v) = (%d, %v), want (%d, an error)", tc.node, tc.spec, closed, err, tc.closed)
 			continue
 		}
 		for _, w := range tc.want {
 			if !strings.Contains(err.Error(), w) {
-				t.Errorf("Restart(%d, %+v): %q, want it to say %q", tc.node, tc.spec, err, w)
+				t.Errorf("restart(%d, %+v): %q, want it to say %q", tc.node, tc.spec, err, w)
 			}
 		}
 		if strings.Contains(err.Error(), "\n") {
-			t.Errorf("Restart(%d, %+v): %q is more than one line", tc.node, tc.spec, err)
+			t.Errorf("restart(%d, %+v): %q is more than one line", tc.node, tc.spec, err)
 		}
 	}
 
 	// A restart under way: a second one is refused with 409; cancelling the
-	// first abandons it, and the node stays down for its downtime.
+	// first puts the node back at once, as the embedded target's restart
+	// does: the run that drove it owns its timeline.
 	rctx, rcancel := context.WithCancel(ctx)
 	type result struct {
 		closed int
@@ -189,33 +194,39 @@ func TestRemoteErrors(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		closed, err := r.Restart(rctx, 1, chaos.RestartSpec{Downtime: time.Minute})
+		closed, err := restart(rctx, r, 1, action.RestartParams{Downtime: time.Minute})
 		done <- result{closed, err}
 	}()
-	waitFor(t, "node 1 down", func() bool { return parts[1].tg.NodeStatus()[0].State == admin.StateDown })
-	closed, err := r.Restart(ctx, 1, chaos.RestartSpec{})
-	if err == nil || closed != 0 || !strings.Contains(err.Error(), "409 Conflict: node 1 is already restarting") {
-		t.Errorf("a second restart of node 1 = (%d, %v), want (0, 409 already restarting)", closed, err)
+	waitFor(t, "node 1 down", func() bool { return parts[1].tg.NodeStatus()[0].State == nodes.StateDown })
+	closed, err := restart(ctx, r, 1, action.RestartParams{})
+	if err == nil || closed != 0 || !strings.Contains(err.Error(), "409 Conflict: node 1 is already down") {
+		t.Errorf("a second restart of node 1 = (%d, %v), want (0, 409 already down)", closed, err)
 	}
 	rcancel()
 	select {
 	case res := <-done:
-		if res.closed != -1 || !errors.Is(res.err, context.Canceled) {
-			t.Errorf("cancelled Restart = (%d, %v), want (-1, context.Canceled)", res.closed, res.err)
+		if res.closed != 0 || !errors.Is(res.err, context.Canceled) {
+			t.Errorf("cancelled restart = (%d, %v), want (0, context.Canceled)", res.closed, res.err)
 		}
 	case <-time.After(testTimeout):
-		t.Fatal("Restart did not return when its context was cancelled")
+		t.Fatal("restart did not return when its context was cancelled")
 	}
-	if st, err := r.Stats(ctx); err != nil || len(st) != 2 || !st[0].Up || st[1].Up {
-		t.Errorf("Stats() after the request was abandoned = %+v, %v; want node 0 up, node 1 still down", st, err)
+	if st, err := r.Stats(ctx); err != nil || len(st) != 2 || !st[0].Up || !st[1].Up {
+		t.Errorf("Stats() after the restart was cancelled = %+v, %v; want both nodes up", st, err)
 	}
 
-	if closed, err := r.Close(ctx, chaos.CloseSpec{Fraction: 1.5}); err == nil || closed != 0 {
-		t.Errorf("Close(1.5) = (%d, %v), want (0, an error)", closed, err)
+	if closed, err := action.CloseShare(ctx, r, action.CloseParams{Fraction: 1.5}, 0); err == nil || closed != 0 {
+		t.Errorf("close(1.5) = (%d, %v), want (0, an error)", closed, err)
 	}
-	if closed, err := r.Close(ctx, chaos.CloseSpec{Fraction: 0}); err != nil || closed != 0 {
-		t.Errorf("Close(0) = (%d, %v), want (0, nil)", closed, err)
+	if closed, err := action.CloseShare(ctx, r, action.CloseParams{Fraction: 0}, 0); err != nil || closed != 0 {
+		t.Errorf("close(0) = (%d, %v), want (0, nil)", closed, err)
 	}
+}
+
+// restart restarts node of tgt as a restart step does.
+func restart(ctx context.Context, tgt action.Target, node int, spec action.RestartParams) (int, error) {
+	spec.Node = node
+	return action.RestartNode(ctx, tgt, spec)
 }
 
 // TestDialRefusesWhatIsNotOneTarget: Dial refuses admin APIs whose nodes

@@ -6,14 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 func TestPlanRollingRestart(t *testing.T) {
 	p := &profile.Profile{Seed: 7, Target: profile.Target{Nodes: 3}, Chaos: []profile.ChaosStep{
-		{At: profile.Dur(10 * time.Second), Action: profile.ActionRollingRestart, Batch: 2, Interval: profile.Dur(8 * time.Second),
-			Drain: profile.Dur(time.Second), Downtime: profile.Dur(2 * time.Second), Code: 1012},
-		{At: profile.Dur(5 * time.Second), Action: profile.ActionClose, Fraction: 0.1, Code: 1000},
+		{At: 10 * time.Second, Action: profile.ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 2, Interval: 8 * time.Second,
+			Drain: time.Second, Downtime: 2 * time.Second, Code: 1012}},
+		{At: 5 * time.Second, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 0.1, Code: 1000}},
 	}}
 	got := Plan(p)
 	want := []struct {
@@ -41,6 +42,8 @@ type call struct {
 	code int
 }
 
+// fakeTarget records each node taken down (a restart's Refuse) and each
+// close of a share of all (an End of every node).
 type fakeTarget struct {
 	start time.Time
 	mu    sync.Mutex
@@ -48,22 +51,26 @@ type fakeTarget struct {
 }
 
 func (f *fakeTarget) Nodes() int { return 3 }
-func (f *fakeTarget) Restart(ctx context.Context, node int, s RestartSpec) (int, error) {
+
+func (f *fakeTarget) record(node, code int) {
 	f.mu.Lock()
-	f.calls = append(f.calls, call{time.Since(f.start), node, s.Code})
+	f.calls = append(f.calls, call{time.Since(f.start), node, code})
 	f.mu.Unlock()
-	select {
-	case <-time.After(s.Drain + s.Downtime):
-		return 10, nil
-	case <-ctx.Done():
-		return 10, ctx.Err()
-	}
 }
-func (f *fakeTarget) Close(ctx context.Context, s CloseSpec) (int, error) {
-	f.mu.Lock()
-	f.calls = append(f.calls, call{time.Since(f.start), -1, s.Code})
-	f.mu.Unlock()
-	return 5, nil
+
+func (f *fakeTarget) Refuse(ctx context.Context, node int, e action.Ending, back time.Time) error {
+	f.record(node, e.Code)
+	return nil
+}
+
+func (f *fakeTarget) Accept(ctx context.Context, node int) (int, error) { return 0, nil }
+
+func (f *fakeTarget) End(ctx context.Context, p action.Pick, e action.Ending, spread time.Duration) (int, error) {
+	if p.Node < 0 {
+		f.record(-1, e.Code)
+		return 5, nil
+	}
+	return 10, nil
 }
 
 type beginLog struct {
@@ -79,9 +86,9 @@ func (l *beginLog) BeginEvent(i int, t time.Time) {
 
 func TestControllerRunsOnTimeline(t *testing.T) {
 	p := &profile.Profile{Target: profile.Target{Nodes: 3}, Chaos: []profile.ChaosStep{
-		{At: profile.Dur(20 * time.Millisecond), Action: profile.ActionRollingRestart, Batch: 1,
-			Interval: profile.Dur(60 * time.Millisecond), Downtime: profile.Dur(10 * time.Millisecond), Code: 1012},
-		{At: profile.Dur(200 * time.Millisecond), Action: profile.ActionClose, Fraction: 0.5, Code: 1000},
+		{At: 20 * time.Millisecond, Action: profile.ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 1,
+			Interval: 60 * time.Millisecond, Downtime: 10 * time.Millisecond, Code: 1012}},
+		{At: 200 * time.Millisecond, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 0.5, Code: 1000}},
 	}}
 	start := time.Now()
 	f := &fakeTarget{start: start}
@@ -112,8 +119,8 @@ func TestControllerRunsOnTimeline(t *testing.T) {
 
 func TestControllerStopsOnCancel(t *testing.T) {
 	p := &profile.Profile{Target: profile.Target{Nodes: 3}, Chaos: []profile.ChaosStep{
-		{At: profile.Dur(0), Action: profile.ActionRestart, Node: 1, Downtime: profile.Dur(time.Hour), Code: 1012},
-		{At: profile.Dur(time.Hour), Action: profile.ActionClose, Fraction: 1, Code: 1000},
+		{At: 0, Action: profile.ActionRestart, Params: &action.RestartParams{Node: 1, Downtime: time.Hour, Code: 1012}},
+		{At: time.Hour, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 1, Code: 1000}},
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

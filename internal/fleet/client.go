@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -364,7 +363,8 @@ type textSender struct {
 // pinger is a session's ping state, used under liveSession.mu but pongAt,
 // which the read loop sets.
 type pinger struct {
-	timer *time.Timer
+	timer *time.Timer // the next ping
+	wait  *time.Timer // the pong timeout of unanswered; nil until the first ping
 	// unanswered is when the oldest ping not answered yet was sent, in ns
 	// from the run's start plus one; 0: none.
 	unanswered int64
@@ -431,6 +431,9 @@ func (s *liveSession) finish(end readEnd) sessionEnd {
 	}
 	if s.ping != nil {
 		s.ping.timer.Stop()
+		if s.ping.wait != nil {
+			s.ping.wait.Stop()
+		}
 	}
 	if k := s.killTimer.Load(); k != nil {
 		k.Stop()
@@ -501,9 +504,11 @@ func (s *liveSession) sendText(sched time.Time) error {
 	return s.c.write(s.conn, websocket.TextMessage, t.buf)
 }
 
-// pingDue pings, unless the oldest unanswered ping has waited for its pong
-// for the handshake timeout: the connection is then taken for dead and
-// closed, which the read loop records as a 1006 close, as a TCP reset.
+// pingDue pings and arms the next ping. A ping sent while none awaits its
+// pong arms the pong timeout (pongOverdue), so a server that stops
+// answering is found dead pong_timeout after the first ping it leaves
+// unanswered: between pong_timeout and ping_interval + pong_timeout after
+// it stopped.
 func (s *liveSession) pingDue() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -513,13 +518,8 @@ func (s *liveSession) pingDue() {
 	cfg := &s.c.f.cfg
 	p := s.ping
 	now := time.Now()
-	at := int64(now.Sub(s.c.f.rec.Start())) + 1
-	switch {
-	case p.unanswered == 0 || p.pongAt.Load() >= p.unanswered:
-		p.unanswered = at
-	case time.Duration(at-p.unanswered) >= cmp.Or(cfg.HandshakeTimeout, 5*time.Second):
-		s.conn.NetConn().Close()
-		return
+	if p.unanswered != 0 && p.pongAt.Load() >= p.unanswered {
+		p.unanswered = 0 // answered
 	}
 	if err := s.conn.WriteControl(websocket.PingMessage, nil, now.Add(cfg.WriteTimeout)); err != nil {
 		if !errors.Is(err, websocket.ErrCloseSent) {
@@ -527,7 +527,29 @@ func (s *liveSession) pingDue() {
 		}
 		return
 	}
+	if p.unanswered == 0 {
+		p.unanswered = int64(now.Sub(s.c.f.rec.Start())) + 1
+		if p.wait == nil {
+			p.wait = time.AfterFunc(cfg.PongTimeout, s.pongOverdue)
+		} else {
+			p.wait.Reset(cfg.PongTimeout)
+		}
+	}
 	p.timer.Reset(cfg.PingInterval)
+}
+
+// pongOverdue is the pong timeout of the oldest unanswered ping: unless its
+// pong came meanwhile, the connection is taken for dead and closed, which
+// the read loop records as a 1006 close, as a TCP reset.
+func (s *liveSession) pongOverdue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || s.ending.Load() != notEnding {
+		return
+	}
+	if p := s.ping; p.unanswered != 0 && p.pongAt.Load() < p.unanswered {
+		s.conn.NetConn().Close()
+	}
 }
 
 // pong notes a pong; the read loop calls it.

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -52,9 +53,13 @@ type Config struct {
 	MaxDialing       int           // dials in flight at once, over the whole fleet
 	HandshakeTimeout time.Duration // TCP connect plus WebSocket handshake
 	// PingInterval is how often a connected client pings (0: never). A ping
-	// unanswered for HandshakeTimeout (5s when 0), found when the next ping
-	// is due, ends the connection as a 1006 close.
+	// unanswered for PongTimeout ends the connection as a 1006 close.
 	PingInterval time.Duration
+	// PongTimeout is how long a ping waits for its pong, on a timer of its
+	// own (0: HandshakeTimeout, or DefaultPongTimeout when that is 0 too):
+	// a server that stops answering is found dead between PongTimeout and
+	// PingInterval+PongTimeout after it stopped.
+	PongTimeout  time.Duration
 	SendInterval time.Duration // 0: send nothing
 	PayloadBytes int           // binary messages: at least 8, the first 8 carry the scheduled send time
 	// Message is the template of each periodic text message ({{seq}}: the
@@ -83,6 +88,10 @@ type Config struct {
 	WriteTimeout time.Duration // a message write blocked longer fails the connection (0: 5s)
 	CloseTimeout time.Duration // wait for the server's close reply when the client closes (0: 1s)
 }
+
+// DefaultPongTimeout is how long a ping waits for its pong when neither
+// the pong timeout nor the handshake timeout is set.
+const DefaultPongTimeout = 5 * time.Second
 
 // ScriptStep is one step of a session script: send a message, then wait
 // for one (either may be left out).
@@ -139,6 +148,7 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		MaxDialing:       f.MaxDialing,
 		HandshakeTimeout: f.HandshakeTimeout.D(),
 		PingInterval:     f.PingInterval.D(),
+		PongTimeout:      f.PongTimeout.D(),
 		SendInterval:     f.Session.SendInterval.D(),
 		PayloadBytes:     f.Session.PayloadBytes,
 		Message:          f.Session.Message,
@@ -296,6 +306,8 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet: payload of %d bytes: need at least %d to carry the send time", cfg.PayloadBytes, stampBytes)
 	case cfg.PingInterval < 0:
 		return nil, fmt.Errorf("fleet: ping interval %v is negative", cfg.PingInterval)
+	case cfg.PongTimeout < 0:
+		return nil, fmt.Errorf("fleet: pong timeout %v is negative", cfg.PongTimeout)
 	case cfg.Segments < 0 || cfg.Segments > 0 && (cfg.Segment < 0 || cfg.Segment >= cfg.Segments):
 		return nil, fmt.Errorf("fleet: segment %d of %d: need 0 ≤ segment < segments", cfg.Segment, cfg.Segments)
 	}
@@ -311,6 +323,7 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 5 * time.Second
 	}
+	cfg.PongTimeout = cmp.Or(cfg.PongTimeout, cfg.HandshakeTimeout, DefaultPongTimeout)
 	f := &Fleet{
 		cfg: cfg,
 		rec: rec,

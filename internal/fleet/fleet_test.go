@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
@@ -138,7 +138,7 @@ func TestConstantBackoffReconnectLatency(t *testing.T) {
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 30))
 
 	h.rec.BeginEvent(0, time.Now())
-	closed, err := h.tgt.Restart(context.Background(), 0, chaos.RestartSpec{Code: 1012, Downtime: 50 * time.Millisecond})
+	closed, err := action.RestartNode(context.Background(), h.tgt, action.RestartParams{Node: 0, Code: 1012, Downtime: 50 * time.Millisecond})
 	if err != nil || closed == 0 {
 		t.Fatalf("restart closed %d, err %v", closed, err)
 	}
@@ -175,7 +175,7 @@ func TestNormalClosureStops(t *testing.T) {
 	h := startHarness(t, 2, profile.Capacity{}, cfg, []stats.EventPlan{{Action: "close", Node: -1, Code: 1000}})
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 20))
 	h.rec.BeginEvent(0, time.Now())
-	closed, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 0.5, Code: 1000, Seed: 3})
+	closed, err := action.CloseShare(context.Background(), h.tgt, action.CloseParams{Fraction: 0.5, Code: 1000}, 3)
 	if err != nil || closed != 10 {
 		t.Fatalf("close: %d, %v; want 10 closed", closed, err)
 	}
@@ -202,11 +202,11 @@ func TestPolicyOverrideAppCode(t *testing.T) {
 	cfg.Policy = mustPolicy(profile.Reconnect{OnClose: map[string]string{"3001": "reconnect"}, OnCloseDefault: "stop"})
 	h := startHarness(t, 1, profile.Capacity{}, cfg, nil)
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 10))
-	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 3001}); err != nil {
+	if _, err := action.CloseShare(context.Background(), h.tgt, action.CloseParams{Fraction: 1, Code: 3001}, 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "clients back", 10*time.Second, func() bool { return h.reconnects() == 10 && h.rec.Connected() == 10 })
-	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 4000}); err != nil {
+	if _, err := action.CloseShare(context.Background(), h.tgt, action.CloseParams{Fraction: 1, Code: 4000}, 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "clients gone", 5*time.Second, connectedTo(h, 0))
@@ -224,7 +224,7 @@ func TestBadGatewayRecordedAs1014(t *testing.T) {
 	cfg.Clients = 5
 	h := startHarness(t, 1, profile.Capacity{}, cfg, nil)
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 5))
-	if _, err := h.tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 1014}); err != nil {
+	if _, err := action.CloseShare(context.Background(), h.tgt, action.CloseParams{Fraction: 1, Code: 1014}, 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "clients back", 10*time.Second, func() bool { return h.reconnects() == 5 && h.rec.Connected() == 5 })

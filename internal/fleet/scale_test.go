@@ -21,7 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
@@ -190,7 +190,7 @@ func targetChild() error {
 		if !ok || err != nil {
 			return fmt.Errorf("unknown command %q", sc.Text())
 		}
-		n, err := tgt.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: code})
+		n, err := action.CloseShare(context.Background(), tgt, action.CloseParams{Fraction: 1, Code: code}, 0)
 		if err != nil {
 			return err
 		}

@@ -1,8 +1,8 @@
-// Package hooks restarts the nodes of an external target the way its team
-// does: by running a command (without a shell) or sending an HTTP request,
-// with the chaos step's values in templates. It implements chaos.Target, so
-// the chaos controller drives an external target's nodes as it drives the
-// embedded target's.
+// Package hooks carries out chaos actions on the nodes of an external
+// target the way its team does: by running a command (without a shell) or
+// sending an HTTP request that the profile declares for the node and the
+// action, with the chaos event's values in templates. Its Target is an
+// action.HookRunner: the chaos controller hands it whole events.
 package hooks
 
 import (
@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -28,33 +28,12 @@ import (
 // a response's body) a Run keeps: the first bytes, where errors usually are.
 const MaxOutput = 4096
 
-// Vars are a hook's template values: the chaos step's.
-type Vars struct {
-	Node     int
-	Name     string
-	Code     int
-	Drain    time.Duration
-	Downtime time.Duration
-	Reason   string
-}
+// Vars are a hook's template values by name: the node's number and name
+// ({{node}}, {{name}}) and the chaos event's (for a restart {{code}},
+// {{drain}}, {{downtime}}, {{reason}}).
+type Vars map[string]string
 
-func (v Vars) lookup(name string) string {
-	switch name {
-	case "node":
-		return strconv.Itoa(v.Node)
-	case "name":
-		return v.Name
-	case "code":
-		return strconv.Itoa(v.Code)
-	case "drain":
-		return v.Drain.String()
-	case "downtime":
-		return v.Downtime.String()
-	case "reason":
-		return v.Reason
-	}
-	return ""
-}
+func (v Vars) lookup(name string) string { return v[name] }
 
 var templateVar = regexp.MustCompile(`\{\{\s*([a-z]+)\s*\}\}`)
 
@@ -92,7 +71,8 @@ func Execute(ctx context.Context, h profile.NodeHook, v Vars) Run {
 	run := ctx
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout.D())
 	defer cancel()
-	r := Run{Node: v.Node, Name: h.Name, Started: time.Now()}
+	node, _ := strconv.Atoi(v["node"])
+	r := Run{Node: node, Name: h.Name, Started: time.Now()}
 	if len(h.Command) > 0 {
 		r.Kind = "command"
 		r.runCommand(ctx, h, v)
@@ -209,8 +189,8 @@ func (b *limitedBuffer) String() string {
 	return b.buf.String()
 }
 
-// Target is an external target whose nodes restart through hooks. It
-// implements chaos.Target.
+// Target is an external target whose nodes carry out chaos actions through
+// hooks. It implements action.HookRunner.
 type Target struct {
 	hooks []profile.NodeHook
 	// OnRun, when set, learns of each hook's run as it ends.
@@ -220,6 +200,8 @@ type Target struct {
 	runs []Run
 }
 
+var _ action.HookRunner = (*Target)(nil)
+
 // NewTarget returns the target of hooks, one per node.
 func NewTarget(hooks []profile.NodeHook) *Target {
 	return &Target{hooks: hooks}
@@ -228,15 +210,26 @@ func NewTarget(hooks []profile.NodeHook) *Target {
 // Nodes returns the number of nodes.
 func (t *Target) Nodes() int { return len(t.hooks) }
 
-// Restart runs the node's hook. How many connections it closed is not known
-// to wsstorm: it returns -1 and leaves the count to the clients.
-func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (int, error) {
+// RunHook runs the hook named hook of ev's node with vars, the event's
+// values; the node's number and name are added. How many connections it
+// closed is not known to wsstorm: the clients count them.
+func (t *Target) RunHook(ctx context.Context, ev action.Event, hook string, vars map[string]string) error {
+	node := ev.Node
 	if node < 0 || node >= len(t.hooks) {
-		return -1, fmt.Errorf("node %d has no hook", node)
+		return fmt.Errorf("node %d has no hook", node)
 	}
-	h := t.hooks[node]
-	r := Execute(ctx, h, Vars{Node: node, Name: h.Name, Code: spec.Code, Drain: spec.Drain, Downtime: spec.Downtime, Reason: spec.Reason})
-	r.Event = spec.Event
+	n := t.hooks[node]
+	h, ok := n.Hook(hook)
+	if !ok {
+		return fmt.Errorf("node %d (%s) has no %s hook", node, n.Name, hook)
+	}
+	v := Vars{"node": strconv.Itoa(node), "name": n.Name}
+	for k, val := range vars {
+		v[k] = val
+	}
+	nh := profile.NodeHook{Name: n.Name, Command: h.Command, HTTP: h.HTTP, Timeout: h.Timeout, Window: h.Window}
+	r := Execute(ctx, nh, v)
+	r.Event = ev.Index
 	t.mu.Lock()
 	t.runs = append(t.runs, r)
 	t.mu.Unlock()
@@ -245,17 +238,11 @@ func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) 
 	}
 	switch {
 	case r.Cancelled:
-		return -1, ctx.Err()
+		return ctx.Err()
 	case r.Err != nil:
-		return -1, fmt.Errorf("hook of node %d (%s): %w", node, h.Name, r.Err)
+		return fmt.Errorf("hook of node %d (%s): %w", node, n.Name, r.Err)
 	}
-	return -1, nil
-}
-
-// Close is not possible on an external target: wsstorm is not between the
-// clients and the server. Profiles that ask for it do not validate.
-func (t *Target) Close(context.Context, chaos.CloseSpec) (int, error) {
-	return -1, errors.New(`an external target cannot close a share of its clients: use mode = "proxy"`)
+	return nil
 }
 
 // Runs returns the hooks run so far, in the order they ended.

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
-var vars = Vars{Node: 2, Name: "web-3", Code: 1012, Drain: 500 * time.Millisecond, Downtime: 2 * time.Second, Reason: "deploy v2"}
+var vars = Vars{"node": "2", "name": "web-3", "code": "1012", "drain": "500ms", "downtime": "2s", "reason": "deploy v2"}
 
 func command(timeout time.Duration, args ...string) profile.NodeHook {
 	return profile.NodeHook{Name: "web-3", Command: args, Timeout: profile.Dur(timeout)}
@@ -155,13 +155,14 @@ func TestTarget(t *testing.T) {
 	if tgt.Nodes() != 2 {
 		t.Fatalf("nodes %d", tgt.Nodes())
 	}
-	if n, err := tgt.Restart(context.Background(), 0, chaos.RestartSpec{Code: 1012, Event: 4}); n != -1 || err != nil {
+	if n, err := restart(context.Background(), tgt, 0, 4); n != -1 || err != nil {
 		t.Errorf("node 0: %d, %v", n, err)
 	}
-	if _, err := tgt.Restart(context.Background(), 1, chaos.RestartSpec{Code: 1012, Event: 5}); err == nil || !strings.Contains(err.Error(), "hook of node 1") {
+	if _, err := restart(context.Background(), tgt, 1, 5); err == nil || !strings.Contains(err.Error(), "hook of node 1") {
 		t.Errorf("node 1: %v", err)
 	}
-	if _, err := tgt.Close(context.Background(), chaos.CloseSpec{}); err == nil {
+	closeEvent := action.Event{Action: "close", Node: -1, Params: &action.CloseParams{Fraction: 1}}
+	if _, err := action.Carry(context.Background(), tgt, closeEvent); err == nil {
 		t.Error("Close on an external target succeeded")
 	}
 	runs := tgt.Runs()
@@ -176,9 +177,16 @@ func TestCutShort(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	tgt := NewTarget([]profile.NodeHook{command(time.Minute, "sleep", "30")})
-	n, err := tgt.Restart(ctx, 0, chaos.RestartSpec{Code: 1012})
+	n, err := restart(ctx, tgt, 0, 0)
 	runs := tgt.Runs()
 	if n != -1 || !errors.Is(err, context.Canceled) || len(runs) != 1 || !runs[0].Cancelled || runs[0].Err != nil {
 		t.Fatalf("restart %d, %v; runs %+v", n, err, runs)
 	}
+}
+
+// restart restarts node of tgt as chaos event index, as the controller does.
+func restart(ctx context.Context, tgt *Target, node, index int) (int, error) {
+	ev := action.Event{Index: index, Action: "restart", Node: node, Code: 1012, Params: &action.RestartParams{Node: node, Code: 1012}}
+	eff, err := action.Carry(ctx, tgt, ev)
+	return eff.Closed, err
 }

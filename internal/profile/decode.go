@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 // The toml package decodes leniently (keys match fields case-insensitively,
@@ -32,6 +34,17 @@ type decoder struct {
 	failed map[string]bool   // keys with an error already reported
 	errs   Errors
 	set    bool // decoding a --set override rather than the file
+	// steps holds each chaos step's keys besides at and action, by the
+	// step's key ("chaos.0"), undecoded until the step's action is known
+	// (see resolveSteps).
+	steps map[string]map[string]rawKey
+}
+
+// rawKey is a chaos step's key as the file or an override gave it.
+type rawKey struct {
+	raw  any    // the TOML value
+	text string // an override's value as written, for string-typed keys
+	set  bool   // an override gave it
 }
 
 func newDecoder(file string) *decoder {
@@ -40,6 +53,7 @@ func newDecoder(file string) *decoder {
 		lines:  map[string]int{},
 		seen:   map[string]source{},
 		failed: map[string]bool{},
+		steps:  map[string]map[string]rawKey{},
 	}
 }
 
@@ -60,10 +74,16 @@ func (d *decoder) given(path ...string) bool {
 	return ok
 }
 
+// Schema types the decoder treats apart from their kind.
 var (
-	durationType = reflect.TypeFor[Duration]()
-	targetType   = reflect.TypeFor[Target]()
+	durationType     = reflect.TypeFor[Duration]()
+	timeDurationType = reflect.TypeFor[time.Duration]() // a chaos step's durations
+	targetType       = reflect.TypeFor[Target]()
+	stepType         = reflect.TypeFor[ChaosStep]()
 )
+
+// isDuration says whether t is written as a duration string.
+func isDuration(t reflect.Type) bool { return t == durationType || t == timeDurationType }
 
 // unify decodes raw, a value from the toml package, into rv, which has a
 // schema type. It reports whether it decoded without error.
@@ -73,7 +93,7 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 	before := len(d.errs)
 	t := rv.Type()
 	switch {
-	case t == durationType:
+	case isDuration(t):
 		s, ok := raw.(string)
 		if !ok {
 			d.typeError(path, t, raw)
@@ -84,7 +104,13 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 			d.fail(path, "%v", err)
 			break
 		}
+		if t == timeDurationType {
+			rv.SetInt(int64(v.D()))
+			break
+		}
 		rv.Set(reflect.ValueOf(v))
+	case t == stepType:
+		d.unifyStep(path, raw, rv)
 	case t.Kind() == reflect.Struct:
 		tbl, ok := raw.(map[string]any)
 		if !ok {
@@ -133,6 +159,11 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 		for key := range d.seen {
 			if strings.HasPrefix(key, k+".") {
 				delete(d.seen, key)
+			}
+		}
+		for key := range d.steps {
+			if strings.HasPrefix(key, k+".") {
+				delete(d.steps, key)
 			}
 		}
 		out := reflect.MakeSlice(t, len(arr), len(arr))
@@ -272,7 +303,7 @@ func (d *decoder) typeError(path []string, t reflect.Type, raw any) {
 	}
 	msg := fmt.Sprintf("expected %s, found %s", typeName(t, path), found)
 	switch s, isString := raw.(string); {
-	case t == durationType:
+	case isDuration(t):
 		if n, ok := raw.(int64); ok {
 			msg += fmt.Sprintf(`: write it in quotes with a unit, e.g. "%ds"`, n)
 		}
@@ -290,7 +321,7 @@ func (d *decoder) typeError(path []string, t reflect.Type, raw any) {
 
 // typeName says what a value of schema type t looks like in TOML.
 func typeName(t reflect.Type, path []string) string {
-	if t == durationType {
+	if isDuration(t) {
 		return `a duration string such as "5s"`
 	}
 	switch t.Kind() {
@@ -381,7 +412,10 @@ func (d *decoder) apply(root reflect.Value, arg string) {
 		path := segs[:i+1]
 		last := i == len(segs)-1
 		switch t := rv.Type(); {
-		case t != durationType && t.Kind() == reflect.Struct:
+		case t == stepType && seg != "at" && seg != "action":
+			d.setStepKey(segs, i, raw, text)
+			return
+		case !isDuration(t) && t.Kind() == reflect.Struct:
 			fi, ok := fieldIndex(t, seg)
 			if !ok {
 				d.unknownKey(path, t)
@@ -395,7 +429,7 @@ func (d *decoder) apply(root reflect.Value, arg string) {
 				d.fail(path, "%q is not an index: write an index from 0, e.g. %s.0", seg, keyString(segs[:i]))
 				return
 			case n >= rv.Len():
-				d.fail(path, "index %d is out of range: %s has %d entries%s", n, keyString(segs[:i]), rv.Len(), indexRange(rv.Len()))
+				d.fail(path, "index %d is out of range: %s has %d entries%s", n, keyString(segs[:i]), rv.Len(), action.IndexRange(rv.Len()))
 				return
 			}
 			rv = rv.Index(n)
@@ -419,13 +453,6 @@ func (d *decoder) apply(root reflect.Value, arg string) {
 	d.unify(segs, asText(raw, text, rv.Type()), rv)
 }
 
-func indexRange(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (0 to %d)", n-1)
-}
-
 // setValue reads the value of an override as a TOML value if it is one, and
 // as a string otherwise.
 func setValue(text string) any {
@@ -445,7 +472,7 @@ func asText(raw any, text string, t reflect.Type) any {
 	if _, isString := raw.(string); isString {
 		return raw
 	}
-	if t == durationType || t.Kind() == reflect.String {
+	if isDuration(t) || t.Kind() == reflect.String {
 		return strings.TrimSpace(text)
 	}
 	return raw

@@ -1,6 +1,10 @@
 package profile
 
-import "time"
+import (
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/action"
+)
 
 // Reconnect strategies (fleet.reconnect.strategy).
 const (
@@ -74,6 +78,7 @@ func Defaults() Profile {
 			ReadLimit:        1 << 20,
 			WriteTimeout:     Dur(5 * time.Second),
 			PingInterval:     Dur(0),
+			PongTimeout:      Dur(0),
 			Session: Session{
 				SendInterval: Dur(time.Second),
 				PayloadBytes: 32,
@@ -97,41 +102,18 @@ func Defaults() Profile {
 	}
 }
 
-// StepDefaults returns the defaults of a chaos step's keys for action. Only
-// the keys that belong to the action are set: a rolling_restart gets batch,
-// interval, drain, downtime and code; a restart gets drain, downtime and code
-// (node 0); a close gets fraction and code. Nodes stays empty, which means
-// every node in order.
-func StepDefaults(action string) ChaosStep {
-	s := ChaosStep{Action: action}
-	switch action {
-	case ActionRollingRestart:
-		s.Batch = 1
-		s.Interval = Dur(10 * time.Second)
-		fallthrough
-	case ActionRestart:
-		s.Drain = Dur(0)
-		s.Downtime = Dur(2 * time.Second)
-		s.Code = 1012
-	case ActionClose:
-		s.Fraction = 1
-		s.Code = 1000
+// StepDefaults returns a step of action with every one of the action's keys
+// at its default, and an empty step for an action that does not exist.
+func StepDefaults(name string) ChaosStep {
+	s := ChaosStep{Action: name}
+	if a, ok := action.Lookup(name); ok {
+		s.Params = a.Params()
 	}
 	return s
 }
 
-// stepKeys lists the keys each action takes, in the order the docs give them.
-var stepKeys = map[string][]string{
-	ActionRollingRestart: {"at", "action", "nodes", "batch", "interval", "drain", "downtime", "code", "reason"},
-	ActionRestart:        {"at", "action", "node", "drain", "downtime", "code", "reason"},
-	ActionClose:          {"at", "action", "fraction", "code", "reason"},
-}
-
-var (
-	actions    = []string{ActionRollingRestart, ActionRestart, ActionClose}
-	strategies = []string{StrategyNone, StrategyConstant, StrategyWindow, StrategyExponential,
-		StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter}
-)
+var strategies = []string{StrategyNone, StrategyConstant, StrategyWindow, StrategyExponential,
+	StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter}
 
 // MaxWriteTimeout is the longest fleet.write_timeout: a write blocked on a
 // server that stopped reading holds its client this long.

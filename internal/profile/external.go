@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,18 +85,26 @@ func (c *checker) expand() {
 	for i := range t.URLs {
 		t.URLs[i] = one([]string{"target", "urls", strconv.Itoa(i)}, t.URLs[i])
 	}
+	hook := func(command []string, h *HookHTTP, key func(...string) []string) {
+		for j := range command {
+			command[j] = one(key("command", strconv.Itoa(j)), command[j])
+		}
+		if h.URL != "" {
+			h.URL = one(key("http", "url"), h.URL)
+		}
+		h.Body = one(key("http", "body"), h.Body)
+		for name, v := range h.Headers {
+			h.Headers[name] = one(key("http", "headers", name), v)
+		}
+	}
 	for i := range t.NodeHooks {
 		h := &t.NodeHooks[i]
 		key := func(name ...string) []string { return join([]string{"target", "nodes", strconv.Itoa(i)}, name...) }
-		for j := range h.Command {
-			h.Command[j] = one(key("command", strconv.Itoa(j)), h.Command[j])
-		}
-		if h.HTTP.URL != "" {
-			h.HTTP.URL = one(key("http", "url"), h.HTTP.URL)
-		}
-		h.HTTP.Body = one(key("http", "body"), h.HTTP.Body)
-		for name, v := range h.HTTP.Headers {
-			h.HTTP.Headers[name] = one(key("http", "headers", name), v)
+		hook(h.Command, &h.HTTP, key)
+		for _, name := range slices.Sorted(maps.Keys(h.Hooks)) {
+			hk := h.Hooks[name]
+			hook(hk.Command, &hk.HTTP, func(k ...string) []string { return key(append([]string{"hooks", name}, k...)...) })
+			h.Hooks[name] = hk
 		}
 	}
 	for _, name := range c.headerNames() {

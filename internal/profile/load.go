@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -110,7 +109,7 @@ func parse(data []byte, path string, sets []string, env environment) (*Profile, 
 	for _, s := range sets {
 		d.apply(root, s)
 	}
-	d.stepDefaults(&p)
+	d.resolveSteps(&p)
 	d.hookDefaults(&p)
 	d.scriptDefaults(&p)
 	sum := sha256.Sum256(data)
@@ -223,22 +222,6 @@ func assignmentAt(src string, n int) (key []string, value string, ok bool) {
 	}
 	value, _, _ = strings.Cut(sc.src[sc.pos+1:], "#")
 	return join(table, segs...), strings.TrimSpace(value), true
-}
-
-// stepDefaults fills the keys each chaos step left out with StepDefaults of
-// its action.
-func (d *decoder) stepDefaults(p *Profile) {
-	t := reflect.TypeFor[ChaosStep]()
-	for i := range p.Chaos {
-		s := reflect.ValueOf(&p.Chaos[i]).Elem()
-		def := reflect.ValueOf(StepDefaults(p.Chaos[i].Action))
-		for f := 0; f < t.NumField(); f++ {
-			name := tomlName(t.Field(f))
-			if name != "" && !d.given("chaos", strconv.Itoa(i), name) {
-				s.Field(f).Set(def.Field(f))
-			}
-		}
-	}
 }
 
 // sortErrors orders errors as a reader meets them: the file's by line, those

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/profiles"
 )
 
@@ -120,9 +121,9 @@ func TestDefaultFileSpellsOutDefaults(t *testing.T) {
 		t.Errorf("default.toml without chaos and thresholds:\n%+v\nDefaults():\n%+v", got, want)
 	}
 	wantChaos := []ChaosStep{
-		{At: Dur(10 * time.Second), Action: ActionRollingRestart, Batch: 1, Interval: Dur(8 * time.Second),
-			Downtime: Dur(2 * time.Second), Code: 1012},
-		{At: Dur(38 * time.Second), Action: ActionClose, Fraction: 0.1, Code: 1000},
+		{At: 10 * time.Second, Action: ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 1, Interval: 8 * time.Second,
+			Downtime: 2 * time.Second, Code: 1012}},
+		{At: 38 * time.Second, Action: ActionClose, Params: &action.CloseParams{Fraction: 0.1, Code: 1000}},
 	}
 	if !reflect.DeepEqual(p.Chaos, wantChaos) {
 		t.Errorf("chaos = %+v, want %+v", p.Chaos, wantChaos)
@@ -174,10 +175,10 @@ func TestDefaultsForOmittedKeys(t *testing.T) {
 	want.Name = "minimal" // from the file name
 	want.Fleet.Clients = 100
 	want.Chaos = []ChaosStep{
-		{At: Dur(5 * time.Second), Action: ActionRollingRestart, Batch: 1, Interval: Dur(10 * time.Second),
-			Downtime: Dur(2 * time.Second), Code: 1012},
-		{At: Dur(40 * time.Second), Action: ActionRestart, Node: 2, Downtime: Dur(2 * time.Second), Code: 1012},
-		{At: Dur(30 * time.Second), Action: ActionClose, Fraction: 1, Code: 1000},
+		{At: 5 * time.Second, Action: ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 1, Interval: 10 * time.Second,
+			Downtime: 2 * time.Second, Code: 1012}},
+		{At: 40 * time.Second, Action: ActionRestart, Params: &action.RestartParams{Node: 2, Downtime: 2 * time.Second, Code: 1012}},
+		{At: 30 * time.Second, Action: ActionClose, Params: &action.CloseParams{Fraction: 1, Code: 1000}},
 	}
 	want.Path = "testdata/minimal.toml"
 	want.SHA256 = p.SHA256

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// HookVars are the template variables of a restart hook's command
-// arguments, URL, headers and body: the chaos step's values.
-var hookVars = []string{"node", "name", "code", "drain", "downtime", "reason"}
+	"github.com/wsstorm/wsstorm/internal/action"
+)
 
 // ClientVars are the template variables of a client's URL and messages.
 var clientVars = []string{"client", "session", "key", "uuid", "seq"}
@@ -43,10 +42,10 @@ func braced(vars []string) []string {
 	return out
 }
 
-// hookDefaults fills what each [[target.nodes]] entry left out, names the
-// nodes that have no name, and makes target.nodes the number of hooks, so a
-// chaos step addresses an external target's nodes as it does the embedded
-// target's.
+// hookDefaults fills what each [[target.nodes]] entry and each of its hooks
+// left out, names the nodes that have no name, and makes target.nodes the
+// number of nodes, so a chaos step addresses an external target's nodes as
+// it does the embedded target's.
 func (d *decoder) hookDefaults(p *Profile) {
 	for i := range p.Target.NodeHooks {
 		h := &p.Target.NodeHooks[i]
@@ -54,18 +53,29 @@ func (d *decoder) hookDefaults(p *Profile) {
 		if !d.given(key("name")...) {
 			h.Name = "node" + strconv.Itoa(i)
 		}
-		if !d.given(key("timeout")...) {
-			h.Timeout = Dur(DefaultHookTimeout)
-		}
-		if !d.given(key("window")...) {
-			h.Window = h.Timeout
-		}
-		if h.HTTP.URL != "" && !d.given(key("http", "method")...) {
-			h.HTTP.Method = DefaultHookMethod
+		d.hookTimes(&h.Timeout, &h.Window, &h.HTTP, key)
+		for name, hk := range h.Hooks {
+			sub := func(k ...string) []string { return key(append([]string{"hooks", name}, k...)...) }
+			d.hookTimes(&hk.Timeout, &hk.Window, &hk.HTTP, sub)
+			h.Hooks[name] = hk
 		}
 	}
 	if len(p.Target.NodeHooks) > 0 {
 		p.Target.Nodes = len(p.Target.NodeHooks)
+	}
+}
+
+// hookTimes fills a hook's timeout, window and HTTP method where the hook
+// at key left them out.
+func (d *decoder) hookTimes(timeout, window *Duration, h *HookHTTP, key func(...string) []string) {
+	if !d.given(key("timeout")...) {
+		*timeout = Dur(DefaultHookTimeout)
+	}
+	if !d.given(key("window")...) {
+		*window = *timeout
+	}
+	if h.URL != "" && !d.given(key("http", "method")...) {
+		h.Method = DefaultHookMethod
 	}
 }
 
@@ -88,35 +98,112 @@ func (c *checker) nodeHooks() {
 			c.bad(key("name"), "%q is also the name of target.nodes.%d: give each node its own name", h.Name, j)
 		}
 		names[h.Name] = i
-		hasCmd := len(h.Command) > 0
-		hasHTTP := h.HTTP.URL != "" || h.HTTP.Body != "" || h.HTTP.Status != 0 || len(h.HTTP.Headers) > 0 || c.d.given(key("http")...)
-		switch {
-		case hasCmd && hasHTTP:
+		restart, _ := h.Hook(RestartHook)
+		switch c.hookWays(restart, key) {
+		case 2:
 			c.bad(key(), "has both command and http: a node restarts one way; keep one")
-		case !hasCmd && !hasHTTP:
-			c.badAt(key("command"), key(), `missing: say how to restart the node, with command = ["kubectl", "rollout", "restart", "deploy/web"] or http = { url = "http://..." }`)
-		case hasCmd:
-			if h.Command[0] == "" {
-				c.bad(key("command", "0"), "is empty: the first element is the program to run")
-			}
-			for j, arg := range h.Command {
-				if msg := templateProblem(arg, hookVars); msg != "" {
-					c.bad(key("command", strconv.Itoa(j)), "%s", msg)
-				}
+		case 0:
+			if len(h.Hooks) == 0 {
+				c.badAt(key("command"), key(), `missing: say how to restart the node, with command = ["kubectl", "rollout", "restart", "deploy/web"] or http = { url = "http://..." }`)
 			}
 		default:
-			c.hookHTTP(h.HTTP, key)
+			c.hook(restart, key, hookVars(RestartHook))
 		}
-		if h.Timeout.D() <= 0 {
-			c.bad(key("timeout"), `%v is too short: a hook needs time to run, e.g. "60s"`, h.Timeout.D())
-		}
-		if h.Window.D() < 0 {
-			c.notNegative(h.Window, key("window")...)
+		c.hookTiming(restart, key)
+		for _, name := range slices.Sorted(maps.Keys(h.Hooks)) {
+			c.actionHook(name, h.Hooks[name], func(k ...string) []string { return key(append([]string{"hooks", name}, k...)...) })
 		}
 	}
 }
 
-func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string) {
+// actionHook checks a node's hook of the name, at key.
+func (c *checker) actionHook(name string, h Hook, key func(...string) []string) {
+	names := hookNames()
+	switch {
+	case name == RestartHook:
+		c.bad(key(), "the restart hook is the node's own command or http request: move it there")
+		return
+	case !slices.Contains(names, name):
+		c.bad(key(), "%q is not an action with a hook: use %s%s", name, orList(names), didYouMean(name, names))
+		return
+	}
+	switch c.hookWays(h, key) {
+	case 2:
+		c.bad(key(), "has both command and http: a hook runs one way; keep one")
+	case 0:
+		c.badAt(key("command"), key(), `missing: say how the node carries out a %s, with command = [...] or http = { url = "http://..." }`, name)
+	default:
+		c.hook(h, key, hookVars(name))
+	}
+	c.hookTiming(h, key)
+}
+
+// hookWays counts the ways the hook at key is given: a command, an http
+// request, both, or none.
+func (c *checker) hookWays(h Hook, key func(...string) []string) int {
+	n := 0
+	if len(h.Command) > 0 {
+		n++
+	}
+	if h.HTTP.URL != "" || h.HTTP.Body != "" || h.HTTP.Status != 0 || len(h.HTTP.Headers) > 0 || c.d.given(key("http")...) {
+		n++
+	}
+	return n
+}
+
+// hook checks a hook's command or request, whose templates may use vars.
+func (c *checker) hook(h Hook, key func(...string) []string, vars []string) {
+	if len(h.Command) == 0 {
+		c.hookHTTP(h.HTTP, key, vars)
+		return
+	}
+	if h.Command[0] == "" {
+		c.bad(key("command", "0"), "is empty: the first element is the program to run")
+	}
+	for j, arg := range h.Command {
+		if msg := templateProblem(arg, vars); msg != "" {
+			c.bad(key("command", strconv.Itoa(j)), "%s", msg)
+		}
+	}
+}
+
+// hookTiming checks a hook's timeout and window.
+func (c *checker) hookTiming(h Hook, key func(...string) []string) {
+	if h.Timeout.D() <= 0 {
+		c.bad(key("timeout"), `%v is too short: a hook needs time to run, e.g. "60s"`, h.Timeout.D())
+	}
+	if h.Window.D() < 0 {
+		c.notNegative(h.Window, key("window")...)
+	}
+}
+
+// hookNames lists the names of the hooks other than the restart hook, from
+// the actions that have one.
+func hookNames() []string {
+	var out []string
+	for _, name := range action.Names() {
+		a, _ := action.Lookup(name)
+		if h, ok := a.(action.Hooked); ok && h.Hook().Name != RestartHook && !slices.Contains(out, h.Hook().Name) {
+			out = append(out, h.Hook().Name)
+		}
+	}
+	return out
+}
+
+// hookVars are the template variables of the hook of the name: the node's
+// number and name, then the action's.
+func hookVars(name string) []string {
+	vars := []string{"node", "name"}
+	for _, an := range action.Names() {
+		a, _ := action.Lookup(an)
+		if h, ok := a.(action.Hooked); ok && h.Hook().Name == name {
+			return append(vars, h.Hook().Vars...)
+		}
+	}
+	return vars
+}
+
+func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string, vars []string) {
 	path := key("http", "url")
 	// Templates may stand anywhere, the host included: check the URL as it
 	// will be sent.
@@ -127,7 +214,7 @@ func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string) {
 	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		c.bad(path, "is not an http:// or https:// URL with a host")
 	default:
-		if msg := templateProblem(h.URL, hookVars); msg != "" {
+		if msg := templateProblem(h.URL, vars); msg != "" {
 			c.bad(path, "%s", msg)
 		}
 	}
@@ -148,7 +235,7 @@ func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string) {
 			c.bad(hk, "the value has a control character (a line break, NUL, ...), which a header value cannot carry")
 		}
 	}
-	if msg := templateProblem(h.Body, hookVars); msg != "" {
+	if msg := templateProblem(h.Body, vars); msg != "" {
 		c.bad(key("http", "body"), "%s", msg)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 func TestNodeHooks(t *testing.T) {
@@ -61,8 +63,9 @@ interval = "10s"
 		t.Errorf("target = %+v", p.Target)
 	}
 	// A rolling restart goes over both hooked nodes.
-	if b := p.Chaos[0].Batches(p.Target.Nodes); len(b) != 2 {
-		t.Errorf("batches %v", b)
+	a, _ := action.Lookup(p.Chaos[0].Action)
+	if ev := a.Plan(p.Chaos[0], action.Env{Nodes: p.Target.Nodes}); len(ev) != 2 || ev[0].Node != 0 || ev[1].Node != 1 {
+		t.Errorf("events %+v, want a restart of node 0, then of node 1", ev)
 	}
 }
 

@@ -3,7 +3,7 @@
 package profile
 
 import (
-	"time"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 // Profile is one storm: a target, a fleet of clients and a timeline of chaos.
@@ -78,11 +78,12 @@ type TLS struct {
 	KeyFile            string `toml:"key_file"`  // PEM private key of cert_file
 }
 
-// NodeHook is one node of an external target: a name and how to restart it,
-// by a command (run without a shell) or an HTTP request. Template
-// variables ({{node}}, {{name}}, {{code}}, {{drain}}, {{downtime}},
-// {{reason}}) in the command's arguments and the request's URL and body
-// take the chaos step's values.
+// NodeHook is one node of an external target: a name, how to restart it,
+// by a command (run without a shell) or an HTTP request, and how it carries
+// out other chaos actions (Hooks). Template variables ({{node}}, {{name}},
+// and the action's: {{code}}, {{drain}}, {{downtime}}, {{reason}} for a
+// restart) in the command's arguments and the request's URL and body take
+// the chaos step's values.
 type NodeHook struct {
 	Name    string   `toml:"name"`
 	Command []string `toml:"command"` // argv; command[0] is looked up in PATH
@@ -92,6 +93,32 @@ type NodeHook struct {
 	// closed by it (a rollout takes longer than the command that starts it):
 	// closes with the step's code in this time belong to the event.
 	Window Duration `toml:"window"`
+	// Hooks are the node's hooks for other actions, by the action's hook
+	// name: [target.nodes.hooks.crash], [target.nodes.hooks.freeze].
+	Hooks map[string]Hook `toml:"hooks"`
+}
+
+// Hook is how a node of an external target carries out one chaos action:
+// a command or an HTTP request, as a NodeHook restarts it.
+type Hook struct {
+	Command []string `toml:"command"`
+	HTTP    HookHTTP `toml:"http"`
+	Timeout Duration `toml:"timeout"`
+	Window  Duration `toml:"window"`
+}
+
+// RestartHook is the name of the hook that a node's own command or HTTP
+// request is: restart and rolling_restart steps run it.
+const RestartHook = "restart"
+
+// Hook returns the node's hook of the name, and whether the node has it.
+func (n NodeHook) Hook(name string) (Hook, bool) {
+	if name == RestartHook {
+		h := Hook{Command: n.Command, HTTP: n.HTTP, Timeout: n.Timeout, Window: n.Window}
+		return h, len(n.Command) > 0 || n.HTTP.URL != ""
+	}
+	h, ok := n.Hooks[name]
+	return h, ok
 }
 
 // HookHTTP is an HTTP request that restarts a node.
@@ -138,6 +165,10 @@ type Fleet struct {
 	ReadLimit        int      `toml:"read_limit"`    // largest message accepted, bytes; larger closes with 1009
 	WriteTimeout     Duration `toml:"write_timeout"` // a write blocked longer fails the connection
 	PingInterval     Duration `toml:"ping_interval"` // a client pings this often (0s: never)
+	// PongTimeout is how long a ping waits for its pong before the client
+	// takes the connection for dead and ends it (1006); 0s: the handshake
+	// timeout.
+	PongTimeout Duration `toml:"pong_timeout"`
 	// SourceAddrs are the local addresses clients connect from, addresses
 	// or ranges ("127.0.0.2-127.0.0.40"): client i uses the (i mod n)-th.
 	// Each (source, destination) pair has its own ~28,000 ephemeral ports.
@@ -189,64 +220,14 @@ type Reconnect struct {
 	OnCloseDefault  string            `toml:"on_close_default"` // for codes not listed
 }
 
-// Chaos actions.
+// ChaosStep is one [[chaos]] entry of the timeline: when it starts, its
+// action, and the action's own keys (see internal/action).
+type ChaosStep = action.Step
+
+// Names of the first chaos actions, for code that builds profiles; every
+// action's name is its Name() in internal/action.
 const (
 	ActionRollingRestart = "rolling_restart"
 	ActionRestart        = "restart"
 	ActionClose          = "close"
 )
-
-// ChaosStep is one [[chaos]] entry of the timeline.
-type ChaosStep struct {
-	At     Duration `toml:"at"`
-	Action string   `toml:"action"`
-
-	// rolling_restart and restart
-	Nodes    []int    `toml:"nodes"` // rolling_restart: which nodes, in order (default: all)
-	Node     int      `toml:"node"`  // restart: which node
-	Batch    int      `toml:"batch"`
-	Interval Duration `toml:"interval"`
-	Drain    Duration `toml:"drain"`
-	Downtime Duration `toml:"downtime"`
-
-	// close
-	Fraction float64 `toml:"fraction"`
-
-	Code   int    `toml:"code"`
-	Reason string `toml:"reason"`
-}
-
-// Batches returns the node batches a restart step acts on, in order; nil for
-// other actions. It expects a validated step.
-func (s ChaosStep) Batches(nodes int) [][]int {
-	switch s.Action {
-	case ActionRestart:
-		return [][]int{{s.Node}}
-	case ActionRollingRestart:
-		order := s.Nodes
-		if len(order) == 0 {
-			order = make([]int, nodes)
-			for i := range order {
-				order[i] = i
-			}
-		}
-		batch := max(s.Batch, 1)
-		var out [][]int
-		for i := 0; i < len(order); i += batch {
-			out = append(out, order[i:min(i+batch, len(order))])
-		}
-		return out
-	}
-	return nil
-}
-
-// End returns when the step's last effect is over, relative to the run start:
-// the last batch back after its drain and downtime, or the close itself.
-func (s ChaosStep) End(nodes int) time.Duration {
-	switch s.Action {
-	case ActionRestart, ActionRollingRestart:
-		n := len(s.Batches(nodes))
-		return s.At.D() + time.Duration(n-1)*s.Interval.D() + s.Drain.D() + s.Downtime.D()
-	}
-	return s.At.D()
-}

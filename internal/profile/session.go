@@ -47,14 +47,21 @@ func (d *decoder) scriptDefaults(p *Profile) {
 	}
 }
 
-// session checks fleet.ping_interval and what a connected client sends and
-// waits for: fleet.session.message, echo and the script.
+// session checks fleet.ping_interval and fleet.pong_timeout, and what a
+// connected client sends and waits for: fleet.session.message, echo and the script.
 func (c *checker) session() {
 	f := c.p.Fleet
 	if pi := f.PingInterval.D(); pi < 0 {
 		c.notNegative(f.PingInterval, "fleet", "ping_interval")
 	} else if pi > 0 && pi < MinPingInterval {
 		c.bad([]string{"fleet", "ping_interval"}, `%v is too short: use 0s for no pings, or %v or more, e.g. "30s"`, pi, MinPingInterval)
+	}
+	switch pt := f.PongTimeout.D(); {
+	case pt < 0:
+		c.notNegative(f.PongTimeout, "fleet", "pong_timeout")
+	case pt > 0 && f.PingInterval.D() == 0:
+		c.bad([]string{"fleet", "pong_timeout"}, "%v waits for the pong of a ping, but fleet.ping_interval%s is 0s: the clients never ping; set ping_interval, or remove pong_timeout",
+			pt, c.dflt("fleet", "ping_interval"))
 	}
 	s := f.Session
 	msgPath := []string{"fleet", "session", "message"}

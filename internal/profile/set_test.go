@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 func TestSet(t *testing.T) {
@@ -20,13 +22,16 @@ func TestSet(t *testing.T) {
 		{"fleet.reconnect.honor_retry_after=false", func(p *Profile) bool { return !p.Fleet.Reconnect.HonorRetryAfter }},
 		{"target.capacity.accept_rate=500", func(p *Profile) bool { return p.Target.Capacity.AcceptRate == 500 }},
 		{"target.capacity.accept_rate=0.5", func(p *Profile) bool { return p.Target.Capacity.AcceptRate == 0.5 }},
-		{"chaos.0.at=12s", func(p *Profile) bool { return p.Chaos[0].At.D() == 12*time.Second }},
-		{"chaos.1.code=4000", func(p *Profile) bool { return p.Chaos[1].Code == 4000 }},
-		{"chaos.0.nodes=[2, 0, 1]", func(p *Profile) bool { return reflect.DeepEqual(p.Chaos[0].Nodes, []int{2, 0, 1}) }},
-		{"chaos.1.reason=maintenance", func(p *Profile) bool { return p.Chaos[1].Reason == "maintenance" }},
+		{"chaos.0.at=12s", func(p *Profile) bool { return p.Chaos[0].At == 12*time.Second }},
+		{"chaos.1.code=4000", func(p *Profile) bool { return p.Chaos[1].Params.(*action.CloseParams).Code == 4000 }},
+		{"chaos.0.nodes=[2, 0, 1]", func(p *Profile) bool {
+			return reflect.DeepEqual(p.Chaos[0].Params.(*action.RollingRestartParams).Nodes, []int{2, 0, 1})
+		}},
+		{"chaos.1.reason=maintenance", func(p *Profile) bool { return p.Chaos[1].Params.(*action.CloseParams).Reason == "maintenance" }},
 		{"chaos=[]", func(p *Profile) bool { return len(p.Chaos) == 0 }},
 		{`chaos=[{at="5s", action="close"}]`, func(p *Profile) bool {
-			return len(p.Chaos) == 1 && p.Chaos[0].Code == 1000 && p.Chaos[0].Fraction == 1 // step defaults
+			c, ok := p.Chaos[0].Params.(*action.CloseParams)
+			return len(p.Chaos) == 1 && ok && c.Code == 1000 && c.Fraction == 1 // step defaults
 		}},
 		{"fleet.reconnect.on_close.3001=stop", func(p *Profile) bool {
 			oc := p.Fleet.Reconnect.OnClose

@@ -1,16 +1,13 @@
 package profile
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"net"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits of a profile's values.
@@ -20,7 +17,6 @@ const (
 	MaxClients      = 1_000_000
 	MinPayloadBytes = 8 // the client stamps an 8-byte send time into each message
 	MaxPayloadBytes = 1 << 20
-	MaxReasonBytes  = 123 // a close frame's payload is at most 125 bytes, 2 of them the code
 	MinReadLimit    = 125 // the largest control frame's payload
 	MaxReadLimit    = 1 << 30
 	MaxProfileBytes = 1 << 20 // larger files are not profiles
@@ -33,15 +29,8 @@ const (
 // is an Errors without file or line.
 func (p *Profile) Validate() error {
 	d := newDecoder("")
-	t := reflect.TypeFor[ChaosStep]()
-	for i := range p.Chaos {
-		v := reflect.ValueOf(p.Chaos[i])
-		for f := 0; f < t.NumField(); f++ {
-			name := tomlName(t.Field(f))
-			if name == "at" || name == "action" || name != "" && !v.Field(f).IsZero() {
-				d.seen[keyString([]string{"chaos", strconv.Itoa(i), name})] = source{}
-			}
-		}
+	for i, s := range p.Chaos {
+		d.markStepKeys(i, s)
 	}
 	(&checker{p: p, d: d, env: osEnvironment()}).check()
 	if len(d.errs) > 0 {
@@ -301,147 +290,6 @@ func (c *checker) reconnect() {
 	}
 }
 
-func (c *checker) chaos() {
-	p := c.p
-	type span struct {
-		step       int
-		action     string
-		start, end time.Duration
-	}
-	if p.Target.Mode == ModeExternal && len(p.Chaos) > 0 && len(p.Target.NodeHooks) == 0 {
-		msg := `an external target's nodes need restart hooks for [[chaos]] steps: add a [[target.nodes]] table per node with its command or http request, or watch restarts you run yourself with [detect] enabled = true and no steps`
-		if src, ok := c.d.seen[keyString([]string{"target", "mode"})]; ok && src.set {
-			msg += " (on the command line: --set chaos=[])"
-		}
-		c.bad([]string{"chaos"}, "%s", msg)
-		return
-	}
-	var restarts []span
-	for i, s := range p.Chaos {
-		before := len(c.d.errs)
-		step := []string{"chaos", strconv.Itoa(i)}
-		key := func(name ...string) []string { return join(step, name...) }
-		if !c.d.given(key("at")...) {
-			c.badAt(key("at"), step, `missing: write when the step starts, e.g. at = "10s"`)
-		}
-		if !c.d.given(key("action")...) {
-			c.badAt(key("action"), step, `missing: write action = "rolling_restart", "restart" or "close"`)
-			continue
-		}
-		keys, ok := stepKeys[s.Action]
-		if !ok {
-			c.bad(key("action"), "%q is not an action: use %s%s", s.Action, orList(actions), didYouMean(s.Action, actions))
-			continue
-		}
-		var missing []string // keys of the action the step leaves out, for suggestions
-		for _, name := range keys {
-			if !c.d.given(key(name)...) {
-				missing = append(missing, name)
-			}
-		}
-		for _, name := range fieldNames(reflect.TypeFor[ChaosStep]()) {
-			if c.d.given(key(name)...) && !slices.Contains(keys, name) {
-				c.bad(key(name), "does not apply to a %s step: remove it%s; a %s takes %s",
-					s.Action, didYouMean(name, missing), s.Action, andList(keys))
-			}
-		}
-		switch at := s.At.D(); {
-		case at < 0:
-			c.notNegative(s.At, key("at")...)
-		case c.durationOK() && at >= p.Duration.D():
-			c.bad(key("at"), "%v is not before the end of the run (duration %v): start the step earlier or lengthen duration", at, p.Duration.D())
-		}
-		switch s.Action {
-		case ActionRollingRestart:
-			c.rollingRestart(s, key)
-		case ActionRestart:
-			if c.nodesOK() && (s.Node < 0 || s.Node >= p.Target.Nodes) {
-				c.bad(key("node"), "%d is out of range: the target has %s%s", s.Node, nodeCount(p.Target.Nodes), indexRange(p.Target.Nodes))
-			}
-			c.notNegative(s.Drain, key("drain")...)
-			c.notNegative(s.Downtime, key("downtime")...)
-		case ActionClose:
-			if p.Target.Mode == ModeExternal {
-				c.bad(key("action"), `"close" needs wsstorm between the clients and the server: use mode = "embedded" or "proxy", or a restart step with a hook`)
-			}
-			if !(s.Fraction > 0 && s.Fraction <= 1) {
-				c.bad(key("fraction"), "%v is out of range: use the share of connected clients to close, above 0 and at most 1, e.g. 0.1", s.Fraction)
-			}
-		}
-		if msg := codeProblem(s.Code); msg != "" {
-			c.bad(key("code"), "%s", msg)
-		}
-		if len(s.Reason) > MaxReasonBytes {
-			c.bad(key("reason"), "is %d bytes long: a close frame allows at most %d; shorten it", len(s.Reason), MaxReasonBytes)
-		} else if !utf8.ValidString(s.Reason) {
-			c.bad(key("reason"), "is not valid UTF-8, which a close reason must be")
-		}
-
-		// Timing across steps needs sound steps and a sound run.
-		if len(c.d.errs) > before || c.failedUnder(step) || !c.durationOK() || !c.nodesOK() || s.Action == ActionClose {
-			continue
-		}
-		end := s.End(p.Target.Nodes)
-		if end > p.Duration.D() {
-			c.bad(step, "ends at %v, after the run's duration %v: start it earlier, make it shorter, or lengthen duration", end, p.Duration.D())
-			continue
-		}
-		restarts = append(restarts, span{step: i, action: s.Action, start: s.At.D(), end: end})
-	}
-
-	// Restarts must not overlap: the herd of one would hide in the other's.
-	slices.SortStableFunc(restarts, func(a, b span) int { return cmp.Compare(a.start, b.start) })
-	for i := 1; i < len(restarts); i++ {
-		prev, cur := restarts[i-1], restarts[i]
-		if cur.start < prev.end {
-			c.bad([]string{"chaos", strconv.Itoa(cur.step), "at"},
-				"%v overlaps chaos.%d (a %s from %v until %v): restarts must not overlap; start this step at %v or later",
-				cur.start, prev.step, prev.action, prev.start, prev.end, prev.end)
-			if cur.end < prev.end { // keep the later end for the next comparison
-				restarts[i] = prev
-			}
-		}
-	}
-}
-
-func (c *checker) rollingRestart(s ChaosStep, key func(...string) []string) {
-	n := c.p.Target.Nodes
-	if c.d.given(key("nodes")...) && len(s.Nodes) == 0 {
-		c.bad(key("nodes"), "is empty: list the nodes to restart in order, e.g. [0, 2], or remove the key to restart every node")
-	}
-	listed := map[int]bool{}
-	for j, node := range s.Nodes {
-		at := key("nodes", strconv.Itoa(j))
-		switch {
-		case c.nodesOK() && (node < 0 || node >= n):
-			c.badAt(at, key("nodes"), "node %d is out of range: the target has %s%s", node, nodeCount(n), indexRange(n))
-		case listed[node]:
-			c.badAt(at, key("nodes"), "node %d is listed twice: restart each node once per step", node)
-		}
-		listed[node] = true
-	}
-	count := len(s.Nodes)
-	if count == 0 {
-		count = n
-	}
-	if c.nodesOK() && (s.Batch < 1 || s.Batch > count) {
-		c.bad(key("batch"), "%d is out of range: use 1 to %d, the number of nodes this step restarts", s.Batch, count)
-	}
-	c.notNegative(s.Drain, key("drain")...)
-	c.notNegative(s.Downtime, key("downtime")...)
-	batches := 1
-	if s.Batch >= 1 {
-		batches = (count + s.Batch - 1) / s.Batch
-	}
-	switch gap := s.Drain.D() + s.Downtime.D(); {
-	case s.Interval.D() <= 0:
-		c.bad(key("interval"), `%v is too short: use the time between batches, above 0, e.g. "10s"`, s.Interval.D())
-	case batches > 1 && s.Interval.D() < gap:
-		c.bad(key("interval"), "%v%s is shorter than drain + downtime (%v): a batch would go down before the one before it is back; use %v or more",
-			s.Interval.D(), c.dflt(key("interval")...), gap, gap)
-	}
-}
-
 // failedUnder reports whether a key under path failed to decode.
 func (c *checker) failedUnder(path []string) bool {
 	prefix := keyString(path) + "."
@@ -451,32 +299,6 @@ func (c *checker) failedUnder(path []string) bool {
 		}
 	}
 	return false
-}
-
-// codeProblem says why a close code may not be sent, or "" if it may.
-// RFC 6455 §7.4 and the IANA registry: 1000–1003 and 1007–1014 are defined,
-// 3000–4999 are for libraries and applications, the rest may not be sent.
-func codeProblem(code int) string {
-	const fix = "; use 1012 (Service Restart) to restart, 1000 (Normal Closure) to end sessions, or 4000–4999 for your own codes"
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
-		return ""
-	case code == 1004:
-		return "1004 is reserved by RFC 6455 without a meaning and must not be sent" + fix
-	case code == 1005:
-		return "1005 stands for a close frame without a status code and must never be sent" + fix
-	case code == 1006:
-		return "1006 is reserved for a connection lost without a close frame and must never be sent" + fix
-	case code == 1015:
-		return "1015 is reserved for a failed TLS handshake and must never be sent" + fix
-	case code < 1000:
-		return fmt.Sprintf("%d is not a close code: codes start at 1000", code) + fix
-	case code < 2000:
-		return fmt.Sprintf("%d is reserved for future versions of the WebSocket protocol and must not be sent", code) + fix
-	case code < 3000:
-		return fmt.Sprintf("%d is reserved for WebSocket extensions and must not be sent", code) + fix
-	}
-	return fmt.Sprintf("%d is not a close code: codes end at 4999", code) + fix
 }
 
 func didYouMean(word string, candidates []string) string {
@@ -518,12 +340,4 @@ func (c *checker) thresholds() {
 			c.bad([]string{"thresholds", m}, "%v", err)
 		}
 	}
-}
-
-// nodeCount writes "1 node" or "n nodes".
-func nodeCount(n int) string {
-	if n == 1 {
-		return "1 node"
-	}
-	return strconv.Itoa(n) + " nodes"
 }

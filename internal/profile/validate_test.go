@@ -71,9 +71,9 @@ func TestValidation(t *testing.T) {
 		{"on_close subtable", "[fleet.reconnect.on_close]\n4001 = \"stop\"\n1006 = \"reconnect\"", ""},
 		{"on_close_default", "[fleet.reconnect]\non_close_default = \"never\"", `v.toml:2: fleet.reconnect.on_close_default: "never" is not an action`},
 
-		{"step without action", "[[chaos]]\nat = \"10s\"", `v.toml:1: chaos.0.action: missing: write action = "rolling_restart", "restart" or "close"`},
+		{"step without action", "[[chaos]]\nat = \"10s\"", `v.toml:1: chaos.0.action: missing: write action = "rolling_restart", "restart", "close", "crash" or "freeze"`},
 		{"step without at", "[[chaos]]\naction = \"close\"", `v.toml:1: chaos.0.at: missing: write when the step starts, e.g. at = "10s"`},
-		{"step unknown action", "[[chaos]]\nat = \"10s\"\naction = \"restrat\"", `v.toml:3: chaos.0.action: "restrat" is not an action: use "rolling_restart", "restart" or "close" (did you mean restart?)`},
+		{"step unknown action", "[[chaos]]\nat = \"10s\"\naction = \"restrat\"", `v.toml:3: chaos.0.action: "restrat" is not an action: use "rolling_restart", "restart", "close", "crash" or "freeze" (did you mean restart?)`},
 		{"at negative", "[[chaos]]\nat = \"-1s\"\naction = \"close\"", `v.toml:2: chaos.0.at: -1s is negative`},
 		{"at the end", "[[chaos]]\nat = \"45s\"\naction = \"close\"", `v.toml:2: chaos.0.at: 45s is not before the end of the run (duration 45s)`},
 		{"fraction on a restart", "[[chaos]]\nat = \"10s\"\naction = \"restart\"\nfraction = 0.5", `v.toml:4: chaos.0.fraction: does not apply to a restart step: remove it; a restart takes at, action, node, drain, downtime, code and reason`},
@@ -173,12 +173,17 @@ func TestValidateInCode(t *testing.T) {
 		t.Errorf("Defaults().Validate(): %v", err)
 	}
 	p.Chaos = []ChaosStep{StepDefaults(ActionRollingRestart), StepDefaults(ActionClose)}
-	p.Chaos[0].At = Dur(10 * time.Second)
-	p.Chaos[1].At = Dur(20 * time.Second)
+	p.Chaos[0].At = 10 * time.Second
+	p.Chaos[1].At = 20 * time.Second
 	if err := p.Validate(); err != nil {
 		t.Errorf("Validate with StepDefaults steps: %v", err)
 	}
-	p.Chaos[1].Batch = 2
+	// A step built with keys of another action: a close's, and batch.
+	p.Chaos[1].Params = &struct {
+		Fraction float64 `toml:"fraction"`
+		Code     int     `toml:"code"`
+		Batch    int     `toml:"batch"`
+	}{Fraction: 1, Code: 1000, Batch: 2}
 	p.Fleet.Clients = 0
 	want := "fleet.clients: 0 is out of range: use 1 to 1000000 clients\n" +
 		"chaos.1.batch: does not apply to a close step: remove it; a close takes at, action, fraction, code and reason"

@@ -9,128 +9,189 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/admin"
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
-// Restart takes one proxy node out of rotation: new connections go to the
-// other nodes (or get 503 when none is up), the node's connections get
-// spec.Code and spec.Reason spread evenly over spec.Drain while their
-// upstream connections get 1001 (going away), and after spec.Downtime the
-// node rejoins. It returns once the node is back in rotation, with the
-// number of connections it closed. A zero spec.Code means 1012 (service
-// restart).
-//
-// If ctx ends first, Restart stops closing, puts the node back at once and
-// returns the count so far with ctx.Err(); connections not yet closed stay
-// open. Restarting a node that is restarting is an error.
-func (p *Proxy) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
-	code, err := chaos.CheckRestart("proxy", node, len(p.nodes), spec)
+// The proxy's chaos capabilities (see internal/action), which the actions
+// compose: a proxy node out of rotation and back, connections ended (the
+// client gets the code, its upstream connection 1001) or dropped (both TCP
+// connections closed without a close frame), a node's traffic frozen.
+
+// proxyNode returns node i, or an error.
+func (p *Proxy) proxyNode(i int) (*node, error) {
+	if i < 0 || i >= len(p.nodes) {
+		return nil, fmt.Errorf("node %d: the proxy has nodes 0 to %d", i, len(p.nodes)-1)
+	}
+	return p.nodes[i], nil
+}
+
+// Refuse takes node out of rotation: new connections go to the other nodes
+// (or get 503 with a Retry-After until back when none is up), and a
+// connection that completes its handshake meanwhile ends as e says (a
+// zero e.Code means 1012, service restart). Refusing a node that is out of
+// rotation already is an error.
+func (p *Proxy) Refuse(ctx context.Context, node int, e action.Ending, back time.Time) error {
+	n, err := p.proxyNode(node)
 	if err != nil {
-		return 0, err
+		return err
+	}
+	if e, err = e.Check(websocket.CloseServiceRestart); err != nil {
+		return fmt.Errorf("node %d: %w", node, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return err
 	}
-	n := p.nodes[node]
-	start := time.Now()
-	open, err := p.takeDown(n, code, spec.Reason, start.Add(spec.Drain+spec.Downtime))
-	if err != nil {
-		return 0, fmt.Errorf("restart node %d: %w", node, err)
-	}
-
-	w := chaos.NewWaiter(ctx, p.done, errShutdown)
-	defer w.Stop()
-	closed, err = chaos.DrainClose(w, start, spec.Drain, open, func(batch []*conn) int {
-		return closeConns(batch, code, spec.Reason, reasonRestart)
-	})
-	if err != nil {
-		return closed + p.rejoin(n), err
-	}
-	if err := w.Until(start.Add(spec.Drain)); err != nil {
-		return closed + p.rejoin(n), err
-	}
-	p.setState(n, admin.StateDown)
-	if err := w.Until(start.Add(spec.Drain + spec.Downtime)); err != nil {
-		return closed + p.rejoin(n), err
-	}
-	return closed + p.rejoin(n), nil
-}
-
-// takeDown takes n out of rotation until back and returns its open
-// connections in id order.
-func (p *Proxy) takeDown(n *node, code int, reason string, back time.Time) ([]*conn, error) {
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		return nil, errShutdown()
-	}
-	if n.state != admin.StateUp {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("node %d is already down", n.index)
-	}
-	n.state, n.back = admin.StateDraining, back
-	n.downCode, n.downReason, n.late = code, reason, 0
-	open := n.openLocked()
-	p.mu.Unlock()
-	sortByID(open)
-	return open, nil
-}
-
-func (p *Proxy) setState(n *node, state string) {
-	p.mu.Lock()
-	n.state = state
-	p.mu.Unlock()
-}
-
-// rejoin puts n back in rotation and returns how many connections were
-// closed for completing their handshake while it was down.
-func (p *Proxy) rejoin(n *node) (late int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	late, n.late = n.late, 0
-	n.state, n.back = admin.StateUp, time.Time{}
-	return late
+	switch {
+	case p.shut:
+		return errShutdown()
+	case n.refusing:
+		return fmt.Errorf("node %d is already down", node)
+	}
+	n.refusing, n.back, n.down, n.late = true, back, e, 0
+	return nil
 }
 
-// Close closes round(spec.Fraction × open connections) over all nodes, at
-// least one if any are open and spec.Fraction > 0: each client gets
-// spec.Code and spec.Reason, its upstream connection 1001 (going away). The
-// connections are picked uniformly at random from spec.Seed, so the same
-// seed over the same connections picks the same ones. A zero spec.Code
-// means 1000 (normal closure). It returns how many it closed.
-func (p *Proxy) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, err error) {
-	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
-		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
-	}
-	code, err := chaos.CloseCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
+// Accept puts node back in rotation and returns how many connections were
+// ended for completing their handshake while it was out.
+func (p *Proxy) Accept(ctx context.Context, node int) (int, error) {
+	n, err := p.proxyNode(node)
 	if err != nil {
-		return 0, fmt.Errorf("close: %w", err)
+		return 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	late := n.late
+	n.refusing, n.back, n.late = false, time.Time{}, 0
+	return late, nil
+}
+
+// End ends the open connections pk picks, as e says (a zero e.Code means
+// 1000, normal closure), spread evenly over spread, and returns how many it
+// ended. If ctx ends first, End stops and returns the count so far with
+// ctx.Err(); connections not yet ended stay open.
+func (p *Proxy) End(ctx context.Context, pk action.Pick, e action.Ending, spread time.Duration) (int, error) {
+	if err := pk.Check(len(p.nodes)); err != nil {
+		return 0, fmt.Errorf("end: %w", err)
+	}
+	e, err := e.Check(websocket.CloseNormalClosure)
+	if err != nil {
+		return 0, fmt.Errorf("end: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	open, upReason, err := p.beginEnd(pk.Node)
+	if err != nil {
+		return 0, fmt.Errorf("end: %w", err)
+	}
+	defer p.endDone(pk.Node)
+	w := action.NewWaiter(ctx, p.done, errShutdown)
+	defer w.Stop()
+	return action.DrainClose(w, time.Now(), spread, action.Select(pk, open), func(batch []*conn) int {
+		return closeConns(batch, e, upReason)
+	})
+}
+
+// beginEnd returns the open connections of node (every node when -1) in id
+// order, with the reason their upstream connections get, and counts an End
+// under way on the nodes until endDone.
+func (p *Proxy) beginEnd(node int) (open []*conn, upReason string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shut {
+		return nil, "", errShutdown()
+	}
+	upReason = reasonClose
+	for _, n := range p.endNodes(node) {
+		open = append(open, n.openLocked()...)
+		n.ending++
+		if n.refusing {
+			upReason = reasonRestart
+		}
+	}
+	sortByID(open)
+	return open, upReason, nil
+}
+
+// endDone ends what beginEnd counted.
+func (p *Proxy) endDone(node int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, n := range p.endNodes(node) {
+		n.ending--
+	}
+}
+
+// endNodes are the nodes an End of node acts on.
+func (p *Proxy) endNodes(node int) []*node {
+	if node < 0 {
+		return p.nodes
+	}
+	return p.nodes[node : node+1]
+}
+
+// Freeze stops node's traffic until Thaw: its connections' relays neither
+// read nor write, and a handshake assigned to it stalls. It returns how many
+// open connections it holds. Freezing a frozen node is an error.
+func (p *Proxy) Freeze(ctx context.Context, node int) (int, error) {
+	n, err := p.proxyNode(node)
+	if err != nil {
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.shut {
-		p.mu.Unlock()
-		return 0, fmt.Errorf("close: %w", errShutdown())
+		return 0, errShutdown()
 	}
-	var open []*conn
-	for _, n := range p.nodes {
-		open = append(open, n.openLocked()...)
+	gate := make(chan struct{})
+	if !n.gate.CompareAndSwap(nil, &gate) {
+		return 0, fmt.Errorf("node %d is frozen already", node)
 	}
-	p.mu.Unlock()
-	sortByID(open)
-	k := chaos.CloseCount(spec.Fraction, len(open))
-	chaos.Choose(open, k, spec.Seed)
-	return closeConns(open[:k], code, spec.Reason, reasonClose), nil
+	return len(n.openLocked()), nil
 }
 
-// closeConns closes conns (code and reason to the client, 1001 and upReason
-// upstream), a bounded number at a time, and returns how many it closed (the
-// others were closing already).
-func closeConns(conns []*conn, code int, reason, upReason string) int {
-	return chaos.CloseEach(conns, func(c *conn) bool { return c.close(code, reason, upReason) })
+// Thaw resumes node's traffic; a node that is not frozen stays as it is.
+func (p *Proxy) Thaw(ctx context.Context, node int) error {
+	n, err := p.proxyNode(node)
+	if err != nil {
+		return err
+	}
+	n.thaw()
+	return nil
+}
+
+// thaw opens the node's gate, if it is frozen.
+func (n *node) thaw() {
+	if g := n.gate.Swap(nil); g != nil {
+		close(*g)
+	}
+}
+
+// waitThawed returns true once the node is not frozen, or false if done
+// closes first.
+func (n *node) waitThawed(done <-chan struct{}) bool {
+	g := n.gate.Load()
+	if g == nil {
+		return true
+	}
+	select {
+	case <-*g:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// closeConns ends conns as e says (the client gets e's code and reason, the
+// upstream 1001 with upReason), a bounded number at a time, and returns how
+// many it ended (the others were closing already).
+func closeConns(conns []*conn, e action.Ending, upReason string) int {
+	return action.CloseEach(conns, func(c *conn) bool { return c.close(e, upReason) })
 }
 
 func sortByID(conns []*conn) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/dialabort"
 )
 
@@ -39,6 +39,9 @@ func (p *Proxy) handshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.conns.Done()
+	if !n.waitThawed(r.Context().Done()) {
+		return // the client gave up on a frozen node
+	}
 
 	up, resp, err := p.dialUpstream(r)
 	if err != nil {
@@ -74,11 +77,10 @@ func (p *Proxy) handshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &conn{p: p, n: n, down: down, up: up}
-	if open, code, reason := p.register(c); !open {
-		// The node went down during the handshake: close the connection
-		// as the node's others were closed.
-		sendClose(down, code, reason)
-		sendClose(up, websocket.CloseGoingAway, reasonRestart)
+	if open, e := p.register(c); !open {
+		// The node went down during the handshake: end the connection
+		// as the node's others were ended.
+		c.end(e, reasonRestart)
 	}
 	c.relay()
 	p.unregister(c)
@@ -122,7 +124,7 @@ func (p *Proxy) admit() (*node, time.Duration) {
 	for range len(p.nodes) {
 		n := p.nodes[p.next]
 		p.next = (p.next + 1) % len(p.nodes)
-		if n.state == admin.StateUp {
+		if !n.refusing {
 			p.conns.Add(1)
 			return n, 0
 		}
@@ -147,14 +149,14 @@ func (p *Proxy) stillUp(n *node) (bool, time.Duration) {
 	if p.shut {
 		return false, time.Second
 	}
-	return n.state == admin.StateUp, time.Until(n.back)
+	return !n.refusing, time.Until(n.back)
 }
 
 // register adds an upgraded connection to its node. If the node went down
 // (or the proxy shut down) during the handshake, the connection is
-// registered as already closing and register returns false with the close
-// code and reason to send the client.
-func (p *Proxy) register(c *conn) (open bool, code int, reason string) {
+// registered as already closing and register returns false with how to end
+// it.
+func (p *Proxy) register(c *conn) (open bool, e action.Ending) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := c.n
@@ -165,14 +167,14 @@ func (p *Proxy) register(c *conn) (open bool, code int, reason string) {
 	switch {
 	case p.shut:
 		c.closing = true
-		return false, websocket.CloseGoingAway, "going away"
-	case n.state != admin.StateUp:
+		return false, action.Ending{Code: websocket.CloseGoingAway, Reason: "going away"}
+	case n.refusing:
 		c.closing = true
 		n.late++
-		return false, n.downCode, n.downReason
+		return false, n.down
 	}
 	n.conns.Add(1)
-	return true, 0, ""
+	return true, action.Ending{}
 }
 
 // unregister removes a connection whose relays have ended.

@@ -22,9 +22,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/admin"
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/dialabort"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 )
 
 // NodeHeader is the response header of a proxied handshake that names the
@@ -48,8 +48,9 @@ const (
 )
 
 var (
-	_ chaos.Target = (*Proxy)(nil)
-	_ admin.Target = (*Proxy)(nil)
+	_ action.Refuser = (*Proxy)(nil)
+	_ action.Ender   = (*Proxy)(nil)
+	_ action.Freezer = (*Proxy)(nil)
 )
 
 // Options configures a proxy.
@@ -67,15 +68,6 @@ type Options struct {
 	// HandshakeTimeout bounds the upstream TCP connect, TLS and WebSocket
 	// handshake (10s when 0); a handshake that takes longer gets 504.
 	HandshakeTimeout time.Duration
-}
-
-// NodeStats is a snapshot of one proxy node's counters.
-type NodeStats struct {
-	Index    int
-	Conns    int64 // connections open now
-	Accepted int64 // handshakes completed, cumulative
-	Rejected int64 // handshakes refused (node down, upstream refused or unreachable), cumulative
-	Up       bool  // the node is in rotation
 }
 
 // Proxy is a running chaos proxy. Its methods are safe for concurrent use.
@@ -110,13 +102,31 @@ type node struct {
 	accepted atomic.Int64
 	rejected atomic.Int64
 
+	// gate is closed when a frozen node thaws; nil while it is not frozen.
+	gate atomic.Pointer[chan struct{}]
+
 	// Guarded by Proxy.mu.
-	state      string    // admin.StateUp, StateDraining or StateDown
-	back       time.Time // when a restarting node rejoins
-	downCode   int       // close code for connections registered while down
-	downReason string
-	late       int // connections closed that way during the current restart
-	live       map[*conn]struct{}
+	refusing bool          // out of rotation, between Refuse and Accept
+	ending   int           // Ends under way on its connections
+	back     time.Time     // when a refusing node is due back (zero: unknown)
+	down     action.Ending // how connections registered while it refuses end
+	late     int           // connections ended that way while it refused
+	live     map[*conn]struct{}
+}
+
+// stateLocked is the node's state, under Proxy.mu.
+func (n *node) stateLocked(shut bool) string {
+	switch {
+	case shut:
+		return nodes.StateDown
+	case n.refusing && n.ending > 0:
+		return nodes.StateDraining
+	case n.refusing:
+		return nodes.StateDown
+	case n.gate.Load() != nil:
+		return nodes.StateFrozen
+	}
+	return nodes.StateUp
 }
 
 // Start validates opts, listens and serves until Shutdown. ctx bounds the
@@ -177,7 +187,7 @@ func Start(ctx context.Context, opts Options) (*Proxy, error) {
 	p.dials, p.endDials = context.WithCancel(context.Background())
 	p.nodes = make([]*node, nodes)
 	for i := range p.nodes {
-		p.nodes[i] = &node{index: i, state: admin.StateUp, live: make(map[*conn]struct{})}
+		p.nodes[i] = &node{index: i, live: make(map[*conn]struct{})}
 	}
 
 	// A plain listener, without SO_REUSEPORT: an address someone holds is
@@ -250,17 +260,17 @@ func (p *Proxy) URL() string { return p.url }
 func (p *Proxy) Nodes() int { return len(p.nodes) }
 
 // Stats returns a snapshot of every node's counters, by node index.
-func (p *Proxy) Stats() []NodeStats {
+func (p *Proxy) Stats() []nodes.Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]NodeStats, len(p.nodes))
+	out := make([]nodes.Stats, len(p.nodes))
 	for i, n := range p.nodes {
-		out[i] = NodeStats{
+		out[i] = nodes.Stats{
 			Index:    i,
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
 			Rejected: n.rejected.Load(),
-			Up:       n.state == admin.StateUp && !p.shut,
+			Up:       !n.refusing && !p.shut,
 		}
 	}
 	return out
@@ -268,18 +278,14 @@ func (p *Proxy) Stats() []NodeStats {
 
 // NodeStatus returns every node's state and counters, by node index, for
 // the admin API.
-func (p *Proxy) NodeStatus() []admin.NodeStatus {
+func (p *Proxy) NodeStatus() []nodes.Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]admin.NodeStatus, len(p.nodes))
+	out := make([]nodes.Status, len(p.nodes))
 	for i, n := range p.nodes {
-		state := n.state
-		if p.shut {
-			state = admin.StateDown
-		}
-		out[i] = admin.NodeStatus{
+		out[i] = nodes.Status{
 			Index:    i,
-			State:    state,
+			State:    n.stateLocked(p.shut),
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
 			Rejected: n.rejected.Load(),
@@ -307,7 +313,10 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		// upgraded connections are the proxy's own, closed below.
 		p.endDials()
 		p.srv.Close()
-		closeConns(open, websocket.CloseGoingAway, "going away", reasonShutdown)
+		for _, n := range p.nodes {
+			n.thaw() // a frozen connection must see its close
+		}
+		closeConns(open, action.Ending{Code: websocket.CloseGoingAway, Reason: "going away"}, reasonShutdown)
 	})
 
 	finished := make(chan struct{})
@@ -337,6 +346,10 @@ func (p *Proxy) dropAll() {
 		}
 	}
 }
+
+// Stopped is closed once Shutdown starts: an action waiting on the proxy
+// (a restart's downtime, a freeze) ends then.
+func (p *Proxy) Stopped() <-chan struct{} { return p.done }
 
 // closing reports whether Shutdown has started.
 func (p *Proxy) closing() bool {

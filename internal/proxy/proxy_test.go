@@ -17,12 +17,12 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/admin"
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 )
 
-func restartSpec(code int, downtime time.Duration) chaos.RestartSpec {
-	return chaos.RestartSpec{Code: code, Reason: "restart", Downtime: downtime}
+func restartSpec(code int, downtime time.Duration) action.RestartParams {
+	return action.RestartParams{Code: code, Reason: "restart", Downtime: downtime}
 }
 
 func TestRelaysMessagesBothWays(t *testing.T) {
@@ -298,7 +298,7 @@ func TestRoundRobin(t *testing.T) {
 		return true
 	})
 	for _, s := range p.NodeStatus() {
-		if s.State != admin.StateUp || s.Accepted != 2 || s.Rejected != 0 {
+		if s.State != nodes.StateUp || s.Accepted != 2 || s.Rejected != 0 {
 			t.Errorf("node status %+v, want up with 2 accepted", s)
 		}
 	}
@@ -332,7 +332,7 @@ func TestRestartNode(t *testing.T) {
 			t.Errorf("upstream side of a restarted connection ended with %d %q, want 1001", got.code, got.reason)
 		}
 	}
-	eventually(t, "node 0 down", func() bool { return p.NodeStatus()[0].State == admin.StateDown })
+	eventually(t, "node 0 down", func() bool { return p.NodeStatus()[0].State == nodes.StateDown })
 
 	// The two clients come back, to the nodes that are up.
 	for range 2 {
@@ -358,7 +358,7 @@ func TestRestartNode(t *testing.T) {
 	if closed != 2 || !errors.Is(err, context.Canceled) {
 		t.Errorf("restart: closed %d, %v; want 2 and context canceled", closed, err)
 	}
-	if st := p.NodeStatus()[0]; st.State != admin.StateUp {
+	if st := p.NodeStatus()[0]; st.State != nodes.StateUp {
 		t.Errorf("node 0 after the restart: %+v", st)
 	}
 	// Back in rotation: the round-robin reaches it again.
@@ -377,15 +377,15 @@ func TestRestartRejoinsAfterDowntime(t *testing.T) {
 	p := startProxy(t, Options{Upstream: u.url("/"), Nodes: 2})
 	ws, _ := dial(t, p.URL(), nil)
 	eventually(t, "the connection counted", func() bool { return openConns(p) == 1 })
-	spec := chaos.RestartSpec{Code: 4000, Drain: 20 * time.Millisecond, Downtime: 50 * time.Millisecond}
-	closed, err := p.Restart(context.Background(), 0, spec)
+	spec := action.RestartParams{Code: 4000, Drain: 20 * time.Millisecond, Downtime: 50 * time.Millisecond}
+	closed, err := restart(context.Background(), p, 0, spec)
 	if err != nil || closed != 1 {
 		t.Fatalf("restart: closed %d, %v", closed, err)
 	}
 	if code, _ := readClose(t, ws); code != 4000 {
 		t.Errorf("client got %d, want 4000", code)
 	}
-	if st := p.NodeStatus()[0]; st.State != admin.StateUp {
+	if st := p.NodeStatus()[0]; st.State != nodes.StateUp {
 		t.Errorf("node 0 after Restart returned: %+v", st)
 	}
 }
@@ -443,7 +443,7 @@ func TestCloseFraction(t *testing.T) {
 		clients[i], _ = dial(t, p.URL(), nil)
 	}
 	eventually(t, "10 connections counted", func() bool { return openConns(p) == 10 })
-	closed, err := p.Close(context.Background(), chaos.CloseSpec{Fraction: 0.3, Code: 1000, Reason: "done", Seed: 7})
+	closed, err := closeShare(context.Background(), p, closeParams{Fraction: 0.3, Code: 1000, Reason: "done", Seed: 7})
 	if err != nil || closed != 3 {
 		t.Fatalf("close: closed %d, %v; want 3", closed, err)
 	}
@@ -483,17 +483,17 @@ func TestChaosErrors(t *testing.T) {
 		call func() error
 		want string
 	}{
-		{"node out of range", func() error { _, err := p.Restart(ctx, 2, chaos.RestartSpec{}); return err }, "nodes 0 to 1"},
-		{"negative node", func() error { _, err := p.Restart(ctx, -1, chaos.RestartSpec{}); return err }, "nodes 0 to 1"},
-		{"node already down", func() error { _, err := p.Restart(ctx, 1, chaos.RestartSpec{}); return err }, "already down"},
-		{"reserved code", func() error { _, err := p.Restart(ctx, 0, chaos.RestartSpec{Code: 999}); return err }, "outside 1000-4999"},
+		{"node out of range", func() error { _, err := restart(ctx, p, 2, action.RestartParams{}); return err }, "nodes 0 to 1"},
+		{"negative node", func() error { _, err := restart(ctx, p, -1, action.RestartParams{}); return err }, "nodes 0 to 1"},
+		{"node already down", func() error { _, err := restart(ctx, p, 1, action.RestartParams{}); return err }, "already down"},
+		{"reserved code", func() error { _, err := restart(ctx, p, 0, action.RestartParams{Code: 999}); return err }, "outside 1000-4999"},
 		{"long reason", func() error {
-			_, err := p.Restart(ctx, 0, chaos.RestartSpec{Reason: strings.Repeat("x", 124)})
+			_, err := restart(ctx, p, 0, action.RestartParams{Reason: strings.Repeat("x", 124)})
 			return err
 		}, "at most 123"},
-		{"negative downtime", func() error { _, err := p.Restart(ctx, 0, chaos.RestartSpec{Downtime: -1}); return err }, "negative"},
-		{"fraction above 1", func() error { _, err := p.Close(ctx, chaos.CloseSpec{Fraction: 1.5}); return err }, "fraction"},
-		{"close code 5000", func() error { _, err := p.Close(ctx, chaos.CloseSpec{Fraction: 1, Code: 5000}); return err }, "outside"},
+		{"negative downtime", func() error { _, err := restart(ctx, p, 0, action.RestartParams{Downtime: -1}); return err }, "negative"},
+		{"fraction above 1", func() error { _, err := closeShare(ctx, p, closeParams{Fraction: 1.5}); return err }, "fraction"},
+		{"close code 5000", func() error { _, err := closeShare(ctx, p, closeParams{Fraction: 1, Code: 5000}); return err }, "outside"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -540,7 +540,7 @@ func TestShutdown(t *testing.T) {
 			t.Errorf("upstream got %d, want 1001", got.code)
 		}
 	}
-	if _, err := p.Restart(ctx, 0, chaos.RestartSpec{}); !errors.Is(err, net.ErrClosed) {
+	if _, err := restart(ctx, p, 0, action.RestartParams{}); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("restart after shutdown: %v, want net.ErrClosed", err)
 	}
 	if err := p.Shutdown(ctx); err != nil {
@@ -563,7 +563,7 @@ func TestShutdownInterruptsRestart(t *testing.T) {
 	dial(t, p.URL(), nil)
 	done := make(chan error, 1)
 	go func() {
-		_, err := p.Restart(context.Background(), 0, chaos.RestartSpec{Downtime: time.Hour})
+		_, err := restart(context.Background(), p, 0, action.RestartParams{Downtime: time.Hour})
 		done <- err
 	}()
 	eventually(t, "node 0 restarting", func() bool { return !p.Stats()[0].Up })
@@ -752,7 +752,7 @@ func TestRestartDrainClosesEveryClient(t *testing.T) {
 		clients[i], _ = dial(t, p.URL(), nil)
 	}
 	eventually(t, "4 connections counted", func() bool { return openConns(p) == 4 })
-	closed, err := p.Restart(context.Background(), 0, chaos.RestartSpec{Drain: 60 * time.Millisecond})
+	closed, err := restart(context.Background(), p, 0, action.RestartParams{Drain: 60 * time.Millisecond})
 	if err != nil || closed != 4 {
 		t.Fatalf("restart: closed %d, %v; want 4", closed, err)
 	}

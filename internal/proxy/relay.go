@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 // CloseBadGateway is close code 1014 (Bad Gateway), which gorilla/websocket
@@ -39,24 +41,25 @@ type conn struct {
 // it gets its reply from the proxy (gorilla's close handler echoes the code),
 // so each side's closing handshake completes on its own.
 func (c *conn) relay() {
-	c.down.SetPingHandler(forwardControl(c.up, websocket.PingMessage))
-	c.down.SetPongHandler(forwardControl(c.up, websocket.PongMessage))
-	c.up.SetPingHandler(forwardControl(c.down, websocket.PingMessage))
-	c.up.SetPongHandler(forwardControl(c.down, websocket.PongMessage))
+	c.down.SetPingHandler(c.forwardControl(c.up, websocket.PingMessage))
+	c.down.SetPongHandler(c.forwardControl(c.up, websocket.PongMessage))
+	c.up.SetPingHandler(c.forwardControl(c.down, websocket.PingMessage))
+	c.up.SetPongHandler(c.forwardControl(c.down, websocket.PongMessage))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.clientEnded(pump(c.down, c.up))
+		c.clientEnded(c.pump(c.down, c.up))
 	}()
-	c.upstreamEnded(pump(c.up, c.down))
+	c.upstreamEnded(c.pump(c.up, c.down))
 	<-done
 }
 
-// forwardControl returns a handler that relays a ping or pong to dst. A
-// failure to write it shows on dst's own reader; a lost ping is the peer's
-// to notice.
-func forwardControl(dst *websocket.Conn, typ int) func(string) error {
+// forwardControl returns a handler that relays a ping or pong to dst, once
+// the node is not frozen. A failure to write it shows on dst's own reader;
+// a lost ping is the peer's to notice.
+func (c *conn) forwardControl(dst *websocket.Conn, typ int) func(string) error {
 	return func(data string) error {
+		c.n.waitThawed(nil)
 		_ = dst.WriteControl(typ, []byte(data), time.Now().Add(closeWriteTimeout))
 		return nil
 	}
@@ -67,10 +70,12 @@ func forwardControl(dst *websocket.Conn, typ int) func(string) error {
 // error. Once writing dst fails it keeps reading src and discards, so that
 // src's close frame is still seen; a failure other than a close already
 // sent gives dst up (closes its TCP connection), so its reader ends too.
-func pump(src, dst *websocket.Conn) error {
+// While the node is frozen it neither reads nor writes.
+func (c *conn) pump(src, dst *websocket.Conn) error {
 	writing := true
 	sr := &stallReader{dst: dst} // one per direction, not one per message
 	for {
+		c.n.waitThawed(nil)
 		typ, r, err := src.NextReader()
 		if err != nil {
 			return err
@@ -78,6 +83,7 @@ func pump(src, dst *websocket.Conn) error {
 		if !writing {
 			continue // NextReader discards the unread message
 		}
+		c.n.waitThawed(nil)
 		w, err := dst.NextWriter(typ)
 		if err == nil {
 			sr.r = r
@@ -159,16 +165,27 @@ func (c *conn) clientEnded(err error) {
 	c.down.Close()
 }
 
-// close sends the client code and reason and the upstream 1001 with
-// upReason, unless the connection is closing already; it reports whether
-// it did.
-func (c *conn) close(code int, reason, upReason string) bool {
+// close ends the connection as e says, unless it is closing already, and
+// reports whether it did.
+func (c *conn) close(e action.Ending, upReason string) bool {
 	if !c.p.markClosing(c) {
 		return false
 	}
-	sendClose(c.down, code, reason)
-	sendClose(c.up, websocket.CloseGoingAway, upReason)
+	c.end(e, upReason)
 	return true
+}
+
+// end sends the client e's code and reason and the upstream 1001 with
+// upReason; or, for a drop, closes both TCP connections without a close
+// frame, as a proxy node that dies does.
+func (c *conn) end(e action.Ending, upReason string) {
+	if e.Drop {
+		c.down.Close()
+		c.up.Close()
+		return
+	}
+	sendClose(c.down, e.Code, e.Reason)
+	sendClose(c.up, websocket.CloseGoingAway, upReason)
 }
 
 // sendClose starts or completes a closing handshake: the close frame, then

@@ -17,15 +17,6 @@ import (
 // ProfileFile is the effective profile of a run, written beside its results.
 const ProfileFile = "profile.toml"
 
-// stepKeys lists the keys each chaos action takes. The profile rejects a key
-// that does not belong to a step's action, so profile.toml writes only these
-// (the profile package keeps the same list for validation).
-var stepKeys = map[string][]string{
-	profile.ActionRollingRestart: {"at", "action", "nodes", "batch", "interval", "drain", "downtime", "code", "reason"},
-	profile.ActionRestart:        {"at", "action", "node", "drain", "downtime", "code", "reason"},
-	profile.ActionClose:          {"at", "action", "fraction", "code", "reason"},
-}
-
 // topKeys is the order of profile.toml's sections: the run's identity first,
 // then what a reader looks for, the target, the fleet and the timeline.
 var topKeys = []string{"name", "duration", "seed", "thresholds", "target", "fleet", "chaos"}
@@ -142,15 +133,44 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 		delete(tree, "chaos")
 	} else if steps, ok := tree["chaos"].([]map[string]any); ok {
 		for i, step := range steps {
-			keep := stepKeys[p.Chaos[i].Action]
-			for k := range step {
-				if !slices.Contains(keep, k) || k == "nodes" && len(p.Chaos[i].Nodes) == 0 || k == "reason" && p.Chaos[i].Reason == "" {
-					delete(step, k)
-				}
+			if err := stepParams(p, p.Chaos[i].Params, step); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return tree, nil
+}
+
+// stepParams adds a step's own keys, its action's parameters, to step:
+// those whose value says something (an empty list of nodes means every
+// node, an empty reason the default one).
+func stepParams(p *profile.Profile, params any, step map[string]any) error {
+	if params == nil {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(params); err != nil {
+		return fmt.Errorf("encode the profile: %w", err)
+	}
+	var keys map[string]any
+	if _, err := toml.Decode(b.String(), &keys); err != nil {
+		return fmt.Errorf("encode the profile: %w", err)
+	}
+	redactStrings(p, keys)
+	for k, v := range keys {
+		switch v := v.(type) {
+		case string:
+			if v == "" {
+				continue
+			}
+		case []any:
+			if len(v) == 0 {
+				continue
+			}
+		}
+		step[k] = v
+	}
+	return nil
 }
 
 // targetTree drops from target, p's [target] as tables, the keys that do
@@ -244,31 +264,51 @@ func escapeDollar(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 func nodeHookTables(p *profile.Profile) []map[string]any {
 	var out []map[string]any
 	for _, h := range p.Target.NodeHooks {
-		m := map[string]any{"name": p.Redact(h.Name), "timeout": h.Timeout.String(), "window": h.Window.String()}
-		if len(h.Command) > 0 {
-			args := make([]any, len(h.Command))
-			for i, a := range h.Command {
-				args[i] = escapeDollar(p.Redact(a))
-			}
-			m["command"] = args
+		m := map[string]any{"name": p.Redact(h.Name)}
+		if restart, ok := h.Hook(profile.RestartHook); ok {
+			m = hookTable(p, restart)
+			m["name"] = p.Redact(h.Name)
 		} else {
-			web := map[string]any{"method": h.HTTP.Method, "url": escapeDollar(p.Redact(h.HTTP.URL))}
-			if h.HTTP.Status != 0 {
-				web["status"] = h.HTTP.Status
+			m["timeout"], m["window"] = h.Timeout.String(), h.Window.String()
+		}
+		if len(h.Hooks) > 0 {
+			hooks := map[string]any{}
+			for name, hk := range h.Hooks {
+				hooks[name] = hookTable(p, hk)
 			}
-			if h.HTTP.Body != "" {
-				web["body"] = escapeDollar(p.Redact(h.HTTP.Body))
-			}
-			if len(h.HTTP.Headers) > 0 {
-				hdr := map[string]any{}
-				for k, v := range h.HTTP.Headers {
-					hdr[k] = escapeDollar(p.Redact(v))
-				}
-				web["headers"] = hdr
-			}
-			m["http"] = web
+			m["hooks"] = hooks
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// hookTable returns a hook as a table, secrets redacted, without the keys
+// it leaves empty.
+func hookTable(p *profile.Profile, h profile.Hook) map[string]any {
+	m := map[string]any{"timeout": h.Timeout.String(), "window": h.Window.String()}
+	if len(h.Command) > 0 {
+		args := make([]any, len(h.Command))
+		for i, a := range h.Command {
+			args[i] = escapeDollar(p.Redact(a))
+		}
+		m["command"] = args
+		return m
+	}
+	web := map[string]any{"method": h.HTTP.Method, "url": escapeDollar(p.Redact(h.HTTP.URL))}
+	if h.HTTP.Status != 0 {
+		web["status"] = h.HTTP.Status
+	}
+	if h.HTTP.Body != "" {
+		web["body"] = escapeDollar(p.Redact(h.HTTP.Body))
+	}
+	if len(h.HTTP.Headers) > 0 {
+		hdr := map[string]any{}
+		for k, v := range h.HTTP.Headers {
+			hdr[k] = escapeDollar(p.Redact(v))
+		}
+		web["headers"] = hdr
+	}
+	m["http"] = web
+	return m
 }

@@ -16,13 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 func stepWithReason(reason string) profile.ChaosStep {
 	s := profile.StepDefaults(profile.ActionClose)
-	s.At = profile.Dur(20 * time.Second)
-	s.Reason = reason
+	s.At = 20 * time.Second
+	s.Params.(*action.CloseParams).Reason = reason
 	return s
 }
 

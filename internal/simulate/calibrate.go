@@ -107,7 +107,7 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 				continue
 			}
 			k := float64(h.TotalCount())
-			waited += h.Mean()*k - float64(plan[i].RestartSpec().Drain.Microseconds())*k/2
+			waited += h.Mean()*k - float64(plan[i].Spread.Microseconds())*k/2
 			n += h.TotalCount()
 			k2 += k * k
 		}

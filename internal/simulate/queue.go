@@ -17,7 +17,9 @@ const (
 	evClose                        // a close frame reaches the client
 	evLifetime                     // the client ends its session
 	evChaos                        // a chaos event begins
-	evNodeUp                       // a restarted node listens again
+	evLater                        // an action's step after a wait (Sim.After): id indexes sim.later
+	evDetect                       // a frozen connection's ping has waited pong_timeout
+	evStallOver                    // a handshake stalled on a frozen node reaches its timeout
 	evSample                       // the nodes' counters are sampled
 )
 

@@ -109,10 +109,7 @@ func TestSameDelaysAsTheFleet(t *testing.T) {
 	real := &watchedBackoff{inner: cfg.Backoff, seqs: map[*rand.Rand][]time.Duration{}}
 	cfg.Backoff = real
 	events := chaos.Plan(p)
-	plans := make([]stats.EventPlan, len(events))
-	for i, e := range events {
-		plans[i] = e.EventPlan
-	}
+	plans := chaos.EventPlans(events)
 	start := time.Now()
 	rec := stats.New(stats.Config{Start: start, Horizon: p.Duration.D(), Events: plans})
 	fl, err := fleet.New(cfg, rec)

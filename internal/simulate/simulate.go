@@ -11,17 +11,19 @@
 package simulate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/fleet"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/stats"
@@ -145,20 +147,30 @@ type client struct {
 	respAt     int64 // when its response reaches the client
 	closedAt   int64 // when the close it recovers from was observed
 	down       int64 // the first close not yet recovered from; -1: none
+	since      int64 // when its connection's handshake completed: its pings count from there
+	// stalls counts the client's handshakes that stalled on a frozen node;
+	// stalled says the current one waits.
+	stalls  uint32
+	stalled bool
 }
 
 // node is one server of the modeled target.
 type node struct {
-	index      int
-	up         bool
-	restarting bool
-	limiter    *rate.Limiter // nil: no accept_rate
-	maxConns   int
-	conns      []int32 // its clients whose connection is open (not yet sent a close)
-	reserved   int     // requests admitted, not yet served
-	accepted   int64
-	rejected   int64
-	pool       *pool
+	index    int
+	up       bool
+	refusing bool // between Refuse and Accept
+	frozen   bool
+	// freezes counts the node's freezes: a detection scheduled in one is
+	// dropped once it thawed.
+	freezes  uint32
+	stalled  []int32       // clients whose handshakes wait for the node to thaw
+	limiter  *rate.Limiter // nil: no accept_rate
+	maxConns int
+	conns    []int32 // its clients whose connection is open (not yet sent a close)
+	reserved int     // requests admitted, not yet served
+	accepted int64
+	rejected int64
+	pool     *pool
 	// gen counts the node's stops: a request admitted before the latest
 	// stop was dropped with the node's server, even if it is up again.
 	gen uint32
@@ -214,7 +226,9 @@ type sim struct {
 	shards  []*stats.Shard
 	nodes   []*node
 	up      []int // indexes of the nodes up, for picking one
-	events  []chaos.Event
+	events  []action.Event
+	// later holds the steps actions scheduled with After, by evLater's id.
+	later []func()
 
 	rng        *rand.Rand // the simulator's own: the wire, and which node takes a request
 	net        lognormal
@@ -230,6 +244,9 @@ type sim struct {
 	overloaded bool
 	lifetime   int64
 	pause      int64
+	// ping and pongTimeout are the clients' ping interval (0: no pings)
+	// and how long a ping waits for its pong.
+	ping, pongTimeout int64
 
 	maxDialing int
 	dialing    int
@@ -243,10 +260,7 @@ type sim struct {
 func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim {
 	start := time.Now()
 	events := chaos.Plan(p)
-	plans := make([]stats.EventPlan, len(events))
-	for i, e := range events {
-		plans[i] = e.EventPlan
-	}
+	plans := chaos.EventPlans(events)
 	nn := simNodes(p)
 	names, conns := storm.NodeGauges(nn)
 	s := &sim{
@@ -261,6 +275,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 		service:    int64(m.ServiceTimeMS * 1e6),
 		timeout:    int64(p.Fleet.HandshakeTimeout.D()),
 		lifetime:   int64(p.Fleet.Session.Lifetime.D()),
+		ping:       int64(p.Fleet.PingInterval.D()),
 		pause:      int64(p.Fleet.Session.Pause.D()),
 		maxDialing: max(p.Fleet.MaxDialing, 1),
 	}
@@ -280,6 +295,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 	if s.timeout <= 0 {
 		s.timeout = int64(time.Hour)
 	}
+	s.pongTimeout = int64(cmp.Or(p.Fleet.PongTimeout.D(), p.Fleet.HandshakeTimeout.D(), fleet.DefaultPongTimeout))
 	capa := p.Target.Capacity
 	s.hsDelay = int64(capa.HandshakeDelay.D())
 	s.retryAfter = time.Duration(target.RetryAfterSeconds(capa.RetryAfter.D())) * time.Second
@@ -425,9 +441,14 @@ func (s *sim) handle(e event) {
 		}
 	case evChaos:
 		s.chaos(id)
-	case evNodeUp:
-		s.nodes[id].up, s.nodes[id].restarting = true, false
-		s.refreshUp()
+	case evLater:
+		f := s.later[id]
+		s.later[id] = nil
+		f()
+	case evDetect:
+		s.detect(id, e.epoch)
+	case evStallOver:
+		s.stallOver(id, e.epoch)
 	case evSample:
 		s.sample()
 		s.schedule(s.now+int64(storm.SampleEvery), 0, evSample, 0)
@@ -477,6 +498,16 @@ func (s *sim) arrive(id int) {
 	}
 	n := s.nodes[s.up[s.rng.IntN(len(s.up))]]
 	c.node = int32(n.index)
+	if n.frozen {
+		s.stall(id, n)
+		return
+	}
+	s.admit(id, n)
+}
+
+// admit admits a request that reached node n, as arrive says.
+func (s *sim) admit(id int, n *node) {
+	c := &s.clients[id]
 	full := n.maxConns > 0 && len(n.conns)+n.reserved >= n.maxConns
 	if full || n.limiter != nil && !n.limiter.AllowN(s.at(s.now), 1) {
 		n.rejected++
@@ -579,6 +610,7 @@ func (s *sim) response(id int) {
 		c.recovering, c.event = false, -1
 		c.retry.Connected()
 		c.state = connected
+		c.since = s.now
 		if s.lifetime > 0 {
 			s.schedule(s.now+s.lifetime, id, evLifetime, c.epoch)
 		}
@@ -660,94 +692,6 @@ func (s *sim) clientEnded(id int) {
 	s.schedule(s.now+s.pause, id, evWake, 0)
 }
 
-// chaos carries out chaos event i as the embedded target does.
-func (s *sim) chaos(i int) {
-	ev := s.events[i]
-	s.rec.BeginEvent(ev.Index, s.at(s.now))
-	if ev.Action == profile.ActionClose {
-		spec := ev.CloseSpec()
-		var open []int32
-		for _, n := range s.nodes {
-			open = append(open, n.conns...)
-		}
-		s.byConn(open)
-		k := chaos.CloseCount(spec.Fraction, len(open))
-		chaos.Choose(open, k, spec.Seed)
-		s.closeAll(open[:k], spec.Code, 0)
-		return
-	}
-	spec := ev.RestartSpec()
-	if ev.Node < 0 || ev.Node >= len(s.nodes) {
-		return
-	}
-	n := s.nodes[ev.Node]
-	if n.restarting {
-		// The target refuses a restart of a node that is down.
-		fmt.Fprintf(s.log, "chaos: chaos event %d (%s, node %d): node %d is already down\n", ev.Index, ev.Action, ev.Node, ev.Node)
-		return
-	}
-	n.up, n.restarting = false, true
-	n.gen++
-	s.refreshUp()
-	open := slices.Clone(n.conns)
-	s.byConn(open)
-	s.closeAll(open, spec.Code, spec.Drain)
-	s.schedule(s.now+int64(spec.Drain+spec.Downtime), ev.Node, evNodeUp, 0)
-}
-
-// closeAll closes clients' connections with code, spread evenly over drain,
-// and no faster than the model's close rate. With a limit on workers,
-// closing is work: a close takes a worker of its node's pool for
-// workers/close_rate, as a handshake takes one for its service time, so a
-// restart's closes hold up the handshakes around it as on a real machine.
-func (s *sim) closeAll(ids []int32, code int, drain time.Duration) {
-	k := len(ids)
-	at := s.now
-	for i, id := range ids {
-		due := s.now + int64(chaos.DrainOffset(drain, i, k))
-		if s.closeGap > 0 && len(s.nodes[s.clients[id].node].pool.free) > 0 {
-			if due == s.now {
-				s.closeWork(int(id), code)
-			} else {
-				s.scheduleClose(due, int(id), evCloseDue, code)
-			}
-			continue
-		}
-		if i > 0 {
-			at = max(due, at+s.closeGap)
-		}
-		if at == s.now {
-			s.serverClose(int(id), code)
-		} else {
-			s.scheduleClose(at, int(id), evServerClose, code)
-		}
-	}
-}
-
-// closeWork queues a due close for a worker of its node's pool; the close
-// goes out when the work is done.
-func (s *sim) closeWork(id, code int) {
-	p := s.nodes[s.clients[id].node].pool
-	// The close rate was measured with the messages going on: it is not
-	// slowed by them again.
-	at := p.serve(s.now, s.closeGap*int64(len(p.free)))
-	s.scheduleClose(at, id, evServerClose, code)
-}
-
-// byConn sorts clients by their connections' ids: the target's order.
-func (s *sim) byConn(ids []int32) {
-	slices.SortFunc(ids, func(a, b int32) int {
-		ca, cb := s.clients[a].conn, s.clients[b].conn
-		switch {
-		case ca < cb:
-			return -1
-		case ca > cb:
-			return 1
-		}
-		return 0
-	})
-}
-
 func (s *sim) refreshUp() {
 	s.up = s.up[:0]
 	for i, n := range s.nodes {
@@ -766,10 +710,10 @@ func (s *sim) sample() {
 	s.rec.Sample(s.at(s.now), vals)
 }
 
-func (s *sim) nodeStats() []target.NodeStats {
-	out := make([]target.NodeStats, len(s.nodes))
+func (s *sim) nodeStats() []nodes.Stats {
+	out := make([]nodes.Stats, len(s.nodes))
 	for i, n := range s.nodes {
-		out[i] = target.NodeStats{Index: i, Conns: int64(len(n.conns)), Accepted: n.accepted, Rejected: n.rejected, Up: n.up}
+		out[i] = nodes.Stats{Index: i, Conns: int64(len(n.conns)), Accepted: n.accepted, Rejected: n.rejected, Up: n.up}
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
@@ -104,7 +104,7 @@ func TestDetectInRun(t *testing.T) {
 			// Further apart than the gap, whatever the clients did meanwhile.
 			time.Sleep(1500 * time.Millisecond)
 		}
-		n, err := tgt.Close(context.Background(), chaos.CloseSpec{Fraction: fraction, Code: 1012, Seed: uint64(i)})
+		n, err := action.CloseShare(context.Background(), tgt, action.CloseParams{Fraction: fraction, Code: 1012}, uint64(i))
 		if err != nil {
 			t.Fatal(err)
 		}

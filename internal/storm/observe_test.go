@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
@@ -17,7 +18,7 @@ func TestObserve(t *testing.T) {
 	p.Duration = profile.Dur(2 * time.Second)
 	p.Fleet.Clients = 20
 	p.Fleet.Ramp = profile.Dur(0)
-	p.Chaos = []profile.ChaosStep{{At: profile.Dur(500 * time.Millisecond), Action: profile.ActionClose, Fraction: 0.5, Code: 1000}}
+	p.Chaos = []profile.ChaosStep{{At: 500 * time.Millisecond, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 0.5, Code: 1000}}}
 
 	var (
 		calls    int

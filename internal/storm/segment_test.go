@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
@@ -33,13 +34,13 @@ func TestSegmentWithoutChaos(t *testing.T) {
 	p.Fleet.Clients = 30
 	p.Fleet.Ramp = profile.Dur(300 * time.Millisecond)
 	p.Fleet.Reconnect = profile.Reconnect{Strategy: profile.StrategyConstant, Base: profile.Dur(200 * time.Millisecond)}
-	p.Chaos = []profile.ChaosStep{{At: profile.Dur(time.Second), Action: profile.ActionRestart, Node: 0, Code: 1012}}
+	p.Chaos = []profile.ChaosStep{{At: time.Second, Action: profile.ActionRestart, Params: &action.RestartParams{Node: 0, Code: 1012}}}
 
 	startAt := time.Now().Add(700 * time.Millisecond).Round(time.Millisecond)
 	// The participant that drives the chaos, on the same timeline.
 	go func() {
 		time.Sleep(time.Until(startAt.Add(time.Second)))
-		_, _ = tgt.Restart(context.Background(), 0, chaos.RestartSpec{Code: 1012})
+		_, _ = action.RestartNode(context.Background(), tgt, action.RestartParams{Node: 0, Code: 1012})
 	}()
 	run, err := Run(context.Background(), &p, Options{Segment: 1, Segments: 3, StartAt: startAt, NoChaos: true})
 	if err != nil {
@@ -74,16 +75,12 @@ type fakeRemote struct {
 	accepted int64
 }
 
-func (f *fakeRemote) Nodes() int                                        { return f.nodes }
-func (f *fakeRemote) URL() string                                       { return f.url }
-func (*fakeRemote) Close(context.Context, chaos.CloseSpec) (int, error) { return 0, nil }
-func (*fakeRemote) Restart(context.Context, int, chaos.RestartSpec) (int, error) {
-	return 0, nil
-}
-func (f *fakeRemote) Stats(context.Context) ([]target.NodeStats, error) {
-	out := make([]target.NodeStats, f.nodes)
+func (f *fakeRemote) Nodes() int  { return f.nodes }
+func (f *fakeRemote) URL() string { return f.url }
+func (f *fakeRemote) Stats(context.Context) ([]nodes.Stats, error) {
+	out := make([]nodes.Stats, f.nodes)
 	for i := range out {
-		out[i] = target.NodeStats{Index: i, Accepted: f.accepted, Up: true}
+		out[i] = nodes.Stats{Index: i, Accepted: f.accepted, Up: true}
 	}
 	return out, nil
 }

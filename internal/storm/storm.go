@@ -19,9 +19,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/fleet"
 	"github.com/wsstorm/wsstorm/internal/hooks"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/proxy"
 	"github.com/wsstorm/wsstorm/internal/report"
@@ -73,9 +75,9 @@ type Options struct {
 // RemoteTarget is an embedded target run by other processes, reached through
 // their admin APIs.
 type RemoteTarget interface {
-	chaos.Target
+	action.Target
 	URL() string
-	Stats(ctx context.Context) ([]target.NodeStats, error)
+	Stats(ctx context.Context) ([]nodes.Stats, error)
 }
 
 // ErrNotStarted says the run was interrupted while it waited for its start
@@ -164,10 +166,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	}
 
 	events := chaos.Plan(p)
-	plans := make([]stats.EventPlan, len(events))
-	for i, e := range events {
-		plans[i] = e.EventPlan
-	}
+	plans := chaos.EventPlans(events)
 	fcfg, err := fleet.FromProfile(p, url)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
@@ -187,7 +186,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		wait := time.Until(opts.StartAt)
 		if wait > 0 {
 			fmt.Fprintf(logw, "waiting %.1fs for the start time %s\n", wait.Seconds(), opts.StartAt.UTC().Format(time.RFC3339Nano))
-			if !chaos.SleepUntil(ctx, opts.StartAt) {
+			if !action.SleepUntil(ctx, opts.StartAt) {
 				return nil, ErrNotStarted
 			}
 		} else if -wait > lateStart {
@@ -226,7 +225,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		wg.Go(func() { logDetected(runCtx, logw, detected) })
 	}
 	var outcomes []chaos.Outcome
-	var chaosTarget chaos.Target
+	var chaosTarget action.Target
 	switch {
 	case opts.NoChaos:
 		wg.Go(func() { recordOnly(runCtx, rec, events, started) })
@@ -247,7 +246,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	// The server's view at the end, taken before the clients go away. A
 	// target shared with segments in other processes, whose clients leave
 	// on the same stroke, is read one bucket before the end.
-	var end []target.NodeStats
+	var end []nodes.Stats
 	var endSample <-chan time.Time
 	if emb != nil && opts.Remote != nil && opts.Segments > 1 {
 		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - SampleEvery)))
@@ -312,10 +311,10 @@ wait:
 // local is a target wsstorm runs in its own process, the embedded target or
 // the chaos proxy, with its per-node counters.
 type local struct {
-	target chaos.Target
+	target action.Target
 	url    string
 	nodes  int
-	stats  func() []target.NodeStats
+	stats  func() []nodes.Stats
 	stop   func(context.Context) error
 }
 
@@ -354,11 +353,11 @@ func startProxy(ctx context.Context, p *profile.Profile) (*local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: proxy: %w", ErrCannotRun, err)
 	}
-	stats := func() []target.NodeStats {
+	stats := func() []nodes.Stats {
 		st := px.Stats()
-		out := make([]target.NodeStats, len(st))
+		out := make([]nodes.Stats, len(st))
 		for i, n := range st {
-			out[i] = target.NodeStats{Index: n.Index, Conns: n.Conns, Accepted: n.Accepted, Rejected: n.Rejected, Up: n.Up}
+			out[i] = nodes.Stats{Index: n.Index, Conns: n.Conns, Accepted: n.Accepted, Rejected: n.Rejected, Up: n.Up}
 		}
 		return out
 	}
@@ -405,7 +404,7 @@ func NodeGauges(n int) (names []string, conns []int) {
 }
 
 // sample records the nodes' counters into rec's gauges and returns them.
-func (e *local) sample(rec *stats.Recorder) []target.NodeStats {
+func (e *local) sample(rec *stats.Recorder) []nodes.Stats {
 	st := e.stats()
 	vals := make([]int64, 0, 3*len(st))
 	for _, n := range st {
@@ -430,7 +429,7 @@ func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
 }
 
 // TargetSide is the server's view at the end of the run.
-func TargetSide(end []target.NodeStats) *report.TargetSide {
+func TargetSide(end []nodes.Stats) *report.TargetSide {
 	side := &report.TargetSide{}
 	conns := make([]int64, len(end))
 	all := make([]int, len(end))
@@ -530,10 +529,10 @@ const (
 // recordOnly marks each planned event begun at its planned time (less
 // recordLead), without acting on the target: another participant drives the
 // chaos, and this one attributes its clients' closes to the events.
-func recordOnly(ctx context.Context, rec *stats.Recorder, events []chaos.Event, started time.Time) {
+func recordOnly(ctx context.Context, rec *stats.Recorder, events []action.Event, started time.Time) {
 	for _, ev := range events {
 		t := started.Add(max(ev.At-recordLead, 0))
-		if !chaos.SleepUntil(ctx, t.Add(-recordSlack)) {
+		if !action.SleepUntil(ctx, t.Add(-recordSlack)) {
 			return
 		}
 		rec.BeginEvent(ev.Index, t)
@@ -544,10 +543,10 @@ func recordOnly(ctx context.Context, rec *stats.Recorder, events []chaos.Event, 
 func remoteLocal(r RemoteTarget) *local {
 	var (
 		mu   sync.Mutex // the sampler and the end of the run both ask
-		last []target.NodeStats
-		base []target.NodeStats // counts before the run: serve counts over its life
+		last []nodes.Stats
+		base []nodes.Stats // counts before the run: serve counts over its life
 	)
-	get := func() []target.NodeStats {
+	get := func() []nodes.Stats {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if st, err := r.Stats(ctx); err == nil && len(st) == r.Nodes() {
@@ -556,7 +555,7 @@ func remoteLocal(r RemoteTarget) *local {
 		return nil
 	}
 	base = get()
-	stats := func() []target.NodeStats {
+	stats := func() []nodes.Stats {
 		mu.Lock()
 		defer mu.Unlock()
 		// A sample that fails keeps the last one: the series must not
@@ -571,7 +570,7 @@ func remoteLocal(r RemoteTarget) *local {
 			last = st
 		}
 		if last == nil {
-			last = make([]target.NodeStats, r.Nodes())
+			last = make([]nodes.Stats, r.Nodes())
 			for i := range last {
 				last[i].Index = i
 			}

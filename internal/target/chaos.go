@@ -10,77 +10,72 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
-// Restart takes one node down: it stops accepting at once, closes the node's
-// open connections with spec.Code and spec.Reason spread evenly over
-// spec.Drain, stays down for spec.Downtime and then listens again on the same
-// address. It returns the number of connections it closed. A zero spec.Code
-// means 1012 (service restart).
-//
-// If ctx ends first, Restart stops closing, brings the node back up at once
-// and returns the count so far with ctx.Err(); connections not yet closed
-// stay open. Restarting a node that is down is an error. If the node cannot
-// listen again, Restart reports it and the node stays down until restarted.
-//
+// The embedded target's chaos capabilities (see internal/action), which the
+// actions compose: take a node out of service and back, end connections
+// with a close frame or drop them, freeze a node's traffic and thaw it.
 // node is 0 to Nodes()-1 whatever Options.FirstNode is; errors name the
 // node by its number, FirstNode()+node.
-func (t *Target) Restart(ctx context.Context, node int, spec chaos.RestartSpec) (closed int, err error) {
-	code, err := chaos.CheckRestart("target", node, len(t.nodes), spec)
+
+// node returns node i, or an error.
+func (t *Target) node(i int) (*node, error) {
+	if i < 0 || i >= len(t.nodes) {
+		return nil, fmt.Errorf("node %d: the target has nodes 0 to %d", i, len(t.nodes)-1)
+	}
+	return t.nodes[i], nil
+}
+
+// Refuse takes node out of service: its listener closes at once, so the
+// kernel hands new connections to its siblings (or refuses them when none
+// listens), and a handshake that completes meanwhile ends as e says (a zero
+// e.Code means 1012, service restart). Refusing a node that is down
+// already is an error. back is not used: a refusing node's port is closed,
+// and nothing answers with a Retry-After.
+func (t *Target) Refuse(ctx context.Context, node int, e action.Ending, back time.Time) error {
+	n, err := t.node(node)
 	if err != nil {
-		return 0, err
+		return err
+	}
+	if e, err = e.Check(websocket.CloseServiceRestart); err != nil {
+		return fmt.Errorf("node %d: %w", n.index, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return err
 	}
-	n := t.nodes[node]
-	start := time.Now()
-	open, err := n.stop(code, spec.Reason)
-	if err != nil {
-		return 0, fmt.Errorf("restart node %d: %w", n.index, err)
-	}
+	return n.stop(e)
+}
 
-	w := chaos.NewWaiter(ctx, t.done, errShutdown)
-	defer w.Stop()
-	closed, err = chaos.DrainClose(w, start, spec.Drain, open, func(batch []*wsConn) int {
-		return closeConns(batch, code, spec.Reason, ByRestart)
-	})
+// Accept puts node back in service: it listens again on the same address.
+// It returns how many connections were ended for completing their upgrade
+// while the node refused. If the node cannot listen again, Accept reports
+// it and the node stays down until refused and accepted again.
+func (t *Target) Accept(ctx context.Context, node int) (int, error) {
+	n, err := t.node(node)
 	if err != nil {
-		return closed + n.resume(), err
-	}
-	n.drained()
-	if err := w.Until(start.Add(spec.Drain + spec.Downtime)); err != nil {
-		return closed + n.resume(), err
+		return 0, err
 	}
 	late, err := n.relisten()
 	if err != nil {
-		return closed + late, fmt.Errorf("restart node %d: %w", n.index, err)
+		return late, fmt.Errorf("node %d: %w", n.index, err)
 	}
-	return closed + late, nil
+	return late, nil
 }
 
-// resume brings a node back up after an interrupted restart and returns how
-// many connections it closed for upgrading while down. A failure to listen
-// leaves the node down; the interruption is what the caller reports.
-func (n *node) resume() int {
-	late, _ := n.relisten()
-	return late
-}
-
-// relisten serves again after a restart and returns how many connections were
-// closed for upgrading while the node was down.
+// relisten serves again after a refusal and returns how many connections
+// were ended for upgrading while the node was down.
 func (n *node) relisten() (late int, err error) {
 	n.mu.Lock()
 	late, n.late = n.late, 0
-	n.restarting, n.draining = false, false
+	n.refusing = false
 	n.mu.Unlock()
 	if n.t.closing() {
 		return late, errShutdown()
 	}
 	var ln net.Listener
 	if n.t.balancer == BalancerReusePort {
-		// The restart already started; an ended ctx must not keep the node down.
+		// Whatever ended the outage, the node must not stay down.
 		ln, err = listenReusePort(context.Background(), n.t.addr)
 		if err != nil {
 			return late, fmt.Errorf("listen again on %s: %w", n.t.addr, err)
@@ -94,35 +89,64 @@ func (n *node) relisten() (late int, err error) {
 	return late, nil
 }
 
-// Close closes round(spec.Fraction × open connections) over all nodes, at
-// least one if any are open and spec.Fraction > 0, with spec.Code and
-// spec.Reason. The connections are picked uniformly at random from spec.Seed,
-// so the same seed over the same connections picks the same ones. A zero
-// spec.Code means 1000 (normal closure). It returns how many it closed.
-func (t *Target) Close(ctx context.Context, spec chaos.CloseSpec) (closed int, err error) {
-	if !(spec.Fraction >= 0 && spec.Fraction <= 1) {
-		return 0, fmt.Errorf("close: fraction is %v, want it in [0, 1]", spec.Fraction)
+// End ends the open connections p picks, as e says (a zero e.Code means
+// 1000, normal closure), spread evenly over spread, and returns how many it
+// ended. The connections of a node that refuses are ended as a restart's
+// (ByRestart); others as a close's (ByClose). If ctx ends first, End stops
+// and returns the count so far with ctx.Err(); connections not yet ended
+// stay open.
+func (t *Target) End(ctx context.Context, p action.Pick, e action.Ending, spread time.Duration) (int, error) {
+	if err := p.Check(len(t.nodes)); err != nil {
+		return 0, fmt.Errorf("end: %w", err)
 	}
-	code, err := chaos.CloseCode(spec.Code, websocket.CloseNormalClosure, spec.Reason)
+	e, err := e.Check(websocket.CloseNormalClosure)
 	if err != nil {
-		return 0, fmt.Errorf("close: %w", err)
+		return 0, fmt.Errorf("end: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if t.closing() {
-		return 0, fmt.Errorf("close: %w", errShutdown())
+		return 0, fmt.Errorf("end: %w", errShutdown())
 	}
-	var open []*wsConn
-	for _, n := range t.nodes {
+	open, by, done := t.beginEnd(p.Node, e)
+	defer done()
+	w := action.NewWaiter(ctx, t.done, errShutdown)
+	defer w.Stop()
+	return action.DrainClose(w, time.Now(), spread, action.Select(p, open), func(batch []*wsConn) int {
+		return closeConns(batch, e, by)
+	})
+}
+
+// beginEnd returns the open connections of node (every node when -1) in id
+// order, and why they end, and counts an End under way on the nodes until
+// done is called.
+func (t *Target) beginEnd(node int, e action.Ending) (open []*wsConn, by string, done func()) {
+	on := t.nodes
+	if node >= 0 {
+		on = t.nodes[node : node+1]
+	}
+	by = ByClose
+	for _, n := range on {
 		n.mu.Lock()
 		open = append(open, n.openLocked()...)
+		n.ending++
+		if n.refusing {
+			by = ByRestart
+		}
 		n.mu.Unlock()
 	}
+	if e.Drop {
+		by = ByDrop
+	}
 	sortByID(open)
-	k := chaos.CloseCount(spec.Fraction, len(open))
-	chaos.Choose(open, k, spec.Seed)
-	return closeConns(open[:k], code, spec.Reason, ByClose), nil
+	return open, by, func() {
+		for _, n := range on {
+			n.mu.Lock()
+			n.ending--
+			n.mu.Unlock()
+		}
+	}
 }
 
 func sortByID(conns []*wsConn) {

@@ -16,15 +16,15 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
-func restartSpec(drain, downtime time.Duration) chaos.RestartSpec {
-	return chaos.RestartSpec{Code: websocket.CloseServiceRestart, Reason: "restart", Drain: drain, Downtime: downtime}
+func restartSpec(drain, downtime time.Duration) action.RestartParams {
+	return action.RestartParams{Code: websocket.CloseServiceRestart, Reason: "restart", Drain: drain, Downtime: downtime}
 }
 
-func closeSpec(fraction float64, code int, seed uint64) chaos.CloseSpec {
-	return chaos.CloseSpec{Fraction: fraction, Code: code, Reason: "bye", Seed: seed}
+func closeSpec(fraction float64, code int, seed uint64) closeParams {
+	return closeParams{Fraction: fraction, Code: code, Reason: "bye", Seed: seed}
 }
 
 type restartResult struct {
@@ -33,10 +33,10 @@ type restartResult struct {
 }
 
 // restartAsync runs Restart in the background.
-func restartAsync(ctx context.Context, tg *Target, node int, spec chaos.RestartSpec) <-chan restartResult {
+func restartAsync(ctx context.Context, tg *Target, node int, spec action.RestartParams) <-chan restartResult {
 	out := make(chan restartResult, 1)
 	go func() {
-		closed, err := tg.Restart(ctx, node, spec)
+		closed, err := restart(ctx, tg, node, spec)
 		out <- restartResult{closed, err}
 	}()
 	return out
@@ -121,7 +121,7 @@ func TestRestartSpreadsClosesOverDrain(t *testing.T) {
 	for range 5 {
 		clients = append(clients, dial(t, tg.URL()))
 	}
-	closed, err := tg.Restart(context.Background(), 0, restartSpec(drain, 0))
+	closed, err := restart(context.Background(), tg, 0, restartSpec(drain, 0))
 	if err != nil || closed != len(clients) {
 		t.Fatalf("Restart = (%d, %v), want (%d, nil)", closed, err, len(clients))
 	}
@@ -167,17 +167,17 @@ func TestRestartErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		node int
-		spec chaos.RestartSpec
+		spec action.RestartParams
 		want string
 	}{
 		{"node below range", -1, restartSpec(0, 0), "nodes 0 to 1"},
 		{"node above range", 2, restartSpec(0, 0), "nodes 0 to 1"},
-		{"code out of range", 0, chaos.RestartSpec{Code: 999}, "close code 999"},
-		{"reason too long", 0, chaos.RestartSpec{Reason: strings.Repeat("r", 124)}, "124 bytes"},
-		{"negative drain", 0, chaos.RestartSpec{Drain: -time.Second}, "negative"},
+		{"code out of range", 0, action.RestartParams{Code: 999}, "close code 999"},
+		{"reason too long", 0, action.RestartParams{Reason: strings.Repeat("r", 124)}, "124 bytes"},
+		{"negative drain", 0, action.RestartParams{Drain: -time.Second}, "negative"},
 	}
 	for _, tt := range tests {
-		if _, err := tg.Restart(ctx, tt.node, tt.spec); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := restart(ctx, tg, tt.node, tt.spec); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Restart(%d, %+v) = %v, want an error mentioning %q", tt.name, tt.node, tt.spec, err, tt.want)
 		}
 	}
@@ -199,7 +199,7 @@ func TestRestartOfDownNodeFailsAndCancelBringsItBack(t *testing.T) {
 			done := restartAsync(ctx, tg, 0, restartSpec(0, time.Minute))
 			waitFor(t, "the node to go down", func() bool { return !tg.Stats()[0].Up })
 
-			if _, err := tg.Restart(context.Background(), 0, restartSpec(0, 0)); err == nil || !strings.Contains(err.Error(), "already down") {
+			if _, err := restart(context.Background(), tg, 0, restartSpec(0, 0)); err == nil || !strings.Contains(err.Error(), "already down") {
 				t.Errorf("Restart of a node that is down = %v, want an error saying so", err)
 			}
 
@@ -229,7 +229,7 @@ func TestCloseEndsAShareReproducibly(t *testing.T) {
 		for range clients {
 			cs = append(cs, dial(t, tg.URL()))
 		}
-		closed, err := tg.Close(context.Background(), closeSpec(0.5, 4000, seed))
+		closed, err := closeShare(context.Background(), tg, closeSpec(0.5, 4000, seed))
 		if err != nil || closed != clients/2 {
 			t.Fatalf("Close(0.5) = (%d, %v), want (%d, nil)", closed, err, clients/2)
 		}
@@ -274,15 +274,15 @@ func TestCloseRejectsBadSpecs(t *testing.T) {
 	tg := startTarget(t, Options{Nodes: 1})
 	tests := []struct {
 		name string
-		spec chaos.CloseSpec
+		spec closeParams
 	}{
-		{"fraction above 1", chaos.CloseSpec{Fraction: 1.5}},
-		{"negative fraction", chaos.CloseSpec{Fraction: -0.1}},
-		{"code out of range", chaos.CloseSpec{Fraction: 0.5, Code: 5000}},
-		{"reason too long", chaos.CloseSpec{Fraction: 0.5, Reason: strings.Repeat("r", 124)}},
+		{"fraction above 1", closeParams{Fraction: 1.5}},
+		{"negative fraction", closeParams{Fraction: -0.1}},
+		{"code out of range", closeParams{Fraction: 0.5, Code: 5000}},
+		{"reason too long", closeParams{Fraction: 0.5, Reason: strings.Repeat("r", 124)}},
 	}
 	for _, tt := range tests {
-		if _, err := tg.Close(context.Background(), tt.spec); err == nil {
+		if _, err := closeShare(context.Background(), tg, tt.spec); err == nil {
 			t.Errorf("%s: Close(%+v) succeeded, want an error", tt.name, tt.spec)
 		}
 	}
@@ -313,7 +313,7 @@ func TestClose1014ReachesTheWire(t *testing.T) {
 
 	gc := dial(t, tg.URL())
 	waitFor(t, "both connections to count", func() bool { return tg.Stats()[0].Conns == 2 })
-	if closed, err := tg.Close(context.Background(), chaos.CloseSpec{Fraction: 1, Code: 1014, Reason: "bad gateway"}); err != nil || closed != 2 {
+	if closed, err := closeShare(context.Background(), tg, closeParams{Fraction: 1, Code: 1014, Reason: "bad gateway"}); err != nil || closed != 2 {
 		t.Fatalf("Close = (%d, %v), want (2, nil)", closed, err)
 	}
 

@@ -3,13 +3,15 @@ package target
 import (
 	"context"
 	"fmt"
-	"github.com/wsstorm/wsstorm/internal/chaos"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 
 	"github.com/gorilla/websocket"
 
@@ -128,7 +130,7 @@ func TestEventLogSeesEveryEnd(t *testing.T) {
 	want[dropper.id] = logged{event: "disconnect", node: 0, code: websocket.CloseAbnormalClosure}
 	waitFor(t, "the two disconnects", func() bool { return len(log.ends()) == 2 })
 
-	closed, err := tg.Restart(context.Background(), 0, restartSpec(0, 50*time.Millisecond))
+	closed, err := restart(context.Background(), tg, 0, restartSpec(0, 50*time.Millisecond))
 	if err != nil || closed != len(byNode[0])-2 {
 		t.Fatalf("Restart = %d, %v; want %d closed", closed, err, len(byNode[0])-2)
 	}
@@ -136,8 +138,8 @@ func TestEventLogSeesEveryEnd(t *testing.T) {
 		d.c.closedWith(t, websocket.CloseServiceRestart, "restart")
 		want[d.id] = logged{event: "close", node: 0, code: websocket.CloseServiceRestart, by: ByRestart}
 	}
-	closed, err = tg.Close(context.Background(), closeSpec(0.5, websocket.CloseNormalClosure, 1))
-	if wantClosed := chaos.CloseCount(0.5, len(byNode[1])); err != nil || closed != wantClosed {
+	closed, err = closeShare(context.Background(), tg, closeSpec(0.5, websocket.CloseNormalClosure, 1))
+	if wantClosed := action.CloseCount(0.5, len(byNode[1])); err != nil || closed != wantClosed {
 		t.Fatalf("Close = %d, %v; want %d closed", closed, err, wantClosed)
 	}
 	waitFor(t, "the closed clients to see their close", func() bool {
@@ -217,7 +219,7 @@ func TestNodeStatusFollowsARestart(t *testing.T) {
 	count := perNode(clients, 2)
 	st := tg.NodeStatus()
 	for i, s := range st {
-		if s.Index != i || s.State != admin.StateUp || s.Conns != count[i] || s.Accepted != count[i] || s.Rejected != 0 {
+		if s.Index != i || s.State != nodes.StateUp || s.Conns != count[i] || s.Accepted != count[i] || s.Rejected != 0 {
 			t.Errorf("NodeStatus()[%d] = %+v, want up with %d connections", i, s, count[i])
 		}
 	}
@@ -232,23 +234,23 @@ func TestNodeStatusFollowsARestart(t *testing.T) {
 	}
 	// The first is closed at once, the last at the end of the drain.
 	victims[0].ended(t)
-	if s := tg.NodeStatus()[0]; s.State != admin.StateDraining && time.Since(start) < drain {
+	if s := tg.NodeStatus()[0]; s.State != nodes.StateDraining && time.Since(start) < drain {
 		t.Errorf("during the drain node 0 is %+v, want draining", s)
 	}
 	for _, c := range victims {
 		c.ended(t)
 	}
-	waitFor(t, "the drain to end", func() bool { return tg.NodeStatus()[0].State != admin.StateDraining })
-	if s := tg.NodeStatus()[0]; s.State != admin.StateDown && time.Since(start) < drain+downtime {
+	waitFor(t, "the drain to end", func() bool { return tg.NodeStatus()[0].State != nodes.StateDraining })
+	if s := tg.NodeStatus()[0]; s.State != nodes.StateDown && time.Since(start) < drain+downtime {
 		t.Errorf("during the downtime node 0 is %+v, want down", s)
 	}
-	if s := tg.NodeStatus()[1]; s.State != admin.StateUp {
+	if s := tg.NodeStatus()[1]; s.State != nodes.StateUp {
 		t.Errorf("node 1 is %+v during node 0's restart, want up", s)
 	}
 	if r := waitRestart(t, done); r.err != nil {
 		t.Fatal(r.err)
 	}
-	if s := tg.NodeStatus()[0]; s.State != admin.StateUp || s.Conns != 0 || s.Accepted != count[0] {
+	if s := tg.NodeStatus()[0]; s.State != nodes.StateUp || s.Conns != 0 || s.Accepted != count[0] {
 		t.Errorf("after the restart node 0 is %+v, want up with no connections, %d accepted", s, count[0])
 	}
 }

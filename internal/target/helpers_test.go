@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 // balancers are the balancers every spread-sensitive test runs with.
@@ -195,4 +196,24 @@ func perNode(clients []*client, nodes int) []int64 {
 		}
 	}
 	return count
+}
+
+// restart restarts node of tg as a restart step does: the action, composing
+// the target's capabilities.
+func restart(ctx context.Context, tg action.Target, node int, spec action.RestartParams) (int, error) {
+	spec.Node = node
+	return action.RestartNode(ctx, tg, spec)
+}
+
+// closeParams are a close step's keys and its seed.
+type closeParams struct {
+	Fraction float64
+	Code     int
+	Reason   string
+	Seed     uint64
+}
+
+// closeShare closes a share of tg's connections as a close step does.
+func closeShare(ctx context.Context, tg action.Target, spec closeParams) (int, error) {
+	return action.CloseShare(ctx, tg, action.CloseParams{Fraction: spec.Fraction, Code: spec.Code, Reason: spec.Reason}, spec.Seed)
 }

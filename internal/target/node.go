@@ -16,8 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/wsstorm/wsstorm/internal/admin"
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -37,19 +37,22 @@ type node struct {
 	rejected atomic.Int64
 	upFlag   atomic.Bool // mirrors up for Stats and the dispatcher
 
-	mu         sync.Mutex
-	up         bool
-	restarting bool // between stop and the end of Restart
-	draining   bool // restarting, and still closing its connections
-	shut       bool
-	reserved   int                  // handshakes admitted but not yet registered
-	live       map[*wsConn]struct{} // every upgraded connection whose goroutine runs
-	srv        *http.Server         // nil while down
-	queue      *connQueue           // dispatch balancer: where the dispatcher hands connections
-	downCode   int                  // close code for connections upgraded while down
-	downText   string               // close reason for those
-	late       int                  // connections closed that way during the current restart
-	wg         sync.WaitGroup       // serve loop and admitted handlers
+	// gate is closed when a frozen node thaws; nil while the node is not
+	// frozen (see freeze.go).
+	gate atomic.Pointer[chan struct{}]
+
+	mu       sync.Mutex
+	up       bool
+	refusing bool // between Refuse and Accept
+	ending   int  // Ends under way on the node's connections
+	shut     bool
+	reserved int                  // handshakes admitted but not yet registered
+	live     map[*wsConn]struct{} // every upgraded connection whose goroutine runs
+	srv      *http.Server         // nil while down
+	queue    *connQueue           // dispatch balancer: where the dispatcher hands connections
+	down     action.Ending        // how connections upgraded while down end
+	late     int                  // connections ended that way while the node refused
+	wg       sync.WaitGroup       // serve loop and admitted handlers
 }
 
 // wsConn is one upgraded client connection.
@@ -121,38 +124,36 @@ func (n *node) start(ln net.Listener) bool {
 	}
 	n.up = true
 	n.upFlag.Store(true)
-	n.wg.Go(func() { srv.Serve(ln) })
+	n.wg.Go(func() { srv.Serve(gatedListener{Listener: ln, n: n}) })
 	return true
 }
 
 // stop marks the node down and stops its server: no new connections, and
-// handshakes in flight are dropped. Upgraded connections stay open. It
-// returns the open connections in id order.
-func (n *node) stop(code int, reason string) ([]*wsConn, error) {
+// handshakes in flight are dropped. Upgraded connections stay open; those
+// that complete their upgrade while it is down end as e says.
+func (n *node) stop(e action.Ending) error {
 	n.mu.Lock()
 	if n.shut {
 		n.mu.Unlock()
-		return nil, errShutdown()
+		return errShutdown()
 	}
-	if n.restarting {
+	if n.refusing {
 		n.mu.Unlock()
-		return nil, fmt.Errorf("node %d is already down", n.index)
+		return fmt.Errorf("node %d is already down", n.index)
 	}
-	// A node that failed to listen again is down but not restarting; a new
-	// restart may bring it back.
-	n.up, n.restarting, n.draining = false, true, true
+	// A node that failed to listen again is down but not refusing; a new
+	// Refuse and Accept may bring it back.
+	n.up, n.refusing = false, true
 	n.upFlag.Store(false)
 	srv := n.srv
 	n.srv, n.queue = nil, nil
-	n.downCode, n.downText, n.late = code, reason, 0
-	open := n.openLocked()
+	n.down, n.late = e, 0
 	n.mu.Unlock()
 
 	if srv != nil {
 		srv.Close()
 	}
-	sortByID(open)
-	return open, nil
+	return nil
 }
 
 // shutdown marks the node shut and down, stops its server and returns its
@@ -164,34 +165,29 @@ func (n *node) shutdown() []*wsConn {
 	n.upFlag.Store(false)
 	srv := n.srv
 	n.srv, n.queue = nil, nil
-	n.downCode, n.downText = websocket.CloseGoingAway, "going away"
+	n.down = action.Ending{Code: websocket.CloseGoingAway, Reason: "going away"}
 	open := n.openLocked()
 	n.mu.Unlock()
 	if srv != nil {
 		srv.Close()
 	}
+	n.thaw() // a frozen connection must see its close
 	return open
 }
 
-// drained marks the end of a restart's drain: the node is down, no longer
-// closing connections.
-func (n *node) drained() {
-	n.mu.Lock()
-	n.draining = false
-	n.mu.Unlock()
-}
-
-// state says whether the node is up, draining or down.
+// state says whether the node is up, frozen, draining or down.
 func (n *node) state() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
+	case n.up && n.gate.Load() != nil:
+		return nodes.StateFrozen
 	case n.up:
-		return admin.StateUp
-	case n.draining:
-		return admin.StateDraining
+		return nodes.StateUp
+	case n.refusing && n.ending > 0:
+		return nodes.StateDraining
 	default:
-		return admin.StateDown
+		return nodes.StateDown
 	}
 }
 
@@ -302,13 +298,13 @@ func (n *node) serve(ws *websocket.Conn, r *http.Request) {
 		// its accept is logged before its end.
 		elog.Accepted(n.index, c.id, r)
 	}
-	open, code, reason, by := n.register(c)
+	open, end, by := n.register(c)
 	if open {
 		ws.WritePreparedMessage(n.welcome)
 	} else {
-		// Upgraded just as the node went down: close it as the node's
-		// other connections are closed.
-		c.sendClose(code, reason, by)
+		// Upgraded just as the node went down: end it as the node's
+		// other connections end.
+		c.end(end, by)
 	}
 	err := echo(ws)
 	if n.unregister(c) && elog != nil {
@@ -329,8 +325,8 @@ func peerCloseCode(err error) int {
 
 // register adds an upgraded connection to the node. If the node went down
 // during the handshake, the connection is registered as already closing and
-// register returns false with the close code and reason to send, and why.
-func (n *node) register(c *wsConn) (open bool, code int, reason, by string) {
+// register returns false with how to end it, and why.
+func (n *node) register(c *wsConn) (open bool, e action.Ending, by string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.reserved--
@@ -338,14 +334,18 @@ func (n *node) register(c *wsConn) (open bool, code int, reason, by string) {
 	n.live[c] = struct{}{}
 	if n.up && !n.shut {
 		n.conns.Add(1)
-		return true, 0, "", ""
+		return true, action.Ending{}, ""
 	}
 	c.closing = true
 	if n.shut {
-		return false, n.downCode, n.downText, ByShutdown
+		return false, n.down, ByShutdown
 	}
 	n.late++
-	return false, n.downCode, n.downText, ByRestart
+	by = ByRestart
+	if n.down.Drop {
+		by = ByDrop
+	}
+	return false, n.down, by
 }
 
 // unregister removes a connection whose goroutine is ending. It reports
@@ -375,14 +375,26 @@ func (n *node) markClosing(c *wsConn) bool {
 	return true
 }
 
-// close sends the client a close frame unless it is already closing, and
+// close ends the connection as e says unless it is already closing, and
 // reports whether it did. by says why, for the event log.
-func (c *wsConn) close(code int, reason, by string) bool {
+func (c *wsConn) close(e action.Ending, by string) bool {
 	if !c.n.markClosing(c) {
 		return false
 	}
-	c.sendClose(code, reason, by)
+	c.end(e, by)
 	return true
+}
+
+// end sends the close frame e says, or drops the connection without one.
+func (c *wsConn) end(e action.Ending, by string) {
+	if !e.Drop {
+		c.sendClose(e.Code, e.Reason, by)
+		return
+	}
+	c.ws.Close()
+	if l := c.n.t.log; l != nil {
+		l.Closed(c.n.index, c.id, websocket.CloseAbnormalClosure, by)
+	}
 }
 
 // sendClose starts the closing handshake from the server side: the close
@@ -433,11 +445,11 @@ func echo(ws *websocket.Conn) error {
 	}
 }
 
-// closeConns closes conns with code and reason, a bounded number at a time,
-// and returns how many it closed (the others were closing already). by says
-// why, for the event log.
-func closeConns(conns []*wsConn, code int, reason, by string) int {
-	return chaos.CloseEach(conns, func(c *wsConn) bool { return c.close(code, reason, by) })
+// closeConns ends conns as e says, a bounded number at a time, and returns
+// how many it ended (the others were closing already). by says why, for the
+// event log.
+func closeConns(conns []*wsConn, e action.Ending, by string) int {
+	return action.CloseEach(conns, func(c *wsConn) bool { return c.close(e, by) })
 }
 
 // sleepCtx waits for d and reports false if ctx ended first.

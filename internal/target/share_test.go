@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 )
 
 // TestFirstNodeNumbersEverything: with FirstNode 5 the welcome, Stats,
@@ -45,14 +44,14 @@ func TestFirstNodeNumbersEverything(t *testing.T) {
 				}
 			}
 			for i, s := range tg.NodeStatus() {
-				if s.Index != 5+i || s.State != admin.StateUp {
+				if s.Index != 5+i || s.State != nodes.StateUp {
 					t.Errorf("NodeStatus()[%d] = %+v, want index %d, up", i, s, 5+i)
 				}
 			}
 
 			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 			defer cancel()
-			closed, err := tg.Restart(ctx, 1, restartSpec(0, 0))
+			closed, err := restart(ctx, tg, 1, restartSpec(0, 0))
 			if err != nil || closed != count[6] {
 				t.Fatalf("Restart(1) = (%d, %v), want (%d, nil)", closed, err, count[6])
 			}
@@ -71,7 +70,7 @@ func TestFirstNodeNumbersEverything(t *testing.T) {
 					t.Errorf("the log has a close on node %d, want only node 6's", e.node)
 				}
 			}
-			if _, err := tg.Restart(ctx, 2, restartSpec(0, 0)); err == nil {
+			if _, err := restart(ctx, tg, 2, restartSpec(0, 0)); err == nil {
 				t.Error("Restart(2) of a 2-node target succeeded, want an error")
 			}
 		})
@@ -106,7 +105,7 @@ func TestSharePortJoinsAnotherTarget(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	closed, err := second.Restart(ctx, 1, restartSpec(0, 0))
+	closed, err := restart(ctx, second, 1, restartSpec(0, 0))
 	if err != nil || closed != count[3] {
 		t.Fatalf("restart of node 3 = (%d, %v), want (%d, nil)", closed, err, count[3])
 	}

@@ -19,8 +19,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/admin"
-	"github.com/wsstorm/wsstorm/internal/chaos"
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -48,16 +48,17 @@ const (
 )
 
 var (
-	_ chaos.Target = (*Target)(nil)
-	_ admin.Target = (*Target)(nil)
-	_ EventLog     = (*admin.EventLog)(nil) // what wsstorm serve logs with
+	_ action.Refuser = (*Target)(nil)
+	_ action.Ender   = (*Target)(nil)
+	_ action.Freezer = (*Target)(nil)
 )
 
-// Why a node sent a close frame, as EventLog.Closed reports it.
+// Why a node ended a connection, as EventLog.Closed reports it.
 const (
-	ByRestart  = "restart"  // Restart closed the node's connections
-	ByClose    = "close"    // Close picked the connection
+	ByRestart  = "restart"  // the node was taken down (Refuse) and ended its connections
+	ByClose    = "close"    // End picked the connection of a node in service
 	ByShutdown = "shutdown" // Shutdown closed every connection
+	ByDrop     = "drop"     // the connection was dropped without a close frame (a crash)
 )
 
 // EventLog receives the target's connection events as they happen. Its
@@ -69,7 +70,8 @@ type EventLog interface {
 	// r is valid only during the call.
 	Accepted(node int, conn uint64, r *http.Request)
 	// Closed reports a close frame the node sent, with its code, and by
-	// (ByRestart, ByClose or ByShutdown) why.
+	// (ByRestart, ByClose or ByShutdown) why; or, with code 1006 and by
+	// ByDrop, a connection it dropped without a close frame.
 	Closed(node int, conn uint64, code int, by string)
 	// Disconnected reports a connection that ended without the node sending
 	// a close frame: the client closed it (code is the code of its close
@@ -92,9 +94,9 @@ type Options struct {
 	Log EventLog
 	// FirstNode is the number of the first node, for a target that is one
 	// part of a larger one (several wsstorm serve processes on one address):
-	// the welcome message, NodeStats, NodeStatus and the event log number
-	// the nodes FirstNode to FirstNode+Nodes-1. Restart still takes 0 to
-	// Nodes-1, as chaos.Target asks. Default 0.
+	// the welcome message, Stats, NodeStatus and the event log number
+	// the nodes FirstNode to FirstNode+Nodes-1. The chaos capabilities
+	// (Refuse, End, Freeze...) still take 0 to Nodes-1. Default 0.
 	FirstNode int
 	// SharePort lets the nodes join an explicit address that other targets
 	// (other wsstorm serve processes of the same user) already listen on with
@@ -103,11 +105,6 @@ type Options struct {
 	// the reuseport balancer, so Linux.
 	SharePort bool
 }
-
-// NodeStats is a snapshot of one node's counters. It is admin.NodeStats,
-// so that admin.Remote, the same target run by wsstorm serve processes,
-// reports the same type.
-type NodeStats = admin.NodeStats
 
 // Target is a running embedded target. Its methods are safe for concurrent
 // use.
@@ -295,14 +292,14 @@ func (t *Target) Balancer() string { return t.balancer }
 func (t *Target) Nodes() int { return len(t.nodes) }
 
 // FirstNode returns the number of the first node (Options.FirstNode): node
-// i of Restart is numbered FirstNode()+i everywhere else.
+// i of the chaos capabilities is numbered FirstNode()+i everywhere else.
 func (t *Target) FirstNode() int { return t.first }
 
 // Stats returns a snapshot of every node's counters, in node order.
-func (t *Target) Stats() []NodeStats {
-	out := make([]NodeStats, len(t.nodes))
+func (t *Target) Stats() []nodes.Stats {
+	out := make([]nodes.Stats, len(t.nodes))
 	for i, n := range t.nodes {
-		out[i] = NodeStats{
+		out[i] = nodes.Stats{
 			Index:    n.index,
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
@@ -314,13 +311,13 @@ func (t *Target) Stats() []NodeStats {
 }
 
 // NodeStatus returns every node's state and counters, in node order: "up",
-// "draining" while a restart closes its connections, "down" while it
-// refuses connections (a restart's downtime, a failed restart, or after
-// Shutdown).
-func (t *Target) NodeStatus() []admin.NodeStatus {
-	out := make([]admin.NodeStatus, len(t.nodes))
+// "frozen" while Freeze holds it, "draining" while it is down and still
+// ending its connections, "down" while it refuses connections (a restart's
+// downtime, a failed Accept, or after Shutdown).
+func (t *Target) NodeStatus() []nodes.Status {
+	out := make([]nodes.Status, len(t.nodes))
 	for i, n := range t.nodes {
-		out[i] = admin.NodeStatus{
+		out[i] = nodes.Status{
 			Index:    n.index,
 			State:    n.state(),
 			Conns:    n.conns.Load(),
@@ -346,7 +343,7 @@ func (t *Target) Shutdown(ctx context.Context) error {
 		for _, n := range t.nodes {
 			open = append(open, n.shutdown()...)
 		}
-		closeConns(open, websocket.CloseGoingAway, "going away", ByShutdown)
+		closeConns(open, action.Ending{Code: websocket.CloseGoingAway, Reason: "going away"}, ByShutdown)
 	})
 
 	finished := make(chan struct{})
@@ -377,6 +374,10 @@ type shutdownError struct{}
 
 func (shutdownError) Error() string        { return "target is shut down" }
 func (shutdownError) Is(target error) bool { return target == net.ErrClosed }
+
+// Stopped is closed once Shutdown starts: an action waiting on the target
+// (a restart's downtime, a freeze) ends then.
+func (t *Target) Stopped() <-chan struct{} { return t.done }
 
 // closing reports whether Shutdown has started.
 func (t *Target) closing() bool {

@@ -108,10 +108,10 @@ func TestShutdownClosesEveryoneWithGoingAway(t *testing.T) {
 			if err := tg.Shutdown(ctx); err != nil {
 				t.Errorf("second Shutdown: %v", err)
 			}
-			if _, err := tg.Close(ctx, closeSpec(1, 1000, 1)); err == nil {
+			if _, err := closeShare(ctx, tg, closeSpec(1, 1000, 1)); err == nil {
 				t.Error("Close after Shutdown succeeded, want an error")
 			}
-			if _, err := tg.Restart(ctx, 0, restartSpec(0, 0)); err == nil {
+			if _, err := restart(ctx, tg, 0, restartSpec(0, 0)); err == nil {
 				t.Error("Restart after Shutdown succeeded, want an error")
 			}
 		})

@@ -1,4 +1,4 @@
-package chaos
+package action
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// What follows is shared by the Targets that close connections themselves
-// (the embedded target and the chaos proxy), so a RestartSpec or CloseSpec
-// means the same on both.
+// What a Pick and a spread mean, shared by the targets that end connections
+// themselves (the embedded target, the chaos proxy) and by the simulator, so
+// that an End means the same on each.
 
 // MaxCloseReason is the longest close reason a close frame carries, in bytes.
 const MaxCloseReason = 123
@@ -34,6 +34,40 @@ func CloseCode(code, def int, reason string) (int, error) {
 		return 0, fmt.Errorf("close reason is %d bytes, at most %d fit a close frame", len(reason), MaxCloseReason)
 	}
 	return code, nil
+}
+
+// Check checks an ending, with def as the code of a zero Code, and returns
+// it with its code; a drop needs no code.
+func (e Ending) Check(def int) (Ending, error) {
+	if e.Drop {
+		return e, nil
+	}
+	code, err := CloseCode(e.Code, def, e.Reason)
+	e.Code = code
+	return e, err
+}
+
+// Check checks a pick of a target with nodes nodes.
+func (p Pick) Check(nodes int) error {
+	switch {
+	case !(p.Fraction >= 0 && p.Fraction <= 1):
+		return fmt.Errorf("fraction is %v, want it in [0, 1]", p.Fraction)
+	case p.Node < -1 || p.Node >= nodes:
+		return fmt.Errorf("node %d: the target has nodes 0 to %d", p.Node, nodes-1)
+	}
+	return nil
+}
+
+// Select returns the connections p picks of open, which are in the order
+// they opened: every one in that order when p.Fraction is 0, else those
+// Choose picks, in the order picked. It reorders open.
+func Select[T any](p Pick, open []T) []T {
+	if p.Fraction == 0 {
+		return open
+	}
+	k := CloseCount(p.Fraction, len(open))
+	Choose(open, k, p.Seed)
+	return open[:k]
 }
 
 // DrainOffset is when, after the drain starts, the i-th of k connections is
@@ -140,22 +174,6 @@ func (w *Waiter) Until(deadline time.Time) error {
 
 // Stop releases the Waiter's timer.
 func (w *Waiter) Stop() { w.timer.Stop() }
-
-// CheckRestart checks a restart of node on a target (what: "target",
-// "proxy") of nodes nodes, and returns the close code to send.
-func CheckRestart(what string, node, nodes int, spec RestartSpec) (int, error) {
-	if node < 0 || node >= nodes {
-		return 0, fmt.Errorf("restart node %d: the %s has nodes 0 to %d", node, what, nodes-1)
-	}
-	code, err := CloseCode(spec.Code, 1012, spec.Reason)
-	if err != nil {
-		return 0, fmt.Errorf("restart node %d: %w", node, err)
-	}
-	if spec.Drain < 0 || spec.Downtime < 0 {
-		return 0, fmt.Errorf("restart node %d: drain %v and downtime %v must not be negative", node, spec.Drain, spec.Downtime)
-	}
-	return code, nil
-}
 
 // DrainClose closes open spread evenly over drain from start, each batch
 // of connections that are due together with one closeBatch call, and

@@ -1,0 +1,93 @@
+package action
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// freeze makes a node a zombie for a while: it stops reading and writing
+// on its open connections without closing them (a half-open node, as a
+// process stuck in a deadlock or a long pause looks from outside), and
+// handshakes with it stall; then it resumes. Clients notice only through
+// their pings (fleet.ping_interval, fleet.pong_timeout) or a write that
+// times out, and then end the connection themselves (1006).
+type freeze struct{}
+
+// FreezeParams are the keys of a freeze step.
+type FreezeParams struct {
+	Node int           `toml:"node"` // the node that freezes
+	For  time.Duration `toml:"for"`  // how long it stays frozen
+}
+
+func (freeze) Name() string { return "freeze" }
+
+func (freeze) Params() Params { return &FreezeParams{For: 10 * time.Second} }
+
+func (freeze) Check(s Step, c Checker) {
+	p := s.Params.(*FreezeParams)
+	checkNode(c, "node", p.Node)
+	if p.For <= 0 {
+		c.Bad("for", `%v is too short: use how long the node stays frozen, above 0, e.g. "10s"`, p.For)
+	}
+	if f := c.Profile(); !f.Pings && !f.Sends {
+		c.Bad("action", `nothing would notice a freeze: the clients neither ping nor send; set fleet.ping_interval (and fleet.pong_timeout), or fleet.session.send_interval`)
+	}
+}
+
+func (freeze) Plan(s Step, env Env) []Event {
+	p := *s.Params.(*FreezeParams)
+	return []Event{{
+		Step: env.Step, Action: s.Action, At: s.At, Node: p.Node, Code: CloseAbnormal,
+		Window: max(p.For, env.hookWindow(p.Node, "freeze")), Settle: p.For, Seed: env.Seed, Params: &p,
+	}}
+}
+
+func (freeze) Run(ctx context.Context, t Target, ev Event) (Effect, error) {
+	p, err := params[FreezeParams](ev)
+	if err != nil {
+		return Effect{}, err
+	}
+	f, err := capability[Freezer](t, "freeze a node")
+	if err == nil {
+		err = CheckNode(t, p.Node)
+	}
+	if err != nil {
+		return Effect{Closed: -1}, fmt.Errorf("freeze node %d: %w", p.Node, err)
+	}
+	start := time.Now()
+	n, err := f.Freeze(ctx, p.Node)
+	if err != nil {
+		return Effect{Closed: -1}, fmt.Errorf("freeze node %d: %w", p.Node, err)
+	}
+	err = wait(ctx, t, start.Add(p.For))
+	// The node resumes whatever ended the freeze early.
+	if thawErr := f.Thaw(context.WithoutCancel(ctx), p.Node); err == nil {
+		err = thawErr
+	}
+	if err != nil {
+		err = fmt.Errorf("freeze node %d: %w", p.Node, err)
+	}
+	return Effect{Closed: -1, Frozen: n}, err
+}
+
+func (freeze) Simulate(sim Sim, ev Event) error {
+	p, err := params[FreezeParams](ev)
+	if err != nil {
+		return err
+	}
+	if err := sim.Freeze(p.Node); err != nil {
+		return err
+	}
+	sim.After(p.For, func() { sim.Thaw(p.Node) })
+	return nil
+}
+
+func (freeze) Hook() HookSpec { return HookSpec{Name: "freeze", Vars: []string{"for"}} }
+
+func (freeze) HookVars(ev Event) map[string]string {
+	if p, ok := ev.Params.(*FreezeParams); ok {
+		return map[string]string{"for": p.For.String()}
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package profile
+
+import (
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/action"
+)
+
+// A [[chaos]] step's keys besides at and action belong to its action, and
+// an override may change the action (--set chaos.1.action=restart): the
+// decoder keeps those keys undecoded until every override is applied, then
+// decodes them into the action's parameter struct (resolveSteps), whose
+// fields carry the action's defaults for the keys the step left out.
+
+// unifyStep decodes a [[chaos]] table: at and action into the step, the
+// other keys kept for resolveSteps.
+func (d *decoder) unifyStep(path []string, raw any, rv reflect.Value) {
+	tbl, ok := raw.(map[string]any)
+	if !ok {
+		d.typeError(path, rv.Type(), raw)
+		return
+	}
+	for _, name := range d.sortedKeys(path, tbl) {
+		sub := join(path, name)
+		switch name {
+		case "at":
+			d.unify(sub, tbl[name], rv.FieldByName("At"))
+		case "action":
+			d.unify(sub, tbl[name], rv.FieldByName("Action"))
+		default:
+			d.keepStepKey(sub, rawKey{raw: tbl[name], set: d.set})
+		}
+	}
+}
+
+// keepStepKey keeps the chaos step key at path, whose last element is the
+// key's name, for resolveSteps, and marks it given.
+func (d *decoder) keepStepKey(path []string, v rawKey) {
+	step := keyString(path[:len(path)-1])
+	if d.steps[step] == nil {
+		d.steps[step] = map[string]rawKey{}
+	}
+	d.steps[step][path[len(path)-1]] = v
+	k := keyString(path)
+	d.seen[k] = source{line: d.lines[k], set: v.set}
+	delete(d.failed, k)
+}
+
+// setStepKey applies an override of a chaos step's key: segs[:i] name the
+// step, segs[i] the key.
+func (d *decoder) setStepKey(segs []string, i int, raw any, text string) {
+	if i != len(segs)-1 {
+		d.fail(segs, "%s is a key of a chaos step: set the whole value, e.g. %s=[0, 2]", keyString(segs[:i+1]), keyString(segs[:i+1]))
+		return
+	}
+	d.keepStepKey(segs, rawKey{raw: raw, text: text, set: true})
+}
+
+// resolveSteps decodes each chaos step's kept keys into its action's
+// parameter struct. A key no action takes is an unknown key; a key of
+// another action is left for the checker, which says it does not apply.
+func (d *decoder) resolveSteps(p *Profile) {
+	all := allStepKeys()
+	for i := range p.Chaos {
+		step := []string{"chaos", strconv.Itoa(i)}
+		kept := d.steps[keyString(step)]
+		a, known := action.Lookup(p.Chaos[i].Action)
+		var pv reflect.Value
+		if known {
+			params := a.Params()
+			p.Chaos[i].Params = params
+			pv = reflect.ValueOf(params).Elem()
+		}
+		for _, name := range d.keptKeys(step, kept) {
+			sub := join(step, name)
+			if !slices.Contains(all, name) {
+				d.stepUnknownKey(sub, a)
+				continue
+			}
+			if !known {
+				continue
+			}
+			fi, ok := fieldIndex(pv.Type(), name)
+			if !ok {
+				continue
+			}
+			v := kept[name]
+			set := d.set
+			d.set = v.set
+			if v.set {
+				v.raw = asText(v.raw, v.text, pv.Field(fi).Type())
+			}
+			d.unify(sub, v.raw, pv.Field(fi))
+			d.set = set
+		}
+	}
+}
+
+// keptKeys returns the names of a step's kept keys in file order, the
+// overrides' after them.
+func (d *decoder) keptKeys(step []string, kept map[string]rawKey) []string {
+	tbl := make(map[string]any, len(kept))
+	for name := range kept {
+		tbl[name] = nil
+	}
+	return d.sortedKeys(step, tbl)
+}
+
+// allStepKeys lists the keys any chaos step takes, in the order the actions
+// list them, at and action first.
+func allStepKeys() []string {
+	out := []string{"at", "action"}
+	for _, name := range action.Names() {
+		a, _ := action.Lookup(name)
+		for _, k := range action.ParamKeys(a.Params()) {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// stepUnknownKey reports a key at path that no chaos step takes, suggesting
+// one of a's keys (of any action's, when a is nil).
+func (d *decoder) stepUnknownKey(path []string, a action.Action) {
+	names := allStepKeys()
+	if a != nil {
+		names = action.Keys(a)
+	}
+	if s := closest(path[len(path)-1], names); s != "" {
+		d.fail(path, "unknown key (did you mean %s?)", keyString(join(path[:len(path)-1], s)))
+		return
+	}
+	d.fail(path, "unknown key: %s takes %s", keyString(path[:len(path)-1]), strings.Join(names, ", "))
+}
+
+// markStepKeys marks as given, for Validate, the keys of a step built in
+// code: at, action and every key whose value is not zero.
+func (d *decoder) markStepKeys(i int, s ChaosStep) {
+	step := []string{"chaos", strconv.Itoa(i)}
+	d.seen[keyString(join(step, "at"))] = source{}
+	d.seen[keyString(join(step, "action"))] = source{}
+	if s.Params == nil {
+		return
+	}
+	v := reflect.Indirect(reflect.ValueOf(s.Params))
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	for f := range v.NumField() {
+		if name := action.TOMLName(v.Type().Field(f)); name != "" && !v.Field(f).IsZero() {
+			d.seen[keyString(join(step, name))] = source{}
+		}
+	}
+}
+
+// stepParams gives a step built in code its action's parameter struct: a
+// step without one gets the action's zero keys (Validate applies no
+// defaults), and a step with another struct gets the keys of the same names,
+// its other keys that are set being keys that do not apply to the step.
+func (c *checker) stepParams(i int, a action.Action) {
+	s := &c.p.Chaos[i]
+	want := reflect.TypeOf(a.Params())
+	if reflect.TypeOf(s.Params) == want {
+		return
+	}
+	params := reflect.New(want.Elem())
+	if from := reflect.Indirect(reflect.ValueOf(s.Params)); from.Kind() == reflect.Struct {
+		keys := action.Keys(a)
+		for f := range from.NumField() {
+			name := action.TOMLName(from.Type().Field(f))
+			if fi, ok := fieldIndex(want.Elem(), name); ok && from.Field(f).Type() == want.Elem().Field(fi).Type {
+				params.Elem().Field(fi).Set(from.Field(f))
+			} else if name != "" && !from.Field(f).IsZero() {
+				c.bad(stepKey(i, name), "does not apply to a %s step: remove it; a %s takes %s", a.Name(), a.Name(), andList(keys))
+			}
+		}
+	}
+	s.Params = params.Interface()
+}
+
+// stepKey is the path of step i's key name (of the step itself without one).
+func stepKey(i int, name ...string) []string {
+	return join([]string{"chaos", strconv.Itoa(i)}, name...)
+}
+
+// stepChecker is the action.Checker of step i: keys are the step's own.
+type stepChecker struct {
+	c    *checker
+	step int
+}
+
+func (s stepChecker) path(key string) []string {
+	if key == "" {
+		return stepKey(s.step)
+	}
+	return stepKey(s.step, strings.Split(key, ".")...)
+}
+
+func (s stepChecker) Given(key string) bool { return s.c.d.given(s.path(key)...) }
+
+func (s stepChecker) Bad(key, format string, args ...any) {
+	s.c.bad(s.path(key), format, args...)
+}
+
+func (s stepChecker) BadAt(key, where, format string, args ...any) {
+	s.c.badAt(s.path(key), s.path(where), format, args...)
+}
+
+func (s stepChecker) Default(key string) string { return s.c.dflt(s.path(key)...) }
+
+func (s stepChecker) Profile() action.Facts {
+	p := s.c.p
+	f := action.Facts{
+		External: p.Target.Mode == ModeExternal,
+		Pings:    p.Fleet.PingInterval.D() > 0,
+		Sends:    p.Fleet.Session.SendInterval.D() > 0,
+	}
+	if s.c.nodesOK() {
+		f.Nodes = p.Target.Nodes
+	}
+	if s.c.durationOK() {
+		f.Duration = p.Duration.D()
+	}
+	return f
+}
+
+// actionList writes the actions' names for a message: "a", "b" or "c".
+func actionList() string { return orList(action.Names()) }

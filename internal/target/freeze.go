@@ -1,0 +1,94 @@
+package target
+
+import (
+	"context"
+	"fmt"
+	"net"
+)
+
+// A frozen node neither reads nor writes: every connection a node accepts
+// goes through a gate that holds its reads and writes while the node is
+// frozen, so its open connections go silent (pings unanswered, echoes
+// held) and a new handshake stalls, as with a process stuck in a deadlock,
+// until the node thaws. Data that arrives meanwhile waits in the gate and
+// is read after the thaw.
+
+// Freeze stops node's traffic until Thaw and returns how many open
+// connections it holds. Freezing a frozen node is an error.
+func (t *Target) Freeze(ctx context.Context, node int) (int, error) {
+	n, err := t.node(node)
+	if err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.shut {
+		return 0, fmt.Errorf("node %d: %w", n.index, errShutdown())
+	}
+	gate := make(chan struct{})
+	if !n.gate.CompareAndSwap(nil, &gate) {
+		return 0, fmt.Errorf("node %d is frozen already", n.index)
+	}
+	return len(n.openLocked()), nil
+}
+
+// Thaw resumes node's traffic; a node that is not frozen stays as it is.
+func (t *Target) Thaw(ctx context.Context, node int) error {
+	n, err := t.node(node)
+	if err != nil {
+		return err
+	}
+	n.thaw()
+	return nil
+}
+
+// thaw opens the node's gate, if it is frozen.
+func (n *node) thaw() {
+	if g := n.gate.Swap(nil); g != nil {
+		close(*g)
+	}
+}
+
+// waitThawed returns once the node is not frozen.
+func (n *node) waitThawed() {
+	if g := n.gate.Load(); g != nil {
+		<-*g
+	}
+}
+
+// gatedListener hands out its node's connections behind the node's gate.
+type gatedListener struct {
+	net.Listener
+	n *node
+}
+
+func (l gatedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return gatedConn{Conn: c, n: l.n}, nil
+}
+
+// gatedConn is a connection whose reads and writes wait while its node is
+// frozen.
+type gatedConn struct {
+	net.Conn
+	n *node
+}
+
+func (c gatedConn) Read(b []byte) (int, error) {
+	c.n.waitThawed()
+	k, err := c.Conn.Read(b)
+	// What arrived while the node froze is held until it thaws.
+	c.n.waitThawed()
+	return k, err
+}
+
+func (c gatedConn) Write(b []byte) (int, error) {
+	c.n.waitThawed()
+	return c.Conn.Write(b)
+}
