@@ -104,6 +104,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 			dst.reconnected += src.reconnected
 			dst.attempts += src.attempts
 			dst.pending = append(dst.pending, src.pending...)
+			dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
 			if src.reconnectAt != nil {
 				if dst.reconnectAt == nil {
 					dst.reconnectAt = NewHistogram()
@@ -201,6 +202,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		for reason, v := range e.failures {
 			ev.FailedAttempts[reason.String()] += v
 		}
+		ev.CloseAt = e.closeAt
 		ev.ReconnectAt = e.reconnectAt
 		if ev.ReconnectAt == nil {
 			ev.ReconnectAt = NewHistogram()
@@ -396,4 +398,17 @@ func Imbalance(gauges []int64, ix []int) *float64 {
 	}
 	v := float64(most) / (float64(sum) / float64(len(ix)))
 	return &v
+}
+
+// mergeInto adds src to dst, which it makes when nil, and returns dst; a
+// nil src leaves dst as it is.
+func mergeInto(dst, src *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if src == nil {
+		return dst
+	}
+	if dst == nil {
+		dst = NewHistogram()
+	}
+	dst.Merge(src)
+	return dst
 }

@@ -248,6 +248,9 @@ type shardBucket struct {
 type shardEvent struct {
 	affected, reconnected, attempts int64
 	reconnectAt                     *hdrhistogram.Histogram // µs from the event's start to each reconnect; nil until one
+	// closeAt is µs from a planned event's start to each close of its
+	// clients: how long they took to notice it; nil until one.
+	closeAt *hdrhistogram.Histogram
 	// pending holds the reconnect offsets (µs) of a detected burst until it
 	// is confirmed as an event: the bursts that never are (a lone 1006 now
 	// and then) must not cost a histogram each.
@@ -402,6 +405,14 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 	}
 	if e := s.event(ev); e != nil {
 		e.affected++
+		if start, ok := s.r.EventStarted(ev); ok && ev < len(s.r.plans) {
+			// A detected event starts at its first close: its clients'
+			// closes say nothing of how long they took to notice.
+			if e.closeAt == nil {
+				e.closeAt = NewHistogram()
+			}
+			record(e.closeAt, t.Sub(s.r.start)-start)
+		}
 	}
 	s.mu.Unlock()
 	s.r.addConnected(-1)

@@ -105,6 +105,11 @@ type EventReport struct {
 	// clients' reconnects: the event's recovery curve (share of Affected back
 	// by t). Never nil.
 	ReconnectAt *hdrhistogram.Histogram
+	// CloseAt holds, in µs, the time from a planned event's start to each
+	// close its clients observed: how long they took to notice it (a
+	// restart's drain, a freeze's detection through the clients' pings).
+	// Nil for detected events and when no client closed.
+	CloseAt *hdrhistogram.Histogram
 
 	// What the analysis above is computed from besides Affected, Reconnected,
 	// FailedAttempts and ReconnectAt (see Results.Analyze); kept so that the
