@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -353,6 +354,13 @@ func TestHTMLHostileStrings(t *testing.T) {
 			t.Errorf("%s: the event's label lost the text in the data block", name)
 		}
 	}
+}
+
+func stepWithReason(reason string) profile.ChaosStep {
+	s := profile.StepDefaults(profile.ActionClose)
+	s.At = profile.Dur(20 * time.Second)
+	s.Reason = reason
+	return s
 }
 
 func mustRead(t *testing.T, path string) []byte {

@@ -25,6 +25,9 @@ const (
 	SummaryFile    = "summary.json"
 	HistogramsFile = "histograms.hlog"
 	TimeseriesFile = "timeseries.csv"
+	// ProfileFile is the effective profile of a run, written beside its
+	// results.
+	ProfileFile = "profile.toml"
 )
 
 // Run is everything a finished (or interrupted) run hands to the report.
@@ -132,7 +135,7 @@ func Write(dir string, run *Run) (*Summary, error) {
 	hlog := write(HistogramsFile, func(w io.Writer) error { return writeHistograms(w, run.Results) })
 	csv := write(TimeseriesFile, func(w io.Writer) error { return writeTimeseries(w, run.Results) })
 	if run.Profile != nil {
-		if err := writeAtomic(dir, ProfileFile, func(w io.Writer) error { return writeProfileTOML(w, run.Profile) }); err != nil {
+		if err := writeAtomic(dir, ProfileFile, func(w io.Writer) error { return run.Profile.WriteTOML(w) }); err != nil {
 			extras = append(extras, err)
 		}
 	} else if err := os.Remove(filepath.Join(dir, ProfileFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
