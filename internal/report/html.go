@@ -16,6 +16,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wsstorm/wsstorm/internal/stats"
+	"github.com/wsstorm/wsstorm/internal/uplot"
 )
 
 // HTMLFile is the run's report as one self-contained HTML page.
@@ -26,7 +27,6 @@ const HTMLFile = "report.html"
 const maxChartPoints = 2000
 
 //go:embed assets/report.html.tmpl assets/report.css assets/report.js
-//go:embed assets/uplot/uPlot.iife.min.js assets/uplot/uPlot.min.css assets/uplot/LICENSE
 var assets embed.FS
 
 // pageTemplate parses the page's template. It is parsed for each page
@@ -294,17 +294,14 @@ func (r *ResultSet) page() (*htmlPage, error) {
 		return nil, fmt.Errorf("report: encode the charts' data: %w", err)
 	}
 	p.Data = template.JS(data)
-	license, err := assets.ReadFile("assets/uplot/LICENSE")
-	if err != nil {
+	if p.LibraryCSS, p.LibraryJS, err = uplot.Library(); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	for _, a := range []struct {
 		dst  any
 		name string
 	}{
-		{&p.LibraryCSS, "assets/uplot/uPlot.min.css"},
 		{&p.PageCSS, "assets/report.css"},
-		{&p.LibraryJS, "assets/uplot/uPlot.iife.min.js"},
 		{&p.PageJS, "assets/report.js"},
 	} {
 		b, err := assets.ReadFile(a.name)
@@ -319,9 +316,6 @@ func (r *ResultSet) page() (*htmlPage, error) {
 			*d = template.JS(b)
 		}
 	}
-	// uPlot's MIT licence travels with its code, in a comment the template
-	// cannot strip (html/template drops the comments of the template itself).
-	p.LibraryJS = template.JS("/*! uPlot 1.6.32, https://github.com/leeoniya/uPlot, under its licence:\n\n"+string(license)+"*/\n") + p.LibraryJS
 	return p, nil
 }
 
