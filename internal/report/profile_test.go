@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/wsstorm/wsstorm/internal/results"
+
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -19,10 +21,10 @@ func TestHTMLShowsProfile(t *testing.T) {
 	run := fixtureRun(t)
 	run.Profile = p
 	dir, _ := writeFixture(t, run)
-	if _, err := profile.Load(filepath.Join(dir, ProfileFile), nil); err != nil {
+	if _, err := profile.Load(filepath.Join(dir, results.ProfileFile), nil); err != nil {
 		t.Fatalf("profile.toml does not load: %v", err)
 	}
-	page := mustRead(t, filepath.Join(dir, HTMLFile))
+	page := mustRead(t, filepath.Join(dir, results.HTMLFile))
 	if !bytes.Contains(page, []byte(`<pre class="profile">`)) || !bytes.Contains(page, []byte("duration = &#34;")) {
 		t.Error("report.html does not show profile.toml")
 	}
@@ -42,7 +44,7 @@ func TestResultsHoldNoSecrets(t *testing.T) {
 	run.Profile = p
 	run.Target = nil
 	dir, _ := writeFixture(t, run)
-	for _, f := range []string{ProfileFile, HTMLFile, SummaryFile} {
+	for _, f := range []string{results.ProfileFile, results.HTMLFile, results.SummaryFile} {
 		content := mustRead(t, filepath.Join(dir, f))
 		for _, s := range []string{secret, "hunter2-password"} {
 			if bytes.Contains(content, []byte(s)) {
@@ -56,13 +58,13 @@ func TestResultsHoldNoSecrets(t *testing.T) {
 // profile.toml — not even an earlier run's — and the page says so.
 func TestWriteWithoutProfile(t *testing.T) {
 	dir, _ := writeFixture(t, fixtureRun(t))
-	if _, err := Write(dir, &Run{Results: emptyResults()}); err != nil {
+	if _, err := Write(dir, nil, &results.Run{Results: emptyResults()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ProfileFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, results.ProfileFile)); !os.IsNotExist(err) {
 		t.Errorf("profile.toml of the earlier run left behind: %v", err)
 	}
-	if page := mustRead(t, filepath.Join(dir, HTMLFile)); !bytes.Contains(page, []byte("has no profile.toml")) {
+	if page := mustRead(t, filepath.Join(dir, results.HTMLFile)); !bytes.Contains(page, []byte("has no profile.toml")) {
 		t.Error("the page does not say the profile is missing")
 	}
 }

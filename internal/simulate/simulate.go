@@ -6,7 +6,7 @@
 // handshake_delay, Retry-After, drain and downtime) with the handshakes'
 // time on the wire and their work taken from a Model, and every record goes
 // into a stats.Recorder on a simulated clock. The results are those of a
-// run (report.Run), marked simulated, so every report, compare and sweep
+// run (results.Run), marked simulated, so every report, compare and sweep
 // reads them.
 package simulate
 
@@ -23,7 +23,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/fleet"
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/storm"
 	"github.com/wsstorm/wsstorm/internal/target"
@@ -54,7 +54,7 @@ const checkEvery = 1 << 16
 // Run simulates the storm p describes under model m. Cancelling ctx
 // interrupts it: the results up to the simulated time reached are returned
 // with Interrupted set.
-func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*report.Run, error) {
+func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*results.Run, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -85,12 +85,11 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*repor
 	}
 	took := time.Since(wall)
 	fmt.Fprintf(logw, "simulated %s in %.2fs of wall time: %d events\n", elapsed.Round(time.Millisecond), took.Seconds(), s.processed)
-	return &report.Run{
-		Profile:     p,
+	return &results.Run{
 		Results:     res,
 		Interrupted: interrupted,
 		Target:      storm.TargetSide(s.nodeStats()),
-		Simulated: &report.Simulated{
+		Simulated: &results.Simulated{
 			Model:          m.JSON(),
 			CalibratedFrom: opts.CalibratedFrom,
 			WallS:          took.Seconds(),

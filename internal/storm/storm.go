@@ -1,7 +1,7 @@
 // Package storm carries out one wsstorm run: it starts the target, the stats
 // recorder, the fleet and the chaos controller on one monotonic clock, stops
 // them at the end of the profile's duration or on interruption, and returns
-// everything the report needs.
+// the run's results (results.Run).
 package storm
 
 import (
@@ -24,7 +24,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/hooks"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/proxy"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
@@ -88,7 +88,7 @@ const lateStart = 100 * time.Millisecond
 // Run carries out the storm p describes. Cancelling ctx interrupts it: the
 // clients close with 1001 and the results gathered so far are returned with
 // Interrupted set. The error is non-nil only when nothing could be measured.
-func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, error) {
+func Run(ctx context.Context, p *profile.Profile, opts Options) (*results.Run, error) {
 	logw := opts.Log
 	if logw == nil {
 		logw = io.Discard
@@ -299,7 +299,7 @@ wait:
 	if d := res.Detect; d != nil && d.Unattributed > 0 {
 		fmt.Fprintf(logw, "warning: %d closes were not attributed to any event: more than %d bursts of closes\n", d.Unattributed, stats.DefaultMaxDetected)
 	}
-	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted, Aborted: aborted}
+	run := &results.Run{Results: res, Interrupted: interrupted, Aborted: aborted}
 	if hookTarget != nil {
 		run.Hooks = hookResults(p, hookTarget.Runs())
 	}
@@ -430,12 +430,12 @@ func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
 }
 
 // TargetSide is the server's view at the end of the run.
-func TargetSide(end []target.NodeStats) *report.TargetSide {
-	side := &report.TargetSide{}
+func TargetSide(end []target.NodeStats) *results.TargetSide {
+	side := &results.TargetSide{}
 	conns := make([]int64, len(end))
 	all := make([]int, len(end))
 	for i, n := range end {
-		side.Nodes = append(side.Nodes, report.NodeSide{Index: n.Index, Accepted: n.Accepted, Rejected: n.Rejected, ConnectionsEnd: n.Conns})
+		side.Nodes = append(side.Nodes, results.NodeSide{Index: n.Index, Accepted: n.Accepted, Rejected: n.Rejected, ConnectionsEnd: n.Conns})
 		conns[i], all[i] = n.Conns, i
 	}
 	side.ImbalanceEnd = stats.Imbalance(conns, all)
@@ -474,10 +474,10 @@ func crossCheck(w io.Writer, outcomes []chaos.Outcome, events []stats.EventRepor
 
 // hookResults turns the hooks' runs into the results' form, by event, with
 // the profile's secrets redacted.
-func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*report.HookResult {
-	out := make(map[int]*report.HookResult, len(runs))
+func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*results.HookResult {
+	out := make(map[int]*results.HookResult, len(runs))
 	for _, r := range runs {
-		h := &report.HookResult{
+		h := &results.HookResult{
 			Node: r.Node, Name: p.Redact(r.Name), Kind: r.Kind,
 			Method: r.Method, URL: p.Redact(r.URL), ExitStatus: r.ExitStatus, HTTPStatus: r.HTTPStatus,
 			DurationS: math.Round(r.Duration.Seconds()*1000) / 1000,
