@@ -25,7 +25,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
-	"github.com/wsstorm/wsstorm/internal/storm"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -88,7 +87,7 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*resul
 	return &results.Run{
 		Results:     res,
 		Interrupted: interrupted,
-		Target:      storm.TargetSide(s.nodeStats()),
+		Target:      results.NewTargetSide(s.nodeSides()),
 		Simulated: &results.Simulated{
 			Model:          m.JSON(),
 			CalibratedFrom: opts.CalibratedFrom,
@@ -247,7 +246,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 		plans[i] = e.EventPlan
 	}
 	nn := simNodes(p)
-	names, conns := storm.NodeGauges(nn)
+	names, conns := results.NodeGauges(nn)
 	s := &sim{
 		log:        log,
 		p:          p,
@@ -265,7 +264,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 	}
 	s.rec = stats.New(stats.Config{
 		Start:           start,
-		Horizon:         p.Duration.D() + storm.ShutdownGrace,
+		Horizon:         p.Duration.D() + stats.ShutdownGrace,
 		Events:          plans,
 		GaugeNames:      names,
 		ImbalanceGauges: conns,
@@ -356,7 +355,7 @@ func (s *sim) run(ctx context.Context) (interrupted bool) {
 		s.schedule(int64(ev.At), i, evChaos, 0)
 	}
 	if len(s.nodes) > 0 {
-		s.schedule(int64(storm.SampleEvery), 0, evSample, 0)
+		s.schedule(int64(stats.SampleEvery), 0, evSample, 0)
 	}
 	for len(s.q) > 0 {
 		e := s.q[0]
@@ -429,7 +428,7 @@ func (s *sim) handle(e event) {
 		s.refreshUp()
 	case evSample:
 		s.sample()
-		s.schedule(s.now+int64(storm.SampleEvery), 0, evSample, 0)
+		s.schedule(s.now+int64(stats.SampleEvery), 0, evSample, 0)
 	}
 }
 
@@ -765,10 +764,12 @@ func (s *sim) sample() {
 	s.rec.Sample(s.at(s.now), vals)
 }
 
-func (s *sim) nodeStats() []target.NodeStats {
-	out := make([]target.NodeStats, len(s.nodes))
+// nodeSides is each node's handshake counts and connections now, for the
+// target's side of the results.
+func (s *sim) nodeSides() []results.NodeSide {
+	out := make([]results.NodeSide, len(s.nodes))
 	for i, n := range s.nodes {
-		out[i] = target.NodeStats{Index: i, Conns: int64(len(n.conns)), Accepted: n.accepted, Rejected: n.rejected, Up: n.up}
+		out[i] = results.NodeSide{Index: i, Accepted: n.accepted, Rejected: n.rejected, ConnectionsEnd: int64(len(n.conns))}
 	}
 	return out
 }
