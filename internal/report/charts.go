@@ -86,6 +86,7 @@ type chartSource struct {
 	width float64 // its bucket width, seconds
 }
 
+// newChartSource reads rs's time series' length and bucket width once.
 func newChartSource(rs *results.ResultSet) *chartSource {
 	t := rs.Column("t_s")
 	return &chartSource{ResultSet: rs, rows: len(t), width: bucketWidth(t)}

@@ -76,6 +76,7 @@ func (e *FileError) Error() string {
 	return msg
 }
 
+// Unwrap returns what is wrong with the file.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // ErrNotResults is the error, wrapped, of a directory that holds no

@@ -124,7 +124,10 @@ func writePage(dir string, summaryJSON []byte, page func(io.Writer, *ResultSet) 
 // report.html could not be: the run's results are complete.
 type ExtrasError struct{ Err error }
 
+// Error says which of the extras failed, and why.
 func (e *ExtrasError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the extras' errors, joined.
 func (e *ExtrasError) Unwrap() error { return e.Err }
 
 // WriteJSON writes s as summary.json holds it: indented, without escaping
