@@ -17,7 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // browserPath finds Chromium or Chrome. Without one the test is skipped,
@@ -157,7 +157,7 @@ func TestReportHTMLInChromium(t *testing.T) {
 			if code, _, stderr := wsstorm(t, args...); code != tt.exit {
 				t.Fatalf("run: exit %d, want %d\n%s", code, tt.exit, stderr)
 			}
-			shot := openInBrowser(t, browser, filepath.Join(dir, report.HTMLFile), tt.charts)
+			shot := openInBrowser(t, browser, filepath.Join(dir, results.HTMLFile), tt.charts)
 			name := "report-" + strings.ReplaceAll(tt.name, " ", "-") + ".png"
 			path := filepath.Join(t.TempDir(), name)
 			if err := os.WriteFile(path, shot, 0o644); err != nil {

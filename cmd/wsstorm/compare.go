@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
@@ -54,12 +55,12 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		flagTols[key] = tol
 	}
-	base, err := report.ReadSummary(pos[0])
+	base, err := results.ReadSummary(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm compare: base: %v\n", err)
 		return exitUsage
 	}
-	next, err := report.ReadSummary(pos[1])
+	next, err := results.ReadSummary(pos[1])
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm compare: new: %v\n", err)
 		return exitUsage
@@ -70,7 +71,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range []struct {
 		name string
-		s    *report.Summary
+		s    *results.Summary
 	}{{"base", base}, {"new", next}} {
 		if r.s.Interrupted {
 			fmt.Fprintf(stderr, "wsstorm compare: warning: the %s run was interrupted; what it did not reach counts as lost\n", r.name)
@@ -123,7 +124,7 @@ func profileTolerances(path, newRun string, w io.Writer) (map[string]report.Tole
 		if err != nil || !fi.IsDir() {
 			return map[string]report.Tolerance{}, report.Tolerance{}, false, nil
 		}
-		path = filepath.Join(newRun, report.ProfileFile)
+		path = filepath.Join(newRun, results.ProfileFile)
 		if _, err := os.Stat(path); err != nil {
 			return map[string]report.Tolerance{}, report.Tolerance{}, false, nil
 		}
@@ -151,7 +152,7 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 
 // profileDifference says how two runs' profiles differ (name, file digest or
 // --set overrides), or "" when they are the same.
-func profileDifference(a, b report.ProfileRef) string {
+func profileDifference(a, b results.ProfileRef) string {
 	short := func(h string) string { return h[:min(len(h), 12)] }
 	switch {
 	case a.Name != b.Name:

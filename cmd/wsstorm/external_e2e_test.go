@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // serverView is what the server's log says of a run: the closes with code
@@ -152,7 +152,7 @@ code = 1012
 			if code != exitPassed {
 				t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
 			}
-			s, err := report.ReadSummary(out)
+			s, err := results.ReadSummary(out)
 			if err != nil {
 				t.Fatal(err)
 			}

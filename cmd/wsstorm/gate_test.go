@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // The project's own performance gate (.ci/run): profiles/ci-gate.toml run
@@ -28,7 +28,7 @@ func TestGateBaselineIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := report.ReadSummary(gateBaseline)
+	base, err := results.ReadSummary(gateBaseline)
 	if err != nil {
 		t.Fatal(err)
 	}

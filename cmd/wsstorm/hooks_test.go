@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -94,7 +94,7 @@ downtime = "0s"
 				if code != exitFailed {
 					t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailed, stdout, stderr)
 				}
-				s, err := report.ReadSummary(out)
+				s, err := results.ReadSummary(out)
 				if err != nil {
 					t.Fatalf("results not written: %v", err)
 				}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // TestMain lets tests run this binary as wsstorm itself, in a child process,
@@ -75,9 +75,9 @@ var small = []string{
 // checkSummary asserts what must hold for any run of the default profile's
 // shape: every client accounted for, closes matching events, and no client
 // closed with 1000 trying to come back.
-func checkSummary(t *testing.T, s *report.Summary) {
+func checkSummary(t *testing.T, s *results.Summary) {
 	t.Helper()
-	if s.Schema != report.SummarySchema || s.Interrupted || !s.Passed {
+	if s.Schema != results.SummarySchema || s.Interrupted || !s.Passed {
 		t.Fatalf("schema %q interrupted %v passed %v", s.Schema, s.Interrupted, s.Passed)
 	}
 	var failures int64
@@ -154,18 +154,18 @@ func TestRunSmallDefault(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.TimeseriesFile} {
+	for _, f := range []string{results.SummaryFile, results.HistogramsFile, results.TimeseriesFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
 	}
-	s, err := report.ReadSummary(dir)
+	s, err := results.ReadSummary(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSummary(t, s)
 	// The client side's series ends where the server side stood at the end.
-	csv, err := os.ReadFile(filepath.Join(dir, report.TimeseriesFile))
+	csv, err := os.ReadFile(filepath.Join(dir, results.TimeseriesFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestDefaultRunSummary(t *testing.T) {
 	if path == "" {
 		t.Skip("WSSTORM_SUMMARY not set: .ci/run sets it after running the README's run command")
 	}
-	s, err := report.ReadSummary(path)
+	s, err := results.ReadSummary(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestJitterLowersPeak(t *testing.T) {
 		if code != exitPassed {
 			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
 		}
-		s, err := report.ReadSummary(dir)
+		s, err := results.ReadSummary(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +259,7 @@ func testInterrupt(t *testing.T, sig syscall.Signal) {
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
 	}
-	s, err := report.ReadSummary(dir)
+	s, err := results.ReadSummary(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ ramp = "100ms"
 			t.Fatalf("%s contains the token", f.Name())
 		}
 	}
-	s, err := report.ReadSummary(dir)
+	s, err := results.ReadSummary(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,8 +465,8 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Name() == report.SummaryFile {
-			if _, err := report.ReadSummary(dir); err != nil {
+		if e.Name() == results.SummaryFile {
+			if _, err := results.ReadSummary(dir); err != nil {
 				t.Fatalf("summary.json is there but not complete: %v", err)
 			}
 		}
@@ -492,7 +492,7 @@ func TestUnreachableTarget(t *testing.T) {
 	if code != exitCannotRun || !strings.Contains(stderr, "no client could connect") || !strings.Contains(stderr, "refused=") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	if _, err := report.ReadSummary(dir); err != nil {
+	if _, err := results.ReadSummary(dir); err != nil {
 		t.Fatalf("results not written: %v", err)
 	}
 }
@@ -542,7 +542,7 @@ func TestThresholdsGateTheExitCode(t *testing.T) {
 			if !strings.Contains(stdout, "thresholds\n") || !strings.Contains(stdout, "connects >= 20   (measured 20)") {
 				t.Errorf("verdicts not printed:\n%s", stdout)
 			}
-			s, err := report.ReadSummary(dir)
+			s, err := results.ReadSummary(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -568,16 +568,16 @@ func TestThresholdsGateTheExitCode(t *testing.T) {
 
 // writeSummary writes a minimal summary.json of profile name with the given
 // reconnect p99 (ms) into a new directory and returns it.
-func writeSummary(t *testing.T, name string, p99 float64, change ...func(*report.Summary)) string {
+func writeSummary(t *testing.T, name string, p99 float64, change ...func(*results.Summary)) string {
 	t.Helper()
 	dir := t.TempDir()
-	s := report.Summary{
-		Schema:   report.SummarySchema,
-		Profile:  report.ProfileRef{Name: name, SHA256: "0123456789abcdef", Overrides: []string{}},
-		Counters: report.CounterSummary{ConnectFailures: map[string]int64{}, Closes: map[int]int64{}},
-		Events:   []report.EventSummary{},
+	s := results.Summary{
+		Schema:   results.SummarySchema,
+		Profile:  results.ProfileRef{Name: name, SHA256: "0123456789abcdef", Overrides: []string{}},
+		Counters: results.CounterSummary{ConnectFailures: map[string]int64{}, Closes: map[int]int64{}},
+		Events:   []results.EventSummary{},
 	}
-	s.LatencyMS.Reconnect = report.LatencySummary{Count: 10, P50: &p99, P90: &p99, P99: &p99}
+	s.LatencyMS.Reconnect = results.LatencySummary{Count: 10, P50: &p99, P90: &p99, P99: &p99}
 	for _, c := range change {
 		c(&s)
 	}
@@ -585,7 +585,7 @@ func writeSummary(t *testing.T, name string, p99 float64, change ...func(*report
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, report.SummaryFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, results.SummaryFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -596,9 +596,9 @@ func TestCompareExitCodes(t *testing.T) {
 	same := writeSummary(t, "default", 1050)
 	worse := writeSummary(t, "default", 1500)
 	other := writeSummary(t, "no-jitter", 1000)
-	edited := writeSummary(t, "default", 1000, func(s *report.Summary) { s.Profile.SHA256 = "fedcba9876543210" })
-	overridden := writeSummary(t, "default", 1000, func(s *report.Summary) { s.Profile.Overrides = []string{"fleet.clients=10"} })
-	interrupted := writeSummary(t, "default", 1000, func(s *report.Summary) { s.Interrupted = true })
+	edited := writeSummary(t, "default", 1000, func(s *results.Summary) { s.Profile.SHA256 = "fedcba9876543210" })
+	overridden := writeSummary(t, "default", 1000, func(s *results.Summary) { s.Profile.Overrides = []string{"fleet.clients=10"} })
+	interrupted := writeSummary(t, "default", 1000, func(s *results.Summary) { s.Interrupted = true })
 	if code, _, stderr := wsstorm(t, "compare", base, interrupted); code != exitPassed || !strings.Contains(stderr, "the new run was interrupted") {
 		t.Errorf("interrupted new run: exit %d, stderr:\n%s", code, stderr)
 	}
@@ -663,7 +663,7 @@ func TestCompareProfileTolerances(t *testing.T) {
 	bad := table(t.TempDir(), "[compare]\n\"reconect.p99\" = \"+5%\"\n")
 	// A run directory carrying its profile as profile.toml.
 	withProfile := writeSummary(t, "default", 1500)
-	if err := os.WriteFile(filepath.Join(withProfile, report.ProfileFile), []byte("[compare]\ndefault = \"+60%\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(withProfile, results.ProfileFile), []byte("[compare]\ndefault = \"+60%\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/merge"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // startSpreadWarning is how far apart the segments' starts may be before
@@ -39,7 +40,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	run, err := merge.Dirs(dirs)
+	run, p, err := merge.Dirs(dirs)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm merge: %v\n", err)
 		return exitUsage
@@ -53,15 +54,15 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 	if m.ChaosSegment >= 0 {
 		chaos = fmt.Sprintf("the chaos from segment %d", m.ChaosSegment)
 	}
-	fmt.Fprintf(stderr, "wsstorm merge: %d segments of profile %s, %s\n", m.Segments, run.Profile.Name, chaos)
+	fmt.Fprintf(stderr, "wsstorm merge: %d segments of profile %s, %s\n", m.Segments, p.Name, chaos)
 	if m.StartSpread > startSpreadWarning {
 		fmt.Fprintf(stderr, "wsstorm merge: warning: the segments started %.1fs apart; give them one --start-at so that the merge is one run's\n", m.StartSpread.Seconds())
 	}
-	sum, werr := report.Write(*out, run)
+	sum, werr := report.Write(*out, p, run)
 	if err := report.WriteText(stdout, sum, *out); err != nil {
 		fmt.Fprintf(stderr, "wsstorm merge: %v\n", err)
 	}
-	var extras *report.ExtrasError
+	var extras *results.ExtrasError
 	if errors.As(werr, &extras) {
 		// The contract files are written: the verdict stands.
 		fmt.Fprintf(stderr, "wsstorm merge: warning: results are in %s, but %v\n", *out, werr)

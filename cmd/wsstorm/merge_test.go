@@ -11,6 +11,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/merge/mergetest"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -30,13 +31,13 @@ func TestMergeCmd(t *testing.T) {
 	if want := "wsstorm merge: 3 segments of profile default, the chaos from segment 0\n"; stderr != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
 	}
-	for _, name := range []string{report.SummaryFile, report.HistogramsFile, report.TimeseriesFile, report.ProfileFile, report.HTMLFile} {
+	for _, name := range []string{results.SummaryFile, results.HistogramsFile, results.TimeseriesFile, results.ProfileFile, results.HTMLFile} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("merged results lack %s: %v", name, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(out, report.SegmentFile)); err == nil {
-		t.Errorf("merged results hold %s: they could be merged again as a segment", report.SegmentFile)
+	if _, err := os.Stat(filepath.Join(out, results.SegmentFile)); err == nil {
+		t.Errorf("merged results hold %s: they could be merged again as a segment", results.SegmentFile)
 	}
 	if _, err := os.Stat(junit); err != nil {
 		t.Errorf("no JUnit file: %v", err)
@@ -46,11 +47,11 @@ func TestMergeCmd(t *testing.T) {
 	if code != exitPassed || stdout != text+"results: "+out+"\n" || !strings.Contains(stdout, "FAIL  never_reconnected == 0") {
 		t.Errorf("stdout:\n%s\nwant what wsstorm report prints:\n%s", stdout, text)
 	}
-	got, err := report.ReadSummary(out)
+	got, err := results.ReadSummary(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := report.ReadSummary(single)
+	want, err := results.ReadSummary(single)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,8 @@ func TestMergeCmd(t *testing.T) {
 func TestMergeCmdErrors(t *testing.T) {
 	root := t.TempDir()
 	_, good := mergetest.Write(t, filepath.Join(root, "good"), mergetest.Options{})
-	mutate := func(name string, seg int, f func(*report.Run)) []string {
-		_, dirs := mergetest.Write(t, filepath.Join(root, name), mergetest.Options{Mutate: func(k int, run *report.Run) {
+	mutate := func(name string, seg int, f func(*mergetest.Run)) []string {
+		_, dirs := mergetest.Write(t, filepath.Join(root, name), mergetest.Options{Mutate: func(k int, run *mergetest.Run) {
 			if k == seg {
 				p := *run.Profile
 				run.Profile = &p
@@ -94,21 +95,21 @@ func TestMergeCmdErrors(t *testing.T) {
 		}})
 		return dirs
 	}
-	renamed := mutate("renamed", 1, func(r *report.Run) { r.Profile.Name = "other" })
-	edited := mutate("edited", 1, func(r *report.Run) { r.Profile.SHA256 = "0123456789abcdef" })
-	overridden := mutate("overridden", 1, func(r *report.Run) { r.Profile.Overrides = []string{"seed=3"} })
-	reseeded := mutate("reseeded", 2, func(r *report.Run) { r.Profile.Seed = 9 })
+	renamed := mutate("renamed", 1, func(r *mergetest.Run) { r.Profile.Name = "other" })
+	edited := mutate("edited", 1, func(r *mergetest.Run) { r.Profile.SHA256 = "0123456789abcdef" })
+	overridden := mutate("overridden", 1, func(r *mergetest.Run) { r.Profile.Overrides = []string{"seed=3"} })
+	reseeded := mutate("reseeded", 2, func(r *mergetest.Run) { r.Profile.Seed = 9 })
 	_, fours := mergetest.Write(t, filepath.Join(root, "fours"), mergetest.Options{Segments: 4})
-	later := mutate("later", 1, func(r *report.Run) { r.Segment.StartAt = r.Segment.StartAt.Add(time.Second) })
+	later := mutate("later", 1, func(r *mergetest.Run) { r.Segment.StartAt = r.Segment.StartAt.Add(time.Second) })
 	_, again := mergetest.Write(t, filepath.Join(root, "again"), mergetest.Options{})
-	twoChaos := mutate("two-chaos", 2, func(r *report.Run) { r.Segment.Chaos = true })
-	otherEvent := mutate("other-event", 1, func(r *report.Run) { r.Results.Events[0].Node = 2 })
+	twoChaos := mutate("two-chaos", 2, func(r *mergetest.Run) { r.Segment.Chaos = true })
+	otherEvent := mutate("other-event", 1, func(r *mergetest.Run) { r.Results.Events[0].Node = 2 })
 	normal := filepath.Join(root, "normal")
-	if _, err := report.Write(normal, &report.Run{Profile: mergetest.Profile(t), Results: &stats.Results{Started: mergetest.Start, Elapsed: time.Second}}); err != nil {
+	if _, err := report.Write(normal, mergetest.Profile(t), &results.Run{Results: &stats.Results{Started: mergetest.Start, Elapsed: time.Second}}); err != nil {
 		t.Fatal(err)
 	}
-	damaged := mutate("damaged", 2, func(*report.Run) {})
-	if err := os.WriteFile(filepath.Join(damaged[2], report.SegmentFile), []byte("{"), 0o644); err != nil {
+	damaged := mutate("damaged", 2, func(*mergetest.Run) {})
+	if err := os.WriteFile(filepath.Join(damaged[2], results.SegmentFile), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	noDir := filepath.Join(root, "nope")
@@ -140,7 +141,7 @@ func TestMergeCmdErrors(t *testing.T) {
 		{"events differ", merge(good[0], otherEvent[1], good[2]), exitUsage, []string{"event 0 is rolling_restart 1012 on node 0 in " + good[0] + " but rolling_restart 1012 on node 2 in " + otherEvent[1]}},
 		{"a normal run", merge(good[0], good[1], normal), exitUsage, []string{normal + " is not a segment's results", "a normal run's", "--segment I/N"}},
 		{"missing directory", merge(good[0], good[1], noDir), exitUsage, []string{noDir + ": no such file or directory"}},
-		{"damaged segment.json", merge(good[0], good[1], damaged[2]), exitUsage, []string{filepath.Join(damaged[2], report.SegmentFile) + ": unexpected end of JSON input", "run the segment again"}},
+		{"damaged segment.json", merge(good[0], good[1], damaged[2]), exitUsage, []string{filepath.Join(damaged[2], results.SegmentFile) + ": unexpected end of JSON input", "run the segment again"}},
 		{"results cannot be written", []string{"merge", good[0], good[1], good[2], "--out", filepath.Join(file, "out")}, exitCannotRun, []string{"cannot write results to " + filepath.Join(file, "out"), "not a directory", "choose another directory with --out"}},
 	}
 	for _, tt := range tests {
@@ -173,7 +174,7 @@ func TestMergeCmdStartSpread(t *testing.T) {
 	p := mergetest.Profile(t)
 	p.Duration.Duration = 30 * time.Second
 	apart := func(name string, step time.Duration) []string {
-		_, segs := mergetest.Write(t, filepath.Join(root, name), mergetest.Options{Profile: p, Mutate: func(k int, r *report.Run) {
+		_, segs := mergetest.Write(t, filepath.Join(root, name), mergetest.Options{Profile: p, Mutate: func(k int, r *mergetest.Run) {
 			r.Segment.StartAt = time.Time{}
 			r.Results.Started = r.Results.Started.Add(time.Duration(k) * step)
 		}})

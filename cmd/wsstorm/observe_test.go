@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/action"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -181,7 +181,7 @@ func TestObserveModeThreeBursts(t *testing.T) {
 		}
 	}
 
-	s, err := report.ReadSummary(out)
+	s, err := results.ReadSummary(out)
 	if err != nil {
 		t.Fatal(err)
 	}

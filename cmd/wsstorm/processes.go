@@ -17,7 +17,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/merge"
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
 
@@ -66,7 +66,7 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 	}
 	dir := out
 	if dir == "" {
-		dir = uniqueDir(report.DefaultDir("results", p.Name, time.Now()))
+		dir = uniqueDir(results.DefaultDir("results", p.Name, time.Now()))
 	}
 	if err := checkWritable(dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
@@ -205,7 +205,7 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 		_ = os.Remove(dir)
 		return exitInterrupted
 	}
-	run, err := merge.Dirs(dirs)
+	run, mp, err := merge.Dirs(dirs)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm: merging the segments' results in %s: %v\n", segDir, err)
 		if interrupted {
@@ -219,7 +219,7 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 	if interrupted {
 		run.Interrupted = true
 	}
-	return finishRun(stdout, stderr, dir, run, junit)
+	return finishRun(stdout, stderr, dir, mp, run, junit)
 }
 
 // startChild starts this program with args, its stderr lines passed on to
@@ -324,7 +324,7 @@ func awaitAll(cs []*child, grace time.Duration) {
 // anyResults says some segment wrote its results.
 func anyResults(dirs []string) bool {
 	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, report.SummaryFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(d, results.SummaryFile)); err == nil {
 			return true
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // equivalence is the gate profile without periodic messages, whose counts
@@ -39,17 +39,17 @@ func TestProcessesEqualOneProcess(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	a, err := report.ReadSummary(one)
+	a, err := results.ReadSummary(one)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := report.ReadSummary(three)
+	b, err := results.ReadSummary(three)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSplitSummary(t, a, b)
 	for i := range 3 {
-		seg, err := report.ReadSummary(filepath.Join(three, "segments", "segment-"+string(rune('0'+i))))
+		seg, err := results.ReadSummary(filepath.Join(three, "segments", "segment-"+string(rune('0'+i))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestProcessesEqualOneProcess(t *testing.T) {
 
 // checkSplitSummary compares the merged summary b of a split run with the
 // single run a of the same seeded profile.
-func checkSplitSummary(t *testing.T, a, b *report.Summary) {
+func checkSplitSummary(t *testing.T, a, b *results.Summary) {
 	t.Helper()
 	if b.Merged == nil || b.Merged.Segments != 3 {
 		t.Errorf("merged block %+v, want 3 segments", b.Merged)
@@ -71,7 +71,7 @@ func checkSplitSummary(t *testing.T, a, b *report.Summary) {
 	}
 	ca, cb := a.Counters, b.Counters
 	const clients = 600
-	for _, c := range []report.CounterSummary{ca, cb} {
+	for _, c := range []results.CounterSummary{ca, cb} {
 		if c.ConnectAttempts != 3*clients || c.Connects != 3*clients || c.Reconnects != 2*clients || c.Closes[1012] != 2*clients {
 			t.Errorf("counters %+v: want %d attempts and connects, %d reconnects and 1012 closes", c, 3*clients, 2*clients)
 		}
@@ -85,7 +85,7 @@ func checkSplitSummary(t *testing.T, a, b *report.Summary) {
 	}
 	for _, m := range []struct {
 		name string
-		a, b report.LatencySummary
+		a, b results.LatencySummary
 	}{{"connect", a.LatencyMS.Connect, b.LatencyMS.Connect}, {"reconnect", a.LatencyMS.Reconnect, b.LatencyMS.Reconnect}, {"recovery", a.LatencyMS.Recovery, b.LatencyMS.Recovery}} {
 		if m.a.Count != m.b.Count {
 			t.Errorf("%s: count %d and %d", m.name, m.a.Count, m.b.Count)

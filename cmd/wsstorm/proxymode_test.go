@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // TestProxyMode runs a storm through the chaos proxy (mode = "proxy") in
@@ -79,7 +79,7 @@ downtime = "300ms"
 	if code != exitPassed {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	s, err := report.ReadSummary(out)
+	s, err := results.ReadSummary(out)
 	if err != nil {
 		t.Fatal(err)
 	}

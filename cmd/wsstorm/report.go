@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
@@ -31,24 +32,24 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	dir := pos[0]
 	// The summary.json of a results directory names the directory, as it
 	// does for compare.
-	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() && filepath.Base(dir) == report.SummaryFile {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() && filepath.Base(dir) == results.SummaryFile {
 		dir = filepath.Dir(dir)
 	}
 
 	var b bytes.Buffer
 	if *format == "html" {
-		rs, err := report.ReadResultSet(dir)
+		rs, err := results.ReadResultSet(dir)
 		if err != nil {
 			fmt.Fprintf(stderr, "wsstorm report: %v\n", trimPrefix(err))
 			return exitUsage
 		}
-		err = rs.WriteHTML(&b)
+		err = report.WriteHTML(&b, rs)
 		if err != nil {
 			fmt.Fprintf(stderr, "wsstorm report: %v\n", trimPrefix(err))
 			return exitCannotRun
 		}
 	} else {
-		s, err := report.ReadSummaryDir(dir)
+		s, err := results.ReadSummaryDir(dir)
 		if err != nil {
 			fmt.Fprintf(stderr, "wsstorm report: %v\n", trimPrefix(err))
 			return exitUsage
@@ -74,14 +75,14 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitPassed
 	}
-	if err := report.WriteFile(*output, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
+	if err := results.WriteFile(*output, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
 		fmt.Fprintf(stderr, "wsstorm report: cannot %v\n", trimPrefix(err))
 		return exitCannotRun
 	}
 	return exitPassed
 }
 
-// trimPrefix drops the package prefix "report: " of a report error: the
+// trimPrefix drops the prefix "report: " of a report or results error: the
 // command names itself.
 func trimPrefix(err error) string {
 	return strings.TrimPrefix(err.Error(), "report: ")

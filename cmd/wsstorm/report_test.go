@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // short is a run of a few seconds with one restart and one close, enough to
@@ -49,10 +49,10 @@ func TestReportFormats(t *testing.T) {
 		want string // stdout
 		file string // --output's content, when given
 	}{
-		{"json is summary.json", []string{"report", "--format", "json", dir}, readFile(t, filepath.Join(dir, report.SummaryFile)), ""},
-		{"html is report.html", []string{"report", dir, "--format", "html"}, readFile(t, filepath.Join(dir, report.HTMLFile)), ""},
-		{"summary.json names its directory", []string{"report", filepath.Join(dir, report.SummaryFile), "--format=html", "--output", out}, "",
-			readFile(t, filepath.Join(dir, report.HTMLFile))},
+		{"json is summary.json", []string{"report", "--format", "json", dir}, readFile(t, filepath.Join(dir, results.SummaryFile)), ""},
+		{"html is report.html", []string{"report", dir, "--format", "html"}, readFile(t, filepath.Join(dir, results.HTMLFile)), ""},
+		{"summary.json names its directory", []string{"report", filepath.Join(dir, results.SummaryFile), "--format=html", "--output", out}, "",
+			readFile(t, filepath.Join(dir, results.HTMLFile))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestReportFormats(t *testing.T) {
 				t.Errorf("stdout differs:\n got %.300q\nwant %.300q", stdout, tt.want)
 			}
 			if tt.file != "" && readFile(t, out) != tt.file {
-				t.Errorf("--output wrote something else than %s", report.HTMLFile)
+				t.Errorf("--output wrote something else than %s", results.HTMLFile)
 			}
 		})
 	}
@@ -127,21 +127,21 @@ func TestReportErrors(t *testing.T) {
 		{"unknown format", []string{"report", good, "--format", "pdf"}, exitUsage, []string{`--format "pdf"`, "text, markdown, json or html"}},
 		{"missing directory", []string{"report", noDir}, exitUsage, []string{noDir + ": no such file or directory", "name a results directory"}},
 		{"not a results directory", []string{"report", empty}, exitUsage, []string{empty, "no summary.json"}},
-		{"malformed summary", []string{"report", damaged(report.SummaryFile, half)}, exitUsage, []string{report.SummaryFile + ":"}},
-		{"malformed summary, html", []string{"report", damaged(report.SummaryFile, half), "--format", "html"}, exitUsage, []string{report.SummaryFile + ":"}},
-		{"truncated time series", []string{"report", damaged(report.TimeseriesFile, half), "--format", "html"}, exitUsage,
-			[]string{report.TimeseriesFile + ":", "wrong number of fields", "--format text"}},
-		{"time series not numbers", []string{"report", damaged(report.TimeseriesFile, func(s string) string {
+		{"malformed summary", []string{"report", damaged(results.SummaryFile, half)}, exitUsage, []string{results.SummaryFile + ":"}},
+		{"malformed summary, html", []string{"report", damaged(results.SummaryFile, half), "--format", "html"}, exitUsage, []string{results.SummaryFile + ":"}},
+		{"truncated time series", []string{"report", damaged(results.TimeseriesFile, half), "--format", "html"}, exitUsage,
+			[]string{results.TimeseriesFile + ":", "wrong number of fields", "--format text"}},
+		{"time series not numbers", []string{"report", damaged(results.TimeseriesFile, func(s string) string {
 			header, rest, _ := strings.Cut(s, "\n")
 			t, rest, _ := strings.Cut(rest, ",")
 			_, rest, _ = strings.Cut(rest, ",")
 			return header + "\n" + t + ",lots," + rest
 		}), "--format", "html"}, exitUsage,
-			[]string{report.TimeseriesFile + ":2:", `connected: "lots" is not a number`}},
-		{"truncated histograms", []string{"report", damaged(report.HistogramsFile, half), "--format", "html"}, exitUsage,
-			[]string{report.HistogramsFile + ":", "damaged"}},
-		{"garbage histograms", []string{"report", damaged(report.HistogramsFile, func(string) string { return "Tag=connect,0,1,2,HISTFAAAA\x00\xff\n" }), "--format", "html"}, exitUsage,
-			[]string{report.HistogramsFile + ":"}},
+			[]string{results.TimeseriesFile + ":2:", `connected: "lots" is not a number`}},
+		{"truncated histograms", []string{"report", damaged(results.HistogramsFile, half), "--format", "html"}, exitUsage,
+			[]string{results.HistogramsFile + ":", "damaged"}},
+		{"garbage histograms", []string{"report", damaged(results.HistogramsFile, func(string) string { return "Tag=connect,0,1,2,HISTFAAAA\x00\xff\n" }), "--format", "html"}, exitUsage,
+			[]string{results.HistogramsFile + ":"}},
 		{"output in a missing directory", []string{"report", good, "--output", filepath.Join(noDir, "r.txt")}, exitCannotRun,
 			[]string{"cannot write " + filepath.Join(noDir, "r.txt"), "no such file or directory"}},
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/live"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
@@ -80,7 +81,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	// Find out now, not after the run, whether the results can be written.
 	dir := *out
 	if dir == "" {
-		dir = uniqueDir(report.DefaultDir("results", p.Name, time.Now()))
+		dir = uniqueDir(results.DefaultDir("results", p.Name, time.Now()))
 	}
 	if err := checkWritable(dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
@@ -162,20 +163,20 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitCannotRun
 	}
 	if sp.segments > 0 {
-		run.Segment = &report.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
+		run.Segment = &results.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
 	}
-	return finishRun(stdout, stderr, dir, run, *junit)
+	return finishRun(stdout, stderr, dir, p, run, *junit)
 }
 
-// finishRun writes a run's results to dir, prints its summary and returns
-// the exit code of its outcome.
-func finishRun(stdout, stderr io.Writer, dir string, run *report.Run, junit string) int {
-	sum, werr := report.Write(dir, run)
+// finishRun writes the results of run, a run of profile p, to dir, prints
+// its summary and returns the exit code of its outcome.
+func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *results.Run, junit string) int {
+	sum, werr := report.Write(dir, p, run)
 	// The summary is printed even when the files could not be written.
 	if err := report.WriteText(stdout, sum, dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 	}
-	var extras *report.ExtrasError
+	var extras *results.ExtrasError
 	if errors.As(werr, &extras) {
 		// summary.json and the rest of the contract are written: the verdict stands.
 		fmt.Fprintf(stderr, "wsstorm: warning: results are in %s, but %v\n", dir, werr)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/simulate"
 )
 
@@ -76,7 +76,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		if path == "" {
-			path = filepath.Join(*calibrate, report.ProfileFile)
+			path = filepath.Join(*calibrate, results.ProfileFile)
 		}
 	}
 	// The overrides' keys and values are checked now, so that a bad one
@@ -106,7 +106,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	dir := *out
 	if dir == "" {
-		dir = uniqueDir(report.DefaultDir("results", p.Name+"-simulated", time.Now()))
+		dir = uniqueDir(results.DefaultDir("results", p.Name+"-simulated", time.Now()))
 	}
 	if err := checkWritable(dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
@@ -156,7 +156,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		_ = os.Remove(dir)
 		return exitUsage
 	}
-	return finishRun(stdout, stderr, dir, run, *junit)
+	return finishRun(stdout, stderr, dir, p, run, *junit)
 }
 
 // modelSet is one --model-set override: a model.json key and its value, a

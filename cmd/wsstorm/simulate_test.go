@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/simulate"
 	"github.com/wsstorm/wsstorm/internal/sweep"
 )
@@ -37,12 +37,12 @@ func TestSimulateCalibrated(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.TimeseriesFile, report.ProfileFile, report.HTMLFile, modelFile, calibrationFile} {
+	for _, f := range []string{results.SummaryFile, results.HistogramsFile, results.TimeseriesFile, results.ProfileFile, results.HTMLFile, modelFile, calibrationFile} {
 		if _, err := os.Stat(filepath.Join(sim, f)); err != nil {
 			t.Errorf("simulated results lack %s: %v", f, err)
 		}
 	}
-	s, err := report.ReadSummary(sim)
+	s, err := results.ReadSummary(sim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestSimulateCalibrated(t *testing.T) {
 	}
 	// (Ten times the clients may exceed the capacity fitted to the run,
 	// under the race detector above all: how many connect is not the point.)
-	if s, err := report.ReadSummary(big); err != nil || s.Clients != 3000 || s.Simulated == nil || !slices.Contains(s.Profile.Overrides, "fleet.clients=3000") {
+	if s, err := results.ReadSummary(big); err != nil || s.Clients != 3000 || s.Simulated == nil || !slices.Contains(s.Profile.Overrides, "fleet.clients=3000") {
 		t.Errorf("3000 simulated clients: %+v, %v", s, err)
 	}
 	// Results like any: report renders them, compare compares them.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/simulate"
 	"github.com/wsstorm/wsstorm/internal/storm"
 	"github.com/wsstorm/wsstorm/internal/sweep"
@@ -109,7 +110,7 @@ func sweepCmd(args []string, stdout, stderr io.Writer) int {
 	base := profiles[0]
 	dir := *out
 	if dir == "" {
-		dir = uniqueDir(report.DefaultDir("results", base.Name+"-sweep", time.Now()))
+		dir = uniqueDir(results.DefaultDir("results", base.Name+"-sweep", time.Now()))
 	}
 	if err := checkWritable(dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
@@ -154,13 +155,15 @@ runs:
 			if !*quiet {
 				logw = prefixed(&redactingWriter{w: stderr, p: p}, fmt.Sprintf("wsstorm: [%s run %d] ", s.Slug, r))
 			}
-			var run *report.Run
+			var run *results.Run
+			rp := p // the profile the run ran, which its results record
 			if *simulated {
 				// A repeat is the same simulation with another seed: the
 				// same seed would give the same numbers again.
 				sp := *p
 				sp.Seed = p.Seed + uint64(r-1)
-				run, err = simulate.Run(ctx, &sp, model, simulate.Options{Log: logw})
+				rp = &sp
+				run, err = simulate.Run(ctx, rp, model, simulate.Options{Log: logw})
 			} else {
 				run, err = storm.Run(ctx, p, storm.Options{Log: logw})
 			}
@@ -172,8 +175,8 @@ runs:
 				}
 				break runs
 			}
-			sum, werr := report.Write(rdir, run)
-			var extras *report.ExtrasError
+			sum, werr := report.Write(rdir, rp, run)
+			var extras *results.ExtrasError
 			if werr != nil && !errors.As(werr, &extras) {
 				fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", rdir, werr)
 				code = exitCannotRun
@@ -227,10 +230,10 @@ func sweepLimit(p *profile.Profile) (float64, string) {
 // writeSweep writes sweep.json, sweep.md, sweep.html and sweep.svg into
 // dir, each atomically; sweep.json is attempted whatever failed before it.
 func writeSweep(dir string, sw *sweep.Sweep) error {
-	errMD := report.WriteFile(filepath.Join(dir, sweep.MarkdownFile), sw.WriteMarkdown)
-	errHTML := report.WriteFile(filepath.Join(dir, sweep.HTMLFile), sw.WriteHTML)
-	errSVG := report.WriteFile(filepath.Join(dir, sweep.SVGFile), sw.WriteSVG)
-	errJSON := report.WriteFile(filepath.Join(dir, sweep.JSONFile), sw.WriteJSON)
+	errMD := results.WriteFile(filepath.Join(dir, sweep.MarkdownFile), sw.WriteMarkdown)
+	errHTML := results.WriteFile(filepath.Join(dir, sweep.HTMLFile), sw.WriteHTML)
+	errSVG := results.WriteFile(filepath.Join(dir, sweep.SVGFile), sw.WriteSVG)
+	errJSON := results.WriteFile(filepath.Join(dir, sweep.JSONFile), sw.WriteJSON)
 	return errors.Join(errJSON, errMD, errHTML, errSVG)
 }
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/sweep"
 )
 
@@ -74,7 +74,7 @@ func TestSweepReconnectWindow(t *testing.T) {
 		if r.NeverReconnected.Max != 0 || r.Runs[0].Events != 1 {
 			t.Fatalf("%s: %+v", r.Label, r.Runs[0])
 		}
-		s, err := report.ReadSummary(filepath.Join(dir, r.Runs[0].Dir))
+		s, err := results.ReadSummary(filepath.Join(dir, r.Runs[0].Dir))
 		if err != nil {
 			t.Fatal(err)
 		}

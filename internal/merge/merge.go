@@ -46,7 +46,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -70,49 +70,50 @@ func refuse(format string, args ...any) error {
 
 // Dirs reads the results directories of a split run's segments, one per
 // segment in any order, and returns the run as if one process had run the
-// whole fleet, ready for report.Write. The profile is the one the segment
-// with the lowest index wrote (profile.toml), with the name, path, sha256
-// and overrides the segments reported; the thresholds are judged on the
-// merged results. A refusal is a *RefusedError; a file that cannot be read
-// or makes no sense is a *report.FileError naming it. Either way the
-// directories are at fault, not the machine. Dirs writes nothing.
-func Dirs(dirs []string) (*report.Run, error) {
+// whole fleet, with the profile it ran, ready for report.Write. The profile
+// is the one the segment with the lowest index wrote (profile.toml), with
+// the name, path, sha256 and overrides the segments reported; its
+// thresholds are for judging the merged results. A refusal is a
+// *RefusedError; a file that cannot be read or makes no sense is a
+// *results.FileError naming it. Either way the directories are at fault,
+// not the machine. Dirs writes nothing.
+func Dirs(dirs []string) (*results.Run, *profile.Profile, error) {
 	if len(dirs) == 0 {
-		return nil, refuse("no segment directories to merge: name the results directories of every segment of the run")
+		return nil, nil, refuse("no segment directories to merge: name the results directories of every segment of the run")
 	}
-	segs := make([]*report.SegmentResults, 0, len(dirs))
+	segs := make([]*results.SegmentResults, 0, len(dirs))
 	for _, dir := range dirs {
-		s, err := report.ReadSegment(dir)
+		s, err := results.ReadSegment(dir)
 		switch {
-		case errors.Is(err, report.ErrNotSegment):
-			return nil, refuse("%s is not a segment's results (%s): merge the directories that wsstorm run --segment I/N wrote, one per segment", dir, notSegmentWhy(err))
-		case errors.Is(err, report.ErrNotResults):
-			return nil, refuse("%s has no %s: it is not a segment's results, or its run was killed before it wrote them; merge the directories that wsstorm run --segment I/N wrote, one per segment", dir, report.SummaryFile)
+		case errors.Is(err, results.ErrNotSegment):
+			return nil, nil, refuse("%s is not a segment's results (%s): merge the directories that wsstorm run --segment I/N wrote, one per segment", dir, notSegmentWhy(err))
+		case errors.Is(err, results.ErrNotResults):
+			return nil, nil, refuse("%s has no %s: it is not a segment's results, or its run was killed before it wrote them; merge the directories that wsstorm run --segment I/N wrote, one per segment", dir, results.SummaryFile)
 		case err != nil:
-			var fe *report.FileError
+			var fe *results.FileError
 			if errors.As(err, &fe) {
-				return nil, fe // it names the file; the package prefix means nothing here
+				return nil, nil, fe // it names the file; the package prefix means nothing here
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		segs = append(segs, s)
 	}
-	slices.SortStableFunc(segs, func(a, b *report.SegmentResults) int { return cmp.Compare(a.Segment.Index, b.Segment.Index) })
+	slices.SortStableFunc(segs, func(a, b *results.SegmentResults) int { return cmp.Compare(a.Segment.Index, b.Segment.Index) })
 	if err := check(segs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := loadProfile(segs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkStartSpread(segs, p.Duration.D()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dropUnbegun(segs)
 	if err := checkEvents(segs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return combine(p, segs), nil
+	return combine(segs), p, nil
 }
 
 // maxStartSpread is how far apart the wall-clock starts of a run's
@@ -123,7 +124,7 @@ func maxStartSpread(d time.Duration) time.Duration { return max(time.Second, d/1
 
 // checkStartSpread refuses segments that started too far apart to be one
 // run of a profile of duration d.
-func checkStartSpread(segs []*report.SegmentResults, d time.Duration) error {
+func checkStartSpread(segs []*results.SegmentResults, d time.Duration) error {
 	first, last := segs[0], segs[0]
 	for _, s := range segs[1:] {
 		if s.Results.Started.Before(first.Results.Started) {
@@ -143,8 +144,8 @@ func checkStartSpread(segs []*report.SegmentResults, d time.Duration) error {
 
 // dropUnbegun leaves out of each segment the events that the segment that
 // drove the chaos, if there is one, lacks: the chaos never began them.
-func dropUnbegun(segs []*report.SegmentResults) {
-	i := slices.IndexFunc(segs, func(s *report.SegmentResults) bool { return s.Segment.Chaos })
+func dropUnbegun(segs []*results.SegmentResults) {
+	i := slices.IndexFunc(segs, func(s *results.SegmentResults) bool { return s.Segment.Chaos })
 	if i < 0 {
 		return
 	}
@@ -159,24 +160,24 @@ func dropUnbegun(segs []*report.SegmentResults) {
 	}
 }
 
-func hasEvent(s *report.SegmentResults, idx int) bool {
+func hasEvent(s *results.SegmentResults, idx int) bool {
 	return slices.ContainsFunc(s.Results.Events, func(e stats.EventReport) bool { return e.Index == idx })
 }
 
 // notSegmentWhy says why a results directory is not a segment's.
 func notSegmentWhy(err error) string {
-	_, why, ok := strings.Cut(err.Error(), report.ErrNotSegment.Error()+": ")
+	_, why, ok := strings.Cut(err.Error(), results.ErrNotSegment.Error()+": ")
 	if !ok {
-		return "no " + report.SegmentFile
+		return "no " + results.SegmentFile
 	}
-	if strings.HasPrefix(why, "it has no "+report.SegmentFile) {
+	if strings.HasPrefix(why, "it has no "+results.SegmentFile) {
 		return why + ": a normal run's or merged results"
 	}
 	return why
 }
 
 // check refuses segments that are not the segments of one run, each once.
-func check(segs []*report.SegmentResults) error {
+func check(segs []*results.SegmentResults) error {
 	first := segs[0]
 	for _, s := range segs[1:] {
 		a, b := first.Summary, s.Summary
@@ -199,8 +200,8 @@ func check(segs []*report.SegmentResults) error {
 	}
 	n := first.Segment.Count
 	var missing []string
-	byIndex := make(map[int]*report.SegmentResults, len(segs))
-	var chaos []*report.SegmentResults
+	byIndex := make(map[int]*results.SegmentResults, len(segs))
+	var chaos []*results.SegmentResults
 	for _, s := range segs {
 		if prev := byIndex[s.Segment.Index]; prev != nil {
 			if sameDir(prev.Dir, s.Dir) {
@@ -234,10 +235,10 @@ func check(segs []*report.SegmentResults) error {
 // checkEvents refuses segments whose events differ: every segment must have
 // the same events, bar the last ones, after the last it has, of a segment
 // that ended early.
-func checkEvents(segs []*report.SegmentResults) error {
+func checkEvents(segs []*results.SegmentResults) error {
 	type seen struct {
 		ev  *stats.EventReport
-		seg *report.SegmentResults
+		seg *results.SegmentResults
 	}
 	events := map[int]seen{}
 	for _, s := range segs {
@@ -281,7 +282,7 @@ func checkEvents(segs []*report.SegmentResults) error {
 
 // endedEarly reports a segment whose run was cut short, which may lack the
 // events after its end.
-func endedEarly(s *report.Summary) bool { return s.Interrupted || s.Aborted != "" }
+func endedEarly(s *results.Summary) bool { return s.Interrupted || s.Aborted != "" }
 
 func eventName(e *stats.EventReport) string {
 	node := "all nodes"
@@ -309,11 +310,11 @@ func sameDir(a, b string) bool {
 // loadProfile loads the profile.toml of the first segment: the effective
 // profile, which loads back to the profile the segments ran, with the
 // identity the segments reported.
-func loadProfile(segs []*report.SegmentResults) (*profile.Profile, error) {
+func loadProfile(segs []*results.SegmentResults) (*profile.Profile, error) {
 	first := segs[0]
-	path := filepath.Join(first.Dir, report.ProfileFile)
+	path := filepath.Join(first.Dir, results.ProfileFile)
 	if first.ProfileTOML == "" {
-		return nil, &report.FileError{Path: path, Err: errors.New("missing"), Hint: "the merge judges the thresholds with the profile the segments wrote; run the segments again with this version of wsstorm"}
+		return nil, &results.FileError{Path: path, Err: errors.New("missing"), Hint: "the merge judges the thresholds with the profile the segments wrote; run the segments again with this version of wsstorm"}
 	}
 	p, err := profile.Parse([]byte(first.ProfileTOML), path, nil)
 	if err != nil {
@@ -338,7 +339,7 @@ var fileKeys = []string{"send_file", "ca_file", "cert_file", "key_file"}
 
 // profileError says why the profile.toml of segment first does not load: the profile's first problem, and where a problem is a file it
 // names that this machine lacks, which files.
-func profileError(first *report.SegmentResults, err error) error {
+func profileError(first *results.SegmentResults, err error) error {
 	var errs profile.Errors
 	msg := err.Error()
 	if errors.As(err, &errs) && len(errs) > 0 {
@@ -401,7 +402,7 @@ func valueAt(tree map[string]any, key string) any {
 }
 
 // combine merges the checked segments, in index order.
-func combine(p *profile.Profile, segs []*report.SegmentResults) *report.Run {
+func combine(segs []*results.SegmentResults) *results.Run {
 	width := segs[0].Results.BucketWidth
 	earliest, latest := segs[0].Results.Started, segs[0].Results.Started
 	for _, s := range segs {
@@ -446,15 +447,15 @@ func combine(p *profile.Profile, segs []*report.SegmentResults) *report.Run {
 		res.PeakConnected = max(res.PeakConnected, b.Connected)
 	}
 
-	chaos := slices.IndexFunc(segs, func(s *report.SegmentResults) bool { return s.Segment.Chaos })
-	merged := &report.Merged{Segments: len(segs), ChaosSegment: -1, StartSpread: latest.Sub(earliest)}
+	chaos := slices.IndexFunc(segs, func(s *results.SegmentResults) bool { return s.Segment.Chaos })
+	merged := &results.Merged{Segments: len(segs), ChaosSegment: -1, StartSpread: latest.Sub(earliest)}
 	if chaos >= 0 {
 		merged.ChaosSegment = segs[chaos].Segment.Index
 	}
 	merged.EventShift = mergeEvents(res, segs, offsets, chaos)
 	res.Analyze()
 
-	run := &report.Run{Profile: p, Results: res, Merged: merged}
+	run := &results.Run{Results: res, Merged: merged}
 	for _, s := range segs {
 		run.Interrupted = run.Interrupted || s.Summary.Interrupted
 	}
@@ -471,7 +472,7 @@ func combine(p *profile.Profile, segs []*report.SegmentResults) *report.Run {
 		for _, e := range segs[chaos].Summary.Events {
 			if e.Hook != nil {
 				if run.Hooks == nil {
-					run.Hooks = map[int]*report.HookResult{}
+					run.Hooks = map[int]*results.HookResult{}
 				}
 				h := *e.Hook
 				run.Hooks[e.Index] = &h
@@ -479,7 +480,7 @@ func combine(p *profile.Profile, segs []*report.SegmentResults) *report.Run {
 		}
 	}
 	// The server's side is whole only when one segment ran the target.
-	if t := only(segs, func(s *report.SegmentResults) bool { return s.Summary.Target != nil }); t != nil {
+	if t := only(segs, func(s *results.SegmentResults) bool { return s.Summary.Target != nil }); t != nil {
 		side := *t.Summary.Target
 		side.Nodes = slices.Clone(side.Nodes)
 		run.Target = &side
@@ -489,8 +490,8 @@ func combine(p *profile.Profile, segs []*report.SegmentResults) *report.Run {
 
 // only returns the one segment for which has holds, or nil when none or
 // several do.
-func only(segs []*report.SegmentResults, has func(*report.SegmentResults) bool) *report.SegmentResults {
-	var found *report.SegmentResults
+func only(segs []*results.SegmentResults, has func(*results.SegmentResults) bool) *results.SegmentResults {
+	var found *results.SegmentResults
 	for _, s := range segs {
 		if has(s) {
 			if found != nil {
@@ -524,13 +525,13 @@ func addCounters(dst, src *stats.Counters) {
 // more close codes than columns has, goes to the merged closes_other. The
 // gauges (the target's per-node counts) are kept only when one segment has
 // them: per-node counts of several targets do not add up to one target's.
-func mergeSeries(res *stats.Results, segs []*report.SegmentResults, offsets []int, rows int) {
+func mergeSeries(res *stats.Results, segs []*results.SegmentResults, offsets []int, rows int) {
 	res.CloseCodes = stats.SeriesCodes(res.Counters.Closes)
 	column := make(map[int]int, len(res.CloseCodes))
 	for j, code := range res.CloseCodes {
 		column[code] = j
 	}
-	gauged := only(segs, func(s *report.SegmentResults) bool { return len(s.Results.GaugeNames) > 0 })
+	gauged := only(segs, func(s *results.SegmentResults) bool { return len(s.Results.GaugeNames) > 0 })
 	if gauged != nil {
 		res.GaugeNames = slices.Clone(gauged.Results.GaugeNames)
 		res.ImbalanceGauges = slices.Clone(gauged.Results.ImbalanceGauges)
@@ -586,7 +587,7 @@ func mergeSeries(res *stats.Results, segs []*report.SegmentResults, offsets []in
 // segment saw), so every other segment's reconnect offsets move by the
 // difference of the wall-clock starts. A moved offset keeps 3 significant
 // digits, and is as right as the machines' clocks agree.
-func mergeEvents(res *stats.Results, segs []*report.SegmentResults, offsets []int, chaos int) time.Duration {
+func mergeEvents(res *stats.Results, segs []*results.SegmentResults, offsets []int, chaos int) time.Duration {
 	type part struct {
 		k  int
 		ev *stats.EventReport
@@ -619,6 +620,7 @@ func mergeEvents(res *stats.Results, segs []*report.SegmentResults, offsets []in
 		ev := stats.EventReport{
 			Index: idx, At: start.Sub(res.Started), Action: ref.ev.Action, Node: ref.ev.Node, Code: ref.ev.Code,
 			ReconnectExpected: ref.ev.ReconnectExpected, PlannedAt: ref.ev.PlannedAt, Settle: ref.ev.Settle,
+			Frozen:         ref.ev.Frozen, // the driving segment's: the target's count
 			FailedAttempts: map[string]int64{}, ReconnectAt: stats.NewHistogram(),
 		}
 		end := start.Add(ref.ev.Settle)
@@ -633,6 +635,12 @@ func mergeEvents(res *stats.Results, segs []*report.SegmentResults, offsets []in
 			shift := wallStart(p).Sub(start)
 			most = max(most, shift, -shift)
 			addShifted(ev.ReconnectAt, e.ReconnectAt, shift)
+			if e.CloseAt != nil {
+				if ev.CloseAt == nil {
+					ev.CloseAt = stats.NewHistogram()
+				}
+				addShifted(ev.CloseAt, e.CloseAt, shift)
+			}
 			for i, v := range e.AttemptSeries.Counts {
 				if v != 0 {
 					ev.AttemptSeries.Add(min(e.AttemptSeries.From+i+offsets[p.k], last), v)

@@ -14,6 +14,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/merge/mergetest"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -27,14 +28,14 @@ func readFile(t *testing.T, path string) string {
 }
 
 // mergeInto merges dirs and writes the result into a new directory.
-func mergeInto(t *testing.T, dirs []string) (string, *report.Summary) {
+func mergeInto(t *testing.T, dirs []string) (string, *results.Summary) {
 	t.Helper()
-	run, err := Dirs(dirs)
+	run, p, err := Dirs(dirs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "merged")
-	sum, err := report.Write(out, run)
+	sum, err := report.Write(out, p, run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestMergeEqualsOneProcess(t *testing.T) {
 			single, segs := mergetest.Write(t, t.TempDir(), tt.opts)
 			// Given in any order.
 			out, got := mergeInto(t, []string{segs[2], segs[0], segs[1]})
-			want, err := report.ReadSummary(single)
+			want, err := results.ReadSummary(single)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +71,7 @@ func TestMergeEqualsOneProcess(t *testing.T) {
 			if got.Segment != nil {
 				t.Errorf("a merged summary has a segment block: %+v", got.Segment)
 			}
-			read, err := report.ReadSummary(out)
+			read, err := results.ReadSummary(out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,21 +87,21 @@ func TestMergeEqualsOneProcess(t *testing.T) {
 			if want.Counters.ConnectAttempts == 0 || len(want.Events) != 2 || want.Events[0].T50S == nil || want.Events[0].ImbalanceAfter == nil {
 				t.Fatalf("the known run lacks what it should test: %+v", want)
 			}
-			if g, w := readFile(t, filepath.Join(out, report.TimeseriesFile)), readFile(t, filepath.Join(single, report.TimeseriesFile)); g != w {
+			if g, w := readFile(t, filepath.Join(out, results.TimeseriesFile)), readFile(t, filepath.Join(single, results.TimeseriesFile)); g != w {
 				t.Errorf("timeseries.csv differs:\n got %.400s\nwant %.400s", g, w)
 			}
-			gotRS, err := report.ReadResultSet(out)
+			gotRS, err := results.ReadResultSet(out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantRS, err := report.ReadResultSet(single)
+			wantRS, err := results.ReadResultSet(single)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if gotRS.ProfileTOML != wantRS.ProfileTOML {
 				t.Errorf("profile.toml differs:\n got %s\nwant %s", gotRS.ProfileTOML, wantRS.ProfileTOML)
 			}
-			for _, f := range []string{report.SegmentFile} {
+			for _, f := range []string{results.SegmentFile} {
 				if _, err := os.Stat(filepath.Join(out, f)); err == nil {
 					t.Errorf("merged results hold %s", f)
 				}
@@ -113,7 +114,7 @@ func TestMergeEqualsOneProcess(t *testing.T) {
 // bucket against the single run's.
 func TestMergeReadsHistogramsExactly(t *testing.T) {
 	_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{})
-	run, err := Dirs(segs)
+	run, _, err := Dirs(segs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestMergeShiftsEventStarts(t *testing.T) {
 		return delay
 	}})
 	_, got := mergeInto(t, segs)
-	want, err := report.ReadSummary(single)
+	want, err := results.ReadSummary(single)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +188,8 @@ func TestMergeRefusals(t *testing.T) {
 		_, dirs := mergetest.Write(t, filepath.Join(root, name), o)
 		return dirs
 	}
-	mutate := func(name string, seg int, f func(*report.Run)) []string {
-		return variant(name, mergetest.Options{Mutate: func(k int, run *report.Run) {
+	mutate := func(name string, seg int, f func(*mergetest.Run)) []string {
+		return variant(name, mergetest.Options{Mutate: func(k int, run *mergetest.Run) {
 			if k == seg {
 				p := *run.Profile
 				run.Profile = &p
@@ -196,18 +197,18 @@ func TestMergeRefusals(t *testing.T) {
 			}
 		}})
 	}
-	renamed := mutate("renamed", 1, func(r *report.Run) { r.Profile.Name = "other" })
-	edited := mutate("edited", 1, func(r *report.Run) { r.Profile.SHA256 = "0123456789abcdef" })
-	overridden := mutate("overridden", 2, func(r *report.Run) { r.Profile.Overrides = append(r.Profile.Overrides, "seed=3") })
-	reseeded := mutate("reseeded", 1, func(r *report.Run) { r.Profile.Seed = 2 })
+	renamed := mutate("renamed", 1, func(r *mergetest.Run) { r.Profile.Name = "other" })
+	edited := mutate("edited", 1, func(r *mergetest.Run) { r.Profile.SHA256 = "0123456789abcdef" })
+	overridden := mutate("overridden", 2, func(r *mergetest.Run) { r.Profile.Overrides = append(r.Profile.Overrides, "seed=3") })
+	reseeded := mutate("reseeded", 1, func(r *mergetest.Run) { r.Profile.Seed = 2 })
 	fours := variant("fours", mergetest.Options{Segments: 4})
-	later := mutate("later", 2, func(r *report.Run) { r.Segment.StartAt = r.Segment.StartAt.Add(time.Second) })
-	twoChaos := mutate("two-chaos", 1, func(r *report.Run) { r.Segment.Chaos = true })
-	otherEvent := mutate("other-event", 2, func(r *report.Run) { r.Results.Events[1].Code = 1001 })
+	later := mutate("later", 2, func(r *mergetest.Run) { r.Segment.StartAt = r.Segment.StartAt.Add(time.Second) })
+	twoChaos := mutate("two-chaos", 1, func(r *mergetest.Run) { r.Segment.Chaos = true })
+	otherEvent := mutate("other-event", 2, func(r *mergetest.Run) { r.Results.Events[1].Code = 1001 })
 	again := variant("again", mergetest.Options{})
-	noEvent := mutate("no-event", 1, func(r *report.Run) { r.Results.Events = r.Results.Events[:1] })
+	noEvent := mutate("no-event", 1, func(r *mergetest.Run) { r.Results.Events = r.Results.Events[:1] })
 	normal := filepath.Join(root, "normal")
-	if _, err := report.Write(normal, &report.Run{Profile: mergetest.Profile(t), Results: &stats.Results{Started: mergetest.Start, Elapsed: time.Second}}); err != nil {
+	if _, err := report.Write(normal, mergetest.Profile(t), &results.Run{Results: &stats.Results{Started: mergetest.Start, Elapsed: time.Second}}); err != nil {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
@@ -236,7 +237,7 @@ func TestMergeRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Dirs(tt.dirs)
+			_, _, err := Dirs(tt.dirs)
 			var re *RefusedError
 			if !errors.Is(err, ErrRefused) || !errors.As(err, &re) {
 				t.Fatalf("err = %v, want a refusal", err)
@@ -253,8 +254,8 @@ func TestMergeRefusals(t *testing.T) {
 	}
 
 	// An interrupted segment may lack the events after its end.
-	cut := mutate("cut", 1, func(r *report.Run) { r.Results.Events = r.Results.Events[:1]; r.Interrupted = true })
-	run, err := Dirs([]string{good[0], cut[1], good[2]})
+	cut := mutate("cut", 1, func(r *mergetest.Run) { r.Results.Events = r.Results.Events[:1]; r.Interrupted = true })
+	run, _, err := Dirs([]string{good[0], cut[1], good[2]})
 	if err != nil || !run.Interrupted {
 		t.Errorf("an interrupted segment: err %v, run %+v", err, run)
 	}
@@ -270,25 +271,25 @@ func TestMergeBrokenFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	damage(segs[1], report.SegmentFile, `{"schema": "wsstorm.segment/v1", "index": 1`)
-	_, err := Dirs(segs)
-	var fe *report.FileError
-	if !errors.As(err, &fe) || errors.Is(err, ErrRefused) || !strings.HasPrefix(err.Error(), filepath.Join(segs[1], report.SegmentFile)+": ") {
+	damage(segs[1], results.SegmentFile, `{"schema": "wsstorm.segment/v1", "index": 1`)
+	_, _, err := Dirs(segs)
+	var fe *results.FileError
+	if !errors.As(err, &fe) || errors.Is(err, ErrRefused) || !strings.HasPrefix(err.Error(), filepath.Join(segs[1], results.SegmentFile)+": ") {
 		t.Errorf("damaged segment.json: %v", err)
 	}
 
 	_, segs = mergetest.Write(t, t.TempDir(), mergetest.Options{})
-	if err := os.Remove(filepath.Join(segs[0], report.ProfileFile)); err != nil {
+	if err := os.Remove(filepath.Join(segs[0], results.ProfileFile)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Dirs(segs)
-	if !errors.As(err, &fe) || !strings.Contains(err.Error(), filepath.Join(segs[0], report.ProfileFile)) {
+	_, _, err = Dirs(segs)
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), filepath.Join(segs[0], results.ProfileFile)) {
 		t.Errorf("no profile.toml: %v", err)
 	}
 
 	_, segs = mergetest.Write(t, t.TempDir(), mergetest.Options{})
-	damage(segs[2], report.HistogramsFile, "#[StartTime: 1]\n")
-	if _, err = Dirs(segs); !errors.As(err, &fe) || !strings.Contains(err.Error(), filepath.Join(segs[2], report.HistogramsFile)) {
+	damage(segs[2], results.HistogramsFile, "#[StartTime: 1]\n")
+	if _, _, err = Dirs(segs); !errors.As(err, &fe) || !strings.Contains(err.Error(), filepath.Join(segs[2], results.HistogramsFile)) {
 		t.Errorf("damaged histograms.hlog: %v", err)
 	}
 }
@@ -333,7 +334,7 @@ func TestMergeDetectedEvents(t *testing.T) {
 	root := t.TempDir()
 	p := mergetest.Profile(t)
 	single := filepath.Join(root, "single")
-	if _, err := report.Write(single, &report.Run{Profile: p, Results: play(stats.New(cfg), all)}); err != nil {
+	if _, err := report.Write(single, p, &results.Run{Results: play(stats.New(cfg), all)}); err != nil {
 		t.Fatal(err)
 	}
 	var dirs []string
@@ -343,21 +344,21 @@ func TestMergeDetectedEvents(t *testing.T) {
 			ids = append(ids, i)
 		}
 		dir := filepath.Join(root, fmt.Sprintf("segment-%d", k))
-		run := &report.Run{Profile: p, Results: play(stats.New(cfg), ids), Segment: &report.Segment{Index: k, Count: n, Clients: len(ids)}}
-		if _, err := report.Write(dir, run); err != nil {
+		run := &results.Run{Results: play(stats.New(cfg), ids), Segment: &results.Segment{Index: k, Count: n, Clients: len(ids)}}
+		if _, err := report.Write(dir, p, run); err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, dir)
 	}
-	run, err := Dirs(dirs)
+	run, _, err := Dirs(dirs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := report.ReadSummary(single)
+	want, err := results.ReadSummary(single)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := report.BuildSummary(run)
+	got := results.BuildSummary(run, nil)
 	if len(got.Events) != 1 || len(want.Events) != 1 {
 		t.Fatalf("events %+v, want %+v", got.Events, want.Events)
 	}
@@ -388,19 +389,19 @@ func TestMergeDetectedEvents(t *testing.T) {
 func TestMergeLeavesOutEventsTheChaosNeverBegan(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		cut  func(*report.Run)
+		cut  func(*mergetest.Run)
 	}{
-		{"interrupted", func(r *report.Run) { r.Interrupted = true }},
-		{"aborted", func(r *report.Run) { r.Aborted = "a restart hook failed" }},
+		{"interrupted", func(r *mergetest.Run) { r.Interrupted = true }},
+		{"aborted", func(r *mergetest.Run) { r.Aborted = "a restart hook failed" }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, r *report.Run) {
+			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, r *mergetest.Run) {
 				if k == 0 {
 					r.Results.Events = r.Results.Events[:1]
 					tt.cut(r)
 				}
 			}})
-			run, err := Dirs(segs)
+			run, _, err := Dirs(segs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -419,7 +420,7 @@ func TestMergeLeavesOutEventsTheChaosNeverBegan(t *testing.T) {
 // lack the run's last events, but not one before an event it has.
 func TestMergeEventsOfACutShortSegment(t *testing.T) {
 	cut := func(keep int) []string {
-		_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, r *report.Run) {
+		_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, r *mergetest.Run) {
 			if k == 1 {
 				r.Results.Events = r.Results.Events[keep : keep+1]
 				r.Interrupted = true
@@ -427,11 +428,11 @@ func TestMergeEventsOfACutShortSegment(t *testing.T) {
 		}})
 		return segs
 	}
-	if _, err := Dirs(cut(0)); err != nil {
+	if _, _, err := Dirs(cut(0)); err != nil {
 		t.Errorf("a segment interrupted before the last event: %v", err)
 	}
 	segs := cut(1)
-	_, err := Dirs(segs)
+	_, _, err := Dirs(segs)
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "event 0 (rolling_restart 1012 on node 0) is in "+segs[0]+" but not in "+segs[1]) ||
 		!strings.Contains(err.Error(), "may lack only the run's last events, but it has event 1") {
 		t.Errorf("a segment interrupted that lacks the first event but has the second: %v", err)
@@ -455,11 +456,11 @@ func TestMergeStartSpread(t *testing.T) {
 			p := mergetest.Profile(t)
 			p.Duration.Duration = tt.duration
 			// Started without --start-at, by hand.
-			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Profile: p, Mutate: func(k int, r *report.Run) {
+			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Profile: p, Mutate: func(k int, r *mergetest.Run) {
 				r.Segment.StartAt = time.Time{}
 				r.Results.Started = r.Results.Started.Add(time.Duration(k) * tt.spread / 2)
 			}})
-			_, err := Dirs(segs)
+			_, _, err := Dirs(segs)
 			if !tt.refused {
 				if err != nil {
 					t.Fatal(err)
@@ -494,15 +495,15 @@ func TestMergeProfileDoesNotLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{})
 			text := "name = \"default\"\nduration = \"8s\"\n" + tt.toml
-			if err := os.WriteFile(filepath.Join(segs[0], report.ProfileFile), []byte(text), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(segs[0], results.ProfileFile), []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Dirs(segs)
+			_, _, err := Dirs(segs)
 			if err == nil || errors.Is(err, ErrRefused) {
 				t.Fatalf("err = %v, want the profile's error", err)
 			}
 			msg := err.Error()
-			for _, w := range append(tt.want, filepath.Join(segs[0], report.ProfileFile)) {
+			for _, w := range append(tt.want, filepath.Join(segs[0], results.ProfileFile)) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("%q lacks %q", msg, w)
 				}
@@ -531,11 +532,11 @@ func TestMergeProxyProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Profile: p})
-	run, err := Dirs(segs)
+	_, merged, err := Dirs(segs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Profile.Target.Mode != profile.ModeProxy || run.Profile.Target.URL != "ws://127.0.0.1:1/ws" {
-		t.Errorf("merged profile's target %+v", run.Profile.Target)
+	if merged.Target.Mode != profile.ModeProxy || merged.Target.URL != "ws://127.0.0.1:1/ws" {
+		t.Errorf("merged profile's target %+v", merged.Target)
 	}
 }

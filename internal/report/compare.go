@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -34,10 +35,10 @@ type Change struct {
 
 // Comparison is a new run set against a base run.
 type Comparison struct {
-	BaseProfile ProfileRef `json:"base_profile"`
-	NewProfile  ProfileRef `json:"new_profile"`
-	Changes     []Change   `json:"metrics"`
-	Regressions int        `json:"regressions"`
+	BaseProfile results.ProfileRef `json:"base_profile"`
+	NewProfile  results.ProfileRef `json:"new_profile"`
+	Changes     []Change           `json:"metrics"`
+	Regressions int                `json:"regressions"`
 }
 
 // CompareKeys lists the metrics a comparison's tolerances can name: one key
@@ -45,7 +46,7 @@ type Comparison struct {
 func CompareKeys() []string {
 	seen := map[string]bool{}
 	var keys []string
-	probe := &Summary{Events: []EventSummary{{ReconnectExpected: true}}}
+	probe := &results.Summary{Events: []results.EventSummary{{ReconnectExpected: true}}}
 	for _, m := range compared(probe) {
 		if !seen[m.key] {
 			seen[m.key] = true
@@ -57,7 +58,7 @@ func CompareKeys() []string {
 
 // compared lists the headline metrics of a summary in a stable order, with
 // the tolerance key each answers to (events.t99 for every event's t99).
-func compared(s *Summary) []struct {
+func compared(s *results.Summary) []struct {
 	name, key, unit string
 	value           *float64
 } {
@@ -107,7 +108,7 @@ func compared(s *Summary) []struct {
 
 // Compare sets new against base. tolerances are by metric key
 // (reconnect.p99, events.t99, connect_failures, ...); others get def.
-func Compare(base, new *Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
+func Compare(base, new *results.Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
 	c := &Comparison{BaseProfile: base.Profile, NewProfile: new.Profile}
 	type row struct {
 		name, key, unit string
@@ -117,7 +118,7 @@ func Compare(base, new *Summary, tolerances map[string]Tolerance, def Tolerance)
 	}
 	var rows []*row
 	byName := map[string]*row{}
-	add := func(s *Summary, isBase bool) {
+	add := func(s *results.Summary, isBase bool) {
 		for i, m := range compared(s) {
 			r := byName[m.name]
 			if r == nil {

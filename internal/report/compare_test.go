@@ -8,38 +8,40 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/wsstorm/wsstorm/internal/results"
+
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestCompare(t *testing.T) {
-	base := BuildSummary(fixtureRun(t))
+	base := summarize(fixtureRun(t))
 	ten, _ := ParseTolerance("+10%")
 	for _, tc := range []struct {
 		name        string
-		change      func(s *Summary)
+		change      func(s *results.Summary)
 		tolerances  map[string]Tolerance
 		metric      string
 		regression  bool
 		regressions int
 	}{
-		{"identical", func(s *Summary) {}, nil, "reconnect.p99", false, 0},
-		{"improvement", func(s *Summary) { *s.LatencyMS.Reconnect.P99 /= 2 }, nil, "reconnect.p99", false, 0},
-		{"within tolerance", func(s *Summary) { *s.LatencyMS.Reconnect.P99 *= 1.05 }, nil, "reconnect.p99", false, 0},
-		{"beyond tolerance", func(s *Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 }, nil, "reconnect.p99", true, 1},
-		{"wider tolerance for the metric", func(s *Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 },
+		{"identical", func(s *results.Summary) {}, nil, "reconnect.p99", false, 0},
+		{"improvement", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 /= 2 }, nil, "reconnect.p99", false, 0},
+		{"within tolerance", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 *= 1.05 }, nil, "reconnect.p99", false, 0},
+		{"beyond tolerance", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 }, nil, "reconnect.p99", true, 1},
+		{"wider tolerance for the metric", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 },
 			map[string]Tolerance{"reconnect.p99": {Percent: 25, Text: "+25%"}}, "reconnect.p99", false, 0},
-		{"absolute tolerance", func(s *Summary) { *s.Events[0].T99S += 0.04 },
+		{"absolute tolerance", func(s *results.Summary) { *s.Events[0].T99S += 0.04 },
 			map[string]Tolerance{"events.t99": {Absolute: 50, IsAbs: true, Text: "+50ms"}}, "events[0].t99", false, 0},
-		{"a value lost", func(s *Summary) { s.Events[0].T99S = nil }, nil, "events[0].t99", true, 1},
-		{"failures from none", func(s *Summary) { s.Counters.ConnectFailures["refused"] = 3 }, nil, "connect_failures", true, 1},
+		{"a value lost", func(s *results.Summary) { s.Events[0].T99S = nil }, nil, "events[0].t99", true, 1},
+		{"failures from none", func(s *results.Summary) { s.Counters.ConnectFailures["refused"] = 3 }, nil, "connect_failures", true, 1},
 		// An interrupted run that never reached the event: its five metrics
 		// lost their values.
-		{"an event missing", func(s *Summary) { s.Events = nil }, nil, "events[0].t50", true, 5},
+		{"an event missing", func(s *results.Summary) { s.Events = nil }, nil, "events[0].t50", true, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			next := BuildSummary(fixtureRun(t))
+			next := summarize(fixtureRun(t))
 			tc.change(next)
 			c := Compare(base, next, tc.tolerances, ten)
 			if c.Regressions != tc.regressions {
@@ -59,8 +61,8 @@ func TestCompare(t *testing.T) {
 // TestCompareKeepsOrder checks that the rows of an event only one run has
 // sit with the other events, before the counts.
 func TestCompareKeepsOrder(t *testing.T) {
-	base := BuildSummary(fixtureRun(t))
-	next := BuildSummary(fixtureRun(t))
+	base := summarize(fixtureRun(t))
+	next := summarize(fixtureRun(t))
 	next.Events = nil
 	ten, _ := ParseTolerance("+10%")
 	var names []string
@@ -74,8 +76,8 @@ func TestCompareKeepsOrder(t *testing.T) {
 }
 
 func TestCompareMarkdownGolden(t *testing.T) {
-	base := BuildSummary(fixtureRun(t))
-	next := BuildSummary(fixtureRun(t))
+	base := summarize(fixtureRun(t))
+	next := summarize(fixtureRun(t))
 	*next.LatencyMS.Reconnect.P99 *= 1.3
 	*next.Events[0].T50S *= 0.8
 	next.Counters.ConnectFailures["http_503"] = 30

@@ -1,92 +1,29 @@
 package report
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results"
+	"github.com/wsstorm/wsstorm/internal/results/resultstest"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
-// fixtureStart has a fraction of a millisecond, which the summary drops.
-var fixtureStart = time.Date(2026, 11, 25, 15, 1, 2, 123_456_789, time.UTC)
+func f64(v float64) *float64 { return &v }
 
-func dur(d time.Duration) *time.Duration { return &d }
-func f64(v float64) *float64             { return &v }
-
-// histogram records each value (µs) n times.
-func histogram(t testing.TB, values map[int64]int64) *hdrhistogram.Histogram {
-	t.Helper()
-	h := stats.NewHistogram()
-	for v, n := range values {
-		if err := h.RecordValues(v, n); err != nil {
-			t.Fatalf("record %d: %v", v, err)
-		}
-	}
-	return h
+// testRun is a run and the profile it ran, as Write takes them.
+type testRun struct {
+	Profile *profile.Profile // nil: none
+	*results.Run
 }
 
-// fixtureRun is a finished run with known values:
-//   - connect: 100, 200, ..., 1000 µs, once each (all exact at 3 digits);
-//   - reconnect: 1500 µs 998 times and 4,950,000 µs twice (a tail the
-//     histogram quantizes to 4,952,063 µs);
-//   - recovery: nothing recorded;
-//   - message_rtt: 250 µs once.
-func fixtureRun(t testing.TB) *Run {
+// fixtureRun is resultstest's run, of a profile "default" with one
+// threshold, reconnect.p99 < 5s, on the embedded target.
+func fixtureRun(t testing.TB) *testRun {
 	t.Helper()
-	connect := map[int64]int64{}
-	for v := int64(100); v <= 1000; v += 100 {
-		connect[v] = 1
-	}
-	res := &stats.Results{
-		Started:     fixtureStart,
-		Elapsed:     45*time.Second + 12*time.Millisecond + 345*time.Microsecond,
-		BucketWidth: 100 * time.Millisecond,
-		Counters: stats.Counters{
-			ConnectAttempts:  2702,
-			Connects:         2687,
-			ConnectFailures:  map[string]int64{"http_503": 15},
-			Closes:           map[int]int64{1000: 200, 1012: 2000},
-			ClientCloses:     1800,
-			Reconnects:       2600,
-			GaveUp:           0,
-			MessagesSent:     88000,
-			MessagesReceived: 87990,
-		},
-		PeakConnected: 2000,
-		CloseCodes:    []int{1000, 1012},
-		GaugeNames:    []string{"node0_conns", "node1_conns", "node2_conns"},
-		Series: []stats.Bucket{
-			{Start: 0, Connected: 0, Attempts: 40, Connects: 38, Failures: 2, Closes: []int64{0, 0}, Gauges: []int64{12, 13, 13}},
-			{Start: 100 * time.Millisecond, Connected: 81, Attempts: 45, Connects: 45, Failures: 0, Closes: []int64{0, 3}, Gauges: []int64{27, 27, 27}},
-			{Start: 10*time.Second + 100*time.Millisecond, Connected: 1990, Attempts: 41, Connects: 39, Failures: 2, Closes: []int64{5, 667}, Gauges: []int64{-1, 1000, 990}},
-		},
-		Events: []stats.EventReport{
-			{
-				Index: 0, At: 10 * time.Second, Action: profile.ActionRollingRestart, Node: 0, Code: 1012,
-				Affected: 667, Reconnected: 667, NeverReconnected: 0,
-				T50: dur(3021500 * time.Microsecond), T90: dur(4100 * time.Millisecond),
-				T99: dur(4950 * time.Millisecond), T100: dur(5010400 * time.Microsecond),
-				PeakAttemptRate: 412, MeanAttemptRate: 196.1234, HerdFactor: 2.1012, AttemptsPerClient: 1.02249,
-				FailedAttempts:    map[string]int64{"http_503": 15},
-				ImbalanceAfter:    f64(1.02345),
-				ReconnectExpected: true,
-			},
-			{
-				Index: 1, At: 38 * time.Second, Action: profile.ActionClose, Node: -1, Code: 1000,
-				Affected: 200, Reconnected: 0, NeverReconnected: 200,
-			},
-		},
-	}
-	res.Histograms[stats.Connect] = histogram(t, connect)
-	res.Histograms[stats.Reconnect] = histogram(t, map[int64]int64{1500: 998, 4_950_000: 2})
-	res.Histograms[stats.Recovery] = stats.NewHistogram()
-	res.Histograms[stats.MessageRTT] = histogram(t, map[int64]int64{250: 1})
-	res.Events[0].ReconnectAt = histogram(t, map[int64]int64{3_021_500: 334, 4_100_000: 267, 4_950_000: 60, 5_010_400: 6})
-	res.Events[1].ReconnectAt = stats.NewHistogram()
-
-	return &Run{
+	return &testRun{
 		Profile: &profile.Profile{
 			Name:       "default",
 			Path:       "profiles/default.toml",
@@ -95,19 +32,40 @@ func fixtureRun(t testing.TB) *Run {
 			Fleet:      profile.Fleet{Clients: 2000},
 			Thresholds: map[string]string{"reconnect.p99": "< 5s"},
 		},
-		Results: res,
-		Target: &TargetSide{
-			Nodes: []NodeSide{
-				{Index: 0, Accepted: 900, Rejected: 15, ConnectionsEnd: 667},
-				{Index: 1, Accepted: 890, Rejected: 0, ConnectionsEnd: 667},
-				{Index: 2, Accepted: 897, Rejected: 0, ConnectionsEnd: 666},
+		Run: &results.Run{
+			Results: resultstest.Results(t),
+			Target: &results.TargetSide{
+				Nodes: []results.NodeSide{
+					{Index: 0, Accepted: 900, Rejected: 15, ConnectionsEnd: 667},
+					{Index: 1, Accepted: 890, Rejected: 0, ConnectionsEnd: 667},
+					{Index: 2, Accepted: 897, Rejected: 0, ConnectionsEnd: 666},
+				},
+				ImbalanceEnd: f64(1.00050),
 			},
-			ImbalanceEnd: f64(1.00050),
 		},
 	}
 }
 
+// bare is run without a profile.
+func bare(run *results.Run) *testRun { return &testRun{Run: run} }
+
 // emptyResults is a run that recorded nothing: no histograms, nil maps.
-func emptyResults() *stats.Results {
-	return &stats.Results{Started: fixtureStart, Elapsed: 1500 * time.Millisecond}
+func emptyResults() *stats.Results { return resultstest.Empty() }
+
+// summarize is run's summary, its thresholds judged.
+func summarize(run *testRun) *results.Summary { return Summarize(run.Profile, run.Run) }
+
+// writeFixture writes run into a fresh directory and returns it with the raw
+// summary.json.
+func writeFixture(t *testing.T, run *testRun) (string, []byte) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "results")
+	if _, err := Write(dir, run.Profile, run.Run); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, results.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, data
 }

@@ -7,26 +7,15 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"maps"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
+	"github.com/wsstorm/wsstorm/internal/uplot"
 )
 
-// HTMLFile is the run's report as one self-contained HTML page.
-const HTMLFile = "report.html"
-
-// maxChartPoints bounds the points of a chart's series, so that a 24-hour
-// run's page stays small and quick to draw.
-const maxChartPoints = 2000
-
 //go:embed assets/report.html.tmpl assets/report.css assets/report.js
-//go:embed assets/uplot/uPlot.iife.min.js assets/uplot/uPlot.min.css assets/uplot/LICENSE
 var assets embed.FS
 
 // pageTemplate parses the page's template. It is parsed for each page
@@ -36,7 +25,7 @@ func pageTemplate() (*template.Template, error) {
 	return template.New("report.html.tmpl").ParseFS(assets, "assets/report.html.tmpl")
 }
 
-// WriteHTML writes the results as one HTML page that needs nothing else:
+// WriteHTML writes the results rs as one HTML page that needs nothing else:
 // the charting library (uPlot), its styles and the data are inline, and the
 // page fetches nothing. It shows the verdict and thresholds, connected
 // clients over time with the chaos events marked, the connect herd per
@@ -44,8 +33,8 @@ func pageTemplate() (*template.Template, error) {
 // per chaos event, the latency, event, counter and target tables and the
 // profile used. Simulated results say so under the headline. A chart with
 // nothing to draw is replaced by a short note.
-func (r *ResultSet) WriteHTML(w io.Writer) error {
-	page, err := r.page()
+func WriteHTML(w io.Writer, rs *results.ResultSet) error {
+	page, err := newPage(rs)
 	if err != nil {
 		return err
 	}
@@ -120,82 +109,44 @@ type hookRow struct {
 }
 
 type targetTable struct {
-	Nodes        []NodeSide
+	Nodes        []results.NodeSide
 	ImbalanceEnd string
 }
 
-// chartSection is one chart's place in the page: its heading, what it shows,
-// and either the chart (Drawn) or a note saying why there is none.
-type chartSection struct {
-	ID, Title, About string
-	Drawn            bool
-	Notes            []string
-}
-
-// chartData is what the page's script draws one chart from. Every series
-// has one value per x; null is a gap.
-type chartData struct {
-	ID      string        `json:"id"`
-	Kind    string        `json:"kind"` // time: seconds of the run; percentile: x = 1/(1-q), log scale; since: seconds since an event
-	YLabel  string        `json:"y_label"`
-	YUnit   string        `json:"y_unit"`
-	YMax    *float64      `json:"y_max,omitempty"`
-	Steps   bool          `json:"steps,omitempty"` // each value holds until the next x, the last x closing the last step (a rate over a bucket); else samples joined by lines
-	X       []num         `json:"x"`
-	Series  []seriesData  `json:"series"`
-	Markers []chartMarker `json:"markers"`
-}
-
-type seriesData struct {
-	Label  string  `json:"label"`
-	Color  string  `json:"color"`
-	Width  float64 `json:"width"`
-	Fill   string  `json:"fill,omitempty"`
-	Dash   bool    `json:"dash,omitempty"`
-	Values []num   `json:"values"`
-}
-
-// chartMarker is a vertical line at x, e.g. a chaos event's start.
-type chartMarker struct {
-	X     float64 `json:"x"`
-	Label string  `json:"label"`
-}
-
-// num is a chart value; NaN is written as null, a gap in the line.
-type num float64
-
-func (n num) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
+// newPage assembles the page from the result set.
+func newPage(rs *results.ResultSet) (*htmlPage, error) {
+	s := rs.Summary
+	p := pageHead(s)
+	p.ProfileTOML = rs.ProfileTOML
+	p.Thresholds = thresholdRows(s)
+	p.Latency = latencyRows(s)
+	p.Events, p.Hooks = eventRows(s)
+	if s.Detect != nil {
+		p.Observe = detectText(s.Detect)
 	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+	p.Counters = counterFacts(s)
+	if t := s.Target; t != nil {
+		p.Target = &targetTable{Nodes: t.Nodes, ImbalanceEnd: optional(t.ImbalanceEnd, 2, "")}
+	}
+	if err := p.drawCharts(newChartSource(rs)); err != nil {
+		return nil, err
+	}
+	if err := p.inlineAssets(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
-// Colours of the series; the page's CSS uses the same.
-const (
-	colorConnected = "#2563eb"
-	colorAttempts  = "#ea580c"
-	colorConnects  = "#16a34a"
-	colorFailures  = "#dc2626"
-)
-
-// palette colours series that come in numbers (nodes, events, metrics).
-var palette = [...]string{"#7c3aed", "#0d9488", "#db2777", "#ca8a04", "#0891b2", "#65a30d", "#9333ea", "#e11d48"}
-
-func paletteColor(i int) string { return palette[i%len(palette)] }
-
-// page assembles the page from the result set.
-func (r *ResultSet) page() (*htmlPage, error) {
-	s := r.Summary
+// pageHead is the page's title, verdict, headline facts and the profile's
+// identity.
+func pageHead(s *results.Summary) *htmlPage {
 	name := profileName(s)
 	p := &htmlPage{
-		Title:       "wsstorm: " + name + " — " + verdict(s),
-		Name:        name,
-		Verdict:     verdict(s),
-		Overrides:   s.Profile.Overrides,
-		Insecure:    s.InsecureSkipVerify,
-		ProfileTOML: r.ProfileTOML,
+		Title:     "wsstorm: " + name + " — " + verdict(s),
+		Name:      name,
+		Verdict:   verdict(s),
+		Overrides: s.Profile.Overrides,
+		Insecure:  s.InsecureSkipVerify,
 	}
 	if s.Simulated != nil {
 		p.Title += " (simulated)"
@@ -219,17 +170,31 @@ func (r *ResultSet) page() (*htmlPage, error) {
 		{"seed", strconv.FormatUint(s.Seed, 10)},
 	}
 	p.ProfileRef = []fact{{"name", name}, {"file", orDash(s.Profile.Path)}, {"sha256", orDash(s.Profile.SHA256)}}
+	return p
+}
 
+func thresholdRows(s *results.Summary) []thresholdRow {
+	var rows []thresholdRow
 	for _, t := range s.Thresholds {
-		p.Thresholds = append(p.Thresholds, thresholdRow{OK: t.OK, Expr: t.Expr, Measured: thresholdValue(t)})
+		rows = append(rows, thresholdRow{OK: t.OK, Expr: t.Expr, Measured: thresholdValue(t)})
 	}
+	return rows
+}
+
+func latencyRows(s *results.Summary) []latencyRow {
+	var rows []latencyRow
 	for _, m := range stats.Metrics {
 		l := s.LatencyMS.Of(m)
-		p.Latency = append(p.Latency, latencyRow{Metric: m.String(), Cells: []string{
+		rows = append(rows, latencyRow{Metric: m.String(), Cells: []string{
 			strconv.FormatInt(l.Count, 10), optional(l.Min, 2, ""), optional(l.Mean, 2, ""), optional(l.P50, 2, ""),
 			optional(l.P90, 2, ""), optional(l.P99, 2, ""), optional(l.P999, 2, ""), optional(l.Max, 2, ""),
 		}})
 	}
+	return rows
+}
+
+// eventRows are the chaos events' table and their restart hooks' runs.
+func eventRows(s *results.Summary) (events []eventRow, hooks []hookRow) {
 	for i := range s.Events {
 		e := &s.Events[i]
 		expected := "no"
@@ -241,24 +206,35 @@ func (r *ResultSet) page() (*htmlPage, error) {
 			failed = countsText(e.FailedAttempts)
 		}
 		if h := e.Hook; h != nil {
-			p.Hooks = append(p.Hooks, hookRowOf(e.Index, h))
+			hooks = append(hooks, hookRowOf(e.Index, h))
 		}
-		p.Events = append(p.Events, eventRow{
+		events = append(events, eventRow{
 			Never: e.ReconnectExpected && e.NeverReconnected > 0 || e.Failed,
 			Cells: []string{
 				"#" + strconv.Itoa(e.Index), fmt.Sprintf("%.1f s", e.AtS), eventWhat(e), strconv.Itoa(e.Code), expected,
-				strconv.FormatInt(e.Affected, 10), strconv.FormatInt(e.Reconnected, 10), strconv.FormatInt(e.NeverReconnected, 10),
+				affectedText(e), strconv.FormatInt(e.Reconnected, 10), strconv.FormatInt(e.NeverReconnected, 10),
 				optional(e.T50S, 2, " s"), optional(e.T90S, 2, " s"), optional(e.T99S, 2, " s"), optional(e.T100S, 2, " s"),
 				fmt.Sprintf("%.0f", e.PeakAttemptRate), herdText(e),
 				strconv.FormatFloat(e.AttemptsPerClient, 'f', 2, 64), failed, optional(e.ImbalanceAfter, 2, ""),
+				orDash(noticedText(e)),
 			},
 		})
 	}
-	if s.Detect != nil {
-		p.Observe = detectText(s.Detect)
+	return events, hooks
+}
+
+// affectedText is an event's affected clients, "28 of 30 frozen" for a
+// freeze.
+func affectedText(e *results.EventSummary) string {
+	if e.Frozen > 0 {
+		return fmt.Sprintf("%d of %d frozen", e.Affected, e.Frozen)
 	}
+	return strconv.FormatInt(e.Affected, 10)
+}
+
+func counterFacts(s *results.Summary) []fact {
 	c := &s.Counters
-	p.Counters = []fact{
+	return []fact{
 		{"connect attempts", strconv.FormatInt(c.ConnectAttempts, 10)},
 		{"connects", strconv.FormatInt(c.Connects, 10)},
 		{"connect failures", countsText(c.ConnectFailures)},
@@ -270,10 +246,11 @@ func (r *ResultSet) page() (*htmlPage, error) {
 		{"messages received", strconv.FormatInt(c.MessagesReceived, 10)},
 		{"peak connected", strconv.FormatInt(s.PeakConnected, 10)},
 	}
-	if t := s.Target; t != nil {
-		p.Target = &targetTable{Nodes: t.Nodes, ImbalanceEnd: optional(t.ImbalanceEnd, 2, "")}
-	}
+}
 
+// drawCharts places each chart, or the note that replaces it, and the
+// charts' data.
+func (p *htmlPage) drawCharts(r *chartSource) error {
 	var charts []chartData
 	add := func(sec chartSection, c *chartData) {
 		if c != nil {
@@ -291,25 +268,29 @@ func (r *ResultSet) page() (*htmlPage, error) {
 		Charts []chartData `json:"charts"`
 	}{charts})
 	if err != nil {
-		return nil, fmt.Errorf("report: encode the charts' data: %w", err)
+		return fmt.Errorf("report: encode the charts' data: %w", err)
 	}
 	p.Data = template.JS(data)
-	license, err := assets.ReadFile("assets/uplot/LICENSE")
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+	return nil
+}
+
+// inlineAssets places the charting library and the page's own styles and
+// script.
+func (p *htmlPage) inlineAssets() error {
+	var err error
+	if p.LibraryCSS, p.LibraryJS, err = uplot.Library(); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	for _, a := range []struct {
 		dst  any
 		name string
 	}{
-		{&p.LibraryCSS, "assets/uplot/uPlot.min.css"},
 		{&p.PageCSS, "assets/report.css"},
-		{&p.LibraryJS, "assets/uplot/uPlot.iife.min.js"},
 		{&p.PageJS, "assets/report.js"},
 	} {
 		b, err := assets.ReadFile(a.name)
 		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
+			return fmt.Errorf("report: %w", err)
 		}
 		// Our own files, embedded at build time: trusted as CSS and JS.
 		switch d := a.dst.(type) {
@@ -319,326 +300,7 @@ func (r *ResultSet) page() (*htmlPage, error) {
 			*d = template.JS(b)
 		}
 	}
-	// uPlot's MIT licence travels with its code, in a comment the template
-	// cannot strip (html/template drops the comments of the template itself).
-	p.LibraryJS = template.JS("/*! uPlot 1.6.32, https://github.com/leeoniya/uPlot, under its licence:\n\n"+string(license)+"*/\n") + p.LibraryJS
-	return p, nil
-}
-
-// eventMarkers marks each chaos event's start on a chart of the run.
-func (r *ResultSet) eventMarkers() []chartMarker {
-	out := []chartMarker{}
-	for i := range r.Summary.Events {
-		e := &r.Summary.Events[i]
-		out = append(out, chartMarker{X: e.AtS, Label: fmt.Sprintf("#%d %s", e.Index, shortWhat(e))})
-	}
-	return out
-}
-
-// shortWhat is an event's marker label: "restart node 0", "close 1000",
-// "detected 1012".
-func shortWhat(e *EventSummary) string {
-	switch {
-	case e.Action == stats.DetectedAction:
-		return e.Action + " " + strconv.Itoa(e.Code)
-	case e.Node != nil:
-		return "restart node " + strconv.Itoa(*e.Node)
-	default:
-		return e.Action + " " + strconv.Itoa(e.Code)
-	}
-}
-
-// connectedChart draws connected clients, and each node's connections when
-// the embedded target ran, over the run.
-func (r *ResultSet) connectedChart() (chartSection, *chartData) {
-	sec := chartSection{ID: "connected", Title: "Connected clients",
-		About: "Clients holding an open connection at the end of each 100 ms bucket, and each node's connections when the embedded target ran (sampled once in each bucket, so a node's line can trail the clients' by up to 100 ms); dashed lines mark the chaos events."}
-	ts := r.series
-	if ts.rows == 0 || ts.col("connected") == nil {
-		sec.Notes = append(sec.Notes, "timeseries.csv has no rows: the run ended before its first 100 ms bucket.")
-		return sec, nil
-	}
-	group := groupSize(ts.rows)
-	c := &chartData{ID: sec.ID, Kind: "time", YLabel: "connections", Markers: r.eventMarkers()}
-	// A bucket's connected count is the count at its end, so each value is
-	// placed at its bucket's end: a close at 4.0 s shows as a fall from
-	// 4.0 s to 4.1 s, not before. A node's count, sampled at some moment in
-	// the bucket, goes there too: never before the bucket it was seen in.
-	c.X = downsample(r.bucketEnds(), group, last)
-	// Levels keep each group's lowest value, so a dip is never hidden.
-	c.Series = append(c.Series, seriesData{Label: "connected", Color: colorConnected, Width: 2, Fill: colorConnected + "1a",
-		Values: downsample(ts.col("connected"), group, minOf)})
-	node := 0
-	for _, name := range ts.header {
-		if !strings.HasPrefix(name, "node") || !strings.HasSuffix(name, "_conns") {
-			continue
-		}
-		c.Series = append(c.Series, seriesData{Label: strings.TrimSuffix(name, "_conns"), Color: paletteColor(node), Width: 1,
-			Values: downsample(ts.col(name), group, minOf)})
-		node++
-	}
-	if group > 1 {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("%d buckets shown as %d points: each point is the lowest value over %s, so no dip is hidden.",
-			ts.rows, len(c.X), secondsText(float64(group)*ts.bucketWidth())))
-	}
-	return sec, c
-}
-
-// herdChart draws connect attempts, connects and failures per second.
-func (r *ResultSet) herdChart() (chartSection, *chartData) {
-	sec := chartSection{ID: "herd", Title: "The herd: connect attempts per second",
-		About: "Connect attempts, successful connects and failed attempts per second, in 100 ms buckets; dashed lines mark the chaos events."}
-	ts := r.series
-	if ts.rows == 0 || ts.col("attempts") == nil {
-		sec.Notes = append(sec.Notes, "timeseries.csv has no rows: the run ended before its first 100 ms bucket.")
-		return sec, nil
-	}
-	group := groupSize(ts.rows)
-	perSecond := 1 / ts.bucketWidth()
-	rate := func(col []float64) []num {
-		out := downsample(col, group, maxOf) // peaks stay visible
-		for i, v := range out {
-			out[i] = num(math.Round(float64(v)*perSecond*1000) / 1000)
-		}
-		return out
-	}
-	// A rate is over its whole bucket: a step from the bucket's start to its
-	// end, the last x closing the last bucket.
-	c := &chartData{ID: sec.ID, Kind: "time", YLabel: "per second", YUnit: "/s", Markers: r.eventMarkers(), Steps: true}
-	ends := r.bucketEnds()
-	c.X = append(downsample(ts.col("t_s"), group, first), num(ends[len(ends)-1]))
-	c.Series = []seriesData{
-		{Label: "attempts/s", Color: colorAttempts, Width: 2, Fill: colorAttempts + "24", Values: rate(ts.col("attempts"))},
-		{Label: "connects/s", Color: colorConnects, Width: 1.5, Values: rate(ts.col("connects"))},
-		{Label: "failures/s", Color: colorFailures, Width: 1.5, Values: rate(ts.col("failures"))},
-	}
-	for i := range c.Series {
-		v := c.Series[i].Values
-		c.Series[i].Values = append(v, v[len(v)-1])
-	}
-	if group > 1 {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("%d buckets shown as %d steps: each step is the highest rate over %s, so no peak is hidden.",
-			ts.rows, len(c.X)-1, secondsText(float64(group)*ts.bucketWidth())))
-	}
-	return sec, c
-}
-
-// latencyChart draws the reconnect and recovery latency distributions the
-// HdrHistogram way: latency against percentile, the percentile on a log
-// scale of 1/(1-q), so the tail gets as much room as the median.
-func (r *ResultSet) latencyChart() (chartSection, *chartData) {
-	sec := chartSection{ID: "latency", Title: "Reconnect and recovery latency by percentile",
-		About: "Reconnect: a close seen by a client → its next handshake. Recovery: the close → the first message on the new connection. The percentile axis is logarithmic (HdrHistogram style): each step right is ten times rarer."}
-	var hs []*hdrhistogram.Histogram
-	var names []string
-	for _, m := range []stats.Metric{stats.Reconnect, stats.Recovery} {
-		h := r.histogram(m.String())
-		if h == nil || h.TotalCount() == 0 {
-			sec.Notes = append(sec.Notes, fmt.Sprintf("No %s latency was recorded.", m))
-			continue
-		}
-		hs = append(hs, h)
-		names = append(names, m.String())
-	}
-	if len(hs) == 0 {
-		sec.Notes = []string{"No reconnect or recovery latency was recorded: no client came back after a close."}
-		return sec, nil
-	}
-	x, ys := percentileCurves(hs)
-	c := &chartData{ID: sec.ID, Kind: "percentile", YLabel: "latency (ms)", YUnit: " ms", X: x, Markers: []chartMarker{}}
-	for i := range hs {
-		s := seriesData{Label: names[i], Color: colorConnected, Width: 3, Values: ys[i]}
-		if names[i] == stats.Recovery.String() {
-			// Dashed and on top: recovery often equals reconnect, and would
-			// hide it drawn solid.
-			s.Color, s.Width, s.Dash = colorAttempts, 2, true
-		}
-		c.Series = append(c.Series, s)
-	}
-	return sec, c
-}
-
-// percentileCurves samples each histogram at percentiles q = 1 - 2^(-k/5)
-// (five steps per halving of the remaining share, as HdrHistogram's
-// percentile output does) up to its last value, which is its maximum. The x
-// values are 1/(1-q); the curves share them, and a curve ends (null) where
-// its histogram has no finer percentile. Values are in milliseconds.
-func percentileCurves(hs []*hdrhistogram.Histogram) ([]num, [][]num) {
-	const ticksPerHalf = 5
-	var maxCount int64
-	ends := map[float64]bool{}
-	for _, h := range hs {
-		maxCount = max(maxCount, h.TotalCount())
-		ends[float64(h.TotalCount())] = true
-	}
-	grid := map[float64]bool{}
-	for k := 0; ; k++ {
-		x := math.Pow(2, float64(k)/ticksPerHalf)
-		if x >= float64(maxCount) {
-			break
-		}
-		grid[x] = true
-	}
-	maps.Copy(grid, ends)
-	xs := slices.Sorted(maps.Keys(grid))
-	ys := make([][]num, len(hs))
-	for i, h := range hs {
-		n := float64(h.TotalCount())
-		ys[i] = make([]num, len(xs))
-		for j, x := range xs {
-			switch {
-			case x > n:
-				ys[i][j] = num(math.NaN())
-			case x == n:
-				ys[i][j] = num(microsToMillis(h.Max()))
-			default:
-				ys[i][j] = num(microsToMillis(h.ValueAtQuantile(100 * (1 - 1/x))))
-			}
-		}
-	}
-	out := make([]num, len(xs))
-	for i, x := range xs {
-		out[i] = num(x)
-	}
-	return out, ys
-}
-
-// recoveryPoints is the resolution of the recovery curves.
-const recoveryPoints = 1000
-
-// recoveryChart draws, for each chaos event whose clients came back, the
-// share of its affected clients back against the time since the event
-// started. A curve that stays below 100% is clients that never came back.
-func (r *ResultSet) recoveryChart() (chartSection, *chartData) {
-	sec := chartSection{ID: "recovery", Title: "Recovery after each chaos event",
-		About: "Share of each event's affected clients that had reconnected, by time since the event started. A curve that levels off below 100% is clients that never came back."}
-	type curve struct {
-		e     *EventSummary
-		h     *hdrhistogram.Histogram
-		color string
-	}
-	var curves []curve
-	var tMax int64
-	for i := range r.Summary.Events {
-		e := &r.Summary.Events[i]
-		h := r.histogram(EventTag(e.Index))
-		switch {
-		case e.Affected == 0:
-			sec.Notes = append(sec.Notes, fmt.Sprintf("#%d %s: no client was connected to it.", e.Index, eventWhat(e)))
-		case h == nil:
-			sec.Notes = append(sec.Notes, fmt.Sprintf("#%d %s: histograms.hlog has no recovery data for it (a results directory of an older wsstorm).", e.Index, eventWhat(e)))
-		case h.TotalCount() == 0 && !e.ReconnectExpected:
-			sec.Notes = append(sec.Notes, fmt.Sprintf("#%d %s (code %d): none of its %d clients came back, as the close-code policy says for %d.", e.Index, eventWhat(e), e.Code, e.Affected, e.Code))
-		case h.TotalCount() == 0:
-			sec.Notes = append(sec.Notes, fmt.Sprintf("#%d %s (code %d): none of its %d clients came back.", e.Index, eventWhat(e), e.Code, e.Affected))
-		default:
-			curves = append(curves, curve{e, h, paletteColor(len(curves))})
-			tMax = max(tMax, h.Max())
-		}
-	}
-	if len(curves) == 0 {
-		if len(r.Summary.Events) == 0 {
-			sec.Notes = []string{"The run had no chaos events."}
-		}
-		return sec, nil
-	}
-	// A little beyond the last reconnect, so that the plateau shows.
-	end := float64(tMax) * 1.05
-	c := &chartData{ID: sec.ID, Kind: "since", YLabel: "affected clients back (%)", YUnit: "%", Markers: []chartMarker{}}
-	hundred := 100.0
-	c.YMax = &hundred
-	c.X = make([]num, recoveryPoints)
-	for j := range c.X {
-		c.X[j] = num(math.Round(end*float64(j)/(recoveryPoints-1)) / 1e6)
-	}
-	for _, cv := range curves {
-		values := make([]num, recoveryPoints)
-		bars := cv.h.Distribution()
-		var back int64
-		k := 0
-		for j := range values {
-			t := end * float64(j) / (recoveryPoints - 1)
-			// A client counts as back once t reaches the highest value its
-			// bucket stands for, so the curve never runs ahead of the data.
-			for k < len(bars) && float64(bars[k].To) <= t {
-				back += bars[k].Count
-				k++
-			}
-			values[j] = num(math.Round(1000*100*float64(back)/float64(cv.e.Affected)) / 1000)
-		}
-		c.Series = append(c.Series, seriesData{
-			Label: fmt.Sprintf("#%d %s (%d affected)", cv.e.Index, eventWhat(cv.e), cv.e.Affected),
-			Color: cv.color, Width: 2, Values: values,
-		})
-	}
-	return sec, c
-}
-
-// bucketWidth is the series' bucket width in seconds: the smallest step
-// between rows, 0.1 s when there are too few rows to tell.
-func (s *series) bucketWidth() float64 {
-	t := s.col("t_s")
-	w := math.Inf(1)
-	for i := 1; i < len(t); i++ {
-		if d := t[i] - t[i-1]; d > 1e-9 && d < w {
-			w = d
-		}
-	}
-	if math.IsInf(w, 1) {
-		return 0.1
-	}
-	return math.Round(w*1000) / 1000
-}
-
-// bucketEnds is where each row's bucket ends, in seconds: its start plus
-// the bucket width, and for the last the end of the run when that comes
-// sooner (the series is cut there).
-func (r *ResultSet) bucketEnds() []float64 {
-	starts := r.series.col("t_s")
-	w := r.series.bucketWidth()
-	ends := make([]float64, len(starts))
-	for i, t := range starts {
-		ends[i] = math.Round((t+w)*1000) / 1000
-	}
-	if n := len(ends); n > 0 {
-		if d := r.Summary.DurationS; d > starts[n-1] && d < ends[n-1] {
-			ends[n-1] = d
-		}
-	}
-	return ends
-}
-
-// groupSize is how many rows one point of a chart stands for, so that a
-// chart has at most maxChartPoints points.
-func groupSize(rows int) int { return max(1, (rows+maxChartPoints-1)/maxChartPoints) }
-
-// downsample reduces values to one per group of rows with agg; NaN cells
-// are skipped, and a group of only NaN is NaN.
-func downsample(values []float64, group int, agg func(a, b float64) float64) []num {
-	out := make([]num, 0, (len(values)+group-1)/group)
-	for i := 0; i < len(values); i += group {
-		v := math.NaN()
-		for _, x := range values[i:min(i+group, len(values))] {
-			switch {
-			case math.IsNaN(x):
-			case math.IsNaN(v):
-				v = x
-			default:
-				v = agg(v, x)
-			}
-		}
-		out = append(out, num(v))
-	}
-	return out
-}
-
-func first(a, _ float64) float64 { return a }
-func last(_, b float64) float64  { return b }
-func minOf(a, b float64) float64 { return math.Min(a, b) }
-func maxOf(a, b float64) float64 { return math.Max(a, b) }
-
-func secondsText(s float64) string {
-	return strconv.FormatFloat(math.Round(s*10)/10, 'f', -1, 64) + " s"
+	return nil
 }
 
 func sumCounts[K comparable](m map[K]int64) int64 {
@@ -657,7 +319,7 @@ func orDash(s string) string {
 }
 
 // hookRowOf describes event's hook run h for the page.
-func hookRowOf(event int, h *HookResult) hookRow {
+func hookRowOf(event int, h *results.HookResult) hookRow {
 	r := hookRow{
 		Event: "#" + strconv.Itoa(event), Node: strconv.Itoa(h.Node), Name: h.Name,
 		Duration: fmt.Sprintf("%.2f s", h.DurationS), Output: h.Output, Verdict: "ok",

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/results"
+
+	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -51,12 +56,12 @@ func chartsOf(t *testing.T, page []byte) pageCharts {
 
 func renderDir(t *testing.T, dir string) []byte {
 	t.Helper()
-	rs, err := ReadResultSet(dir)
+	rs, err := results.ReadResultSet(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := rs.WriteHTML(&b); err != nil {
+	if err := WriteHTML(&b, rs); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -67,14 +72,14 @@ func renderDir(t *testing.T, dir string) []byte {
 func TestHTMLOnePath(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		run  *Run
+		run  *testRun
 	}{
 		{"fixture", fixtureRun(t)},
-		{"empty interrupted", &Run{Results: emptyResults(), Interrupted: true}},
+		{"empty interrupted", bare(&results.Run{Results: emptyResults(), Interrupted: true})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, _ := writeFixture(t, tt.run)
-			written, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+			written, err := os.ReadFile(filepath.Join(dir, results.HTMLFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +94,7 @@ func TestHTMLOnePath(t *testing.T) {
 // the library and data inline.
 func TestHTMLSelfContained(t *testing.T) {
 	dir, _ := writeFixture(t, fixtureRun(t))
-	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	page, err := os.ReadFile(filepath.Join(dir, results.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +242,7 @@ func TestHTMLRecoveryShareOfAffected(t *testing.T) {
 // TestHTMLNoData checks that a run with nothing to draw gets notes rather
 // than empty charts.
 func TestHTMLNoData(t *testing.T) {
-	dir, _ := writeFixture(t, &Run{Results: emptyResults(), Interrupted: true})
+	dir, _ := writeFixture(t, bare(&results.Run{Results: emptyResults(), Interrupted: true}))
 	page := renderDir(t, dir)
 	if pc := chartsOf(t, page); len(pc.Charts) != 0 {
 		t.Errorf("%d charts drawn from no data", len(pc.Charts))
@@ -312,21 +317,21 @@ func TestHTMLHostileStrings(t *testing.T) {
 	dir, _ := writeFixture(t, run)
 
 	// A summary edited by hand, or by a newer version, reaches the page too.
-	s, err := ReadSummary(dir)
+	s, err := results.ReadSummary(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Thresholds = append(s.Thresholds, Threshold{Expr: hostile, OK: false})
+	s.Thresholds = append(s.Thresholds, results.Threshold{Expr: hostile, OK: false})
 	s.Events[0].Action = hostile
 	var b bytes.Buffer
-	if err := writeSummaryJSON(&b, s); err != nil {
+	if err := s.WriteJSON(&b); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, results.SummaryFile), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	for name, page := range map[string][]byte{"rendered": renderDir(t, dir), "written": mustRead(t, filepath.Join(dir, HTMLFile))} {
+	for name, page := range map[string][]byte{"rendered": renderDir(t, dir), "written": mustRead(t, filepath.Join(dir, results.HTMLFile))} {
 		if bytes.Contains(page, []byte("<script>alert")) {
 			t.Errorf("%s: the hostile string reached the page unescaped", name)
 		}
@@ -355,6 +360,13 @@ func TestHTMLHostileStrings(t *testing.T) {
 	}
 }
 
+func stepWithReason(reason string) profile.ChaosStep {
+	s := profile.StepDefaults(profile.ActionClose)
+	s.At = 20 * time.Second
+	s.Params.(*action.CloseParams).Reason = reason
+	return s
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -369,12 +381,12 @@ func mustRead(t *testing.T, path string) []byte {
 func TestHTMLHooks(t *testing.T) {
 	run := fixtureRun(t)
 	exit := 7
-	run.Hooks = map[int]*HookResult{0: {
+	run.Hooks = map[int]*results.HookResult{0: {
 		Node: 0, Name: "web-0", Kind: "command", Command: []string{"kubectl", "rollout", "restart", "deploy/web"},
 		ExitStatus: &exit, DurationS: 1.25, Output: "<b>boom</b>", Error: "kubectl exited with status 7",
 	}}
 	dir, _ := writeFixture(t, run)
-	page := mustRead(t, filepath.Join(dir, HTMLFile))
+	page := mustRead(t, filepath.Join(dir, results.HTMLFile))
 	for _, want := range []string{
 		"<h3>Restart hooks</h3>",
 		"<code>kubectl rollout restart deploy/web</code>",
@@ -387,7 +399,30 @@ func TestHTMLHooks(t *testing.T) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
-	if s, _ := ReadSummary(dir); s == nil || !s.Events[0].Failed || s.Passed {
+	if s, _ := results.ReadSummary(dir); s == nil || !s.Events[0].Failed || s.Passed {
 		t.Errorf("a failed hook must fail its event and the run: %+v", s)
+	}
+}
+
+// TestHTMLFromTruncatedResults cuts each results file at many points: a
+// result set that reads must render, never fail or panic.
+func TestHTMLFromTruncatedResults(t *testing.T) {
+	for _, name := range []string{results.TimeseriesFile, results.HistogramsFile} {
+		dir, _ := writeFixture(t, fixtureRun(t))
+		path := filepath.Join(dir, name)
+		whole := mustRead(t, path)
+		step := max(1, len(whole)/31)
+		for n := 0; n < len(whole); n += step {
+			if err := os.WriteFile(path, whole[:n], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rs, err := results.ReadResultSet(dir)
+			if err != nil {
+				continue
+			}
+			if err := WriteHTML(io.Discard, rs); err != nil {
+				t.Errorf("%s cut at %d: read, then the page failed: %v", name, n, err)
+			}
+		}
 	}
 }

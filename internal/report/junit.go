@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // JUnit test report, in the shape CI systems read: testsuites > testsuite >
@@ -41,12 +43,12 @@ type JUnitCase struct {
 
 // ThresholdCases are the thresholds of a run as JUnit cases; an interrupted
 // run adds a failing case, since its verdicts cover only part of the run.
-func ThresholdCases(s *Summary) []JUnitCase {
+func ThresholdCases(s *results.Summary) []JUnitCase {
 	var cases []JUnitCase
 	for _, t := range s.Thresholds {
 		c := JUnitCase{Name: t.Expr}
 		if !t.OK {
-			c.Failure = fmt.Sprintf("threshold missed: %s, measured %s", t.Expr, t.measuredText())
+			c.Failure = fmt.Sprintf("threshold missed: %s, measured %s", t.Expr, measuredText(t))
 		}
 		cases = append(cases, c)
 	}
@@ -82,7 +84,7 @@ func WriteJUnit(path, suite string, cases []JUnitCase) error {
 		s.Cases = append(s.Cases, jc)
 	}
 	doc := junitSuites{Tests: s.Tests, Failures: s.Failures, Suites: []junitSuite{s}}
-	return WriteFile(path, func(w io.Writer) error {
+	return results.WriteFile(path, func(w io.Writer) error {
 		if _, err := io.WriteString(w, xml.Header); err != nil {
 			return err
 		}

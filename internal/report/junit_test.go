@@ -5,13 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // TestJUnitShape reads the file back in the common JUnit XML shape
 // (testsuites/testsuite/testcase/failure) and checks the counts.
 func TestJUnitShape(t *testing.T) {
-	base := BuildSummary(fixtureRun(t))
-	next := BuildSummary(fixtureRun(t))
+	base := summarize(fixtureRun(t))
+	next := summarize(fixtureRun(t))
 	*next.LatencyMS.Reconnect.P99 *= 2
 	ten, _ := ParseTolerance("+10%")
 	c := Compare(base, next, nil, ten)
@@ -64,8 +66,8 @@ func TestJUnitShape(t *testing.T) {
 }
 
 func TestThresholdCases(t *testing.T) {
-	s := BuildSummary(fixtureRun(t))
-	s.Thresholds = append(s.Thresholds, Threshold{Expr: "gave_up > 0", Value: ptr(0), OK: false})
+	s := summarize(fixtureRun(t))
+	s.Thresholds = append(s.Thresholds, results.Threshold{Expr: "gave_up > 0", Value: ptr(0), OK: false})
 	s.Interrupted = true
 	cases := ThresholdCases(s)
 	if len(cases) != 3 || cases[0].Failure != "" || cases[1].Failure != "threshold missed: gave_up > 0, measured 0" || cases[2].Failure == "" {

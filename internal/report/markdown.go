@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -13,7 +14,7 @@ import (
 // or a wiki page: a headline with the verdict, whether the results are
 // simulated, the counters, the latency table, the chaos events and the
 // thresholds. Values that do not exist are shown as "-".
-func WriteMarkdown(w io.Writer, s *Summary) error {
+func WriteMarkdown(w io.Writer, s *results.Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### wsstorm: %s — %s\n\n", mdText(profileName(s)), mdVerdict(s))
 	if s.Simulated != nil {
@@ -83,9 +84,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 }
 
 // WriteJSON writes the summary as summary.json holds it.
-func WriteJSON(w io.Writer, s *Summary) error { return writeSummaryJSON(w, s) }
+func WriteJSON(w io.Writer, s *results.Summary) error { return s.WriteJSON(w) }
 
-func profileName(s *Summary) string {
+func profileName(s *results.Summary) string {
 	if s.Profile.Name == "" {
 		return "(unnamed)"
 	}
@@ -94,14 +95,14 @@ func profileName(s *Summary) string {
 
 // mdVerdict is verdict in capitals and bold when the run did not pass, so a
 // failure stands out in a list of comments.
-func mdVerdict(s *Summary) string {
+func mdVerdict(s *results.Summary) string {
 	if s.Passed {
 		return verdict(s)
 	}
 	return "**" + verdict(s) + "**"
 }
 
-func startedText(s *Summary) string {
+func startedText(s *results.Summary) string {
 	if s.StartedAt.IsZero() {
 		return "at an unknown time"
 	}
@@ -111,7 +112,7 @@ func startedText(s *Summary) string {
 // eventWhat says what an event did: "rolling_restart node 0", "close all
 // nodes", "detected" (closes from several or unknown nodes), "detected on
 // node 1".
-func eventWhat(e *EventSummary) string {
+func eventWhat(e *results.EventSummary) string {
 	if e.Action == stats.DetectedAction {
 		if e.Node != nil {
 			return e.Action + " on node " + strconv.Itoa(*e.Node)
@@ -124,14 +125,14 @@ func eventWhat(e *EventSummary) string {
 	return e.Action + " all nodes"
 }
 
-func herdText(e *EventSummary) string {
+func herdText(e *results.EventSummary) string {
 	if e.HerdFactor <= 0 {
 		return "-" // no attempts
 	}
 	return fmt.Sprintf("×%.1f", e.HerdFactor)
 }
 
-func thresholdValue(t Threshold) string {
+func thresholdValue(t results.Threshold) string {
 	if t.Value == nil {
 		return "no value"
 	}

@@ -8,15 +8,17 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // TestMarkdownGolden checks the markdown `wsstorm report --format markdown`
 // writes for a pull-request comment or a wiki page. Run with -args -update
 // to rewrite testdata/summary.md after an intended change.
 func TestMarkdownGolden(t *testing.T) {
-	s := BuildSummary(fixtureRun(t))
+	s := summarize(fixtureRun(t))
 	s.Profile.Overrides = []string{"fleet.clients=2000", "chaos.0.reason=a|b"}
-	s.Thresholds = append(s.Thresholds, Threshold{Expr: "events.t99 < 4s", Value: f64(4950), Unit: "ms", OK: false})
+	s.Thresholds = append(s.Thresholds, results.Threshold{Expr: "events.t99 < 4s", Value: f64(4950), Unit: "ms", OK: false})
 	s.Passed = false
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, s); err != nil {
@@ -55,7 +57,7 @@ func TestMarkdownEscapes(t *testing.T) {
 
 func TestMarkdownEmpty(t *testing.T) {
 	var b strings.Builder
-	if err := WriteMarkdown(&b, BuildSummary(&Run{Results: emptyResults(), Interrupted: true})); err != nil {
+	if err := WriteMarkdown(&b, summarize(bare(&results.Run{Results: emptyResults(), Interrupted: true}))); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -70,7 +72,7 @@ func TestMarkdownEmpty(t *testing.T) {
 // TestWriteJSON checks that --format json is summary.json as the run wrote it.
 func TestWriteJSON(t *testing.T) {
 	dir, written := writeFixture(t, fixtureRun(t))
-	s, err := ReadSummaryDir(dir)
+	s, err := results.ReadSummaryDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -16,7 +17,7 @@ import (
 // whether the results are simulated, counters, a latency table, one line
 // per chaos event, thresholds, the target's side and, when dir is not
 // empty, where the results are. Values that do not exist are shown as "-".
-func WriteText(w io.Writer, s *Summary, dir string) error {
+func WriteText(w io.Writer, s *results.Summary, dir string) error {
 	var b strings.Builder
 	name := s.Profile.Name
 	if name == "" {
@@ -52,7 +53,7 @@ func WriteText(w io.Writer, s *Summary, dir string) error {
 			if !t.OK {
 				mark = "FAIL"
 			}
-			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, t.measuredText())
+			fmt.Fprintf(&b, "  %s  %s   (measured %s)\n", mark, t.Expr, measuredText(t))
 		}
 	}
 	if t := s.Target; t != nil {
@@ -70,7 +71,7 @@ func WriteText(w io.Writer, s *Summary, dir string) error {
 	return err
 }
 
-func verdict(s *Summary) string {
+func verdict(s *results.Summary) string {
 	if s.Interrupted {
 		return "INTERRUPTED (not passed)"
 	}
@@ -114,7 +115,7 @@ func countsText[K cmp.Ordered](m map[K]int64) string {
 }
 
 // writeLatencyTable writes one row per metric with right-aligned columns.
-func writeLatencyTable(b *strings.Builder, l *Latencies) {
+func writeLatencyTable(b *strings.Builder, l *results.Latencies) {
 	rows := [][]string{{"latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max"}}
 	for _, m := range stats.Metrics {
 		ls := l.Of(m)
@@ -140,9 +141,15 @@ func writeLatencyTable(b *strings.Builder, l *Latencies) {
 	}
 }
 
-func writeEvent(b *strings.Builder, e *EventSummary) {
-	fmt.Fprintf(b, "  #%d %.1fs %s code %d: affected %d, reconnected %d",
-		e.Index, e.AtS, eventWhat(e), e.Code, e.Affected, e.Reconnected)
+func writeEvent(b *strings.Builder, e *results.EventSummary) {
+	fmt.Fprintf(b, "  #%d %.1fs %s code %d: affected %d", e.Index, e.AtS, eventWhat(e), e.Code, e.Affected)
+	if e.Frozen > 0 {
+		fmt.Fprintf(b, " of %d frozen", e.Frozen)
+	}
+	if n := noticedText(e); n != "" {
+		fmt.Fprintf(b, ", noticed in %s", n)
+	}
+	fmt.Fprintf(b, ", reconnected %d", e.Reconnected)
 	if e.NeverReconnected > 0 {
 		fmt.Fprintf(b, ", never reconnected %d", e.NeverReconnected)
 	}
@@ -172,10 +179,33 @@ func writeEvent(b *strings.Builder, e *EventSummary) {
 	}
 }
 
+// noticedText says how long after an event's start its clients saw their
+// closes, "0.31–0.69s (p50 0.48s)", when that took long enough to tell
+// (a drain, a freeze's detection through pings); "" otherwise.
+func noticedText(e *results.EventSummary) string {
+	d := e.DetectionMS
+	if d == nil || d.Max == nil || *d.Max < noticeableMS {
+		return ""
+	}
+	return fmt.Sprintf("%s–%s (p50 %s)", optionalMS(d.Min), optionalMS(d.Max), optionalMS(d.P50))
+}
+
+// noticeableMS is the slowest closes an event's line leaves out: a close
+// frame or a dropped connection reaches its client within milliseconds.
+const noticeableMS = 100
+
+// optionalMS writes milliseconds as seconds, "0.48s", or "-".
+func optionalMS(ms *float64) string {
+	if ms == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*ms/1000, 'f', 2, 64) + "s"
+}
+
 // detectText says how observe mode found its events and what it left out:
 // "observe mode: events are bursts of at least 5 closes with one code, each
 // within 1s of the last; 2 smaller bursts (3 closes) were not events".
-func detectText(d *DetectSummary) string {
+func detectText(d *results.DetectSummary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "observe mode: events are bursts of at least %d closes with one code, each within %s of the last",
 		d.MinCloses, strconv.FormatFloat(d.GapS, 'f', -1, 64)+"s")
@@ -208,4 +238,15 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// simulatedText says, for the text and markdown summaries and the HTML
+// page, what simulated results are: "no sockets; target and network
+// modeled (calibrated from DIR)". code formats the directory.
+func simulatedText(s *results.Simulated, code func(string) string) string {
+	text := "no sockets; target and network modeled"
+	if s.CalibratedFrom != "" {
+		text += " (calibrated from " + code(s.CalibratedFrom) + ")"
+	}
+	return text
 }

@@ -4,12 +4,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsstorm/wsstorm/internal/results"
+
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 func TestWriteText(t *testing.T) {
 	var b strings.Builder
-	if err := WriteText(&b, BuildSummary(fixtureRun(t)), "results/default/20261125T150102Z"); err != nil {
+	if err := WriteText(&b, summarize(fixtureRun(t)), "results/default/20261125T150102Z"); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -36,17 +38,17 @@ func TestWriteText(t *testing.T) {
 func TestWriteTextVerdict(t *testing.T) {
 	tests := []struct {
 		name string
-		run  *Run
+		run  *testRun
 		want string
 	}{
-		{"interrupted", &Run{Results: emptyResults(), Interrupted: true}, "— INTERRUPTED (not passed)\n"},
-		{"failed", &Run{Results: emptyResults(), Profile: &profile.Profile{Thresholds: map[string]string{"connects": ">= 0", "gave_up": "> 0"}}}, "— FAILED (1 of 2 thresholds)\n"},
-		{"passed", &Run{Results: emptyResults()}, "— passed\n"},
+		{"interrupted", bare(&results.Run{Results: emptyResults(), Interrupted: true}), "— INTERRUPTED (not passed)\n"},
+		{"failed", &testRun{Profile: &profile.Profile{Thresholds: map[string]string{"connects": ">= 0", "gave_up": "> 0"}}, Run: &results.Run{Results: emptyResults()}}, "— FAILED (1 of 2 thresholds)\n"},
+		{"passed", bare(&results.Run{Results: emptyResults()}), "— passed\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			if err := WriteText(&b, BuildSummary(tt.run), ""); err != nil {
+			if err := WriteText(&b, summarize(tt.run), ""); err != nil {
 				t.Fatal(err)
 			}
 			first, _, _ := strings.Cut(b.String(), "\n")

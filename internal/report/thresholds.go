@@ -6,25 +6,26 @@ import (
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // judge measures every threshold on the summary. A metric with no value
 // (a latency nothing recorded, a t99 that 99% never reached, an events.*
 // threshold in a run without events) fails: a gate must not pass on nothing.
-func judge(s *Summary, thresholds []profile.Threshold) []Threshold {
-	out := make([]Threshold, 0, len(thresholds))
+func judge(s *results.Summary, thresholds []profile.Threshold) []results.Threshold {
+	out := make([]results.Threshold, 0, len(thresholds))
 	for _, t := range thresholds {
 		v, ok := measure(s, t)
 		unit := map[profile.ValueKind]string{profile.KindDuration: "ms", profile.KindPercent: "%"}[t.Kind]
-		out = append(out, Threshold{Expr: t.String(), Value: v, Unit: unit, OK: ok})
+		out = append(out, results.Threshold{Expr: t.String(), Value: v, Unit: unit, OK: ok})
 	}
 	return out
 }
 
 // measure returns the value t compares (milliseconds for durations, percent
 // for shares) and whether it holds.
-func measure(s *Summary, t profile.Threshold) (*float64, bool) {
+func measure(s *results.Summary, t profile.Threshold) (*float64, bool) {
 	group, stat, _ := strings.Cut(t.Metric, ".")
 	if group == "events" {
 		return measureEvents(s, t, stat)
@@ -39,7 +40,7 @@ func measure(s *Summary, t profile.Threshold) (*float64, bool) {
 // measureEvents judges t on every event whose clients the policy brings
 // back (a 1000 close's clients stay away by design): it holds when it holds
 // for each. The value shown is the first event's that fails, else the worst.
-func measureEvents(s *Summary, t profile.Threshold, stat string) (*float64, bool) {
+func measureEvents(s *results.Summary, t profile.Threshold, stat string) (*float64, bool) {
 	var worst *float64
 	for i := range s.Events {
 		if !s.Events[i].ReconnectExpected {
@@ -64,10 +65,10 @@ func msFromSeconds(sec *float64) *float64 {
 	if sec == nil {
 		return nil
 	}
-	return ptr(round(*sec*1000, 3)) // seconds hold whole ms; the product need not
+	return ptr(results.Round(*sec*1000, 3)) // seconds hold whole ms; the product need not
 }
 
-func eventValue(e *EventSummary, stat string) *float64 {
+func eventValue(e *results.EventSummary, stat string) *float64 {
 	switch stat {
 	case "t50":
 		return msFromSeconds(e.T50S)
@@ -98,7 +99,7 @@ func eventValue(e *EventSummary, stat string) *float64 {
 }
 
 // total returns a run-wide metric's value.
-func total(s *Summary, t profile.Threshold) *float64 {
+func total(s *results.Summary, t profile.Threshold) *float64 {
 	c := &s.Counters
 	group, stat, dotted := strings.Cut(t.Metric, ".")
 	if dotted {
@@ -167,7 +168,7 @@ func share(n float64, attempts int64, kind profile.ValueKind) *float64 {
 	return ptr(math.Round(n/float64(attempts)*100*1e4) / 1e4)
 }
 
-func latencyStat(l *LatencySummary, stat string) *float64 {
+func latencyStat(l *results.LatencySummary, stat string) *float64 {
 	switch stat {
 	case "min":
 		return l.Min
@@ -192,15 +193,15 @@ func ptr(v float64) *float64 { return &v }
 // measuredText writes a threshold's measured value with its unit, or "no
 // value": three decimals (µs for ms), or six significant digits below one,
 // where a small share of failures must not read as 0.
-func (t Threshold) measuredText() string {
+func measuredText(t results.Threshold) string {
 	if t.Value == nil {
 		return "no value"
 	}
 	v := *t.Value
 	if a := math.Abs(v); a >= 1 || a == 0 {
-		v = round(v, 3)
+		v = results.Round(v, 3)
 	} else {
-		v = round(v, 5-int(math.Floor(math.Log10(a))))
+		v = results.Round(v, 5-int(math.Floor(math.Log10(a))))
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64) + t.Unit
 }

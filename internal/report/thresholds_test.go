@@ -3,6 +3,8 @@ package report
 import (
 	"testing"
 
+	"github.com/wsstorm/wsstorm/internal/results"
+
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -10,7 +12,7 @@ import (
 // fixture run, whose values are known.
 func TestJudgeEachFamily(t *testing.T) {
 	run := fixtureRun(t)
-	s := BuildSummary(run)
+	s := summarize(run)
 	attempts := float64(s.Counters.ConnectAttempts)
 	for _, tc := range []struct {
 		metric, expr string
@@ -46,7 +48,7 @@ func TestJudgeEachFamily(t *testing.T) {
 }
 
 func TestEventsThresholdWithoutEventsFails(t *testing.T) {
-	s := BuildSummary(&Run{Results: emptyResults()})
+	s := summarize(bare(&results.Run{Results: emptyResults()}))
 	th, _ := profile.ParseThreshold("events.t99", "< 10s")
 	if got := judge(s, []profile.Threshold{th})[0]; got.OK || got.Value != nil {
 		t.Fatalf("%+v: an events threshold on a run without events must fail", got)
@@ -73,7 +75,7 @@ func TestMeasuredText(t *testing.T) {
 		{ptr(0), "", "0"},
 		{nil, "ms", "no value"},
 	} {
-		if got := (Threshold{Value: tc.v, Unit: tc.unit}).measuredText(); got != tc.want {
+		if got := measuredText(results.Threshold{Value: tc.v, Unit: tc.unit}); got != tc.want {
 			t.Errorf("%v%s reads %q, want %q", tc.v, tc.unit, got, tc.want)
 		}
 	}

@@ -1,18 +1,25 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
+// TestWriteFiles checks the files a run's directory holds, and what
+// summary.json records of the profile: its identity, seed and clients, and
+// its thresholds as judged, written as the profile gives them.
+func TestWriteFiles(t *testing.T) {
+	dir, data := writeFixture(t, fixtureRun(t))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -21,52 +28,55 @@ func dirNames(t *testing.T, dir string) []string {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	return names
+	if want := []string{results.HistogramsFile, results.ProfileFile, results.HTMLFile, results.SummaryFile, results.TimeseriesFile}; !slices.Equal(names, want) {
+		t.Errorf("results directory holds %q, want %q", names, want)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"profile":              map[string]any{"name": "default", "path": "profiles/default.toml", "sha256": "5f1c0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a", "overrides": []any{}},
+		"insecure_skip_verify": false,
+		"seed":                 1.0,
+		"clients":              2000.0,
+		"passed":               true,
+		"thresholds":           []any{map[string]any{"expr": "reconnect.p99 < 5s", "value": 1.5, "unit": "ms", "ok": true}},
+	}
+	for key, w := range want {
+		if !reflect.DeepEqual(got[key], w) {
+			t.Errorf("%s\n got %#v\nwant %#v", key, got[key], w)
+		}
+	}
+	if !bytes.Contains(data, []byte(`"expr": "reconnect.p99 < 5s"`)) {
+		t.Errorf("threshold expression is escaped or missing:\n%s", data)
+	}
 }
 
-func TestWriteReplacesAtomically(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b") // parents are created
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+func TestPassed(t *testing.T) {
+	// On an empty run connects is 0 and gave_up is 0.
+	ok := map[string]string{"connects": ">= 0", "gave_up": "== 0"}
+	oneBad := map[string]string{"connects": ">= 0", "gave_up": "> 0"}
+	tests := []struct {
+		name        string
+		interrupted bool
+		thresholds  map[string]string
+		want        bool
+	}{
+		{"no thresholds", false, nil, true},
+		{"all ok", false, ok, true},
+		{"one failed", false, oneBad, false},
+		{"interrupted", true, nil, false},
+		{"interrupted, all ok", true, ok, false},
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := fixtureRun(t)
-	if _, err := Write(dir, run); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{HistogramsFile, ProfileFile, HTMLFile, SummaryFile, TimeseriesFile}
-	if got := dirNames(t, dir); !slices.Equal(got, want) {
-		t.Errorf("results directory holds %q, want %q (no temporary files)", got, want)
-	}
-	s, err := ReadSummary(filepath.Join(dir, SummaryFile))
-	if err != nil {
-		t.Fatalf("old summary not replaced: %v", err)
-	}
-	if s.Counters.Connects != 2687 {
-		t.Errorf("connects = %d, want 2687", s.Counters.Connects)
-	}
-	for _, name := range want {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if perm := fi.Mode().Perm(); perm != 0o644 {
-			t.Errorf("%s mode %v, want 0644", name, perm)
-		}
-	}
-
-	// A second write of a different run replaces every file.
-	run.Results.Counters.Connects = 1
-	if _, err := Write(dir, run); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = ReadSummary(dir); err != nil || s.Counters.Connects != 1 {
-		t.Errorf("after rewrite: connects %v, err %v", s, err)
-	}
-	if got := dirNames(t, dir); !slices.Equal(got, want) {
-		t.Errorf("after rewrite the directory holds %q", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := &testRun{Profile: &profile.Profile{Thresholds: tt.thresholds}, Run: &results.Run{Results: emptyResults(), Interrupted: tt.interrupted}}
+			s := summarize(run)
+			if s.Passed != tt.want {
+				t.Errorf("Passed = %v, want %v (%+v)", s.Passed, tt.want, s.Thresholds)
+			}
+		})
 	}
 }
 
@@ -79,22 +89,23 @@ func TestWriteErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		dir  string
-		run  *Run
+		run  *results.Run
 	}{
-		{"parent is a file", filepath.Join(file, "results"), fixtureRun(t)},
-		{"dir is a file", file, fixtureRun(t)},
-		{"no results", filepath.Join(root, "x"), &Run{}},
+		{"dir is a file", file, fixtureRun(t).Run},
+		{"no results", filepath.Join(root, "x"), &results.Run{}},
 		{"nil run", filepath.Join(root, "y"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Write(tt.dir, tt.run); err == nil {
+			if _, err := Write(tt.dir, nil, tt.run); err == nil {
 				t.Error("Write succeeded, want an error")
 			}
 		})
 	}
 }
 
+// TestWriteReadOnlyDir checks that the summary comes back with the error,
+// so the caller can still print it.
 func TestWriteReadOnlyDir(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
@@ -104,134 +115,36 @@ func TestWriteReadOnlyDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o755) })
-	s, err := Write(dir, fixtureRun(t))
+	run := fixtureRun(t)
+	s, err := Write(dir, run.Profile, run.Run)
 	if err == nil {
 		t.Fatal("Write into a read-only directory succeeded")
 	}
 	if s == nil {
 		t.Error("no summary returned with the error")
 	}
-	if names := dirNames(t, dir); len(names) != 0 {
-		t.Errorf("left %q behind", names)
-	}
 }
 
-// TestWriteAtomicFailure checks that a failed write leaves neither a
-// temporary file nor a changed target.
-func TestWriteAtomicFailure(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	err := writeAtomic(dir, "f", func(w io.Writer) error {
-		w.Write([]byte("partial"))
-		return os.ErrClosed
-	})
-	if err == nil {
-		t.Fatal("writeAtomic succeeded")
-	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{"f"}) {
-		t.Errorf("directory holds %q, want only f", names)
-	}
-	if data, _ := os.ReadFile(path); string(data) != "old" {
-		t.Errorf("f = %q, want old", data)
-	}
-}
-
-func TestReadSummaryRoundTrip(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		run  *Run
-	}{
-		{"fixture", fixtureRun(t)},
-		{"empty interrupted", &Run{Results: emptyResults(), Interrupted: true}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			written, err := Write(dir, tt.run)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, path := range []string{dir, filepath.Join(dir, SummaryFile)} {
-				read, err := ReadSummary(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(read, written) {
-					t.Errorf("ReadSummary(%s)\n got %+v\nwant %+v", path, read, written)
-				}
-			}
-		})
-	}
-}
-
-func TestReadSummaryErrors(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	tests := []struct {
-		name, path, want string
-	}{
-		{"missing", filepath.Join(dir, "nope"), "no such file"},
-		{"dir without summary", t.TempDir(), "no such file"},
-		{"not JSON", write("a.json", "{"), "unexpected end"},
-		{"no schema", write("b.json", `{"seed": 1}`), "not a wsstorm summary"},
-		{"newer schema", write("c.json", `{"schema": "wsstorm.summary/v2"}`), "not supported"},
-		{"bad time", write("d.json", `{"schema": "wsstorm.summary/v1", "started_at": "yesterday"}`), "timestamp"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ReadSummary(tt.path)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want one containing %q", err, tt.want)
-			}
-		})
-	}
-}
-
-// TestWriteExtrasFailure checks that when report.html or profile.toml cannot
-// be written, the contract files still are, and the error says only the
-// extras failed.
+// TestWriteExtrasFailure checks that when report.html cannot be written,
+// the contract files still are, and the error says only the extras failed.
 func TestWriteExtrasFailure(t *testing.T) {
 	dir := t.TempDir()
 	// A directory where report.html should go: the rename over it fails.
-	if err := os.MkdirAll(filepath.Join(dir, HTMLFile, "x"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, results.HTMLFile, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Write(dir, fixtureRun(t))
-	var extras *ExtrasError
-	if !errors.As(err, &extras) || !strings.Contains(err.Error(), HTMLFile) {
-		t.Fatalf("Write = %v, want an ExtrasError naming %s", err, HTMLFile)
+	run := fixtureRun(t)
+	_, err := Write(dir, run.Profile, run.Run)
+	var extras *results.ExtrasError
+	if !errors.As(err, &extras) || !strings.Contains(err.Error(), results.HTMLFile) {
+		t.Fatalf("Write = %v, want an ExtrasError naming %s", err, results.HTMLFile)
 	}
-	if _, err := ReadSummary(dir); err != nil {
+	if _, err := results.ReadSummary(dir); err != nil {
 		t.Errorf("summary.json not written: %v", err)
 	}
-	for _, name := range []string{HistogramsFile, TimeseriesFile, ProfileFile} {
+	for _, name := range []string{results.HistogramsFile, results.TimeseriesFile, results.ProfileFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("%s not written: %v", name, err)
 		}
-	}
-}
-
-// TestWriteContractFailure checks that a contract file that cannot be
-// written fails Write for real, and summary.json is still attempted.
-func TestWriteContractFailure(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, TimeseriesFile, "x"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Write(dir, fixtureRun(t))
-	var extras *ExtrasError
-	if err == nil || errors.As(err, &extras) || !strings.Contains(err.Error(), TimeseriesFile) {
-		t.Fatalf("Write = %v, want a plain error naming %s", err, TimeseriesFile)
-	}
-	if _, err := ReadSummary(dir); err != nil {
-		t.Errorf("summary.json not written: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -55,7 +55,7 @@ type CalibrationSource struct {
 // ReadSource reads the results directory of a real run to calibrate from:
 // summary.json, histograms.hlog, timeseries.csv and profile.toml.
 func ReadSource(dir string) (*CalibrationSource, error) {
-	rs, err := report.ReadResultSet(dir)
+	rs, err := results.ReadResultSet(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +73,9 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 		return nil, fmt.Errorf("%s holds one segment of a split run: merge the segments (wsstorm merge) and calibrate from the merged results", dir)
 	}
 	if rs.ProfileTOML == "" {
-		return nil, fmt.Errorf("%s has no %s, the run's profile, which calibration simulates: run the storm again", dir, report.ProfileFile)
+		return nil, fmt.Errorf("%s has no %s, the run's profile, which calibration simulates: run the storm again", dir, results.ProfileFile)
 	}
-	p, err := profile.Load(filepath.Join(dir, report.ProfileFile), nil)
+	p, err := profile.Load(filepath.Join(dir, results.ProfileFile), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the run's profile does not load: %w", dir, err)
 	}
@@ -102,7 +102,7 @@ func ReadSource(dir string) (*CalibrationSource, error) {
 		var waited, k2 float64 // µs, clients²
 		var n int64
 		for i := range sum.Events {
-			h := rs.Histogram(report.EventTag(i))
+			h := rs.Histogram(results.EventTag(i))
 			if h == nil || h.TotalCount() == 0 || i >= len(plan) {
 				continue
 			}

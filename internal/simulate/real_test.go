@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
@@ -109,7 +110,7 @@ func TestSimulationMatchesReal(t *testing.T) {
 // running it twice.
 func checkSameProfile(t *testing.T, dir string, p *profile.Profile) {
 	t.Helper()
-	s, err := report.ReadSummary(dir)
+	s, err := results.ReadSummary(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func realRun(t *testing.T, p *profile.Profile) string {
 		t.Fatalf("real run: %v", err)
 	}
 	dir := t.TempDir()
-	if _, err := report.Write(dir, run); err != nil {
+	if _, err := report.Write(dir, p, run); err != nil {
 		t.Fatalf("writing the real run: %v", err)
 	}
 	return dir
@@ -162,7 +163,7 @@ func realRun(t *testing.T, p *profile.Profile) string {
 
 // calibrated calibrates a model from the real run in dir and simulates the
 // run's profile with it.
-func calibrated(t *testing.T, dir string) (*Calibration, *report.Run) {
+func calibrated(t *testing.T, dir string) (*Calibration, *results.Run) {
 	t.Helper()
 	ctx := context.Background()
 	src, err := ReadSource(dir)
@@ -182,9 +183,9 @@ func calibrated(t *testing.T, dir string) (*Calibration, *report.Run) {
 
 // compare logs the restart events of the real run in dir beside the
 // simulation's and returns their figures.
-func compare(t *testing.T, what, dir string, sim *report.Run) []figure {
+func compare(t *testing.T, what, dir string, sim *results.Run) []figure {
 	t.Helper()
-	rs, err := report.ReadResultSet(dir)
+	rs, err := results.ReadResultSet(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

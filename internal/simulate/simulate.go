@@ -6,7 +6,7 @@
 // handshake_delay, Retry-After, drain and downtime) with the handshakes'
 // time on the wire and their work taken from a Model, and every record goes
 // into a stats.Recorder on a simulated clock. The results are those of a
-// run (report.Run), marked simulated, so every report, compare and sweep
+// run (results.Run), marked simulated, so every report, compare and sweep
 // reads them.
 package simulate
 
@@ -23,11 +23,9 @@ import (
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/fleet"
-	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
-	"github.com/wsstorm/wsstorm/internal/storm"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -56,7 +54,7 @@ const checkEvery = 1 << 16
 // Run simulates the storm p describes under model m. Cancelling ctx
 // interrupts it: the results up to the simulated time reached are returned
 // with Interrupted set.
-func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*report.Run, error) {
+func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*results.Run, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -87,12 +85,11 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*repor
 	}
 	took := time.Since(wall)
 	fmt.Fprintf(logw, "simulated %s in %.2fs of wall time: %d events\n", elapsed.Round(time.Millisecond), took.Seconds(), s.processed)
-	return &report.Run{
-		Profile:     p,
+	return &results.Run{
 		Results:     res,
 		Interrupted: interrupted,
-		Target:      storm.TargetSide(s.nodeStats()),
-		Simulated: &report.Simulated{
+		Target:      results.NewTargetSide(s.nodeSides()),
+		Simulated: &results.Simulated{
 			Model:          m.JSON(),
 			CalibratedFrom: opts.CalibratedFrom,
 			WallS:          took.Seconds(),
@@ -262,7 +259,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 	events := chaos.Plan(p)
 	plans := chaos.EventPlans(events)
 	nn := simNodes(p)
-	names, conns := storm.NodeGauges(nn)
+	names, conns := results.NodeGauges(nn)
 	s := &sim{
 		log:        log,
 		p:          p,
@@ -281,7 +278,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 	}
 	s.rec = stats.New(stats.Config{
 		Start:           start,
-		Horizon:         p.Duration.D() + storm.ShutdownGrace,
+		Horizon:         p.Duration.D() + stats.ShutdownGrace,
 		Events:          plans,
 		GaugeNames:      names,
 		ImbalanceGauges: conns,
@@ -373,7 +370,7 @@ func (s *sim) run(ctx context.Context) (interrupted bool) {
 		s.schedule(int64(ev.At), i, evChaos, 0)
 	}
 	if len(s.nodes) > 0 {
-		s.schedule(int64(storm.SampleEvery), 0, evSample, 0)
+		s.schedule(int64(stats.SampleEvery), 0, evSample, 0)
 	}
 	for len(s.q) > 0 {
 		e := s.q[0]
@@ -451,7 +448,7 @@ func (s *sim) handle(e event) {
 		s.stallOver(id, e.epoch)
 	case evSample:
 		s.sample()
-		s.schedule(s.now+int64(storm.SampleEvery), 0, evSample, 0)
+		s.schedule(s.now+int64(stats.SampleEvery), 0, evSample, 0)
 	}
 }
 
@@ -710,10 +707,12 @@ func (s *sim) sample() {
 	s.rec.Sample(s.at(s.now), vals)
 }
 
-func (s *sim) nodeStats() []nodes.Stats {
-	out := make([]nodes.Stats, len(s.nodes))
+// nodeSides is each node's handshake counts and connections now, for the
+// target's side of the results.
+func (s *sim) nodeSides() []results.NodeSide {
+	out := make([]results.NodeSide, len(s.nodes))
 	for i, n := range s.nodes {
-		out[i] = nodes.Stats{Index: i, Conns: int64(len(n.conns)), Accepted: n.accepted, Rejected: n.rejected, Up: n.up}
+		out[i] = results.NodeSide{Index: i, Accepted: n.accepted, Rejected: n.rejected, ConnectionsEnd: int64(len(n.conns))}
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/fleet"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -37,7 +38,7 @@ func loadText(t *testing.T, text string) *profile.Profile {
 	return load(t, path)
 }
 
-func simulate(t *testing.T, p *profile.Profile, m Model) *report.Run {
+func simulate(t *testing.T, p *profile.Profile, m Model) *results.Run {
 	t.Helper()
 	run, err := Run(context.Background(), p, m, Options{})
 	if err != nil {
@@ -142,7 +143,7 @@ func TestDeterministic(t *testing.T) {
 		run.Simulated.WallS = 0
 		run.Results.Started = time.Time{}
 		var b bytes.Buffer
-		if err := json.NewEncoder(&b).Encode(report.BuildSummary(run)); err != nil {
+		if err := json.NewEncoder(&b).Encode(report.Summarize(p, run)); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()

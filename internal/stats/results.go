@@ -110,6 +110,9 @@ type EventReport struct {
 	// restart's drain, a freeze's detection through the clients' pings).
 	// Nil for detected events and when no client closed.
 	CloseAt *hdrhistogram.Histogram
+	// Frozen is, for a freeze, how many connections the target held frozen
+	// (the run sets it from the target's count; 0 otherwise).
+	Frozen int64
 
 	// What the analysis above is computed from besides Affected, Reconnected,
 	// FailedAttempts and ReconnectAt (see Results.Analyze); kept so that the

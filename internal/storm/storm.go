@@ -1,7 +1,7 @@
 // Package storm carries out one wsstorm run: it starts the target, the stats
 // recorder, the fleet and the chaos controller on one monotonic clock, stops
 // them at the end of the profile's duration or on interruption, and returns
-// everything the report needs.
+// the run's results (results.Run).
 package storm
 
 import (
@@ -26,7 +26,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/proxy"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
@@ -34,13 +34,6 @@ import (
 // ErrCannotRun marks errors that keep a run from being carried out at all
 // (limits too low, target cannot start): exit code 3.
 var ErrCannotRun = errors.New("the run cannot be carried out")
-
-// SampleEvery is how often the target's per-node counters are sampled.
-const SampleEvery = 100 * time.Millisecond
-
-// ShutdownGrace bounds how long the fleet and target take to stop once the
-// run is over; the series keeps this much room past the duration.
-const ShutdownGrace = 15 * time.Second
 
 // Options tune a run beyond its profile.
 type Options struct {
@@ -90,7 +83,7 @@ const lateStart = 100 * time.Millisecond
 // Run carries out the storm p describes. Cancelling ctx interrupts it: the
 // clients close with 1001 and the results gathered so far are returned with
 // Interrupted set. The error is non-nil only when nothing could be measured.
-func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, error) {
+func Run(ctx context.Context, p *profile.Profile, opts Options) (*results.Run, error) {
 	logw := opts.Log
 	if logw == nil {
 		logw = io.Discard
@@ -195,7 +188,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 		// The shared origin on this process's monotonic clock.
 		started = time.Now().Add(time.Until(opts.StartAt))
 	}
-	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + ShutdownGrace, Events: plans}
+	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + stats.ShutdownGrace, Events: plans}
 	if opts.NoChaos {
 		emb = nil // the driving participant samples the target
 	}
@@ -249,7 +242,7 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*report.Run, er
 	var end []nodes.Stats
 	var endSample <-chan time.Time
 	if emb != nil && opts.Remote != nil && opts.Segments > 1 {
-		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - SampleEvery)))
+		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - stats.SampleEvery)))
 		defer t.Stop()
 		endSample = t.C
 	}
@@ -290,6 +283,11 @@ wait:
 	for i := range res.Events {
 		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
 	}
+	for _, o := range outcomes {
+		if o.Index < len(res.Events) && o.Frozen > 0 {
+			res.Events[o.Index].Frozen = int64(o.Frozen)
+		}
+	}
 	if opts.Segments <= 1 {
 		// A segment's clients are a share of those the target closed.
 		crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
@@ -298,12 +296,12 @@ wait:
 	if d := res.Detect; d != nil && d.Unattributed > 0 {
 		fmt.Fprintf(logw, "warning: %d closes were not attributed to any event: more than %d bursts of closes\n", d.Unattributed, stats.DefaultMaxDetected)
 	}
-	run := &report.Run{Profile: p, Results: res, Interrupted: interrupted, Aborted: aborted}
+	run := &results.Run{Results: res, Interrupted: interrupted, Aborted: aborted}
 	if hookTarget != nil {
 		run.Hooks = hookResults(p, hookTarget.Runs())
 	}
 	if emb != nil {
-		run.Target = TargetSide(end)
+		run.Target = targetSide(end)
 	}
 	return run, nil
 }
@@ -383,25 +381,14 @@ func proxiedURL(proxyURL, targetURL string) string {
 }
 
 func (e *local) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), stats.ShutdownGrace)
 	defer cancel()
 	_ = e.stop(ctx)
 }
 
 // gauges names the sampled per-node gauges and says which are connection
 // counts (for imbalance).
-func (e *local) gauges() (names []string, conns []int) { return NodeGauges(e.nodes) }
-
-// NodeGauges names the gauges sampled from a target of n nodes, three per
-// node (connections, accepted, rejected, in that order), and says which
-// are connection counts (for imbalance).
-func NodeGauges(n int) (names []string, conns []int) {
-	for i := range n {
-		conns = append(conns, len(names))
-		names = append(names, fmt.Sprintf("node%d_conns", i), fmt.Sprintf("node%d_accepted", i), fmt.Sprintf("node%d_rejected", i))
-	}
-	return names, conns
-}
+func (e *local) gauges() (names []string, conns []int) { return results.NodeGauges(e.nodes) }
 
 // sample records the nodes' counters into rec's gauges and returns them.
 func (e *local) sample(rec *stats.Recorder) []nodes.Stats {
@@ -416,7 +403,7 @@ func (e *local) sample(rec *stats.Recorder) []nodes.Stats {
 
 // sampleEvery samples the nodes every 100 ms until ctx ends.
 func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
-	tick := time.NewTicker(SampleEvery)
+	tick := time.NewTicker(stats.SampleEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -428,17 +415,13 @@ func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
 	}
 }
 
-// TargetSide is the server's view at the end of the run.
-func TargetSide(end []nodes.Stats) *report.TargetSide {
-	side := &report.TargetSide{}
-	conns := make([]int64, len(end))
-	all := make([]int, len(end))
-	for i, n := range end {
-		side.Nodes = append(side.Nodes, report.NodeSide{Index: n.Index, Accepted: n.Accepted, Rejected: n.Rejected, ConnectionsEnd: n.Conns})
-		conns[i], all[i] = n.Conns, i
+// targetSide is the server's view at the end of the run.
+func targetSide(end []nodes.Stats) *results.TargetSide {
+	var sides []results.NodeSide
+	for _, n := range end {
+		sides = append(sides, results.NodeSide{Index: n.Index, Accepted: n.Accepted, Rejected: n.Rejected, ConnectionsEnd: n.Conns})
 	}
-	side.ImbalanceEnd = stats.Imbalance(conns, all)
-	return side
+	return results.NewTargetSide(sides)
 }
 
 // logDetected logs each detected event as it is confirmed, until ctx ends.
@@ -473,10 +456,10 @@ func crossCheck(w io.Writer, outcomes []chaos.Outcome, events []stats.EventRepor
 
 // hookResults turns the hooks' runs into the results' form, by event, with
 // the profile's secrets redacted.
-func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*report.HookResult {
-	out := make(map[int]*report.HookResult, len(runs))
+func hookResults(p *profile.Profile, runs []hooks.Run) map[int]*results.HookResult {
+	out := make(map[int]*results.HookResult, len(runs))
 	for _, r := range runs {
-		h := &report.HookResult{
+		h := &results.HookResult{
 			Node: r.Node, Name: p.Redact(r.Name), Kind: r.Kind,
 			Method: r.Method, URL: p.Redact(r.URL), ExitStatus: r.ExitStatus, HTTPStatus: r.HTTPStatus,
 			DurationS: math.Round(r.Duration.Seconds()*1000) / 1000,

@@ -9,7 +9,7 @@ import (
 	"io"
 	"slices"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/uplot"
 )
 
 // page is what the HTML template renders.
@@ -38,10 +38,10 @@ type chart struct {
 // WriteHTML writes the sweep as one self-contained page: the recommendation,
 // the table and a chart of recovery time (t99) against peak attempt rate,
 // one point per setting, with the Pareto front joined and the limit drawn.
-// The charting library is report.html's uPlot, inlined; the page fetches
-// nothing.
+// The charting library is report.html's uPlot (package uplot), inlined;
+// the page fetches nothing.
 func (s *Sweep) WriteHTML(w io.Writer) error {
-	css, js, err := report.ChartLibrary()
+	css, js, err := uplot.Library()
 	if err != nil {
 		return err
 	}

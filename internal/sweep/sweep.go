@@ -15,7 +15,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // Schema identifies the layout of sweep.json. A change that breaks readers
@@ -181,7 +181,7 @@ type RunMetrics struct {
 }
 
 // FromSummary reduces a run's summary to its RunMetrics.
-func FromSummary(dir string, s *report.Summary) RunMetrics {
+func FromSummary(dir string, s *results.Summary) RunMetrics {
 	m := RunMetrics{Dir: dir, Interrupted: s.Interrupted, Passed: s.Passed}
 	worst := func(dst **float64, v *float64, first bool) {
 		switch {

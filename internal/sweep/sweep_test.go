@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 func TestParseVary(t *testing.T) {
@@ -64,7 +64,7 @@ func TestExpand(t *testing.T) {
 func f(v float64) *float64 { return &v }
 
 func TestFromSummaryAndAggregate(t *testing.T) {
-	s := &report.Summary{Events: []report.EventSummary{
+	s := &results.Summary{Events: []results.EventSummary{
 		{ReconnectExpected: true, Affected: 10, T50S: f(0.5), T99S: f(1), T100S: f(1.2), PeakAttemptRate: 500, HerdFactor: 2, FailedAttempts: map[string]int64{"http_503": 3}},
 		{ReconnectExpected: true, Affected: 10, T50S: f(0.7), T99S: f(2), T100S: f(2.5), PeakAttemptRate: 300, HerdFactor: 3, FailedAttempts: map[string]int64{"refused": 1}, NeverReconnected: 1},
 		{ReconnectExpected: false, Affected: 10, T99S: f(9), PeakAttemptRate: 9000},
@@ -87,10 +87,10 @@ func TestFromSummaryAndAggregate(t *testing.T) {
 	if r.T99S != nil {
 		t.Errorf("t99 %+v, want none: one run did not recover", r.T99S)
 	}
-	if m := FromSummary("x", &report.Summary{Interrupted: true}); m.Excluded != "interrupted" {
+	if m := FromSummary("x", &results.Summary{Interrupted: true}); m.Excluded != "interrupted" {
 		t.Errorf("an interrupted run: excluded %q", m.Excluded)
 	}
-	if m := FromSummary("x", &report.Summary{Events: []report.EventSummary{{ReconnectExpected: true, Affected: 5, Failed: true, T99S: f(1)}}}); m.Excluded == "" {
+	if m := FromSummary("x", &results.Summary{Events: []results.EventSummary{{ReconnectExpected: true, Affected: 5, Failed: true, T99S: f(1)}}}); m.Excluded == "" {
 		t.Error("a run whose hook failed is counted")
 	}
 }

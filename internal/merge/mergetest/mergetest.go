@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -47,9 +48,16 @@ type Options struct {
 	// Chaos is the segment that drove the chaos; -1: none.
 	Chaos int
 	// Mutate, when set, changes segment k's run before it is written.
-	Mutate func(k int, run *report.Run)
+	Mutate func(k int, run *Run)
 	// Profile is the profile of the run; nil: Profile's.
 	Profile *profile.Profile
+}
+
+// Run is one run's results and the profile it ran, as `wsstorm run`
+// writes them.
+type Run struct {
+	Profile *profile.Profile
+	*results.Run
 }
 
 // Profile returns the profile the run is of.
@@ -82,7 +90,7 @@ func Write(t testing.TB, root string, o Options) (single string, segments []stri
 	}
 
 	single = filepath.Join(root, "single")
-	write(t, single, &report.Run{Profile: p, Results: Whole(), Target: targetSide()})
+	write(t, single, &Run{Profile: p, Run: &results.Run{Results: Whole(), Target: targetSide()}})
 
 	for k := range n {
 		start := Start.Add(offset(o.SegmentStart, k))
@@ -92,8 +100,8 @@ func Write(t testing.TB, root string, o Options) (single string, segments []stri
 			clients = append(clients, i)
 		}
 		Play(r, clients)
-		run := &report.Run{Profile: p, Results: results(r, start),
-			Segment: &report.Segment{Index: k, Count: n, StartAt: Start, Chaos: k == o.Chaos, Clients: len(clients)}}
+		run := &Run{Profile: p, Run: &results.Run{Results: recorded(r, start),
+			Segment: &results.Segment{Index: k, Count: n, StartAt: Start, Chaos: k == o.Chaos, Clients: len(clients)}}}
 		if k == o.Chaos {
 			run.Target = targetSide() // the segment that ran the target
 		} else {
@@ -121,12 +129,12 @@ func Whole() *stats.Results {
 		all = append(all, i)
 	}
 	Play(r, all)
-	return results(r, Start)
+	return recorded(r, Start)
 }
 
-func write(t testing.TB, dir string, run *report.Run) {
+func write(t testing.TB, dir string, run *Run) {
 	t.Helper()
-	if _, err := report.Write(dir, run); err != nil {
+	if _, err := report.Write(dir, run.Profile, run.Run); err != nil {
 		t.Fatalf("write %s: %v", dir, err)
 	}
 }
@@ -149,7 +157,7 @@ func newRecorder(start time.Time, delay time.Duration) *stats.Recorder {
 	return r
 }
 
-func results(r *stats.Recorder, start time.Time) *stats.Results {
+func recorded(r *stats.Recorder, start time.Time) *stats.Results {
 	end := Start.Add(Duration)
 	r.EndSeries(end)
 	res := r.Results(start, end.Sub(start))
@@ -159,9 +167,9 @@ func results(r *stats.Recorder, start time.Time) *stats.Results {
 	return res
 }
 
-func targetSide() *report.TargetSide {
+func targetSide() *results.TargetSide {
 	v := 1.05
-	return &report.TargetSide{Nodes: []report.NodeSide{{Index: 0, Accepted: 20, ConnectionsEnd: 8}, {Index: 1, Accepted: 12, Rejected: 1, ConnectionsEnd: 8}, {Index: 2, Accepted: 11, ConnectionsEnd: 7}}, ImbalanceEnd: &v}
+	return &results.TargetSide{Nodes: []results.NodeSide{{Index: 0, Accepted: 20, ConnectionsEnd: 8}, {Index: 1, Accepted: 12, Rejected: 1, ConnectionsEnd: 8}, {Index: 2, Accepted: 11, ConnectionsEnd: 7}}, ImbalanceEnd: &v}
 }
 
 // Play records the run of clients into r, in time order, at fixed

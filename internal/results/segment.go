@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"encoding/json"
@@ -81,7 +81,7 @@ func mergedSummary(m *Merged) *MergedSummary {
 	if m == nil {
 		return nil
 	}
-	out := &MergedSummary{Segments: m.Segments, StartSpreadS: round(m.StartSpread.Seconds(), 6), EventShiftS: round(m.EventShift.Seconds(), 6)}
+	out := &MergedSummary{Segments: m.Segments, StartSpreadS: Round(m.StartSpread.Seconds(), 6), EventShiftS: Round(m.EventShift.Seconds(), 6)}
 	if m.ChaosSegment >= 0 {
 		c := m.ChaosSegment
 		out.ChaosSegment = &c
@@ -263,7 +263,7 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 		res.Counters.Closes[code] = n
 	}
 	for _, m := range stats.Metrics {
-		res.Histograms[m] = rs.histogram(m.String())
+		res.Histograms[m] = rs.Histogram(m.String())
 	}
 	if err := rs.series.toBuckets(res); err != nil {
 		return nil, &FileError{Path: filepath.Join(rs.Dir, TimeseriesFile), Err: err, Hint: damagedHint}
@@ -289,14 +289,14 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 		if rec == nil {
 			return nil, &FileError{Path: segPath, Err: fmt.Errorf("no record of event %d, which %s reports", se.Index, SummaryFile), Hint: "the directory mixes the files of two runs: run the segment again"}
 		}
-		h := rs.histogram(EventTag(se.Index))
+		h := rs.Histogram(EventTag(se.Index))
 		if h == nil {
 			return nil, &FileError{Path: hPath, Err: fmt.Errorf("no interval tagged %s", EventTag(se.Index)), Hint: damagedHint}
 		}
 		ev := stats.EventReport{
 			Index: se.Index, At: time.Duration(rec.StartNS), Action: se.Action, Node: -1, Code: se.Code,
 			Affected: se.Affected, Reconnected: se.Reconnected, FailedAttempts: copyCounts(se.FailedAttempts),
-			ReconnectExpected: se.ReconnectExpected, ReconnectAt: h,
+			ReconnectExpected: se.ReconnectExpected, ReconnectAt: h, CloseAt: rs.Histogram(CloseTag(se.Index)), Frozen: se.Frozen,
 			Attempts:      rec.Attempts,
 			AttemptSeries: stats.BucketCounts{From: rec.AttemptsFrom, Counts: append([]int64(nil), rec.AttemptSeries...)},
 			PlannedAt:     time.Duration(rec.PlannedNS), Settle: time.Duration(rec.SettleNS),

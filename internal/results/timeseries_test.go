@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"encoding/csv"
@@ -38,7 +38,7 @@ func TestTimeseriesCSVShortBuckets(t *testing.T) {
 	res.CloseCodes = []int{1012}
 	res.GaugeNames = []string{"node0_conns"}
 	res.Series = []stats.Bucket{{Start: 0}}
-	dir, _ := writeFixture(t, &Run{Results: res})
+	dir, _ := writeFixture(t, bare(&Run{Results: res}))
 	data, err := os.ReadFile(filepath.Join(dir, TimeseriesFile))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"encoding/json"
@@ -30,17 +30,6 @@ func simulatedSummary(s *Simulated) *Simulated {
 	if len(out.Model) == 0 {
 		out.Model = json.RawMessage("null")
 	}
-	out.WallS = round(s.WallS, 3)
+	out.WallS = Round(s.WallS, 3)
 	return &out
-}
-
-// simulatedText says, for the text and markdown summaries and the HTML
-// page, what simulated results are: "no sockets; target and network
-// modeled (calibrated from DIR)". code formats the directory.
-func simulatedText(s *Simulated, code func(string) string) string {
-	text := "no sockets; target and network modeled"
-	if s.CalibratedFrom != "" {
-		text += " (calibrated from " + code(s.CalibratedFrom) + ")"
-	}
-	return text
 }

@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"fmt"
@@ -50,6 +50,16 @@ type Summary struct {
 	// Simulated marks results wsstorm simulate computed, with the model it
 	// used; only in its results.
 	Simulated *Simulated `json:"simulated,omitempty"`
+}
+
+// Threshold is one judged threshold of the profile: the expression, the
+// value the run measured (milliseconds for durations, percent for shares;
+// null when the run has no value for it) and whether the run met it.
+type Threshold struct {
+	Expr  string   `json:"expr"`
+	Value *float64 `json:"value"`
+	Unit  string   `json:"unit,omitempty"` // "ms" for durations, "%" for shares
+	OK    bool     `json:"ok"`
 }
 
 // DetectSummary describes observe mode's detection: its settings, and the
@@ -135,7 +145,7 @@ type LatencySummary struct {
 type EventSummary struct {
 	Index             int              `json:"index"`
 	AtS               float64          `json:"at_s"`
-	Action            string           `json:"action"` // rolling_restart, restart, close, or detected
+	Action            string           `json:"action"` // rolling_restart, restart, close, crash, freeze, or detected
 	Node              *int             `json:"node"`   // nil: every node
 	Code              int              `json:"code"`
 	Affected          int64            `json:"affected"`
@@ -151,6 +161,13 @@ type EventSummary struct {
 	AttemptsPerClient float64          `json:"attempts_per_client"`
 	FailedAttempts    map[string]int64 `json:"failed_attempts"` // never nil
 	ImbalanceAfter    *float64         `json:"imbalance_after"` // nil without per-node gauges
+	// DetectionMS is the time from the event's start until each of its
+	// clients observed its close (for a freeze: noticed, through a ping
+	// left unanswered); absent for an event observe mode found.
+	DetectionMS *LatencySummary `json:"detection_ms,omitempty"`
+	// Frozen is, for a freeze, how many connections the node held frozen;
+	// Affected counts those whose clients noticed.
+	Frozen int64 `json:"frozen,omitempty"`
 	// ReconnectExpected: the close-code policy brings this event's clients
 	// back; events.* thresholds judge only such events.
 	ReconnectExpected bool `json:"reconnect_expected"`
@@ -209,9 +226,11 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// BuildSummary turns a run into its summary. A nil Profile or Results counts
-// as empty. The summary shares no memory with run.
-func BuildSummary(run *Run) *Summary {
+// BuildSummary turns a run into its summary; p is what the summary records
+// of the profile the run used (nil: none). A nil Results counts as empty.
+// The thresholds are not judged here: SetThresholds records them. The
+// summary shares no memory with run or p.
+func BuildSummary(run *Run, p *RunProfile) *Summary {
 	s := &Summary{
 		Schema: SummarySchema,
 		Counters: CounterSummary{
@@ -226,11 +245,11 @@ func BuildSummary(run *Run) *Summary {
 	}
 	s.Interrupted = run.Interrupted
 	s.Profile.Overrides = []string{}
-	if p := run.Profile; p != nil {
-		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.RedactedOverrides()...)}
+	if p != nil {
+		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.Overrides...)}
 		s.Seed = p.Seed
-		s.Clients = p.Fleet.Clients
-		s.InsecureSkipVerify = p.Target.TLS.InsecureSkipVerify
+		s.Clients = p.Clients
+		s.InsecureSkipVerify = p.InsecureSkipVerify
 	}
 	if r := run.Results; r != nil {
 		s.StartedAt = Timestamp{r.Started.UTC().Truncate(time.Millisecond)}
@@ -270,15 +289,18 @@ func BuildSummary(run *Run) *Summary {
 			ImbalanceEnd: roundPtr(t.ImbalanceEnd, 3),
 		}
 	}
-	if run.Profile != nil {
-		s.Thresholds = judge(s, run.Profile.ParsedThresholds())
-	}
-	for _, t := range s.Thresholds {
+	return s
+}
+
+// SetThresholds records the profile's thresholds as judged on s: a run
+// that missed one did not pass.
+func (s *Summary) SetThresholds(judged []Threshold) {
+	s.Thresholds = append([]Threshold{}, judged...)
+	for _, t := range judged {
 		if !t.OK {
 			s.Passed = false
 		}
 	}
-	return s
 }
 
 func counterSummary(c *stats.Counters) CounterSummary {
@@ -312,8 +334,8 @@ func latencySummary(h *hdrhistogram.Histogram) LatencySummary {
 	if h == nil || h.TotalCount() == 0 {
 		return LatencySummary{}
 	}
-	ms := func(us int64) *float64 { v := microsToMillis(us); return &v }
-	mean := round(h.Mean()/1000, 3)
+	ms := func(us int64) *float64 { v := MicrosToMillis(us); return &v }
+	mean := Round(h.Mean()/1000, 3)
 	return LatencySummary{
 		Count: h.TotalCount(),
 		Min:   ms(h.Min()),
@@ -339,13 +361,18 @@ func eventSummary(e *stats.EventReport) EventSummary {
 		T90S:              secondsPtr(e.T90),
 		T99S:              secondsPtr(e.T99),
 		T100S:             secondsPtr(e.T100),
-		PeakAttemptRate:   round(e.PeakAttemptRate, 1),
-		MeanAttemptRate:   round(e.MeanAttemptRate, 1),
-		HerdFactor:        round(e.HerdFactor, 2),
-		AttemptsPerClient: round(e.AttemptsPerClient, 3),
+		PeakAttemptRate:   Round(e.PeakAttemptRate, 1),
+		MeanAttemptRate:   Round(e.MeanAttemptRate, 1),
+		HerdFactor:        Round(e.HerdFactor, 2),
+		AttemptsPerClient: Round(e.AttemptsPerClient, 3),
 		FailedAttempts:    copyCounts(e.FailedAttempts),
 		ImbalanceAfter:    roundPtr(e.ImbalanceAfter, 3),
 		ReconnectExpected: e.ReconnectExpected,
+		Frozen:            e.Frozen,
+	}
+	if e.CloseAt != nil {
+		d := latencySummary(e.CloseAt)
+		out.DetectionMS = &d
 	}
 	if e.Node >= 0 {
 		node := e.Node
@@ -354,10 +381,11 @@ func eventSummary(e *stats.EventReport) EventSummary {
 	return out
 }
 
-// microsToMillis converts a histogram value to milliseconds.
-func microsToMillis(us int64) float64 { return round(float64(us)/1000, 3) }
+// MicrosToMillis converts a histogram value (µs) to milliseconds as the
+// summary gives them: rounded to 3 decimals, whole microseconds.
+func MicrosToMillis(us int64) float64 { return Round(float64(us)/1000, 3) }
 
-func seconds(d time.Duration) float64 { return round(d.Seconds(), 3) }
+func seconds(d time.Duration) float64 { return Round(d.Seconds(), 3) }
 
 func secondsPtr(d *time.Duration) *float64 {
 	if d == nil {
@@ -371,13 +399,14 @@ func roundPtr(v *float64, decimals int) *float64 {
 	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
 		return nil
 	}
-	r := round(*v, decimals)
+	r := Round(*v, decimals)
 	return &r
 }
 
-// round rounds v to the given number of decimals. JSON has no NaN or
-// infinity, so those become 0 rather than make the whole file unwritable.
-func round(v float64, decimals int) float64 {
+// Round rounds v to the given number of decimals, as the summary rounds its
+// figures. JSON has no NaN or infinity, so those become 0 rather than make
+// the whole file unwritable.
+func Round(v float64, decimals int) float64 {
 	v = finite(v)
 	p := math.Pow10(decimals)
 	return math.Round(v*p) / p

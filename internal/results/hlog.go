@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"fmt"
@@ -15,7 +15,9 @@ import (
 //
 // After the metrics comes one interval per chaos event that started, tagged
 // event<i>_reconnect_at (EventTag): the time from the event's start to each
-// of its clients' reconnects, the event's recovery curve.
+// of its clients' reconnects, the event's recovery curve; and for a planned
+// event whose clients saw closes, one tagged event<i>_close_at (CloseTag):
+// the time from its start to each close, how long they took to notice.
 //
 // The library writes BaseTime in whole seconds but subtracts the base time in
 // milliseconds, so a base time with a fraction of a second would be read back
@@ -68,12 +70,22 @@ func writeHistograms(w io.Writer, r *stats.Results) error {
 		if err := interval(e.ReconnectAt, EventTag(e.Index)); err != nil {
 			return err
 		}
+		if e.CloseAt == nil {
+			continue
+		}
+		if err := interval(e.CloseAt, CloseTag(e.Index)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // EventTag is the histograms.hlog tag of chaos event i's reconnect offsets.
 func EventTag(i int) string { return fmt.Sprintf("event%d_reconnect_at", i) }
+
+// CloseTag is the histograms.hlog tag of planned chaos event i's close
+// offsets: how long after its start each of its clients saw its close.
+func CloseTag(i int) string { return fmt.Sprintf("event%d_close_at", i) }
 
 // floorSecond rounds a Unix time in milliseconds down to a whole second.
 func floorSecond(ms int64) int64 {

@@ -1,4 +1,4 @@
-package report_test
+package results_test
 
 import (
 	"errors"
@@ -11,9 +11,15 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/merge/mergetest"
-	"github.com/wsstorm/wsstorm/internal/report"
+	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
+
+// write writes run's results into dir, as a run without a profile.
+func write(dir string, run *results.Run) (*results.Summary, error) {
+	s := results.BuildSummary(run, nil)
+	return s, results.Write(dir, run, s, results.Extras{})
+}
 
 // TestSegmentRoundTrip writes a segment's results and reads them back: the
 // results are the recorder's to the nanosecond and the count, and the herd
@@ -22,8 +28,8 @@ func TestSegmentRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "seg")
 	want := mergetest.Whole()
 	startAt := mergetest.Start.Add(-time.Second)
-	seg := &report.Segment{Index: 1, Count: 4, StartAt: startAt, Chaos: true, Clients: 7}
-	sum, err := report.Write(dir, &report.Run{Profile: mergetest.Profile(t), Results: want, Segment: seg})
+	seg := &results.Segment{Index: 1, Count: 4, StartAt: startAt, Chaos: true, Clients: 7}
+	sum, err := write(dir, &results.Run{Results: want, Segment: seg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +39,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 	if sum.Merged != nil {
 		t.Errorf("a segment's summary has a merged block")
 	}
-	got, err := report.ReadSegment(dir)
+	got, err := results.ReadSegment(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +71,10 @@ func TestSegmentRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(g.ReconnectAt.Distribution(), w.ReconnectAt.Distribution()) {
 			t.Errorf("event %d: reconnect offsets differ", i)
 		}
-		g.ReconnectAt, w.ReconnectAt = nil, nil
+		if (g.CloseAt == nil) != (w.CloseAt == nil) || w.CloseAt != nil && !reflect.DeepEqual(g.CloseAt.Distribution(), w.CloseAt.Distribution()) {
+			t.Errorf("event %d: close offsets differ", i)
+		}
+		g.ReconnectAt, w.ReconnectAt, g.CloseAt, w.CloseAt = nil, nil, nil, nil
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("event %d read back:\n got %+v\nwant %+v", i, g, w)
 		}
@@ -74,26 +83,26 @@ func TestSegmentRoundTrip(t *testing.T) {
 
 func TestReadSegmentErrors(t *testing.T) {
 	normal := filepath.Join(t.TempDir(), "normal")
-	if _, err := report.Write(normal, &report.Run{Profile: mergetest.Profile(t), Results: mergetest.Whole()}); err != nil {
+	if _, err := write(normal, &results.Run{Results: mergetest.Whole()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := report.ReadSegment(normal); !errors.Is(err, report.ErrNotSegment) || !strings.Contains(err.Error(), "no segment.json") {
+	if _, err := results.ReadSegment(normal); !errors.Is(err, results.ErrNotSegment) || !strings.Contains(err.Error(), "no segment.json") {
 		t.Errorf("a normal run's results: %v", err)
 	}
 
 	// A segment's results written over by a normal run lose segment.json.
 	dir := filepath.Join(t.TempDir(), "reused")
-	seg := &report.Segment{Index: 0, Count: 2, Clients: 15}
-	if _, err := report.Write(dir, &report.Run{Profile: mergetest.Profile(t), Results: mergetest.Whole(), Segment: seg}); err != nil {
+	seg := &results.Segment{Index: 0, Count: 2, Clients: 15}
+	if _, err := write(dir, &results.Run{Results: mergetest.Whole(), Segment: seg}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, report.SegmentFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, results.SegmentFile)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := report.Write(dir, &report.Run{Profile: mergetest.Profile(t), Results: mergetest.Whole()}); err != nil {
+	if _, err := write(dir, &results.Run{Results: mergetest.Whole()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, report.SegmentFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, results.SegmentFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("segment.json of the earlier run left behind: %v", err)
 	}
 
@@ -106,15 +115,15 @@ func TestReadSegmentErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "seg")
-			if _, err := report.Write(dir, &report.Run{Profile: mergetest.Profile(t), Results: mergetest.Whole(), Segment: seg}); err != nil {
+			if _, err := write(dir, &results.Run{Results: mergetest.Whole(), Segment: seg}); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(dir, report.SegmentFile)
+			path := filepath.Join(dir, results.SegmentFile)
 			if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := report.ReadSegment(dir)
-			var fe *report.FileError
+			_, err := results.ReadSegment(dir)
+			var fe *results.FileError
 			if !errors.As(err, &fe) || fe.Path != path || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want a FileError on %s saying %q", err, path, tt.want)
 			}

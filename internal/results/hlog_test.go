@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"bytes"
@@ -119,11 +119,11 @@ func TestHistogramLogMatchesSummary(t *testing.T) {
 						case ls.Count == 0:
 						case f.summary == nil:
 							t.Errorf("%s: summary null, hlog %d µs", f.name, f.hlog)
-						case *f.summary != microsToMillis(f.hlog):
-							t.Errorf("%s: summary %v ms, hlog %v ms", f.name, *f.summary, microsToMillis(f.hlog))
+						case *f.summary != MicrosToMillis(f.hlog):
+							t.Errorf("%s: summary %v ms, hlog %v ms", f.name, *f.summary, MicrosToMillis(f.hlog))
 						}
 					}
-					if ls.Count > 0 && *ls.Mean != round(h.Mean()/1000, 3) {
+					if ls.Count > 0 && *ls.Mean != Round(h.Mean()/1000, 3) {
 						t.Errorf("mean: summary %v ms, hlog %v ms", *ls.Mean, h.Mean()/1000)
 					}
 				})
@@ -164,7 +164,7 @@ func TestHistogramLogHeader(t *testing.T) {
 // TestHistogramLogNilHistograms checks that a run whose histograms were never
 // created still logs every metric, as empty intervals.
 func TestHistogramLogNilHistograms(t *testing.T) {
-	dir, _ := writeFixture(t, &Run{Results: emptyResults(), Interrupted: true})
+	dir, _ := writeFixture(t, bare(&Run{Results: emptyResults(), Interrupted: true}))
 	logged := readLog(t, filepath.Join(dir, HistogramsFile))
 	if len(logged) != len(stats.Metrics) {
 		t.Fatalf("%d intervals, want %d", len(logged), len(stats.Metrics))

@@ -1,4 +1,4 @@
-package report
+package profile
 
 import (
 	"bytes"
@@ -10,12 +10,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
-
-	"github.com/wsstorm/wsstorm/internal/profile"
 )
-
-// ProfileFile is the effective profile of a run, written beside its results.
-const ProfileFile = "profile.toml"
 
 // topKeys is the order of profile.toml's sections: the run's identity first,
 // then what a reader looks for, the target, the fleet and the timeline.
@@ -51,21 +46,21 @@ func topLevelOrder(tree map[string]any) []string {
 	return keys
 }
 
-// writeProfileTOML writes p as the TOML profile it amounts to: the file as
-// read, with the defaults filled in and the --set overrides applied. Secrets
-// (values from the environment, header values given with --set, a URL's
-// password) are "[redacted]". Only keys that apply are written — no embedded
-// target keys for an external target, only a step's own keys — so the file
-// is a valid profile that profile.Parse reads back to the same run, bar the
-// secrets.
-func writeProfileTOML(w io.Writer, p *profile.Profile) error {
+// WriteTOML writes p as the TOML profile it amounts to (a run's
+// profile.toml): the file as read, with the defaults filled in and the --set
+// overrides applied. Secrets (values from the environment, header values
+// given with --set, a URL's password) are "[redacted]". Only keys that apply
+// are written — no embedded target keys for an external target, only a
+// step's own keys — so the file is a valid profile that Parse reads back to
+// the same run, bar the secrets.
+func (p *Profile) WriteTOML(w io.Writer) error {
 	tree, err := profileTree(p)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
 	from := "the built-in default profile"
-	if p.Path != profile.BuiltinPath && p.Path != "" {
+	if p.Path != BuiltinPath && p.Path != "" {
 		from = tomlComment(p.Redact(p.Path))
 	}
 	fmt.Fprintf(&b, "# The effective profile of this run: %s with the defaults filled in", from)
@@ -112,7 +107,7 @@ func tomlComment(s string) string {
 
 // profileTree returns p as TOML tables, without the keys that do not apply
 // and with the secrets redacted.
-func profileTree(p *profile.Profile) (map[string]any, error) {
+func profileTree(p *Profile) (map[string]any, error) {
 	// The struct's own encoding (durations as text, TOML names), read back
 	// as tables to drop what does not apply.
 	var b bytes.Buffer
@@ -144,7 +139,7 @@ func profileTree(p *profile.Profile) (map[string]any, error) {
 // stepParams adds a step's own keys, its action's parameters, to step:
 // those whose value says something (an empty list of nodes means every
 // node, an empty reason the default one).
-func stepParams(p *profile.Profile, params any, step map[string]any) error {
+func stepParams(p *Profile, params any, step map[string]any) error {
 	if params == nil {
 		return nil
 	}
@@ -177,11 +172,11 @@ func stepParams(p *profile.Profile, params any, step map[string]any) error {
 // not apply to its mode, as the profile's validation decides it, and the
 // tables left at their zero value where validation would reject them: an
 // empty [target.tls] is "TLS settings" for a ws:// URL.
-func targetTree(p *profile.Profile, target map[string]any) {
+func targetTree(p *Profile, target map[string]any) {
 	t := &p.Target
 	for k, empty := range map[string]bool{
 		"urls": len(t.URLs) == 0, "subprotocols": len(t.Subprotocols) == 0, "origin": t.Origin == "",
-		"headers": len(t.Headers) == 0, "tls": t.TLS == (profile.TLS{}),
+		"headers": len(t.Headers) == 0, "tls": t.TLS == (TLS{}),
 	} {
 		if empty {
 			delete(target, k)
@@ -194,11 +189,11 @@ func targetTree(p *profile.Profile, target map[string]any) {
 			}
 		}
 	}
-	if t.Mode != profile.ModeExternal {
+	if t.Mode != ModeExternal {
 		delete(target, "on_hook_failure")
 	}
 	switch t.Mode {
-	case profile.ModeExternal:
+	case ModeExternal:
 		delete(target, "nodes")
 		delete(target, "listen")
 		delete(target, "capacity")
@@ -210,18 +205,18 @@ func targetTree(p *profile.Profile, target map[string]any) {
 		u, headers := p.RedactedTarget()
 		// A literal '[' makes a URL's userinfo invalid, and the file must
 		// stay a profile that loads.
-		target["url"] = escapeDollar(strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted)))
+		target["url"] = escapeDollar(strings.ReplaceAll(u, Redacted, url.PathEscape(Redacted)))
 		if h, ok := target["headers"].(map[string]any); ok {
 			for k, v := range headers {
 				h[k] = escapeDollar(v)
 			}
 		}
-	case profile.ModeProxy:
+	case ModeProxy:
 		// The upstream's URL and headers are taken as written, without
 		// ${NAME} expansion, so a '$' stays as it is; its password goes.
 		delete(target, "capacity")
 		u, _ := p.RedactedTarget()
-		target["url"] = strings.ReplaceAll(u, profile.Redacted, url.PathEscape(profile.Redacted))
+		target["url"] = strings.ReplaceAll(u, Redacted, url.PathEscape(Redacted))
 	default:
 		delete(target, "url")
 		delete(target, "headers")
@@ -230,7 +225,7 @@ func targetTree(p *profile.Profile, target map[string]any) {
 }
 
 // redactStrings redacts p's secrets in every string of v, in place.
-func redactStrings(p *profile.Profile, v any) {
+func redactStrings(p *Profile, v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, e := range v {
@@ -261,11 +256,11 @@ func escapeDollar(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 
 // nodeHookTables returns an external target's [[target.nodes]] as tables,
 // secrets redacted, without the keys a hook leaves empty.
-func nodeHookTables(p *profile.Profile) []map[string]any {
+func nodeHookTables(p *Profile) []map[string]any {
 	var out []map[string]any
 	for _, h := range p.Target.NodeHooks {
 		m := map[string]any{"name": p.Redact(h.Name)}
-		if restart, ok := h.Hook(profile.RestartHook); ok {
+		if restart, ok := h.Hook(RestartHook); ok {
 			m = hookTable(p, restart)
 			m["name"] = p.Redact(h.Name)
 		} else {
@@ -285,7 +280,7 @@ func nodeHookTables(p *profile.Profile) []map[string]any {
 
 // hookTable returns a hook as a table, secrets redacted, without the keys
 // it leaves empty.
-func hookTable(p *profile.Profile, h profile.Hook) map[string]any {
+func hookTable(p *Profile, h Hook) map[string]any {
 	m := map[string]any{"timeout": h.Timeout.String(), "window": h.Window.String()}
 	if len(h.Command) > 0 {
 		args := make([]any, len(h.Command))

@@ -1,4 +1,4 @@
-package report
+package profile_test
 
 import (
 	"bytes"
@@ -16,16 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
-
-func stepWithReason(reason string) profile.ChaosStep {
-	s := profile.StepDefaults(profile.ActionClose)
-	s.At = 20 * time.Second
-	s.Params.(*action.CloseParams).Reason = reason
-	return s
-}
 
 // comparable returns p without what profile.toml cannot carry: where the
 // profile was read from, its digest, the overrides (applied already) and
@@ -39,10 +31,10 @@ func comparableProfile(p *profile.Profile) profile.Profile {
 	return c
 }
 
-// TestProfileTOMLRoundTrip checks that profile.toml is a profile that loads
+// TestWriteTOMLRoundTrip checks that profile.toml is a profile that loads
 // back to the run's effective profile: the file's keys, the defaults and the
 // --set overrides, with every action's own keys and no other.
-func TestProfileTOMLRoundTrip(t *testing.T) {
+func TestWriteTOMLRoundTrip(t *testing.T) {
 	for _, tt := range []struct {
 		name, file string
 		sets       []string
@@ -57,10 +49,7 @@ func TestProfileTOMLRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run := fixtureRun(t)
-			run.Profile = p
-			dir, _ := writeFixture(t, run)
-			path := filepath.Join(dir, ProfileFile)
+			path := writeTOML(t, p)
 			data := mustRead(t, path)
 			back, err := profile.Parse(data, path, nil)
 			if err != nil {
@@ -74,18 +63,37 @@ func TestProfileTOMLRoundTrip(t *testing.T) {
 					t.Errorf("profile.toml does not list the override %q", o)
 				}
 			}
-			// The page shows it.
-			page := mustRead(t, filepath.Join(dir, HTMLFile))
-			if !bytes.Contains(page, []byte(`<pre class="profile">`)) || !bytes.Contains(page, []byte("duration = &#34;")) {
-				t.Error("report.html does not show profile.toml")
-			}
 		})
 	}
 }
 
-// TestProfileTOMLSecrets checks that values from the environment never
-// reach profile.toml or report.html, and that the file still loads.
-func TestProfileTOMLSecrets(t *testing.T) {
+// writeTOML writes p's profile.toml into a fresh directory, as a run
+// writes it beside its results, and returns its path.
+func writeTOML(t *testing.T, p *profile.Profile) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "profile.toml")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestWriteTOMLSecrets checks that values from the environment never
+// reach profile.toml, and that the file still loads.
+func TestWriteTOMLSecrets(t *testing.T) {
 	const secret = "s3cr3t-T0KEN-from-env"
 	t.Setenv("WSSTORM_TEST_TOKEN", secret)
 	t.Setenv("WSSTORM_TEST_PASSWORD", "hunter2-password")
@@ -93,17 +101,10 @@ func TestProfileTOMLSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := fixtureRun(t)
-	run.Profile = p
-	run.Target = nil
-	dir, _ := writeFixture(t, run)
-	data := mustRead(t, filepath.Join(dir, ProfileFile))
-	for _, f := range []string{ProfileFile, HTMLFile, SummaryFile} {
-		content := mustRead(t, filepath.Join(dir, f))
-		for _, s := range []string{secret, "hunter2-password"} {
-			if bytes.Contains(content, []byte(s)) {
-				t.Errorf("%s holds the secret %q", f, s)
-			}
+	data := mustRead(t, writeTOML(t, p))
+	for _, s := range []string{secret, "hunter2-password"} {
+		if bytes.Contains(data, []byte(s)) {
+			t.Errorf("profile.toml holds the secret %q", s)
 		}
 	}
 	if !bytes.Contains(data, []byte(`Authorization = "Bearer [redacted]"`)) {
@@ -124,9 +125,9 @@ func TestProfileTOMLSecrets(t *testing.T) {
 	}
 }
 
-// TestProfileTOMLSecretLikeTOML checks that a secret that reads like a
+// TestWriteTOMLSecretLikeTOML checks that a secret that reads like a
 // TOML value does not break the file.
-func TestProfileTOMLSecretLikeTOML(t *testing.T) {
+func TestWriteTOMLSecretLikeTOML(t *testing.T) {
 	t.Setenv("WSSTORM_TEST_TOKEN", "true")
 	t.Setenv("WSSTORM_TEST_PASSWORD", "2000")
 	p, err := profile.Load("testdata/profile-external.toml", nil)
@@ -134,7 +135,7 @@ func TestProfileTOMLSecretLikeTOML(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := writeProfileTOML(&b, p); err != nil {
+	if err := p.WriteTOML(&b); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := profile.Parse(b.Bytes(), "profile.toml", nil); err != nil {
@@ -145,10 +146,10 @@ func TestProfileTOMLSecretLikeTOML(t *testing.T) {
 	}
 }
 
-// TestProfileTOMLShortSecrets checks that secrets too short for Redact to
+// TestWriteTOMLShortSecrets checks that secrets too short for Redact to
 // replace everywhere (1 to 3 characters) still go whole from the URL and
 // headers, including a header typed with --set.
-func TestProfileTOMLShortSecrets(t *testing.T) {
+func TestWriteTOMLShortSecrets(t *testing.T) {
 	t.Setenv("WSSTORM_TEST_TOKEN", "k9z")
 	t.Setenv("WSSTORM_TEST_PASSWORD", "pw1")
 	p, err := profile.Load("testdata/profile-external.toml", []string{"target.headers.X-Other=abc"})
@@ -156,7 +157,7 @@ func TestProfileTOMLShortSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := writeProfileTOML(&b, p); err != nil {
+	if err := p.WriteTOML(&b); err != nil {
 		t.Fatal(err)
 	}
 	text := b.String()
@@ -167,21 +168,6 @@ func TestProfileTOMLShortSecrets(t *testing.T) {
 	}
 	if _, err := profile.Parse(b.Bytes(), "profile.toml", nil); err != nil {
 		t.Fatalf("profile.toml does not load: %v\n%s", err, text)
-	}
-}
-
-// TestWriteWithoutProfile checks that a run without a profile leaves no
-// profile.toml — not even an earlier run's — and the page says so.
-func TestWriteWithoutProfile(t *testing.T) {
-	dir, _ := writeFixture(t, fixtureRun(t))
-	if _, err := Write(dir, &Run{Results: emptyResults()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, ProfileFile)); !os.IsNotExist(err) {
-		t.Errorf("profile.toml of the earlier run left behind: %v", err)
-	}
-	if page := mustRead(t, filepath.Join(dir, HTMLFile)); !bytes.Contains(page, []byte("has no profile.toml")) {
-		t.Error("the page does not say the profile is missing")
 	}
 }
 
@@ -216,12 +202,12 @@ func writeTestCA(t *testing.T, dir string) (certPath, keyPath string) {
 	return certPath, keyPath
 }
 
-// TestProfileTOMLTargetModes checks that profile.toml loads back, with
+// TestWriteTOMLTargetModes checks that profile.toml loads back, with
 // profile.Load as `wsstorm run profile.toml` and the merge read it, to the
 // profile the run had, for every kind of target: keys that do not apply to
 // the mode, or that sit at a zero value validation rejects there (an empty
 // [target.tls] for a ws:// URL), must not be written.
-func TestProfileTOMLTargetModes(t *testing.T) {
+func TestWriteTOMLTargetModes(t *testing.T) {
 	const hooks = `
 on_hook_failure = "abort"
 [[target.nodes]]
@@ -328,11 +314,11 @@ enabled = true
 				t.Fatalf("the test's profile does not load: %v", err)
 			}
 			var b bytes.Buffer
-			if err := writeProfileTOML(&b, p); err != nil {
+			if err := p.WriteTOML(&b); err != nil {
 				t.Fatal(err)
 			}
 			// Elsewhere, as a merge reads it: ca_file and the like are absolute.
-			out := filepath.Join(t.TempDir(), ProfileFile)
+			out := filepath.Join(t.TempDir(), "profile.toml")
 			if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -347,16 +333,16 @@ enabled = true
 	}
 }
 
-// TestProfileTOMLProxyPassword checks that the password in a proxy's
+// TestWriteTOMLProxyPassword checks that the password in a proxy's
 // upstream URL is redacted, as an external target's is, and that the file
 // still loads.
-func TestProfileTOMLProxyPassword(t *testing.T) {
+func TestWriteTOMLProxyPassword(t *testing.T) {
 	p, err := profile.Parse([]byte("name = \"proxy\"\n[target]\nmode = \"proxy\"\nurl = \"ws://user:hunter2-password@127.0.0.1:1/ws\"\n"), "proxy.toml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := writeProfileTOML(&b, p); err != nil {
+	if err := p.WriteTOML(&b); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), "hunter2") {

@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"errors"
@@ -105,20 +105,11 @@ func TestReadResultSetTruncatedAnywhere(t *testing.T) {
 			if err := os.WriteFile(path, whole[:n], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			rs, err := ReadResultSet(dir)
-			if err != nil {
-				continue
-			}
-			if err := rs.WriteHTML(discard{}); err != nil {
-				t.Errorf("%s cut at %d: read, then the page failed: %v", name, n, err)
-			}
+			// An error or a result set; a panic fails the test.
+			_, _ = ReadResultSet(dir)
 		}
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
 
 func TestReadSummaryDir(t *testing.T) {
 	dir, _ := writeFixture(t, fixtureRun(t))

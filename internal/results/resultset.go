@@ -1,4 +1,4 @@
-package report
+package results
 
 import (
 	"bytes"
@@ -19,8 +19,9 @@ import (
 )
 
 // ResultSet is a results directory read back: what the HTML report draws
-// from. `wsstorm report DIR` reads one, and Write renders report.html from
-// the files it has just written, so both pages come out of the same bytes.
+// from. `wsstorm report DIR` reads one, and Write reads one back from the
+// files it has just written for Extras.Page, so both pages come out of the
+// same bytes.
 type ResultSet struct {
 	Dir     string
 	Summary *Summary
@@ -32,9 +33,26 @@ type ResultSet struct {
 	histograms map[string]*hdrhistogram.Histogram // by .hlog tag
 }
 
-// histogram returns the interval of histograms.hlog tagged tag (a metric's
-// name, or EventTag(i)), nil when the log has none.
-func (r *ResultSet) histogram(tag string) *hdrhistogram.Histogram { return r.histograms[tag] }
+// Histogram returns the interval of histograms.hlog tagged tag (a metric's
+// name, such as "connect", or EventTag(i)), nil when the log has none.
+func (r *ResultSet) Histogram(tag string) *hdrhistogram.Histogram { return r.histograms[tag] }
+
+// Column returns the values of timeseries.csv's column name, one per
+// bucket; nil when the file has no such column.
+func (r *ResultSet) Column(name string) []float64 {
+	if r.series == nil {
+		return nil
+	}
+	return r.series.col(name)
+}
+
+// Columns returns the names of timeseries.csv's columns, in file order.
+func (r *ResultSet) Columns() []string {
+	if r.series == nil {
+		return nil
+	}
+	return r.series.header
+}
 
 // FileError is a results file that cannot be read or makes no sense. Its
 // message names the file and says what to do.
@@ -58,6 +76,7 @@ func (e *FileError) Error() string {
 	return msg
 }
 
+// Unwrap returns what is wrong with the file.
 func (e *FileError) Unwrap() error { return e.Err }
 
 // ErrNotResults is the error, wrapped, of a directory that holds no
@@ -80,6 +99,44 @@ func ReadResultSet(dir string) (*ResultSet, error) {
 		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: unwrapPath(err)})
 	}
 	return readResultSet(dir, data)
+}
+
+// ReadSummary reads summary.json; path is the file or the results directory
+// that holds it.
+func ReadSummary(path string) (*Summary, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	} else if fi.IsDir() {
+		path = filepath.Join(path, SummaryFile)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	s, err := decodeSummary(data)
+	if err != nil {
+		return nil, fmt.Errorf("report: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ReadSummaryDir reads the summary.json of the results directory dir. Unlike
+// ReadSummary its errors say what to name when dir is not a results
+// directory (a *FileError, or ErrNotResults wrapped).
+func ReadSummaryDir(dir string) (*Summary, error) {
+	if err := checkResultsDir(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, SummaryFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: unwrapPath(err)})
+	}
+	s, err := decodeSummary(data)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: err, Hint: "is this a results directory written by wsstorm run?"})
+	}
+	return s, nil
 }
 
 // checkResultsDir reports a dir that does not exist, is not a directory or

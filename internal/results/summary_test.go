@@ -1,31 +1,13 @@
-package report
+package results
 
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/wsstorm/wsstorm/internal/profile"
 )
-
-// writeFixture writes run into a fresh directory and returns it with the raw
-// summary.json.
-func writeFixture(t *testing.T, run *Run) (string, []byte) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "results")
-	if _, err := Write(dir, run); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, SummaryFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, data
-}
 
 // objectKeys returns the keys of a JSON object in file order.
 func objectKeys(t *testing.T, raw []byte) []string {
@@ -163,7 +145,7 @@ func TestSummaryJSONValues(t *testing.T) {
 
 func TestSummaryEmptyRun(t *testing.T) {
 	// An interrupted run that recorded nothing: nil histograms and maps.
-	run := &Run{Results: emptyResults(), Interrupted: true}
+	run := bare(&Run{Results: emptyResults(), Interrupted: true})
 	_, data := writeFixture(t, run)
 	var got map[string]any
 	if err := json.Unmarshal(data, &got); err != nil {
@@ -200,36 +182,9 @@ func TestSummaryEmptyRun(t *testing.T) {
 	}
 }
 
-func TestPassed(t *testing.T) {
-	// On an empty run connects is 0 and gave_up is 0.
-	ok := map[string]string{"connects": ">= 0", "gave_up": "== 0"}
-	oneBad := map[string]string{"connects": ">= 0", "gave_up": "> 0"}
-	tests := []struct {
-		name        string
-		interrupted bool
-		thresholds  map[string]string
-		want        bool
-	}{
-		{"no thresholds", false, nil, true},
-		{"all ok", false, ok, true},
-		{"one failed", false, oneBad, false},
-		{"interrupted", true, nil, false},
-		{"interrupted, all ok", true, ok, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			run := &Run{Results: emptyResults(), Interrupted: tt.interrupted, Profile: &profile.Profile{Thresholds: tt.thresholds}}
-			s := BuildSummary(run)
-			if s.Passed != tt.want {
-				t.Errorf("Passed = %v, want %v (%+v)", s.Passed, tt.want, s.Thresholds)
-			}
-		})
-	}
-}
-
 func TestBuildSummarySharesNothing(t *testing.T) {
 	run := fixtureRun(t)
-	s := BuildSummary(run)
+	s := run.summary()
 	s.Counters.ConnectFailures["x"] = 1
 	s.Counters.Closes[4000] = 1
 	s.Events[0].FailedAttempts["x"] = 1
