@@ -582,7 +582,7 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
-func mustTemplate(t *testing.T, s string) template {
+func mustTemplate(t testing.TB, s string) template {
 	t.Helper()
 	tm, err := parseTemplate(s)
 	if err != nil {
