@@ -37,7 +37,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		for code, v := range s.closes {
+		for code, v := range s.counts.Closes {
 			totals[code] += v
 		}
 		s.mu.Unlock()
@@ -68,19 +68,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		for m := range s.hist {
 			res.Histograms[m].Merge(s.hist[m])
 		}
-		c.ConnectAttempts += s.attempts
-		c.Connects += s.connects
-		c.ClientCloses += s.clientCloses
-		c.Reconnects += s.reconnects
-		c.GaveUp += s.gaveUp
-		c.MessagesSent += s.sent
-		c.MessagesReceived += s.received
-		for reason, v := range s.failures {
-			c.ConnectFailures[reason.String()] += v
-		}
-		for code, v := range s.closes {
-			c.Closes[code] += v
-		}
+		s.addCounts(c)
 		for b := range s.series {
 			sb := &series[min(b, n-1)]
 			sb.attempts += s.series[b].attempts

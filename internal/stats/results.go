@@ -61,6 +61,25 @@ type Counters struct {
 	MessagesReceived int64
 }
 
+// Add adds o's counts to c: the one sum of counters, of a run's shards
+// and of the segments of a run split over processes. c's maps must not be
+// nil.
+func (c *Counters) Add(o *Counters) {
+	c.ConnectAttempts += o.ConnectAttempts
+	c.Connects += o.Connects
+	c.ClientCloses += o.ClientCloses
+	c.Reconnects += o.Reconnects
+	c.GaveUp += o.GaveUp
+	c.MessagesSent += o.MessagesSent
+	c.MessagesReceived += o.MessagesReceived
+	for reason, v := range o.ConnectFailures {
+		c.ConnectFailures[reason] += v
+	}
+	for code, v := range o.Closes {
+		c.Closes[code] += v
+	}
+}
+
 // Bucket is one row of the time series.
 type Bucket struct {
 	Start     time.Duration // offset of the bucket's start from the run's start
