@@ -52,7 +52,7 @@ func NewHistogram() *hdrhistogram.Histogram {
 type Counters struct {
 	ConnectAttempts  int64
 	Connects         int64
-	ConnectFailures  map[string]int64 // by reason: refused, timeout, reset, http_<status>, tls, other
+	ConnectFailures  map[string]int64 // by reason, as Reason.String spells it
 	Closes           map[int]int64    // closes observed by clients, by close code
 	ClientCloses     int64            // sessions the clients ended themselves
 	Reconnects       int64
