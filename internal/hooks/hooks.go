@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
 // MaxOutput is how much of a hook's output (a command's stdout and stderr,
@@ -56,13 +56,9 @@ func (v Vars) lookup(name string) string {
 	return ""
 }
 
-var templateVar = regexp.MustCompile(`\{\{\s*([a-z]+)\s*\}\}`)
-
 // render replaces {{var}} in s with v's values, each passed through esc.
 func render(s string, v Vars, esc func(string) string) string {
-	return templateVar.ReplaceAllStringFunc(s, func(m string) string {
-		return esc(v.lookup(templateVar.FindStringSubmatch(m)[1]))
-	})
+	return tmpl.Expand(s, func(name string) string { return esc(v.lookup(name)) })
 }
 
 // Run is what one hook did.

@@ -1,16 +1,20 @@
 package profile
 
-import "time"
+import (
+	"time"
 
-// Reconnect strategies (fleet.reconnect.strategy).
+	"github.com/wsstorm/wsstorm/internal/backoff"
+)
+
+// Reconnect strategies (fleet.reconnect.strategy): package backoff's.
 const (
-	StrategyNone               = "none"
-	StrategyConstant           = "constant"
-	StrategyWindow             = "window"
-	StrategyExponential        = "exponential"
-	StrategyFullJitter         = "full_jitter"
-	StrategyEqualJitter        = "equal_jitter"
-	StrategyDecorrelatedJitter = "decorrelated_jitter"
+	StrategyNone               = backoff.None
+	StrategyConstant           = backoff.Constant
+	StrategyWindow             = backoff.Window
+	StrategyExponential        = backoff.Exponential
+	StrategyFullJitter         = backoff.FullJitter
+	StrategyEqualJitter        = backoff.EqualJitter
+	StrategyDecorrelatedJitter = backoff.DecorrelatedJitter
 )
 
 // What a client does after a close (fleet.reconnect.on_close values).
@@ -127,11 +131,7 @@ var stepKeys = map[string][]string{
 	ActionClose:          {"at", "action", "fraction", "code", "reason"},
 }
 
-var (
-	actions    = []string{ActionRollingRestart, ActionRestart, ActionClose}
-	strategies = []string{StrategyNone, StrategyConstant, StrategyWindow, StrategyExponential,
-		StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter}
-)
+var actions = []string{ActionRollingRestart, ActionRestart, ActionClose}
 
 // MaxWriteTimeout is the longest fleet.write_timeout: a write blocked on a
 // server that stopped reading holds its client this long.
