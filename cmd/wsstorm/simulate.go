@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -180,11 +182,8 @@ func parseModelSets(sets []string) ([]modelSet, error) {
 		}
 		old, known := fields[k]
 		if !known {
-			keys := make([]string, 0, len(fields))
-			for k := range fields {
-				keys = append(keys, k)
-			}
-			return nil, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(sortedKeys(keys), ", "))
+			keys := slices.Sorted(maps.Keys(fields))
+			return nil, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(keys, ", "))
 		}
 		if _, isString := old.(string); isString {
 			out = append(out, modelSet{k, v})
@@ -222,15 +221,6 @@ func applyModelSets(m simulate.Model, sets []modelSet) (simulate.Model, error) {
 		return m, err
 	}
 	return out, nil
-}
-
-func sortedKeys(keys []string) []string {
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // writeCalibration prints how well the fitted model matches the run.

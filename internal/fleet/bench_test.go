@@ -120,3 +120,25 @@ func BenchmarkIdleClientMemory(b *testing.B) {
 		b.ReportMetric(idleSlope(cps, cpRSS), "rss-B/client")
 	}
 }
+
+// BenchmarkTemplateAppend measures rendering a client's templates: a message
+// is rendered for every send and a URL for every dial, so this is the
+// clients' hot path when a profile uses templates.
+func BenchmarkTemplateAppend(b *testing.B) {
+	for _, bc := range []struct{ name, text string }{
+		{"message", `{"op":"ping","client":{{client}},"session":{{session}},"id":{{seq}}}`},
+		{"url", "wss://ws.example.test/socket?client={{client}}&key={{key}}&device={{ uuid }}&try={{seq}}"},
+		{"static", `{"op":"ping","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			tm := mustTemplate(b, bc.text)
+			vals := tmplValues{seed: 1, client: 1234, session: 3}
+			buf := make([]byte, 0, 256)
+			b.ReportAllocs()
+			for b.Loop() {
+				vals.seq++
+				buf = tm.append(buf[:0], vals)
+			}
+		})
+	}
+}

@@ -357,7 +357,7 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("target.url: %w", err)
 		}
-		static, ok := t.static()
+		static, ok := t.Static()
 		f.endpoints = append(f.endpoints, endpoint{url: t, static: static, templated: !ok, header: header})
 	}
 	if cfg.Message != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/backoff"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/target"
@@ -43,7 +44,7 @@ func baseConfig() Config {
 	}
 }
 
-func constant(d time.Duration) Backoff {
+func constant(d time.Duration) backoff.Backoff {
 	b, err := NewBackoff(profile.Reconnect{Strategy: "constant", Base: profile.Dur(d)})
 	if err != nil {
 		panic(err)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/backoff"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -14,7 +15,7 @@ import (
 // drawing from the same per-client random stream (ClientRand) in the same
 // order, so a simulated client waits exactly what a real one would.
 type Rules struct {
-	Backoff         Backoff
+	Backoff         backoff.Backoff
 	Policy          *Policy
 	FirstDelay      time.Duration // upper bound of a random extra wait before the first reconnect attempt
 	MaxAttempts     int           // failed attempts in a row before giving up; 0: never
@@ -89,5 +90,5 @@ func (rl *Rules) AfterClose(r *Retry, code int, rng *rand.Rand) (time.Duration, 
 		return 0, false
 	}
 	*r = Retry{prev: rl.Backoff.Delay(1, 0, rng)}
-	return r.prev + FirstDelay(rl.FirstDelay, rng), true
+	return r.prev + backoff.FirstDelay(rl.FirstDelay, rng), true
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/backoff"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -64,7 +65,7 @@ func TestRulesDrawOrder(t *testing.T) {
 	}
 	// A 1012 close: Delay(1, 0), then the first delay.
 	d1 := b.Delay(1, 0, ref)
-	want := d1 + FirstDelay(300*time.Millisecond, ref)
+	want := d1 + backoff.FirstDelay(300*time.Millisecond, ref)
 	if w, ok := rl.AfterClose(&retry, 1012, got); !ok || w != want {
 		t.Fatalf("after 1012: %v, %v; want %v", w, ok, want)
 	}

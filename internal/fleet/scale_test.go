@@ -384,7 +384,7 @@ func (fc *fleetClients) open(from, to int) error {
 	cfg.Clients = to - from
 	cfg.MaxDialing = fc.dialing
 	cfg.SourceAddrs = fc.sources
-	backoff, err := NewBackoff(profile.Reconnect{Strategy: strategyNone})
+	backoff, err := NewBackoff(profile.Reconnect{Strategy: profile.StrategyNone})
 	if err != nil {
 		return err
 	}

@@ -568,10 +568,10 @@ func TestTemplate(t *testing.T) {
 	if k2 := string(appendClientKey(nil, 2, 7)); k2 == key {
 		t.Error("another seed gives the same key")
 	}
-	if _, ok := tm.static(); ok {
+	if _, ok := tm.Static(); ok {
 		t.Error("a template with variables is static")
 	}
-	if s, ok := mustTemplate(t, "plain {x}").static(); !ok || s != "plain {x}" {
+	if s, ok := mustTemplate(t, "plain {x}").Static(); !ok || s != "plain {x}" {
 		t.Errorf("static = %q, %v", s, ok)
 	}
 	if _, err := parseTemplate("{{node}}"); err == nil {
@@ -582,7 +582,27 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
-func mustTemplate(t *testing.T, s string) template {
+// TestTemplateVarsFollowProfile: the fleet numbers the variables by their
+// place in profile.ClientVars; each renders its own value.
+func TestTemplateVarsFollowProfile(t *testing.T) {
+	vals := tmplValues{seed: 1, client: 7, session: 3, seq: 12}
+	want := map[string]string{
+		"client": "7", "session": "3", "seq": "12",
+		"key":  string(appendClientKey(nil, 1, 7)),
+		"uuid": string(appendClientUUID(nil, 1, 7)),
+	}
+	names := profile.ClientVars()
+	if len(names) != len(want) {
+		t.Fatalf("profile.ClientVars() = %v, want the %d variables the fleet renders", names, len(want))
+	}
+	for _, name := range names {
+		if got := string(mustTemplate(t, "{{"+name+"}}").append(nil, vals)); got != want[name] {
+			t.Errorf("{{%s}} renders %q, want %q", name, got, want[name])
+		}
+	}
+}
+
+func mustTemplate(t testing.TB, s string) template {
 	t.Helper()
 	tm, err := parseTemplate(s)
 	if err != nil {

@@ -3,77 +3,31 @@ package fleet
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
-	"regexp"
 	"strconv"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
-// tmplVar is a variable of a client's URL or messages.
-type tmplVar uint8
-
+// The variables of a client's URL and messages, numbered as a tmpl.Part's
+// Var numbers them: by their place in profile.ClientVars.
 const (
-	varNone    tmplVar = iota
-	varClient          // the client's index, from 0
-	varSession         // the number of the client's connection, from 1
-	varKey             // 16 hex digits from the run's seed and the client
-	varUUID            // a version 4 UUID from the run's seed and the client
-	varSeq             // messages: the message's number in the session, from 1; URLs: the attempt's number
+	varClient  = iota // the client's index, from 0
+	varSession        // the number of the client's connection, from 1
+	varKey            // 16 hex digits from the run's seed and the client
+	varUUID           // a version 4 UUID from the run's seed and the client
+	varSeq            // messages: the message's number in the session, from 1; URLs: the attempt's number
 )
 
-var tmplVars = map[string]tmplVar{
-	"client": varClient, "session": varSession, "key": varKey, "uuid": varUUID, "seq": varSeq,
-}
+// template is a client's URL or message, parsed once by package tmpl so
+// that rendering it is appending literals and numbers.
+type template struct{ tmpl.Template }
 
-// tmplRef matches a {{name}} reference, spaces inside the braces allowed.
-var tmplRef = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
-
-// template is a text with {{name}} references, parsed once so that
-// rendering it is appending literals and numbers.
-type template struct {
-	parts []tmplPart
-}
-
-// tmplPart is literal text followed by a variable (varNone: none).
-type tmplPart struct {
-	lit string
-	v   tmplVar
-}
-
-// parseTemplate parses s; a reference to an unknown variable is an error.
+// parseTemplate parses s; a reference to an unknown variable, or a {{ or }}
+// without its pair, is an error.
 func parseTemplate(s string) (template, error) {
-	var t template
-	last := 0
-	for _, m := range tmplRef.FindAllStringSubmatchIndex(s, -1) {
-		name := s[m[2]:m[3]]
-		v, ok := tmplVars[name]
-		if !ok {
-			return template{}, fmt.Errorf("%q is not a template variable: use {{client}}, {{session}}, {{key}}, {{uuid}} or {{seq}}", s[m[0]:m[1]])
-		}
-		t.parts = append(t.parts, tmplPart{lit: s[last:m[0]], v: v})
-		last = m[1]
-	}
-	if last < len(s) || len(t.parts) == 0 {
-		t.parts = append(t.parts, tmplPart{lit: s[last:]})
-	}
-	return t, nil
-}
-
-// static returns the text and true when t has no variables.
-func (t template) static() (string, bool) {
-	if len(t.parts) == 1 && t.parts[0].v == varNone {
-		return t.parts[0].lit, true
-	}
-	return "", false
-}
-
-// uses reports whether t refers to v.
-func (t template) uses(v tmplVar) bool {
-	for _, p := range t.parts {
-		if p.v == v {
-			return true
-		}
-	}
-	return false
+	t, err := tmpl.Parse(s, profile.ClientVars())
+	return template{t}, err
 }
 
 // tmplValues are the values of the variables for one rendering.
@@ -86,9 +40,9 @@ type tmplValues struct {
 
 // append appends t rendered with vals to dst.
 func (t template) append(dst []byte, vals tmplValues) []byte {
-	for _, p := range t.parts {
-		dst = append(dst, p.lit...)
-		switch p.v {
+	for _, p := range t.Parts() {
+		dst = append(dst, p.Lit...)
+		switch p.Var {
 		case varClient:
 			dst = strconv.AppendInt(dst, int64(vals.client), 10)
 		case varSession:

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
 // MaxOutput is how much of a hook's output (a command's stdout and stderr,
@@ -33,15 +33,9 @@ const MaxOutput = 4096
 // {{drain}}, {{downtime}}, {{reason}}).
 type Vars map[string]string
 
-func (v Vars) lookup(name string) string { return v[name] }
-
-var templateVar = regexp.MustCompile(`\{\{\s*([a-z]+)\s*\}\}`)
-
 // render replaces {{var}} in s with v's values, each passed through esc.
 func render(s string, v Vars, esc func(string) string) string {
-	return templateVar.ReplaceAllStringFunc(s, func(m string) string {
-		return esc(v.lookup(templateVar.FindStringSubmatch(m)[1]))
-	})
+	return tmpl.Expand(s, func(name string) string { return esc(v[name]) })
 }
 
 // Run is what one hook did.

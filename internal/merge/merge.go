@@ -426,7 +426,7 @@ func combine(segs []*results.SegmentResults) *results.Run {
 		offsets[k] = int(math.Round(float64(from) / float64(width)))
 		rows = max(rows, offsets[k]+len(r.Series))
 		res.Elapsed = max(res.Elapsed, from+r.Elapsed)
-		addCounters(&res.Counters, &r.Counters)
+		res.Counters.Add(&r.Counters)
 		for m := range res.Histograms {
 			if h := r.Histograms[m]; h != nil {
 				res.Histograms[m].Merge(h)
@@ -501,22 +501,6 @@ func only(segs []*results.SegmentResults, has func(*results.SegmentResults) bool
 		}
 	}
 	return found
-}
-
-func addCounters(dst, src *stats.Counters) {
-	dst.ConnectAttempts += src.ConnectAttempts
-	dst.Connects += src.Connects
-	dst.ClientCloses += src.ClientCloses
-	dst.Reconnects += src.Reconnects
-	dst.GaveUp += src.GaveUp
-	dst.MessagesSent += src.MessagesSent
-	dst.MessagesReceived += src.MessagesReceived
-	for k, v := range src.ConnectFailures {
-		dst.ConnectFailures[k] += v
-	}
-	for k, v := range src.Closes {
-		dst.Closes[k] += v
-	}
 }
 
 // mergeSeries sums the segments' series, segment k's bucket b into bucket

@@ -4,17 +4,18 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/backoff"
 )
 
-// Reconnect strategies (fleet.reconnect.strategy).
+// Reconnect strategies (fleet.reconnect.strategy): package backoff's.
 const (
-	StrategyNone               = "none"
-	StrategyConstant           = "constant"
-	StrategyWindow             = "window"
-	StrategyExponential        = "exponential"
-	StrategyFullJitter         = "full_jitter"
-	StrategyEqualJitter        = "equal_jitter"
-	StrategyDecorrelatedJitter = "decorrelated_jitter"
+	StrategyNone               = backoff.None
+	StrategyConstant           = backoff.Constant
+	StrategyWindow             = backoff.Window
+	StrategyExponential        = backoff.Exponential
+	StrategyFullJitter         = backoff.FullJitter
+	StrategyEqualJitter        = backoff.EqualJitter
+	StrategyDecorrelatedJitter = backoff.DecorrelatedJitter
 )
 
 // What a client does after a close (fleet.reconnect.on_close values).
@@ -111,9 +112,6 @@ func StepDefaults(name string) ChaosStep {
 	}
 	return s
 }
-
-var strategies = []string{StrategyNone, StrategyConstant, StrategyWindow, StrategyExponential,
-	StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter}
 
 // MaxWriteTimeout is the longest fleet.write_timeout: a write blocked on a
 // server that stopped reading holds its client this long.

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
 // environment is what a profile reads besides its own text: the variables
@@ -400,7 +402,7 @@ func (c *checker) headers() {
 		}
 		canonical[canon] = k
 		v := c.p.Target.Headers[name]
-		if templateVar.MatchString(c.written[k]) || templateVar.MatchString(v) {
+		if tmpl.HasRefs(c.written[k]) || tmpl.HasRefs(v) {
 			c.bad(path, "templates such as {{client}} are not expanded in headers: put per-client values in the URL or a script message")
 			continue
 		}

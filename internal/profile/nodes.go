@@ -1,45 +1,38 @@
 package profile
 
 import (
-	"fmt"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
-// ClientVars are the template variables of a client's URL and messages.
+// clientVars are the template variables of a client's URL and messages.
 var clientVars = []string{"client", "session", "key", "uuid", "seq"}
 
-var templateVar = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+// ClientVars returns the template variables of a client's URL and messages,
+// in a fixed order: package fleet numbers them by it.
+func ClientVars() []string { return slices.Clone(clientVars) }
 
 // templateProblem returns what is wrong with the {{var}} references of s,
 // given the variables allowed, or "".
 func templateProblem(s string, vars []string) string {
-	if rest := templateVar.ReplaceAllString(s, ""); strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
-		return "has a {{ or }} without its pair: write a variable as {{name}}"
+	_, err := tmpl.Parse(s, vars)
+	var p *tmpl.Problem
+	if !errors.As(err, &p) {
+		return ""
 	}
-	for _, m := range templateVar.FindAllStringSubmatch(s, -1) {
-		if !slices.Contains(vars, m[1]) {
-			return fmt.Sprintf("%s is not a template variable here: use %s%s",
-				quoteShort(m[0]), orList(braced(vars)), didYouMean(m[1], vars))
-		}
+	if p.Ref == "" {
+		return p.Error()
 	}
-	return ""
-}
-
-func braced(vars []string) []string {
-	out := make([]string, len(vars))
-	for i, v := range vars {
-		out[i] = "{{" + v + "}}"
-	}
-	return out
+	return p.Error() + didYouMean(p.Name, vars)
 }
 
 // hookDefaults fills what each [[target.nodes]] entry and each of its hooks
@@ -207,7 +200,7 @@ func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string, vars []stri
 	path := key("http", "url")
 	// Templates may stand anywhere, the host included: check the URL as it
 	// will be sent.
-	switch u, err := url.Parse(templateVar.ReplaceAllString(h.URL, "0")); {
+	switch u, err := url.Parse(tmpl.Expand(h.URL, func(string) string { return "0" })); {
 	case h.URL == "":
 		c.badAt(path, key("http"), `missing: write the URL that restarts the node, e.g. url = "http://127.0.0.1:9900/nodes/{{node}}/restart"`)
 	case c.d.failed[keyString(path)]:

@@ -4,6 +4,8 @@ package profile
 
 import (
 	"github.com/wsstorm/wsstorm/internal/action"
+
+	"github.com/wsstorm/wsstorm/internal/backoff"
 )
 
 // Profile is one storm: a target, a fleet of clients and a timeline of chaos.
@@ -218,6 +220,11 @@ type Reconnect struct {
 	HonorRetryAfter bool              `toml:"honor_retry_after"`
 	OnClose         map[string]string `toml:"on_close"`         // close code → "reconnect" | "stop"
 	OnCloseDefault  string            `toml:"on_close_default"` // for codes not listed
+}
+
+// BackoffParams returns the durations of the strategy, for package backoff.
+func (r Reconnect) BackoffParams() backoff.Params {
+	return backoff.Params{Min: r.Min.D(), Max: r.Max.D(), Base: r.Base.D(), Cap: r.Cap.D()}
 }
 
 // ChaosStep is one [[chaos]] entry of the timeline: when it starts, its

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // Threshold is one entry of a profile's [thresholds] table, such as
@@ -88,7 +90,7 @@ func metricKind(metric string) (kind ValueKind, percent, ok bool) {
 		return KindDuration, false, true
 	case dotted && group == "events" && slices.Contains(eventNumbers, stat):
 		return KindNumber, false, true
-	case dotted && group == "connect_failures" && reasonPattern.MatchString(stat):
+	case dotted && group == "connect_failures" && isReason(stat):
 		return KindNumber, true, true
 	case dotted && group == "closes":
 		code, err := strconv.Atoi(stat)
@@ -101,10 +103,14 @@ func metricKind(metric string) (kind ValueKind, percent, ok bool) {
 	return 0, false, false
 }
 
-var (
-	reasonPattern    = regexp.MustCompile(`^(refused|timeout|reset|tls|bad_handshake|cancelled|script_timeout|other|http_[1-5][0-9][0-9])$`)
-	thresholdPattern = regexp.MustCompile(`^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
-)
+// isReason reports whether name is a failure reason as results files spell
+// it: package stats holds the list.
+func isReason(name string) bool {
+	_, ok := stats.ParseReason(name)
+	return ok
+}
+
+var thresholdPattern = regexp.MustCompile(`^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
 
 // ParseThreshold parses one [thresholds] entry. Errors say what is wrong and
 // how to write it.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/backoff"
 )
 
 // Limits of a profile's values.
@@ -245,28 +247,11 @@ func (c *checker) fleet() {
 func (c *checker) reconnect() {
 	r := c.p.Fleet.Reconnect
 	key := func(name ...string) []string { return join([]string{"fleet", "reconnect"}, name...) }
-	switch r.Strategy {
-	case StrategyNone:
-	case StrategyWindow:
-		switch {
-		case r.Min.D() < 0:
-			c.notNegative(r.Min, key("min")...)
-		case r.Max.D() < r.Min.D():
-			c.bad(key("max"), "%v%s is below min %v%s: a window needs min ≤ max",
-				r.Max.D(), c.dflt(key("max")...), r.Min.D(), c.dflt(key("min")...))
-		}
-	case StrategyConstant:
-		c.notNegative(r.Base, key("base")...)
-	case StrategyExponential, StrategyFullJitter, StrategyEqualJitter, StrategyDecorrelatedJitter:
-		switch {
-		case r.Base.D() <= 0:
-			c.bad(key("base"), `%v is too short: %s needs a base above 0, e.g. "1s"`, r.Base.D(), r.Strategy)
-		case r.Cap.D() < r.Base.D():
-			c.bad(key("cap"), "%v%s is below base %v%s: %s needs cap ≥ base",
-				r.Cap.D(), c.dflt(key("cap")...), r.Base.D(), c.dflt(key("base")...), r.Strategy)
-		}
-	default:
-		c.bad(key("strategy"), "%q is not a strategy: use %s%s", r.Strategy, orList(strategies), didYouMean(r.Strategy, strategies))
+	if !backoff.Known(r.Strategy) {
+		names := backoff.Names()
+		c.bad(key("strategy"), "%q is not a strategy: use %s%s", r.Strategy, orList(names), didYouMean(r.Strategy, names))
+	} else if pr := backoff.Check(r.Strategy, r.BackoffParams()); pr != nil {
+		c.bad(key(pr.Param), "%s", pr.Message(func(param string) string { return c.dflt(key(param)...) }))
 	}
 	c.notNegative(r.FirstDelay, key("first_delay")...)
 	if r.MaxAttempts < 0 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/backoff"
 	"github.com/wsstorm/wsstorm/internal/chaos"
 	"github.com/wsstorm/wsstorm/internal/fleet"
 	"github.com/wsstorm/wsstorm/internal/stats"
@@ -22,7 +23,7 @@ import (
 // watchedBackoff records every delay a backoff draws, by the random stream
 // it draws from: one stream per client.
 type watchedBackoff struct {
-	inner fleet.Backoff
+	inner backoff.Backoff
 	mu    sync.Mutex
 	seqs  map[*rand.Rand][]time.Duration
 }
@@ -191,7 +192,7 @@ func TestBackoffCodeIsTheFleets(t *testing.T) {
 			switch n := n.(type) {
 			case *ast.FuncDecl:
 				if n.Name.Name == "Delay" || n.Name.Name == "FirstDelay" {
-					t.Errorf("%s: the simulator defines %s: backoff belongs to package fleet", fset.Position(n.Pos()), n.Name.Name)
+					t.Errorf("%s: the simulator defines %s: backoff belongs to package backoff, through fleet.Rules", fset.Position(n.Pos()), n.Name.Name)
 				}
 			case *ast.SelectorExpr:
 				switch n.Sel.Name {

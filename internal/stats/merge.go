@@ -30,25 +30,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	for m := range res.Histograms {
 		res.Histograms[m] = NewHistogram()
 	}
-	series := make([]shardBucket, n)
-	// The close-code columns come from the totals, so that codes without a
-	// column of their own fold into OtherCodes without a series each.
-	totals := map[int]int64{}
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
-		for code, v := range s.closes {
-			totals[code] += v
-		}
-		s.mu.Unlock()
-	}
-	res.CloseCodes = SeriesCodes(totals)
-	column := make(map[int]int, len(res.CloseCodes))
-	closeCols := make([][]int64, len(res.CloseCodes))
-	for j, code := range res.CloseCodes {
-		column[code] = j
-		closeCols[j] = make([]int64, n)
-	}
+	res.CloseCodes = r.closeCodes()
 	// The detected bursts, taken before the shards: a burst that starts
 	// while they are read is left out whole.
 	var bursts []detectedBurst
@@ -56,116 +38,169 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 	if r.det != nil {
 		bursts, unattributed = r.det.snapshot()
 	}
-	slots := len(r.plans) + len(bursts)
-	events := make([]shardEvent, slots)
-	// Attempts of each event's clients per bucket.
-	evSeries := make([]BucketCounts, slots)
-
-	c := &res.Counters
+	sum := newShardSum(n, res.CloseCodes, len(r.plans)+len(bursts))
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
 		for m := range s.hist {
 			res.Histograms[m].Merge(s.hist[m])
 		}
-		c.ConnectAttempts += s.attempts
-		c.Connects += s.connects
-		c.ClientCloses += s.clientCloses
-		c.Reconnects += s.reconnects
-		c.GaveUp += s.gaveUp
-		c.MessagesSent += s.sent
-		c.MessagesReceived += s.received
-		for reason, v := range s.failures {
-			c.ConnectFailures[reason.String()] += v
-		}
-		for code, v := range s.closes {
-			c.Closes[code] += v
-		}
-		for b := range s.series {
-			sb := &series[min(b, n-1)]
-			sb.attempts += s.series[b].attempts
-			sb.connects += s.series[b].connects
-			sb.failures += s.series[b].failures
-			sb.connDelta += s.series[b].connDelta
-		}
-		for code, cs := range s.closeSeries {
-			j, ok := column[code]
-			if !ok {
-				if j, ok = column[OtherCodes]; !ok {
-					continue // first seen after the totals were taken
-				}
-			}
-			dst := closeCols[j]
-			cs.each(func(b int, v int32) { dst[min(b, n-1)] += int64(v) })
-		}
-		for e := range min(len(s.events), slots) {
-			src, dst := &s.events[e], &events[e]
-			dst.affected += src.affected
-			dst.reconnected += src.reconnected
-			dst.attempts += src.attempts
-			dst.pending = append(dst.pending, src.pending...)
-			dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
-			if src.reconnectAt != nil {
-				if dst.reconnectAt == nil {
-					dst.reconnectAt = NewHistogram()
-				}
-				dst.reconnectAt.Merge(src.reconnectAt)
-			}
-			for reason, v := range src.failures {
-				if dst.failures == nil {
-					dst.failures = map[Reason]int64{}
-				}
-				dst.failures[reason] += v
-			}
-			src.attemptSeries.each(func(b int, v int32) {
-				if v != 0 {
-					evSeries[e].Add(min(b, n-1), int64(v))
-				}
-			})
+		s.addCounts(&res.Counters)
+		sum.add(s)
+		s.mu.Unlock()
+	}
+	res.Series = sum.rows(r.width, r.gaugeRows(n))
+	if r.det != nil {
+		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}
+	}
+	res.Events = sum.reports(r.spans(elapsed, bursts, sum.events, res.Detect))
+	res.Analyze()
+	return res
+}
+
+// closeCodes returns the close codes that get a series column. They come
+// from the totals, so that codes without a column of their own fold into
+// OtherCodes without a series each.
+func (r *Recorder) closeCodes() []int {
+	totals := map[int]int64{}
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for code, v := range s.counts.Closes {
+			totals[code] += v
 		}
 		s.mu.Unlock()
 	}
+	return SeriesCodes(totals)
+}
 
-	var gauges [][]int64
-	if len(r.gaugeNames) > 0 {
-		r.gaugeMu.Lock()
-		gauges = make([][]int64, n)
-		for b := range gauges {
-			row := make([]int64, len(r.gaugeNames))
-			if b < len(r.gauges) && r.gauges[b] != nil {
-				copy(row, r.gauges[b])
-			} else {
-				for j := range row {
-					row[j] = -1 // no sample in this bucket
-				}
-			}
-			gauges[b] = row
-		}
-		r.gaugeMu.Unlock()
+// shardSum is what Results sums over the shards by bucket and by event.
+type shardSum struct {
+	n         int // buckets; later records count in the last
+	series    []shardBucket
+	column    map[int]int // close code → its column in closeCols
+	closeCols [][]int64   // by column, by bucket
+	events    []shardEvent
+	evSeries  []BucketCounts // attempts of each event's clients per bucket
+}
+
+func newShardSum(n int, codes []int, slots int) *shardSum {
+	sum := &shardSum{
+		n:         n,
+		series:    make([]shardBucket, n),
+		column:    make(map[int]int, len(codes)),
+		closeCols: make([][]int64, len(codes)),
+		events:    make([]shardEvent, slots),
+		evSeries:  make([]BucketCounts, slots),
 	}
+	for j, code := range codes {
+		sum.column[code] = j
+		sum.closeCols[j] = make([]int64, n)
+	}
+	return sum
+}
 
-	res.Series = make([]Bucket, n)
-	var connected int64
-	for b := range res.Series {
-		connected += int64(series[b].connDelta)
-		row := Bucket{
-			Start:     time.Duration(b) * r.width,
-			Connected: connected,
-			Attempts:  int64(series[b].attempts),
-			Connects:  int64(series[b].connects),
-			Failures:  int64(series[b].failures),
-			Closes:    make([]int64, len(res.CloseCodes)),
+// add adds shard s's series and events. The caller holds s.mu.
+func (sum *shardSum) add(s *Shard) {
+	n := sum.n
+	for b := range s.series {
+		sb := &sum.series[min(b, n-1)]
+		sb.attempts += s.series[b].attempts
+		sb.connects += s.series[b].connects
+		sb.failures += s.series[b].failures
+		sb.connDelta += s.series[b].connDelta
+	}
+	for code, cs := range s.closeSeries {
+		j, ok := sum.column[code]
+		if !ok {
+			if j, ok = sum.column[OtherCodes]; !ok {
+				continue // first seen after the totals were taken
+			}
 		}
-		for j := range res.CloseCodes {
-			row.Closes[j] = closeCols[j][b]
+		dst := sum.closeCols[j]
+		cs.each(func(b int, v int32) { dst[min(b, n-1)] += int64(v) })
+	}
+	for e := range min(len(s.events), len(sum.events)) {
+		src, dst := &s.events[e], &sum.events[e]
+		dst.affected += src.affected
+		dst.reconnected += src.reconnected
+		dst.attempts += src.attempts
+		dst.pending = append(dst.pending, src.pending...)
+		dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
+		if src.reconnectAt != nil {
+			if dst.reconnectAt == nil {
+				dst.reconnectAt = NewHistogram()
+			}
+			dst.reconnectAt.Merge(src.reconnectAt)
+		}
+		for reason, v := range src.failures {
+			if dst.failures == nil {
+				dst.failures = map[Reason]int64{}
+			}
+			dst.failures[reason] += v
+		}
+		src.attemptSeries.each(func(b int, v int32) {
+			if v != 0 {
+				sum.evSeries[e].Add(min(b, n-1), int64(v))
+			}
+		})
+	}
+}
+
+// gaugeRows returns the sampled gauges of the first n buckets, -1 where a
+// bucket has no sample, or nil when the run has no gauges.
+func (r *Recorder) gaugeRows(n int) [][]int64 {
+	if len(r.gaugeNames) == 0 {
+		return nil
+	}
+	r.gaugeMu.Lock()
+	defer r.gaugeMu.Unlock()
+	gauges := make([][]int64, n)
+	for b := range gauges {
+		row := make([]int64, len(r.gaugeNames))
+		if b < len(r.gauges) && r.gauges[b] != nil {
+			copy(row, r.gauges[b])
+		} else {
+			for j := range row {
+				row[j] = -1 // no sample in this bucket
+			}
+		}
+		gauges[b] = row
+	}
+	return gauges
+}
+
+// rows returns the time series, buckets width apart, with gauges (nil:
+// none).
+func (sum *shardSum) rows(width time.Duration, gauges [][]int64) []Bucket {
+	out := make([]Bucket, sum.n)
+	var connected int64
+	for b := range out {
+		connected += int64(sum.series[b].connDelta)
+		row := Bucket{
+			Start:     time.Duration(b) * width,
+			Connected: connected,
+			Attempts:  int64(sum.series[b].attempts),
+			Connects:  int64(sum.series[b].connects),
+			Failures:  int64(sum.series[b].failures),
+			Closes:    make([]int64, len(sum.closeCols)),
+		}
+		for j := range sum.closeCols {
+			row.Closes[j] = sum.closeCols[j][b]
 		}
 		if gauges != nil {
 			row.Gauges = gauges[b]
 		}
-		res.Series[b] = row
+		out[b] = row
 	}
+	return out
+}
 
-	spans := make([]eventSpan, 0, slots)
+// spans returns the events that started within elapsed: the planned ones,
+// then the detected bursts with enough closes by events (the shards' sum).
+// It counts the bursts it drops in det (nil without detection).
+func (r *Recorder) spans(elapsed time.Duration, bursts []detectedBurst, events []shardEvent, det *DetectReport) []eventSpan {
+	spans := make([]eventSpan, 0, len(events))
 	for i, p := range r.plans {
 		// A participant that does not drive the chaos marks an event begun
 		// at its planned start ahead of time: if the run ended before that,
@@ -177,27 +212,30 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		spans = append(spans, eventSpan{slot: i, EventReport: EventReport{Index: i, PlannedAt: p.At, At: start,
 			Action: p.Action, Node: p.Node, Code: p.Code, Settle: p.Settle}})
 	}
-	if r.det != nil {
-		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}
-		n := 0
-		for _, b := range bursts {
-			if events[b.slot].affected < r.det.minCloses {
-				res.Detect.DroppedBursts++
-				res.Detect.DroppedCloses += events[b.slot].affected
-				continue
-			}
-			// Its own closes are its drain: imbalance is judged after the last.
-			spans = append(spans, eventSpan{slot: b.slot, EventReport: EventReport{Index: len(r.plans) + n, PlannedAt: b.start, At: b.start,
-				Action: DetectedAction, Node: b.node, Code: b.code, Settle: b.last - b.start}})
-			n++
+	n := 0
+	for _, b := range bursts {
+		if events[b.slot].affected < r.det.minCloses {
+			det.DroppedBursts++
+			det.DroppedCloses += events[b.slot].affected
+			continue
 		}
+		// Its own closes are its drain: imbalance is judged after the last.
+		spans = append(spans, eventSpan{slot: b.slot, EventReport: EventReport{Index: len(r.plans) + n, PlannedAt: b.start, At: b.start,
+			Action: DetectedAction, Node: b.node, Code: b.code, Settle: b.last - b.start}})
+		n++
 	}
-	res.Events = make([]EventReport, 0, len(spans))
+	return spans
+}
+
+// reports returns the reports of spans with what the shards recorded of
+// each.
+func (sum *shardSum) reports(spans []eventSpan) []EventReport {
+	out := make([]EventReport, 0, len(spans))
 	for _, sp := range spans {
-		e := &events[sp.slot]
+		e := &sum.events[sp.slot]
 		ev := sp.EventReport
 		ev.Affected, ev.Reconnected, ev.Attempts = e.affected, e.reconnected, e.attempts
-		ev.AttemptSeries = evSeries[sp.slot]
+		ev.AttemptSeries = sum.evSeries[sp.slot]
 		ev.FailedAttempts = make(map[string]int64, len(e.failures))
 		for reason, v := range e.failures {
 			ev.FailedAttempts[reason.String()] += v
@@ -210,10 +248,9 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		for _, us := range e.pending {
 			_ = ev.ReconnectAt.RecordValue(min(max(us, HistMin), HistMax)) // clamped: cannot fail
 		}
-		res.Events = append(res.Events, ev)
+		out = append(out, ev)
 	}
-	res.Analyze()
-	return res
+	return out
 }
 
 // eventSpan is a started event, planned or a detected burst with enough

@@ -1,6 +1,9 @@
 package stats
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Reason says why a connect attempt failed.
 type Reason int
@@ -18,6 +21,19 @@ const (
 	httpBase      Reason = 1000
 )
 
+// reasonNames spells each named reason as results files and thresholds do:
+// the one list of them. It is never written to.
+var reasonNames = [...]string{
+	Refused:       "refused",
+	Timeout:       "timeout",
+	Reset:         "reset",
+	TLS:           "tls",
+	Other:         "other",
+	BadHandshake:  "bad_handshake",
+	Cancelled:     "cancelled",
+	ScriptTimeout: "script_timeout",
+}
+
 // HTTPStatus returns the reason for a handshake answered with an HTTP status
 // other than 101.
 func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
@@ -26,26 +42,28 @@ func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
 // reset, tls, bad_handshake, cancelled, script_timeout, other or
 // http_<status>.
 func (r Reason) String() string {
-	switch r {
-	case Refused:
-		return "refused"
-	case Timeout:
-		return "timeout"
-	case Reset:
-		return "reset"
-	case TLS:
-		return "tls"
-	case Other:
-		return "other"
-	case BadHandshake:
-		return "bad_handshake"
-	case Cancelled:
-		return "cancelled"
-	case ScriptTimeout:
-		return "script_timeout"
+	if r > 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
 	}
 	if r > httpBase {
 		return "http_" + strconv.Itoa(int(r-httpBase))
 	}
 	return "other"
+}
+
+// ParseReason returns the reason that name spells, as String spells it,
+// and whether it is one: a named reason, or http_<status> for a status from
+// 100 to 599 written with three digits.
+func ParseReason(name string) (Reason, bool) {
+	for r, n := range reasonNames {
+		if n != "" && n == name {
+			return Reason(r), true
+		}
+	}
+	if s, ok := strings.CutPrefix(name, "http_"); ok && len(s) == 3 && s[0] >= '1' && s[0] <= '5' {
+		if status, err := strconv.Atoi(s); err == nil { // three digits: the first is one
+			return HTTPStatus(status), true
+		}
+	}
+	return 0, false
 }

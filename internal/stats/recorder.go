@@ -227,9 +227,11 @@ type Shard struct {
 
 	hist [numMetrics]*hdrhistogram.Histogram
 
-	attempts, connects, clientCloses, reconnects, gaveUp, sent, received int64
-	failures                                                             map[Reason]int64
-	closes                                                               map[int]int64
+	// counts are the shard's totals but for the failures, which are counted
+	// by Reason so that recording one never spells its reason; see
+	// addCounts.
+	counts   Counters
+	failures map[Reason]int64
 
 	// The series grow as the run goes on (amortized, so recording does not
 	// allocate in the steady state): memory follows the run's length, not
@@ -289,9 +291,18 @@ func (s *Shard) init(r *Recorder) {
 		s.hist[m] = NewHistogram()
 	}
 	s.failures = make(map[Reason]int64)
-	s.closes = make(map[int]int64)
+	s.counts.Closes = make(map[int]int64)
 	s.closeSeries = make(map[int]*sparseSeries)
 	s.events = make([]shardEvent, len(r.plans))
+}
+
+// addCounts adds the shard's totals to c, whose maps must not be nil.
+// The caller holds s.mu.
+func (s *Shard) addCounts(c *Counters) {
+	c.Add(&s.counts)
+	for reason, v := range s.failures {
+		c.ConnectFailures[reason.String()] += v
+	}
 }
 
 // grow extends a series so that index b exists.
@@ -346,7 +357,7 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 func (s *Shard) Attempt(t time.Time, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	s.attempts++
+	s.counts.ConnectAttempts++
 	if b >= 0 {
 		s.bucketAt(b).attempts++
 	}
@@ -360,7 +371,7 @@ func (s *Shard) Attempt(t time.Time, ev int) {
 func (s *Shard) Connect(t time.Time, latency time.Duration) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	s.connects++
+	s.counts.Connects++
 	if b >= 0 {
 		sb := s.bucketAt(b)
 		sb.connects++
@@ -393,7 +404,7 @@ func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 func (s *Shard) Close(t time.Time, code int, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	s.closes[code]++
+	s.counts.Closes[code]++
 	if b >= 0 {
 		cs := s.closeSeries[code]
 		if cs == nil {
@@ -422,7 +433,7 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 func (s *Shard) ClientClose(t time.Time) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	s.clientCloses++
+	s.counts.ClientCloses++
 	if b >= 0 {
 		s.bucketAt(b).connDelta--
 	}
@@ -446,7 +457,7 @@ func (s *Shard) Leave(t time.Time) {
 // observed at closedAt and attributed to event ev (-1: none).
 func (s *Shard) Reconnected(t, closedAt time.Time, ev int) {
 	s.mu.Lock()
-	s.reconnects++
+	s.counts.Reconnects++
 	record(s.hist[Reconnect], t.Sub(closedAt))
 	if e := s.event(ev); e != nil {
 		e.reconnected++
@@ -477,21 +488,21 @@ func (s *Shard) Recovered(latency time.Duration) {
 // GaveUp records a client that stopped reconnecting after too many attempts.
 func (s *Shard) GaveUp() {
 	s.mu.Lock()
-	s.gaveUp++
+	s.counts.GaveUp++
 	s.mu.Unlock()
 }
 
 // Sent records a message sent.
 func (s *Shard) Sent() {
 	s.mu.Lock()
-	s.sent++
+	s.counts.MessagesSent++
 	s.mu.Unlock()
 }
 
 // Received records a message received that is not a timed echo.
 func (s *Shard) Received() {
 	s.mu.Lock()
-	s.received++
+	s.counts.MessagesReceived++
 	s.mu.Unlock()
 }
 
@@ -499,7 +510,7 @@ func (s *Shard) Received() {
 // scheduled send time.
 func (s *Shard) Echo(rtt time.Duration) {
 	s.mu.Lock()
-	s.received++
+	s.counts.MessagesReceived++
 	record(s.hist[MessageRTT], rtt)
 	s.mu.Unlock()
 }

@@ -52,13 +52,32 @@ func NewHistogram() *hdrhistogram.Histogram {
 type Counters struct {
 	ConnectAttempts  int64
 	Connects         int64
-	ConnectFailures  map[string]int64 // by reason: refused, timeout, reset, http_<status>, tls, other
+	ConnectFailures  map[string]int64 // by reason, as Reason.String spells it
 	Closes           map[int]int64    // closes observed by clients, by close code
 	ClientCloses     int64            // sessions the clients ended themselves
 	Reconnects       int64
 	GaveUp           int64
 	MessagesSent     int64
 	MessagesReceived int64
+}
+
+// Add adds o's counts to c: the one sum of counters, of a run's shards
+// and of the segments of a run split over processes. c's maps must not be
+// nil.
+func (c *Counters) Add(o *Counters) {
+	c.ConnectAttempts += o.ConnectAttempts
+	c.Connects += o.Connects
+	c.ClientCloses += o.ClientCloses
+	c.Reconnects += o.Reconnects
+	c.GaveUp += o.GaveUp
+	c.MessagesSent += o.MessagesSent
+	c.MessagesReceived += o.MessagesReceived
+	for reason, v := range o.ConnectFailures {
+		c.ConnectFailures[reason] += v
+	}
+	for code, v := range o.Closes {
+		c.Closes[code] += v
+	}
 }
 
 // Bucket is one row of the time series.

@@ -50,24 +50,16 @@ func (r *Recorder) Snapshot() Snapshot {
 	if end := r.seriesEnd.Load(); end != 0 {
 		s.Elapsed = time.Duration(end - 1)
 	}
+	c := Counters{ConnectFailures: s.Failures, Closes: s.Closes}
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.Lock()
-		s.Attempts += sh.attempts
-		s.Connects += sh.connects
-		s.ClientCloses += sh.clientCloses
-		s.Reconnects += sh.reconnects
-		s.GaveUp += sh.gaveUp
-		s.Sent += sh.sent
-		s.Received += sh.received
-		for reason, n := range sh.failures {
-			s.Failures[reason.String()] += n
-		}
-		for code, n := range sh.closes {
-			s.Closes[code] += n
-		}
+		sh.addCounts(&c)
 		sh.mu.Unlock()
 	}
+	s.Attempts, s.Connects, s.ClientCloses = c.ConnectAttempts, c.Connects, c.ClientCloses
+	s.Reconnects, s.GaveUp = c.Reconnects, c.GaveUp
+	s.Sent, s.Received = c.MessagesSent, c.MessagesReceived
 	for i, p := range r.plans {
 		if start, ok := r.EventStarted(i); ok {
 			s.Events = append(s.Events, EventStart{Index: i, Action: p.Action, Node: p.Node, Code: p.Code, Start: start})
