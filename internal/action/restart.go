@@ -93,10 +93,13 @@ func simRestart(sim Sim, ev Event) error {
 
 func (restart) Hook() HookSpec { return restartHook() }
 
-// restartHook is the hook of restart and rolling_restart: a node's own
-// command or http request.
+// RestartHook is the name of the hook of restart and rolling_restart: an
+// external target's node's own command or http request.
+const RestartHook = "restart"
+
+// restartHook is the hook of restart and rolling_restart.
 func restartHook() HookSpec {
-	return HookSpec{Name: "restart", Vars: []string{"code", "drain", "downtime", "reason"}}
+	return HookSpec{Name: RestartHook, Vars: []string{"code", "drain", "downtime", "reason"}}
 }
 
 func (restart) HookVars(ev Event) map[string]string { return restartVars(ev) }

@@ -12,9 +12,9 @@ import (
 
 func TestPlanRollingRestart(t *testing.T) {
 	p := &profile.Profile{Seed: 7, Target: profile.Target{Nodes: 3}, Chaos: []profile.ChaosStep{
-		{At: 10 * time.Second, Action: profile.ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 2, Interval: 8 * time.Second,
+		{At: 10 * time.Second, Action: "rolling_restart", Params: &action.RollingRestartParams{Batch: 2, Interval: 8 * time.Second,
 			Drain: time.Second, Downtime: 2 * time.Second, Code: 1012}},
-		{At: 5 * time.Second, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 0.1, Code: 1000}},
+		{At: 5 * time.Second, Action: "close", Params: &action.CloseParams{Fraction: 0.1, Code: 1000}},
 	}}
 	got := Plan(p)
 	want := []struct {
@@ -86,9 +86,9 @@ func (l *beginLog) BeginEvent(i int, t time.Time) {
 
 func TestControllerRunsOnTimeline(t *testing.T) {
 	p := &profile.Profile{Target: profile.Target{Nodes: 3}, Chaos: []profile.ChaosStep{
-		{At: 20 * time.Millisecond, Action: profile.ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 1,
+		{At: 20 * time.Millisecond, Action: "rolling_restart", Params: &action.RollingRestartParams{Batch: 1,
 			Interval: 60 * time.Millisecond, Downtime: 10 * time.Millisecond, Code: 1012}},
-		{At: 200 * time.Millisecond, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 0.5, Code: 1000}},
+		{At: 200 * time.Millisecond, Action: "close", Params: &action.CloseParams{Fraction: 0.5, Code: 1000}},
 	}}
 	start := time.Now()
 	f := &fakeTarget{start: start}
@@ -119,8 +119,8 @@ func TestControllerRunsOnTimeline(t *testing.T) {
 
 func TestControllerStopsOnCancel(t *testing.T) {
 	p := &profile.Profile{Target: profile.Target{Nodes: 3}, Chaos: []profile.ChaosStep{
-		{At: 0, Action: profile.ActionRestart, Params: &action.RestartParams{Node: 1, Downtime: time.Hour, Code: 1012}},
-		{At: time.Hour, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 1, Code: 1000}},
+		{At: 0, Action: "restart", Params: &action.RestartParams{Node: 1, Downtime: time.Hour, Code: 1012}},
+		{At: time.Hour, Action: "close", Params: &action.CloseParams{Fraction: 1, Code: 1000}},
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

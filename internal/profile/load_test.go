@@ -121,9 +121,9 @@ func TestDefaultFileSpellsOutDefaults(t *testing.T) {
 		t.Errorf("default.toml without chaos and thresholds:\n%+v\nDefaults():\n%+v", got, want)
 	}
 	wantChaos := []ChaosStep{
-		{At: 10 * time.Second, Action: ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 1, Interval: 8 * time.Second,
+		{At: 10 * time.Second, Action: "rolling_restart", Params: &action.RollingRestartParams{Batch: 1, Interval: 8 * time.Second,
 			Downtime: 2 * time.Second, Code: 1012}},
-		{At: 38 * time.Second, Action: ActionClose, Params: &action.CloseParams{Fraction: 0.1, Code: 1000}},
+		{At: 38 * time.Second, Action: "close", Params: &action.CloseParams{Fraction: 0.1, Code: 1000}},
 	}
 	if !reflect.DeepEqual(p.Chaos, wantChaos) {
 		t.Errorf("chaos = %+v, want %+v", p.Chaos, wantChaos)
@@ -175,10 +175,10 @@ func TestDefaultsForOmittedKeys(t *testing.T) {
 	want.Name = "minimal" // from the file name
 	want.Fleet.Clients = 100
 	want.Chaos = []ChaosStep{
-		{At: 5 * time.Second, Action: ActionRollingRestart, Params: &action.RollingRestartParams{Batch: 1, Interval: 10 * time.Second,
+		{At: 5 * time.Second, Action: "rolling_restart", Params: &action.RollingRestartParams{Batch: 1, Interval: 10 * time.Second,
 			Downtime: 2 * time.Second, Code: 1012}},
-		{At: 40 * time.Second, Action: ActionRestart, Params: &action.RestartParams{Node: 2, Downtime: 2 * time.Second, Code: 1012}},
-		{At: 30 * time.Second, Action: ActionClose, Params: &action.CloseParams{Fraction: 1, Code: 1000}},
+		{At: 40 * time.Second, Action: "restart", Params: &action.RestartParams{Node: 2, Downtime: 2 * time.Second, Code: 1012}},
+		{At: 30 * time.Second, Action: "close", Params: &action.CloseParams{Fraction: 1, Code: 1000}},
 	}
 	want.Path = "testdata/minimal.toml"
 	want.SHA256 = p.SHA256

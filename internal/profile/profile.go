@@ -111,7 +111,7 @@ type Hook struct {
 
 // RestartHook is the name of the hook that a node's own command or HTTP
 // request is: restart and rolling_restart steps run it.
-const RestartHook = "restart"
+const RestartHook = action.RestartHook
 
 // Hook returns the node's hook of the name, and whether the node has it.
 func (n NodeHook) Hook(name string) (Hook, bool) {
@@ -231,10 +231,3 @@ func (r Reconnect) BackoffParams() backoff.Params {
 // action, and the action's own keys (see internal/action).
 type ChaosStep = action.Step
 
-// Names of the first chaos actions, for code that builds profiles; every
-// action's name is its Name() in internal/action.
-const (
-	ActionRollingRestart = "rolling_restart"
-	ActionRestart        = "restart"
-	ActionClose          = "close"
-)

@@ -172,7 +172,7 @@ func TestValidateInCode(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Errorf("Defaults().Validate(): %v", err)
 	}
-	p.Chaos = []ChaosStep{StepDefaults(ActionRollingRestart), StepDefaults(ActionClose)}
+	p.Chaos = []ChaosStep{StepDefaults("rolling_restart"), StepDefaults("close")}
 	p.Chaos[0].At = 10 * time.Second
 	p.Chaos[1].At = 20 * time.Second
 	if err := p.Validate(); err != nil {

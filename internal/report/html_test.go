@@ -361,7 +361,7 @@ func TestHTMLHostileStrings(t *testing.T) {
 }
 
 func stepWithReason(reason string) profile.ChaosStep {
-	s := profile.StepDefaults(profile.ActionClose)
+	s := profile.StepDefaults("close")
 	s.At = 20 * time.Second
 	s.Params.(*action.CloseParams).Reason = reason
 	return s

@@ -67,7 +67,7 @@ func TestConstantBackoffOnIdleTarget(t *testing.T) {
 		t.Errorf("reconnect latency from %v to %v: want just above %v", lo, hi, d)
 	}
 	for _, e := range run.Results.Events {
-		if e.Action != profile.ActionRollingRestart {
+		if e.Action != "rolling_restart" {
 			continue
 		}
 		if e.Reconnected != e.Affected || e.Affected == 0 {

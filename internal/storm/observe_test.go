@@ -18,7 +18,7 @@ func TestObserve(t *testing.T) {
 	p.Duration = profile.Dur(2 * time.Second)
 	p.Fleet.Clients = 20
 	p.Fleet.Ramp = profile.Dur(0)
-	p.Chaos = []profile.ChaosStep{{At: 500 * time.Millisecond, Action: profile.ActionClose, Params: &action.CloseParams{Fraction: 0.5, Code: 1000}}}
+	p.Chaos = []profile.ChaosStep{{At: 500 * time.Millisecond, Action: "close", Params: &action.CloseParams{Fraction: 0.5, Code: 1000}}}
 
 	var (
 		calls    int
@@ -54,7 +54,7 @@ func TestObserve(t *testing.T) {
 	default:
 		t.Fatal("Run returned before the observer ended")
 	}
-	if calls != 1 || len(plan) != 1 || plan[0].Action != profile.ActionClose {
+	if calls != 1 || len(plan) != 1 || plan[0].Action != "close" {
 		t.Fatalf("%d calls, plan %+v", calls, plan)
 	}
 	if seen.Connected != int64(p.Fleet.Clients) || len(seen.Events) != 1 || seen.Events[0].Code != 1000 {

@@ -34,7 +34,7 @@ func TestSegmentWithoutChaos(t *testing.T) {
 	p.Fleet.Clients = 30
 	p.Fleet.Ramp = profile.Dur(300 * time.Millisecond)
 	p.Fleet.Reconnect = profile.Reconnect{Strategy: profile.StrategyConstant, Base: profile.Dur(200 * time.Millisecond)}
-	p.Chaos = []profile.ChaosStep{{At: time.Second, Action: profile.ActionRestart, Params: &action.RestartParams{Node: 0, Code: 1012}}}
+	p.Chaos = []profile.ChaosStep{{At: time.Second, Action: "restart", Params: &action.RestartParams{Node: 0, Code: 1012}}}
 
 	startAt := time.Now().Add(700 * time.Millisecond).Round(time.Millisecond)
 	// The participant that drives the chaos, on the same timeline.

@@ -32,8 +32,8 @@ var Sets = []string{"fleet.clients=30", "duration=8s", "chaos.0.at=2s", "chaos.0
 // Plans are the run's chaos events: a restart of node 0 at 2 s, closing the
 // even clients with 1012, and a 1000 close at 6 s of the clients i%4 == 1.
 var Plans = []stats.EventPlan{
-	{At: 2 * time.Second, Action: profile.ActionRollingRestart, Node: 0, Code: 1012, Window: time.Second, Settle: 500 * time.Millisecond},
-	{At: 6 * time.Second, Action: profile.ActionClose, Node: -1, Code: 1000},
+	{At: 2 * time.Second, Action: "rolling_restart", Node: 0, Code: 1012, Window: time.Second, Settle: 500 * time.Millisecond},
+	{At: 6 * time.Second, Action: "close", Node: -1, Code: 1000},
 }
 
 // Options say how the run is split.
