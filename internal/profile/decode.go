@@ -91,135 +91,173 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 	k := keyString(path)
 	d.seen[k] = source{line: d.lines[k], set: d.set}
 	before := len(d.errs)
-	t := rv.Type()
-	switch {
+	switch t := rv.Type(); {
 	case isDuration(t):
-		s, ok := raw.(string)
-		if !ok {
-			d.typeError(path, t, raw)
-			break
-		}
-		var v Duration
-		if err := v.UnmarshalText([]byte(s)); err != nil {
-			d.fail(path, "%v", err)
-			break
-		}
-		if t == timeDurationType {
-			rv.SetInt(int64(v.D()))
-			break
-		}
-		rv.Set(reflect.ValueOf(v))
+		d.unifyDuration(path, raw, rv)
 	case t == stepType:
 		d.unifyStep(path, raw, rv)
 	case t.Kind() == reflect.Struct:
-		tbl, ok := raw.(map[string]any)
-		if !ok {
-			d.typeError(path, t, raw)
-			break
-		}
-		for _, name := range d.sortedKeys(path, tbl) {
-			sub := join(path, name)
-			// target.nodes is a count for the embedded target and the
-			// proxy, and [[target.nodes]], the nodes and their restart
-			// hooks, for an external one.
-			if _, isArray := asArray(tbl[name]); isArray && t == targetType && name == "nodes" {
-				d.unify(sub, tbl[name], rv.FieldByName("NodeHooks"))
-				continue
-			}
-			i, ok := fieldIndex(t, name)
-			if !ok {
-				d.unknownKey(sub, t)
-				continue
-			}
-			d.unify(sub, tbl[name], rv.Field(i))
-		}
+		d.unifyStruct(path, raw, rv)
 	case t.Kind() == reflect.Map:
-		tbl, ok := raw.(map[string]any)
-		if !ok {
-			d.typeError(path, t, raw)
-			break
-		}
-		if rv.IsNil() {
-			rv.Set(reflect.MakeMap(t))
-		}
-		// Entries merge into the map: on_close overrides code by code.
-		for _, name := range d.sortedKeys(path, tbl) {
-			ev := reflect.New(t.Elem()).Elem()
-			if d.unify(join(path, name), tbl[name], ev) {
-				rv.SetMapIndex(reflect.ValueOf(name).Convert(t.Key()), ev)
-			}
-		}
+		d.unifyMap(path, raw, rv)
 	case t.Kind() == reflect.Slice:
-		arr, ok := asArray(raw)
+		d.unifySlice(path, raw, rv)
+	default:
+		d.unifyScalar(path, raw, rv)
+	}
+	return len(d.errs) == before
+}
+
+// unifyDuration decodes a duration string into a Duration or a
+// time.Duration.
+func (d *decoder) unifyDuration(path []string, raw any, rv reflect.Value) {
+	s, ok := raw.(string)
+	if !ok {
+		d.typeError(path, rv.Type(), raw)
+		return
+	}
+	var v Duration
+	if err := v.UnmarshalText([]byte(s)); err != nil {
+		d.fail(path, "%v", err)
+		return
+	}
+	if rv.Type() == timeDurationType {
+		rv.SetInt(int64(v.D()))
+		return
+	}
+	rv.Set(reflect.ValueOf(v))
+}
+
+// unifyStruct decodes a table into a struct, key by key: a key the struct
+// has no field for is an unknown key.
+func (d *decoder) unifyStruct(path []string, raw any, rv reflect.Value) {
+	t := rv.Type()
+	tbl, ok := raw.(map[string]any)
+	if !ok {
+		d.typeError(path, t, raw)
+		return
+	}
+	for _, name := range d.sortedKeys(path, tbl) {
+		sub := join(path, name)
+		// target.nodes is a count for the embedded target and the
+		// proxy, and [[target.nodes]], the nodes and their restart
+		// hooks, for an external one.
+		if _, isArray := asArray(tbl[name]); isArray && t == targetType && name == "nodes" {
+			d.unify(sub, tbl[name], rv.FieldByName("NodeHooks"))
+			continue
+		}
+		i, ok := fieldIndex(t, name)
 		if !ok {
-			d.typeError(path, t, raw)
-			break
+			d.unknownKey(sub, t)
+			continue
 		}
-		// An array replaces the one before it, and what was given for it.
-		for key := range d.seen {
-			if strings.HasPrefix(key, k+".") {
-				delete(d.seen, key)
-			}
+		d.unify(sub, tbl[name], rv.Field(i))
+	}
+}
+
+// unifyMap decodes a table into a map; its entries merge into the map's,
+// so on_close overrides code by code.
+func (d *decoder) unifyMap(path []string, raw any, rv reflect.Value) {
+	t := rv.Type()
+	tbl, ok := raw.(map[string]any)
+	if !ok {
+		d.typeError(path, t, raw)
+		return
+	}
+	if rv.IsNil() {
+		rv.Set(reflect.MakeMap(t))
+	}
+	for _, name := range d.sortedKeys(path, tbl) {
+		ev := reflect.New(t.Elem()).Elem()
+		if d.unify(join(path, name), tbl[name], ev) {
+			rv.SetMapIndex(reflect.ValueOf(name).Convert(t.Key()), ev)
 		}
-		for key := range d.steps {
-			if strings.HasPrefix(key, k+".") {
-				delete(d.steps, key)
-			}
+	}
+}
+
+// unifySlice decodes an array; it replaces the one before it, and what was
+// given for it.
+func (d *decoder) unifySlice(path []string, raw any, rv reflect.Value) {
+	t := rv.Type()
+	arr, ok := asArray(raw)
+	if !ok {
+		d.typeError(path, t, raw)
+		return
+	}
+	k := keyString(path)
+	for key := range d.seen {
+		if strings.HasPrefix(key, k+".") {
+			delete(d.seen, key)
 		}
-		out := reflect.MakeSlice(t, len(arr), len(arr))
-		for i, el := range arr {
-			d.unify(join(path, strconv.Itoa(i)), el, out.Index(i))
+	}
+	for key := range d.steps {
+		if strings.HasPrefix(key, k+".") {
+			delete(d.steps, key)
 		}
-		rv.Set(out)
-	case t.Kind() == reflect.String:
-		s, ok := raw.(string)
-		if !ok {
-			d.typeError(path, t, raw)
-			break
+	}
+	out := reflect.MakeSlice(t, len(arr), len(arr))
+	for i, el := range arr {
+		d.unify(join(path, strconv.Itoa(i)), el, out.Index(i))
+	}
+	rv.Set(out)
+}
+
+// unifyScalar decodes a string, a boolean or a number.
+func (d *decoder) unifyScalar(path []string, raw any, rv reflect.Value) {
+	t := rv.Type()
+	switch k := t.Kind(); {
+	case k == reflect.String:
+		if s, ok := raw.(string); ok {
+			rv.SetString(s)
+			return
 		}
-		rv.SetString(s)
-	case t.Kind() == reflect.Bool:
-		b, ok := raw.(bool)
-		if !ok {
-			d.typeError(path, t, raw)
-			break
+	case k == reflect.Bool:
+		if b, ok := raw.(bool); ok {
+			rv.SetBool(b)
+			return
 		}
-		rv.SetBool(b)
-	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
-		n, ok := raw.(int64)
-		switch {
-		case !ok:
-			d.typeError(path, t, raw)
-		case rv.OverflowInt(n):
-			d.fail(path, "%d is too large", n)
-		default:
-			rv.SetInt(n)
+	case k >= reflect.Int && k <= reflect.Int64:
+		if n, ok := raw.(int64); ok {
+			d.setInt(path, n, rv)
+			return
 		}
-	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
-		n, ok := raw.(int64)
-		switch {
-		case !ok:
-			d.typeError(path, t, raw)
-		case n < 0:
-			d.fail(path, "%d is negative: write an integer of 0 or more", n)
-		case rv.OverflowUint(uint64(n)):
-			d.fail(path, "%d is too large", n)
-		default:
-			rv.SetUint(uint64(n))
+	case k >= reflect.Uint && k <= reflect.Uint64:
+		if n, ok := raw.(int64); ok {
+			d.setUint(path, n, rv)
+			return
 		}
-	case t.Kind() == reflect.Float64:
+	case k == reflect.Float64:
 		switch n := raw.(type) {
 		case float64:
 			rv.SetFloat(n)
+			return
 		case int64:
 			rv.SetFloat(float64(n))
-		default:
-			d.typeError(path, t, raw)
+			return
 		}
 	default:
 		panic("profile: no decoding for schema type " + t.String())
 	}
-	return len(d.errs) == before
+	d.typeError(path, t, raw)
+}
+
+func (d *decoder) setInt(path []string, n int64, rv reflect.Value) {
+	if rv.OverflowInt(n) {
+		d.fail(path, "%d is too large", n)
+		return
+	}
+	rv.SetInt(n)
+}
+
+func (d *decoder) setUint(path []string, n int64, rv reflect.Value) {
+	switch {
+	case n < 0:
+		d.fail(path, "%d is negative: write an integer of 0 or more", n)
+	case rv.OverflowUint(uint64(n)):
+		d.fail(path, "%d is too large", n)
+	default:
+		rv.SetUint(uint64(n))
+	}
 }
 
 // sortedKeys returns the keys of tbl in file order, so errors come in the
