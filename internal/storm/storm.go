@@ -84,9 +84,9 @@ const lateStart = 100 * time.Millisecond
 // clients close with 1001 and the results gathered so far are returned with
 // Interrupted set. The error is non-nil only when nothing could be measured.
 func Run(ctx context.Context, p *profile.Profile, opts Options) (*results.Run, error) {
-	logw := opts.Log
-	if logw == nil {
-		logw = io.Discard
+	r := &run{p: p, opts: opts, log: opts.Log, abort: make(chan string, 1)}
+	if r.log == nil {
+		r.log = io.Discard
 	}
 	limits := Limits{Segment: opts.Segment, Segments: opts.Segments, TargetElsewhere: opts.Remote != nil}
 	if err := CheckLimits(p, limits); err != nil {
@@ -95,215 +95,278 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*results.Run, e
 	if err := checkSources(p); err != nil {
 		return nil, err
 	}
+	stopTarget, err := r.startTarget(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer stopTarget()
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+	r.measure(ctx)
+	return r.finish(), nil
+}
 
-	url := p.Target.URL
-	var emb *local // the embedded target or the proxy, which wsstorm runs itself
-	var hookTarget *hooks.Target
-	// A failed hook with on_hook_failure = "abort" ends the run early.
-	abort := make(chan string, 1)
+// run is one storm under way: what Run's phases hand each other.
+type run struct {
+	p    *profile.Profile
+	opts Options
+	log  io.Writer
+
+	url        string         // what the clients dial
+	emb        *local         // the embedded target or the proxy, which wsstorm runs itself
+	hookTarget *hooks.Target  // an external target's hooks
+	abort      chan string    // a failed hook with on_hook_failure = "abort" ends the run early
+	events     []action.Event // the chaos plan
+	fcfg       fleet.Config
+	started    time.Time // the run's origin, on the monotonic clock
+	rec        *stats.Recorder
+	fl         *fleet.Fleet
+
+	outcomes    []chaos.Outcome
+	end         []nodes.Stats // the server's view at the end
+	elapsed     time.Duration
+	interrupted bool
+	aborted     string
+}
+
+// startTarget starts what the clients connect to, as the profile's mode
+// says, and returns what stops it.
+func (r *run) startTarget(ctx context.Context) (stop func(), err error) {
+	p, logw := r.p, r.log
+	r.url = p.Target.URL
+	stop = func() {}
 	switch p.Target.Mode {
 	case profile.ModeEmbedded:
-		if opts.Remote != nil {
-			if n := opts.Remote.Nodes(); n != p.Target.Nodes {
-				return nil, fmt.Errorf("%w: the wsstorm serve processes have %d nodes, but the profile's target.nodes is %d: give serve --nodes %d in all, or run with --set target.nodes=%d",
+		if r.opts.Remote != nil {
+			if n := r.opts.Remote.Nodes(); n != p.Target.Nodes {
+				return stop, fmt.Errorf("%w: the wsstorm serve processes have %d nodes, but the profile's target.nodes is %d: give serve --nodes %d in all, or run with --set target.nodes=%d",
 					ErrCannotRun, n, p.Target.Nodes, p.Target.Nodes, n)
 			}
-			emb = remoteLocal(opts.Remote)
-			url = emb.url
-			fmt.Fprintf(logw, "target: %d nodes of wsstorm serve at %s\n", emb.nodes, url)
-			break
+			r.emb = remoteLocal(r.opts.Remote)
+			r.url = r.emb.url
+			fmt.Fprintf(logw, "target: %d nodes of wsstorm serve at %s\n", r.emb.nodes, r.url)
+			return stop, nil
 		}
-		var err error
-		if emb, err = startEmbedded(ctx, p); err != nil {
-			return nil, err
+		if r.emb, err = startEmbedded(ctx, p); err != nil {
+			return stop, err
 		}
-		defer emb.shutdown()
-		url = emb.url
-		fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, url)
+		r.url = r.emb.url
+		fmt.Fprintf(logw, "target: %d embedded nodes at %s\n", p.Target.Nodes, r.url)
+		return r.emb.shutdown, nil
 	case profile.ModeProxy:
-		var err error
-		if emb, err = startProxy(ctx, p); err != nil {
-			return nil, err
+		if r.emb, err = startProxy(ctx, p); err != nil {
+			return stop, err
 		}
-		defer emb.shutdown()
-		url = proxiedURL(emb.url, p.Target.URL)
-		fmt.Fprintf(logw, "target: %d proxy nodes at %s, forwarding to %s\n", p.Target.Nodes, emb.url, p.Redact(profile.RedactURL(p.Target.URL)))
+		r.url = proxiedURL(r.emb.url, p.Target.URL)
+		fmt.Fprintf(logw, "target: %d proxy nodes at %s, forwarding to %s\n", p.Target.Nodes, r.emb.url, p.Redact(profile.RedactURL(p.Target.URL)))
+		return r.emb.shutdown, nil
 	case profile.ModeExternal:
-		shown := p.Redact(profile.RedactURL(url))
-		if n := len(p.Target.URLs); n > 0 {
-			shown = fmt.Sprintf("%d URLs, the first %s", n, p.Redact(profile.RedactURL(p.Target.URLs[0])))
-		}
-		fmt.Fprintf(logw, "target: external, %s\n", shown)
-		if len(p.Target.NodeHooks) > 0 {
-			hookTarget = hooks.NewTarget(p.Target.NodeHooks)
-			hookTarget.OnRun = func(r hooks.Run) {
-				what := "ok"
-				switch {
-				case r.Cancelled:
-					what = "cut short, the run ended"
-				case r.Err != nil:
-					what = "FAILED: " + r.Err.Error()
-				}
-				fmt.Fprintf(logw, "%s\n", p.Redact(fmt.Sprintf("hook of node %d (%s) for event %d: %s in %.2fs", r.Node, r.Name, r.Event, what, r.Duration.Seconds())))
-				if r.Err == nil || p.Target.OnHookFailure != profile.OnHookFailureAbort {
-					return
-				}
-				select {
-				case abort <- p.Redact(fmt.Sprintf("the hook of node %d (%s) failed: %v", r.Node, r.Name, r.Err)):
-				default:
-				}
-			}
-		}
-	default:
-		return nil, fmt.Errorf("%w: target mode %q is not available", ErrCannotRun, p.Target.Mode)
+		r.external()
+		return stop, nil
 	}
+	return stop, fmt.Errorf("%w: target mode %q is not available", ErrCannotRun, p.Target.Mode)
+}
 
-	events := chaos.Plan(p)
-	plans := chaos.EventPlans(events)
-	fcfg, err := fleet.FromProfile(p, url)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
+// external prepares an external target: its URLs, and its nodes' hooks,
+// whose runs are logged as they end.
+func (r *run) external() {
+	p, logw := r.p, r.log
+	shown := p.Redact(profile.RedactURL(r.url))
+	if n := len(p.Target.URLs); n > 0 {
+		shown = fmt.Sprintf("%d URLs, the first %s", n, p.Redact(profile.RedactURL(p.Target.URLs[0])))
+	}
+	fmt.Fprintf(logw, "target: external, %s\n", shown)
+	if len(p.Target.NodeHooks) == 0 {
+		return
+	}
+	r.hookTarget = hooks.NewTarget(p.Target.NodeHooks)
+	r.hookTarget.OnRun = func(h hooks.Run) {
+		what := "ok"
+		switch {
+		case h.Cancelled:
+			what = "cut short, the run ended"
+		case h.Err != nil:
+			what = "FAILED: " + h.Err.Error()
+		}
+		fmt.Fprintf(logw, "%s\n", p.Redact(fmt.Sprintf("hook of node %d (%s) for event %d: %s in %.2fs", h.Node, h.Name, h.Event, what, h.Duration.Seconds())))
+		if h.Err == nil || p.Target.OnHookFailure != profile.OnHookFailureAbort {
+			return
+		}
+		select {
+		case r.abort <- p.Redact(fmt.Sprintf("the hook of node %d (%s) failed: %v", h.Node, h.Name, h.Err)):
+		default:
+		}
+	}
+}
+
+// prepare plans the chaos, configures the fleet and its share of the dials,
+// waits for the shared start time if there is one, and makes the recorder
+// and the fleet.
+func (r *run) prepare(ctx context.Context) error {
+	p, opts := r.p, r.opts
+	r.events = chaos.Plan(p)
+	var err error
+	if r.fcfg, err = fleet.FromProfile(p, r.url); err != nil {
+		return fmt.Errorf("%w: %w", ErrCannotRun, err)
 	}
 	if opts.Segments > 1 {
-		fcfg.Segment, fcfg.Segments = opts.Segment, opts.Segments
+		r.fcfg.Segment, r.fcfg.Segments = opts.Segment, opts.Segments
 		// Shares that add up to the whole: no more dials in flight over
 		// the segments than in one process.
-		share := fcfg.MaxDialing / opts.Segments
-		if opts.Segment < fcfg.MaxDialing%opts.Segments {
+		share := r.fcfg.MaxDialing / opts.Segments
+		if opts.Segment < r.fcfg.MaxDialing%opts.Segments {
 			share++
 		}
-		fcfg.MaxDialing = max(1, share)
+		r.fcfg.MaxDialing = max(1, share)
 	}
-	started := time.Now()
-	if !opts.StartAt.IsZero() {
-		wait := time.Until(opts.StartAt)
-		if wait > 0 {
-			fmt.Fprintf(logw, "waiting %.1fs for the start time %s\n", wait.Seconds(), opts.StartAt.UTC().Format(time.RFC3339Nano))
-			if !action.SleepUntil(ctx, opts.StartAt) {
-				return nil, ErrNotStarted
-			}
-		} else if -wait > lateStart {
-			fmt.Fprintf(logw, "warning: started %.3fs after the start time %s: the clients due by now start at once\n", -wait.Seconds(), opts.StartAt.UTC().Format(time.RFC3339Nano))
-		}
-		// The shared origin on this process's monotonic clock.
-		started = time.Now().Add(time.Until(opts.StartAt))
+	if r.started, err = r.startTime(ctx); err != nil {
+		return err
 	}
-	scfg := stats.Config{Start: started, Horizon: p.Duration.D() + stats.ShutdownGrace, Events: plans}
+	scfg := stats.Config{Start: r.started, Horizon: p.Duration.D() + stats.ShutdownGrace, Events: chaos.EventPlans(r.events)}
 	if opts.NoChaos {
-		emb = nil // the driving participant samples the target
+		r.emb = nil // the driving participant samples the target
 	}
-	if emb != nil {
-		scfg.GaugeNames, scfg.ImbalanceGauges = emb.gauges()
+	if r.emb != nil {
+		scfg.GaugeNames, scfg.ImbalanceGauges = r.emb.gauges()
 	}
 	if d := p.Detect; d.Enabled {
 		// Observe mode: the profile has no chaos steps; the restarts happen
 		// elsewhere and are found in the closes.
 		scfg.Detect = &stats.DetectConfig{Gap: d.Gap.D(), MinCloses: d.MinCloses}
-		fmt.Fprintf(logw, "observe mode: a burst of at least %d closes with one code, each within %s of the last, is an event\n", d.MinCloses, d.Gap.D())
+		fmt.Fprintf(r.log, "observe mode: a burst of at least %d closes with one code, each within %s of the last, is an event\n", d.MinCloses, d.Gap.D())
 	}
-	rec := stats.New(scfg)
-	fl, err := fleet.New(fcfg, rec)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
+	r.rec = stats.New(scfg)
+	if r.fl, err = fleet.New(r.fcfg, r.rec); err != nil {
+		return fmt.Errorf("%w: %w", ErrCannotRun, err)
 	}
+	return nil
+}
 
+// startTime is the run's origin: now, or the shared start time of a
+// segment, which it waits for.
+func (r *run) startTime(ctx context.Context) (time.Time, error) {
+	at := r.opts.StartAt
+	if at.IsZero() {
+		return time.Now(), nil
+	}
+	wait := time.Until(at)
+	if wait > 0 {
+		fmt.Fprintf(r.log, "waiting %.1fs for the start time %s\n", wait.Seconds(), at.UTC().Format(time.RFC3339Nano))
+		if !action.SleepUntil(ctx, at) {
+			return time.Time{}, ErrNotStarted
+		}
+	} else if -wait > lateStart {
+		fmt.Fprintf(r.log, "warning: started %.3fs after the start time %s: the clients due by now start at once\n", -wait.Seconds(), at.UTC().Format(time.RFC3339Nano))
+	}
+	// The shared origin on this process's monotonic clock.
+	return time.Now().Add(time.Until(at)), nil
+}
+
+// measure runs the fleet, the chaos and the observers until the end of the
+// run's duration, an interruption or an abort.
+func (r *run) measure(ctx context.Context) {
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup
-	if opts.Observe != nil {
-		wg.Go(func() { opts.Observe(runCtx, rec) })
+	if r.opts.Observe != nil {
+		wg.Go(func() { r.opts.Observe(runCtx, r.rec) })
 	}
-	wg.Go(func() { fl.Run(runCtx) })
-	if detected := rec.Detected(); detected != nil {
-		wg.Go(func() { logDetected(runCtx, logw, detected) })
+	wg.Go(func() { r.fl.Run(runCtx) })
+	if detected := r.rec.Detected(); detected != nil {
+		wg.Go(func() { logDetected(runCtx, r.log, detected) })
 	}
-	var outcomes []chaos.Outcome
 	var chaosTarget action.Target
 	switch {
-	case opts.NoChaos:
-		wg.Go(func() { recordOnly(runCtx, rec, events, started) })
-	case emb != nil:
-		chaosTarget = emb.target
-		wg.Go(func() { emb.sampleEvery(runCtx, rec) })
-	case hookTarget != nil:
-		chaosTarget = hookTarget
+	case r.opts.NoChaos:
+		wg.Go(func() { recordOnly(runCtx, r.rec, r.events, r.started) })
+	case r.emb != nil:
+		chaosTarget = r.emb.target
+		wg.Go(func() { r.emb.sampleEvery(runCtx, r.rec) })
+	case r.hookTarget != nil:
+		chaosTarget = r.hookTarget
 	}
-	if chaosTarget != nil && len(events) > 0 {
+	if chaosTarget != nil && len(r.events) > 0 {
 		wg.Go(func() {
-			ctl := &chaos.Controller{Target: chaosTarget, Events: events, Log: rec}
-			outcomes = ctl.Run(runCtx, started)
+			ctl := &chaos.Controller{Target: chaosTarget, Events: r.events, Log: r.rec}
+			r.outcomes = ctl.Run(runCtx, r.started)
 		})
 	}
+	r.wait(ctx)
+	if r.emb != nil && (r.end == nil || r.interrupted || r.aborted != "") {
+		r.end = r.emb.sample(r.rec)
+	}
+	now := time.Now()
+	r.elapsed = now.Sub(r.started)
+	r.rec.EndSeries(now)
+	stop()
+	wg.Wait()
+}
 
-	deadline := time.NewTimer(time.Until(started.Add(p.Duration.D())))
-	// The server's view at the end, taken before the clients go away. A
-	// target shared with segments in other processes, whose clients leave
-	// on the same stroke, is read one bucket before the end.
-	var end []nodes.Stats
+// wait waits for the end of the run's duration, an interruption (ctx) or
+// an abort, and samples the server's view at the end, before the clients
+// go away. A target shared with segments in other processes, whose clients
+// leave on the same stroke, is read one bucket before the end.
+func (r *run) wait(ctx context.Context) {
+	deadline := time.NewTimer(time.Until(r.started.Add(r.p.Duration.D())))
+	defer deadline.Stop()
 	var endSample <-chan time.Time
-	if emb != nil && opts.Remote != nil && opts.Segments > 1 {
-		t := time.NewTimer(time.Until(started.Add(p.Duration.D() - stats.SampleEvery)))
+	if r.emb != nil && r.opts.Remote != nil && r.opts.Segments > 1 {
+		t := time.NewTimer(time.Until(r.started.Add(r.p.Duration.D() - stats.SampleEvery)))
 		defer t.Stop()
 		endSample = t.C
 	}
-	interrupted, aborted := false, ""
-wait:
 	for {
 		select {
 		case <-endSample:
-			end, endSample = emb.sample(rec), nil
+			r.end, endSample = r.emb.sample(r.rec), nil
 		case <-deadline.C:
-			break wait
+			return
 		case <-ctx.Done():
-			interrupted = true
-			deadline.Stop()
-			break wait
-		case aborted = <-abort:
-			deadline.Stop()
-			fmt.Fprintf(logw, "run aborted: %s\n", aborted)
-			break wait
+			r.interrupted = true
+			return
+		case r.aborted = <-r.abort:
+			fmt.Fprintf(r.log, "run aborted: %s\n", r.aborted)
+			return
 		}
 	}
-	if emb != nil && (end == nil || interrupted || aborted != "") {
-		end = emb.sample(rec)
-	}
-	now := time.Now()
-	elapsed := now.Sub(started)
-	rec.EndSeries(now)
-	stop()
-	wg.Wait()
+}
 
-	for _, o := range outcomes {
+// finish gathers the results, with what the chaos and the target say, and
+// warns of what does not add up.
+func (r *run) finish() *results.Run {
+	logw := r.log
+	for _, o := range r.outcomes {
 		// A hook's failure was logged as it happened.
-		if o.Err != nil && !errors.Is(o.Err, context.Canceled) && hookTarget == nil {
+		if o.Err != nil && !errors.Is(o.Err, context.Canceled) && r.hookTarget == nil {
 			fmt.Fprintf(logw, "chaos: %v\n", o.Err)
 		}
 	}
-	res := rec.Results(started, elapsed)
+	res := r.rec.Results(r.started, r.elapsed)
 	for i := range res.Events {
-		res.Events[i].ReconnectExpected = fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
+		res.Events[i].ReconnectExpected = r.fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
 	}
-	for _, o := range outcomes {
+	for _, o := range r.outcomes {
 		if o.Index < len(res.Events) && o.Frozen > 0 {
 			res.Events[o.Index].Frozen = int64(o.Frozen)
 		}
 	}
-	if opts.Segments <= 1 {
+	if r.opts.Segments <= 1 {
 		// A segment's clients are a share of those the target closed.
-		crossCheck(logw, outcomes, res.Events, p.Fleet.Session.Lifetime.D() > 0)
+		crossCheck(logw, r.outcomes, res.Events, r.p.Fleet.Session.Lifetime.D() > 0)
 	}
 	unattributed(logw, res)
 	if d := res.Detect; d != nil && d.Unattributed > 0 {
 		fmt.Fprintf(logw, "warning: %d closes were not attributed to any event: more than %d bursts of closes\n", d.Unattributed, stats.DefaultMaxDetected)
 	}
-	run := &results.Run{Results: res, Interrupted: interrupted, Aborted: aborted}
-	if hookTarget != nil {
-		run.Hooks = hookResults(p, hookTarget.Runs())
+	out := &results.Run{Results: res, Interrupted: r.interrupted, Aborted: r.aborted}
+	if r.hookTarget != nil {
+		out.Hooks = hookResults(r.p, r.hookTarget.Runs())
 	}
-	if emb != nil {
-		run.Target = targetSide(end)
+	if r.emb != nil {
+		out.Target = targetSide(r.end)
 	}
-	return run, nil
+	return out
 }
 
 // local is a target wsstorm runs in its own process, the embedded target or
