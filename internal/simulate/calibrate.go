@@ -151,111 +151,142 @@ func Calibrate(ctx context.Context, src *CalibrationSource, log io.Writer) (*Cal
 	if log == nil {
 		log = io.Discard
 	}
-	workers := runtime.NumCPU()
-	cal := &Calibration{From: src.Dir, Quantiles: fitQuantiles, RealMS: src.connect, RealPeakConnects: src.peak}
-	var lastErr error
-	loss := func(m Model) float64 {
-		q, peak, err := simulateConnects(ctx, src.Profile, m)
-		cal.Simulations++
-		if err != nil {
-			lastErr = err
-			return math.Inf(1)
-		}
-		var l float64
-		for i := range q {
-			l += sq(math.Log(max(q[i], 1e-3) / max(src.connect[i], 1e-3)))
-		}
-		if src.peak > 0 && peak > 0 {
-			l += sq(math.Log(peak / src.peak))
-		}
-		return l
-	}
-	// Coordinate descent, each coordinate by golden-section search on a log
-	// scale: the network's median, its spread (p99 over median), and the
-	// service time. The brackets span what the run's percentiles allow.
-	p10, p50 := src.at(10), src.at(50)
-	coords := []struct {
-		lo, hi float64
-		set    func(*Model, float64)
-	}{
-		{max(p10/10, 0.001), max(p50*2, 0.002), func(m *Model, v float64) {
-			r := m.NetworkP99MS / m.NetworkMedianMS
-			m.NetworkMedianMS, m.NetworkP99MS = v, v*r
-		}},
-		{1, 300, func(m *Model, v float64) { m.NetworkP99MS = m.NetworkMedianMS * v }},
-		{0.001, max(p50*4, 4000*float64(workers)/max(src.peak, 1), 0.01), func(m *Model, v float64) { m.ServiceTimeMS = v }},
-	}
-	// The messages' work, when the clients send any: at most what would
-	// keep nine tenths of the workers busy with every client connected.
-	if iv := src.Profile.Fleet.Session.SendInterval.D(); iv > 0 {
-		most := 0.9 * float64(workers) * float64(iv) / 1e6 / float64(src.Profile.Fleet.Clients)
-		if most > 1e-4 {
-			coords = append(coords, struct {
-				lo, hi float64
-				set    func(*Model, float64)
-			}{1e-4, most, func(m *Model, v float64) { m.MessageTimeMS = v }})
-		}
-	}
-	descend := func(m Model, l float64) (Model, float64) {
-		for range 2 {
-			for _, c := range coords {
-				v, lv := golden(func(x float64) float64 {
-					t := m
-					c.set(&t, x)
-					return loss(t)
-				}, math.Log(c.lo), math.Log(c.hi), 10)
-				if lv < l {
-					c.set(&m, v)
-					l = lv
-				}
-				if ctx.Err() != nil {
-					return m, l
-				}
-			}
-		}
-		return m, l
-	}
+	f := &fit{ctx: ctx, src: src, workers: runtime.NumCPU()}
+	f.cal = &Calibration{From: src.Dir, Quantiles: fitQuantiles, RealMS: src.connect, RealPeakConnects: src.peak}
+	f.coords = f.coordinates()
 	// Two starts: a target the run never loaded (the network makes the
 	// latency) and one it saturated (the busiest bucket of handshakes is its
 	// capacity, and queueing makes the tail). The better fit wins.
-	idle := Model{
-		NetworkMedianMS: max(p50*0.8, 0.001), NetworkP99MS: max(src.at(99), p50, 0.001),
-		ServiceTimeMS: 0.001, Workers: workers, Pool: PoolTarget, CloseRate: src.closeRate,
-	}
-	busy := idle
-	busy.NetworkMedianMS = max(p10*0.8, 0.001)
-	busy.NetworkP99MS = max(p50, busy.NetworkMedianMS)
-	if src.peak > 0 {
-		busy.ServiceTimeMS = 1000 * float64(workers) / src.peak
-	}
+	idle, busy := f.starts()
 	m, best := idle, math.Inf(1)
 	for i, start := range []Model{idle, busy} {
-		fit, l := descend(start, loss(start))
+		fitted, l := f.descend(start, f.loss(start))
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(log, "calibration from the %s start: %s (loss %.4f)\n", []string{"idle", "saturated"}[i], fit, l)
+		fmt.Fprintf(log, "calibration from the %s start: %s (loss %.4f)\n", []string{"idle", "saturated"}[i], fitted, l)
 		if l < best {
-			m, best = fit, l
+			m, best = fitted, l
 		}
 	}
 	if math.IsInf(best, 1) {
-		return nil, fmt.Errorf("calibration: no model simulates the run: %w", lastErr)
+		return nil, fmt.Errorf("calibration: no model simulates the run: %w", f.lastErr)
 	}
 	// Did the run reveal the target's capacity? If no limit at all fits as
 	// well, it did not: the model claims none rather than a guess.
 	free := m
 	free.Workers = 0
-	if l := loss(free); l <= best*1.02+1e-9 {
-		cal.Unidentified = fmt.Sprintf("the run never loaded the target to its limit (at most %.0f handshakes/s): the model has no limit on handshakes; calibrate from a run whose herd saturates the target, or set one with --model-set workers=N", src.peak)
+	if l := f.loss(free); l <= best*1.02+1e-9 {
+		f.cal.Unidentified = fmt.Sprintf("the run never loaded the target to its limit (at most %.0f handshakes/s): the model has no limit on handshakes; calibrate from a run whose herd saturates the target, or set one with --model-set workers=N", src.peak)
 		m = free
 	}
 	q, peak, err := simulateConnects(ctx, src.Profile, m)
 	if err != nil {
 		return nil, err
 	}
-	cal.Model, cal.FittedMS, cal.FittedPeakConnects = m, q, peak
-	return cal, nil
+	f.cal.Model, f.cal.FittedMS, f.cal.FittedPeakConnects = m, q, peak
+	return f.cal, nil
+}
+
+// fit is a calibration under way.
+type fit struct {
+	ctx     context.Context
+	src     *CalibrationSource
+	workers int
+	cal     *Calibration
+	coords  []coordinate
+	lastErr error
+}
+
+// coordinate is one of the model's figures the descent fits, searched on a
+// log scale over [lo, hi].
+type coordinate struct {
+	lo, hi float64
+	set    func(*Model, float64)
+}
+
+// loss is how far m's simulation of the run is from it: the squared logs of
+// the ratios of the connect percentiles and of the busiest buckets.
+func (f *fit) loss(m Model) float64 {
+	q, peak, err := simulateConnects(f.ctx, f.src.Profile, m)
+	f.cal.Simulations++
+	if err != nil {
+		f.lastErr = err
+		return math.Inf(1)
+	}
+	var l float64
+	for i := range q {
+		l += sq(math.Log(max(q[i], 1e-3) / max(f.src.connect[i], 1e-3)))
+	}
+	if f.src.peak > 0 && peak > 0 {
+		l += sq(math.Log(peak / f.src.peak))
+	}
+	return l
+}
+
+// coordinates are the figures the descent fits: the network's median, its
+// spread (p99 over median), and the service time, with brackets that span
+// what the run's percentiles allow; and the messages' work when the clients
+// send any, at most what would keep nine tenths of the workers busy with
+// every client connected.
+func (f *fit) coordinates() []coordinate {
+	src := f.src
+	p10, p50 := src.at(10), src.at(50)
+	coords := []coordinate{
+		{max(p10/10, 0.001), max(p50*2, 0.002), func(m *Model, v float64) {
+			r := m.NetworkP99MS / m.NetworkMedianMS
+			m.NetworkMedianMS, m.NetworkP99MS = v, v*r
+		}},
+		{1, 300, func(m *Model, v float64) { m.NetworkP99MS = m.NetworkMedianMS * v }},
+		{0.001, max(p50*4, 4000*float64(f.workers)/max(src.peak, 1), 0.01), func(m *Model, v float64) { m.ServiceTimeMS = v }},
+	}
+	if iv := src.Profile.Fleet.Session.SendInterval.D(); iv > 0 {
+		most := 0.9 * float64(f.workers) * float64(iv) / 1e6 / float64(src.Profile.Fleet.Clients)
+		if most > 1e-4 {
+			coords = append(coords, coordinate{1e-4, most, func(m *Model, v float64) { m.MessageTimeMS = v }})
+		}
+	}
+	return coords
+}
+
+// starts are the descent's two starting models: an idle target and a
+// saturated one.
+func (f *fit) starts() (idle, busy Model) {
+	src := f.src
+	p10, p50 := src.at(10), src.at(50)
+	idle = Model{
+		NetworkMedianMS: max(p50*0.8, 0.001), NetworkP99MS: max(src.at(99), p50, 0.001),
+		ServiceTimeMS: 0.001, Workers: f.workers, Pool: PoolTarget, CloseRate: src.closeRate,
+	}
+	busy = idle
+	busy.NetworkMedianMS = max(p10*0.8, 0.001)
+	busy.NetworkP99MS = max(p50, busy.NetworkMedianMS)
+	if src.peak > 0 {
+		busy.ServiceTimeMS = 1000 * float64(f.workers) / src.peak
+	}
+	return idle, busy
+}
+
+// descend fits m coordinate by coordinate, each by golden-section search,
+// twice over, from its loss l.
+func (f *fit) descend(m Model, l float64) (Model, float64) {
+	for range 2 {
+		for _, c := range f.coords {
+			v, lv := golden(func(x float64) float64 {
+				t := m
+				c.set(&t, x)
+				return f.loss(t)
+			}, math.Log(c.lo), math.Log(c.hi), 10)
+			if lv < l {
+				c.set(&m, v)
+				l = lv
+			}
+			if f.ctx.Err() != nil {
+				return m, l
+			}
+		}
+	}
+	return m, l
 }
 
 // golden minimises f over x = exp(u), u in [a, b], by golden-section search
