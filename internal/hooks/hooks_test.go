@@ -190,3 +190,25 @@ func restart(ctx context.Context, tgt *Target, node, index int) (int, error) {
 	eff, err := action.Carry(ctx, tgt, ev)
 	return eff.Closed, err
 }
+
+// TestActionHooks: a node's hook for an action other than a restart runs
+// with the node's number and name and the action's own variables; a node
+// without that hook fails the event.
+func TestActionHooks(t *testing.T) {
+	node := command(10*time.Second, "true")
+	node.Hooks = map[string]profile.Hook{"crash": {Command: []string{"echo", "{{name}}", "{{node}}", "{{downtime}}"}, Timeout: profile.Dur(10 * time.Second)}}
+	tgt := NewTarget([]profile.NodeHook{node, command(10*time.Second, "true")})
+	crash := func(n int) action.Event {
+		return action.Event{Index: 7, Action: "crash", Node: n, Code: action.CloseAbnormal, Params: &action.CrashParams{Node: n, Downtime: 1500 * time.Millisecond}}
+	}
+	if _, err := action.Carry(context.Background(), tgt, crash(0)); err != nil {
+		t.Fatal(err)
+	}
+	runs := tgt.Runs()
+	if len(runs) != 1 || runs[0].Event != 7 || runs[0].Output != "web-3 0 1.5s\n" {
+		t.Errorf("runs %+v, want the crash hook's output", runs)
+	}
+	if _, err := action.Carry(context.Background(), tgt, crash(1)); err == nil || !strings.Contains(err.Error(), "has no crash hook") {
+		t.Errorf("a crash of a node without a crash hook: %v", err)
+	}
+}
