@@ -230,4 +230,3 @@ func (r Reconnect) BackoffParams() backoff.Params {
 // ChaosStep is one [[chaos]] entry of the timeline: when it starts, its
 // action, and the action's own keys (see internal/action).
 type ChaosStep = action.Step
-
