@@ -34,7 +34,7 @@ func TestGateBaselineIsCurrent(t *testing.T) {
 	}
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); base.Profile.SHA256 != got || base.Profile.Name != "ci-gate" || len(base.Profile.Overrides) != 0 {
-		t.Fatalf("the baseline ran profile %q (sha256 %s, overrides %v); profiles/ci-gate.toml now has sha256 %s: record a new baseline (README, Development)",
+		t.Fatalf("the baseline ran profile %q (sha256 %s, overrides %v); profiles/ci-gate.toml now has sha256 %s: record a new baseline (CONTRIBUTING.md, CI and the performance gate)",
 			base.Profile.Name, base.Profile.SHA256, base.Profile.Overrides, got)
 	}
 	if !base.Passed || base.Interrupted {
