@@ -186,12 +186,13 @@ func Names() []string {
 
 // Keys lists the keys a step of a takes: at, action, then its own.
 func Keys(a Action) []string {
-	return append([]string{"at", "action"}, ParamKeys(a.Params())...)
+	return append([]string{"at", "action"}, KeysOf(a.Params())...)
 }
 
-// ParamKeys lists the toml keys of a parameter struct, in field order.
-func ParamKeys(p Params) []string {
-	t := reflect.TypeOf(p)
+// KeysOf lists the toml keys of a struct (or a pointer to one), in field
+// order: an action's parameter struct, or any table of a profile.
+func KeysOf(v any) []string {
+	t := reflect.TypeOf(v)
 	if t == nil {
 		return nil
 	}

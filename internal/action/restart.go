@@ -116,9 +116,11 @@ func restartVars(ev Event) map[string]string {
 	}
 }
 
-// RestartNode restarts node p.Node of t as a restart step's event does, and
-// returns how many connections the target ended (-1: it cannot know).
-func RestartNode(ctx context.Context, t Target, p RestartParams) (closed int, err error) {
-	eff, err := Carry(ctx, t, Event{Action: restart{}.Name(), Node: p.Node, Code: p.Code, Params: &p})
+// RestartNode restarts node of t with p's other keys, as a restart step's
+// event does, and returns how many connections the target ended (-1: it
+// cannot know).
+func RestartNode(ctx context.Context, t Target, node int, p RestartParams) (closed int, err error) {
+	p.Node = node
+	eff, err := Carry(ctx, t, Event{Action: restart{}.Name(), Node: node, Code: p.Code, Params: &p})
 	return eff.Closed, err
 }

@@ -206,7 +206,7 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request) {
 	done := make(chan result, 1)
 	go func() {
 		defer h.wg.Done() // added by claim
-		closed, err := action.RestartNode(h.life, h.t, spec)
+		closed, err := action.RestartNode(h.life, h.t, spec.Node, spec)
 		took := time.Since(start)
 		h.log.RestartEnded(node, closed, took, err)
 		h.release(node)

@@ -56,21 +56,11 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 
 // accept puts a node back in service: POST /nodes/{i}/accept.
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
-	node, _, ok := h.nodeRequest(w, r, nil)
-	if !ok {
-		return
-	}
-	t, ok := capable[action.Refuser](w, h.t)
-	if !ok {
-		return
-	}
-	late, err := t.Accept(h.life, node-h.first)
-	h.log.NodeUp(node, late, err)
-	if err != nil {
-		writeError(w, h.failure(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"node": node, "late": late})
+	serveNode(h, w, r, "late", func(t action.Refuser, node int) (int, error) {
+		late, err := t.Accept(h.life, node-h.first)
+		h.log.NodeUp(node, late, err)
+		return late, err
+	})
 }
 
 // endResponse is the answer to an end.
@@ -133,40 +123,45 @@ func (h *Handler) end(w http.ResponseWriter, r *http.Request) {
 
 // freeze stops a node's traffic: POST /nodes/{i}/freeze.
 func (h *Handler) freeze(w http.ResponseWriter, r *http.Request) {
-	node, _, ok := h.nodeRequest(w, r, nil)
-	if !ok {
-		return
-	}
-	t, ok := capable[action.Freezer](w, h.t)
-	if !ok {
-		return
-	}
-	frozen, err := t.Freeze(h.life, node-h.first)
-	h.log.Frozen(node, frozen, err)
-	if err != nil {
-		writeError(w, h.failure(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"node": node, "frozen": frozen})
+	serveNode(h, w, r, "frozen", func(t action.Freezer, node int) (int, error) {
+		frozen, err := t.Freeze(h.life, node-h.first)
+		h.log.Frozen(node, frozen, err)
+		return frozen, err
+	})
 }
 
 // thaw resumes a node's traffic: POST /nodes/{i}/thaw.
 func (h *Handler) thaw(w http.ResponseWriter, r *http.Request) {
+	serveNode(h, w, r, "", func(t action.Freezer, node int) (int, error) {
+		err := t.Thaw(h.life, node-h.first)
+		h.log.Thawed(node, err)
+		return 0, err
+	})
+}
+
+// serveNode serves a capability C of one node that takes no parameters:
+// do acts on the node (its number, as the path names it) and returns a
+// count, which the answer gives under key beside the node (no count when
+// key is "").
+func serveNode[C any](h *Handler, w http.ResponseWriter, r *http.Request, key string, do func(t C, node int) (int, error)) {
 	node, _, ok := h.nodeRequest(w, r, nil)
 	if !ok {
 		return
 	}
-	t, ok := capable[action.Freezer](w, h.t)
+	t, ok := capable[C](w, h.t)
 	if !ok {
 		return
 	}
-	err := t.Thaw(h.life, node-h.first)
-	h.log.Thawed(node, err)
+	n, err := do(t, node)
 	if err != nil {
 		writeError(w, h.failure(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"node": node})
+	resp := map[string]int{"node": node}
+	if key != "" {
+		resp[key] = n
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // nodeRequest reads the node of the path and the request's parameters,

@@ -92,7 +92,7 @@ func TestRemoteIsOneTarget(t *testing.T) {
 		}
 	}
 
-	closed, err := restart(ctx, r, 3, action.RestartParams{Code: 1012, Reason: "deploy", Downtime: 50 * time.Millisecond})
+	closed, err := action.RestartNode(ctx, r, 3, action.RestartParams{Code: 1012, Reason: "deploy", Downtime: 50 * time.Millisecond})
 	if err != nil || closed != count[3] {
 		t.Fatalf("Restart(3) = (%d, %v), want (%d, nil)", closed, err, count[3])
 	}
@@ -169,7 +169,7 @@ func TestRemoteErrors(t *testing.T) {
 		}},
 		{0, action.RestartParams{Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "for 11m0s is out of range"}},
 	} {
-		closed, err := restart(ctx, r, tc.node, tc.spec)
+		closed, err := action.RestartNode(ctx, r, tc.node, tc.spec)
 		if err == nil || closed != tc.closed {
 			t.Errorf("restart(%d, %+v) = (%d, %v), want (%d, an error)", tc.node, tc.spec, closed, err, tc.closed)
 			continue
@@ -194,11 +194,11 @@ func TestRemoteErrors(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		closed, err := restart(rctx, r, 1, action.RestartParams{Downtime: time.Minute})
+		closed, err := action.RestartNode(rctx, r, 1, action.RestartParams{Downtime: time.Minute})
 		done <- result{closed, err}
 	}()
 	waitFor(t, "node 1 down", func() bool { return parts[1].tg.NodeStatus()[0].State == nodes.StateDown })
-	closed, err := restart(ctx, r, 1, action.RestartParams{})
+	closed, err := action.RestartNode(ctx, r, 1, action.RestartParams{})
 	if err == nil || closed != 0 || !strings.Contains(err.Error(), "409 Conflict: node 1 is already down") {
 		t.Errorf("a second restart of node 1 = (%d, %v), want (0, 409 already down)", closed, err)
 	}
@@ -221,12 +221,6 @@ func TestRemoteErrors(t *testing.T) {
 	if closed, err := action.CloseShare(ctx, r, action.CloseParams{Fraction: 0}, 0); err != nil || closed != 0 {
 		t.Errorf("close(0) = (%d, %v), want (0, nil)", closed, err)
 	}
-}
-
-// restart restarts node of tgt as a restart step does.
-func restart(ctx context.Context, tgt action.Target, node int, spec action.RestartParams) (int, error) {
-	spec.Node = node
-	return action.RestartNode(ctx, tgt, spec)
 }
 
 // TestDialRefusesWhatIsNotOneTarget: Dial refuses admin APIs whose nodes

@@ -139,7 +139,7 @@ func TestConstantBackoffReconnectLatency(t *testing.T) {
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 30))
 
 	h.rec.BeginEvent(0, time.Now())
-	closed, err := action.RestartNode(context.Background(), h.tgt, action.RestartParams{Node: 0, Code: 1012, Downtime: 50 * time.Millisecond})
+	closed, err := action.RestartNode(context.Background(), h.tgt, 0, action.RestartParams{Code: 1012, Downtime: 50 * time.Millisecond})
 	if err != nil || closed == 0 {
 		t.Fatalf("restart closed %d, err %v", closed, err)
 	}

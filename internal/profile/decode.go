@@ -295,34 +295,15 @@ func asArray(raw any) ([]any, bool) {
 // is name. Names match exactly: strict profiles take no other spelling.
 func fieldIndex(t reflect.Type, name string) (int, bool) {
 	for i := 0; i < t.NumField(); i++ {
-		if tag := tomlName(t.Field(i)); tag != "" && tag == name {
+		if tag := action.TOMLName(t.Field(i)); tag != "" && tag == name {
 			return i, true
 		}
 	}
 	return 0, false
 }
 
-// fieldNames returns the keys struct type t takes, in declaration order.
-func fieldNames(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		if tag := tomlName(t.Field(i)); tag != "" {
-			out = append(out, tag)
-		}
-	}
-	return out
-}
-
-func tomlName(f reflect.StructField) string {
-	tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-	if tag == "-" || !f.IsExported() {
-		return ""
-	}
-	return tag
-}
-
 func (d *decoder) unknownKey(path []string, t reflect.Type) {
-	names := fieldNames(t)
+	names := action.KeysOf(reflect.New(t).Interface())
 	if s := closest(path[len(path)-1], names); s != "" {
 		d.fail(path, "unknown key (did you mean %s?)", keyString(join(path[:len(path)-1], s)))
 		return

@@ -115,7 +115,7 @@ func allStepKeys() []string {
 	out := []string{"at", "action"}
 	for _, name := range action.Names() {
 		a, _ := action.Lookup(name)
-		for _, k := range action.ParamKeys(a.Params()) {
+		for _, k := range action.KeysOf(a.Params()) {
 			if !slices.Contains(out, k) {
 				out = append(out, k)
 			}

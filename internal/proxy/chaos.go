@@ -148,8 +148,7 @@ func (p *Proxy) Freeze(ctx context.Context, node int) (int, error) {
 	if p.shut {
 		return 0, errShutdown()
 	}
-	gate := make(chan struct{})
-	if !n.gate.CompareAndSwap(nil, &gate) {
+	if !n.gate.Freeze() {
 		return 0, fmt.Errorf("node %d is frozen already", node)
 	}
 	return len(n.openLocked()), nil
@@ -161,30 +160,8 @@ func (p *Proxy) Thaw(ctx context.Context, node int) error {
 	if err != nil {
 		return err
 	}
-	n.thaw()
+	n.gate.Thaw()
 	return nil
-}
-
-// thaw opens the node's gate, if it is frozen.
-func (n *node) thaw() {
-	if g := n.gate.Swap(nil); g != nil {
-		close(*g)
-	}
-}
-
-// waitThawed returns true once the node is not frozen, or false if done
-// closes first.
-func (n *node) waitThawed(done <-chan struct{}) bool {
-	g := n.gate.Load()
-	if g == nil {
-		return true
-	}
-	select {
-	case <-*g:
-		return true
-	case <-done:
-		return false
-	}
 }
 
 // closeConns ends conns as e says (the client gets e's code and reason, the

@@ -39,7 +39,7 @@ func (p *Proxy) handshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.conns.Done()
-	if !n.waitThawed(r.Context().Done()) {
+	if !n.gate.Wait(r.Context().Done()) {
 		return // the client gave up on a frozen node
 	}
 

@@ -259,7 +259,7 @@ func restartInBackground(p *Proxy, node int, code int, downtime time.Duration) f
 	}
 	done := make(chan result, 1)
 	go func() {
-		closed, err := restart(ctx, p, node, restartSpec(code, downtime))
+		closed, err := action.RestartNode(ctx, p, node, restartSpec(code, downtime))
 		done <- result{closed, err}
 	}()
 	var once sync.Once
@@ -271,24 +271,4 @@ func restartInBackground(p *Proxy, node int, code int, downtime time.Duration) f
 		})
 		return res.closed, res.err
 	}
-}
-
-// restart restarts node of tg as a restart step does: the action, composing
-// the proxy's capabilities.
-func restart(ctx context.Context, tg action.Target, node int, spec action.RestartParams) (int, error) {
-	spec.Node = node
-	return action.RestartNode(ctx, tg, spec)
-}
-
-// closeParams are a close step's keys and its seed.
-type closeParams struct {
-	Fraction float64
-	Code     int
-	Reason   string
-	Seed     uint64
-}
-
-// closeShare closes a share of tg's connections as a close step does.
-func closeShare(ctx context.Context, tg action.Target, spec closeParams) (int, error) {
-	return action.CloseShare(ctx, tg, action.CloseParams{Fraction: spec.Fraction, Code: spec.Code, Reason: spec.Reason}, spec.Seed)
 }

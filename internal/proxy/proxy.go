@@ -102,8 +102,8 @@ type node struct {
 	accepted atomic.Int64
 	rejected atomic.Int64
 
-	// gate is closed when a frozen node thaws; nil while it is not frozen.
-	gate atomic.Pointer[chan struct{}]
+	// gate holds the node's relays while it is frozen.
+	gate action.Gate
 
 	// Guarded by Proxy.mu.
 	refusing bool          // out of rotation, between Refuse and Accept
@@ -123,7 +123,7 @@ func (n *node) stateLocked(shut bool) string {
 		return nodes.StateDraining
 	case n.refusing:
 		return nodes.StateDown
-	case n.gate.Load() != nil:
+	case n.gate.Frozen():
 		return nodes.StateFrozen
 	}
 	return nodes.StateUp
@@ -314,7 +314,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		p.endDials()
 		p.srv.Close()
 		for _, n := range p.nodes {
-			n.thaw() // a frozen connection must see its close
+			n.gate.Thaw() // a frozen connection must see its close
 		}
 		closeConns(open, action.Ending{Code: websocket.CloseGoingAway, Reason: "going away"}, reasonShutdown)
 	})

@@ -378,7 +378,7 @@ func TestRestartRejoinsAfterDowntime(t *testing.T) {
 	ws, _ := dial(t, p.URL(), nil)
 	eventually(t, "the connection counted", func() bool { return openConns(p) == 1 })
 	spec := action.RestartParams{Code: 4000, Drain: 20 * time.Millisecond, Downtime: 50 * time.Millisecond}
-	closed, err := restart(context.Background(), p, 0, spec)
+	closed, err := action.RestartNode(context.Background(), p, 0, spec)
 	if err != nil || closed != 1 {
 		t.Fatalf("restart: closed %d, %v", closed, err)
 	}
@@ -443,7 +443,7 @@ func TestCloseFraction(t *testing.T) {
 		clients[i], _ = dial(t, p.URL(), nil)
 	}
 	eventually(t, "10 connections counted", func() bool { return openConns(p) == 10 })
-	closed, err := closeShare(context.Background(), p, closeParams{Fraction: 0.3, Code: 1000, Reason: "done", Seed: 7})
+	closed, err := action.CloseShare(context.Background(), p, action.CloseParams{Fraction: 0.3, Code: 1000, Reason: "done"}, 7)
 	if err != nil || closed != 3 {
 		t.Fatalf("close: closed %d, %v; want 3", closed, err)
 	}
@@ -483,17 +483,17 @@ func TestChaosErrors(t *testing.T) {
 		call func() error
 		want string
 	}{
-		{"node out of range", func() error { _, err := restart(ctx, p, 2, action.RestartParams{}); return err }, "nodes 0 to 1"},
-		{"negative node", func() error { _, err := restart(ctx, p, -1, action.RestartParams{}); return err }, "nodes 0 to 1"},
-		{"node already down", func() error { _, err := restart(ctx, p, 1, action.RestartParams{}); return err }, "already down"},
-		{"reserved code", func() error { _, err := restart(ctx, p, 0, action.RestartParams{Code: 999}); return err }, "outside 1000-4999"},
+		{"node out of range", func() error { _, err := action.RestartNode(ctx, p, 2, action.RestartParams{}); return err }, "nodes 0 to 1"},
+		{"negative node", func() error { _, err := action.RestartNode(ctx, p, -1, action.RestartParams{}); return err }, "nodes 0 to 1"},
+		{"node already down", func() error { _, err := action.RestartNode(ctx, p, 1, action.RestartParams{}); return err }, "already down"},
+		{"reserved code", func() error { _, err := action.RestartNode(ctx, p, 0, action.RestartParams{Code: 999}); return err }, "outside 1000-4999"},
 		{"long reason", func() error {
-			_, err := restart(ctx, p, 0, action.RestartParams{Reason: strings.Repeat("x", 124)})
+			_, err := action.RestartNode(ctx, p, 0, action.RestartParams{Reason: strings.Repeat("x", 124)})
 			return err
 		}, "at most 123"},
-		{"negative downtime", func() error { _, err := restart(ctx, p, 0, action.RestartParams{Downtime: -1}); return err }, "negative"},
-		{"fraction above 1", func() error { _, err := closeShare(ctx, p, closeParams{Fraction: 1.5}); return err }, "fraction"},
-		{"close code 5000", func() error { _, err := closeShare(ctx, p, closeParams{Fraction: 1, Code: 5000}); return err }, "outside"},
+		{"negative downtime", func() error { _, err := action.RestartNode(ctx, p, 0, action.RestartParams{Downtime: -1}); return err }, "negative"},
+		{"fraction above 1", func() error { _, err := action.CloseShare(ctx, p, action.CloseParams{Fraction: 1.5}, 0); return err }, "fraction"},
+		{"close code 5000", func() error { _, err := action.CloseShare(ctx, p, action.CloseParams{Fraction: 1, Code: 5000}, 0); return err }, "outside"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -540,7 +540,7 @@ func TestShutdown(t *testing.T) {
 			t.Errorf("upstream got %d, want 1001", got.code)
 		}
 	}
-	if _, err := restart(ctx, p, 0, action.RestartParams{}); !errors.Is(err, net.ErrClosed) {
+	if _, err := action.RestartNode(ctx, p, 0, action.RestartParams{}); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("restart after shutdown: %v, want net.ErrClosed", err)
 	}
 	if err := p.Shutdown(ctx); err != nil {
@@ -563,7 +563,7 @@ func TestShutdownInterruptsRestart(t *testing.T) {
 	dial(t, p.URL(), nil)
 	done := make(chan error, 1)
 	go func() {
-		_, err := restart(context.Background(), p, 0, action.RestartParams{Downtime: time.Hour})
+		_, err := action.RestartNode(context.Background(), p, 0, action.RestartParams{Downtime: time.Hour})
 		done <- err
 	}()
 	eventually(t, "node 0 restarting", func() bool { return !p.Stats()[0].Up })
@@ -752,7 +752,7 @@ func TestRestartDrainClosesEveryClient(t *testing.T) {
 		clients[i], _ = dial(t, p.URL(), nil)
 	}
 	eventually(t, "4 connections counted", func() bool { return openConns(p) == 4 })
-	closed, err := restart(context.Background(), p, 0, action.RestartParams{Drain: 60 * time.Millisecond})
+	closed, err := action.RestartNode(context.Background(), p, 0, action.RestartParams{Drain: 60 * time.Millisecond})
 	if err != nil || closed != 4 {
 		t.Fatalf("restart: closed %d, %v; want 4", closed, err)
 	}

@@ -59,7 +59,7 @@ func (c *conn) relay() {
 // a lost ping is the peer's to notice.
 func (c *conn) forwardControl(dst *websocket.Conn, typ int) func(string) error {
 	return func(data string) error {
-		c.n.waitThawed(nil)
+		c.n.gate.Wait(nil)
 		_ = dst.WriteControl(typ, []byte(data), time.Now().Add(closeWriteTimeout))
 		return nil
 	}
@@ -75,7 +75,7 @@ func (c *conn) pump(src, dst *websocket.Conn) error {
 	writing := true
 	sr := &stallReader{dst: dst} // one per direction, not one per message
 	for {
-		c.n.waitThawed(nil)
+		c.n.gate.Wait(nil)
 		typ, r, err := src.NextReader()
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (c *conn) pump(src, dst *websocket.Conn) error {
 		if !writing {
 			continue // NextReader discards the unread message
 		}
-		c.n.waitThawed(nil)
+		c.n.gate.Wait(nil)
 		w, err := dst.NextWriter(typ)
 		if err == nil {
 			sr.r = r

@@ -54,10 +54,10 @@ func (s *sim) End(p action.Pick, e action.Ending, spread time.Duration) {
 // Refuse takes node out of service: it accepts nothing, and a request it
 // admitted before is dropped with its server.
 func (s *sim) Refuse(node int) error {
-	if node < 0 || node >= len(s.nodes) {
-		return fmt.Errorf("node %d: the target has nodes 0 to %d", node, len(s.nodes)-1)
+	n, err := s.node(node)
+	if err != nil {
+		return err
 	}
-	n := s.nodes[node]
 	if n.refusing {
 		return fmt.Errorf("node %d is already down", node)
 	}
@@ -65,6 +65,14 @@ func (s *sim) Refuse(node int) error {
 	n.gen++
 	s.refreshUp()
 	return nil
+}
+
+// node returns node i of the modeled target, or an error.
+func (s *sim) node(i int) (*node, error) {
+	if i < 0 || i >= len(s.nodes) {
+		return nil, fmt.Errorf("node %d: the target has nodes 0 to %d", i, len(s.nodes)-1)
+	}
+	return s.nodes[i], nil
 }
 
 // Accept puts node back in service.

@@ -17,10 +17,10 @@ import (
 
 // Freeze stops node's traffic until Thaw.
 func (s *sim) Freeze(node int) error {
-	if node < 0 || node >= len(s.nodes) {
-		return fmt.Errorf("node %d: the target has nodes 0 to %d", node, len(s.nodes)-1)
+	n, err := s.node(node)
+	if err != nil {
+		return err
 	}
-	n := s.nodes[node]
 	if n.frozen {
 		return fmt.Errorf("node %d is frozen already", node)
 	}

@@ -40,7 +40,7 @@ func TestSegmentWithoutChaos(t *testing.T) {
 	// The participant that drives the chaos, on the same timeline.
 	go func() {
 		time.Sleep(time.Until(startAt.Add(time.Second)))
-		_, _ = action.RestartNode(context.Background(), tgt, action.RestartParams{Node: 0, Code: 1012})
+		_, _ = action.RestartNode(context.Background(), tgt, 0, action.RestartParams{Code: 1012})
 	}()
 	run, err := Run(context.Background(), &p, Options{Segment: 1, Segments: 3, StartAt: startAt, NoChaos: true})
 	if err != nil {

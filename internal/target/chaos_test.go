@@ -36,7 +36,7 @@ type restartResult struct {
 func restartAsync(ctx context.Context, tg *Target, node int, spec action.RestartParams) <-chan restartResult {
 	out := make(chan restartResult, 1)
 	go func() {
-		closed, err := restart(ctx, tg, node, spec)
+		closed, err := action.RestartNode(ctx, tg, node, spec)
 		out <- restartResult{closed, err}
 	}()
 	return out
@@ -121,7 +121,7 @@ func TestRestartSpreadsClosesOverDrain(t *testing.T) {
 	for range 5 {
 		clients = append(clients, dial(t, tg.URL()))
 	}
-	closed, err := restart(context.Background(), tg, 0, restartSpec(drain, 0))
+	closed, err := action.RestartNode(context.Background(), tg, 0, restartSpec(drain, 0))
 	if err != nil || closed != len(clients) {
 		t.Fatalf("Restart = (%d, %v), want (%d, nil)", closed, err, len(clients))
 	}
@@ -177,7 +177,7 @@ func TestRestartErrors(t *testing.T) {
 		{"negative drain", 0, action.RestartParams{Drain: -time.Second}, "negative"},
 	}
 	for _, tt := range tests {
-		if _, err := restart(ctx, tg, tt.node, tt.spec); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := action.RestartNode(ctx, tg, tt.node, tt.spec); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Restart(%d, %+v) = %v, want an error mentioning %q", tt.name, tt.node, tt.spec, err, tt.want)
 		}
 	}
@@ -199,7 +199,7 @@ func TestRestartOfDownNodeFailsAndCancelBringsItBack(t *testing.T) {
 			done := restartAsync(ctx, tg, 0, restartSpec(0, time.Minute))
 			waitFor(t, "the node to go down", func() bool { return !tg.Stats()[0].Up })
 
-			if _, err := restart(context.Background(), tg, 0, restartSpec(0, 0)); err == nil || !strings.Contains(err.Error(), "already down") {
+			if _, err := action.RestartNode(context.Background(), tg, 0, restartSpec(0, 0)); err == nil || !strings.Contains(err.Error(), "already down") {
 				t.Errorf("Restart of a node that is down = %v, want an error saying so", err)
 			}
 

@@ -130,7 +130,7 @@ func TestEventLogSeesEveryEnd(t *testing.T) {
 	want[dropper.id] = logged{event: "disconnect", node: 0, code: websocket.CloseAbnormalClosure}
 	waitFor(t, "the two disconnects", func() bool { return len(log.ends()) == 2 })
 
-	closed, err := restart(context.Background(), tg, 0, restartSpec(0, 50*time.Millisecond))
+	closed, err := action.RestartNode(context.Background(), tg, 0, restartSpec(0, 50*time.Millisecond))
 	if err != nil || closed != len(byNode[0])-2 {
 		t.Fatalf("Restart = %d, %v; want %d closed", closed, err, len(byNode[0])-2)
 	}

@@ -28,8 +28,7 @@ func (t *Target) Freeze(ctx context.Context, node int) (int, error) {
 	if n.shut {
 		return 0, fmt.Errorf("node %d: %w", n.index, errShutdown())
 	}
-	gate := make(chan struct{})
-	if !n.gate.CompareAndSwap(nil, &gate) {
+	if !n.gate.Freeze() {
 		return 0, fmt.Errorf("node %d is frozen already", n.index)
 	}
 	return len(n.openLocked()), nil
@@ -41,22 +40,8 @@ func (t *Target) Thaw(ctx context.Context, node int) error {
 	if err != nil {
 		return err
 	}
-	n.thaw()
+	n.gate.Thaw()
 	return nil
-}
-
-// thaw opens the node's gate, if it is frozen.
-func (n *node) thaw() {
-	if g := n.gate.Swap(nil); g != nil {
-		close(*g)
-	}
-}
-
-// waitThawed returns once the node is not frozen.
-func (n *node) waitThawed() {
-	if g := n.gate.Load(); g != nil {
-		<-*g
-	}
 }
 
 // gatedListener hands out its node's connections behind the node's gate.
@@ -81,14 +66,14 @@ type gatedConn struct {
 }
 
 func (c gatedConn) Read(b []byte) (int, error) {
-	c.n.waitThawed()
+	c.n.gate.Wait(nil)
 	k, err := c.Conn.Read(b)
 	// What arrived while the node froze is held until it thaws.
-	c.n.waitThawed()
+	c.n.gate.Wait(nil)
 	return k, err
 }
 
 func (c gatedConn) Write(b []byte) (int, error) {
-	c.n.waitThawed()
+	c.n.gate.Wait(nil)
 	return c.Conn.Write(b)
 }

@@ -198,13 +198,6 @@ func perNode(clients []*client, nodes int) []int64 {
 	return count
 }
 
-// restart restarts node of tg as a restart step does: the action, composing
-// the target's capabilities.
-func restart(ctx context.Context, tg action.Target, node int, spec action.RestartParams) (int, error) {
-	spec.Node = node
-	return action.RestartNode(ctx, tg, spec)
-}
-
 // closeParams are a close step's keys and its seed.
 type closeParams struct {
 	Fraction float64

@@ -37,9 +37,8 @@ type node struct {
 	rejected atomic.Int64
 	upFlag   atomic.Bool // mirrors up for Stats and the dispatcher
 
-	// gate is closed when a frozen node thaws; nil while the node is not
-	// frozen (see freeze.go).
-	gate atomic.Pointer[chan struct{}]
+	// gate holds the node's traffic while it is frozen (see freeze.go).
+	gate action.Gate
 
 	mu       sync.Mutex
 	up       bool
@@ -171,7 +170,7 @@ func (n *node) shutdown() []*wsConn {
 	if srv != nil {
 		srv.Close()
 	}
-	n.thaw() // a frozen connection must see its close
+	n.gate.Thaw() // a frozen connection must see its close
 	return open
 }
 
@@ -180,7 +179,7 @@ func (n *node) state() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
-	case n.up && n.gate.Load() != nil:
+	case n.up && n.gate.Frozen():
 		return nodes.StateFrozen
 	case n.up:
 		return nodes.StateUp

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/nodes"
 )
 
@@ -51,7 +52,7 @@ func TestFirstNodeNumbersEverything(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 			defer cancel()
-			closed, err := restart(ctx, tg, 1, restartSpec(0, 0))
+			closed, err := action.RestartNode(ctx, tg, 1, restartSpec(0, 0))
 			if err != nil || closed != count[6] {
 				t.Fatalf("Restart(1) = (%d, %v), want (%d, nil)", closed, err, count[6])
 			}
@@ -70,7 +71,7 @@ func TestFirstNodeNumbersEverything(t *testing.T) {
 					t.Errorf("the log has a close on node %d, want only node 6's", e.node)
 				}
 			}
-			if _, err := restart(ctx, tg, 2, restartSpec(0, 0)); err == nil {
+			if _, err := action.RestartNode(ctx, tg, 2, restartSpec(0, 0)); err == nil {
 				t.Error("Restart(2) of a 2-node target succeeded, want an error")
 			}
 		})
@@ -105,7 +106,7 @@ func TestSharePortJoinsAnotherTarget(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	closed, err := restart(ctx, second, 1, restartSpec(0, 0))
+	closed, err := action.RestartNode(ctx, second, 1, restartSpec(0, 0))
 	if err != nil || closed != count[3] {
 		t.Fatalf("restart of node 3 = (%d, %v), want (%d, nil)", closed, err, count[3])
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -111,7 +112,7 @@ func TestShutdownClosesEveryoneWithGoingAway(t *testing.T) {
 			if _, err := closeShare(ctx, tg, closeSpec(1, 1000, 1)); err == nil {
 				t.Error("Close after Shutdown succeeded, want an error")
 			}
-			if _, err := restart(ctx, tg, 0, restartSpec(0, 0)); err == nil {
+			if _, err := action.RestartNode(ctx, tg, 0, restartSpec(0, 0)); err == nil {
 				t.Error("Restart after Shutdown succeeded, want an error")
 			}
 		})
