@@ -493,7 +493,10 @@ func TestChaosErrors(t *testing.T) {
 		}, "at most 123"},
 		{"negative downtime", func() error { _, err := action.RestartNode(ctx, p, 0, action.RestartParams{Downtime: -1}); return err }, "negative"},
 		{"fraction above 1", func() error { _, err := action.CloseShare(ctx, p, action.CloseParams{Fraction: 1.5}, 0); return err }, "fraction"},
-		{"close code 5000", func() error { _, err := action.CloseShare(ctx, p, action.CloseParams{Fraction: 1, Code: 5000}, 0); return err }, "outside"},
+		{"close code 5000", func() error {
+			_, err := action.CloseShare(ctx, p, action.CloseParams{Fraction: 1, Code: 5000}, 0)
+			return err
+		}, "outside"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
