@@ -37,26 +37,34 @@ type strategy interface {
 	problem() *Problem
 }
 
-// strategies lists every strategy in the order the docs give them, with how
-// it is configured. It is never written to.
-var strategies = [...]struct {
+// entry is one row of the strategies table: a name and how to configure
+// the strategy.
+type entry struct {
 	name      string
 	configure func(Params) strategy
-}{
-	{None, func(Params) strategy { return none{} }},
-	{Constant, func(p Params) strategy { return constant{delay: p.Base} }},
-	{Window, func(p Params) strategy { return window{lo: p.Min, hi: p.Max} }},
-	{Exponential, func(p Params) strategy { return exponential{stepsOf(p)} }},
-	{FullJitter, func(p Params) strategy { return fullJitter{stepsOf(p)} }},
-	{EqualJitter, func(p Params) strategy { return equalJitter{stepsOf(p)} }},
-	{DecorrelatedJitter, func(p Params) strategy { return decorrelatedJitter{stepsOf(p)} }},
+}
+
+// strategies is the static table of strategies, in the order the docs give
+// them: a new strategy is one file and one row here. A function rather than
+// a variable, so that no package state exists to be changed.
+func strategies() []entry {
+	return []entry{
+		{None, func(Params) strategy { return none{} }},
+		{Constant, func(p Params) strategy { return constant{delay: p.Base} }},
+		{Window, func(p Params) strategy { return window{lo: p.Min, hi: p.Max} }},
+		{Exponential, func(p Params) strategy { return exponential{stepsOf(p)} }},
+		{FullJitter, func(p Params) strategy { return fullJitter{stepsOf(p)} }},
+		{EqualJitter, func(p Params) strategy { return equalJitter{stepsOf(p)} }},
+		{DecorrelatedJitter, func(p Params) strategy { return decorrelatedJitter{stepsOf(p)} }},
+	}
 }
 
 // Names returns the names of the strategies, in a fixed order: the order the
 // docs give them.
 func Names() []string {
-	out := make([]string, len(strategies))
-	for i, s := range strategies {
+	all := strategies()
+	out := make([]string, len(all))
+	for i, s := range all {
 		out[i] = s.name
 	}
 	return out
@@ -71,7 +79,7 @@ func Known(name string) bool {
 // configure returns the strategy name configured with p, and false when no
 // strategy has that name.
 func configure(name string, p Params) (strategy, bool) {
-	for _, s := range strategies {
+	for _, s := range strategies() {
 		if s.name == name {
 			return s.configure(p), true
 		}
