@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/merge"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
@@ -72,7 +73,7 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
 		return exitCannotRun
 	}
-	stderr = &redactingWriter{w: &lockedWriter{w: stderr}, p: p}
+	stderr = lines.Redacted(lines.Locked(stderr), p.Redact)
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -352,16 +353,4 @@ func (l *lastLine) get() string {
 		return "no message"
 	}
 	return l.line
-}
-
-// lockedWriter serializes writes of several goroutines, a line each.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/live"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
@@ -128,8 +129,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	width, tty := live.Terminal(stderr)
 	// Secrets from the environment must not reach a log, even inside an
 	// error's text (a URL in a dial error).
-	stderr = &redactingWriter{w: stderr, p: p}
-	logw := prefixed(stderr, "wsstorm: ")
+	stderr = lines.Redacted(stderr, p.Redact)
+	logw := lines.Prefixed(stderr, "wsstorm: ")
 	var view *live.View
 	if !*quiet {
 		view = live.NewView(live.ViewOptions{
@@ -274,32 +275,4 @@ func printProfileError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "wsstorm: %v\n", err)
-}
-
-// redactingWriter replaces the profile's secrets in every write (one line each).
-type redactingWriter struct {
-	w io.Writer
-	p *profile.Profile
-}
-
-func (r *redactingWriter) Write(b []byte) (int, error) {
-	if _, err := io.WriteString(r.w, r.p.Redact(string(b))); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// prefixWriter prefixes every write (one line each) with a fixed string.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-}
-
-func prefixed(w io.Writer, prefix string) io.Writer { return &prefixWriter{w, prefix} }
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	if _, err := io.WriteString(p.w, p.prefix); err != nil {
-		return 0, err
-	}
-	return p.w.Write(b)
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/simulate"
@@ -114,7 +115,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
 		return exitCannotRun
 	}
-	logw := prefixed(&redactingWriter{w: stderr, p: p}, "wsstorm: ")
+	logw := lines.Prefixed(lines.Redacted(stderr, p.Redact), "wsstorm: ")
 
 	if src != nil {
 		fmt.Fprintf(stderr, "wsstorm: calibrating from %s (%d clients)\n", src.Dir, src.Profile.Fleet.Clients)

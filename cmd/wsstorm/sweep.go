@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/results"
@@ -153,7 +154,7 @@ runs:
 			rdir := filepath.Join(dir, rel)
 			logw := io.Discard
 			if !*quiet {
-				logw = prefixed(&redactingWriter{w: stderr, p: p}, fmt.Sprintf("wsstorm: [%s run %d] ", s.Slug, r))
+				logw = lines.Prefixed(lines.Redacted(stderr, p.Redact), fmt.Sprintf("wsstorm: [%s run %d] ", s.Slug, r))
 			}
 			var run *results.Run
 			rp := p // the profile the run ran, which its results record
