@@ -2,17 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,12 +14,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/simulate"
-)
-
-// Files a calibration writes next to the simulation's results.
-const (
-	modelFile       = "model.json"
-	calibrationFile = "calibration.json"
 )
 
 // simulateCmd simulates a profile without sockets, optionally with a model
@@ -85,9 +73,9 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	// The overrides' keys and values are checked now, so that a bad one
 	// costs neither a calibration nor a results directory; a model at hand
 	// is checked whole with them.
-	overrides, err := parseModelSets(modelSets)
+	overrides, err := simulate.ParseModelSets(modelSets)
 	if err == nil && src == nil {
-		model, err = applyModelSets(model, overrides)
+		model, err = model.With(overrides)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
@@ -128,25 +116,20 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitCannotRun
 		}
-		writeCalibration(stdout, cal)
+		_ = cal.WriteText(stdout)
 		// The fitted model with the overrides is the one simulated, and
 		// the one model.json holds; calibration.json keeps the fit.
-		if model, err = applyModelSets(cal.Model, overrides); err != nil {
+		if model, err = cal.Model.With(overrides); err != nil {
 			fmt.Fprintf(stderr, "wsstorm simulate: --model-set on the fitted model: %v\n", err)
 			_ = os.Remove(dir)
 			return exitUsage
 		}
-		b, _ := json.MarshalIndent(cal, "", "  ")
-		if err := os.WriteFile(filepath.Join(dir, calibrationFile), append(b, '\n'), 0o644); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", calibrationFile, err)
-			return exitCannotRun
-		}
-		if err := simulate.WriteModel(filepath.Join(dir, modelFile), model); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", modelFile, err)
+		if err := cal.WriteFiles(dir, model); err != nil {
+			fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 			return exitCannotRun
 		}
 		fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
-			filepath.Join(dir, modelFile), filepath.Join(dir, modelFile))
+			filepath.Join(dir, simulate.ModelFile), filepath.Join(dir, simulate.ModelFile))
 	}
 	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	opts := simulate.Options{Log: logw}
@@ -160,79 +143,4 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return finishRun(stdout, stderr, dir, p, run, *junit)
-}
-
-// modelSet is one --model-set override: a model.json key and its value, a
-// number or (pool) a string.
-type modelSet struct {
-	key   string
-	value any
-}
-
-// parseModelSets checks key=value overrides against model.json's keys and
-// their types.
-func parseModelSets(sets []string) ([]modelSet, error) {
-	fields := map[string]any{}
-	b, _ := json.Marshal(simulate.DefaultModel())
-	_ = json.Unmarshal(b, &fields)
-	var out []modelSet
-	for _, s := range sets {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, fmt.Errorf("%q: want key=value, e.g. workers=16", s)
-		}
-		old, known := fields[k]
-		if !known {
-			keys := slices.Sorted(maps.Keys(fields))
-			return nil, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(keys, ", "))
-		}
-		if _, isString := old.(string); isString {
-			out = append(out, modelSet{k, v})
-			continue
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%q: %s wants a number", s, k)
-		}
-		if k == "workers" && f != math.Trunc(f) {
-			return nil, fmt.Errorf("%q: workers wants a whole number", s)
-		}
-		out = append(out, modelSet{k, f})
-	}
-	return out, nil
-}
-
-// applyModelSets applies parsed overrides to m and checks the result.
-func applyModelSets(m simulate.Model, sets []modelSet) (simulate.Model, error) {
-	if len(sets) == 0 {
-		return m, nil
-	}
-	fields := map[string]any{}
-	b, _ := json.Marshal(m)
-	_ = json.Unmarshal(b, &fields)
-	for _, s := range sets {
-		fields[s.key] = s.value
-	}
-	b, _ = json.Marshal(fields)
-	var out simulate.Model
-	if err := json.Unmarshal(b, &out); err != nil {
-		return m, err
-	}
-	if err := out.Validate(); err != nil {
-		return m, err
-	}
-	return out, nil
-}
-
-// writeCalibration prints how well the fitted model matches the run.
-func writeCalibration(w io.Writer, c *simulate.Calibration) {
-	fmt.Fprintf(w, "calibrated from %s in %d simulations: %s\n", c.From, c.Simulations, c.Model)
-	fmt.Fprintf(w, "%-22s %10s %10s\n", "connect latency", "real", "simulated")
-	for i, q := range c.Quantiles {
-		fmt.Fprintf(w, "  %-20s %8.3fms %8.3fms\n", "p"+strconv.FormatFloat(q, 'f', -1, 64), c.RealMS[i], c.FittedMS[i])
-	}
-	fmt.Fprintf(w, "  %-20s %8.0f/s %8.0f/s\n", "busiest connects", c.RealPeakConnects, c.FittedPeakConnects)
-	if c.Unidentified != "" {
-		fmt.Fprintf(w, "note: %s\n", c.Unidentified)
-	}
 }
