@@ -173,7 +173,7 @@ func runProcesses(p *profile.Profile, path string, sets []string, sp *splitFlags
 			if isSegment {
 				pending--
 			}
-			code := exitCode(c)
+			code := childExit(c)
 			if failed == nil && !interrupted && (!isSegment || code != exitPassed && code != exitFailed) {
 				failed = c
 				for _, o := range segs {
@@ -277,7 +277,7 @@ func awaitServe(ctx context.Context, c *child, lines <-chan string) (url, adminU
 				adminURL = after
 			}
 		case <-c.done:
-			return "", "", fmt.Errorf("exited before it served (exit %d): %s", exitCode(c), c.last.get())
+			return "", "", fmt.Errorf("exited before it served (exit %d): %s", childExit(c), c.last.get())
 		case <-timeout:
 			return "", "", fmt.Errorf("not serving after %v", serveReadyWait)
 		case <-ctx.Done():
@@ -303,7 +303,7 @@ func exitText(c *child) string {
 	if st := c.cmd.ProcessState; st != nil && st.ExitCode() < 0 {
 		return st.String()
 	}
-	return fmt.Sprintf("exit %d", exitCode(c))
+	return fmt.Sprintf("exit %d", childExit(c))
 }
 
 // awaitAll waits for every child, together for at most grace; then it
@@ -332,7 +332,7 @@ func anyResults(dirs []string) bool {
 	return false
 }
 
-func exitCode(c *child) int {
+func childExit(c *child) int {
 	if c.cmd.ProcessState == nil {
 		return -1
 	}
