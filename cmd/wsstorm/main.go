@@ -67,33 +67,16 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "run a storm: wsstorm run [PROFILE] [--out DIR] [--set key=value]...", legacy(runCmd)},
-		{"sweep", "run a profile over a grid of settings and recommend one: wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--repeat R] [--out DIR]", legacy(sweepCmd)},
-		{"simulate", "simulate a storm without sockets, up to a million clients: wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--out DIR]", legacy(simulateCmd)},
-		{"validate", "check profiles without running them: wsstorm validate PROFILE...", legacy(validateCmd)},
-		{"report", "render a run's results: wsstorm report DIR [--format text|markdown|json|html] [--output FILE]", legacy(reportCmd)},
-		{"merge", "merge a split run's segments into one run's results: wsstorm merge DIR... --out DIR [--junit FILE]", legacy(mergeCmd)},
-		{"compare", "compare a run against a baseline: wsstorm compare BASE NEW [--tolerance metric=+10%]...", legacy(compareCmd)},
+		{"run", "run a storm: wsstorm run [PROFILE] [--out DIR] [--set key=value]...", runCmd},
+		{"sweep", "run a profile over a grid of settings and recommend one: wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--repeat R] [--out DIR]", sweepCmd},
+		{"simulate", "simulate a storm without sockets, up to a million clients: wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--out DIR]", simulateCmd},
+		{"validate", "check profiles without running them: wsstorm validate PROFILE...", validateCmd},
+		{"report", "render a run's results: wsstorm report DIR [--format text|markdown|json|html] [--output FILE]", reportCmd},
+		{"merge", "merge a split run's segments into one run's results: wsstorm merge DIR... --out DIR [--junit FILE]", mergeCmd},
+		{"compare", "compare a run against a baseline: wsstorm compare BASE NEW [--tolerance metric=+10%]...", compareCmd},
 		{"serve", "run the embedded target as a server with an admin API: wsstorm serve [PROFILE] [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE]", serveCmd},
 		{"proxy", "a chaos proxy in front of a WebSocket server: wsstorm proxy --upstream URL [--listen ADDR] [--nodes N] [--admin ADDR]", proxyCmd},
-		{"version", "print the version", legacy(versionCmd)},
-	}
-}
-
-// legacy adapts a subcommand that still returns its exit code.
-func legacy(f func(args []string, stdout, stderr io.Writer) int) func(context.Context, []string, io.Writer, io.Writer) error {
-	return func(_ context.Context, args []string, stdout, stderr io.Writer) error {
-		switch f(args, stdout, stderr) {
-		case exitPassed:
-			return nil
-		case exitFailed:
-			return &failedError{}
-		case exitUsage:
-			return &usageError{}
-		case exitInterrupted:
-			return &interruptedError{}
-		}
-		return &cannotRunError{}
+		{"version", "print the version", versionCmd},
 	}
 }
 
@@ -208,30 +191,6 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// flagExit maps a flag parse error to an exit code.
-func flagExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitPassed
-	}
-	return exitUsage
-}
-
-// parseInterspersed parses flags that may come before or after positional
-// arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // onePath is the profile path among a command's positional arguments: ""
 // (the built-in default) when there is none.
 func onePath(name string, pos []string) (string, error) {
@@ -269,4 +228,23 @@ func profileError(head string, err error) error {
 		msgs = append(msgs, "wsstorm: "+e.Error())
 	}
 	return &usageError{strings.Join(msgs, "\n")}
+}
+
+// redacted returns err, of the same type, with redact (a profile's Redact)
+// applied to its message: secrets must not reach stderr in an error more
+// than in a log line.
+func redacted(err error, redact func(string) string) error {
+	switch e := err.(type) {
+	case *failedError:
+		return &failedError{redact(e.msg)}
+	case *usageError:
+		return &usageError{redact(e.msg)}
+	case *cannotRunError:
+		return &cannotRunError{redact(e.msg)}
+	case *interruptedError:
+		return &interruptedError{redact(e.msg)}
+	case nil:
+		return nil
+	}
+	return errors.New(redact(err.Error()))
 }

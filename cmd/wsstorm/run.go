@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,100 +25,76 @@ import (
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
+// runFlags are the flags of `wsstorm run`.
+type runFlags struct {
+	out, junit, metricsAddr string
+	sets                    stringList
+	quiet                   bool
+	split                   splitFlags
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
-	out := fs.String("out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
-	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
-	var sets stringList
-	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
-	quiet := fs.Bool("quiet", false, "show no live status on stderr during the run")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
-	var sp splitFlags
-	sp.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	var rf runFlags
+	fs.StringVar(&rf.out, "out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
+	fs.StringVar(&rf.junit, "junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
+	fs.Var(&rf.sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
+	fs.BoolVar(&rf.quiet, "quiet", false, "show no live status on stderr during the run")
+	fs.StringVar(&rf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
+	rf.split.register(fs)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return err
 	}
-	if *metricsAddr != "" {
-		if *metricsAddr, err = live.ListenAddr(*metricsAddr); err != nil {
-			fmt.Fprintf(stderr, "wsstorm run: --metrics-addr: %v\n", err)
-			return exitUsage
+	if rf.metricsAddr != "" {
+		if rf.metricsAddr, err = live.ListenAddr(rf.metricsAddr); err != nil {
+			return usagef("wsstorm run: --metrics-addr: %v", err)
 		}
 	}
-	if len(pos) > 1 {
-		fmt.Fprintf(stderr, "wsstorm run: one profile at a time, got %d: %v\n", len(pos), pos)
-		return exitUsage
-	}
-	path := ""
-	if len(pos) == 1 {
-		path = pos[0]
-	}
-	p, err := profile.Load(path, sets)
+	path, err := onePath("run", pos)
 	if err != nil {
-		printProfileError(stderr, err)
-		return exitUsage
+		return err
 	}
-	if err := sp.check(p); err != nil {
-		fmt.Fprintf(stderr, "wsstorm run: %v\n", err)
-		return exitUsage
+	p, err := loadProfile(path, rf.sets)
+	if err != nil {
+		return err
 	}
-	if sp.processes > 0 && *metricsAddr != "" {
-		fmt.Fprintln(stderr, "wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
-		return exitUsage
+	if err := rf.split.check(p); err != nil {
+		return usagef("wsstorm run: %v", err)
 	}
-	if sp.processes > 0 {
-		return runProcesses(p, path, sets, &sp, *out, *junit, stdout, stderr)
+	if rf.split.processes > 0 {
+		if rf.metricsAddr != "" {
+			return usagef("wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
+		}
+		return redacted(rf.runProcesses(ctx, p, path, stdout, stderr), p.Redact)
 	}
+	return redacted(rf.runOne(ctx, p, stdout, stderr), p.Redact)
+}
 
+// runOne runs p (or one segment of it) in this process.
+func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stderr io.Writer) error {
+	sp := &rf.split
 	// Limits first: a run that cannot fit leaves nothing behind.
 	if err := storm.CheckLimits(p, sp.limits()); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
-		return exitCannotRun
+		return cannotRunf("wsstorm: %v", err)
 	}
 	if w := storm.PortsWarning(p, sp.limits()); w != "" {
 		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
 	}
-	// Find out now, not after the run, whether the results can be written.
-	dir := *out
-	if dir == "" {
-		dir = uniqueDir(results.DefaultDir("results", p.Name, time.Now()))
+	dir, err := resultsDir(rf.out, p.Name)
+	if err != nil {
+		return err
 	}
-	if err := checkWritable(dir); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
-		return exitCannotRun
-	}
-
-	// The metrics endpoint comes up before the run, so a taken address
-	// stops it before anything starts.
-	var metrics *live.Collector
-	if *metricsAddr != "" {
-		metrics = live.NewCollector(storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments), p.Duration.D())
-		mctx, mstop := context.WithCancel(context.Background())
-		srv, err := live.Serve(mctx, *metricsAddr, metrics)
-		if err != nil {
-			mstop()
-			suggest := "127.0.0.1:0" // any free loopback port
-			if errors.Is(err, syscall.EADDRINUSE) {
-				suggest = otherPort(*metricsAddr)
-			}
-			fmt.Fprintf(stderr, "wsstorm: %v; choose another address with --metrics-addr, e.g. %s\n", err, suggest)
-			_ = os.Remove(dir) // only if empty: nothing was measured
-			return exitCannotRun
-		}
-		defer func() { mstop(); _ = srv.Wait() }()
-		if !srv.Loopback() {
-			fmt.Fprintf(stderr, "wsstorm: warning: metrics on %s can be reached from other machines; use 127.0.0.1:PORT to keep them local\n", srv.Addr())
-		}
-		fmt.Fprintf(stderr, "wsstorm: metrics at %s\n", srv.URL())
-	}
-
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	// After the first signal the run winds down; a second one ends the
-	// process at once (results files are renamed into place whole, so they
-	// are complete or absent).
-	context.AfterFunc(ctx, cancel)
 	clients := storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments)
+	metrics, stopMetrics, err := serveMetrics(rf.metricsAddr, clients, p.Duration.D(), stderr)
+	if err != nil {
+		_ = os.Remove(dir) // only if empty: nothing was measured
+		return err
+	}
+	defer stopMetrics()
+
+	ctx, stop := untilSignal(ctx)
+	defer stop()
 	if sp.segments > 0 {
 		fmt.Fprintf(stderr, "wsstorm: running segment %d/%d of profile %s (%s): %d of its %d clients for %s, chaos %s\n",
 			sp.segment, sp.segments, p.Name, p.Path, clients, p.Fleet.Clients, p.Duration.D(), onOff(sp.drives()))
@@ -127,12 +102,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	}
 	width, tty := live.Terminal(stderr)
-	// Secrets from the environment must not reach a log, even inside an
-	// error's text (a URL in a dial error).
 	stderr = lines.Redacted(stderr, p.Redact)
 	logw := lines.Prefixed(stderr, "wsstorm: ")
 	var view *live.View
-	if !*quiet {
+	if !rf.quiet {
 		view = live.NewView(live.ViewOptions{
 			Out: stderr, Terminal: tty, Width: width, Prefix: "wsstorm: ",
 			Clients: clients, Duration: p.Duration.D(),
@@ -150,28 +123,50 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := storm.Options{Log: logw, Observe: observe}
 	if err := sp.apply(ctx, &opts); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir)
-		return exitCannotRun
+		return cannotRunf("wsstorm: %v", err)
 	}
 	run, err := storm.Run(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir) // only if empty: nothing was measured
 		if errors.Is(err, storm.ErrNotStarted) {
-			return exitInterrupted
+			return interruptedf("wsstorm: %v", err)
 		}
-		return exitCannotRun
+		return cannotRunf("wsstorm: %v", err)
 	}
 	if sp.segments > 0 {
 		run.Segment = &results.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
 	}
-	return finishRun(stdout, stderr, dir, p, run, *junit)
+	return finishRun(stdout, stderr, dir, p, run, rf.junit)
+}
+
+// serveMetrics brings the metrics endpoint up at addr, if any, before the
+// run, so that a taken address stops it before anything starts.
+func serveMetrics(addr string, clients int, d time.Duration, stderr io.Writer) (*live.Collector, func(), error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	metrics := live.NewCollector(clients, d)
+	ctx, stop := context.WithCancel(context.Background())
+	srv, err := live.Serve(ctx, addr, metrics)
+	if err != nil {
+		stop()
+		suggest := "127.0.0.1:0" // any free loopback port
+		if errors.Is(err, syscall.EADDRINUSE) {
+			suggest = otherPort(addr)
+		}
+		return nil, nil, cannotRunf("wsstorm: %v; choose another address with --metrics-addr, e.g. %s", err, suggest)
+	}
+	if !srv.Loopback() {
+		fmt.Fprintf(stderr, "wsstorm: warning: metrics on %s can be reached from other machines; use 127.0.0.1:PORT to keep them local\n", srv.Addr())
+	}
+	fmt.Fprintf(stderr, "wsstorm: metrics at %s\n", srv.URL())
+	return metrics, func() { stop(); _ = srv.Wait() }, nil
 }
 
 // finishRun writes the results of run, a run of profile p, to dir, prints
-// its summary and returns the exit code of its outcome.
-func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *results.Run, junit string) int {
+// its summary and returns the error of its outcome, if any.
+func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *results.Run, junit string) error {
 	sum, werr := report.Write(dir, p, run)
 	// The summary is printed even when the files could not be written.
 	if err := report.WriteText(stdout, sum, dir); err != nil {
@@ -184,13 +179,11 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 		werr = nil
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
-		return exitCannotRun
+		return cannotRunf("wsstorm: writing results to %s: %v", dir, werr)
 	}
 	if junit != "" {
 		if err := report.WriteJUnit(junit, "thresholds", report.ThresholdCases(sum)); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: writing the JUnit file: %v\n", err)
-			return exitCannotRun
+			return cannotRunf("wsstorm: writing the JUnit file: %v", err)
 		}
 	}
 	if c := sum.Counters; !run.Interrupted && c.Connects == 0 && c.ConnectAttempts > 0 {
@@ -198,17 +191,16 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 		if n := c.ConnectFailures["script_timeout"]; n > 0 && n == c.ConnectAttempts {
 			hint = "every handshake succeeded, but the session script's awaited message never came: check each step's expect against what the server sends"
 		}
-		fmt.Fprintf(stderr, "wsstorm: no client could connect to the target in %d attempts (%s): %s\n",
+		return cannotRunf("wsstorm: no client could connect to the target in %d attempts (%s): %s",
 			c.ConnectAttempts, failureList(c.ConnectFailures), hint)
-		return exitCannotRun
 	}
 	switch {
 	case run.Interrupted:
-		return exitInterrupted
+		return &interruptedError{}
 	case !sum.Passed:
-		return exitFailed
+		return &failedError{}
 	}
-	return exitPassed
+	return nil
 }
 
 // otherPort suggests an address next to addr (HOST:PORT): the next port, or
@@ -238,6 +230,20 @@ func failureList(failures map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
+// resultsDir is where a run's results go: out, or a new directory named
+// for the run (name: the profile's, or the sweep's) and the time. It is
+// created and checked now, not after the run.
+func resultsDir(out, name string) (string, error) {
+	dir := out
+	if dir == "" {
+		dir = uniqueDir(results.DefaultDir("results", name, time.Now()))
+	}
+	if err := checkWritable(dir); err != nil {
+		return "", cannotRunf("wsstorm: cannot write results to %s: %v; choose another directory with --out", dir, err)
+	}
+	return dir, nil
+}
+
 // checkWritable creates dir if needed and checks that a file can be written
 // in it.
 func checkWritable(dir string) error {
@@ -263,16 +269,4 @@ func uniqueDir(dir string) string {
 		}
 		candidate = fmt.Sprintf("%s-%d", dir, i)
 	}
-}
-
-// printProfileError prints every problem of a profile, one per line.
-func printProfileError(w io.Writer, err error) {
-	var errs profile.Errors
-	if errors.As(err, &errs) {
-		for _, e := range errs {
-			fmt.Fprintf(w, "wsstorm: %v\n", e)
-		}
-		return
-	}
-	fmt.Fprintf(w, "wsstorm: %v\n", err)
 }

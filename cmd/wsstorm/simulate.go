@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
-	"time"
 
 	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -19,7 +16,7 @@ import (
 // simulateCmd simulates a profile without sockets, optionally with a model
 // calibrated from a real run, and writes results as a run does (marked
 // simulated). Exit codes are run's.
-func simulateCmd(args []string, stdout, stderr io.Writer) int {
+func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]... [--junit FILE]", stderr)
 	clients := fs.Int("clients", 0, "simulate `N` clients instead of the profile's fleet.clients")
 	calibrate := fs.String("calibrate", "", "fit the model to the real run whose results are in `RESULT_DIR` (its profile, unless PROFILE is given), and write it to model.json")
@@ -29,42 +26,32 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	var sets, modelSets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.reconnect.max=10s (repeatable)")
 	fs.Var(&modelSets, "model-set", "override a model key, e.g. --model-set workers=16 (repeatable; keys as in model.json)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return err
 	}
-	if len(pos) > 1 {
-		fmt.Fprintf(stderr, "wsstorm simulate: one profile at a time, got %d: %v\n", len(pos), pos)
-		return exitUsage
+	path, err := onePath("simulate", pos)
+	switch {
+	case err != nil:
+		return err
+	case *calibrate != "" && *modelPath != "":
+		return usagef("wsstorm simulate: --calibrate fits a model and --model reads one: give one of them")
+	case *clients < 0 || *clients > profile.MaxClients:
+		return usagef("wsstorm simulate: --clients %d: want 1 to %d", *clients, profile.MaxClients)
 	}
-	if *calibrate != "" && *modelPath != "" {
-		fmt.Fprintln(stderr, "wsstorm simulate: --calibrate fits a model and --model reads one: give one of them")
-		return exitUsage
-	}
-	if *clients < 0 || *clients > profile.MaxClients {
-		fmt.Fprintf(stderr, "wsstorm simulate: --clients %d: want 1 to %d\n", *clients, profile.MaxClients)
-		return exitUsage
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	context.AfterFunc(ctx, cancel) // a second signal ends the process at once
+	ctx, stop := untilSignal(ctx)
+	defer stop()
 
-	path := ""
-	if len(pos) == 1 {
-		path = pos[0]
-	}
 	model := simulate.DefaultModel()
 	var src *simulate.CalibrationSource
 	switch {
 	case *modelPath != "":
 		if model, err = simulate.LoadModel(*modelPath); err != nil {
-			fmt.Fprintf(stderr, "wsstorm simulate: --model: %v\n", err)
-			return exitUsage
+			return usagef("wsstorm simulate: --model: %v", err)
 		}
 	case *calibrate != "":
 		if src, err = simulate.ReadSource(*calibrate); err != nil {
-			fmt.Fprintf(stderr, "wsstorm simulate: --calibrate: %v\n", err)
-			return exitUsage
+			return usagef("wsstorm simulate: --calibrate: %v", err)
 		}
 		if path == "" {
 			path = filepath.Join(*calibrate, results.ProfileFile)
@@ -78,69 +65,64 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		model, err = model.With(overrides)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
-		return exitUsage
+		return usagef("wsstorm simulate: --model-set: %v", err)
 	}
 	if *clients > 0 {
 		// An override like any: validated, and recorded in the results'
 		// profile reference, so compare tells the fleets apart.
 		sets = append(sets, fmt.Sprintf("fleet.clients=%d", *clients))
 	}
-	p, err := profile.Load(path, sets)
+	p, err := loadProfile(path, sets)
 	if err != nil {
-		printProfileError(stderr, err)
-		return exitUsage
+		return err
 	}
 	if err := simulate.CheckProfile(p); err != nil {
-		fmt.Fprintf(stderr, "wsstorm simulate: %v\n", err)
-		return exitUsage
+		return usagef("wsstorm simulate: %v", err)
 	}
-	dir := *out
-	if dir == "" {
-		dir = uniqueDir(results.DefaultDir("results", p.Name+"-simulated", time.Now()))
-	}
-	if err := checkWritable(dir); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
-		return exitCannotRun
+	dir, err := resultsDir(*out, p.Name+"-simulated")
+	if err != nil {
+		return err
 	}
 	logw := lines.Prefixed(lines.Redacted(stderr, p.Redact), "wsstorm: ")
-
-	if src != nil {
-		fmt.Fprintf(stderr, "wsstorm: calibrating from %s (%d clients)\n", src.Dir, src.Profile.Fleet.Clients)
-		cal, err := simulate.Calibrate(ctx, src, logw)
-		if err != nil {
-			fmt.Fprintf(stderr, "wsstorm: calibration: %v\n", err)
-			_ = os.Remove(dir)
-			if ctx.Err() != nil {
-				return exitInterrupted
-			}
-			return exitCannotRun
-		}
-		_ = cal.WriteText(stdout)
-		// The fitted model with the overrides is the one simulated, and
-		// the one model.json holds; calibration.json keeps the fit.
-		if model, err = cal.Model.With(overrides); err != nil {
-			fmt.Fprintf(stderr, "wsstorm simulate: --model-set on the fitted model: %v\n", err)
-			_ = os.Remove(dir)
-			return exitUsage
-		}
-		if err := cal.WriteFiles(dir, model); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: %v\n", err)
-			return exitCannotRun
-		}
-		fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
-			filepath.Join(dir, simulate.ModelFile), filepath.Join(dir, simulate.ModelFile))
-	}
-	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	opts := simulate.Options{Log: logw}
 	if src != nil {
+		if model, err = calibrated(ctx, src, overrides, dir, logw, stdout, stderr); err != nil {
+			return err
+		}
 		opts.CalibratedFrom = src.Dir
 	}
+	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	run, err := simulate.Run(ctx, p, model, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir)
-		return exitUsage
+		return usagef("wsstorm: %v", err)
 	}
 	return finishRun(stdout, stderr, dir, p, run, *junit)
+}
+
+// calibrated fits a model to the run in src, prints the fit, and writes it
+// into dir: the fitted model with the overrides is the one simulated, and
+// the one model.json holds; calibration.json keeps the fit.
+func calibrated(ctx context.Context, src *simulate.CalibrationSource, overrides []simulate.ModelSet, dir string, logw, stdout, stderr io.Writer) (simulate.Model, error) {
+	fmt.Fprintf(stderr, "wsstorm: calibrating from %s (%d clients)\n", src.Dir, src.Profile.Fleet.Clients)
+	cal, err := simulate.Calibrate(ctx, src, logw)
+	if err != nil {
+		_ = os.Remove(dir) // only if empty: nothing was written
+		if ctx.Err() != nil {
+			return simulate.Model{}, interruptedf("wsstorm: calibration: %v", err)
+		}
+		return simulate.Model{}, cannotRunf("wsstorm: calibration: %v", err)
+	}
+	_ = cal.WriteText(stdout)
+	model, err := cal.Model.With(overrides)
+	if err != nil {
+		_ = os.Remove(dir)
+		return model, usagef("wsstorm simulate: --model-set on the fitted model: %v", err)
+	}
+	if err := cal.WriteFiles(dir, model); err != nil {
+		return model, cannotRunf("wsstorm: %v", err)
+	}
+	fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
+		filepath.Join(dir, simulate.ModelFile), filepath.Join(dir, simulate.ModelFile))
+	return model, nil
 }
