@@ -42,7 +42,7 @@ func mergeCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usagef("wsstorm merge: %v", err)
 	}
-	if err := checkWritable(*out); err != nil {
+	if err := results.CheckWritable(*out); err != nil {
 		return cannotRunf("wsstorm merge: cannot write results to %s: %v; choose another directory with --out", *out, err)
 	}
 	m := run.Merged

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
 	"net"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -186,13 +181,8 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 			return cannotRunf("wsstorm: writing the JUnit file: %v", err)
 		}
 	}
-	if c := sum.Counters; !run.Interrupted && c.Connects == 0 && c.ConnectAttempts > 0 {
-		hint := "is it running, and reachable at its URL?"
-		if n := c.ConnectFailures["script_timeout"]; n > 0 && n == c.ConnectAttempts {
-			hint = "every handshake succeeded, but the session script's awaited message never came: check each step's expect against what the server sends"
-		}
-		return cannotRunf("wsstorm: no client could connect to the target in %d attempts (%s): %s",
-			c.ConnectAttempts, failureList(c.ConnectFailures), hint)
+	if msg := sum.Unreachable(); msg != "" {
+		return cannotRunf("wsstorm: %s", msg)
 	}
 	switch {
 	case run.Interrupted:
@@ -217,56 +207,13 @@ func otherPort(addr string) string {
 	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }
 
-// failureList writes failure counts as "refused=60, timeout=3", most first.
-func failureList(failures map[string]int64) string {
-	reasons := slices.Collect(maps.Keys(failures))
-	slices.SortFunc(reasons, func(a, b string) int {
-		return cmp.Or(cmp.Compare(failures[b], failures[a]), strings.Compare(a, b))
-	})
-	parts := make([]string, len(reasons))
-	for i, r := range reasons {
-		parts[i] = fmt.Sprintf("%s=%d", r, failures[r])
-	}
-	return strings.Join(parts, ", ")
-}
-
 // resultsDir is where a run's results go: out, or a new directory named
 // for the run (name: the profile's, or the sweep's) and the time. It is
 // created and checked now, not after the run.
 func resultsDir(out, name string) (string, error) {
-	dir := out
-	if dir == "" {
-		dir = uniqueDir(results.DefaultDir("results", name, time.Now()))
-	}
-	if err := checkWritable(dir); err != nil {
+	dir, err := results.NewDir(out, "results", name, time.Now())
+	if err != nil {
 		return "", cannotRunf("wsstorm: cannot write results to %s: %v; choose another directory with --out", dir, err)
 	}
 	return dir, nil
-}
-
-// checkWritable creates dir if needed and checks that a file can be written
-// in it.
-func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".wsstorm-probe-*")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
-
-// uniqueDir returns dir, or dir-2, dir-3, ... when runs started in the same
-// second already use it.
-func uniqueDir(dir string) string {
-	candidate := dir
-	for i := 2; ; i++ {
-		if _, err := os.Stat(candidate); errors.Is(err, fs.ErrNotExist) {
-			return candidate
-		}
-		candidate = fmt.Sprintf("%s-%d", dir, i)
-	}
 }
