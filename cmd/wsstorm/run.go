@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/lines"
@@ -16,7 +13,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/results"
-	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/storm"
 )
 
@@ -81,12 +77,15 @@ func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stde
 		return err
 	}
 	clients := storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments)
-	metrics, stopMetrics, err := serveMetrics(rf.metricsAddr, clients, p.Duration.D(), stderr)
+	watch, err := live.StartWatch(live.WatchOptions{
+		Out: stderr, Prefix: "wsstorm: ", Redact: p.Redact, Status: !rf.quiet,
+		MetricsAddr: rf.metricsAddr, Clients: clients, Duration: p.Duration.D(),
+	})
 	if err != nil {
 		_ = os.Remove(dir) // only if empty: nothing was measured
-		return err
+		return cannotRunf("wsstorm: %v", err)
 	}
-	defer stopMetrics()
+	defer watch.Stop()
 
 	ctx, stop := untilSignal(ctx)
 	defer stop()
@@ -96,27 +95,8 @@ func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stde
 	} else {
 		fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	}
-	width, tty := live.Terminal(stderr)
 	stderr = lines.Redacted(stderr, p.Redact)
-	logw := lines.Prefixed(stderr, "wsstorm: ")
-	var view *live.View
-	if !rf.quiet {
-		view = live.NewView(live.ViewOptions{
-			Out: stderr, Terminal: tty, Width: width, Prefix: "wsstorm: ",
-			Clients: clients, Duration: p.Duration.D(),
-		})
-		// Log lines clear the status and draw it again below them.
-		logw = view.LogWriter(logw)
-	}
-	observe := func(ctx context.Context, rec *stats.Recorder) {
-		if metrics != nil {
-			metrics.Attach(rec)
-		}
-		if view != nil {
-			view.Run(ctx, rec)
-		}
-	}
-	opts := storm.Options{Log: logw, Observe: observe}
+	opts := storm.Options{Log: watch.Log(), Observe: watch.Observe}
 	if err := sp.apply(ctx, &opts); err != nil {
 		_ = os.Remove(dir)
 		return cannotRunf("wsstorm: %v", err)
@@ -133,30 +113,6 @@ func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stde
 		run.Segment = &results.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
 	}
 	return finishRun(stdout, stderr, dir, p, run, rf.junit)
-}
-
-// serveMetrics brings the metrics endpoint up at addr, if any, before the
-// run, so that a taken address stops it before anything starts.
-func serveMetrics(addr string, clients int, d time.Duration, stderr io.Writer) (*live.Collector, func(), error) {
-	if addr == "" {
-		return nil, func() {}, nil
-	}
-	metrics := live.NewCollector(clients, d)
-	ctx, stop := context.WithCancel(context.Background())
-	srv, err := live.Serve(ctx, addr, metrics)
-	if err != nil {
-		stop()
-		suggest := "127.0.0.1:0" // any free loopback port
-		if errors.Is(err, syscall.EADDRINUSE) {
-			suggest = otherPort(addr)
-		}
-		return nil, nil, cannotRunf("wsstorm: %v; choose another address with --metrics-addr, e.g. %s", err, suggest)
-	}
-	if !srv.Loopback() {
-		fmt.Fprintf(stderr, "wsstorm: warning: metrics on %s can be reached from other machines; use 127.0.0.1:PORT to keep them local\n", srv.Addr())
-	}
-	fmt.Fprintf(stderr, "wsstorm: metrics at %s\n", srv.URL())
-	return metrics, func() { stop(); _ = srv.Wait() }, nil
 }
 
 // finishRun writes the results of run, a run of profile p, to dir, prints
@@ -191,20 +147,6 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 		return &failedError{}
 	}
 	return nil
-}
-
-// otherPort suggests an address next to addr (HOST:PORT): the next port, or
-// port 0 (any free one) when addr asked for none or the last.
-func otherPort(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n <= 0 || n >= 65535 {
-		n = -1
-	}
-	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }
 
 // resultsDir is where a run's results go: out, or a new directory named
