@@ -16,7 +16,7 @@ import (
 // serve processes (internal/supervise), and writes their merged results as
 // one run's.
 func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path string, stdout, stderr io.Writer) error {
-	plan, err := supervise.New(p, rf.split.processes, lines.Prefixed(stderr, "wsstorm: "))
+	plan, err := supervise.New(p, rf.split.Processes, lines.Prefixed(stderr, "wsstorm: "))
 	if err != nil {
 		return cannotRunf("wsstorm: %v", err)
 	}

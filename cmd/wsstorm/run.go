@@ -21,7 +21,7 @@ type runFlags struct {
 	out, junit, metricsAddr string
 	sets                    stringList
 	quiet                   bool
-	split                   splitFlags
+	split                   storm.Split
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,7 +32,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(&rf.sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
 	fs.BoolVar(&rf.quiet, "quiet", false, "show no live status on stderr during the run")
 	fs.StringVar(&rf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
-	rf.split.register(fs)
+	registerSplit(fs, &rf.split)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -50,10 +50,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if err := rf.split.check(p); err != nil {
+	if err := rf.split.Check(p); err != nil {
 		return usagef("wsstorm run: %v", err)
 	}
-	if rf.split.processes > 0 {
+	if rf.split.Processes > 0 {
 		if rf.metricsAddr != "" {
 			return usagef("wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
 		}
@@ -66,17 +66,17 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stderr io.Writer) error {
 	sp := &rf.split
 	// Limits first: a run that cannot fit leaves nothing behind.
-	if err := storm.CheckLimits(p, sp.limits()); err != nil {
+	if err := storm.CheckLimits(p, sp.Limits()); err != nil {
 		return cannotRunf("wsstorm: %v", err)
 	}
-	if w := storm.PortsWarning(p, sp.limits()); w != "" {
+	if w := storm.PortsWarning(p, sp.Limits()); w != "" {
 		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
 	}
 	dir, err := resultsDir(rf.out, p.Name)
 	if err != nil {
 		return err
 	}
-	clients := storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments)
+	clients := storm.SegmentClients(p.Fleet.Clients, sp.Segment, sp.Segments)
 	watch, err := live.StartWatch(live.WatchOptions{
 		Out: stderr, Prefix: "wsstorm: ", Redact: p.Redact, Status: !rf.quiet,
 		MetricsAddr: rf.metricsAddr, Clients: clients, Duration: p.Duration.D(),
@@ -89,15 +89,15 @@ func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stde
 
 	ctx, stop := untilSignal(ctx)
 	defer stop()
-	if sp.segments > 0 {
+	if sp.Segments > 0 {
 		fmt.Fprintf(stderr, "wsstorm: running segment %d/%d of profile %s (%s): %d of its %d clients for %s, chaos %s\n",
-			sp.segment, sp.segments, p.Name, p.Path, clients, p.Fleet.Clients, p.Duration.D(), onOff(sp.drives()))
+			sp.Segment, sp.Segments, p.Name, p.Path, clients, p.Fleet.Clients, p.Duration.D(), onOff(sp.Drives()))
 	} else {
 		fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	}
 	stderr = lines.Redacted(stderr, p.Redact)
 	opts := storm.Options{Log: watch.Log(), Observe: watch.Observe}
-	if err := sp.apply(ctx, &opts); err != nil {
+	if err := sp.Apply(ctx, &opts); err != nil {
 		_ = os.Remove(dir)
 		return cannotRunf("wsstorm: %v", err)
 	}
@@ -109,8 +109,8 @@ func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stde
 		}
 		return cannotRunf("wsstorm: %v", err)
 	}
-	if sp.segments > 0 {
-		run.Segment = &results.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
+	if sp.Segments > 0 {
+		run.Segment = &results.Segment{Index: sp.Segment, Count: sp.Segments, StartAt: sp.StartAt, Chaos: sp.Drives(), Clients: clients}
 	}
 	return finishRun(stdout, stderr, dir, p, run, rf.junit)
 }
