@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
@@ -44,7 +41,7 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *handshakeTimeout <= 0 {
 		return usagef("wsstorm proxy: --handshake-timeout is %v, want more than 0s, e.g. 10s", *handshakeTimeout)
 	}
-	tlsConf, err := proxyTLS(*caFile, *insecure)
+	tlsConf, err := standalone.ProxyTLS(*caFile, *insecure)
 	if err != nil {
 		return usagef("wsstorm proxy: %v", err)
 	}
@@ -73,29 +70,4 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cannotRunf("wsstorm proxy: %v", err)
 	}
 	return nil
-}
-
-// proxyTLS is the TLS configuration of a wss:// upstream's dials: nil (the
-// system's roots, verified) unless caFile adds roots or insecure turns
-// verification off.
-func proxyTLS(caFile string, insecure bool) (*tls.Config, error) {
-	if caFile == "" && !insecure {
-		return nil, nil
-	}
-	conf := &tls.Config{InsecureSkipVerify: insecure}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
-		}
-		conf.RootCAs = pool
-	}
-	return conf, nil
 }

@@ -2,8 +2,11 @@ package standalone
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -64,4 +67,29 @@ func Proxy(ctx context.Context, o ProxyOptions) error {
 	stopAdmin()
 	shutdown()
 	return nil
+}
+
+// ProxyTLS is the TLS configuration of a wss:// upstream's dials: nil (the
+// system's roots, verified) unless caFile adds roots or insecure turns
+// verification off.
+func ProxyTLS(caFile string, insecure bool) (*tls.Config, error) {
+	if caFile == "" && !insecure {
+		return nil, nil
+	}
+	conf := &tls.Config{InsecureSkipVerify: insecure}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
 }
