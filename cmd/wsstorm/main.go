@@ -36,26 +36,32 @@ const (
 // flag package has said it already.
 type (
 	// failedError: the thresholds or a comparison failed (exit 1).
-	failedError struct{ msg string }
+	failedError struct{ message }
 	// usageError: bad usage or an invalid profile (exit 2).
-	usageError struct{ msg string }
+	usageError struct{ message }
 	// cannotRunError: the run could not be carried out (exit 3).
-	cannotRunError struct{ msg string }
+	cannotRunError struct{ message }
 	// interruptedError: a signal stopped the command (exit 130).
-	interruptedError struct{ msg string }
+	interruptedError struct{ message }
 )
 
-func (e *failedError) Error() string      { return e.msg }
-func (e *usageError) Error() string       { return e.msg }
-func (e *cannotRunError) Error() string   { return e.msg }
-func (e *interruptedError) Error() string { return e.msg }
+// message is the text of a subcommand's error.
+type message struct{ msg string }
 
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+func (m *message) Error() string { return m.msg }
+
+// redact applies redact (a profile's Redact) to the message: secrets must
+// not reach stderr in an error more than in a log line.
+func (m *message) redact(redact func(string) string) { m.msg = redact(m.msg) }
+
+func usagef(format string, a ...any) error {
+	return &usageError{message{fmt.Sprintf(format, a...)}}
+}
 func cannotRunf(format string, a ...any) error {
-	return &cannotRunError{fmt.Sprintf(format, a...)}
+	return &cannotRunError{message{fmt.Sprintf(format, a...)}}
 }
 func interruptedf(format string, a ...any) error {
-	return &interruptedError{fmt.Sprintf(format, a...)}
+	return &interruptedError{message{fmt.Sprintf(format, a...)}}
 }
 
 // command is one subcommand.
@@ -222,29 +228,36 @@ func profileError(head string, err error) error {
 	}
 	var errs profile.Errors
 	if !errors.As(err, &errs) {
-		return &usageError{strings.Join(append(msgs, "wsstorm: "+err.Error()), "\n")}
+		return &usageError{message{strings.Join(append(msgs, "wsstorm: "+err.Error()), "\n")}}
 	}
 	for _, e := range errs {
 		msgs = append(msgs, "wsstorm: "+e.Error())
 	}
-	return &usageError{strings.Join(msgs, "\n")}
+	return &usageError{message{strings.Join(msgs, "\n")}}
 }
 
-// redacted returns err, of the same type, with redact (a profile's Redact)
-// applied to its message: secrets must not reach stderr in an error more
-// than in a log line.
+// redacted returns err with redact (a profile's Redact) applied to its
+// message.
 func redacted(err error, redact func(string) string) error {
-	switch e := err.(type) {
-	case *failedError:
-		return &failedError{redact(e.msg)}
-	case *usageError:
-		return &usageError{redact(e.msg)}
-	case *cannotRunError:
-		return &cannotRunError{redact(e.msg)}
-	case *interruptedError:
-		return &interruptedError{redact(e.msg)}
-	case nil:
-		return nil
+	var m interface{ redact(func(string) string) }
+	if errors.As(err, &m) {
+		m.redact(redact)
+		return err
 	}
-	return errors.New(redact(err.Error()))
+	if err != nil {
+		return errors.New(redact(err.Error()))
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping spaces around each
+// item and empty items.
+func splitList(list string) []string {
+	var items []string
+	for s := range strings.SplitSeq(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			items = append(items, s)
+		}
+	}
+	return items
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/lines"
@@ -14,6 +17,7 @@ import (
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/storm"
+	"github.com/wsstorm/wsstorm/internal/supervise"
 )
 
 // runFlags are the flags of `wsstorm run`.
@@ -158,4 +162,94 @@ func resultsDir(out, name string) (string, error) {
 		return "", cannotRunf("wsstorm: cannot write results to %s: %v; choose another directory with --out", dir, err)
 	}
 	return dir, nil
+}
+
+// runProcesses runs p, loaded from path, as --processes segment processes
+// of this program on this machine, with an embedded target as wsstorm
+// serve processes (internal/supervise), and writes their merged results as
+// one run's.
+func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path string, stdout, stderr io.Writer) error {
+	plan, err := supervise.New(p, rf.split.Processes, lines.Prefixed(stderr, "wsstorm: "))
+	if err != nil {
+		return cannotRunf("wsstorm: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return cannotRunf("wsstorm: cannot find this program to start its processes: %v", err)
+	}
+	dir, err := resultsDir(rf.out, p.Name)
+	if err != nil {
+		return err
+	}
+	stderr = lines.Redacted(stderr, p.Redact)
+	// The first signal is passed on to the segments once; a second one ends
+	// this process at once, and its children then get SIGTERM (the
+	// parent-death signal), their second, and end at once too.
+	ctx, stop := untilSignal(ctx)
+	defer stop()
+	var args []string // the profile and its overrides, for every process
+	if path != "" {
+		args = append(args, path)
+	}
+	for _, s := range rf.sets {
+		args = append(args, "--set", s)
+	}
+	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Args: args, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
+	switch {
+	case errors.Is(err, supervise.ErrInterrupted):
+		_ = os.Remove(dir) // only if empty: nothing was measured
+		return interruptedf("wsstorm: %v", err)
+	case err != nil:
+		return cannotRunf("wsstorm: %v", err)
+	}
+	return finishRun(stdout, stderr, dir, merged, run, rf.junit)
+}
+
+// registerSplit defines the flags of `wsstorm run` that spread one fleet
+// over several processes, into s: --processes on this machine, or
+// --segment on many.
+func registerSplit(fs *flag.FlagSet, s *storm.Split) {
+	fs.IntVar(&s.Processes, "processes", 0, "run the fleet as `N` processes of wsstorm on this machine (and the embedded target as wsstorm serve processes), then merge their results into one")
+	fs.Func("segment", "run only segment `I/N` of the fleet: the clients whose index modulo N is I; merge the N results with wsstorm merge", func(v string) error {
+		i, n, ok := strings.Cut(v, "/")
+		si, err1 := strconv.Atoi(i)
+		sn, err2 := strconv.Atoi(n)
+		switch {
+		case !ok || err1 != nil || err2 != nil:
+			return fmt.Errorf("%q is not I/N: write the segment's index and the number of segments, e.g. 0/4", v)
+		case sn < 1 || si < 0 || si >= sn:
+			return fmt.Errorf("%q is out of range: the index must be 0 to N-1, e.g. 0/%d to %d/%d", v, max(sn, 1), max(sn-1, 0), max(sn, 1))
+		}
+		s.Segment, s.Segments = si, sn
+		return nil
+	})
+	fs.Func("start-at", "begin the run's timeline at `TIME` (RFC 3339, e.g. 2026-11-25T20:00:00Z), so that segments on other processes or machines run the same one", func(v string) error {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("%q is not an RFC 3339 time: write e.g. %s", v, time.Now().UTC().Add(time.Minute).Truncate(time.Second).Format(time.RFC3339))
+		}
+		s.StartAt = t
+		return nil
+	})
+	fs.Func("chaos", "`on|off`: whether this segment drives the profile's chaos (default: segment 0 does, the others record the events' times)", func(v string) error {
+		if v != "on" && v != "off" {
+			return fmt.Errorf("%q: use on or off", v)
+		}
+		s.Chaos = v
+		return nil
+	})
+	fs.Func("target-admin", "the profile's embedded target runs as wsstorm serve processes with these admin `URLs` (comma-separated): connect to them and drive the chaos through them", func(v string) error {
+		s.TargetAdmin = append(s.TargetAdmin, splitList(v)...)
+		if len(s.TargetAdmin) == 0 {
+			return errors.New("no URL: give the admin URL of each wsstorm serve process, e.g. http://127.0.0.1:9090/")
+		}
+		return nil
+	})
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

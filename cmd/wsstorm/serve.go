@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 	"time"
 
@@ -77,44 +75,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("wsstorm serve: --admin: %v", err)
 	}
 
-	logFile := stdout
-	switch *logPath {
-	case "":
-		logFile = nil
-	case "-":
-	default:
-		f, err := os.Create(*logPath)
-		if err != nil {
-			return cannotRunf("wsstorm serve: cannot write the log: %v; choose another file with --log", err)
-		}
-		defer f.Close()
-		logFile = f
-	}
-	if logFile != nil {
-		opts.Log = admin.NewEventLog(logFile, admin.LogQueryKeys(splitKeys(*logQuery)...))
-	}
+	opts.LogPath, opts.LogQuery, opts.Stdout = *logPath, splitList(*logQuery), stdout
 
 	ctx, stop := untilSignal(ctx)
 	defer stop()
-	if err = standalone.Serve(ctx, opts); err != nil {
-		err = cannotRunf("wsstorm serve: %v", err)
+	if err := standalone.Serve(ctx, opts); err != nil {
+		// One line per error: a log that could not be written comes after.
+		return cannotRunf("wsstorm serve: %s", strings.ReplaceAll(err.Error(), "\n", "\nwsstorm serve: "))
 	}
-	if cerr := opts.Log.Close(); cerr != nil {
-		err = errors.Join(err, cannotRunf("wsstorm serve: writing the log to %s: %v; it is incomplete", *logPath, cerr))
-	}
-	return err
-}
-
-// splitKeys splits a comma-separated list, dropping spaces around each
-// item and empty items.
-func splitKeys(list string) []string {
-	var keys []string
-	for k := range strings.SplitSeq(list, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
+	return nil
 }
 
 // apply lays the flags that were given over the profile's target.

@@ -27,9 +27,12 @@ type ServeOptions struct {
 	Target target.Options
 	// Admin is the admin API's address (see admin.ListenAddr).
 	Admin string
-	// Log, if not nil, is the server's event log; the caller closes it
-	// once Serve returned.
-	Log *admin.EventLog
+	// LogPath, if set, is the file the server's event log goes to, as JSON
+	// lines ("-": Stdout); LogQuery are the query keys whose values it
+	// keeps (admin.LogQueryKeys).
+	LogPath  string
+	LogQuery []string
+	Stdout   io.Writer
 	// ReadyFile, if set, is the file Serve writes Ready to once both the
 	// nodes and the admin API listen, and removes when it stops.
 	ReadyFile string
@@ -39,10 +42,33 @@ type ServeOptions struct {
 
 // Serve runs the embedded target until ctx ends, then closes its clients
 // with 1001 (going away). A signal is how such a server is meant to stop,
-// so the end of ctx is no error.
+// so the end of ctx is no error. An error that the event log could not be
+// written comes after (errors.Join) any other.
 func Serve(ctx context.Context, o ServeOptions) error {
-	if o.Log != nil {
-		o.Target.Log = o.Log // only when set: a nil *EventLog in the interface is not a nil interface
+	var elog *admin.EventLog
+	switch o.LogPath {
+	case "":
+	case "-":
+		elog = admin.NewEventLog(o.Stdout, admin.LogQueryKeys(o.LogQuery...))
+	default:
+		f, err := os.Create(o.LogPath)
+		if err != nil {
+			return fmt.Errorf("cannot write the log: %w; choose another file with --log", err)
+		}
+		defer f.Close()
+		elog = admin.NewEventLog(f, admin.LogQueryKeys(o.LogQuery...))
+	}
+	err := serve(ctx, o, elog)
+	if cerr := elog.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("writing the log to %s: %w; it is incomplete", o.LogPath, cerr))
+	}
+	return err
+}
+
+// serve is Serve with its event log, if any.
+func serve(ctx context.Context, o ServeOptions, elog *admin.EventLog) error {
+	if elog != nil {
+		o.Target.Log = elog // only when set: a nil *EventLog in the interface is not a nil interface
 	}
 	if o.ReadyFile != "" {
 		// A file left by a server that was killed must not pass for this one's.
@@ -55,9 +81,9 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		return listenError(err, o.Target)
 	}
 	if o.Target.FirstNode > 0 || o.Target.SharePort {
-		o.Log.ServingFrom(tgt.URL(), tgt.FirstNode(), tgt.Nodes())
+		elog.ServingFrom(tgt.URL(), tgt.FirstNode(), tgt.Nodes())
 	} else {
-		o.Log.Serving(tgt.URL(), tgt.Nodes())
+		elog.Serving(tgt.URL(), tgt.Nodes())
 	}
 	shutdown := func() {
 		sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -69,7 +95,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	// shut down, so no restart is under way while they close their clients.
 	life, endLife := context.WithCancel(context.Background())
 	defer endLife()
-	h := admin.NewHandler(tgt, admin.WithURL(tgt.URL()), admin.WithEventLog(o.Log), admin.WithLifetime(life))
+	h := admin.NewHandler(tgt, admin.WithURL(tgt.URL()), admin.WithEventLog(elog), admin.WithLifetime(life))
 	srv, err := admin.Serve(life, o.Admin, h)
 	if err != nil {
 		shutdown()
@@ -107,7 +133,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		open += int(n.Conns)
 	}
 	fmt.Fprintf(o.Out, "stopping: closing %d connections with 1001 (going away)\n", open)
-	o.Log.ShuttingDown()
+	elog.ShuttingDown()
 	stop()
 	return nil
 }
