@@ -249,15 +249,3 @@ func redacted(err error, redact func(string) string) error {
 	}
 	return nil
 }
-
-// splitList splits a comma-separated list, dropping spaces around each
-// item and empty items.
-func splitList(list string) []string {
-	var items []string
-	for s := range strings.SplitSeq(list, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			items = append(items, s)
-		}
-	}
-	return items
-}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/merge"
@@ -33,10 +31,8 @@ func mergeCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	case *out == "":
 		return usagef("wsstorm merge: --out DIR is missing: name the directory the merged results go to")
 	}
-	for _, d := range dirs {
-		if sameFile(d, *out) {
-			return usagef("wsstorm merge: --out %s is one of the segments' directories, whose files the merged results would replace: choose another directory", *out)
-		}
+	if err := merge.CheckOut(dirs, *out); err != nil {
+		return usagef("wsstorm merge: %v", err)
 	}
 	run, p, err := merge.Dirs(dirs)
 	if err != nil {
@@ -78,16 +74,4 @@ func mergeCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return &failedError{}
 	}
 	return nil
-}
-
-// sameFile reports whether paths a and b name one directory.
-func sameFile(a, b string) bool {
-	fa, errA := os.Stat(a)
-	fb, errB := os.Stat(b)
-	if errA == nil && errB == nil {
-		return os.SameFile(fa, fb)
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
 }

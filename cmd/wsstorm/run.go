@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/lines"
@@ -187,14 +185,7 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 	// parent-death signal), their second, and end at once too.
 	ctx, stop := untilSignal(ctx)
 	defer stop()
-	var args []string // the profile and its overrides, for every process
-	if path != "" {
-		args = append(args, path)
-	}
-	for _, s := range rf.sets {
-		args = append(args, "--set", s)
-	}
-	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Args: args, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
+	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
 	switch {
 	case errors.Is(err, supervise.ErrInterrupted):
 		_ = os.Remove(dir) // only if empty: nothing was measured
@@ -210,41 +201,10 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 // --segment on many.
 func registerSplit(fs *flag.FlagSet, s *storm.Split) {
 	fs.IntVar(&s.Processes, "processes", 0, "run the fleet as `N` processes of wsstorm on this machine (and the embedded target as wsstorm serve processes), then merge their results into one")
-	fs.Func("segment", "run only segment `I/N` of the fleet: the clients whose index modulo N is I; merge the N results with wsstorm merge", func(v string) error {
-		i, n, ok := strings.Cut(v, "/")
-		si, err1 := strconv.Atoi(i)
-		sn, err2 := strconv.Atoi(n)
-		switch {
-		case !ok || err1 != nil || err2 != nil:
-			return fmt.Errorf("%q is not I/N: write the segment's index and the number of segments, e.g. 0/4", v)
-		case sn < 1 || si < 0 || si >= sn:
-			return fmt.Errorf("%q is out of range: the index must be 0 to N-1, e.g. 0/%d to %d/%d", v, max(sn, 1), max(sn-1, 0), max(sn, 1))
-		}
-		s.Segment, s.Segments = si, sn
-		return nil
-	})
-	fs.Func("start-at", "begin the run's timeline at `TIME` (RFC 3339, e.g. 2026-11-25T20:00:00Z), so that segments on other processes or machines run the same one", func(v string) error {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return fmt.Errorf("%q is not an RFC 3339 time: write e.g. %s", v, time.Now().UTC().Add(time.Minute).Truncate(time.Second).Format(time.RFC3339))
-		}
-		s.StartAt = t
-		return nil
-	})
-	fs.Func("chaos", "`on|off`: whether this segment drives the profile's chaos (default: segment 0 does, the others record the events' times)", func(v string) error {
-		if v != "on" && v != "off" {
-			return fmt.Errorf("%q: use on or off", v)
-		}
-		s.Chaos = v
-		return nil
-	})
-	fs.Func("target-admin", "the profile's embedded target runs as wsstorm serve processes with these admin `URLs` (comma-separated): connect to them and drive the chaos through them", func(v string) error {
-		s.TargetAdmin = append(s.TargetAdmin, splitList(v)...)
-		if len(s.TargetAdmin) == 0 {
-			return errors.New("no URL: give the admin URL of each wsstorm serve process, e.g. http://127.0.0.1:9090/")
-		}
-		return nil
-	})
+	fs.Func("segment", "run only segment `I/N` of the fleet: the clients whose index modulo N is I; merge the N results with wsstorm merge", s.SetSegment)
+	fs.Func("start-at", "begin the run's timeline at `TIME` (RFC 3339, e.g. 2026-11-25T20:00:00Z), so that segments on other processes or machines run the same one", s.SetStartAt)
+	fs.Func("chaos", "`on|off`: whether this segment drives the profile's chaos (default: segment 0 does, the others record the events' times)", s.SetChaos)
+	fs.Func("target-admin", "the profile's embedded target runs as wsstorm serve processes with these admin `URLs` (comma-separated): connect to them and drive the chaos through them", s.AddTargetAdmin)
 }
 
 func onOff(b bool) string {

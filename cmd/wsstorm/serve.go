@@ -86,6 +86,18 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// splitList splits a comma-separated list, dropping spaces around each
+// item and empty items.
+func splitList(list string) []string {
+	var items []string
+	for s := range strings.SplitSeq(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			items = append(items, s)
+		}
+	}
+	return items
+}
+
 // apply lays the flags that were given over the profile's target.
 func (sf *serveFlags) apply(fs *flag.FlagSet, o *target.Options) error {
 	var err error

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
@@ -21,6 +23,55 @@ type Split struct {
 	StartAt           time.Time
 	Chaos             string   // "on", "off", or "" (on for segment 0 alone)
 	TargetAdmin       []string // the admin URLs of the embedded target's wsstorm serve processes
+}
+
+// SetSegment reads I/N, segment I of N (--segment).
+func (s *Split) SetSegment(v string) error {
+	i, n, ok := strings.Cut(v, "/")
+	si, err1 := strconv.Atoi(i)
+	sn, err2 := strconv.Atoi(n)
+	switch {
+	case !ok || err1 != nil || err2 != nil:
+		return fmt.Errorf("%q is not I/N: write the segment's index and the number of segments, e.g. 0/4", v)
+	case sn < 1 || si < 0 || si >= sn:
+		return fmt.Errorf("%q is out of range: the index must be 0 to N-1, e.g. 0/%d to %d/%d", v, max(sn, 1), max(sn-1, 0), max(sn, 1))
+	}
+	s.Segment, s.Segments = si, sn
+	return nil
+}
+
+// SetStartAt reads the RFC 3339 time the run's timeline begins at
+// (--start-at).
+func (s *Split) SetStartAt(v string) error {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time: write e.g. %s", v, time.Now().UTC().Add(time.Minute).Truncate(time.Second).Format(time.RFC3339))
+	}
+	s.StartAt = t
+	return nil
+}
+
+// SetChaos reads on or off (--chaos).
+func (s *Split) SetChaos(v string) error {
+	if v != "on" && v != "off" {
+		return fmt.Errorf("%q: use on or off", v)
+	}
+	s.Chaos = v
+	return nil
+}
+
+// AddTargetAdmin reads a comma-separated list of admin URLs
+// (--target-admin).
+func (s *Split) AddTargetAdmin(v string) error {
+	for u := range strings.SplitSeq(v, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			s.TargetAdmin = append(s.TargetAdmin, u)
+		}
+	}
+	if len(s.TargetAdmin) == 0 {
+		return errors.New("no URL: give the admin URL of each wsstorm serve process, e.g. http://127.0.0.1:9090/")
+	}
+	return nil
 }
 
 // maxProcesses bounds --processes: each is a whole runtime.

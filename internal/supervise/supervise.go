@@ -93,9 +93,10 @@ func New(p *profile.Profile, n int, warn io.Writer) (*Plan, error) {
 type Options struct {
 	// Program is the wsstorm executable the processes run.
 	Program string
-	// Args are the profile's path, if any, and its --set overrides, which
-	// every process is given.
-	Args []string
+	// Path is the profile's file ("": the built-in default) and Sets its
+	// --set overrides, which every process is given.
+	Path string
+	Sets []string
 	// Dir is the run's results directory; the segments write theirs under
 	// Dir/segments.
 	Dir string
@@ -107,10 +108,11 @@ type Options struct {
 type supervisor struct {
 	*Plan
 	Options
-	readyDir string   // where the serve processes write their ready files
-	serves   []*child // until they are stopped
-	segs     []*child
-	dirs     []string // each segment's results directory
+	profileArgs []string // the profile and its overrides, for every process
+	readyDir    string   // where the serve processes write their ready files
+	serves      []*child // until they are stopped
+	segs        []*child
+	dirs        []string // each segment's results directory
 }
 
 // Run runs the plan and returns the segments' results merged into one run,
@@ -125,6 +127,12 @@ func (pl *Plan) Run(ctx context.Context, o Options) (*results.Run, *profile.Prof
 	defer os.RemoveAll(readyDir)
 	o.Log = lines.Locked(o.Log)
 	s := &supervisor{Plan: pl, Options: o, readyDir: readyDir}
+	if o.Path != "" {
+		s.profileArgs = append(s.profileArgs, o.Path)
+	}
+	for _, set := range o.Sets {
+		s.profileArgs = append(s.profileArgs, "--set", set)
+	}
 	defer func() { stopAll(s.serves, childStopGrace) }()
 
 	adminURLs, err := s.startServes(ctx)
@@ -175,7 +183,7 @@ func (s *supervisor) startServes(ctx context.Context) ([]string, error) {
 	for i, nodes := range s.Plan.serves {
 		name := fmt.Sprintf("serve %d", i)
 		readyFile := filepath.Join(s.readyDir, fmt.Sprintf("serve-%d.json", i))
-		args := append([]string{"serve"}, s.Args...)
+		args := append([]string{"serve"}, s.profileArgs...)
 		args = append(args, "--nodes", fmt.Sprint(nodes), "--first-node", fmt.Sprint(first), "--admin", "127.0.0.1:0", "--ready-file", readyFile)
 		if listen != "" {
 			args = append(args, "--listen", listen, "--share-port")
@@ -239,7 +247,7 @@ func (s *supervisor) startSegments(adminURLs []string) error {
 	for i := range n {
 		d := filepath.Join(s.Dir, "segments", fmt.Sprintf("segment-%d", i))
 		s.dirs = append(s.dirs, d)
-		args := append([]string{"run"}, s.Args...)
+		args := append([]string{"run"}, s.profileArgs...)
 		args = append(args, "--segment", fmt.Sprintf("%d/%d", i, n), "--start-at", startAt.UTC().Format(time.RFC3339Nano), "--out", d, "--quiet")
 		if len(adminURLs) > 0 {
 			args = append(args, "--target-admin", strings.Join(adminURLs, ","))
