@@ -48,12 +48,14 @@ type (
 // message is the text of a subcommand's error.
 type message struct{ msg string }
 
+// Error returns the message.
 func (m *message) Error() string { return m.msg }
 
 // redact applies redact (a profile's Redact) to the message: secrets must
 // not reach stderr in an error more than in a log line.
 func (m *message) redact(redact func(string) string) { m.msg = redact(m.msg) }
 
+// usagef, cannotRunf and interruptedf make the typed errors from a format.
 func usagef(format string, a ...any) error {
 	return &usageError{message{fmt.Sprintf(format, a...)}}
 }
@@ -71,6 +73,7 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
+// commands lists the subcommands, in the order usage shows them.
 func commands() []command {
 	return []command{
 		{"run", "run a storm: wsstorm run [PROFILE] [--out DIR] [--set key=value]...", runCmd},
@@ -134,6 +137,7 @@ func exitCode(err error, stderr io.Writer) int {
 	return code
 }
 
+// usage lists the subcommands and the exit codes.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "wsstorm: chaos and load testing of WebSocket services")
 	fmt.Fprintln(w, "\nCommands:")

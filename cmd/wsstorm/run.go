@@ -26,6 +26,8 @@ type runFlags struct {
 	split                   storm.Split
 }
 
+// runCmd runs a storm: the whole fleet in this process, one segment of
+// it, or the fleet split over --processes (runProcesses).
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
 	var rf runFlags
@@ -207,6 +209,7 @@ func registerSplit(fs *flag.FlagSet, s *storm.Split) {
 	fs.Func("target-admin", "the profile's embedded target runs as wsstorm serve processes with these admin `URLs` (comma-separated): connect to them and drive the chaos through them", s.AddTargetAdmin)
 }
 
+// onOff writes a flag of on|off.
 func onOff(b bool) string {
 	if b {
 		return "on"

@@ -11,6 +11,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
+// versionCmd prints the version of this program and of Go it was built with.
 func versionCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", "wsstorm version", stderr)
 	if err := fs.Parse(args); err != nil {

@@ -69,6 +69,7 @@ func StartWatch(o WatchOptions) (*Watch, error) {
 	return w, nil
 }
 
+// serveMetrics serves the run's metrics at o.MetricsAddr and says where.
 func (w *Watch) serveMetrics(o WatchOptions) error {
 	w.metrics = NewCollector(o.Clients, o.Duration)
 	ctx, stop := context.WithCancel(context.Background())

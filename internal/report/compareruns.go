@@ -36,7 +36,10 @@ type CompareOptions struct {
 // lists its problems (a profile.Errors, one per line, or the file's error).
 type ToleranceTableError struct{ Err error }
 
+// Error returns the table's problems.
 func (e *ToleranceTableError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the table's problems, for errors.As.
 func (e *ToleranceTableError) Unwrap() error { return e.Err }
 
 // CompareRuns reads the results at basePath and newPath (directories or

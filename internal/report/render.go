@@ -11,7 +11,10 @@ import (
 // ReadError is results that could not be read to be rendered.
 type ReadError struct{ Err error }
 
+// Error says which file could not be read, and why.
 func (e *ReadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the results' error.
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // Render renders the results directory dir in format, "text", "markdown",

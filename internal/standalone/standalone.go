@@ -152,6 +152,7 @@ func listenError(err error, o target.Options) error {
 	return err
 }
 
+// readyFileError says the ready file could not be written, and what to do.
 func readyFileError(err error) error {
 	return fmt.Errorf("cannot write the ready file: %w; choose another file with --ready-file", err)
 }

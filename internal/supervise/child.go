@@ -108,6 +108,7 @@ type lastLine struct {
 	line string
 }
 
+// set keeps s; get returns the last line kept, or says there was none.
 func (l *lastLine) set(s string) { l.mu.Lock(); l.line = s; l.mu.Unlock() }
 func (l *lastLine) get() string {
 	l.mu.Lock()

@@ -57,8 +57,11 @@ var ErrInterrupted = errors.New("interrupted")
 // message.
 type interrupted struct{ error }
 
+// Is makes an interrupted error match ErrInterrupted.
 func (e interrupted) Is(target error) bool { return target == ErrInterrupted }
-func (e interrupted) Unwrap() error        { return e.error }
+
+// Unwrap returns the error itself.
+func (e interrupted) Unwrap() error { return e.error }
 
 // Plan is a run split over processes on this machine, checked against the
 // machine's limits.

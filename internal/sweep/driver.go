@@ -34,9 +34,12 @@ type InvalidSettingError struct {
 	Err     error
 }
 
+// Error names the setting and its profile's problems.
 func (e *InvalidSettingError) Error() string {
 	return fmt.Sprintf("setting %s is not a valid profile: %v", e.Setting, e.Err)
 }
+
+// Unwrap returns the profile's problems.
 func (e *InvalidSettingError) Unwrap() error { return e.Err }
 
 // ErrInterrupted marks the error of a sweep that a signal stopped.
@@ -225,6 +228,7 @@ func (s *Sweep) WriteFiles(dir string) error {
 	return errors.Join(errJSON, errMD, errHTML, errSVG)
 }
 
+// orNone writes a time in seconds, or says the clients are still away.
 func orNone(v *float64) string {
 	if v == nil {
 		return "none (clients still away)"
