@@ -61,7 +61,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("wsstorm serve: %s: target.mode is %q, but serve runs the embedded target: use a profile with mode = \"embedded\" (or none), or `wsstorm run` for an external target", p.Path, p.Target.Mode)
 	}
 	opts := standalone.ServeOptions{
-		Target:    target.Options{Nodes: p.Target.Nodes, Listen: p.Target.Listen, Capacity: p.Target.Capacity, FirstNode: *firstNode, SharePort: *sharePort},
+		Target:  target.Options{Nodes: p.Target.Nodes, Listen: p.Target.Listen, Capacity: p.Target.Capacity, FirstNode: *firstNode, SharePort: *sharePort},
+		LogPath: *logPath, LogQuery: splitList(*logQuery), Stdout: stdout,
 		ReadyFile: *readyFile,
 		Out:       lines.Prefixed(stderr, "wsstorm serve: "),
 	}
@@ -74,8 +75,6 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if opts.Admin, err = admin.ListenAddr(*adminAddr); err != nil {
 		return usagef("wsstorm serve: --admin: %v", err)
 	}
-
-	opts.LogPath, opts.LogQuery, opts.Stdout = *logPath, splitList(*logQuery), stdout
 
 	ctx, stop := untilSignal(ctx)
 	defer stop()

@@ -30,7 +30,12 @@ func (r Ready) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(append(b, '\n'))
+	// CreateTemp makes the file private (0600); the programs that wait for
+	// a server may run as another user.
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(append(b, '\n'))
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
