@@ -1,15 +1,24 @@
 // Command wsstorm is a chaos and load tester for WebSocket services: a fleet
 // of simulated clients rides through server restarts (close code 1012) and
 // clean closes (1000) while wsstorm measures reconnect latency and the herd.
+//
+// Each file of the command parses one subcommand's flags and calls the
+// packages that do the work; a subcommand returns an error, and dispatch
+// alone turns it into the exit code and the message users see.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
 // Exit codes (contract: DESIGN.md).
@@ -21,13 +30,50 @@ const (
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
-// command is one subcommand: it returns the process's exit code.
+// The errors of the subcommands, one type per exit code but 0. A message is
+// the text users see, "wsstorm CMD: " or "wsstorm: " included, one line per
+// problem; an empty one prints nothing, when the command's output or the
+// flag package has said it already.
+type (
+	// failedError: the thresholds or a comparison failed (exit 1).
+	failedError struct{ message }
+	// usageError: bad usage or an invalid profile (exit 2).
+	usageError struct{ message }
+	// cannotRunError: the run could not be carried out (exit 3).
+	cannotRunError struct{ message }
+	// interruptedError: a signal stopped the command (exit 130).
+	interruptedError struct{ message }
+)
+
+// message is the text of a subcommand's error.
+type message struct{ msg string }
+
+// Error returns the message.
+func (m *message) Error() string { return m.msg }
+
+// redact applies redact (a profile's Redact) to the message: secrets must
+// not reach stderr in an error more than in a log line.
+func (m *message) redact(redact func(string) string) { m.msg = redact(m.msg) }
+
+// usagef, cannotRunf and interruptedf make the typed errors from a format.
+func usagef(format string, a ...any) error {
+	return &usageError{message{fmt.Sprintf(format, a...)}}
+}
+func cannotRunf(format string, a ...any) error {
+	return &cannotRunError{message{fmt.Sprintf(format, a...)}}
+}
+func interruptedf(format string, a ...any) error {
+	return &interruptedError{message{fmt.Sprintf(format, a...)}}
+}
+
+// command is one subcommand.
 type command struct {
 	name    string
 	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
+// commands lists the subcommands, in the order usage shows them.
 func commands() []command {
 	return []command{
 		{"run", "run a storm: wsstorm run [PROFILE] [--out DIR] [--set key=value]...", runCmd},
@@ -47,6 +93,8 @@ func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// dispatch runs the subcommand args name and returns the process's exit
+// code: the one place where errors become exit codes and messages.
 func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
@@ -57,13 +105,39 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+			return exitCode(c.run(context.Background(), args[1:], stdout, stderr), stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "wsstorm: unknown command %q; run `wsstorm --help` for the list\n", args[0])
-	return exitUsage
+	return exitCode(usagef("wsstorm: unknown command %q; run `wsstorm --help` for the list", args[0]), stderr)
 }
 
+// exitCode prints err's message, if it has one, and returns its exit code.
+// An error of no type above is one the run could not get past (exit 3).
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitPassed
+	}
+	var (
+		failed      *failedError
+		badUsage    *usageError
+		interrupted *interruptedError
+	)
+	code := exitCannotRun
+	switch {
+	case errors.As(err, &failed):
+		code = exitFailed
+	case errors.As(err, &badUsage):
+		code = exitUsage
+	case errors.As(err, &interrupted):
+		code = exitInterrupted
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(stderr, msg)
+	}
+	return code
+}
+
+// usage lists the subcommands and the exit codes.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "wsstorm: chaos and load testing of WebSocket services")
 	fmt.Fprintln(w, "\nCommands:")
@@ -74,13 +148,24 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run `wsstorm COMMAND --help` for a command's flags.")
 }
 
-// parseInterspersed parses flags that may come before or after positional
-// arguments, as `wsstorm run PROFILE --out DIR` needs.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+// untilSignal returns a context that ends at the first SIGINT or SIGTERM.
+// The command then winds down; the signals' default action is back, so a
+// second one ends the process at once (results files are renamed into
+// place whole, so they are complete or absent).
+func untilSignal(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, cancel)
+	return ctx, cancel
+}
+
+// parseFlags parses flags that may come before or after positional
+// arguments, as `wsstorm run PROFILE --out DIR` needs, and returns the
+// positional ones. The flag package has printed any error it returns.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, flagError(err)
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -88,6 +173,15 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// flagError is the error of a flag parse error, which the flag package has
+// printed: --help is no error (exit 0), anything else bad usage.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &usageError{}
 }
 
 // newFlagSet returns a flag set that reports errors as one line.
@@ -101,16 +195,61 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// flagExit maps a flag parse error to an exit code.
-func flagExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitPassed
-	}
-	return exitUsage
-}
-
 // stringList is a repeatable string flag.
 type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// onePath is the profile path among a command's positional arguments: ""
+// (the built-in default) when there is none.
+func onePath(name string, pos []string) (string, error) {
+	switch len(pos) {
+	case 0:
+		return "", nil
+	case 1:
+		return pos[0], nil
+	}
+	return "", usagef("wsstorm %s: one profile at a time, got %d: %v", name, len(pos), pos)
+}
+
+// loadProfile loads the profile at path ("": the built-in default) with
+// the --set overrides sets; its error lists every problem.
+func loadProfile(path string, sets []string) (*profile.Profile, error) {
+	p, err := profile.Load(path, sets)
+	if err != nil {
+		return nil, profileError("", err)
+	}
+	return p, nil
+}
+
+// profileError is a usage error that lists every problem of a profile, one
+// per line, under head if it is not "".
+func profileError(head string, err error) error {
+	var msgs []string
+	if head != "" {
+		msgs = append(msgs, head)
+	}
+	var errs profile.Errors
+	if !errors.As(err, &errs) {
+		return &usageError{message{strings.Join(append(msgs, "wsstorm: "+err.Error()), "\n")}}
+	}
+	for _, e := range errs {
+		msgs = append(msgs, "wsstorm: "+e.Error())
+	}
+	return &usageError{message{strings.Join(msgs, "\n")}}
+}
+
+// redacted returns err with redact (a profile's Redact) applied to its
+// message.
+func redacted(err error, redact func(string) string) error {
+	var m interface{ redact(func(string) string) }
+	if errors.As(err, &m) {
+		m.redact(redact)
+		return err
+	}
+	if err != nil {
+		return errors.New(redact(err.Error()))
+	}
+	return nil
+}

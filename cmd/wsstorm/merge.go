@@ -1,11 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/merge"
@@ -18,36 +17,29 @@ import (
 // Further apart than 10% of the duration, merge.Dirs refuses them.
 const startSpreadWarning = time.Second
 
-func mergeCmd(args []string, stdout, stderr io.Writer) int {
+// mergeCmd merges the results of a split run's segments into one run's.
+func mergeCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("merge", "wsstorm merge DIR... --out DIR [--junit FILE]", stderr)
 	out := fs.String("out", "", "write the merged results to `DIR` (required)")
 	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
-	dirs, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagExit(err)
+	dirs, err := parseFlags(fs, args)
+	switch {
+	case err != nil:
+		return err
+	case len(dirs) == 0:
+		return usagef("wsstorm merge: name the results directories of a split run's segments (wsstorm run --segment I/N), one per segment")
+	case *out == "":
+		return usagef("wsstorm merge: --out DIR is missing: name the directory the merged results go to")
 	}
-	if len(dirs) == 0 {
-		fmt.Fprintln(stderr, "wsstorm merge: name the results directories of a split run's segments (wsstorm run --segment I/N), one per segment")
-		return exitUsage
-	}
-	if *out == "" {
-		fmt.Fprintln(stderr, "wsstorm merge: --out DIR is missing: name the directory the merged results go to")
-		return exitUsage
-	}
-	for _, d := range dirs {
-		if sameFile(d, *out) {
-			fmt.Fprintf(stderr, "wsstorm merge: --out %s is one of the segments' directories, whose files the merged results would replace: choose another directory\n", *out)
-			return exitUsage
-		}
+	if err := merge.CheckOut(dirs, *out); err != nil {
+		return usagef("wsstorm merge: %v", err)
 	}
 	run, p, err := merge.Dirs(dirs)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm merge: %v\n", err)
-		return exitUsage
+		return usagef("wsstorm merge: %v", err)
 	}
-	if err := checkWritable(*out); err != nil {
-		fmt.Fprintf(stderr, "wsstorm merge: cannot write results to %s: %v; choose another directory with --out\n", *out, err)
-		return exitCannotRun
+	if err := results.CheckWritable(*out); err != nil {
+		return cannotRunf("wsstorm merge: cannot write results to %s: %v; choose another directory with --out", *out, err)
 	}
 	m := run.Merged
 	chaos := "no segment drove the chaos"
@@ -69,31 +61,17 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 		werr = nil
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "wsstorm merge: writing results to %s: %v\n", *out, trimPrefix(werr))
-		return exitCannotRun
+		return cannotRunf("wsstorm merge: writing results to %s: %v", *out, trimPrefix(werr))
 	}
 	if *junit != "" {
 		if err := report.WriteJUnit(*junit, "thresholds", report.ThresholdCases(sum)); err != nil {
-			fmt.Fprintf(stderr, "wsstorm merge: writing the JUnit file: %v\n", err)
-			return exitCannotRun
+			return cannotRunf("wsstorm merge: writing the JUnit file: %v", err)
 		}
 	}
 	// An interrupted segment makes the merged run not passed (exit 1): it is
 	// the merge's verdict, not this command that was interrupted.
 	if !sum.Passed {
-		return exitFailed
+		return &failedError{}
 	}
-	return exitPassed
-}
-
-// sameFile reports whether paths a and b name one directory.
-func sameFile(a, b string) bool {
-	fa, errA := os.Stat(a)
-	fb, errB := os.Stat(b)
-	if errA == nil && errB == nil {
-		return os.SameFile(fa, fb)
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
+	return nil
 }

@@ -1,176 +1,127 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
-	"net"
 	"os"
-	"os/signal"
-	"slices"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/live"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/report"
 	"github.com/wsstorm/wsstorm/internal/results"
-	"github.com/wsstorm/wsstorm/internal/stats"
 	"github.com/wsstorm/wsstorm/internal/storm"
+	"github.com/wsstorm/wsstorm/internal/supervise"
 )
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
+// runFlags are the flags of `wsstorm run`.
+type runFlags struct {
+	out, junit, metricsAddr string
+	sets                    stringList
+	quiet                   bool
+	split                   storm.Split
+}
+
+// runCmd runs a storm: the whole fleet in this process, one segment of
+// it, or the fleet split over --processes (runProcesses).
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
-	out := fs.String("out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
-	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
-	var sets stringList
-	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
-	quiet := fs.Bool("quiet", false, "show no live status on stderr during the run")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
-	var sp splitFlags
-	sp.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	var rf runFlags
+	fs.StringVar(&rf.out, "out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
+	fs.StringVar(&rf.junit, "junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
+	fs.Var(&rf.sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
+	fs.BoolVar(&rf.quiet, "quiet", false, "show no live status on stderr during the run")
+	fs.StringVar(&rf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
+	registerSplit(fs, &rf.split)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return err
 	}
-	if *metricsAddr != "" {
-		if *metricsAddr, err = live.ListenAddr(*metricsAddr); err != nil {
-			fmt.Fprintf(stderr, "wsstorm run: --metrics-addr: %v\n", err)
-			return exitUsage
+	if rf.metricsAddr != "" {
+		if rf.metricsAddr, err = live.ListenAddr(rf.metricsAddr); err != nil {
+			return usagef("wsstorm run: --metrics-addr: %v", err)
 		}
 	}
-	if len(pos) > 1 {
-		fmt.Fprintf(stderr, "wsstorm run: one profile at a time, got %d: %v\n", len(pos), pos)
-		return exitUsage
-	}
-	path := ""
-	if len(pos) == 1 {
-		path = pos[0]
-	}
-	p, err := profile.Load(path, sets)
+	path, err := onePath("run", pos)
 	if err != nil {
-		printProfileError(stderr, err)
-		return exitUsage
+		return err
 	}
-	if err := sp.check(p); err != nil {
-		fmt.Fprintf(stderr, "wsstorm run: %v\n", err)
-		return exitUsage
+	p, err := loadProfile(path, rf.sets)
+	if err != nil {
+		return err
 	}
-	if sp.processes > 0 && *metricsAddr != "" {
-		fmt.Fprintln(stderr, "wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
-		return exitUsage
+	if err := rf.split.Check(p); err != nil {
+		return usagef("wsstorm run: %v", err)
 	}
-	if sp.processes > 0 {
-		return runProcesses(p, path, sets, &sp, *out, *junit, stdout, stderr)
+	if rf.split.Processes > 0 {
+		if rf.metricsAddr != "" {
+			return usagef("wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
+		}
+		return redacted(rf.runProcesses(ctx, p, path, stdout, stderr), p.Redact)
 	}
+	return redacted(rf.runOne(ctx, p, stdout, stderr), p.Redact)
+}
 
+// runOne runs p (or one segment of it) in this process.
+func (rf *runFlags) runOne(ctx context.Context, p *profile.Profile, stdout, stderr io.Writer) error {
+	sp := &rf.split
 	// Limits first: a run that cannot fit leaves nothing behind.
-	if err := storm.CheckLimits(p, sp.limits()); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
-		return exitCannotRun
+	if err := storm.CheckLimits(p, sp.Limits()); err != nil {
+		return cannotRunf("wsstorm: %v", err)
 	}
-	if w := storm.PortsWarning(p, sp.limits()); w != "" {
+	if w := storm.PortsWarning(p, sp.Limits()); w != "" {
 		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
 	}
-	// Find out now, not after the run, whether the results can be written.
-	dir := *out
-	if dir == "" {
-		dir = uniqueDir(results.DefaultDir("results", p.Name, time.Now()))
+	dir, err := resultsDir(rf.out, p.Name)
+	if err != nil {
+		return err
 	}
-	if err := checkWritable(dir); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
-		return exitCannotRun
+	clients := storm.SegmentClients(p.Fleet.Clients, sp.Segment, sp.Segments)
+	watch, err := live.StartWatch(live.WatchOptions{
+		Out: stderr, Prefix: "wsstorm: ", Redact: p.Redact, Status: !rf.quiet,
+		MetricsAddr: rf.metricsAddr, Clients: clients, Duration: p.Duration.D(),
+	})
+	if err != nil {
+		_ = os.Remove(dir) // only if empty: nothing was measured
+		return cannotRunf("wsstorm: %v", err)
 	}
+	defer watch.Stop()
 
-	// The metrics endpoint comes up before the run, so a taken address
-	// stops it before anything starts.
-	var metrics *live.Collector
-	if *metricsAddr != "" {
-		metrics = live.NewCollector(storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments), p.Duration.D())
-		mctx, mstop := context.WithCancel(context.Background())
-		srv, err := live.Serve(mctx, *metricsAddr, metrics)
-		if err != nil {
-			mstop()
-			suggest := "127.0.0.1:0" // any free loopback port
-			if errors.Is(err, syscall.EADDRINUSE) {
-				suggest = otherPort(*metricsAddr)
-			}
-			fmt.Fprintf(stderr, "wsstorm: %v; choose another address with --metrics-addr, e.g. %s\n", err, suggest)
-			_ = os.Remove(dir) // only if empty: nothing was measured
-			return exitCannotRun
-		}
-		defer func() { mstop(); _ = srv.Wait() }()
-		if !srv.Loopback() {
-			fmt.Fprintf(stderr, "wsstorm: warning: metrics on %s can be reached from other machines; use 127.0.0.1:PORT to keep them local\n", srv.Addr())
-		}
-		fmt.Fprintf(stderr, "wsstorm: metrics at %s\n", srv.URL())
-	}
-
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	// After the first signal the run winds down; a second one ends the
-	// process at once (results files are renamed into place whole, so they
-	// are complete or absent).
-	context.AfterFunc(ctx, cancel)
-	clients := storm.SegmentClients(p.Fleet.Clients, sp.segment, sp.segments)
-	if sp.segments > 0 {
+	ctx, stop := untilSignal(ctx)
+	defer stop()
+	if sp.Segments > 0 {
 		fmt.Fprintf(stderr, "wsstorm: running segment %d/%d of profile %s (%s): %d of its %d clients for %s, chaos %s\n",
-			sp.segment, sp.segments, p.Name, p.Path, clients, p.Fleet.Clients, p.Duration.D(), onOff(sp.drives()))
+			sp.Segment, sp.Segments, p.Name, p.Path, clients, p.Fleet.Clients, p.Duration.D(), onOff(sp.Drives()))
 	} else {
 		fmt.Fprintf(stderr, "wsstorm: running profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	}
-	width, tty := live.Terminal(stderr)
-	// Secrets from the environment must not reach a log, even inside an
-	// error's text (a URL in a dial error).
-	stderr = &redactingWriter{w: stderr, p: p}
-	logw := prefixed(stderr, "wsstorm: ")
-	var view *live.View
-	if !*quiet {
-		view = live.NewView(live.ViewOptions{
-			Out: stderr, Terminal: tty, Width: width, Prefix: "wsstorm: ",
-			Clients: clients, Duration: p.Duration.D(),
-		})
-		// Log lines clear the status and draw it again below them.
-		logw = view.LogWriter(logw)
-	}
-	observe := func(ctx context.Context, rec *stats.Recorder) {
-		if metrics != nil {
-			metrics.Attach(rec)
-		}
-		if view != nil {
-			view.Run(ctx, rec)
-		}
-	}
-	opts := storm.Options{Log: logw, Observe: observe}
-	if err := sp.apply(ctx, &opts); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
+	stderr = lines.Redacted(stderr, p.Redact)
+	opts := storm.Options{Log: watch.Log(), Observe: watch.Observe}
+	if err := sp.Apply(ctx, &opts); err != nil {
 		_ = os.Remove(dir)
-		return exitCannotRun
+		return cannotRunf("wsstorm: %v", err)
 	}
 	run, err := storm.Run(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir) // only if empty: nothing was measured
 		if errors.Is(err, storm.ErrNotStarted) {
-			return exitInterrupted
+			return interruptedf("wsstorm: %v", err)
 		}
-		return exitCannotRun
+		return cannotRunf("wsstorm: %v", err)
 	}
-	if sp.segments > 0 {
-		run.Segment = &results.Segment{Index: sp.segment, Count: sp.segments, StartAt: sp.startAt, Chaos: sp.drives(), Clients: clients}
+	if sp.Segments > 0 {
+		run.Segment = &results.Segment{Index: sp.Segment, Count: sp.Segments, StartAt: sp.StartAt, Chaos: sp.Drives(), Clients: clients}
 	}
-	return finishRun(stdout, stderr, dir, p, run, *junit)
+	return finishRun(stdout, stderr, dir, p, run, rf.junit)
 }
 
 // finishRun writes the results of run, a run of profile p, to dir, prints
-// its summary and returns the exit code of its outcome.
-func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *results.Run, junit string) int {
+// its summary and returns the error of its outcome, if any.
+func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *results.Run, junit string) error {
 	sum, werr := report.Write(dir, p, run)
 	// The summary is printed even when the files could not be written.
 	if err := report.WriteText(stdout, sum, dir); err != nil {
@@ -183,123 +134,85 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 		werr = nil
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "wsstorm: writing results to %s: %v\n", dir, werr)
-		return exitCannotRun
+		return cannotRunf("wsstorm: writing results to %s: %v", dir, werr)
 	}
 	if junit != "" {
 		if err := report.WriteJUnit(junit, "thresholds", report.ThresholdCases(sum)); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: writing the JUnit file: %v\n", err)
-			return exitCannotRun
+			return cannotRunf("wsstorm: writing the JUnit file: %v", err)
 		}
 	}
-	if c := sum.Counters; !run.Interrupted && c.Connects == 0 && c.ConnectAttempts > 0 {
-		hint := "is it running, and reachable at its URL?"
-		if n := c.ConnectFailures["script_timeout"]; n > 0 && n == c.ConnectAttempts {
-			hint = "every handshake succeeded, but the session script's awaited message never came: check each step's expect against what the server sends"
-		}
-		fmt.Fprintf(stderr, "wsstorm: no client could connect to the target in %d attempts (%s): %s\n",
-			c.ConnectAttempts, failureList(c.ConnectFailures), hint)
-		return exitCannotRun
+	if msg := sum.Unreachable(); msg != "" {
+		return cannotRunf("wsstorm: %s", msg)
 	}
 	switch {
 	case run.Interrupted:
-		return exitInterrupted
+		return &interruptedError{}
 	case !sum.Passed:
-		return exitFailed
+		return &failedError{}
 	}
-	return exitPassed
+	return nil
 }
 
-// otherPort suggests an address next to addr (HOST:PORT): the next port, or
-// port 0 (any free one) when addr asked for none or the last.
-func otherPort(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
+// resultsDir is where a run's results go: out, or a new directory named
+// for the run (name: the profile's, or the sweep's) and the time. It is
+// created and checked now, not after the run.
+func resultsDir(out, name string) (string, error) {
+	dir, err := results.NewDir(out, "results", name, time.Now())
 	if err != nil {
-		return "127.0.0.1:0"
+		return "", cannotRunf("wsstorm: cannot write results to %s: %v; choose another directory with --out", dir, err)
 	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n <= 0 || n >= 65535 {
-		n = -1
-	}
-	return net.JoinHostPort(host, strconv.Itoa(n+1))
+	return dir, nil
 }
 
-// failureList writes failure counts as "refused=60, timeout=3", most first.
-func failureList(failures map[string]int64) string {
-	reasons := slices.Collect(maps.Keys(failures))
-	slices.SortFunc(reasons, func(a, b string) int {
-		return cmp.Or(cmp.Compare(failures[b], failures[a]), strings.Compare(a, b))
-	})
-	parts := make([]string, len(reasons))
-	for i, r := range reasons {
-		parts[i] = fmt.Sprintf("%s=%d", r, failures[r])
+// runProcesses runs p, loaded from path, as --processes segment processes
+// of this program on this machine, with an embedded target as wsstorm
+// serve processes (internal/supervise), and writes their merged results as
+// one run's.
+func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path string, stdout, stderr io.Writer) error {
+	plan, err := supervise.New(p, rf.split.Processes, lines.Prefixed(stderr, "wsstorm: "))
+	if err != nil {
+		return cannotRunf("wsstorm: %v", err)
 	}
-	return strings.Join(parts, ", ")
-}
-
-// checkWritable creates dir if needed and checks that a file can be written
-// in it.
-func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	self, err := os.Executable()
+	if err != nil {
+		return cannotRunf("wsstorm: cannot find this program to start its processes: %v", err)
 	}
-	f, err := os.CreateTemp(dir, ".wsstorm-probe-*")
+	dir, err := resultsDir(rf.out, p.Name)
 	if err != nil {
 		return err
 	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
-
-// uniqueDir returns dir, or dir-2, dir-3, ... when runs started in the same
-// second already use it.
-func uniqueDir(dir string) string {
-	candidate := dir
-	for i := 2; ; i++ {
-		if _, err := os.Stat(candidate); errors.Is(err, fs.ErrNotExist) {
-			return candidate
-		}
-		candidate = fmt.Sprintf("%s-%d", dir, i)
+	stderr = lines.Redacted(stderr, p.Redact)
+	// The first signal is passed on to the segments once; a second one ends
+	// this process at once, and its children then get SIGTERM (the
+	// parent-death signal), their second, and end at once too.
+	ctx, stop := untilSignal(ctx)
+	defer stop()
+	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
+	switch {
+	case errors.Is(err, supervise.ErrInterrupted):
+		_ = os.Remove(dir) // only if empty: nothing was measured
+		return interruptedf("wsstorm: %v", err)
+	case err != nil:
+		return cannotRunf("wsstorm: %v", err)
 	}
+	return finishRun(stdout, stderr, dir, merged, run, rf.junit)
 }
 
-// printProfileError prints every problem of a profile, one per line.
-func printProfileError(w io.Writer, err error) {
-	var errs profile.Errors
-	if errors.As(err, &errs) {
-		for _, e := range errs {
-			fmt.Fprintf(w, "wsstorm: %v\n", e)
-		}
-		return
+// registerSplit defines the flags of `wsstorm run` that spread one fleet
+// over several processes, into s: --processes on this machine, or
+// --segment on many.
+func registerSplit(fs *flag.FlagSet, s *storm.Split) {
+	fs.IntVar(&s.Processes, "processes", 0, "run the fleet as `N` processes of wsstorm on this machine (and the embedded target as wsstorm serve processes), then merge their results into one")
+	fs.Func("segment", "run only segment `I/N` of the fleet: the clients whose index modulo N is I; merge the N results with wsstorm merge", s.SetSegment)
+	fs.Func("start-at", "begin the run's timeline at `TIME` (RFC 3339, e.g. 2026-11-25T20:00:00Z), so that segments on other processes or machines run the same one", s.SetStartAt)
+	fs.Func("chaos", "`on|off`: whether this segment drives the profile's chaos (default: segment 0 does, the others record the events' times)", s.SetChaos)
+	fs.Func("target-admin", "the profile's embedded target runs as wsstorm serve processes with these admin `URLs` (comma-separated): connect to them and drive the chaos through them", s.AddTargetAdmin)
+}
+
+// onOff writes a flag of on|off.
+func onOff(b bool) string {
+	if b {
+		return "on"
 	}
-	fmt.Fprintf(w, "wsstorm: %v\n", err)
-}
-
-// redactingWriter replaces the profile's secrets in every write (one line each).
-type redactingWriter struct {
-	w io.Writer
-	p *profile.Profile
-}
-
-func (r *redactingWriter) Write(b []byte) (int, error) {
-	if _, err := io.WriteString(r.w, r.p.Redact(string(b))); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// prefixWriter prefixes every write (one line each) with a fixed string.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-}
-
-func prefixed(w io.Writer, prefix string) io.Writer { return &prefixWriter{w, prefix} }
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	if _, err := io.WriteString(p.w, p.prefix); err != nil {
-		return 0, err
-	}
-	return p.w.Write(b)
+	return "off"
 }

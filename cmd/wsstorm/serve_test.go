@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/standalone"
 )
 
 // serveTimeout bounds each wait on a `wsstorm serve` process.
@@ -539,5 +540,44 @@ func TestServeSharedPort(t *testing.T) {
 		if code := s.stop(t, syscall.SIGTERM); code != exitPassed {
 			t.Errorf("exit %d after SIGTERM, want 0:\n%s", code, s.output())
 		}
+	}
+}
+
+// TestServeReadyFile: --ready-file holds, for programs, what the two lines
+// say for people: where the nodes and the admin API are, and which nodes
+// this process serves; it is gone once the server stopped.
+func TestServeReadyFile(t *testing.T) {
+	t.Parallel()
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	if err := os.WriteFile(ready, []byte("left by a killed server"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--nodes", "2", "--first-node", "3", "--ready-file", ready)
+	var got standalone.Ready
+	deadline := time.Now().Add(serveTimeout)
+	for {
+		r, err := standalone.ReadReady(ready)
+		if err == nil {
+			got = r
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ready file in %v: %v\n%s", serveTimeout, err, s.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	want := standalone.Ready{URL: s.url, AdminURL: s.admin, Nodes: 2, FirstNode: 3}
+	if got != want {
+		t.Errorf("ready file %+v, want %+v", got, want)
+	}
+	if code := s.stop(t, syscall.SIGTERM); code != exitPassed {
+		t.Fatalf("exit %d after SIGTERM, want 0:\n%s", code, s.output())
+	}
+	if _, err := os.Stat(ready); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the ready file outlived the server: %v", err)
+	}
+	code, _, stderr := wsstorm(t, "serve", "--ready-file", filepath.Join(t.TempDir(), "no", "such", "dir", "ready.json"))
+	if code != exitCannotRun || !strings.Contains(stderr, "wsstorm serve: cannot write the ready file") || !strings.Contains(stderr, "--ready-file") {
+		t.Errorf("unwritable ready file: exit %d, stderr:\n%s", code, stderr)
 	}
 }

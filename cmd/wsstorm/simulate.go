@@ -2,35 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
-	"syscall"
-	"time"
 
+	"github.com/wsstorm/wsstorm/internal/lines"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
 	"github.com/wsstorm/wsstorm/internal/simulate"
 )
 
-// Files a calibration writes next to the simulation's results.
-const (
-	modelFile       = "model.json"
-	calibrationFile = "calibration.json"
-)
-
 // simulateCmd simulates a profile without sockets, optionally with a model
 // calibrated from a real run, and writes results as a run does (marked
 // simulated). Exit codes are run's.
-func simulateCmd(args []string, stdout, stderr io.Writer) int {
+func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]... [--junit FILE]", stderr)
 	clients := fs.Int("clients", 0, "simulate `N` clients instead of the profile's fleet.clients")
 	calibrate := fs.String("calibrate", "", "fit the model to the real run whose results are in `RESULT_DIR` (its profile, unless PROFILE is given), and write it to model.json")
@@ -40,42 +26,32 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	var sets, modelSets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.reconnect.max=10s (repeatable)")
 	fs.Var(&modelSets, "model-set", "override a model key, e.g. --model-set workers=16 (repeatable; keys as in model.json)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return err
 	}
-	if len(pos) > 1 {
-		fmt.Fprintf(stderr, "wsstorm simulate: one profile at a time, got %d: %v\n", len(pos), pos)
-		return exitUsage
+	path, err := onePath("simulate", pos)
+	switch {
+	case err != nil:
+		return err
+	case *calibrate != "" && *modelPath != "":
+		return usagef("wsstorm simulate: --calibrate fits a model and --model reads one: give one of them")
+	case *clients < 0 || *clients > profile.MaxClients:
+		return usagef("wsstorm simulate: --clients %d: want 1 to %d", *clients, profile.MaxClients)
 	}
-	if *calibrate != "" && *modelPath != "" {
-		fmt.Fprintln(stderr, "wsstorm simulate: --calibrate fits a model and --model reads one: give one of them")
-		return exitUsage
-	}
-	if *clients < 0 || *clients > profile.MaxClients {
-		fmt.Fprintf(stderr, "wsstorm simulate: --clients %d: want 1 to %d\n", *clients, profile.MaxClients)
-		return exitUsage
-	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	context.AfterFunc(ctx, cancel) // a second signal ends the process at once
+	ctx, stop := untilSignal(ctx)
+	defer stop()
 
-	path := ""
-	if len(pos) == 1 {
-		path = pos[0]
-	}
 	model := simulate.DefaultModel()
 	var src *simulate.CalibrationSource
 	switch {
 	case *modelPath != "":
 		if model, err = simulate.LoadModel(*modelPath); err != nil {
-			fmt.Fprintf(stderr, "wsstorm simulate: --model: %v\n", err)
-			return exitUsage
+			return usagef("wsstorm simulate: --model: %v", err)
 		}
 	case *calibrate != "":
 		if src, err = simulate.ReadSource(*calibrate); err != nil {
-			fmt.Fprintf(stderr, "wsstorm simulate: --calibrate: %v\n", err)
-			return exitUsage
+			return usagef("wsstorm simulate: --calibrate: %v", err)
 		}
 		if path == "" {
 			path = filepath.Join(*calibrate, results.ProfileFile)
@@ -84,154 +60,69 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	// The overrides' keys and values are checked now, so that a bad one
 	// costs neither a calibration nor a results directory; a model at hand
 	// is checked whole with them.
-	overrides, err := parseModelSets(modelSets)
+	overrides, err := simulate.ParseModelSets(modelSets)
 	if err == nil && src == nil {
-		model, err = applyModelSets(model, overrides)
+		model, err = model.With(overrides)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm simulate: --model-set: %v\n", err)
-		return exitUsage
+		return usagef("wsstorm simulate: --model-set: %v", err)
 	}
 	if *clients > 0 {
 		// An override like any: validated, and recorded in the results'
 		// profile reference, so compare tells the fleets apart.
 		sets = append(sets, fmt.Sprintf("fleet.clients=%d", *clients))
 	}
-	p, err := profile.Load(path, sets)
+	p, err := loadProfile(path, sets)
 	if err != nil {
-		printProfileError(stderr, err)
-		return exitUsage
+		return err
 	}
 	if err := simulate.CheckProfile(p); err != nil {
-		fmt.Fprintf(stderr, "wsstorm simulate: %v\n", err)
-		return exitUsage
+		return usagef("wsstorm simulate: %v", err)
 	}
-	dir := *out
-	if dir == "" {
-		dir = uniqueDir(results.DefaultDir("results", p.Name+"-simulated", time.Now()))
+	dir, err := resultsDir(*out, p.Name+"-simulated")
+	if err != nil {
+		return err
 	}
-	if err := checkWritable(dir); err != nil {
-		fmt.Fprintf(stderr, "wsstorm: cannot write results to %s: %v; choose another directory with --out\n", dir, err)
-		return exitCannotRun
-	}
-	logw := prefixed(&redactingWriter{w: stderr, p: p}, "wsstorm: ")
-
-	if src != nil {
-		fmt.Fprintf(stderr, "wsstorm: calibrating from %s (%d clients)\n", src.Dir, src.Profile.Fleet.Clients)
-		cal, err := simulate.Calibrate(ctx, src, logw)
-		if err != nil {
-			fmt.Fprintf(stderr, "wsstorm: calibration: %v\n", err)
-			_ = os.Remove(dir)
-			if ctx.Err() != nil {
-				return exitInterrupted
-			}
-			return exitCannotRun
-		}
-		writeCalibration(stdout, cal)
-		// The fitted model with the overrides is the one simulated, and
-		// the one model.json holds; calibration.json keeps the fit.
-		if model, err = applyModelSets(cal.Model, overrides); err != nil {
-			fmt.Fprintf(stderr, "wsstorm simulate: --model-set on the fitted model: %v\n", err)
-			_ = os.Remove(dir)
-			return exitUsage
-		}
-		b, _ := json.MarshalIndent(cal, "", "  ")
-		if err := os.WriteFile(filepath.Join(dir, calibrationFile), append(b, '\n'), 0o644); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", calibrationFile, err)
-			return exitCannotRun
-		}
-		if err := simulate.WriteModel(filepath.Join(dir, modelFile), model); err != nil {
-			fmt.Fprintf(stderr, "wsstorm: writing %s: %v\n", modelFile, err)
-			return exitCannotRun
-		}
-		fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
-			filepath.Join(dir, modelFile), filepath.Join(dir, modelFile))
-	}
-	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
+	logw := lines.Prefixed(lines.Redacted(stderr, p.Redact), "wsstorm: ")
 	opts := simulate.Options{Log: logw}
 	if src != nil {
+		if model, err = calibrated(ctx, src, overrides, dir, logw, stdout, stderr); err != nil {
+			return err
+		}
 		opts.CalibratedFrom = src.Dir
 	}
+	fmt.Fprintf(stderr, "wsstorm: simulating profile %s (%s): %d clients for %s\n", p.Name, p.Path, p.Fleet.Clients, p.Duration.D())
 	run, err := simulate.Run(ctx, p, model, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 		_ = os.Remove(dir)
-		return exitUsage
+		return usagef("wsstorm: %v", err)
 	}
 	return finishRun(stdout, stderr, dir, p, run, *junit)
 }
 
-// modelSet is one --model-set override: a model.json key and its value, a
-// number or (pool) a string.
-type modelSet struct {
-	key   string
-	value any
-}
-
-// parseModelSets checks key=value overrides against model.json's keys and
-// their types.
-func parseModelSets(sets []string) ([]modelSet, error) {
-	fields := map[string]any{}
-	b, _ := json.Marshal(simulate.DefaultModel())
-	_ = json.Unmarshal(b, &fields)
-	var out []modelSet
-	for _, s := range sets {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, fmt.Errorf("%q: want key=value, e.g. workers=16", s)
+// calibrated fits a model to the run in src, prints the fit, and writes it
+// into dir: the fitted model with the overrides is the one simulated, and
+// the one model.json holds; calibration.json keeps the fit.
+func calibrated(ctx context.Context, src *simulate.CalibrationSource, overrides []simulate.ModelSet, dir string, logw, stdout, stderr io.Writer) (simulate.Model, error) {
+	fmt.Fprintf(stderr, "wsstorm: calibrating from %s (%d clients)\n", src.Dir, src.Profile.Fleet.Clients)
+	cal, err := simulate.Calibrate(ctx, src, logw)
+	if err != nil {
+		_ = os.Remove(dir) // only if empty: nothing was written
+		if ctx.Err() != nil {
+			return simulate.Model{}, interruptedf("wsstorm: calibration: %v", err)
 		}
-		old, known := fields[k]
-		if !known {
-			keys := slices.Sorted(maps.Keys(fields))
-			return nil, fmt.Errorf("%q: unknown key %q: want one of %s", s, k, strings.Join(keys, ", "))
-		}
-		if _, isString := old.(string); isString {
-			out = append(out, modelSet{k, v})
-			continue
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%q: %s wants a number", s, k)
-		}
-		if k == "workers" && f != math.Trunc(f) {
-			return nil, fmt.Errorf("%q: workers wants a whole number", s)
-		}
-		out = append(out, modelSet{k, f})
+		return simulate.Model{}, cannotRunf("wsstorm: calibration: %v", err)
 	}
-	return out, nil
-}
-
-// applyModelSets applies parsed overrides to m and checks the result.
-func applyModelSets(m simulate.Model, sets []modelSet) (simulate.Model, error) {
-	if len(sets) == 0 {
-		return m, nil
+	_ = cal.WriteText(stdout)
+	model, err := cal.Model.With(overrides)
+	if err != nil {
+		_ = os.Remove(dir)
+		return model, usagef("wsstorm simulate: --model-set on the fitted model: %v", err)
 	}
-	fields := map[string]any{}
-	b, _ := json.Marshal(m)
-	_ = json.Unmarshal(b, &fields)
-	for _, s := range sets {
-		fields[s.key] = s.value
+	if err := cal.WriteFiles(dir, model); err != nil {
+		return model, cannotRunf("wsstorm: %v", err)
 	}
-	b, _ = json.Marshal(fields)
-	var out simulate.Model
-	if err := json.Unmarshal(b, &out); err != nil {
-		return m, err
-	}
-	if err := out.Validate(); err != nil {
-		return m, err
-	}
-	return out, nil
-}
-
-// writeCalibration prints how well the fitted model matches the run.
-func writeCalibration(w io.Writer, c *simulate.Calibration) {
-	fmt.Fprintf(w, "calibrated from %s in %d simulations: %s\n", c.From, c.Simulations, c.Model)
-	fmt.Fprintf(w, "%-22s %10s %10s\n", "connect latency", "real", "simulated")
-	for i, q := range c.Quantiles {
-		fmt.Fprintf(w, "  %-20s %8.3fms %8.3fms\n", "p"+strconv.FormatFloat(q, 'f', -1, 64), c.RealMS[i], c.FittedMS[i])
-	}
-	fmt.Fprintf(w, "  %-20s %8.0f/s %8.0f/s\n", "busiest connects", c.RealPeakConnects, c.FittedPeakConnects)
-	if c.Unidentified != "" {
-		fmt.Fprintf(w, "note: %s\n", c.Unidentified)
-	}
+	fmt.Fprintf(stderr, "wsstorm: model written to %s: simulate with --model %s\n",
+		filepath.Join(dir, simulate.ModelFile), filepath.Join(dir, simulate.ModelFile))
+	return model, nil
 }

@@ -29,7 +29,7 @@ func TestSimulateCalibrated(t *testing.T) {
 	if code != exitPassed {
 		t.Fatalf("simulate --calibrate: exit %d\n%s", code, stderr)
 	}
-	if m, err := simulate.LoadModel(filepath.Join(sim, modelFile)); err != nil || m.Workers != 7 {
+	if m, err := simulate.LoadModel(filepath.Join(sim, simulate.ModelFile)); err != nil || m.Workers != 7 {
 		t.Errorf("model.json after --model-set workers=7: %+v, %v", m, err)
 	}
 	for _, want := range []string{"calibrated from " + real, "connect latency", "p99.9", "simulated: no sockets; target and network modeled (calibrated from " + real + ")", "results: " + sim} {
@@ -37,7 +37,7 @@ func TestSimulateCalibrated(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	for _, f := range []string{results.SummaryFile, results.HistogramsFile, results.TimeseriesFile, results.ProfileFile, results.HTMLFile, modelFile, calibrationFile} {
+	for _, f := range []string{results.SummaryFile, results.HistogramsFile, results.TimeseriesFile, results.ProfileFile, results.HTMLFile, simulate.ModelFile, simulate.CalibrationFile} {
 		if _, err := os.Stat(filepath.Join(sim, f)); err != nil {
 			t.Errorf("simulated results lack %s: %v", f, err)
 		}
@@ -55,7 +55,7 @@ func TestSimulateCalibrated(t *testing.T) {
 		t.Errorf("summary's model %s: %v", s.Simulated.Model, err)
 	}
 	var cal simulate.Calibration
-	if b, err := os.ReadFile(filepath.Join(sim, calibrationFile)); err != nil || json.Unmarshal(b, &cal) != nil || cal.From != real || len(cal.RealMS) != len(cal.Quantiles) || cal.Model == m {
+	if b, err := os.ReadFile(filepath.Join(sim, simulate.CalibrationFile)); err != nil || json.Unmarshal(b, &cal) != nil || cal.From != real || len(cal.RealMS) != len(cal.Quantiles) || cal.Model == m {
 		t.Errorf("calibration.json: %+v (%v)", cal, err)
 	}
 	if m.Workers != 7 {
@@ -64,7 +64,7 @@ func TestSimulateCalibrated(t *testing.T) {
 
 	// The model file, ten times the clients.
 	big := filepath.Join(root, "big")
-	code, _, stderr = wsstorm(t, "simulate", "--model", filepath.Join(sim, modelFile), "--clients", "3000", "--out", big, "--set", "duration=9s",
+	code, _, stderr = wsstorm(t, "simulate", "--model", filepath.Join(sim, simulate.ModelFile), "--clients", "3000", "--out", big, "--set", "duration=9s",
 		"--set", "fleet.ramp=1s", "--set", "chaos.0.at=2s", "--set", "chaos.0.interval=2s", "--set", "chaos.0.downtime=500ms", "--set", "chaos.1.at=8s")
 	if code != exitPassed && code != exitFailed {
 		t.Fatalf("simulate --model: exit %d\n%s", code, stderr)
@@ -177,28 +177,5 @@ func TestSweepSimulated(t *testing.T) {
 	}
 	if code, _, stderr := wsstorm(t, "sweep", "--model", "m.json", "--vary", "fleet.reconnect.max=2s,5s"); code != exitUsage || !strings.Contains(stderr, "give --simulate with it") {
 		t.Errorf("--model without --simulate: exit %d\n%s", code, stderr)
-	}
-}
-
-// Overrides are checked for their keys and values before anything runs, and
-// whole on the model they change: one that does not fit a fitted model is
-// refused then.
-func TestModelSets(t *testing.T) {
-	sets, err := parseModelSets([]string{"workers=16", "pool=node", "network_median_ms=100"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fitted := simulate.Model{NetworkMedianMS: 0.3, NetworkP99MS: 2, ServiceTimeMS: 0.2, Workers: 2, Pool: simulate.PoolTarget}
-	if _, err := applyModelSets(fitted, sets); err == nil || !strings.Contains(err.Error(), "network_p99_ms 2 is below network_median_ms 100") {
-		t.Errorf("a median above the fitted p99: %v", err)
-	}
-	m, err := applyModelSets(fitted, sets[:2])
-	if err != nil || m.Workers != 16 || m.Pool != simulate.PoolNode || m.ServiceTimeMS != 0.2 {
-		t.Errorf("applied: %+v, %v", m, err)
-	}
-	for _, bad := range []string{"cpus=2", "workers", "workers=1.5", "service_time_ms=fast", "close_rate=NaN"} {
-		if _, err := parseModelSets([]string{bad}); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }

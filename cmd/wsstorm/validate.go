@@ -1,30 +1,32 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
-func validateCmd(args []string, stdout, stderr io.Writer) int {
+// validateCmd checks profiles without running them. Its output is a verdict
+// per file, in order: "ok" on stdout, or the file's problems on stderr.
+func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", "wsstorm validate PROFILE... [--set key=value]...", stderr)
 	var sets stringList
 	fs.Var(&sets, "set", "override a profile key before validating (repeatable)")
-	paths, err := parseInterspersed(fs, args)
+	paths, err := parseFlags(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return err
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(stderr, "wsstorm validate: name at least one profile file")
-		return exitUsage
+		return usagef("wsstorm validate: name at least one profile file")
 	}
-	code := exitPassed
+	var invalid error
 	for _, path := range paths {
-		p, err := profile.Load(path, sets)
+		p, err := loadProfile(path, sets)
 		if err != nil {
-			printProfileError(stderr, err)
-			code = exitUsage
+			fmt.Fprintln(stderr, err) // this file's verdict, before the next file's
+			invalid = &usageError{}
 			continue
 		}
 		target := fmt.Sprintf("%d embedded nodes", p.Target.Nodes)
@@ -34,5 +36,5 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: ok (profile %s: %d clients, %s, %d chaos steps, %s)\n",
 			path, p.Name, p.Fleet.Clients, target, len(p.Chaos), p.Duration.D())
 	}
-	return code
+	return invalid
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,14 +11,14 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-func versionCmd(args []string, stdout, stderr io.Writer) int {
+// versionCmd prints the version of this program and of Go it was built with.
+func versionCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", "wsstorm version", stderr)
 	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "wsstorm version: takes no arguments, got %v\n", fs.Args())
-		return exitUsage
+		return usagef("wsstorm version: takes no arguments, got %v", fs.Args())
 	}
 	v := version
 	if v == "" {
@@ -27,5 +28,5 @@ func versionCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "wsstorm %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return exitPassed
+	return nil
 }

@@ -1,8 +1,11 @@
-// Package sweep is what `wsstorm sweep` computes from its runs: the grid of
-// settings a profile is run with, each setting's herd metrics aggregated over
-// its repeats and events, the Pareto front of recovery time against peak
+// Package sweep runs `wsstorm sweep` and computes what it finds: the grid
+// of settings a profile is run with, the driver that runs (or simulates)
+// each setting in turn, each setting's herd metrics aggregated over its
+// repeats and events, the Pareto front of recovery time against peak
 // attempt rate, the recommended setting, and sweep.json, the table and the
-// HTML page that present them.
+// HTML page that present them. Each run's results directory is written by
+// a function the caller gives (report.Write), as this package sits below
+// the renderers.
 package sweep
 
 import (

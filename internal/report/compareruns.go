@@ -1,0 +1,156 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results"
+)
+
+// CompareOptions are a comparison's tolerances and checks as `wsstorm
+// compare` takes them.
+type CompareOptions struct {
+	// Tolerances are metric=+10% overrides; they win over the profile's
+	// [compare] table.
+	Tolerances []string
+	// Default is the tolerance of the metrics nothing else names;
+	// DefaultGiven says it was given, so that it wins over the table's.
+	Default      string
+	DefaultGiven bool
+	// Profile is the profile whose [compare] table applies; "" is the
+	// profile.toml in the new run's directory, if there is one.
+	Profile string
+	// Force compares runs of different profiles.
+	Force bool
+	// Log receives the warnings and where the tolerances came from.
+	Log io.Writer
+}
+
+// ToleranceTableError is a [compare] table that could not be read; Err
+// lists its problems (a profile.Errors, one per line, or the file's error).
+type ToleranceTableError struct{ Err error }
+
+// Error returns the table's problems.
+func (e *ToleranceTableError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the table's problems, for errors.As.
+func (e *ToleranceTableError) Unwrap() error { return e.Err }
+
+// CompareRuns reads the results at basePath and newPath (directories or
+// summary.json files) and compares them under the tolerances o gives.
+func CompareRuns(basePath, newPath string, o CompareOptions) (*Comparison, error) {
+	def, err := profile.ParseToleranceFor(profile.DefaultToleranceKey, o.Default)
+	if err != nil {
+		return nil, fmt.Errorf("--default-tolerance: %w", err)
+	}
+	flagTols, err := parseTolerances(o.Tolerances)
+	if err != nil {
+		return nil, err
+	}
+	base, next, err := readCompared(basePath, newPath, o)
+	if err != nil {
+		return nil, err
+	}
+	tolerances, tableDef, found, err := tableTolerances(o.Profile, newPath, o.Log)
+	if err != nil {
+		return nil, &ToleranceTableError{err}
+	}
+	if found && !o.DefaultGiven {
+		def = tableDef
+	}
+	maps.Copy(tolerances, flagTols)
+	return Compare(base, next, tolerances, def), nil
+}
+
+// parseTolerances reads metric=+10% overrides.
+func parseTolerances(tols []string) (map[string]Tolerance, error) {
+	out := map[string]Tolerance{}
+	for _, t := range tols {
+		key, val, ok := strings.Cut(t, "=")
+		if !ok || !slices.Contains(CompareKeys(), key) {
+			return nil, fmt.Errorf("--tolerance %q: write metric=+10%%, with a metric among %s", t, strings.Join(CompareKeys(), ", "))
+		}
+		tol, err := profile.ParseToleranceFor(key, val)
+		if err != nil {
+			return nil, fmt.Errorf("--tolerance %s: %w", key, err)
+		}
+		out[key] = tol
+	}
+	return out, nil
+}
+
+// readCompared reads the two runs' summaries and checks that they are runs
+// of one profile (unless o.Force), warning of what makes them less
+// comparable.
+func readCompared(basePath, newPath string, o CompareOptions) (base, next *results.Summary, err error) {
+	if base, err = results.ReadSummary(basePath); err != nil {
+		return nil, nil, fmt.Errorf("base: %w", err)
+	}
+	if next, err = results.ReadSummary(newPath); err != nil {
+		return nil, nil, fmt.Errorf("new: %w", err)
+	}
+	if diff := profileDifference(base.Profile, next.Profile); diff != "" && !o.Force {
+		return nil, nil, fmt.Errorf("the runs are of different profiles (%s): compare runs of one profile, or pass --force", diff)
+	}
+	for _, r := range []struct {
+		name string
+		s    *results.Summary
+	}{{"base", base}, {"new", next}} {
+		if r.s.Interrupted {
+			fmt.Fprintf(o.Log, "warning: the %s run was interrupted; what it did not reach counts as lost\n", r.name)
+		}
+		if r.s.Simulated != nil && (base.Simulated == nil || next.Simulated == nil) {
+			fmt.Fprintf(o.Log, "warning: the %s run was simulated and the other was not: the difference includes the model's\n", r.name)
+		}
+	}
+	return base, next, nil
+}
+
+// tableTolerances reads the [compare] table of the profile at path or,
+// when path is empty, of the profile.toml the run in newRun wrote. It says
+// on w where the tolerances came from.
+func tableTolerances(path, newRun string, w io.Writer) (map[string]Tolerance, Tolerance, bool, error) {
+	if path == "" {
+		fi, err := os.Stat(newRun)
+		if err != nil || !fi.IsDir() {
+			return map[string]Tolerance{}, Tolerance{}, false, nil
+		}
+		path = filepath.Join(newRun, results.ProfileFile)
+		if _, err := os.Stat(path); err != nil {
+			return map[string]Tolerance{}, Tolerance{}, false, nil
+		}
+	}
+	per, def, hasDef, err := profile.ReadTolerances(path)
+	if err != nil {
+		return nil, Tolerance{}, false, err
+	}
+	if len(per) > 0 || hasDef {
+		what := fmt.Sprintf("%d metrics", len(per))
+		if hasDef {
+			what += ", default " + def.Text
+		}
+		fmt.Fprintf(w, "tolerances from the [compare] table of %s (%s)\n", path, what)
+	}
+	return per, def, hasDef, nil
+}
+
+// profileDifference says how two runs' profiles differ (name, file digest or
+// --set overrides), or "" when they are the same.
+func profileDifference(a, b results.ProfileRef) string {
+	short := func(h string) string { return h[:min(len(h), 12)] }
+	switch {
+	case a.Name != b.Name:
+		return fmt.Sprintf("%q and %q", a.Name, b.Name)
+	case a.SHA256 != b.SHA256:
+		return fmt.Sprintf("two versions of %q: sha256 %s and %s", a.Name, short(a.SHA256), short(b.SHA256))
+	case !slices.Equal(a.Overrides, b.Overrides):
+		return fmt.Sprintf("%q with different --set overrides: %q and %q", a.Name, a.Overrides, b.Overrides)
+	}
+	return ""
+}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package supervise
+
+// raceEnabled says the race detector is on: the program under test is
+// built with it too.
+const raceEnabled = false
