@@ -63,6 +63,9 @@ func sample(text, series string) float64 {
 // restart goes on: clients are connected and the restarts are counted with
 // their action and node. stderr, not a terminal, gets plain status lines.
 func TestMetricsDuringRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run watched through its metrics endpoint (~9 s): the full suite runs it")
+	}
 	addr := freeAddr(t)
 	url := "http://" + addr + "/metrics"
 	dir := t.TempDir()
@@ -170,6 +173,9 @@ func TestRunFlagsUsage(t *testing.T) {
 
 // TestQuiet: --quiet leaves only the run's own lines in stderr.
 func TestQuiet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two runs, quiet and not (~6 s): the full suite runs it")
+	}
 	t.Parallel()
 	dir := t.TempDir()
 	// A profile without thresholds of its own, so a run without chaos passes.

@@ -203,6 +203,9 @@ func TestDefaultRunSummary(t *testing.T) {
 // TestJitterLowersPeak runs the two shipped jitter profiles, cut down to one
 // restart, and checks that without jitter the herd comes back harder.
 func TestJitterLowersPeak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 45 s-profile runs shortened (~12 s): the full suite runs it")
+	}
 	peak := map[string]float64{}
 	for _, name := range []string{"no-jitter", "full-jitter"} {
 		dir := t.TempDir()
@@ -230,6 +233,9 @@ func TestJitterLowersPeak(t *testing.T) {
 }
 
 func TestInterruptWritesResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run interrupted by a signal (~6 s): the full suite runs it")
+	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) { testInterrupt(t, sig) })
 	}

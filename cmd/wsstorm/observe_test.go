@@ -82,6 +82,9 @@ min_closes = 5
 // with exactly the clients its burst closed, all back; /metrics and the log
 // show each event as it is confirmed.
 func TestObserveModeThreeBursts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an observed run with three bursts (~12 s): the full suite runs it")
+	}
 	const clients = 300
 	tgt, err := target.Start(context.Background(), target.Options{Nodes: 2})
 	if err != nil {

@@ -22,6 +22,9 @@ import (
 // the upstream sees those connections end with 1001 and then sees the
 // clients come back, and the results show each restart as an event.
 func TestProxyMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs through the chaos proxy (~8 s): the full suite runs it")
+	}
 	var handshakes, goingAway atomic.Int64
 	var badClient atomic.Value
 	up := websocket.Upgrader{}

@@ -17,6 +17,9 @@ import (
 // simulates the run's profile with the fitted model and then ten times the
 // clients with the model file, and reads both back as any results.
 func TestSimulateCalibrated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real run and a calibration (~11 s): the full suite runs it")
+	}
 	root := t.TempDir()
 	real := filepath.Join(root, "real")
 	if code, _, stderr := wsstorm(t, append([]string{"run", "--quiet", "--out", real}, small...)...); code != exitPassed {

@@ -43,6 +43,9 @@ downtime = "300ms"
 // recommendation is the narrowest window whose herd stays under the
 // target's capacity.
 func TestSweepReconnectWindow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a sweep of real runs (~22 s): the full suite runs it")
+	}
 	prof := filepath.Join(t.TempDir(), "sweep.toml")
 	if err := os.WriteFile(prof, []byte(sweepProfile), 0o644); err != nil {
 		t.Fatal(err)

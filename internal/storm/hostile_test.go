@@ -470,6 +470,9 @@ func TestHostileHandshake(t *testing.T) {
 // Each session ends with the close code the fault stands for and the clients
 // reconnect, as the default policy says for every code but 1000.
 func TestHostileSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sixteen runs against hostile servers (~12 s): the full suite runs it")
+	}
 	t.Parallel()
 	longReason := strings.Repeat("r", 200)
 	for _, tc := range []struct {
@@ -540,6 +543,9 @@ func TestHostileSession(t *testing.T) {
 // frame holds up neither the clients, which close after their lifetime and
 // connect again, nor the end of the run.
 func TestHostileUnansweredClose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run against a hostile server (~3 s): the full suite runs it")
+	}
 	t.Parallel()
 	p := hostileProfile(startHostile(t, silent))
 	p.Duration = profile.Dur(2 * time.Second)
@@ -564,6 +570,9 @@ func TestHostileUnansweredClose(t *testing.T) {
 // wait for the blocked writes to time out: the deadline holds even when the
 // target hangs.
 func TestHostileStalledWritesEndOnTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run against a hostile server (~3 s): the full suite runs it")
+	}
 	t.Parallel()
 	p := hostileProfile(startHostile(t, stopsReading))
 	p.Fleet.WriteTimeout = profile.Dur(10 * time.Second)
@@ -602,6 +611,9 @@ func closesWhileClientWriteBlocked(c net.Conn, done <-chan struct{}) {
 // client's write is blocked on it; the client reacts to the close at once,
 // not after its (long) write timeout, and the run ends on time.
 func TestHostileCloseWhileWriteBlocked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run against a hostile server (~4 s): the full suite runs it")
+	}
 	t.Parallel()
 	p := hostileProfile(startHostile(t, closesWhileClientWriteBlocked))
 	p.Duration = profile.Dur(3 * time.Second)

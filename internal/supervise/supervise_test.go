@@ -26,6 +26,9 @@ var equivalence = []string{"../../profiles/ci-gate.toml", "--set", "fleet.sessio
 // same counts, and, the load being the same, the merged percentiles are
 // those of the single run within the histograms' precision.
 func TestProcessesEqualOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run in one process and in three (~28 s): the full suite runs it")
+	}
 	one, three := t.TempDir(), t.TempDir()
 	if code, _, stderr := wsstorm(t, append([]string{"run", "--quiet", "--out", one}, equivalence...)...); code != exitPassed {
 		t.Fatalf("one process: exit %d: %s", code, stderr)
@@ -92,8 +95,14 @@ func checkSplitSummary(t *testing.T, a, b *results.Summary) {
 		}
 	}
 	// Reconnect latency is the seeded delay plus a handshake: the delays
-	// are the same client by client, the handshakes differ by a fraction of
-	// a millisecond. 3 significant digits are 1 ms of resolution at 1 s.
+	// are the same client by client, so the two runs' percentiles differ
+	// by no more than their handshakes do, bounded by the slower run's
+	// connect p99, plus the histogram's resolution (3 significant digits:
+	// 1 ms at 1 s). On an idle machine the handshakes differ by a fraction
+	// of a millisecond; with three processes on a loaded 2-core machine a
+	// p50 was seen 8.7 ms apart, with connect p99s of that order, which a
+	// fixed 1 ms bound failed.
+	handshake := max(*a.LatencyMS.Connect.P99, *b.LatencyMS.Connect.P99)
 	for _, q := range []struct {
 		name string
 		a, b *float64
@@ -101,9 +110,9 @@ func checkSplitSummary(t *testing.T, a, b *results.Summary) {
 		if q.a == nil || q.b == nil {
 			t.Fatalf("reconnect %s missing", q.name)
 		}
-		if d := math.Abs(*q.a - *q.b); d > hdrResolution(*q.a)+1 {
-			t.Errorf("reconnect %s: %.3f ms in one process, %.3f merged: more apart than the histogram's %.3f ms resolution plus 1 ms of handshake",
-				q.name, *q.a, *q.b, hdrResolution(*q.a))
+		if d := math.Abs(*q.a - *q.b); d > hdrResolution(*q.a)+handshake {
+			t.Errorf("reconnect %s: %.3f ms in one process, %.3f merged: more apart than the histogram's %.3f ms resolution plus a connect p99 of %.3f ms",
+				q.name, *q.a, *q.b, hdrResolution(*q.a), handshake)
 		}
 	}
 	if len(a.Events) != len(b.Events) || len(b.Events) != 2 {
