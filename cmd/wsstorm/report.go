@@ -22,7 +22,7 @@ func reportCmd(_ context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	case len(pos) != 1:
 		return usagef("wsstorm report: name one results directory (written by wsstorm run), got %d arguments", len(pos))
-	case !slices.Contains([]string{"text", "markdown", "json", "html"}, *format):
+	case !slices.Contains(report.Formats(), *format):
 		return usagef("wsstorm report: --format %q: use text, markdown, json or html", *format)
 	}
 	b, err := report.Render(pos[0], *format)
