@@ -127,26 +127,50 @@ func CloseEach[T any](items []T, closeOne func(T) bool) int {
 	return int(closed.Load())
 }
 
-// Waiter sleeps until given times unless its context ends or its target
+// CheckEnd checks an End of pick p on a target of nodes nodes, ending as e
+// says (a zero code: def), and that ctx is live; it returns e with its code.
+func CheckEnd(ctx context.Context, nodes int, p Pick, e Ending, def int) (Ending, error) {
+	if err := p.Check(nodes); err != nil {
+		return e, fmt.Errorf("end: %w", err)
+	}
+	e, err := e.Check(def)
+	if err != nil {
+		return e, fmt.Errorf("end: %w", err)
+	}
+	return e, ctx.Err()
+}
+
+// Spread ends what p picks of open (in the order they opened), spread
+// evenly over spread from now, handing closeBatch each batch that is due
+// together, and returns how many closeBatch reported ended. It stops early
+// with ctx's error when ctx ends, and with errStopped() when the target
+// shuts down (stopped closes).
+func Spread[T any](ctx context.Context, stopped <-chan struct{}, errStopped func() error, p Pick, open []T, spread time.Duration, closeBatch func([]T) int) (int, error) {
+	w := newWaiter(ctx, stopped, errStopped)
+	defer w.stop()
+	return drainClose(w, time.Now(), spread, Select(p, open), closeBatch)
+}
+
+// waiter sleeps until given times unless its context ends or its target
 // shuts down (done closes), reusing one timer.
-type Waiter struct {
+type waiter struct {
 	ctx     context.Context
 	done    <-chan struct{}
 	errDone func() error
 	timer   *time.Timer
 }
 
-// NewWaiter returns a Waiter; errDone is the error Until returns once done
+// newWaiter returns a waiter; errDone is the error until returns once done
 // is closed. Stop it when done with it.
-func NewWaiter(ctx context.Context, done <-chan struct{}, errDone func() error) *Waiter {
+func newWaiter(ctx context.Context, done <-chan struct{}, errDone func() error) *waiter {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	return &Waiter{ctx: ctx, done: done, errDone: errDone, timer: timer}
+	return &waiter{ctx: ctx, done: done, errDone: errDone, timer: timer}
 }
 
-// Until waits for deadline. It returns ctx.Err() if the context ends first,
+// until waits for deadline. It returns ctx.Err() if the context ends first,
 // and errDone() if the target shuts down first.
-func (w *Waiter) Until(deadline time.Time) error {
+func (w *waiter) until(deadline time.Time) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
@@ -172,15 +196,15 @@ func (w *Waiter) Until(deadline time.Time) error {
 	}
 }
 
-// Stop releases the Waiter's timer.
-func (w *Waiter) Stop() { w.timer.Stop() }
+// stop releases the waiter's timer.
+func (w *waiter) stop() { w.timer.Stop() }
 
-// DrainClose closes open spread evenly over drain from start, each batch
+// drainClose closes open spread evenly over drain from start, each batch
 // of connections that are due together with one closeBatch call, and
-// returns how many it closed. It stops early with the Waiter's error.
-func DrainClose[T any](w *Waiter, start time.Time, drain time.Duration, open []T, closeBatch func([]T) int) (closed int, err error) {
+// returns how many it closed. It stops early with the waiter's error.
+func drainClose[T any](w *waiter, start time.Time, drain time.Duration, open []T, closeBatch func([]T) int) (closed int, err error) {
 	for i := 0; i < len(open); {
-		if err := w.Until(start.Add(DrainOffset(drain, i, len(open)))); err != nil {
+		if err := w.until(start.Add(DrainOffset(drain, i, len(open)))); err != nil {
 			return closed, err
 		}
 		// Close everything due by now, catching up if closing ran late.

@@ -72,14 +72,8 @@ func (p *Proxy) Accept(ctx context.Context, node int) (int, error) {
 // ended. If ctx ends first, End stops and returns the count so far with
 // ctx.Err(); connections not yet ended stay open.
 func (p *Proxy) End(ctx context.Context, pk action.Pick, e action.Ending, spread time.Duration) (int, error) {
-	if err := pk.Check(len(p.nodes)); err != nil {
-		return 0, fmt.Errorf("end: %w", err)
-	}
-	e, err := e.Check(websocket.CloseNormalClosure)
+	e, err := action.CheckEnd(ctx, len(p.nodes), pk, e, websocket.CloseNormalClosure)
 	if err != nil {
-		return 0, fmt.Errorf("end: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	open, upReason, err := p.beginEnd(pk.Node)
@@ -87,9 +81,7 @@ func (p *Proxy) End(ctx context.Context, pk action.Pick, e action.Ending, spread
 		return 0, fmt.Errorf("end: %w", err)
 	}
 	defer p.endDone(pk.Node)
-	w := action.NewWaiter(ctx, p.done, errShutdown)
-	defer w.Stop()
-	return action.DrainClose(w, time.Now(), spread, action.Select(pk, open), func(batch []*conn) int {
+	return action.Spread(ctx, p.done, errShutdown, pk, open, spread, func(batch []*conn) int {
 		return closeConns(batch, e, upReason)
 	})
 }

@@ -96,14 +96,8 @@ func (n *node) relisten() (late int, err error) {
 // and returns the count so far with ctx.Err(); connections not yet ended
 // stay open.
 func (t *Target) End(ctx context.Context, p action.Pick, e action.Ending, spread time.Duration) (int, error) {
-	if err := p.Check(len(t.nodes)); err != nil {
-		return 0, fmt.Errorf("end: %w", err)
-	}
-	e, err := e.Check(websocket.CloseNormalClosure)
+	e, err := action.CheckEnd(ctx, len(t.nodes), p, e, websocket.CloseNormalClosure)
 	if err != nil {
-		return 0, fmt.Errorf("end: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if t.closing() {
@@ -111,9 +105,7 @@ func (t *Target) End(ctx context.Context, p action.Pick, e action.Ending, spread
 	}
 	open, by, done := t.beginEnd(p.Node, e)
 	defer done()
-	w := action.NewWaiter(ctx, t.done, errShutdown)
-	defer w.Stop()
-	return action.DrainClose(w, time.Now(), spread, action.Select(p, open), func(batch []*wsConn) int {
+	return action.Spread(ctx, t.done, errShutdown, p, open, spread, func(batch []*wsConn) int {
 		return closeConns(batch, e, by)
 	})
 }
