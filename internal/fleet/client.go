@@ -540,16 +540,25 @@ func (s *liveSession) pingDue() {
 
 // pongOverdue is the pong timeout of the oldest unanswered ping: unless its
 // pong came meanwhile, the connection is taken for dead and closed, which
-// the read loop records as a 1006 close, as a TCP reset.
+// the read loop records as a 1006 close, as a TCP reset. A timer that fired
+// as pingDue rearmed it for a newer ping (pong_timeout equal to
+// ping_interval makes them due together) finds that ping younger than the
+// timeout, and leaves it to the rearmed timer.
 func (s *liveSession) pongOverdue() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.over || s.ending.Load() != notEnding {
 		return
 	}
-	if p := s.ping; p.unanswered != 0 && p.pongAt.Load() < p.unanswered {
-		s.conn.NetConn().Close()
+	p := s.ping
+	if p.unanswered == 0 || p.pongAt.Load() >= p.unanswered {
+		return
 	}
+	waited := time.Since(s.c.f.rec.Start()) - time.Duration(p.unanswered-1)
+	if waited < s.c.f.cfg.PongTimeout {
+		return
+	}
+	s.conn.NetConn().Close()
 }
 
 // pong notes a pong; the read loop calls it.

@@ -455,6 +455,28 @@ func TestPings(t *testing.T) {
 	}
 }
 
+// TestPongTimeoutEqualToPingInterval: with pong_timeout equal to
+// ping_interval the pong timeout of one ping is due as the next ping goes
+// out; a server that answers every ping must lose no connection to it.
+func TestPongTimeoutEqualToPingInterval(t *testing.T) {
+	srv := newTestServer(t, websocket.Upgrader{}, nil, func(c *websocket.Conn, r *http.Request) {
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"welcome","node":0}`))
+		drain(c) // gorilla answers each ping with a pong as it reads
+	})
+	cfg := baseConfig()
+	cfg.Clients = 100
+	cfg.URL = srv.url
+	cfg.PingInterval = 20 * time.Millisecond
+	cfg.PongTimeout = 20 * time.Millisecond
+	cfg.Policy = mustPolicy(profile.Reconnect{OnClose: map[string]string{"1006": "stop"}})
+	h := runFleet(t, nil, cfg, nil)
+	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 100))
+	time.Sleep(1500 * time.Millisecond) // 75 pings each
+	if r := h.rec.Results(time.Now(), time.Second); len(r.Counters.Closes) != 0 {
+		t.Errorf("closes %v: a server that answers every ping lost connections to the pong timeout", r.Counters.Closes)
+	}
+}
+
 // TestNoEcho: with echo off, a server's echoes are messages received and
 // message_rtt has no values (absent, not zero).
 func TestNoEcho(t *testing.T) {
