@@ -148,7 +148,9 @@ type Facts struct {
 	Duration time.Duration // the run's duration; 0 when out of range
 	External bool          // the target is external: nodes act through hooks
 	Pings    bool          // the clients ping (fleet.ping_interval above 0)
-	Sends    bool          // the clients send messages (fleet.session.send_interval above 0)
+	// PongTimeout is how long a client's ping waits for its pong (0 when
+	// the clients do not ping).
+	PongTimeout time.Duration
 }
 
 // table is the static table of actions, in the order the docs and messages

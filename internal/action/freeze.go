@@ -10,8 +10,8 @@ import (
 // on its open connections without closing them (a half-open node, as a
 // process stuck in a deadlock or a long pause looks from outside), and
 // handshakes with it stall; then it resumes. Clients notice only through
-// their pings (fleet.ping_interval, fleet.pong_timeout) or a write that
-// times out, and then end the connection themselves (1006).
+// their pings (fleet.ping_interval, fleet.pong_timeout), and then end the
+// connection themselves (1006).
 type freeze struct{}
 
 // FreezeParams are the keys of a freeze step.
@@ -30,8 +30,16 @@ func (freeze) Check(s Step, c Checker) {
 	if p.For <= 0 {
 		c.Bad("for", `%v is too short: use how long the node stays frozen, above 0, e.g. "10s"`, p.For)
 	}
-	if f := c.Profile(); !f.Pings && !f.Sends {
-		c.Bad("action", `nothing would notice a freeze: the clients neither ping nor send; set fleet.ping_interval (and fleet.pong_timeout), or fleet.session.send_interval`)
+	// A client notices a frozen node through a ping left unanswered. A
+	// write that times out would tell it too, but only once its messages
+	// have filled the socket buffers, which small messages do not in the
+	// time of a freeze: without pings, nothing notices.
+	switch f := c.Profile(); {
+	case !f.Pings:
+		c.Bad("action", `nothing would notice a freeze: the clients do not ping, and a frozen node is noticed through a ping left unanswered; set fleet.ping_interval (and fleet.pong_timeout)`)
+	case p.For > 0 && p.For <= f.PongTimeout:
+		c.Bad("for", "%v%s is not longer than the clients' pong timeout %v: the node answers their pings before they time out, so no client could notice; lengthen for, or shorten fleet.pong_timeout",
+			p.For, c.Default("for"), f.PongTimeout)
 	}
 }
 

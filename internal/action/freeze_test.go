@@ -16,16 +16,14 @@ func TestFreezePlan(t *testing.T) {
 	}
 }
 
-// TestFreezeChecks: a freeze nothing would notice is an error.
+// TestFreezeChecks: a freeze nothing could notice is an error: clients
+// that do not ping, or a freeze shorter than their pong timeout.
 func TestFreezeChecks(t *testing.T) {
-	if bad := check(t, "freeze", &FreezeParams{Node: 0, For: time.Second}, Facts{Nodes: 1, Pings: true}); len(bad) != 0 {
+	if bad := check(t, "freeze", &FreezeParams{Node: 0, For: time.Second}, Facts{Nodes: 1, Pings: true, PongTimeout: 500 * time.Millisecond}); len(bad) != 0 {
 		t.Errorf("clients that ping: %q", bad)
 	}
-	if bad := check(t, "freeze", &FreezeParams{Node: 0, For: time.Second}, Facts{Nodes: 1, Sends: true}); len(bad) != 0 {
-		t.Errorf("clients that send: %q", bad)
-	}
 	bad := check(t, "freeze", &FreezeParams{Node: 1, For: 0}, Facts{Nodes: 1})
-	want := []string{"node: 1 is out of range", "for: 0s is too short", "action: nothing would notice a freeze"}
+	want := []string{"node: 1 is out of range", "for: 0s is too short", "action: nothing would notice a freeze: the clients do not ping"}
 	if len(bad) != len(want) {
 		t.Fatalf("problems %q, want %d", bad, len(want))
 	}
@@ -33,6 +31,10 @@ func TestFreezeChecks(t *testing.T) {
 		if !strings.HasPrefix(bad[i], w) {
 			t.Errorf("problem %q, want %q", bad[i], w)
 		}
+	}
+	bad = check(t, "freeze", &FreezeParams{Node: 0, For: 5 * time.Second}, Facts{Nodes: 1, Pings: true, PongTimeout: 5 * time.Second})
+	if len(bad) != 1 || !strings.HasPrefix(bad[0], "for: 5s (the default) is not longer than the clients' pong timeout 5s") {
+		t.Errorf("a freeze no longer than the pong timeout: %q", bad)
 	}
 }
 

@@ -63,6 +63,7 @@ action = "freeze"
 for = "4s"
 [fleet]
 ping_interval = "2s"
+pong_timeout = "1s"
 `
 	env := environment{
 		lookupEnv: func(name string) (string, bool) { return "t0ken", name == "HOOK_TOKEN" },
@@ -96,7 +97,9 @@ func TestNewActionsRefused(t *testing.T) {
 		want      []string
 	}{
 		{"freeze nothing notices", "[fleet.session]\nsend_interval = \"0s\"\n[[chaos]]\nat = \"5s\"\naction = \"freeze\"\n", nil,
-			[]string{`f.toml:5: chaos.0.action: nothing would notice a freeze: the clients neither ping nor send`}},
+			[]string{`f.toml:5: chaos.0.action: nothing would notice a freeze: the clients do not ping`}},
+		{"freeze no longer than the pong timeout", "[fleet]\nping_interval = \"1s\"\n[[chaos]]\nat = \"5s\"\naction = \"freeze\"\nfor = \"3s\"\n", nil,
+			[]string{`f.toml:6: chaos.0.for: 3s is not longer than the clients' pong timeout 5s`}},
 		{"pong without pings", "[fleet]\npong_timeout = \"1s\"\n", nil,
 			[]string{`f.toml:2: fleet.pong_timeout: 1s waits for the pong of a ping, but fleet.ping_interval (the default) is 0s`}},
 		{"crash without a hook", external + "[[chaos]]\nat = \"5s\"\naction = \"crash\"\n", nil,

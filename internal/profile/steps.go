@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"cmp"
 	"reflect"
 	"slices"
 	"strconv"
@@ -218,7 +219,10 @@ func (s stepChecker) Profile() action.Facts {
 	f := action.Facts{
 		External: p.Target.Mode == ModeExternal,
 		Pings:    p.Fleet.PingInterval.D() > 0,
-		Sends:    p.Fleet.Session.SendInterval.D() > 0,
+	}
+	if f.Pings {
+		// As the fleet takes it: 0s is the handshake timeout.
+		f.PongTimeout = cmp.Or(p.Fleet.PongTimeout.D(), p.Fleet.HandshakeTimeout.D())
 	}
 	if s.c.nodesOK() {
 		f.Nodes = p.Target.Nodes

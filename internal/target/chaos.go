@@ -63,10 +63,16 @@ func (t *Target) Accept(ctx context.Context, node int) (int, error) {
 	return late, nil
 }
 
-// relisten serves again after a refusal and returns how many connections
-// were ended for upgrading while the node was down.
+// relisten serves again after a refusal (or a failed relisten) and returns
+// how many connections were ended for upgrading while the node was down. A
+// node that is up is left as it is: a second listener would double its
+// share of the connections and a second server would outlive Shutdown.
 func (n *node) relisten() (late int, err error) {
 	n.mu.Lock()
+	if n.up {
+		n.mu.Unlock()
+		return 0, fmt.Errorf("node %d is up: there is nothing to accept again", n.index)
+	}
 	late, n.late = n.late, 0
 	n.refusing = false
 	n.mu.Unlock()

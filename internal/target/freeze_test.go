@@ -156,3 +156,17 @@ func TestShutdownThawsAFrozenNode(t *testing.T) {
 		t.Errorf("Freeze after Shutdown: %v, want net.ErrClosed", err)
 	}
 }
+
+// TestAcceptOfANodeThatIsUp: Accept leaves a node that is up as it is, and
+// says so; Shutdown then ends as it should.
+func TestAcceptOfANodeThatIsUp(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t, Options{Nodes: 2})
+	if _, err := tg.Accept(context.Background(), 0); err == nil {
+		t.Error("Accept of a node that is up succeeded")
+	}
+	if st := tg.NodeStatus()[0]; st.State != nodes.StateUp {
+		t.Errorf("node 0 after the Accept: %+v", st)
+	}
+	// startTarget's cleanup shuts the target down within testTimeout.
+}
