@@ -64,13 +64,15 @@ func (freeze) Run(ctx context.Context, t Target, ev Event) (Effect, error) {
 		return Effect{Closed: -1}, fmt.Errorf("freeze node %d: %w", p.Node, err)
 	}
 	start := time.Now()
-	n, err := f.Freeze(ctx, p.Node)
+	n, err := f.Freeze(ctx, p.Node, start.Add(p.For))
 	if err != nil {
 		return Effect{Closed: -1}, fmt.Errorf("freeze node %d: %w", p.Node, err)
 	}
 	err = wait(ctx, t, start.Add(p.For))
 	// The node resumes whatever ended the freeze early.
-	if thawErr := f.Thaw(context.WithoutCancel(ctx), p.Node); err == nil {
+	putBack, cancel := putBackContext(ctx)
+	defer cancel()
+	if thawErr := f.Thaw(putBack, p.Node); err == nil {
 		err = thawErr
 	}
 	if err != nil {

@@ -46,7 +46,7 @@ func (f *fakeTarget) End(ctx context.Context, p Pick, e Ending, spread time.Dura
 	return f.open, nil
 }
 
-func (f *fakeTarget) Freeze(ctx context.Context, node int) (int, error) {
+func (f *fakeTarget) Freeze(ctx context.Context, node int, back time.Time) (int, error) {
 	f.record("freeze %d", node)
 	return f.open, nil
 }

@@ -39,12 +39,25 @@ func outage(ctx context.Context, t Target, node int, e Ending, drain, downtime t
 		err = wait(ctx, t, back)
 	}
 	// The node comes back whatever ended the outage early.
-	late, acceptErr := r.Accept(context.WithoutCancel(ctx), node)
+	putBack, cancel := putBackContext(ctx)
+	defer cancel()
+	late, acceptErr := r.Accept(putBack, node)
 	closed += late
 	if err == nil {
 		err = acceptErr
 	}
 	return Effect{Closed: closed}, err
+}
+
+// putBackTimeout bounds putting a node back (Accept, Thaw) once an action
+// is over or cut short: a target in another process that does not answer
+// must not hold the run; it puts the node back on its own (Refuser).
+const putBackTimeout = 10 * time.Second
+
+// putBackContext is the context of putting a node back: not ctx's end,
+// which may be why the action ended, but bounded by putBackTimeout.
+func putBackContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), putBackTimeout)
 }
 
 // simOutage models outage in a simulation.

@@ -53,7 +53,9 @@ type Ender interface {
 type Refuser interface {
 	// Refuse takes node out of service: it accepts no new connections until
 	// Accept, and a handshake that completes meanwhile is ended as e says.
-	// back is when the node is due back, for a Retry-After (zero: unknown).
+	// back is when the node is due back (zero: unknown): for a Retry-After,
+	// and for a server in another process, which puts the node back on its
+	// own a while after back if no Accept came (its driver may be gone).
 	// Refusing a node that refuses already is an error.
 	Refuse(ctx context.Context, node int, e Ending, back time.Time) error
 	// Accept puts node back in service and returns how many handshakes that
@@ -65,9 +67,10 @@ type Refuser interface {
 // connections, without closing them, and resume.
 type Freezer interface {
 	// Freeze stops node's traffic: its open connections are neither read
-	// nor written, and handshakes with it stall, until Thaw. It returns how
-	// many open connections it holds. Freezing a frozen node is an error.
-	Freeze(ctx context.Context, node int) (int, error)
+	// nor written, and handshakes with it stall, until Thaw. back is when
+	// the node is due to thaw (zero: unknown). It returns how many open
+	// connections it holds. Freezing a frozen node is an error.
+	Freeze(ctx context.Context, node int, back time.Time) (int, error)
 	// Thaw resumes node's traffic.
 	Thaw(ctx context.Context, node int) error
 }

@@ -68,9 +68,13 @@ type Handler struct {
 	life  context.Context
 	mux   *http.ServeMux
 
-	mu   sync.Mutex
-	busy map[int]bool // nodes restarting through this handler
-	wg   sync.WaitGroup
+	mu     sync.Mutex
+	busy   map[int]bool             // nodes restarting through this handler
+	leases map[leaseKey]*time.Timer // nodes refused or frozen through it, put back on their own (lease.go)
+	// leaseGrace is how long after a leased node was due back it is put
+	// back on its own.
+	leaseGrace time.Duration
+	wg     sync.WaitGroup
 }
 
 // Option configures a Handler.
@@ -90,15 +94,21 @@ func WithEventLog(l *EventLog) Option { return func(h *Handler) { h.log = l } }
 // and new ones refused. The default is a context that never ends.
 func WithLifetime(ctx context.Context) Option { return func(h *Handler) { h.life = ctx } }
 
+// WithLeaseGrace sets how long after a node refused or frozen with a for
+// was due back the server puts it back on its own, if no accept or thaw
+// came (default DefaultLeaseGrace).
+func WithLeaseGrace(d time.Duration) Option { return func(h *Handler) { h.leaseGrace = d } }
+
 // NewHandler returns the admin API over t.
 func NewHandler(t Target, opts ...Option) *Handler {
-	h := &Handler{t: t, life: context.Background(), busy: map[int]bool{}}
+	h := &Handler{t: t, life: context.Background(), busy: map[int]bool{}, leases: map[leaseKey]*time.Timer{}, leaseGrace: DefaultLeaseGrace}
 	if f, ok := t.(firstNoder); ok {
 		h.first = f.FirstNode()
 	}
 	for _, o := range opts {
 		o(h)
 	}
+	context.AfterFunc(h.life, h.stopLeases)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.index)
 	mux.HandleFunc("GET /status", h.status)

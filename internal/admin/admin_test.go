@@ -59,9 +59,15 @@ func start(t *testing.T, nodes int) *server {
 	return startWith(t, target.Options{Nodes: nodes})
 }
 
+// startLeased is start with a lease grace of grace.
+func startLeased(t *testing.T, nodes int, grace time.Duration) *server {
+	t.Helper()
+	return startWith(t, target.Options{Nodes: nodes}, admin.WithLeaseGrace(grace))
+}
+
 // startWith is start with the target's options; an empty Listen is
 // 127.0.0.1:0, and the log is the server's.
-func startWith(t *testing.T, opts target.Options) *server {
+func startWith(t *testing.T, opts target.Options, hopts ...admin.Option) *server {
 	t.Helper()
 	s := &server{log: &syncBuffer{}}
 	s.elog = admin.NewEventLog(s.log)
@@ -77,7 +83,7 @@ func startWith(t *testing.T, opts target.Options) *server {
 	}
 	life, stop := context.WithCancel(context.Background())
 	s.tg, s.stop = tg, stop
-	s.h = admin.NewHandler(tg, admin.WithURL(tg.URL()), admin.WithEventLog(s.elog), admin.WithLifetime(life))
+	s.h = admin.NewHandler(tg, append([]admin.Option{admin.WithURL(tg.URL()), admin.WithEventLog(s.elog), admin.WithLifetime(life)}, hopts...)...)
 	s.http = httptest.NewServer(s.h)
 	t.Cleanup(func() {
 		stop()

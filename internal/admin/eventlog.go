@@ -429,11 +429,13 @@ func (l *EventLog) NodeDown(node int, e action.Ending) {
 }
 
 // NodeUp logs "node_up": a node back in service (or not: "error"), with the
-// connections ended for completing their handshake while it was down.
-func (l *EventLog) NodeUp(node, late int, err error) {
+// connections ended for completing their handshake while it was down; by
+// is "lease" when the server put it back on its own.
+func (l *EventLog) NodeUp(node, late int, by string, err error) {
 	if ln, ok := l.begin("node_up"); ok {
 		ln.int("node", int64(node))
 		ln.int("late", int64(late))
+		ln.by(by)
 		ln.err(err)
 		ln.end()
 	}
@@ -477,12 +479,21 @@ func (l *EventLog) Frozen(node, frozen int, err error) {
 	}
 }
 
-// Thawed logs "thaw": a node's traffic resumed.
-func (l *EventLog) Thawed(node int, err error) {
+// Thawed logs "thaw": a node's traffic resumed; by is "lease" when the
+// server thawed it on its own.
+func (l *EventLog) Thawed(node int, by string, err error) {
 	if ln, ok := l.begin("thaw"); ok {
 		ln.int("node", int64(node))
+		ln.by(by)
 		ln.err(err)
 		ln.end()
+	}
+}
+
+// by writes "by" when by is not "".
+func (ln *line) by(by string) {
+	if by != "" {
+		ln.str("by", by)
 	}
 }
 

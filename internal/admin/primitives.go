@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -19,12 +20,14 @@ import (
 var (
 	refuseParams = []string{"code", "reason", "drop", "for"}
 	endParams    = []string{"fraction", "seed", "code", "reason", "drop", "spread"}
+	freezeParams = []string{"for"}
 )
 
-// capabilityError answers a target that lacks a capability.
+// errNotCapable answers a target that lacks a capability.
 var errNotCapable = errors.New("this server's target cannot do that")
 
-// refuse takes a node out of service: POST /nodes/{i}/refuse.
+// refuse takes a node out of service: POST /nodes/{i}/refuse. With for,
+// the node is on a lease (lease.go).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	node, q, ok := h.nodeRequest(w, r, refuseParams)
 	if !ok {
@@ -33,10 +36,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	e, err := parseEnding(q, defaultRestartCode)
 	var back time.Time
 	if err == nil {
-		var d time.Duration
-		if d, err = duration(q, "for", 0); d > 0 {
-			back = time.Now().Add(d)
-		}
+		back, err = forParam(q)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -46,19 +46,31 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.log.NodeDown(node, e)
 	if err := t.Refuse(h.life, node-h.first, e, back); err != nil {
 		writeError(w, h.failure(err), err)
 		return
 	}
+	h.log.NodeDown(node, e)
+	h.lease(leaseKey{node: node}, back)
 	writeJSON(w, http.StatusOK, map[string]int{"node": node})
+}
+
+// forParam reads the for parameter, how long until the node is due back,
+// as the time it is due; zero without one.
+func forParam(q url.Values) (time.Time, error) {
+	d, err := duration(q, "for", 0)
+	if err != nil || d == 0 {
+		return time.Time{}, err
+	}
+	return time.Now().Add(d), nil
 }
 
 // accept puts a node back in service: POST /nodes/{i}/accept.
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
 	serveNode(h, w, r, "late", func(t action.Refuser, node int) (int, error) {
+		h.endLease(leaseKey{node: node})
 		late, err := t.Accept(h.life, node-h.first)
-		h.log.NodeUp(node, late, err)
+		h.log.NodeUp(node, late, "", err)
 		return late, err
 	})
 }
@@ -106,9 +118,14 @@ func (h *Handler) end(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Under the request: a driver that gives up on an End (its run was
+	// cut short) stops it, as an End in its own process would stop.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(h.life, cancel)()
 	start := time.Now()
 	h.log.EndStarted(node, p, e, spread)
-	ended, err := t.End(h.life, p, e, spread)
+	ended, err := t.End(ctx, p, e, spread)
 	h.log.EndDone(node, ended, time.Since(start), err)
 	if err != nil {
 		writeError(w, h.failure(err), err)
@@ -121,20 +138,38 @@ func (h *Handler) end(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// freeze stops a node's traffic: POST /nodes/{i}/freeze.
+// freeze stops a node's traffic: POST /nodes/{i}/freeze. With for, the
+// node is on a lease (lease.go).
 func (h *Handler) freeze(w http.ResponseWriter, r *http.Request) {
-	serveNode(h, w, r, "frozen", func(t action.Freezer, node int) (int, error) {
-		frozen, err := t.Freeze(h.life, node-h.first)
-		h.log.Frozen(node, frozen, err)
-		return frozen, err
-	})
+	node, q, ok := h.nodeRequest(w, r, freezeParams)
+	if !ok {
+		return
+	}
+	back, err := forParam(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	t, ok := capable[action.Freezer](w, h.t)
+	if !ok {
+		return
+	}
+	frozen, err := t.Freeze(h.life, node-h.first, back)
+	h.log.Frozen(node, frozen, err)
+	if err != nil {
+		writeError(w, h.failure(err), err)
+		return
+	}
+	h.lease(leaseKey{node: node, freeze: true}, back)
+	writeJSON(w, http.StatusOK, map[string]int{"node": node, "frozen": frozen})
 }
 
 // thaw resumes a node's traffic: POST /nodes/{i}/thaw.
 func (h *Handler) thaw(w http.ResponseWriter, r *http.Request) {
 	serveNode(h, w, r, "", func(t action.Freezer, node int) (int, error) {
+		h.endLease(leaseKey{node: node, freeze: true})
 		err := t.Thaw(h.life, node-h.first)
-		h.log.Thawed(node, err)
+		h.log.Thawed(node, "", err)
 		return 0, err
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -81,5 +82,38 @@ func TestPrimitives(t *testing.T) {
 		if msg, _ := resp["error"].(string); code/100 != 4 || !strings.Contains(msg, tc.err) {
 			t.Errorf("POST %s: %d %q, want a 4xx with %q", tc.path, code, msg, tc.err)
 		}
+	}
+}
+
+// TestLeases: a node refused or frozen with a for comes back on its own a
+// grace after it was due, when nothing accepts or thaws it (its driver is
+// gone); one that was accepted in time is left alone.
+func TestLeases(t *testing.T) {
+	t.Parallel()
+	s := startLeased(t, 2, 100*time.Millisecond)
+	if code, _ := s.post(t, "/nodes/0/refuse?for=100ms"); code != 200 {
+		t.Fatalf("refuse: %d", code)
+	}
+	if code, _ := s.post(t, "/nodes/1/freeze?for=100ms"); code != 200 {
+		t.Fatalf("freeze: %d", code)
+	}
+	waitFor(t, "both nodes back on their own", func() bool {
+		_, st := s.status(t)
+		return st[0].State == nodes.StateUp && st[1].State == nodes.StateUp
+	})
+	waitFor(t, "the lease's lines in the log", func() bool {
+		up, thaw := s.events("node_up"), s.events("thaw")
+		return len(up) == 1 && up[0]["by"] == "lease" && len(thaw) == 1 && thaw[0]["by"] == "lease"
+	})
+	// Accepted in time: the lease ends, and nothing else happens.
+	if code, _ := s.post(t, "/nodes/0/refuse?for=50ms"); code != 200 {
+		t.Fatalf("refuse: %d", code)
+	}
+	if code, _ := s.post(t, "/nodes/0/accept"); code != 200 {
+		t.Fatalf("accept: %d", code)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if up := s.events("node_up"); len(up) != 2 || up[1]["by"] != nil {
+		t.Errorf("node_up lines %v, want the lease's and the accept's, and no other", up)
 	}
 }

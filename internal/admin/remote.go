@@ -207,13 +207,10 @@ func (r *Remote) nodeCall(ctx context.Context, node int, what string, q url.Valu
 	return r.call(ctx, p, http.MethodPost, "nodes/"+strconv.Itoa(node)+"/"+what, q, out)
 }
 
-// Refuse takes node out of service through the admin API that serves it.
+// Refuse takes node out of service through the admin API that serves it,
+// which puts it back on its own a while after back if no Accept came.
 func (r *Remote) Refuse(ctx context.Context, node int, e action.Ending, back time.Time) error {
-	q := endingQuery(e)
-	if !back.IsZero() {
-		q.Set("for", max(time.Until(back), 0).Round(time.Millisecond).String())
-	}
-	return r.nodeCall(ctx, node, "refuse", q, nil)
+	return r.nodeCall(ctx, node, "refuse", forQuery(endingQuery(e), back), nil)
 }
 
 // Accept puts node back in service through the admin API that serves it.
@@ -271,13 +268,22 @@ func (r *Remote) End(ctx context.Context, p action.Pick, e action.Ending, spread
 	return ended, nil
 }
 
-// Freeze stops node's traffic through the admin API that serves it.
-func (r *Remote) Freeze(ctx context.Context, node int) (int, error) {
+// Freeze stops node's traffic through the admin API that serves it, which
+// thaws it on its own a while after back if no Thaw came.
+func (r *Remote) Freeze(ctx context.Context, node int, back time.Time) (int, error) {
 	var res struct {
 		Frozen int `json:"frozen"`
 	}
-	err := r.nodeCall(ctx, node, "freeze", nil, &res)
+	err := r.nodeCall(ctx, node, "freeze", forQuery(url.Values{}, back), &res)
 	return res.Frozen, err
+}
+
+// forQuery sets the for parameter, the time until back, when back is set.
+func forQuery(q url.Values, back time.Time) url.Values {
+	if !back.IsZero() {
+		q.Set("for", max(time.Until(back), 0).Round(time.Millisecond).String())
+	}
+	return q
 }
 
 // Thaw resumes node's traffic through the admin API that serves it.

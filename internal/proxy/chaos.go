@@ -126,8 +126,9 @@ func (p *Proxy) endNodes(node int) []*node {
 
 // Freeze stops node's traffic until Thaw: its connections' relays neither
 // read nor write, and a handshake assigned to it stalls. It returns how many
-// open connections it holds. Freezing a frozen node is an error.
-func (p *Proxy) Freeze(ctx context.Context, node int) (int, error) {
+// open connections it holds. Freezing a frozen node is an error. back is
+// not used: the proxy is in the process of the action that thaws it.
+func (p *Proxy) Freeze(ctx context.Context, node int, back time.Time) (int, error) {
 	n, err := p.proxyNode(node)
 	if err != nil {
 		return 0, err

@@ -56,7 +56,7 @@ func TestFreezeStopsRelaying(t *testing.T) {
 			msgs <- string(m)
 		}
 	}()
-	if n, err := p.Freeze(context.Background(), 0); err != nil || n != 1 {
+	if n, err := p.Freeze(context.Background(), 0, time.Time{}); err != nil || n != 1 {
 		t.Fatalf("Freeze = %d, %v; want 1", n, err)
 	}
 	if st := p.NodeStatus()[0]; st.State != nodes.StateFrozen {

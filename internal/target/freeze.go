@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 )
 
 // A frozen node neither reads nor writes: every connection a node accepts
@@ -14,8 +15,9 @@ import (
 // is read after the thaw.
 
 // Freeze stops node's traffic until Thaw and returns how many open
-// connections it holds. Freezing a frozen node is an error.
-func (t *Target) Freeze(ctx context.Context, node int) (int, error) {
+// connections it holds. Freezing a frozen node is an error. back is not
+// used: the target is in the process of the action that thaws it.
+func (t *Target) Freeze(ctx context.Context, node int, back time.Time) (int, error) {
 	n, err := t.node(node)
 	if err != nil {
 		return 0, err

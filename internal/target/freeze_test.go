@@ -72,10 +72,10 @@ func TestFreezeHoldsTrafficUntilThaw(t *testing.T) {
 	c := dial(t, tg.URL())
 	pongs := make(chan struct{}, 8)
 	c.conn.SetPongHandler(func(string) error { pongs <- struct{}{}; return nil })
-	if n, err := tg.Freeze(context.Background(), 0); err != nil || n != 1 {
+	if n, err := tg.Freeze(context.Background(), 0, time.Time{}); err != nil || n != 1 {
 		t.Fatalf("Freeze = %d, %v; want 1 connection held", n, err)
 	}
-	if _, err := tg.Freeze(context.Background(), 0); err == nil {
+	if _, err := tg.Freeze(context.Background(), 0, time.Time{}); err == nil {
 		t.Error("freezing a frozen node succeeded")
 	}
 	if st := tg.NodeStatus()[0]; st.State != nodes.StateFrozen || st.Conns != 1 {
@@ -143,7 +143,7 @@ func TestShutdownThawsAFrozenNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dial(t, tg.URL())
-	if _, err := tg.Freeze(ctx, 0); err != nil {
+	if _, err := tg.Freeze(ctx, 0, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, testTimeout)
@@ -152,7 +152,7 @@ func TestShutdownThawsAFrozenNode(t *testing.T) {
 		t.Fatalf("Shutdown of a frozen target: %v", err)
 	}
 	c.closedWith(t, websocket.CloseGoingAway, "going away")
-	if _, err := tg.Freeze(ctx, 0); !errors.Is(err, net.ErrClosed) {
+	if _, err := tg.Freeze(ctx, 0, time.Time{}); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Freeze after Shutdown: %v, want net.ErrClosed", err)
 	}
 }
