@@ -86,20 +86,22 @@ func (p *Proxy) End(ctx context.Context, pk action.Pick, e action.Ending, spread
 	})
 }
 
-// beginEnd returns the open connections of node (every node when -1) in id
-// order, with the reason their upstream connections get, and counts an End
+// beginEnd returns the open connections of node which (every node when
+// -1) in id order, with the reason their upstream connections get: the
+// node's restart when the End is of one node out of rotation, a close
+// otherwise (a close step ends a share of every node's). It counts an End
 // under way on the nodes until endDone.
-func (p *Proxy) beginEnd(node int) (open []*conn, upReason string, err error) {
+func (p *Proxy) beginEnd(which int) (open []*conn, upReason string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shut {
 		return nil, "", errShutdown()
 	}
 	upReason = reasonClose
-	for _, n := range p.endNodes(node) {
+	for _, n := range p.endNodes(which) {
 		open = append(open, n.openLocked()...)
 		n.ending++
-		if n.refusing {
+		if which >= 0 && n.refusing {
 			upReason = reasonRestart
 		}
 	}

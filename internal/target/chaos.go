@@ -116,20 +116,23 @@ func (t *Target) End(ctx context.Context, p action.Pick, e action.Ending, spread
 	})
 }
 
-// beginEnd returns the open connections of node (every node when -1) in id
-// order, and why they end, and counts an End under way on the nodes until
-// done is called.
-func (t *Target) beginEnd(node int, e action.Ending) (open []*wsConn, by string, done func()) {
+// beginEnd returns the open connections of node which (every node when
+// -1) in id order, and why they end: the node's restart when the End is of
+// one node that refuses (Refuse, then End: a restart or a crash), a close
+// otherwise (a close step ends a share of every node's, whatever state
+// each node is in). It counts an End under way on the nodes until done is
+// called.
+func (t *Target) beginEnd(which int, e action.Ending) (open []*wsConn, by string, done func()) {
 	on := t.nodes
-	if node >= 0 {
-		on = t.nodes[node : node+1]
+	if which >= 0 {
+		on = t.nodes[which : which+1]
 	}
 	by = ByClose
 	for _, n := range on {
 		n.mu.Lock()
 		open = append(open, n.openLocked()...)
 		n.ending++
-		if n.refusing {
+		if which >= 0 && n.refusing {
 			by = ByRestart
 		}
 		n.mu.Unlock()

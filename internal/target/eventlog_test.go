@@ -290,3 +290,48 @@ func BenchmarkConnectWithEventLog(b *testing.B) {
 		})
 	}
 }
+
+// TestEndSaysWhy: an End of a node that refuses is its restart's, and an
+// End of every node is a close's, whatever state each node is in (a close
+// step may come during a restart); a drop says so.
+func TestEndSaysWhy(t *testing.T) {
+	t.Parallel()
+	l := &recordingLog{}
+	tg := startTarget(t, Options{Nodes: 2, Log: l})
+	clients := dialUntil(t, tg, 2)
+	ctx := context.Background()
+	if err := tg.Refuse(ctx, 0, action.Ending{Code: 1012}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// A close of half of every node's connections during node 0's restart.
+	if _, err := tg.End(ctx, action.Pick{Node: -1, Fraction: 0.5, Seed: 1}, action.Ending{Code: 1000}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.End(ctx, action.All(0), action.Ending{Code: 1012}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.End(ctx, action.All(1), action.Ending{Drop: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Accept(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every connection's end logged", func() bool {
+		n := 0
+		for _, e := range l.snapshot() {
+			if e.event == "close" {
+				n++
+			}
+		}
+		return n == len(clients)
+	})
+	for _, e := range l.snapshot() {
+		if e.event != "close" {
+			continue
+		}
+		want := map[int]string{1000: ByClose, 1012: ByRestart, 1006: ByDrop}[e.code]
+		if e.by != want {
+			t.Errorf("close of conn %d on node %d with %d logged by %q, want %q", e.conn, e.node, e.code, e.by, want)
+		}
+	}
+}
