@@ -73,6 +73,16 @@ type Step struct {
 	Params Params        `toml:"-"`      // the action's keys: a pointer to its parameter struct
 }
 
+// HasParams reports whether p holds parameters: neither nil nor a nil
+// pointer.
+func HasParams(p Params) bool {
+	if p == nil {
+		return false
+	}
+	v := reflect.ValueOf(p)
+	return v.Kind() != reflect.Pointer || !v.IsNil()
+}
+
 // Event is one thing a step does to the target at one time: one node's
 // restart (a rolling restart is an event per node), a close, a crash, a
 // freeze.

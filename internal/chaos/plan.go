@@ -20,7 +20,7 @@ func Plan(p *profile.Profile) []action.Event {
 	var out []action.Event
 	for si, s := range p.Chaos {
 		a, ok := action.Lookup(s.Action)
-		if !ok || s.Params == nil {
+		if !ok || !action.HasParams(s.Params) {
 			continue // a validated profile has neither
 		}
 		out = append(out, a.Plan(s, Env(p, si))...)

@@ -122,6 +122,8 @@ func TestSetErrors(t *testing.T) {
 		{[]string{"chaos.1.fraction=0.5", "chaos.0.fraction=0.5"}, []string{
 			`--set chaos.0.fraction: does not apply to a rolling_restart step: remove it; a rolling_restart takes at, action, nodes, batch, interval, drain, downtime, code and reason`,
 		}},
+		// An unknown key of a step, given by an override, is the override's.
+		{[]string{"chaos.0.zzz=3"}, []string{`--set chaos.0.zzz: unknown key: chaos.0 takes at, action, nodes, batch, interval, drain, downtime, code, reason`}},
 		// Every problem, not only the first.
 		{[]string{"fleet.clinets=1", "chaos.9.at=1s", "fleet.clients=x", "oops"}, []string{
 			`--set fleet.clinets: unknown key (did you mean fleet.clients?)`,

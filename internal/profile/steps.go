@@ -78,7 +78,10 @@ func (d *decoder) resolveSteps(p *Profile) {
 		for _, name := range d.keptKeys(step, kept) {
 			sub := join(step, name)
 			if !slices.Contains(all, name) {
+				set := d.set
+				d.set = kept[name].set // an override's unknown key is the override's
 				d.stepUnknownKey(sub, a)
+				d.set = set
 				continue
 			}
 			if !known {
@@ -166,7 +169,7 @@ func (d *decoder) markStepKeys(i int, s ChaosStep) {
 func (c *checker) stepParams(i int, a action.Action) {
 	s := &c.p.Chaos[i]
 	want := reflect.TypeOf(a.Params())
-	if reflect.TypeOf(s.Params) == want {
+	if reflect.TypeOf(s.Params) == want && action.HasParams(s.Params) {
 		return
 	}
 	params := reflect.New(want.Elem())

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/action"
 )
 
 // chaosRestart is a valid rolling restart for cases that need a chaos step.
@@ -164,6 +166,17 @@ func TestNameFromFile(t *testing.T) {
 	want := `dir/my storm.toml: name: "my storm", from the file name, is not a valid name: use only letters, digits, '.', '_' and '-', since it names the results directory; add a name key`
 	if got := errorLines(t, err); len(got) != 1 || got[0] != want {
 		t.Errorf("errors %q, want %q", got, want)
+	}
+}
+
+// TestValidateNilParams: a step built in code with a nil parameter struct
+// is checked as one with every key zero, not a panic.
+func TestValidateNilParams(t *testing.T) {
+	p := Defaults()
+	p.Chaos = []ChaosStep{{At: 10 * time.Second, Action: "restart", Params: (*action.RestartParams)(nil)}}
+	err := p.Validate()
+	if err == nil || !strings.Contains(err.Error(), "chaos.0.code: 0 is not a close code") {
+		t.Errorf("Validate with nil params: %v, want the zero code refused", err)
 	}
 }
 
