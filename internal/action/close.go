@@ -34,7 +34,7 @@ func (closeAction) Plan(s Step, env Env) []Event {
 	return []Event{{Step: env.Step, Action: s.Action, At: s.At, Node: -1, Code: p.Code, Seed: env.Seed, Params: &p}}
 }
 
-// pick is what a close event ends, and how.
+// closePick is what a close event ends, and how.
 func closePick(ev Event) (Pick, Ending, error) {
 	p, err := params[CloseParams](ev)
 	if err != nil {

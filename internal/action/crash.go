@@ -36,7 +36,7 @@ func (crash) Plan(s Step, env Env) []Event {
 	p := *s.Params.(*CrashParams)
 	return []Event{{
 		Step: env.Step, Action: s.Action, At: s.At, Node: p.Node, Code: CloseAbnormal,
-		Window: env.hookWindow(p.Node, "crash"), Settle: p.Downtime, Seed: env.Seed, Params: &p,
+		Window: env.hookWindow(p.Node, crashHook), Settle: p.Downtime, Seed: env.Seed, Params: &p,
 	}}
 }
 
@@ -60,7 +60,10 @@ func (crash) Simulate(sim Sim, ev Event) error {
 	return simOutage(sim, p.Node, Ending{Drop: true}, 0, p.Downtime)
 }
 
-func (crash) Hook() HookSpec { return HookSpec{Name: "crash", Vars: []string{"downtime"}} }
+// crashHook is the name of a node's crash hook: [target.nodes.hooks.crash].
+const crashHook = "crash"
+
+func (crash) Hook() HookSpec { return HookSpec{Name: crashHook, Vars: []string{"downtime"}} }
 
 func (crash) HookVars(ev Event) map[string]string {
 	if p, ok := ev.Params.(*CrashParams); ok {

@@ -47,7 +47,7 @@ func (freeze) Plan(s Step, env Env) []Event {
 	p := *s.Params.(*FreezeParams)
 	return []Event{{
 		Step: env.Step, Action: s.Action, At: s.At, Node: p.Node, Code: CloseAbnormal,
-		Window: max(p.For, env.hookWindow(p.Node, "freeze")), Settle: p.For, Seed: env.Seed, Params: &p,
+		Window: max(p.For, env.hookWindow(p.Node, freezeHook)), Settle: p.For, Seed: env.Seed, Params: &p,
 	}}
 }
 
@@ -93,7 +93,10 @@ func (freeze) Simulate(sim Sim, ev Event) error {
 	return nil
 }
 
-func (freeze) Hook() HookSpec { return HookSpec{Name: "freeze", Vars: []string{"for"}} }
+// freezeHook is the name of a node's freeze hook: [target.nodes.hooks.freeze].
+const freezeHook = "freeze"
+
+func (freeze) Hook() HookSpec { return HookSpec{Name: freezeHook, Vars: []string{"for"}} }
 
 func (freeze) HookVars(ev Event) map[string]string {
 	if p, ok := ev.Params.(*FreezeParams); ok {

@@ -15,8 +15,9 @@ type fakeTarget struct {
 	nodes int
 	open  int // connections each End ends, each Freeze holds
 
-	mu    sync.Mutex
-	calls []string
+	mu          sync.Mutex
+	calls       []string
+	thawedAfter time.Duration // from start to the last Thaw
 }
 
 func newFakeTarget(nodes int) *fakeTarget {
@@ -52,7 +53,10 @@ func (f *fakeTarget) Freeze(ctx context.Context, node int, back time.Time) (int,
 }
 
 func (f *fakeTarget) Thaw(ctx context.Context, node int) error {
-	f.record("thaw %d at %v", node, time.Since(f.start).Round(50*time.Millisecond))
+	f.record("thaw %d", node)
+	f.mu.Lock()
+	f.thawedAfter = time.Since(f.start)
+	f.mu.Unlock()
 	return nil
 }
 

@@ -54,7 +54,7 @@ func restartEvent(s Step, env Env, at time.Duration, node int, p RestartParams) 
 	}
 	return Event{
 		Step: env.Step, Action: s.Action, At: at, Node: node, Code: p.Code,
-		Window: max(p.Drain, env.hookWindow(node, "restart")),
+		Window: max(p.Drain, env.hookWindow(node, RestartHook)),
 		Settle: p.Drain + p.Downtime, Spread: p.Drain, Seed: env.Seed, Params: &p,
 	}
 }

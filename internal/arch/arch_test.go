@@ -61,6 +61,8 @@ func TestLayers(t *testing.T) {
 		}
 		for _, imp := range imports {
 			switch l, ok := layer[imp]; {
+			case strings.HasSuffix(imp, "test"):
+				t.Errorf("%s imports the test-support package %s: only tests may", pkg, imp)
 			case !ok:
 			case l >= own:
 				t.Errorf("%s (layer %d) imports %s (layer %d): imports go downward only", pkg, own, imp, l)

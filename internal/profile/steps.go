@@ -177,9 +177,13 @@ func (c *checker) stepParams(i int, a action.Action) {
 		keys := action.Keys(a)
 		for f := range from.NumField() {
 			name := action.TOMLName(from.Type().Field(f))
-			if fi, ok := fieldIndex(want.Elem(), name); ok && from.Field(f).Type() == want.Elem().Field(fi).Type {
+			fi, ok := fieldIndex(want.Elem(), name)
+			switch {
+			case ok && from.Field(f).Type() == want.Elem().Field(fi).Type:
 				params.Elem().Field(fi).Set(from.Field(f))
-			} else if name != "" && !from.Field(f).IsZero() {
+			case ok && !from.Field(f).IsZero():
+				c.bad(stepKey(i, name), "is a %v, but a %s step's %s is a %v", from.Field(f).Type(), a.Name(), name, want.Elem().Field(fi).Type)
+			case name != "" && !from.Field(f).IsZero():
 				c.bad(stepKey(i, name), "does not apply to a %s step: remove it; a %s takes %s", a.Name(), a.Name(), andList(keys))
 			}
 		}

@@ -216,7 +216,7 @@ func eventRows(s *results.Summary) (events []eventRow, hooks []hookRow) {
 				optional(e.T50S, 2, " s"), optional(e.T90S, 2, " s"), optional(e.T99S, 2, " s"), optional(e.T100S, 2, " s"),
 				fmt.Sprintf("%.0f", e.PeakAttemptRate), herdText(e),
 				strconv.FormatFloat(e.AttemptsPerClient, 'f', 2, 64), failed, optional(e.ImbalanceAfter, 2, ""),
-				orDash(noticedText(e)),
+				noticedText(e),
 			},
 		})
 	}

@@ -142,14 +142,8 @@ func writeLatencyTable(b *strings.Builder, l *results.Latencies) {
 }
 
 func writeEvent(b *strings.Builder, e *results.EventSummary) {
-	fmt.Fprintf(b, "  #%d %.1fs %s code %d: affected %d", e.Index, e.AtS, eventWhat(e), e.Code, e.Affected)
-	if e.Frozen > 0 {
-		fmt.Fprintf(b, " of %d frozen", e.Frozen)
-	}
-	if n := noticedText(e); n != "" {
-		fmt.Fprintf(b, ", noticed in %s", n)
-	}
-	fmt.Fprintf(b, ", reconnected %d", e.Reconnected)
+	fmt.Fprintf(b, "  #%d %.1fs %s code %d: affected %d, reconnected %d",
+		e.Index, e.AtS, eventWhat(e), e.Code, e.Affected, e.Reconnected)
 	if e.NeverReconnected > 0 {
 		fmt.Fprintf(b, ", never reconnected %d", e.NeverReconnected)
 	}
@@ -166,6 +160,11 @@ func writeEvent(b *strings.Builder, e *results.EventSummary) {
 	if e.ImbalanceAfter != nil {
 		fmt.Fprintf(b, ", imbalance %s", optional(e.ImbalanceAfter, 2, ""))
 	}
+	// A freeze's own figures, after the others: how many connections the
+	// node held, and when those that noticed did.
+	if e.Frozen > 0 {
+		fmt.Fprintf(b, ", frozen %d, noticed in %s", e.Frozen, noticedText(e))
+	}
 	b.WriteByte('\n')
 	if h := e.Hook; h != nil {
 		what := "ok"
@@ -180,19 +179,15 @@ func writeEvent(b *strings.Builder, e *results.EventSummary) {
 }
 
 // noticedText says how long after an event's start its clients saw their
-// closes, "0.31–0.69s (p50 0.48s)", when that took long enough to tell
-// (a drain, a freeze's detection through pings); "" otherwise.
+// closes, "0.31s–0.69s (p50 0.48s)": for a freeze, how long they took to
+// notice it; "-" without closes.
 func noticedText(e *results.EventSummary) string {
 	d := e.DetectionMS
-	if d == nil || d.Max == nil || *d.Max < noticeableMS {
-		return ""
+	if d == nil || d.Count == 0 {
+		return "-"
 	}
 	return fmt.Sprintf("%s–%s (p50 %s)", optionalMS(d.Min), optionalMS(d.Max), optionalMS(d.P50))
 }
-
-// noticeableMS is the slowest closes an event's line leaves out: a close
-// frame or a dropped connection reaches its client within milliseconds.
-const noticeableMS = 100
 
 // optionalMS writes milliseconds as seconds, "0.48s", or "-".
 func optionalMS(ms *float64) string {

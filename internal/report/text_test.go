@@ -61,3 +61,27 @@ func TestWriteTextVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestFreezeEventLine: a freeze's line keeps the others' fields where they
+// are and ends with how many connections froze and when the clients that
+// noticed did.
+func TestFreezeEventLine(t *testing.T) {
+	ms := func(v float64) *float64 { return &v }
+	node := 0
+	e := results.EventSummary{Index: 1, AtS: 5, Action: "freeze", Node: &node, Code: 1006, Affected: 28, Reconnected: 28,
+		PeakAttemptRate: 40, HerdFactor: 1.5, FailedAttempts: map[string]int64{}, Frozen: 30,
+		DetectionMS: &results.LatencySummary{Count: 28, Min: ms(310.5), P50: ms(480), Max: ms(694.8)}}
+	var b strings.Builder
+	writeEvent(&b, &e)
+	line := b.String()
+	if !strings.Contains(line, "code 1006: affected 28, reconnected 28,") ||
+		!strings.HasSuffix(line, ", frozen 30, noticed in 0.31s–0.69s (p50 0.48s)\n") {
+		t.Errorf("freeze line %q", line)
+	}
+	e.Frozen, e.Action = 0, "restart"
+	b.Reset()
+	writeEvent(&b, &e)
+	if strings.Contains(b.String(), "noticed") {
+		t.Errorf("a restart's line says when clients noticed: %q", b.String())
+	}
+}

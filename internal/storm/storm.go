@@ -414,15 +414,7 @@ func startProxy(ctx context.Context, p *profile.Profile) (*local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: proxy: %w", ErrCannotRun, err)
 	}
-	stats := func() []nodes.Stats {
-		st := px.Stats()
-		out := make([]nodes.Stats, len(st))
-		for i, n := range st {
-			out[i] = nodes.Stats{Index: n.Index, Conns: n.Conns, Accepted: n.Accepted, Rejected: n.Rejected, Up: n.Up}
-		}
-		return out
-	}
-	return &local{target: px, url: px.URL(), nodes: px.Nodes(), stats: stats, stop: px.Shutdown}, nil
+	return &local{target: px, url: px.URL(), nodes: px.Nodes(), stats: px.Stats, stop: px.Shutdown}, nil
 }
 
 // proxiedURL is the URL a client dials to reach target through the proxy
