@@ -74,7 +74,7 @@ type Handler struct {
 	// leaseGrace is how long after a leased node was due back it is put
 	// back on its own.
 	leaseGrace time.Duration
-	wg     sync.WaitGroup
+	wg         sync.WaitGroup
 }
 
 // Option configures a Handler.
