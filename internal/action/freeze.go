@@ -66,6 +66,13 @@ func (freeze) Run(ctx context.Context, t Target, ev Event) (Effect, error) {
 	start := time.Now()
 	n, err := f.Freeze(ctx, p.Node, start.Add(p.For))
 	if err != nil {
+		if ctx.Err() != nil {
+			// Cut short while asking: a target in another process may
+			// have frozen the node all the same, so thaw it.
+			putBack, cancel := putBackContext(ctx)
+			defer cancel()
+			_ = f.Thaw(putBack, p.Node)
+		}
 		return Effect{Closed: -1}, fmt.Errorf("freeze node %d: %w", p.Node, err)
 	}
 	err = wait(ctx, t, start.Add(p.For))

@@ -32,6 +32,13 @@ func outage(ctx context.Context, t Target, node int, e Ending, drain, downtime t
 	start := time.Now()
 	back := start.Add(drain + downtime)
 	if err := r.Refuse(ctx, node, e, back); err != nil {
+		if ctx.Err() != nil {
+			// Cut short while asking: a target in another process may
+			// have taken the node down all the same, so put it back.
+			putBack, cancel := putBackContext(ctx)
+			defer cancel()
+			_, _ = r.Accept(putBack, node)
+		}
 		return Effect{}, err
 	}
 	closed, err := ender.End(ctx, All(node), e, drain)

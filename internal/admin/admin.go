@@ -69,8 +69,8 @@ type Handler struct {
 	mux   *http.ServeMux
 
 	mu     sync.Mutex
-	busy   map[int]bool             // nodes restarting through this handler
-	leases map[leaseKey]*time.Timer // nodes refused or frozen through it, put back on their own (lease.go)
+	busy   map[int]bool        // nodes restarting through this handler
+	leases map[leaseKey]*lease // nodes refused or frozen through it, put back on their own (lease.go)
 	// leaseGrace is how long after a leased node was due back it is put
 	// back on its own.
 	leaseGrace time.Duration
@@ -101,7 +101,7 @@ func WithLeaseGrace(d time.Duration) Option { return func(h *Handler) { h.leaseG
 
 // NewHandler returns the admin API over t.
 func NewHandler(t Target, opts ...Option) *Handler {
-	h := &Handler{t: t, life: context.Background(), busy: map[int]bool{}, leases: map[leaseKey]*time.Timer{}, leaseGrace: DefaultLeaseGrace}
+	h := &Handler{t: t, life: context.Background(), busy: map[int]bool{}, leases: map[leaseKey]*lease{}, leaseGrace: DefaultLeaseGrace}
 	if f, ok := t.(firstNoder); ok {
 		h.first = f.FirstNode()
 	}

@@ -23,6 +23,10 @@ type leaseKey struct {
 	freeze bool
 }
 
+// lease is one node's lease; its timer is set and stopped under
+// Handler.mu.
+type lease struct{ timer *time.Timer }
+
 // lease puts k's node back on its own at back+leaseGrace, unless endLease
 // comes first; a zero back takes no lease.
 func (h *Handler) lease(k leaseKey, back time.Time) {
@@ -32,28 +36,30 @@ func (h *Handler) lease(k leaseKey, back time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if old := h.leases[k]; old != nil {
-		old.Stop()
+		old.timer.Stop()
 	}
-	var timer *time.Timer
-	timer = time.AfterFunc(time.Until(back)+h.leaseGrace, func() { h.expire(k, timer) })
-	h.leases[k] = timer
+	// The timer's function may run before AfterFunc returns; it waits for
+	// h.mu, and knows its lease by the pointer, not the timer.
+	l := &lease{}
+	l.timer = time.AfterFunc(time.Until(back)+h.leaseGrace, func() { h.expire(k, l) })
+	h.leases[k] = l
 }
 
 // endLease ends k's lease, if there is one: its node came back as asked.
 func (h *Handler) endLease(k leaseKey) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t := h.leases[k]; t != nil {
-		t.Stop()
+	if l := h.leases[k]; l != nil {
+		l.timer.Stop()
 		delete(h.leases, k)
 	}
 }
 
-// expire puts k's node back, unless its lease ended or was taken again
+// expire puts k's node back, unless its lease l ended or was taken again
 // meanwhile, or the server is stopping.
-func (h *Handler) expire(k leaseKey, timer *time.Timer) {
+func (h *Handler) expire(k leaseKey, l *lease) {
 	h.mu.Lock()
-	if h.leases[k] != timer || h.life.Err() != nil {
+	if h.leases[k] != l || h.life.Err() != nil {
 		h.mu.Unlock()
 		return
 	}
@@ -77,8 +83,8 @@ func (h *Handler) expire(k leaseKey, timer *time.Timer) {
 func (h *Handler) stopLeases() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for k, t := range h.leases {
-		t.Stop()
+	for k, l := range h.leases {
+		l.timer.Stop()
 		delete(h.leases, k)
 	}
 }

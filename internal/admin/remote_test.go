@@ -167,7 +167,7 @@ func TestRemoteErrors(t *testing.T) {
 			"restart node 1: admin API at " + parts[1].http.URL + "/: POST /nodes/1/refuse: 400 Bad Request: ",
 			`code "1006" cannot be sent in a close frame`,
 		}},
-		{0, action.RestartParams{Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "for 11m0s is out of range"}},
+		{0, action.RestartParams{Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "POST /nodes/0/refuse: 400 Bad Request: for 1", "is out of range: use 0s to 10m0s"}},
 	} {
 		closed, err := action.RestartNode(ctx, r, tc.node, tc.spec)
 		if err == nil || closed != tc.closed {
