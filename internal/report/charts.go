@@ -102,14 +102,15 @@ func (r *chartSource) eventMarkers() []chartMarker {
 	return out
 }
 
-// shortWhat is an event's marker label: "restart node 0", "close 1000",
-// "detected 1012".
+// shortWhat is an event's marker label: "rolling_restart node 0",
+// "crash node 1", "close 1000", "detected 1012". It names the action, since
+// a node's event is no longer always a restart.
 func shortWhat(e *results.EventSummary) string {
 	switch {
 	case e.Action == stats.DetectedAction:
 		return e.Action + " " + strconv.Itoa(e.Code)
 	case e.Node != nil:
-		return "restart node " + strconv.Itoa(*e.Node)
+		return e.Action + " node " + strconv.Itoa(*e.Node)
 	default:
 		return e.Action + " " + strconv.Itoa(e.Code)
 	}

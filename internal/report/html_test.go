@@ -219,6 +219,25 @@ func values(vs []*float64) []float64 {
 	return out
 }
 
+// TestHTMLMarkersNameTheAction checks that a chart's marker names the
+// event's action: a crash of a node is not labelled a restart.
+func TestHTMLMarkersNameTheAction(t *testing.T) {
+	run := fixtureRun(t)
+	run.Results.Events[0].Action = "crash"
+	dir, _ := writeFixture(t, run)
+	pc := chartsOf(t, renderDir(t, dir))
+	for _, c := range pc.Charts {
+		if c.ID != "connected" {
+			continue
+		}
+		if len(c.Markers) == 0 || c.Markers[0].Label != "#0 crash node 0" {
+			t.Errorf("markers %+v, want the first labelled #0 crash node 0", c.Markers)
+		}
+		return
+	}
+	t.Fatal("no connected chart")
+}
+
 // TestHTMLRecoveryShareOfAffected checks that the curve counts a share of
 // the affected clients, so it levels off below 100% when some never came back.
 func TestHTMLRecoveryShareOfAffected(t *testing.T) {
