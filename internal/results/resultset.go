@@ -90,15 +90,26 @@ const damagedHint = "the file is damaged or was edited: run the storm again, or 
 // names the file at fault (a *FileError, or ErrNotResults wrapped when dir
 // has no summary.json).
 func ReadResultSet(dir string) (*ResultSet, error) {
-	if err := checkResultsDir(dir); err != nil {
+	data, _, err := readSummaryFile(dir)
+	if err != nil {
 		return nil, err
+	}
+	return readResultSet(dir, data)
+}
+
+// readSummaryFile reads the summary.json of the results directory dir and
+// returns its bytes and path; its errors say what to name when dir is not a
+// results directory.
+func readSummaryFile(dir string) ([]byte, string, error) {
+	if err := checkResultsDir(dir); err != nil {
+		return nil, "", err
 	}
 	path := filepath.Join(dir, SummaryFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: unwrapPath(err)})
+		return nil, "", fmt.Errorf("report: %w", &FileError{Path: path, Err: unwrapPath(err)})
 	}
-	return readResultSet(dir, data)
+	return data, path, nil
 }
 
 // ReadSummary reads summary.json; path is the file or the results directory
@@ -124,13 +135,9 @@ func ReadSummary(path string) (*Summary, error) {
 // ReadSummary its errors say what to name when dir is not a results
 // directory (a *FileError, or ErrNotResults wrapped).
 func ReadSummaryDir(dir string) (*Summary, error) {
-	if err := checkResultsDir(dir); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(dir, SummaryFile)
-	data, err := os.ReadFile(path)
+	data, path, err := readSummaryFile(dir)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", &FileError{Path: path, Err: unwrapPath(err)})
+		return nil, err
 	}
 	s, err := decodeSummary(data)
 	if err != nil {
