@@ -25,6 +25,11 @@ const (
 	// maxWait bounds drain and downtime, so a typo cannot hold a node down
 	// for hours.
 	maxWait = 10 * time.Minute
+	// maxLease bounds a freeze's for: a profile's freeze step may last as
+	// long as a run (at most 24 h), and a lease thaws the node on its own
+	// even when nobody comes back. A refusal's for stays within maxWait, the
+	// bound a restart's downtime has always had over this API.
+	maxLease = 24 * time.Hour
 	// maxReason is the longest close reason that fits a close frame.
 	maxReason = 123
 )
@@ -205,6 +210,11 @@ func reason(q url.Values) (string, error) {
 
 // duration reads a duration parameter in [0, maxWait].
 func duration(q url.Values, name string, def time.Duration) (time.Duration, error) {
+	return durationUpTo(q, name, def, maxWait)
+}
+
+// durationUpTo reads a duration parameter in [0, most].
+func durationUpTo(q url.Values, name string, def, most time.Duration) (time.Duration, error) {
 	s := q.Get(name)
 	if s == "" {
 		return def, nil
@@ -213,8 +223,8 @@ func duration(q url.Values, name string, def time.Duration) (time.Duration, erro
 	if err != nil {
 		return 0, fmt.Errorf("%s %q is not a duration: write e.g. 500ms, 2s or 1m", name, s)
 	}
-	if d < 0 || d > maxWait {
-		return 0, fmt.Errorf("%s %s is out of range: use 0s to %s", name, s, maxWait)
+	if d < 0 || d > most {
+		return 0, fmt.Errorf("%s %s is out of range: use 0s to %s", name, s, most)
 	}
 	return d, nil
 }

@@ -36,7 +36,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	e, err := parseEnding(q, defaultRestartCode)
 	var back time.Time
 	if err == nil {
-		back, err = forParam(q)
+		back, err = forParam(q, maxWait)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -55,11 +55,16 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"node": node})
 }
 
-// forParam reads the for parameter, how long until the node is due back,
-// as the time it is due; zero without one.
-func forParam(q url.Values) (time.Time, error) {
-	d, err := duration(q, "for", 0)
-	if err != nil || d == 0 {
+// forParam reads the for parameter, how long until the node is due back
+// (at most most), as the time it is due; zero without one. A for of 0s is a
+// lease too: the node is due back at once (a crash without downtime), and
+// must not stay down for good if its driver is gone.
+func forParam(q url.Values, most time.Duration) (time.Time, error) {
+	if !q.Has("for") {
+		return time.Time{}, nil
+	}
+	d, err := durationUpTo(q, "for", 0, most)
+	if err != nil {
 		return time.Time{}, err
 	}
 	return time.Now().Add(d), nil
@@ -145,7 +150,7 @@ func (h *Handler) freeze(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back, err := forParam(q)
+	back, err := forParam(q, maxLease)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return

@@ -117,3 +117,33 @@ func TestLeases(t *testing.T) {
 		t.Errorf("node_up lines %v, want the lease's and the accept's, and no other", up)
 	}
 }
+
+// TestLeaseBounds: a for of 0s is a lease too (a crash without downtime is
+// due back at once, and must come back if its driver is gone), and a
+// freeze's for may be as long as a run, 24 h, where a refusal's stays within
+// the 10 m that bounds a restart's downtime.
+func TestLeaseBounds(t *testing.T) {
+	t.Parallel()
+	s := startLeased(t, 2, 100*time.Millisecond)
+	if code, _ := s.post(t, "/nodes/0/refuse?for=0s"); code != 200 {
+		t.Fatalf("refuse for 0s: %d", code)
+	}
+	waitFor(t, "node 0 back on its own", func() bool {
+		_, st := s.status(t)
+		return st[0].State == nodes.StateUp
+	})
+	if code, resp := s.post(t, "/nodes/1/freeze?for=15m"); code != 200 {
+		t.Fatalf("freeze for 15m: %d %v", code, resp)
+	}
+	if code, _ := s.post(t, "/nodes/1/thaw"); code != 200 {
+		t.Fatalf("thaw: %d", code)
+	}
+	code, resp := s.post(t, "/nodes/1/freeze?for=25h")
+	if msg, _ := resp["error"].(string); code != 400 || !strings.Contains(msg, "use 0s to 24h0m0s") {
+		t.Errorf("freeze for 25h: %d %q, want 400 naming the bound", code, msg)
+	}
+	code, resp = s.post(t, "/nodes/1/refuse?for=11m")
+	if msg, _ := resp["error"].(string); code != 400 || !strings.Contains(msg, "use 0s to 10m0s") {
+		t.Errorf("refuse for 11m: %d %q, want 400 naming the bound", code, msg)
+	}
+}

@@ -50,7 +50,8 @@ func (t *Target) Refuse(ctx context.Context, node int, e action.Ending, back tim
 // Accept puts node back in service: it listens again on the same address.
 // It returns how many connections were ended for completing their upgrade
 // while the node refused. If the node cannot listen again, Accept reports
-// it and the node stays down until refused and accepted again.
+// it and the node stays down until a later Accept succeeds. Accepting a
+// node that is up, or that another Accept is bringing back, is an error.
 func (t *Target) Accept(ctx context.Context, node int) (int, error) {
 	n, err := t.node(node)
 	if err != nil {
@@ -69,13 +70,18 @@ func (t *Target) Accept(ctx context.Context, node int) (int, error) {
 // share of the connections and a second server would outlive Shutdown.
 func (n *node) relisten() (late int, err error) {
 	n.mu.Lock()
-	if n.up {
+	if n.up || n.relistening {
 		n.mu.Unlock()
-		return 0, fmt.Errorf("node %d is up: there is nothing to accept again", n.index)
+		return 0, fmt.Errorf("node %d is up or coming up: there is nothing to accept again", n.index)
 	}
 	late, n.late = n.late, 0
-	n.refusing = false
+	n.refusing, n.relistening = false, true
 	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.relistening = false
+		n.mu.Unlock()
+	}()
 	if n.t.closing() {
 		return late, errShutdown()
 	}

@@ -170,3 +170,46 @@ func TestAcceptOfANodeThatIsUp(t *testing.T) {
 	}
 	// startTarget's cleanup shuts the target down within testTimeout.
 }
+
+// TestAcceptsAtOnce: of two Accepts of a refusing node at the same moment
+// (a lease that expired as its driver came back), one brings the node back
+// and the other is refused, so there is one server and Shutdown ends on
+// time. Several rounds, since the race is a narrow one.
+func TestAcceptsAtOnce(t *testing.T) {
+	t.Parallel()
+	for round := range 20 {
+		ctx := context.Background()
+		tg, err := Start(ctx, Options{Nodes: 2, Listen: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Refuse(ctx, 0, action.Ending{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { _, err := tg.Accept(ctx, 0); errs <- err }()
+		}
+		ok := 0
+		for range 2 {
+			if <-errs == nil {
+				ok++
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d of 2 Accepts succeeded, want 1", round, ok)
+		}
+		// A second server would keep Shutdown waiting for good: fail
+		// rather than hang the suite.
+		shut := make(chan error, 1)
+		go func() { shut <- tg.Shutdown(ctx) }()
+		select {
+		case err := <-shut:
+			if err != nil {
+				t.Fatalf("round %d: Shutdown: %v", round, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Shutdown still waiting after 10 s: a second server outlived it", round)
+		}
+	}
+}

@@ -43,15 +43,19 @@ type node struct {
 	mu       sync.Mutex
 	up       bool
 	refusing bool // between Refuse and Accept
-	ending   int  // Ends under way on the node's connections
-	shut     bool
-	reserved int                  // handshakes admitted but not yet registered
-	live     map[*wsConn]struct{} // every upgraded connection whose goroutine runs
-	srv      *http.Server         // nil while down
-	queue    *connQueue           // dispatch balancer: where the dispatcher hands connections
-	down     action.Ending        // how connections upgraded while down end
-	late     int                  // connections ended that way while the node refused
-	wg       sync.WaitGroup       // serve loop and admitted handlers
+	// relistening is set while an Accept listens again, outside mu: a
+	// second Accept meanwhile (a lease that expired as its driver came
+	// back) must not start a second server.
+	relistening bool
+	ending      int // Ends under way on the node's connections
+	shut        bool
+	reserved    int                  // handshakes admitted but not yet registered
+	live        map[*wsConn]struct{} // every upgraded connection whose goroutine runs
+	srv         *http.Server         // nil while down
+	queue       *connQueue           // dispatch balancer: where the dispatcher hands connections
+	down        action.Ending        // how connections upgraded while down end
+	late        int                  // connections ended that way while the node refused
+	wg          sync.WaitGroup       // serve loop and admitted handlers
 }
 
 // wsConn is one upgraded client connection.
@@ -103,11 +107,12 @@ func RetryAfterSeconds(d time.Duration) int64 {
 }
 
 // start serves on ln (a reuseport listener or a dispatch queue) and marks the
-// node up. It reports false if the target is shutting down; ln is closed then.
+// node up. It reports false if the target is shutting down or the node is
+// up already (a second server would outlive Shutdown); ln is closed then.
 func (n *node) start(ln net.Listener) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.shut {
+	if n.shut || n.up {
 		ln.Close()
 		return false
 	}
@@ -136,12 +141,12 @@ func (n *node) stop(e action.Ending) error {
 		n.mu.Unlock()
 		return errShutdown()
 	}
-	if n.refusing {
+	if n.refusing || n.relistening {
 		n.mu.Unlock()
-		return fmt.Errorf("node %d is already down", n.index)
+		return fmt.Errorf("node %d is already down or coming back up", n.index)
 	}
-	// A node that failed to listen again is down but not refusing; a new
-	// Refuse and Accept may bring it back.
+	// A node that failed to listen again is down but not refusing; an
+	// Accept may bring it back (and a Refuse leaves it down).
 	n.up, n.refusing = false, true
 	n.upFlag.Store(false)
 	srv := n.srv
