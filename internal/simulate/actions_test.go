@@ -35,8 +35,8 @@ func TestCrashAgainstRestart(t *testing.T) {
 
 // TestFreezeModel: in a simulated freeze, the frozen node's clients notice
 // pong_timeout after their first ping past its start, between W and P+W,
-// and the other node's clients notice nothing; clients that do not ping
-// never notice.
+// and the other node's clients notice nothing; the event counts the
+// connections frozen; clients that do not ping never notice.
 func TestFreezeModel(t *testing.T) {
 	const text = `
 name = "freeze"
@@ -62,6 +62,12 @@ for = "5s"
 	e := res.Events[0]
 	if e.Affected < 150 || e.Affected > 250 || e.Reconnected != e.Affected {
 		t.Fatalf("affected %d, reconnected %d; want about half of 400, all back", e.Affected, e.Reconnected)
+	}
+	// A 5 s freeze outlasts every client's ping and pong timeout: each
+	// connection it held is noticed, and the event says how many it held,
+	// as a target's count does.
+	if e.Frozen != e.Affected {
+		t.Errorf("frozen %d, want the %d affected", e.Frozen, e.Affected)
 	}
 	lo, hi := time.Duration(e.CloseAt.Min())*time.Microsecond, time.Duration(e.CloseAt.Max())*time.Microsecond
 	if lo < 400*time.Millisecond || hi > 1400*time.Millisecond || e.CloseAt.TotalCount() != e.Affected {

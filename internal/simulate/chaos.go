@@ -22,6 +22,7 @@ func (s *sim) chaos(i int) {
 	if !ok {
 		return
 	}
+	s.acting = ev.Index
 	if err := a.Simulate(s, ev); err != nil {
 		fmt.Fprintf(s.log, "chaos: chaos event %d (%s, node %d): %v\n", ev.Index, ev.Action, ev.Node, err)
 	}

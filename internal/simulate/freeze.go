@@ -26,6 +26,10 @@ func (s *sim) Freeze(node int) error {
 	}
 	n.frozen = true
 	n.freezes++
+	if s.frozen == nil {
+		s.frozen = map[int]int64{}
+	}
+	s.frozen[s.acting] = int64(len(n.conns))
 	if s.ping <= 0 {
 		return nil
 	}

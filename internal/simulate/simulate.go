@@ -81,7 +81,9 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*resul
 
 	res := s.rec.Results(s.start, elapsed)
 	for i := range res.Events {
-		res.Events[i].ReconnectExpected = rules.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
+		e := &res.Events[i]
+		e.ReconnectExpected = rules.Policy.OnClose(e.Code) == fleet.Reconnect
+		e.Frozen = s.frozen[e.Index]
 	}
 	took := time.Since(wall)
 	fmt.Fprintf(logw, "simulated %s in %.2fs of wall time: %d events\n", elapsed.Round(time.Millisecond), took.Seconds(), s.processed)
@@ -224,6 +226,11 @@ type sim struct {
 	nodes   []*node
 	up      []int // indexes of the nodes up, for picking one
 	events  []action.Event
+	// acting is the index of the event whose action acts now; frozen
+	// counts, by event index, the connections a freeze held, as a
+	// target's count does.
+	acting int
+	frozen map[int]int64
 	// later holds the steps actions scheduled with After, by evLater's id.
 	later []func()
 
