@@ -60,6 +60,9 @@ func (freeze) Run(ctx context.Context, t Target, ev Event) (Effect, error) {
 	if err == nil {
 		err = CheckNode(t, p.Node)
 	}
+	if err == nil {
+		err = ctx.Err() // over before asking: there is nothing to put back
+	}
 	if err != nil {
 		return Effect{Closed: -1}, fmt.Errorf("freeze node %d: %w", p.Node, err)
 	}

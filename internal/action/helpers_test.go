@@ -14,6 +14,9 @@ type fakeTarget struct {
 	start time.Time
 	nodes int
 	open  int // connections each End ends, each Freeze holds
+	// stuck makes Refuse and Freeze wait for their context's end and
+	// fail with it: a target in another process that does not answer.
+	stuck bool
 
 	mu          sync.Mutex
 	calls       []string
@@ -34,7 +37,16 @@ func (f *fakeTarget) record(format string, args ...any) {
 
 func (f *fakeTarget) Refuse(ctx context.Context, node int, e Ending, back time.Time) error {
 	f.record("refuse %d %s back+%v", node, ending(e), back.Sub(f.start).Round(100*time.Millisecond))
-	return nil
+	return f.answer(ctx)
+}
+
+// answer is nil, or when f is stuck, ctx's error once it ends.
+func (f *fakeTarget) answer(ctx context.Context) error {
+	if !f.stuck {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 func (f *fakeTarget) Accept(ctx context.Context, node int) (int, error) {
@@ -49,6 +61,9 @@ func (f *fakeTarget) End(ctx context.Context, p Pick, e Ending, spread time.Dura
 
 func (f *fakeTarget) Freeze(ctx context.Context, node int, back time.Time) (int, error) {
 	f.record("freeze %d", node)
+	if err := f.answer(ctx); err != nil {
+		return 0, err
+	}
 	return f.open, nil
 }
 
