@@ -59,7 +59,8 @@ type Refuser interface {
 	// Refusing a node that refuses already is an error.
 	Refuse(ctx context.Context, node int, e Ending, back time.Time) error
 	// Accept puts node back in service and returns how many handshakes that
-	// completed while it refused were ended.
+	// completed while it refused were ended. Accepting a node that is in
+	// service is an error, which leaves it as it is.
 	Accept(ctx context.Context, node int) (late int, err error)
 }
 

@@ -54,7 +54,9 @@ func (p *Proxy) Refuse(ctx context.Context, node int, e action.Ending, back time
 }
 
 // Accept puts node back in rotation and returns how many connections were
-// ended for completing their handshake while it was out.
+// ended for completing their handshake while it was out. Accepting a node
+// that is in rotation is an error, as on the embedded target: a driver that
+// comes back after a lease put its node back learns it was late.
 func (p *Proxy) Accept(ctx context.Context, node int) (int, error) {
 	n, err := p.proxyNode(node)
 	if err != nil {
@@ -62,6 +64,9 @@ func (p *Proxy) Accept(ctx context.Context, node int) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !n.refusing {
+		return 0, fmt.Errorf("node %d is up: there is nothing to accept again", node)
+	}
 	late := n.late
 	n.refusing, n.back, n.late = false, time.Time{}, 0
 	return late, nil

@@ -102,3 +102,27 @@ func TestFreezeStopsRelaying(t *testing.T) {
 		t.Errorf("the stalled handshake after the thaw: %v", err)
 	}
 }
+
+// TestAcceptOfANodeInRotation: Accept of a node that is in rotation is an
+// error, as on the embedded target, and leaves it as it is; after a Refuse
+// it succeeds once.
+func TestAcceptOfANodeInRotation(t *testing.T) {
+	u := newUpstream(t)
+	p := startProxy(t, Options{Upstream: u.url("/"), Nodes: 1})
+	ctx := context.Background()
+	if _, err := p.Accept(ctx, 0); err == nil {
+		t.Error("Accept of a node in rotation succeeded")
+	}
+	if err := p.Refuse(ctx, 0, action.Ending{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Accept(ctx, 0); err != nil {
+		t.Errorf("Accept after Refuse: %v", err)
+	}
+	if _, err := p.Accept(ctx, 0); err == nil {
+		t.Error("a second Accept succeeded")
+	}
+	if st := p.Stats()[0]; !st.Up {
+		t.Errorf("node 0 %+v, want up", st)
+	}
+}
