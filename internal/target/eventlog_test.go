@@ -297,8 +297,10 @@ func BenchmarkConnectWithEventLog(b *testing.B) {
 func TestEndSaysWhy(t *testing.T) {
 	t.Parallel()
 	l := &recordingLog{}
-	tg := startTarget(t, Options{Nodes: 2, Log: l})
-	clients := dialUntil(t, tg, 2)
+	// Round-robin hands out the connections in turn, so the close below
+	// picks the same ones every run.
+	tg := startTarget(t, Options{Nodes: 2, Log: l, Balancer: BalancerDispatch})
+	clients := dialUntil(t, tg, 3)
 	ctx := context.Background()
 	if err := tg.Refuse(ctx, 0, action.Ending{Code: 1012}, time.Time{}); err != nil {
 		t.Fatal(err)
@@ -325,13 +327,22 @@ func TestEndSaysWhy(t *testing.T) {
 		}
 		return n == len(clients)
 	})
+	seen := map[string]int{} // by node and code
 	for _, e := range l.snapshot() {
 		if e.event != "close" {
 			continue
 		}
+		seen[fmt.Sprintf("node %d %d", e.node, e.code)]++
 		want := map[int]string{1000: ByClose, 1012: ByRestart, 1006: ByDrop}[e.code]
 		if e.by != want {
 			t.Errorf("close of conn %d on node %d with %d logged by %q, want %q", e.conn, e.node, e.code, e.by, want)
+		}
+	}
+	// Every case met: a close of the refusing node's connections, its
+	// restart's, and a drop of the other node's.
+	for _, k := range []string{"node 0 1000", "node 0 1012", "node 1 1006"} {
+		if seen[k] == 0 {
+			t.Errorf("no close on %s logged: %v", k, seen)
 		}
 	}
 }
