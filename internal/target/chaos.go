@@ -57,11 +57,7 @@ func (t *Target) Accept(ctx context.Context, node int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	late, err := n.relisten()
-	if err != nil {
-		return late, fmt.Errorf("node %d: %w", n.index, err)
-	}
-	return late, nil
+	return n.relisten()
 }
 
 // relisten serves again after a refusal (or a failed relisten) and returns
@@ -90,7 +86,7 @@ func (n *node) relisten() (late int, err error) {
 		// Whatever ended the outage, the node must not stay down.
 		ln, err = listenReusePort(context.Background(), n.t.addr)
 		if err != nil {
-			return late, fmt.Errorf("listen again on %s: %w", n.t.addr, err)
+			return late, fmt.Errorf("node %d: listen again on %s: %w", n.index, n.t.addr, err)
 		}
 	} else {
 		ln = newConnQueue(n.t.dispatchLn.Addr())
@@ -103,10 +99,10 @@ func (n *node) relisten() (late int, err error) {
 
 // End ends the open connections p picks, as e says (a zero e.Code means
 // 1000, normal closure), spread evenly over spread, and returns how many it
-// ended. The connections of a node that refuses are ended as a restart's
-// (ByRestart); others as a close's (ByClose). If ctx ends first, End stops
-// and returns the count so far with ctx.Err(); connections not yet ended
-// stay open.
+// ended. An End of one node that refuses ends its connections as a
+// restart's (ByRestart); any other as a close's (ByClose). If ctx ends
+// first, End stops and returns the count so far with ctx.Err();
+// connections not yet ended stay open.
 func (t *Target) End(ctx context.Context, p action.Pick, e action.Ending, spread time.Duration) (int, error) {
 	e, err := action.CheckEnd(ctx, len(t.nodes), p, e, websocket.CloseNormalClosure)
 	if err != nil {

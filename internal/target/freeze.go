@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -16,7 +17,8 @@ import (
 
 // Freeze stops node's traffic until Thaw and returns how many open
 // connections it holds. Freezing a frozen node is an error. back is not
-// used: the target is in the process of the action that thaws it.
+// used: whoever froze the node thaws it (the action, or under wsstorm serve
+// the admin API's lease).
 func (t *Target) Freeze(ctx context.Context, node int, back time.Time) (int, error) {
 	n, err := t.node(node)
 	if err != nil {
@@ -57,25 +59,32 @@ func (l gatedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gatedConn{Conn: c, n: l.n}, nil
+	return &gatedConn{Conn: c, n: l.n, released: make(chan struct{})}, nil
 }
 
 // gatedConn is a connection whose reads and writes wait while its node is
-// frozen.
+// frozen, until the connection is released.
 type gatedConn struct {
 	net.Conn
-	n *node
+	n        *node
+	released chan struct{} // closed by release
+	once     sync.Once
 }
 
-func (c gatedConn) Read(b []byte) (int, error) {
-	c.n.gate.Wait(nil)
+// release lets c's reads and writes through a frozen node's gate: chaos
+// that ends a connection (a close, a restart, a crash) acts on it whatever
+// its node's state, as the proxy's does, rather than wait for the thaw.
+func (c *gatedConn) release() { c.once.Do(func() { close(c.released) }) }
+
+func (c *gatedConn) Read(b []byte) (int, error) {
+	c.n.gate.Wait(c.released)
 	k, err := c.Conn.Read(b)
 	// What arrived while the node froze is held until it thaws.
-	c.n.gate.Wait(nil)
+	c.n.gate.Wait(c.released)
 	return k, err
 }
 
-func (c gatedConn) Write(b []byte) (int, error) {
-	c.n.gate.Wait(nil)
+func (c *gatedConn) Write(b []byte) (int, error) {
+	c.n.gate.Wait(c.released)
 	return c.Conn.Write(b)
 }

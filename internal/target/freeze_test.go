@@ -157,6 +157,45 @@ func TestShutdownThawsAFrozenNode(t *testing.T) {
 	}
 }
 
+// TestEndOfAFrozenNode: a close or a restart that reaches a frozen node's
+// connections ends them at once, as the proxy does, rather than when the
+// node thaws: its close frames go out and the clients see them.
+func TestEndOfAFrozenNode(t *testing.T) {
+	t.Parallel()
+	for _, b := range balancers {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			tg := startTarget(t, Options{Nodes: 2, Balancer: b})
+			clients := dialUntil(t, tg, 2)
+			ctx := context.Background()
+			if _, err := tg.Freeze(ctx, 0, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				n   int
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				n, err := tg.End(ctx, action.All(-1), action.Ending{Code: 1000, Reason: "bye"}, 0)
+				done <- result{n, err}
+			}()
+			select {
+			case r := <-done:
+				if r.err != nil || r.n != len(clients) {
+					t.Fatalf("End of every node = %d, %v; want %d", r.n, r.err, len(clients))
+				}
+			case <-time.After(2 * time.Second):
+				tg.Thaw(ctx, 0)
+				t.Fatal("End of every node still waiting after 2 s: the frozen node held it")
+			}
+			for _, c := range clients {
+				c.closedWith(t, 1000, "bye")
+			}
+		})
+	}
+}
+
 // TestAcceptOfANodeThatIsUp: Accept leaves a node that is up as it is, and
 // says so; Shutdown then ends as it should.
 func TestAcceptOfANodeThatIsUp(t *testing.T) {

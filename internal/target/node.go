@@ -107,12 +107,12 @@ func RetryAfterSeconds(d time.Duration) int64 {
 }
 
 // start serves on ln (a reuseport listener or a dispatch queue) and marks the
-// node up. It reports false if the target is shutting down or the node is
-// up already (a second server would outlive Shutdown); ln is closed then.
+// node up. It reports false if the target is shutting down; ln is closed
+// then. The node must be down (relisten sees to it).
 func (n *node) start(ln net.Listener) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.shut || n.up {
+	if n.shut {
 		ln.Close()
 		return false
 	}
@@ -389,8 +389,12 @@ func (c *wsConn) close(e action.Ending, by string) bool {
 	return true
 }
 
-// end sends the close frame e says, or drops the connection without one.
+// end sends the close frame e says, or drops the connection without one,
+// frozen node or not.
 func (c *wsConn) end(e action.Ending, by string) {
+	if g, ok := c.ws.NetConn().(*gatedConn); ok {
+		g.release()
+	}
 	if !e.Drop {
 		c.sendClose(e.Code, e.Reason, by)
 		return
