@@ -126,3 +126,22 @@ func TestAcceptOfANodeInRotation(t *testing.T) {
 		t.Errorf("node 0 %+v, want up", st)
 	}
 }
+
+// TestRetryAfterFirstDueBack: with no node in rotation, the Retry-After is
+// the time until the first node due back, whatever the order of the nodes
+// and though one of them has no known return.
+func TestRetryAfterFirstDueBack(t *testing.T) {
+	u := newUpstream(t)
+	p := startProxy(t, Options{Upstream: u.url("/"), Nodes: 3})
+	ctx := context.Background()
+	now := time.Now()
+	for node, back := range []time.Time{now.Add(2 * time.Second), {}, now.Add(9 * time.Second)} {
+		if err := p.Refuse(ctx, node, action.Ending{}, back); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp := refused(t, p.URL())
+	if ra := resp.Header.Get("Retry-After"); resp.StatusCode != 503 || ra != "2" {
+		t.Errorf("status %d, Retry-After %q; want 503 and 2, node 0's", resp.StatusCode, ra)
+	}
+}

@@ -132,11 +132,16 @@ func (p *Proxy) admit() (*node, time.Duration) {
 	turn := p.nodes[p.next]
 	p.next = (p.next + 1) % len(p.nodes)
 	turn.rejected.Add(1)
+	// The first node due back; one refused with no known return (a zero
+	// back) says nothing of when, and the Retry-After is then 1 s.
 	var first time.Time
 	for _, n := range p.nodes {
-		if first.IsZero() || n.back.Before(first) {
+		if !n.back.IsZero() && (first.IsZero() || n.back.Before(first)) {
 			first = n.back
 		}
+	}
+	if first.IsZero() {
+		return nil, time.Second
 	}
 	return nil, time.Until(first)
 }
