@@ -205,9 +205,8 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	spec.Node = node
-	h.log.RestartStarted(spec)
 	spec.Node = node - h.first
+	h.log.RestartStarted(node, spec)
 	type result struct {
 		closed int
 		took   time.Duration

@@ -351,9 +351,9 @@ func (l *EventLog) Rejected(node int, status int) {
 
 // RestartStarted logs "restart_start" with the restart's node (its number),
 // code, reason, drain_s and downtime_s.
-func (l *EventLog) RestartStarted(spec action.RestartParams) {
+func (l *EventLog) RestartStarted(node int, spec action.RestartParams) {
 	if ln, ok := l.begin("restart_start"); ok {
-		ln.int("node", int64(spec.Node))
+		ln.int("node", int64(node))
 		ln.int("code", int64(spec.Code))
 		ln.str("reason", spec.Reason)
 		ln.seconds("drain_s", spec.Drain)

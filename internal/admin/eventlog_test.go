@@ -26,7 +26,7 @@ func TestEventLogLines(t *testing.T) {
 	l.Closed(1, 17, 1012, "restart")
 	l.Disconnected(2, 18, 1006)
 	l.Rejected(0, 503)
-	l.RestartStarted(action.RestartParams{Node: 1, Code: 1012, Reason: "deploy \"v2\"", Drain: 1500 * time.Millisecond, Downtime: 2 * time.Second})
+	l.RestartStarted(1, action.RestartParams{Code: 1012, Reason: "deploy \"v2\"", Drain: 1500 * time.Millisecond, Downtime: 2 * time.Second})
 	l.RestartEnded(1, 4, 3500*time.Millisecond, nil)
 	l.RestartEnded(2, 0, time.Millisecond, errors.New("listen again: address in use"))
 	l.CloseStarted(action.CloseParams{Fraction: 0.1, Code: 1000}, 42)

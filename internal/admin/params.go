@@ -25,10 +25,13 @@ const (
 	// maxWait bounds drain and downtime, so a typo cannot hold a node down
 	// for hours.
 	maxWait = 10 * time.Minute
+	// maxRefusal bounds a refusal's for, a restart's drain plus its
+	// downtime: each has been bounded by maxWait over this API, so their
+	// sum by twice that.
+	maxRefusal = 2 * maxWait
 	// maxLease bounds a freeze's for: a profile's freeze step may last as
 	// long as a run (at most 24 h), and a lease thaws the node on its own
-	// even when nobody comes back. A refusal's for stays within maxWait, the
-	// bound a restart's downtime has always had over this API.
+	// even when nobody comes back.
 	maxLease = 24 * time.Hour
 	// maxReason is the longest close reason that fits a close frame.
 	maxReason = 123

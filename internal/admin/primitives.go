@@ -36,7 +36,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	e, err := parseEnding(q, defaultRestartCode)
 	var back time.Time
 	if err == nil {
-		back, err = forParam(q, maxWait)
+		back, err = forParam(q, maxRefusal)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -104,10 +104,11 @@ func (h *Handler) end(w http.ResponseWriter, r *http.Request) {
 		spread time.Duration
 	)
 	if err == nil {
-		p, err = parsePick(q, node-h.first, newSeed)
-		if node < 0 {
-			p.Node = -1
+		which := -1 // every node's
+		if node >= 0 {
+			which = node - h.first
 		}
+		p, err = parsePick(q, which, newSeed)
 	}
 	if err == nil {
 		e, err = parseEnding(q, defaultCloseCode)

@@ -349,7 +349,9 @@ func (r *Remote) Stats(ctx context.Context) ([]nodes.Stats, error) {
 				Conns:    n.Conns,
 				Accepted: n.Accepted,
 				Rejected: n.Rejected,
-				Up:       n.State == nodes.StateUp,
+				// A frozen node is up, as the target and the proxy say:
+				// it stalls its handshakes but refuses none.
+				Up: n.State == nodes.StateUp || n.State == nodes.StateFrozen,
 			})
 		}
 	}

@@ -167,7 +167,7 @@ func TestRemoteErrors(t *testing.T) {
 			"restart node 1: admin API at " + parts[1].http.URL + "/: POST /nodes/1/refuse: 400 Bad Request: ",
 			`code "1006" cannot be sent in a close frame`,
 		}},
-		{0, action.RestartParams{Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "POST /nodes/0/refuse: 400 Bad Request: for 1", "is out of range: use 0s to 10m0s"}},
+		{0, action.RestartParams{Drain: 10 * time.Minute, Downtime: 11 * time.Minute}, 0, []string{parts[0].http.URL, "POST /nodes/0/refuse: 400 Bad Request: for 2", "is out of range: use 0s to 20m0s"}},
 	} {
 		closed, err := action.RestartNode(ctx, r, tc.node, tc.spec)
 		if err == nil || closed != tc.closed {
@@ -275,5 +275,31 @@ func TestDialRefusesWhatIsNotOneTarget(t *testing.T) {
 		if strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: Dial: %q is more than one line", tc.name, err)
 		}
+	}
+}
+
+// TestRemoteFreeze: a freeze through the API of the part that serves the
+// node, on a lease; its node counts as up, as the embedded target counts it
+// (it stalls handshakes and refuses none), and a thaw brings it back.
+func TestRemoteFreeze(t *testing.T) {
+	t.Parallel()
+	parts := startParts(t, 1, 1)
+	r := dialRemote(t, parts[0].http.URL, parts[1].http.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if _, err := r.Freeze(ctx, 1, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if st := parts[1].tg.NodeStatus()[0]; st.State != nodes.StateFrozen {
+		t.Fatalf("node 1 after the freeze: %+v", st)
+	}
+	if st, err := r.Stats(ctx); err != nil || len(st) != 2 || !st[0].Up || !st[1].Up {
+		t.Errorf("Stats() with node 1 frozen = %+v, %v; want both up", st, err)
+	}
+	if err := r.Thaw(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if st := parts[1].tg.NodeStatus()[0]; st.State != nodes.StateUp {
+		t.Errorf("node 1 after the thaw: %+v", st)
 	}
 }
