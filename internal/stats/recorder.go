@@ -416,7 +416,7 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 	}
 	if e := s.event(ev); e != nil {
 		e.affected++
-		if start, ok := s.r.EventStarted(ev); ok && ev < len(s.r.plans) {
+		if start, ok := s.r.EventStarted(ev); ev < len(s.r.plans) && ok {
 			// A detected event starts at its first close: its clients'
 			// closes say nothing of how long they took to notice.
 			if e.closeAt == nil {
