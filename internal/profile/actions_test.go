@@ -104,6 +104,8 @@ func TestNewActionsRefused(t *testing.T) {
 			[]string{`f.toml:2: fleet.pong_timeout: 1s waits for the pong of a ping, but fleet.ping_interval (the default) is 0s`}},
 		{"crash without a hook", external + "[[chaos]]\nat = \"5s\"\naction = \"crash\"\n", nil,
 			[]string{`chaos.0.action: node 0 (ws-1) has no crash hook: add [target.nodes.hooks.crash] with a command or an http request to target.nodes.0`}},
+		{"crash without a hook in a run with another problem", "duration = \"0s\"\n" + external + "[[chaos]]\nat = \"5s\"\naction = \"crash\"\n", nil,
+			[]string{`duration: 0s`, `chaos.0.action: node 0 (ws-1) has no crash hook`}},
 		{"restart without a restart hook", strings.Replace(external, "command = [\"true\"]", "hooks.crash = { command = [\"true\"] }", 1) + "[[chaos]]\nat = \"5s\"\naction = \"restart\"\n", nil,
 			[]string{`chaos.0.action: node 0 (ws-1) has no restart hook: give target.nodes.0 a command or an http request`}},
 		{"a hook for no action", external + "hooks.crsh = { command = [\"true\"] }\n", nil,

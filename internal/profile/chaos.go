@@ -67,11 +67,31 @@ func (c *checker) step(i int) (span, bool) {
 	c.stepParams(i, a)
 	a.Check(c.p.Chaos[i], stepChecker{c: c, step: i})
 
-	// Timing across steps needs sound steps and a sound run.
-	if len(c.d.errs) > before || c.failedUnder(key()) || !c.durationOK() || !c.nodesOK() {
+	// Planning needs a sound step; timing across steps a sound run too.
+	if len(c.d.errs) > before || c.failedUnder(key()) || !c.nodesOK() {
 		return span{}, false
 	}
-	return c.stepSpan(i, a)
+	events := a.Plan(c.p.Chaos[i], action.Env{Step: i, Nodes: c.p.Target.Nodes})
+	if !c.stepHooks(i, a, events) || !c.durationOK() {
+		return span{}, false
+	}
+	return c.stepSpan(i, a, events)
+}
+
+// stepHooks reports whether the nodes step i's events act on have the
+// hook of its action a, when the target is external, and says what to add
+// when one has not.
+func (c *checker) stepHooks(i int, a action.Action, events []action.Event) bool {
+	h, hooked := a.(action.Hooked)
+	if !hooked || c.p.Target.Mode != ModeExternal {
+		return true
+	}
+	for _, ev := range events {
+		if ev.Node >= 0 && !c.hasHook(i, ev.Node, h.Hook().Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // foreignKeys reports the keys step i was given that belong to another
@@ -93,12 +113,10 @@ func (c *checker) foreignKeys(i int, a action.Action) {
 	}
 }
 
-// stepSpan plans sound step i of action a and returns its span, when it
-// holds nodes; for an external target it checks that the nodes it acts on
-// have the action's hook.
-func (c *checker) stepSpan(i int, a action.Action) (span, bool) {
+// stepSpan returns the span of sound step i of action a, whose events are
+// events, when it holds nodes.
+func (c *checker) stepSpan(i int, a action.Action, events []action.Event) (span, bool) {
 	p := c.p
-	events := a.Plan(p.Chaos[i], action.Env{Step: i, Nodes: p.Target.Nodes})
 	h, hooked := a.(action.Hooked)
 	sp := span{step: i, action: a.Name(), restart: hooked && h.Hook().Name == RestartHook, start: -1}
 	for _, ev := range events {
@@ -109,9 +127,6 @@ func (c *checker) stepSpan(i int, a action.Action) (span, bool) {
 			sp.start = ev.At
 		}
 		sp.end = max(sp.end, ev.At+ev.Settle)
-		if hooked && p.Target.Mode == ModeExternal && !c.hasHook(i, ev.Node, h.Hook().Name) {
-			return span{}, false
-		}
 	}
 	if sp.start < 0 {
 		return span{}, false

@@ -38,6 +38,18 @@ type decoder struct {
 	// step's key ("chaos.0"), undecoded until the step's action is known
 	// (see resolveSteps).
 	steps map[string]map[string]rawKey
+	// stepSets holds the overrides of a part of a chaos step's key
+	// (chaos.0.nodes.1=2), applied once the step's keys are decoded.
+	stepSets []stepSet
+}
+
+// stepSet is an override of a part of a chaos step's key: segs[:i] name the
+// step, segs[i] the key, the rest the part.
+type stepSet struct {
+	segs []string
+	i    int
+	raw  any
+	text string
 }
 
 // rawKey is a chaos step's key as the file or an override gave it.
@@ -425,9 +437,14 @@ func (d *decoder) apply(root reflect.Value, arg string) {
 			Msg: "malformed override: write key=value, e.g. fleet.clients=5000 or chaos.0.at=12s"})
 		return
 	}
-	raw := setValue(text)
-	rv := root
-	for i, seg := range segs {
+	d.walk(root, segs, 0, setValue(text), text)
+}
+
+// walk applies the override of segs, whose value is raw (text as written),
+// to rv, which segs[:from] name.
+func (d *decoder) walk(rv reflect.Value, segs []string, from int, raw any, text string) {
+	for i := from; i < len(segs); i++ {
+		seg := segs[i]
 		path := segs[:i+1]
 		last := i == len(segs)-1
 		switch t := rv.Type(); {
@@ -469,6 +486,9 @@ func (d *decoder) apply(root reflect.Value, arg string) {
 			return
 		}
 	}
+	// A new value replaces what earlier overrides set of its parts (a
+	// whole chaos array, the steps' pending parts with it).
+	d.dropStepSets(keyString(segs))
 	d.unify(segs, asText(raw, text, rv.Type()), rv)
 }
 

@@ -110,6 +110,7 @@ func parse(data []byte, path string, sets []string, env environment) (*Profile, 
 		d.apply(root, s)
 	}
 	d.resolveSteps(&p)
+	d.applyStepSets(&p)
 	d.hookDefaults(&p)
 	d.scriptDefaults(&p)
 	sum := sha256.Sum256(data)

@@ -122,6 +122,10 @@ func TestSetErrors(t *testing.T) {
 		{[]string{"chaos.1.fraction=0.5", "chaos.0.fraction=0.5"}, []string{
 			`--set chaos.0.fraction: does not apply to a rolling_restart step: remove it; a rolling_restart takes at, action, nodes, batch, interval, drain, downtime, code and reason`,
 		}},
+		// A part of a step's key, as a part of any other key.
+		{[]string{"chaos.1.code.x=1"}, []string{`--set chaos.1.code.x: chaos.1.code is an integer and has no key x`}},
+		{[]string{"chaos.0.nodes=[0, 1, 2]", "chaos.0.nodes.5=1"}, []string{`--set chaos.0.nodes.5: index 5 is out of range: chaos.0.nodes has 3 entries (0 to 2)`}},
+		{[]string{"chaos.0.nodes=[0, 1, 2]", "chaos.0.nodes.1=7"}, []string{`--set chaos.0.nodes.1: node 7 is out of range: the target has 3 nodes (0 to 2)`}},
 		// An unknown key of a step, given by an override, is the override's.
 		{[]string{"chaos.0.zzz=3"}, []string{`--set chaos.0.zzz: unknown key: chaos.0 takes at, action, nodes, batch, interval, drain, downtime, code, reason`}},
 		// Every problem, not only the first.
@@ -151,5 +155,26 @@ func TestSetReportsAfterFileErrors(t *testing.T) {
 	}
 	if got := errorLines(t, err); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSetPartOfStepKey: an override may set an element of a step's list, as
+// of any other list, in order with the overrides around it: a later value
+// of the whole key replaces it.
+func TestSetPartOfStepKey(t *testing.T) {
+	for _, tt := range []struct {
+		sets []string
+		want []int
+	}{
+		{[]string{"chaos.0.nodes=[0, 1, 2]", "chaos.0.nodes.0=2", "chaos.0.nodes.2=0"}, []int{2, 1, 0}},
+		{[]string{"chaos.0.nodes=[0, 1, 2]", "chaos.0.nodes.0=2", "chaos.0.nodes=[1]"}, []int{1}},
+	} {
+		p, err := Load("", tt.sets)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.sets, err)
+		}
+		if got := p.Chaos[0].Params.(*action.RollingRestartParams).Nodes; !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q: nodes %v, want %v", tt.sets, got, tt.want)
+		}
 	}
 }

@@ -51,13 +51,57 @@ func (d *decoder) keepStepKey(path []string, v rawKey) {
 }
 
 // setStepKey applies an override of a chaos step's key: segs[:i] name the
-// step, segs[i] the key.
+// step, segs[i] the key. An override of a part of the key (an element of a
+// list) waits until the step's keys are decoded (applyStepSets); a later
+// override of the whole key replaces it.
 func (d *decoder) setStepKey(segs []string, i int, raw any, text string) {
 	if i != len(segs)-1 {
-		d.fail(segs, "%s is a key of a chaos step: set the whole value, e.g. %s=[0, 2]", keyString(segs[:i+1]), keyString(segs[:i+1]))
+		d.stepSets = append(d.stepSets, stepSet{segs: segs, i: i, raw: raw, text: text})
 		return
 	}
+	d.dropStepSets(keyString(segs))
 	d.keepStepKey(segs, rawKey{raw: raw, text: text, set: true})
+}
+
+// dropStepSets forgets the pending overrides of parts of the key k and of
+// the keys below it: a new value of k replaces them.
+func (d *decoder) dropStepSets(k string) {
+	d.stepSets = slices.DeleteFunc(d.stepSets, func(s stepSet) bool {
+		return strings.HasPrefix(keyString(s.segs)+".", k+".")
+	})
+}
+
+// applyStepSets applies the overrides of parts of chaos steps' keys, in
+// order, to the decoded parameters: as any other override, with the
+// messages of any other (an index out of range, a key an integer lacks).
+func (d *decoder) applyStepSets(p *Profile) {
+	set := d.set
+	d.set = true
+	defer func() { d.set = set }()
+	// Applied, they are pending no more (and walk drops pending ones).
+	sets := d.stepSets
+	d.stepSets = nil
+	for _, s := range sets {
+		n, err := strconv.Atoi(s.segs[s.i-1])
+		if err != nil || n < 0 || n >= len(p.Chaos) || p.Chaos[n].Params == nil {
+			continue // not a step, or its action is unknown: said already
+		}
+		a, _ := action.Lookup(p.Chaos[n].Action)
+		name := s.segs[s.i]
+		pv := reflect.ValueOf(p.Chaos[n].Params).Elem()
+		fi, ok := fieldIndex(pv.Type(), name)
+		switch {
+		case !ok && !slices.Contains(allStepKeys(), name):
+			d.stepUnknownKey(s.segs[:s.i+1], a)
+		case !ok:
+			d.fail(s.segs[:s.i+1], "does not apply to a %s step: a %s takes %s", a.Name(), a.Name(), andList(action.Keys(a)))
+		default:
+			if key := s.segs[:s.i+1]; !d.given(key...) {
+				d.seen[keyString(key)] = source{set: true}
+			}
+			d.walk(pv.Field(fi), s.segs, s.i+1, s.raw, s.text)
+		}
+	}
 }
 
 // resolveSteps decodes each chaos step's kept keys into its action's
