@@ -110,6 +110,8 @@ func TestNewActionsRefused(t *testing.T) {
 			[]string{`chaos.0.action: node 0 (ws-1) has no restart hook: give target.nodes.0 a command or an http request`}},
 		{"a hook for no action", external + "hooks.crsh = { command = [\"true\"] }\n", nil,
 			[]string{`target.nodes.0.hooks.crsh: "crsh" is not an action with a hook: use "crash" or "freeze" (did you mean crash?)`}},
+		{"a hook's request without a URL", external + "hooks.crash = { http = { method = \"POST\" } }\n", nil,
+			[]string{`target.nodes.0.hooks.crash.http.url: missing: write the URL that carries out a crash of the node, e.g. url = "http://127.0.0.1:9900/nodes/{{node}}/crash"`}},
 		{"a restart hook among the hooks", external + "hooks.restart = { command = [\"true\"] }\n", nil,
 			[]string{`target.nodes.0.hooks.restart: the restart hook is the node's own command or http request: move it there`}},
 		{"a hook's unknown variable", external + "hooks.freeze = { command = [\"x\", \"{{downtime}}\"] }\n", nil,

@@ -100,7 +100,7 @@ func (c *checker) nodeHooks() {
 				c.badAt(key("command"), key(), `missing: say how to restart the node, with command = ["kubectl", "rollout", "restart", "deploy/web"] or http = { url = "http://..." }`)
 			}
 		default:
-			c.hook(restart, key, hookVars(RestartHook))
+			c.hook(RestartHook, restart, key, hookVars(RestartHook))
 		}
 		c.hookTiming(restart, key)
 		for _, name := range slices.Sorted(maps.Keys(h.Hooks)) {
@@ -126,7 +126,7 @@ func (c *checker) actionHook(name string, h Hook, key func(...string) []string) 
 	case 0:
 		c.badAt(key("command"), key(), `missing: say how the node carries out a %s, with command = [...] or http = { url = "http://..." }`, name)
 	default:
-		c.hook(h, key, hookVars(name))
+		c.hook(name, h, key, hookVars(name))
 	}
 	c.hookTiming(h, key)
 }
@@ -144,10 +144,11 @@ func (c *checker) hookWays(h Hook, key func(...string) []string) int {
 	return n
 }
 
-// hook checks a hook's command or request, whose templates may use vars.
-func (c *checker) hook(h Hook, key func(...string) []string, vars []string) {
+// hook checks the command or request of the hook of the name, whose
+// templates may use vars.
+func (c *checker) hook(name string, h Hook, key func(...string) []string, vars []string) {
 	if len(h.Command) == 0 {
-		c.hookHTTP(h.HTTP, key, vars)
+		c.hookHTTP(name, h.HTTP, key, vars)
 		return
 	}
 	if h.Command[0] == "" {
@@ -196,13 +197,17 @@ func hookVars(name string) []string {
 	return vars
 }
 
-func (c *checker) hookHTTP(h HookHTTP, key func(...string) []string, vars []string) {
+func (c *checker) hookHTTP(name string, h HookHTTP, key func(...string) []string, vars []string) {
 	path := key("http", "url")
 	// Templates may stand anywhere, the host included: check the URL as it
 	// will be sent.
 	switch u, err := url.Parse(tmpl.Expand(h.URL, func(string) string { return "0" })); {
 	case h.URL == "":
-		c.badAt(path, key("http"), `missing: write the URL that restarts the node, e.g. url = "http://127.0.0.1:9900/nodes/{{node}}/restart"`)
+		what := "restarts the node"
+		if name != RestartHook {
+			what = "carries out a " + name + " of the node"
+		}
+		c.badAt(path, key("http"), `missing: write the URL that %s, e.g. url = "http://127.0.0.1:9900/nodes/{{node}}/%s"`, what, name)
 	case c.d.failed[keyString(path)]:
 	case err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		c.bad(path, "is not an http:// or https:// URL with a host")

@@ -123,7 +123,8 @@ func (n NodeHook) Hook(name string) (Hook, bool) {
 	return h, ok
 }
 
-// HookHTTP is an HTTP request that restarts a node.
+// HookHTTP is an HTTP request that carries out a node's hook (its restart,
+// crash or freeze).
 type HookHTTP struct {
 	Method  string            `toml:"method"`
 	URL     string            `toml:"url"` // http:// or https://; ${NAME} takes a value from the environment
