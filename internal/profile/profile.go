@@ -3,8 +3,10 @@
 package profile
 
 import (
-	"github.com/wsstorm/wsstorm/internal/action"
+	"cmp"
+	"time"
 
+	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/backoff"
 )
 
@@ -179,6 +181,12 @@ type Fleet struct {
 	SourceAddrs []string  `toml:"source_addrs"`
 	Session     Session   `toml:"session"`
 	Reconnect   Reconnect `toml:"reconnect"`
+}
+
+// PongWait is how long a client's ping waits for its pong: pong_timeout,
+// or the handshake timeout when that is 0s, as the fleet takes it.
+func (f *Fleet) PongWait() time.Duration {
+	return cmp.Or(f.PongTimeout.D(), f.HandshakeTimeout.D())
 }
 
 // Session describes what a connected client does.

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"cmp"
 	"reflect"
 	"slices"
 	"strconv"
@@ -273,7 +272,7 @@ func (s stepChecker) Profile() action.Facts {
 	}
 	if f.Pings {
 		// As the fleet takes it: 0s is the handshake timeout.
-		f.PongTimeout = cmp.Or(p.Fleet.PongTimeout.D(), p.Fleet.HandshakeTimeout.D())
+		f.PongTimeout = p.Fleet.PongWait()
 	}
 	if s.c.nodesOK() {
 		f.Nodes = p.Target.Nodes

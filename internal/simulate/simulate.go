@@ -299,7 +299,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 	if s.timeout <= 0 {
 		s.timeout = int64(time.Hour)
 	}
-	s.pongTimeout = int64(cmp.Or(p.Fleet.PongTimeout.D(), p.Fleet.HandshakeTimeout.D(), fleet.DefaultPongTimeout))
+	s.pongTimeout = int64(cmp.Or(p.Fleet.PongWait(), fleet.DefaultPongTimeout))
 	capa := p.Target.Capacity
 	s.hsDelay = int64(capa.HandshakeDelay.D())
 	s.retryAfter = time.Duration(target.RetryAfterSeconds(capa.RetryAfter.D())) * time.Second
