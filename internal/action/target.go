@@ -99,16 +99,9 @@ func wait(ctx context.Context, t Target, until time.Time) error {
 	if s, ok := t.(Stopper); ok {
 		stopped = s.Stopped()
 	}
-	timer := time.NewTimer(time.Until(until))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-stopped:
-		return fmt.Errorf("the target shut down: %w", net.ErrClosed)
-	case <-timer.C:
-		return nil
-	}
+	w := newWaiter(ctx, stopped, func() error { return fmt.Errorf("the target shut down: %w", net.ErrClosed) })
+	defer w.stop()
+	return w.until(until)
 }
 
 // capability returns t as the capability C, or an error naming what the
@@ -133,16 +126,7 @@ func CheckNode(t Target, node int) error {
 // SleepUntil waits until t (on the monotonic clock when t has a reading,
 // else the wall clock); false if ctx ended first.
 func SleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	w := newWaiter(ctx, nil, nil)
+	defer w.stop()
+	return w.until(t) == nil
 }
