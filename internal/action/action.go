@@ -154,10 +154,9 @@ type Checker interface {
 // Facts are what a step's checks know of the rest of the profile. A fact
 // whose own key failed its check is zero.
 type Facts struct {
-	Nodes    int           // target.nodes; 0 when out of range
-	Duration time.Duration // the run's duration; 0 when out of range
-	External bool          // the target is external: nodes act through hooks
-	Pings    bool          // the clients ping (fleet.ping_interval above 0)
+	Nodes    int  // target.nodes; 0 when out of range
+	External bool // the target is external: nodes act through hooks
+	Pings    bool // the clients ping (fleet.ping_interval above 0)
 	// PongTimeout is how long a client's ping waits for its pong (0 when
 	// the clients do not ping).
 	PongTimeout time.Duration

@@ -31,7 +31,7 @@ func TestRestartPlan(t *testing.T) {
 }
 
 func TestRestartChecks(t *testing.T) {
-	facts := Facts{Nodes: 3, Duration: time.Minute}
+	facts := Facts{Nodes: 3}
 	if bad := check(t, "restart", &RestartParams{Node: 1, Code: 1012}, facts); len(bad) != 0 {
 		t.Errorf("a sound restart: %q", bad)
 	}

@@ -105,8 +105,9 @@ func (c *checker) foreignKeys(i int, a action.Action) {
 		}
 	}
 	kept := c.d.steps[keyString(stepKey(i))]
+	all := allStepKeys()
 	for _, name := range c.d.keptKeys(stepKey(i), kept) {
-		if !slices.Contains(keys, name) && slices.Contains(allStepKeys(), name) {
+		if !slices.Contains(keys, name) && slices.Contains(all, name) {
 			c.bad(stepKey(i, name), "does not apply to a %s step: remove it%s; a %s takes %s",
 				a.Name(), didYouMean(name, missing), a.Name(), andList(keys))
 		}

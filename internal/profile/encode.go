@@ -259,13 +259,13 @@ func escapeDollar(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 func nodeHookTables(p *Profile) []map[string]any {
 	var out []map[string]any
 	for _, h := range p.Target.NodeHooks {
-		m := map[string]any{"name": p.Redact(h.Name)}
+		var m map[string]any
 		if restart, ok := h.Hook(RestartHook); ok {
 			m = hookTable(p, restart)
-			m["name"] = p.Redact(h.Name)
 		} else {
-			m["timeout"], m["window"] = h.Timeout.String(), h.Window.String()
+			m = map[string]any{"timeout": h.Timeout.String(), "window": h.Window.String()}
 		}
+		m["name"] = p.Redact(h.Name)
 		if len(h.Hooks) > 0 {
 			hooks := map[string]any{}
 			for name, hk := range h.Hooks {

@@ -271,14 +271,10 @@ func (s stepChecker) Profile() action.Facts {
 		Pings:    p.Fleet.PingInterval.D() > 0,
 	}
 	if f.Pings {
-		// As the fleet takes it: 0s is the handshake timeout.
 		f.PongTimeout = p.Fleet.PongWait()
 	}
 	if s.c.nodesOK() {
 		f.Nodes = p.Target.Nodes
-	}
-	if s.c.durationOK() {
-		f.Duration = p.Duration.D()
 	}
 	return f
 }
