@@ -361,10 +361,11 @@ type textSender struct {
 }
 
 // pinger is a session's ping state, used under liveSession.mu but pongAt,
-// which the read loop sets.
+// which the read loop sets, and wait, which it stops (a timer is safe for
+// that).
 type pinger struct {
 	timer *time.Timer // the next ping
-	wait  *time.Timer // the pong timeout of unanswered; nil until the first ping
+	wait  *time.Timer // the pong timeout of unanswered; stopped while none waits
 	// unanswered is when the oldest ping not answered yet was sent, in ns
 	// from the run's start plus one; 0: none.
 	unanswered int64
@@ -404,6 +405,11 @@ func (c *client) startSession(ctx context.Context, conn *websocket.Conn, st *con
 	}
 	if cfg.PingInterval > 0 {
 		s.ping = &pinger{}
+		// The pong timeout exists from the start, stopped, so that the
+		// read loop can stop it when a pong comes, without a lock: an
+		// answered ping then wakes nothing.
+		s.ping.wait = time.AfterFunc(time.Hour, s.pongOverdue)
+		s.ping.wait.Stop()
 		conn.SetPongHandler(s.pong)
 		s.ping.timer = time.AfterFunc(cfg.PingInterval, s.pingDue)
 	}
@@ -431,9 +437,7 @@ func (s *liveSession) finish(end readEnd) sessionEnd {
 	}
 	if s.ping != nil {
 		s.ping.timer.Stop()
-		if s.ping.wait != nil {
-			s.ping.wait.Stop()
-		}
+		s.ping.wait.Stop()
 	}
 	if k := s.killTimer.Load(); k != nil {
 		k.Stop()
@@ -529,11 +533,7 @@ func (s *liveSession) pingDue() {
 	}
 	if p.unanswered == 0 {
 		p.unanswered = int64(now.Sub(s.c.f.rec.Start())) + 1
-		if p.wait == nil {
-			p.wait = time.AfterFunc(cfg.PongTimeout, s.pongOverdue)
-		} else {
-			p.wait.Reset(cfg.PongTimeout)
-		}
+		p.wait.Reset(cfg.PongTimeout)
 	}
 	p.timer.Reset(cfg.PingInterval)
 }
@@ -564,6 +564,7 @@ func (s *liveSession) pongOverdue() {
 // pong notes a pong; the read loop calls it.
 func (s *liveSession) pong(string) error {
 	s.ping.pongAt.Store(int64(time.Since(s.c.f.rec.Start())) + 1)
+	s.ping.wait.Stop() // the oldest ping is answered (pongOverdue would find so)
 	return nil
 }
 
