@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // objectKeys returns the keys of a JSON object in file order.
@@ -220,5 +222,39 @@ func TestDefaultDir(t *testing.T) {
 				t.Errorf("DefaultDir = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSummaryDetectionAndFrozen: an event's close times become its
+// detection_ms, in milliseconds, and a freeze's count its frozen; an event
+// without either has neither key.
+func TestSummaryDetectionAndFrozen(t *testing.T) {
+	run := fixtureRun(t)
+	e := &run.Results.Events[0]
+	e.CloseAt = stats.NewHistogram()
+	for _, us := range []int64{310, 480, 694} { // exact below 2,048 µs
+		if err := e.CloseAt.RecordValue(us); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Frozen = 667
+	_, data := writeFixture(t, run)
+	var got struct {
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"count": 3.0, "min": 0.31, "mean": 0.495, "p50": 0.48, "p90": 0.694, "p99": 0.694, "p999": 0.694, "max": 0.694}
+	if d := got.Events[0]["detection_ms"]; !reflect.DeepEqual(d, want) {
+		t.Errorf("detection_ms %#v, want %#v", d, want)
+	}
+	if f := got.Events[0]["frozen"]; f != 667.0 {
+		t.Errorf("frozen %v, want 667", f)
+	}
+	for _, k := range []string{"detection_ms", "frozen"} {
+		if _, ok := got.Events[1][k]; ok {
+			t.Errorf("event 1 has %s, which it did not record", k)
+		}
 	}
 }

@@ -398,3 +398,30 @@ func TestManyCloseCodesLate(t *testing.T) {
 		t.Fatalf("the series counts %d closes at minute 59, want %d", total, 2000*8+100)
 	}
 }
+
+// TestCloseAtKnownInput: a planned event's CloseAt holds, from the event's
+// start, the time of each close its clients observed; a close attributed
+// to no event adds nothing.
+func TestCloseAtKnownInput(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 30 * time.Second,
+		Events: []EventPlan{{Action: "freeze", Node: 0, Code: 1006, Settle: 5 * time.Second}}})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.BeginEvent(0, at(10*time.Second))
+	offsets := []time.Duration{200 * time.Millisecond, 450 * time.Millisecond, 700 * time.Millisecond}
+	for i, off := range offsets {
+		r.Shard(i).Connect(at(time.Second), time.Millisecond)
+		r.Shard(i).Close(at(10*time.Second+off), 1006, 0)
+	}
+	r.Shard(3).Connect(at(time.Second), time.Millisecond)
+	r.Shard(3).Close(at(20*time.Second), 1006, -1)
+	e := r.Results(time.Now(), 25*time.Second).Events[0]
+	if e.CloseAt == nil || e.CloseAt.TotalCount() != 3 {
+		t.Fatalf("CloseAt %v, want the event's 3 closes", e.CloseAt)
+	}
+	for name, got := range map[string]int64{"min": e.CloseAt.Min(), "p50": e.CloseAt.ValueAtQuantile(50), "max": e.CloseAt.Max()} {
+		want := map[string]time.Duration{"min": offsets[0], "p50": offsets[1], "max": offsets[2]}[name]
+		d := time.Duration(got) * time.Microsecond
+		dur(t, "CloseAt "+name, &d, want)
+	}
+}

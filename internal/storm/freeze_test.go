@@ -59,6 +59,9 @@ func TestFreezeDetection(t *testing.T) {
 			frozen = b.Gauges[col]
 		}
 	}
+	if ev.Frozen != frozen {
+		t.Errorf("the event says the freeze held %d connections, the node's gauge %d", ev.Frozen, frozen)
+	}
 	if frozen <= 0 || ev.Affected != frozen || res.Counters.Closes[1006] != frozen {
 		t.Fatalf("node 0 held %d connections; the freeze affected %d, closes %v: want every one noticed, with 1006", frozen, ev.Affected, res.Counters.Closes)
 	}
