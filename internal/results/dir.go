@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // NewDir returns the directory a run's results go to: dir, or, when dir is
@@ -61,7 +63,7 @@ func (s *Summary) Unreachable() string {
 		return ""
 	}
 	hint := "is it running, and reachable at its URL?"
-	if n := c.ConnectFailures["script_timeout"]; n > 0 && n == c.ConnectAttempts {
+	if n := c.ConnectFailures[stats.ScriptTimeout.String()]; n > 0 && n == c.ConnectAttempts {
 		hint = "every handshake succeeded, but the session script's awaited message never came: check each step's expect against what the server sends"
 	}
 	return fmt.Sprintf("no client could connect to the target in %d attempts (%s): %s", c.ConnectAttempts, failureList(c.ConnectFailures), hint)

@@ -163,7 +163,8 @@ type EventSummary struct {
 	ImbalanceAfter    *float64         `json:"imbalance_after"` // nil without per-node gauges
 	// DetectionMS is the time from the event's start until each of its
 	// clients observed its close (for a freeze: noticed, through a ping
-	// left unanswered); absent for an event observe mode found.
+	// left unanswered); absent for an event observe mode found, and for one
+	// whose clients saw no close.
 	DetectionMS *LatencySummary `json:"detection_ms,omitempty"`
 	// Frozen is, for a freeze, how many connections the node held frozen;
 	// Affected counts those whose clients noticed.

@@ -127,12 +127,7 @@ func (sum *shardSum) add(s *Shard) {
 		dst.attempts += src.attempts
 		dst.pending = append(dst.pending, src.pending...)
 		dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
-		if src.reconnectAt != nil {
-			if dst.reconnectAt == nil {
-				dst.reconnectAt = NewHistogram()
-			}
-			dst.reconnectAt.Merge(src.reconnectAt)
-		}
+		dst.reconnectAt = mergeInto(dst.reconnectAt, src.reconnectAt)
 		for reason, v := range src.failures {
 			if dst.failures == nil {
 				dst.failures = map[Reason]int64{}
