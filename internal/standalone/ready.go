@@ -3,8 +3,10 @@ package standalone
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // Ready is what `wsstorm serve --ready-file FILE` writes to FILE, as one
@@ -19,33 +21,11 @@ type Ready struct {
 	FirstNode int    `json:"first_node"` // the nodes are FirstNode to FirstNode+Nodes-1
 }
 
-// Write writes r to path atomically (a temporary file renamed over it), so
-// that a reader that finds the file finds all of it.
+// Write writes r to path atomically (a temporary file renamed over it, as
+// results files are), so that a reader that finds the file finds all of
+// it, readable by other users as results are.
 func (r Ready) Write(path string) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	// CreateTemp makes the file private (0600); the programs that wait for
-	// a server may run as another user.
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(append(b, '\n'))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
+	return results.WriteFile(path, func(w io.Writer) error { return json.NewEncoder(w).Encode(r) })
 }
 
 // ReadReady reads the ready file at path. An error that is
