@@ -204,7 +204,7 @@ func check(segs []*results.SegmentResults) error {
 	var chaos []*results.SegmentResults
 	for _, s := range segs {
 		if prev := byIndex[s.Segment.Index]; prev != nil {
-			if sameDir(prev.Dir, s.Dir) {
+			if sameFile(prev.Dir, s.Dir) {
 				return refuse("%s is named twice: name each segment's directory once", s.Dir)
 			}
 			return refuse("segment %d/%d is given twice, %s and %s: name each segment's directory once", s.Segment.Index, n, prev.Dir, s.Dir)
@@ -299,12 +299,6 @@ func startAt(t time.Time) string {
 		return "none"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func sameDir(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
 }
 
 // loadProfile loads the profile.toml of the first segment: the effective
