@@ -183,8 +183,9 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 	}
 	stderr = lines.Redacted(stderr, p.Redact)
 	// The first signal is passed on to the segments once; a second one ends
-	// this process at once, and its children then get SIGTERM (the
-	// parent-death signal), their second, and end at once too.
+	// this process at once, and on Linux its children then get SIGTERM (the
+	// parent-death signal): the segments' second signal, which ends them at
+	// once, and the serve processes' first, which shuts them down.
 	ctx, stop := untilSignal(ctx)
 	defer stop()
 	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
@@ -193,6 +194,7 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 		_ = os.Remove(dir) // only if empty: nothing was measured
 		return interruptedf("wsstorm: %v", err)
 	case err != nil:
+		_ = os.Remove(dir) // only if empty: a run that could not start leaves nothing
 		return cannotRunf("wsstorm: %v", err)
 	}
 	return finishRun(stdout, stderr, dir, merged, run, rf.junit)

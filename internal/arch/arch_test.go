@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -51,7 +52,7 @@ func TestLayers(t *testing.T) {
 		}
 	}
 	for pkg, imports := range packages(t, root) {
-		if strings.HasSuffix(pkg, "test") || pkg == "internal/arch" {
+		if testSupport(pkg) || pkg == "internal/arch" {
 			continue
 		}
 		own, ok := layer[pkg]
@@ -61,7 +62,7 @@ func TestLayers(t *testing.T) {
 		}
 		for _, imp := range imports {
 			switch l, ok := layer[imp]; {
-			case strings.HasSuffix(imp, "test"):
+			case testSupport(imp):
 				t.Errorf("%s imports the test-support package %s: only tests may", pkg, imp)
 			case !ok:
 			case l >= own:
@@ -110,4 +111,11 @@ func packages(t *testing.T, root string) map[string][]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// testSupport reports whether pkg is a package of test fixtures, which
+// only tests import: its name is its parent's and "test" (resultstest).
+func testSupport(pkg string) bool {
+	parent, name := path.Split(pkg)
+	return name == path.Base(parent)+"test"
 }

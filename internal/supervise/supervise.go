@@ -7,8 +7,8 @@
 // results into one run's.
 //
 // It talks to its children through their command lines, their exit codes
-// and serve's ready file (standalone.Ready); their lines on stderr it only
-// passes on, for people.
+// and serve's ready file (standalone.Ready); their lines on stderr it
+// passes on, for people, and quotes a failed child's last one in its error.
 package supervise
 
 import (
@@ -48,9 +48,9 @@ const (
 	exitFailed = 1
 )
 
-// ErrInterrupted marks the errors of a run that a signal stopped before
-// there was anything to merge. Run's other errors are runs that could not
-// be carried out.
+// ErrInterrupted marks the errors of a run that a signal stopped: before
+// there was anything to merge, or while what there was could not be
+// merged. Run's other errors are runs that could not be carried out.
 var ErrInterrupted = errors.New("interrupted")
 
 // interrupted is an error that is ErrInterrupted without saying so in its
@@ -112,7 +112,6 @@ type supervisor struct {
 	*Plan
 	Options
 	profileArgs []string // the profile and its overrides, for every process
-	readyDir    string   // where the serve processes write their ready files
 	serves      []*child // until they are stopped
 	segs        []*child
 	dirs        []string // each segment's results directory
@@ -123,13 +122,8 @@ type supervisor struct {
 // (and their results merged, marked interrupted); a second signal, which
 // ends this process, ends them too (the parent-death signal, on Linux).
 func (pl *Plan) Run(ctx context.Context, o Options) (*results.Run, *profile.Profile, error) {
-	readyDir, err := os.MkdirTemp("", "wsstorm-ready-")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer os.RemoveAll(readyDir)
 	o.Log = lines.Locked(o.Log)
-	s := &supervisor{Plan: pl, Options: o, readyDir: readyDir}
+	s := &supervisor{Plan: pl, Options: o}
 	if o.Path != "" {
 		s.profileArgs = append(s.profileArgs, o.Path)
 	}
@@ -180,12 +174,19 @@ func (s *supervisor) startServes(ctx context.Context) ([]string, error) {
 	if len(s.Plan.serves) == 0 {
 		return nil, nil
 	}
+	// The ready files are needed only until every serve is ready: gone
+	// then, they cannot be left behind by a supervisor that is killed.
+	readyDir, err := os.MkdirTemp("", "wsstorm-ready-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(readyDir)
 	fmt.Fprintf(s.Log, "starting the embedded target's %d nodes as %d wsstorm serve processes\n", s.profile.Target.Nodes, len(s.Plan.serves))
 	var adminURLs []string
 	listen, first := "", 0
 	for i, nodes := range s.Plan.serves {
 		name := fmt.Sprintf("serve %d", i)
-		readyFile := filepath.Join(s.readyDir, fmt.Sprintf("serve-%d.json", i))
+		readyFile := filepath.Join(readyDir, fmt.Sprintf("serve-%d.json", i))
 		args := append([]string{"serve"}, s.profileArgs...)
 		args = append(args, "--nodes", fmt.Sprint(nodes), "--first-node", fmt.Sprint(first), "--admin", "127.0.0.1:0", "--ready-file", readyFile)
 		if listen != "" {

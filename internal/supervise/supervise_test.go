@@ -3,6 +3,7 @@ package supervise
 import (
 	"errors"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,6 +184,8 @@ func processesWith(t *testing.T, s string) []string {
 func startProcesses(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(wsstormProgram(t), append([]string{"run", "--processes"}, args...)...)
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -195,6 +198,11 @@ func startProcesses(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 			t.Fatalf("the segments did not start: %s", stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// The serve processes' ready files are gone once every one serves, so
+	// that a supervisor killed later leaves none behind.
+	if left, _ := filepath.Glob(filepath.Join(tmp, "wsstorm-ready-*")); len(left) > 0 {
+		t.Errorf("ready files left while the segments run: %v", left)
 	}
 	return cmd, &stderr
 }
@@ -248,5 +256,24 @@ func TestProcessesServeDies(t *testing.T) {
 	}
 	if pids := processesWith(t, "serve-dies"); len(pids) > 0 {
 		t.Errorf("processes left running: %v", pids)
+	}
+}
+
+// TestProcessesCannotStart: a run whose serve processes cannot listen (the
+// address is taken) exits 3 with serve's reason, and leaves no results
+// directory behind, as a run in one process does.
+func TestProcessesCannotStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	out := filepath.Join(t.TempDir(), "results")
+	code, _, stderr := wsstorm(t, "run", "--processes", "2", "--out", out, "--set", "target.listen="+ln.Addr().String(), "../../profiles/ci-gate.toml")
+	if code != exitCannotRun || !strings.Contains(stderr, "exited before it served") {
+		t.Fatalf("exit %d, want %d with serve's reason: %s", code, exitCannotRun, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the results directory is left: %v", err)
 	}
 }
