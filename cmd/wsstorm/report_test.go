@@ -114,6 +114,14 @@ func TestReportErrors(t *testing.T) {
 		return dir
 	}
 	half := func(s string) string { return s[:len(s)/2] }
+	// midRow cuts a CSV after the first field of a row in its middle: a
+	// cut that lands on a line's end would leave a shorter file, not a
+	// damaged one.
+	midRow := func(s string) string {
+		i := strings.IndexByte(s[len(s)/2:], '\n') + len(s)/2 + 1
+		j := strings.IndexByte(s[i:], ',')
+		return s[:i+j+1] + "\n"
+	}
 	noDir := filepath.Join(t.TempDir(), "nope")
 	empty := t.TempDir()
 	tests := []struct {
@@ -129,7 +137,7 @@ func TestReportErrors(t *testing.T) {
 		{"not a results directory", []string{"report", empty}, exitUsage, []string{empty, "no summary.json"}},
 		{"malformed summary", []string{"report", damaged(results.SummaryFile, half)}, exitUsage, []string{results.SummaryFile + ":"}},
 		{"malformed summary, html", []string{"report", damaged(results.SummaryFile, half), "--format", "html"}, exitUsage, []string{results.SummaryFile + ":"}},
-		{"truncated time series", []string{"report", damaged(results.TimeseriesFile, half), "--format", "html"}, exitUsage,
+		{"truncated time series", []string{"report", damaged(results.TimeseriesFile, midRow), "--format", "html"}, exitUsage,
 			[]string{results.TimeseriesFile + ":", "wrong number of fields", "--format text"}},
 		{"time series not numbers", []string{"report", damaged(results.TimeseriesFile, func(s string) string {
 			header, rest, _ := strings.Cut(s, "\n")

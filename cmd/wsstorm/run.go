@@ -127,6 +127,9 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 	if err := report.WriteText(stdout, sum, dir); err != nil {
 		fmt.Fprintf(stderr, "wsstorm: %v\n", err)
 	}
+	if w := report.GeneratorWarning(sum); w != "" {
+		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
+	}
 	var extras *results.ExtrasError
 	if errors.As(werr, &extras) {
 		// summary.json and the rest of the contract are written: the verdict stands.

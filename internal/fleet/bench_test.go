@@ -98,7 +98,7 @@ func BenchmarkHandshake(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			c := newClient(f, int(id.Add(1)))
 			for pb.Next() {
-				a := c.connect(context.Background(), -1) // as a client's goroutine does
+				a := c.connect(context.Background(), intent{at: time.Now(), event: -1}) // as a client's goroutine does
 				if a.err != nil {
 					b.Error(a.err)
 					return

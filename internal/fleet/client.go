@@ -115,36 +115,49 @@ type recovery struct {
 
 // run is the client's life: connect, run the session script, hold
 // sessions, react to closes.
+//
+// Each attempt has an intended start: the client's ramp slot, or the end of
+// the backoff it chose, counted from the close or failure that led to it.
+// The client sleeps until then, and whatever delays the dial past it (a dial
+// slot, a timer firing late on a busy CPU) is the generator's dial lag, not
+// the client's intent.
 func (c *client) run(ctx context.Context) {
 	cfg := &c.f.cfg
 	rec := recovery{event: -1}
 	var (
-		wait  time.Duration // before the next attempt
 		retry Retry
 		// down is the first close the client has not yet recovered from: a
 		// connection that closes again before its first message (or its
 		// script's last awaited one) carries the outage forward, so
 		// recovery is what the user felt, not the last leg of it.
 		down time.Time
+		// in is the next attempt's intent; parts take the recovery in
+		// progress apart.
+		in    = intent{at: c.f.rec.Start().Add(StartOffset(cfg.Ramp, c.id, cfg.Clients)), event: -1, first: true}
+		parts stats.ReconnectParts
 	)
 	for {
-		if !sleep(ctx, wait) {
+		if !sleep(ctx, time.Until(in.at)) {
 			return
 		}
 		retry.Attempt()
-		a := c.connect(ctx, rec.event)
+		a := c.connect(ctx, in)
 		if a.se.outcome == scriptCancelled {
 			return
 		}
+		parts.Lag += max(a.started.Sub(in.at), 0)
 		if a.err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			var ok bool
-			if wait, ok = cfg.AfterFailure(&retry, a.retryAfter, c.rng); !ok {
+			wait, ok := cfg.AfterFailure(&retry, a.retryAfter, c.rng)
+			if !ok {
 				c.shard.GaveUp()
 				return
 			}
+			parts.Failed += a.ended.Sub(a.started)
+			parts.Backoff += wait
+			in = intent{at: a.ended.Add(wait), event: rec.event}
 			continue
 		}
 		hs, st, se := a.hs, a.st, a.se
@@ -154,7 +167,8 @@ func (c *client) run(ctx context.Context) {
 			c.shard.Connect(hs.at, hs.took)
 		}
 		if rec.active {
-			c.shard.Reconnected(hs.at, rec.closedAt, rec.event)
+			parts.Handshake = hs.took
+			c.shard.Reconnected(hs.at, rec.closedAt, rec.event, parts)
 			if se.waited {
 				c.shard.Recovered(se.at.Sub(down))
 				down = time.Time{}
@@ -170,13 +184,13 @@ func (c *client) run(ctx context.Context) {
 				down = time.Time{}
 			}
 		}
-		rec = recovery{event: -1}
+		rec, parts = recovery{event: -1}, stats.ReconnectParts{}
 		switch {
 		case end.stopped:
 			return
 		case end.clientEnded:
 			down = time.Time{}
-			wait = cfg.Pause
+			in = intent{at: time.Now().Add(cfg.Pause), event: -1, first: true}
 			continue
 		}
 		if down.IsZero() {
@@ -185,26 +199,41 @@ func (c *client) run(ctx context.Context) {
 		rec = recovery{active: true, closedAt: end.at,
 			event: c.f.rec.Attribute(end.at, end.code, end.node)}
 		c.shard.Close(end.at, end.code, rec.event)
-		var ok bool
-		if wait, ok = cfg.AfterClose(&retry, end.code, c.rng); !ok {
+		wait, ok := cfg.AfterClose(&retry, end.code, c.rng)
+		if !ok {
 			return
 		}
+		parts.Backoff = wait
+		in = intent{at: end.at.Add(wait), event: rec.event, first: true}
 	}
+}
+
+// intent is what a client means by a connect attempt: when it meant to
+// start it, the chaos event it recovers from (-1: none), and whether it is
+// one it meant (first: its first since its start, a close or a session it
+// ended), not a retry after a failure; the intended herd counts those.
+type intent struct {
+	at    time.Time
+	event int
+	first bool
 }
 
 // connectAttempt is a connect attempt, and its outcome with its session
 // script's.
 type connectAttempt struct {
-	c     *client
-	ctx   context.Context
-	event int
-	done  sync.WaitGroup // done once the outcome is in
+	c    *client
+	ctx  context.Context
+	in   intent
+	done sync.WaitGroup // done once the outcome is in
 
-	hs         handshake
-	retryAfter time.Duration
-	err        error // nil: the client holds a connection, unless se says the run ended
-	st         connState
-	se         scriptEnd
+	// started is when the dial started, ended when the attempt failed (its
+	// dial, or its script).
+	started, ended time.Time
+	hs             handshake
+	retryAfter     time.Duration
+	err            error // nil: the client holds a connection, unless se says the run ended
+	st             connState
+	se             scriptEnd
 }
 
 // connect makes a connect attempt and runs the session script on its
@@ -215,8 +244,8 @@ type connectAttempt struct {
 // is in use, which a parked read loop's frames exceed.) The attempt goes to
 // a runner once a dial may start, so that clients queued for a dial hold no
 // runner.
-func (c *client) connect(ctx context.Context, event int) *connectAttempt {
-	a := &connectAttempt{c: c, ctx: ctx, event: event}
+func (c *client) connect(ctx context.Context, in intent) *connectAttempt {
+	a := &connectAttempt{c: c, ctx: ctx, in: in}
 	if a.err = c.f.dials.Acquire(ctx, 1); a.err != nil {
 		return a
 	}
@@ -228,7 +257,8 @@ func (c *client) connect(ctx context.Context, event int) *connectAttempt {
 // closes a connection whose script failed.
 func (a *connectAttempt) attempt() {
 	c := a.c
-	a.hs, a.retryAfter, a.err = c.dialAcquired(a.ctx, a.event)
+	d := c.dialAcquired(a.ctx, a.in)
+	a.hs, a.retryAfter, a.err, a.started, a.ended = d.hs, d.retryAfter, d.err, d.start, d.end
 	if a.err != nil {
 		return
 	}
@@ -236,28 +266,40 @@ func (a *connectAttempt) attempt() {
 	a.se = c.runScript(a.ctx, a.hs.conn, &a.st)
 	switch a.se.outcome {
 	case scriptCancelled:
-		c.shard.Failure(a.se.at, stats.Cancelled, a.event)
+		c.shard.Failure(a.se.at, stats.Cancelled, a.in.event)
 		c.endScript(a.hs.conn, a.se.outcome)
 	case scriptTimedOut:
-		c.shard.Failure(a.se.at, stats.ScriptTimeout, a.event)
+		c.shard.Failure(a.se.at, stats.ScriptTimeout, a.in.event)
 		c.endScript(a.hs.conn, a.se.outcome)
-		a.err = errScriptTimeout
+		a.err, a.ended = errScriptTimeout, a.se.at
 	}
 }
 
-// dial makes one connect attempt and records it: its failure, or its
-// success unless a session script must go through first. On failure it
-// returns the Retry-After the server asked for (0 if none).
+// dial makes one connect attempt, meant for now, and records it: its
+// failure, or its success unless a session script must go through first.
+// On failure it returns the Retry-After the server asked for (0 if none).
 func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration, error) {
+	in := intent{at: time.Now(), event: event}
 	if err := c.f.dials.Acquire(ctx, 1); err != nil {
 		return handshake{}, 0, err
 	}
-	return c.dialAcquired(ctx, event)
+	d := c.dialAcquired(ctx, in)
+	return d.hs, d.retryAfter, d.err
 }
 
-// dialAcquired is dial once it holds one of the fleet's dials in flight,
-// which it releases.
-func (c *client) dialAcquired(ctx context.Context, event int) (handshake, time.Duration, error) {
+// dialed is the outcome of a dial: a handshake, or an error with the
+// Retry-After the server asked for (0 if none); and when it started and
+// ended.
+type dialed struct {
+	hs         handshake
+	retryAfter time.Duration
+	err        error
+	start, end time.Time
+}
+
+// dialAcquired makes the attempt in means once it holds one of the fleet's
+// dials in flight, which it releases.
+func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 	c.attempts++
 	ep := &c.f.endpoints[c.id%len(c.f.endpoints)]
 	url := ep.static
@@ -265,7 +307,7 @@ func (c *client) dialAcquired(ctx context.Context, event int) (handshake, time.D
 		url = string(ep.url.append(nil, c.values(c.sessions+1, c.attempts)))
 	}
 	start := time.Now()
-	c.shard.Attempt(start, event)
+	c.shard.Attempt(in.at, start, in.event, in.first)
 	// gorilla/websocket applies a context's deadline to the handshake but not
 	// its cancellation: abort the handshake ourselves when the run ends, so a
 	// server that never answers cannot hold the run past its deadline.
@@ -293,8 +335,8 @@ func (c *client) dialAcquired(ctx context.Context, event int) (handshake, time.D
 		if ctx.Err() != nil {
 			reason = stats.Cancelled // cut short by the run's end
 		}
-		c.shard.Failure(end, reason, event)
-		return handshake{}, retryAfter, err
+		c.shard.Failure(end, reason, in.event)
+		return dialed{retryAfter: retryAfter, err: err, start: start, end: end}
 	}
 	c.sessions++
 	if !c.f.scriptWaits {
@@ -307,7 +349,7 @@ func (c *client) dialAcquired(ctx context.Context, event int) (handshake, time.D
 			node = n
 		}
 	}
-	return handshake{conn: conn, at: end, took: end.Sub(start), node: node}, 0, nil
+	return dialed{hs: handshake{conn: conn, at: end, took: end.Sub(start), node: node}, start: start, end: end}
 }
 
 // sessionEnd says how a session ended.

@@ -22,11 +22,11 @@ func recorded(t *testing.T) *stats.Recorder {
 	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute, Events: plan})
 	for i := range 4 {
 		s := rec.Shard(i)
-		s.Attempt(at(time.Second), -1)
+		s.Attempt(at(time.Second), at(time.Second), -1, false)
 		s.Connect(at(time.Second), time.Millisecond)
 	}
 	for _, a := range []stats.Reason{stats.Refused, stats.Refused, stats.HTTPStatus(503)} {
-		rec.Shard(0).Attempt(at(time.Second), -1)
+		rec.Shard(0).Attempt(at(time.Second), at(time.Second), -1, false)
 		rec.Shard(0).Failure(at(time.Second), a, -1)
 	}
 	rec.BeginEvent(0, at(10*time.Second))
@@ -35,9 +35,9 @@ func recorded(t *testing.T) *stats.Recorder {
 		closed := at(plan[node].At)
 		s := rec.Shard(node)
 		s.Close(closed, 1012, node)
-		s.Attempt(closed.Add(back), node)
+		s.Attempt(closed.Add(back), closed.Add(back), node, false)
 		s.Connect(closed.Add(back), time.Millisecond)
-		s.Reconnected(closed.Add(back), closed, node)
+		s.Reconnected(closed.Add(back), closed, node, stats.ReconnectParts{})
 	}
 	rec.Shard(3).ClientClose(at(30 * time.Second))
 	rec.EndSeries(at(30 * time.Second))

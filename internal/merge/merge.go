@@ -421,6 +421,7 @@ func combine(segs []*results.SegmentResults) *results.Run {
 		rows = max(rows, offsets[k]+len(r.Series))
 		res.Elapsed = max(res.Elapsed, from+r.Elapsed)
 		res.Counters.Add(&r.Counters)
+		res.Breakdown.Merge(r.Breakdown)
 		for m := range res.Histograms {
 			if h := r.Histograms[m]; h != nil {
 				res.Histograms[m].Merge(h)
@@ -544,6 +545,7 @@ func mergeSeries(res *stats.Results, segs []*results.SegmentResults, offsets []i
 			dst.Attempts += src.Attempts
 			dst.Connects += src.Connects
 			dst.Failures += src.Failures
+			dst.Intended += src.Intended
 			for j, v := range src.Closes {
 				if j < len(cols) && cols[j] >= 0 {
 					dst.Closes[cols[j]] += v
@@ -604,26 +606,9 @@ func mergeEvents(res *stats.Results, segs []*results.SegmentResults, offsets []i
 		end := start.Add(ref.ev.Settle)
 		for _, p := range parts {
 			e := p.ev
-			ev.Affected += e.Affected
-			ev.Reconnected += e.Reconnected
-			ev.Attempts += e.Attempts
-			for reason, v := range e.FailedAttempts {
-				ev.FailedAttempts[reason] += v
-			}
 			shift := wallStart(p).Sub(start)
 			most = max(most, shift, -shift)
-			addShifted(ev.ReconnectAt, e.ReconnectAt, shift)
-			if e.CloseAt != nil {
-				if ev.CloseAt == nil {
-					ev.CloseAt = stats.NewHistogram()
-				}
-				addShifted(ev.CloseAt, e.CloseAt, shift)
-			}
-			for i, v := range e.AttemptSeries.Counts {
-				if v != 0 {
-					ev.AttemptSeries.Add(min(e.AttemptSeries.From+i+offsets[p.k], last), v)
-				}
-			}
+			addEventPart(&ev, e, shift, offsets[p.k], last)
 			if detected {
 				end = maxTime(end, wallStart(p).Add(e.Settle))
 				if e.Node != ev.Node {
@@ -643,6 +628,41 @@ func mergeEvents(res *stats.Results, segs []*results.SegmentResults, offsets []i
 // buckets counts at its highest equivalent value plus d, clamped to the
 // histogram's range, as timeToShare reads a bucket. With d = 0 it is an
 // exact merge; otherwise each value keeps 3 significant digits.
+// addEventPart adds to ev what one segment recorded of it, e, whose start
+// was shift after ev's and whose series start offset buckets after the
+// merged series' (a bucket past last counts in last).
+func addEventPart(ev, e *stats.EventReport, shift time.Duration, offset, last int) {
+	ev.Affected += e.Affected
+	ev.Reconnected += e.Reconnected
+	ev.Attempts += e.Attempts
+	ev.FirstAttempts += e.FirstAttempts
+	ev.Breakdown.Merge(e.Breakdown)
+	for reason, v := range e.FailedAttempts {
+		ev.FailedAttempts[reason] += v
+	}
+	addShifted(ev.ReconnectAt, e.ReconnectAt, shift)
+	if e.CloseAt != nil {
+		if ev.CloseAt == nil {
+			ev.CloseAt = stats.NewHistogram()
+		}
+		addShifted(ev.CloseAt, e.CloseAt, shift)
+	}
+	if e.DialLag != nil {
+		// A duration, not an offset from the event's start: no shift.
+		if ev.DialLag == nil {
+			ev.DialLag = stats.NewHistogram()
+		}
+		ev.DialLag.Merge(e.DialLag)
+	}
+	for _, s := range []struct{ dst, src *stats.BucketCounts }{{&ev.AttemptSeries, &e.AttemptSeries}, {&ev.IntendedSeries, &e.IntendedSeries}} {
+		for i, v := range s.src.Counts {
+			if v != 0 {
+				s.dst.Add(min(s.src.From+i+offset, last), v)
+			}
+		}
+	}
+}
+
 func addShifted(dst, src *hdrhistogram.Histogram, d time.Duration) {
 	if src == nil {
 		return

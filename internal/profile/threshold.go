@@ -54,7 +54,7 @@ func (t Threshold) Holds(value float64) bool {
 }
 
 var (
-	latencyMetrics = []string{"connect", "reconnect", "recovery", "message_rtt"}
+	latencyMetrics = []string{"connect", "reconnect", "recovery", "message_rtt", "dial_lag"}
 	latencyStats   = []string{"min", "mean", "p50", "p90", "p99", "p999", "max"}
 	eventDurations = []string{"t50", "t90", "t99", "t100"}
 	eventNumbers   = []string{"affected", "reconnected", "never_reconnected", "peak_attempt_rate",

@@ -36,6 +36,12 @@ func WriteText(w io.Writer, s *results.Summary, dir string) error {
 		c.Reconnects, s.PeakConnected, c.MessagesSent, c.MessagesReceived)
 
 	writeLatencyTable(&b, &s.LatencyMS)
+	if rb := &s.ReconnectBreakdown; rb.Reconnects > 0 {
+		fmt.Fprintf(&b, "mean reconnect: %s\n", breakdownText(rb))
+	}
+	if w := GeneratorWarning(s); w != "" {
+		fmt.Fprintf(&b, "GENERATOR-LIMITED: %s\n", w)
+	}
 
 	if len(s.Events) > 0 {
 		b.WriteString("events\n")
@@ -151,9 +157,13 @@ func writeEvent(b *strings.Builder, e *results.EventSummary) {
 	if e.HerdFactor > 0 {
 		herd = fmt.Sprintf("×%.1f", e.HerdFactor)
 	}
-	fmt.Fprintf(b, ", t50 %s t90 %s t99 %s t100 %s, peak %.0f/s, herd %s",
+	fmt.Fprintf(b, ", t50 %s t90 %s t99 %s t100 %s, peak %.0f/s",
 		optional(e.T50S, 2, "s"), optional(e.T90S, 2, "s"), optional(e.T99S, 2, "s"), optional(e.T100S, 2, "s"),
-		e.PeakAttemptRate, herd)
+		e.PeakAttemptRate)
+	if e.FirstAttempts > 0 {
+		fmt.Fprintf(b, " (intended %.0f/s)", e.IntendedPeakAttemptRate)
+	}
+	fmt.Fprintf(b, ", herd %s", herd)
 	if len(e.FailedAttempts) > 0 {
 		fmt.Fprintf(b, ", failed %s", countsText(e.FailedAttempts))
 	}
@@ -166,6 +176,7 @@ func writeEvent(b *strings.Builder, e *results.EventSummary) {
 		fmt.Fprintf(b, ", frozen %d, noticed in %s", e.Frozen, noticedText(e))
 	}
 	b.WriteByte('\n')
+	writeEventGenerator(b, e)
 	if h := e.Hook; h != nil {
 		what := "ok"
 		switch {

@@ -70,6 +70,11 @@ func writeHistograms(w io.Writer, r *stats.Results) error {
 		if err := interval(e.ReconnectAt, EventTag(e.Index)); err != nil {
 			return err
 		}
+		if e.DialLag != nil {
+			if err := interval(e.DialLag, LagTag(e.Index)); err != nil {
+				return err
+			}
+		}
 		if e.CloseAt == nil {
 			continue
 		}
@@ -86,6 +91,10 @@ func EventTag(i int) string { return fmt.Sprintf("event%d_reconnect_at", i) }
 // CloseTag is the histograms.hlog tag of planned chaos event i's close
 // offsets: how long after its start each of its clients saw its close.
 func CloseTag(i int) string { return fmt.Sprintf("event%d_close_at", i) }
+
+// LagTag is the histograms.hlog tag of chaos event i's dial lag: how late
+// the generator started its clients' attempts.
+func LagTag(i int) string { return fmt.Sprintf("event%d_dial_lag", i) }
 
 // floorSecond rounds a Unix time in milliseconds down to a whole second.
 func floorSecond(ms int64) int64 {

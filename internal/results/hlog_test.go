@@ -67,14 +67,19 @@ func TestHistogramLogMatchesSummary(t *testing.T) {
 			for _, m := range stats.Metrics {
 				want = append(want, m.String())
 			}
+			at := map[int]int{} // event → its reconnect_at interval
 			for _, e := range run.Results.Events {
+				at[e.Index] = len(want)
 				want = append(want, EventTag(e.Index))
+				if e.DialLag != nil {
+					want = append(want, LagTag(e.Index))
+				}
 			}
 			if !slices.Equal(tags, want) {
-				t.Fatalf("tags %q, want %q (one per metric, then one per event, in order)", tags, want)
+				t.Fatalf("tags %q, want %q (one per metric, then per event its reconnects and its dial lag, in order)", tags, want)
 			}
-			for i, e := range run.Results.Events {
-				h := logged[len(stats.Metrics)+i]
+			for _, e := range run.Results.Events {
+				h := logged[at[e.Index]]
 				if !h.Equals(e.ReconnectAt) || h.TotalCount() != e.Reconnected {
 					t.Errorf("event %d: hlog has %d reconnects, run %d, or the histograms differ", e.Index, h.TotalCount(), e.Reconnected)
 				}

@@ -106,6 +106,8 @@ type segmentFile struct {
 	// the imbalance.
 	ImbalanceGauges []string       `json:"imbalance_gauges"`
 	Events          []segmentEvent `json:"events"`
+	// Breakdown sums the parts of every reconnect of the segment, in ns.
+	Breakdown segmentBreakdown `json:"breakdown"`
 }
 
 // segmentEvent is what the herd analysis of an event reads beyond its
@@ -120,6 +122,33 @@ type segmentEvent struct {
 	// bucket AttemptsFrom on.
 	AttemptsFrom  int     `json:"attempts_from"`
 	AttemptSeries []int64 `json:"attempt_series"`
+	// FirstAttempts are the attempts its clients meant after their closes;
+	// IntendedSeries counts them per bucket of their intended start, from
+	// bucket IntendedFrom on.
+	FirstAttempts  int64   `json:"first_attempts"`
+	IntendedFrom   int     `json:"intended_from"`
+	IntendedSeries []int64 `json:"intended_series"`
+	// Breakdown sums the parts of its reconnects, in ns.
+	Breakdown segmentBreakdown `json:"breakdown"`
+}
+
+// segmentBreakdown is a stats.Breakdown in segment.json, exact.
+type segmentBreakdown struct {
+	Reconnects  int64 `json:"reconnects"`
+	BackoffNS   int64 `json:"backoff_ns"`
+	LagNS       int64 `json:"lag_ns"`
+	FailedNS    int64 `json:"failed_ns"`
+	HandshakeNS int64 `json:"handshake_ns"`
+}
+
+func toSegmentBreakdown(b stats.Breakdown) segmentBreakdown {
+	return segmentBreakdown{Reconnects: b.Reconnects, BackoffNS: int64(b.Backoff), LagNS: int64(b.Lag),
+		FailedNS: int64(b.Failed), HandshakeNS: int64(b.Handshake)}
+}
+
+func (b segmentBreakdown) stats() stats.Breakdown {
+	return stats.Breakdown{Reconnects: b.Reconnects, Backoff: time.Duration(b.BackoffNS), Lag: time.Duration(b.LagNS),
+		Failed: time.Duration(b.FailedNS), Handshake: time.Duration(b.HandshakeNS)}
 }
 
 // writeSegmentJSON writes segment.json for the segment seg of the run r.
@@ -127,7 +156,7 @@ func writeSegmentJSON(w io.Writer, seg *Segment, r *stats.Results) error {
 	f := segmentFile{
 		Schema: SegmentSchema, Index: seg.Index, Count: seg.Count, Chaos: seg.Chaos, Clients: seg.Clients,
 		StartedAt: r.Started.UTC(), ElapsedNS: int64(r.Elapsed), BucketWidthNS: int64(r.BucketWidth),
-		ImbalanceGauges: []string{}, Events: []segmentEvent{},
+		ImbalanceGauges: []string{}, Events: []segmentEvent{}, Breakdown: toSegmentBreakdown(r.Breakdown),
 	}
 	if !seg.StartAt.IsZero() {
 		t := seg.StartAt.UTC()
@@ -143,6 +172,8 @@ func writeSegmentJSON(w io.Writer, seg *Segment, r *stats.Results) error {
 		f.Events = append(f.Events, segmentEvent{
 			Index: e.Index, StartNS: int64(e.At), PlannedNS: int64(e.PlannedAt), SettleNS: int64(e.Settle),
 			Attempts: e.Attempts, AttemptsFrom: e.AttemptSeries.From, AttemptSeries: append([]int64{}, e.AttemptSeries.Counts...),
+			FirstAttempts: e.FirstAttempts, IntendedFrom: e.IntendedSeries.From, IntendedSeries: append([]int64{}, e.IntendedSeries.Counts...),
+			Breakdown: toSegmentBreakdown(e.Breakdown),
 		})
 	}
 	// Compact: an event's attempt series has a number per bucket.
@@ -229,7 +260,7 @@ func (f *segmentFile) check() error {
 		return errors.New("no started_at")
 	}
 	for _, e := range f.Events {
-		if e.AttemptsFrom < 0 || e.StartNS < 0 || e.SettleNS < 0 {
+		if e.AttemptsFrom < 0 || e.IntendedFrom < 0 || e.StartNS < 0 || e.SettleNS < 0 {
 			return fmt.Errorf("event %d: negative offsets", e.Index)
 		}
 	}
@@ -279,6 +310,7 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 		res.Detect = &stats.DetectReport{Gap: time.Duration(math.Round(d.GapS * 1e9)), MinCloses: d.MinCloses,
 			DroppedBursts: d.DroppedBursts, DroppedCloses: d.DroppedCloses, Unattributed: d.UnattributedCloses}
 	}
+	res.Breakdown = f.Breakdown.stats()
 	records := make(map[int]*segmentEvent, len(f.Events))
 	for i := range f.Events {
 		records[f.Events[i].Index] = &f.Events[i]
@@ -300,6 +332,10 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 			Attempts:      rec.Attempts,
 			AttemptSeries: stats.BucketCounts{From: rec.AttemptsFrom, Counts: append([]int64(nil), rec.AttemptSeries...)},
 			PlannedAt:     time.Duration(rec.PlannedNS), Settle: time.Duration(rec.SettleNS),
+			FirstAttempts:  rec.FirstAttempts,
+			IntendedSeries: stats.BucketCounts{From: rec.IntendedFrom, Counts: append([]int64(nil), rec.IntendedSeries...)},
+			DialLag:        rs.Histogram(LagTag(se.Index)),
+			Breakdown:      rec.Breakdown.stats(),
 		}
 		if se.Node != nil {
 			ev.Node = *se.Node
@@ -319,7 +355,13 @@ func (s *series) toBuckets(res *stats.Results) error {
 		return fmt.Errorf("the header does not start with %s", strings.Join(fixed, ","))
 	}
 	var closeCols, gaugeCols []string
-	for _, name := range s.header[len(fixed):] {
+	rest := s.header[len(fixed):]
+	// Written since the intended herd was measured; older results lack it.
+	hasIntended := len(rest) > 0 && rest[0] == IntendedColumn
+	if hasIntended {
+		rest = rest[1:]
+	}
+	for _, name := range rest {
 		rest, ok := strings.CutPrefix(name, "closes_")
 		switch {
 		case ok && len(gaugeCols) == 0 && rest == "other":
@@ -354,6 +396,11 @@ func (s *series) toBuckets(res *stats.Results) error {
 			v    *int64
 		}{{"connected", &row.Connected}, {"attempts", &row.Attempts}, {"connects", &row.Connects}, {"failures", &row.Failures}} {
 			if *c.v, err = count(c.name, b); err != nil {
+				return err
+			}
+		}
+		if hasIntended {
+			if row.Intended, err = count(IntendedColumn, b); err != nil {
 				return err
 			}
 		}

@@ -74,7 +74,10 @@ func TestSegmentRoundTrip(t *testing.T) {
 		if (g.CloseAt == nil) != (w.CloseAt == nil) || w.CloseAt != nil && !reflect.DeepEqual(g.CloseAt.Distribution(), w.CloseAt.Distribution()) {
 			t.Errorf("event %d: close offsets differ", i)
 		}
-		g.ReconnectAt, w.ReconnectAt, g.CloseAt, w.CloseAt = nil, nil, nil, nil
+		if (g.DialLag == nil) != (w.DialLag == nil) || w.DialLag != nil && !reflect.DeepEqual(g.DialLag.Distribution(), w.DialLag.Distribution()) {
+			t.Errorf("event %d: dial lag differs", i)
+		}
+		g.ReconnectAt, w.ReconnectAt, g.CloseAt, w.CloseAt, g.DialLag, w.DialLag = nil, nil, nil, nil, nil, nil
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("event %d read back:\n got %+v\nwant %+v", i, g, w)
 		}

@@ -50,6 +50,34 @@ type Summary struct {
 	// Simulated marks results wsstorm simulate computed, with the model it
 	// used; only in its results.
 	Simulated *Simulated `json:"simulated,omitempty"`
+	// ReconnectBreakdown takes the run's reconnects apart.
+	ReconnectBreakdown BreakdownSummary `json:"reconnect_breakdown"`
+	// GeneratorLimited says the load generator shaped what the run
+	// measured (its dial lag passed the bound), with the figures; absent
+	// when it did not.
+	GeneratorLimited *GeneratorSummary `json:"generator_limited,omitempty"`
+}
+
+// BreakdownSummary takes reconnect latency apart (stats.ReconnectParts):
+// the mean per reconnect of each part, in milliseconds rounded to 3
+// decimals. The parts add up to the mean reconnect latency: the backoffs
+// the clients chose (a server's Retry-After included), the generator's dial
+// lag, the failed attempts, and the final handshake.
+type BreakdownSummary struct {
+	Reconnects       int64   `json:"reconnects"`
+	BackoffMS        float64 `json:"backoff_ms"`
+	DialLagMS        float64 `json:"dial_lag_ms"`
+	FailedAttemptsMS float64 `json:"failed_attempts_ms"`
+	HandshakeMS      float64 `json:"handshake_ms"`
+}
+
+// GeneratorSummary is the verdict on a generator that shaped the run: the
+// p99 of its dial lag over the run and the bound it passed (stats.LagBoundOf
+// the reconnect p99), and the events whose own lag passed theirs.
+type GeneratorSummary struct {
+	DialLagP99MS float64 `json:"dial_lag_p99_ms"`
+	BoundMS      float64 `json:"bound_ms"`
+	Events       []int   `json:"events"`
 }
 
 // Threshold is one judged threshold of the profile: the expression, the
@@ -105,6 +133,7 @@ type Latencies struct {
 	Reconnect  LatencySummary `json:"reconnect"`
 	Recovery   LatencySummary `json:"recovery"`
 	MessageRTT LatencySummary `json:"message_rtt"`
+	DialLag    LatencySummary `json:"dial_lag"`
 }
 
 // Of returns the summary of metric m, or nil for an unknown metric.
@@ -118,6 +147,8 @@ func (l *Latencies) Of(m stats.Metric) *LatencySummary {
 		return &l.Recovery
 	case stats.MessageRTT:
 		return &l.MessageRTT
+	case stats.DialLag:
+		return &l.DialLag
 	}
 	return nil
 }
@@ -178,6 +209,21 @@ type EventSummary struct {
 	// Hook is what the restart hook of an external target's node did; nil
 	// for the embedded target and the proxy.
 	Hook *HookResult `json:"hook,omitempty"`
+	// FirstAttempts counts the attempts its clients meant after their
+	// closes (retries after failures left out), and
+	// IntendedPeakAttemptRate is their peak per second by when the clients
+	// meant them: the herd the clients intended, beside PeakAttemptRate,
+	// the herd the generator achieved.
+	FirstAttempts           int64   `json:"first_attempts"`
+	IntendedPeakAttemptRate float64 `json:"intended_peak_attempt_rate"`
+	// DialLagMS is the dial lag of its clients' attempts; absent when they
+	// made none.
+	DialLagMS *LatencySummary `json:"dial_lag_ms,omitempty"`
+	// DialLagBoundMS is the bound its dial lag p99 is judged by
+	// (stats.LagBoundOf its t99), and GeneratorLimited says the p99 passed it.
+	DialLagBoundMS     float64          `json:"dial_lag_bound_ms"`
+	GeneratorLimited   bool             `json:"generator_limited"`
+	ReconnectBreakdown BreakdownSummary `json:"reconnect_breakdown"`
 }
 
 // HookResult is one restart hook's run, secrets redacted.
@@ -260,6 +306,8 @@ func BuildSummary(run *Run, p *RunProfile) *Summary {
 		for _, m := range stats.Metrics {
 			*s.LatencyMS.Of(m) = latencySummary(r.Histogram(m))
 		}
+		s.ReconnectBreakdown = breakdownSummary(r.Breakdown)
+		s.GeneratorLimited = generatorSummary(&r.Generator)
 		for i := range r.Events {
 			e := eventSummary(&r.Events[i])
 			if h := run.Hooks[e.Index]; h != nil {
@@ -375,12 +423,44 @@ func eventSummary(e *stats.EventReport) EventSummary {
 		d := latencySummary(e.CloseAt)
 		out.DetectionMS = &d
 	}
+	out.FirstAttempts = e.FirstAttempts
+	out.IntendedPeakAttemptRate = Round(e.IntendedPeakRate, 1)
+	if e.DialLag != nil {
+		d := latencySummary(e.DialLag)
+		out.DialLagMS = &d
+	}
+	out.DialLagBoundMS = millis(e.LagBound)
+	out.GeneratorLimited = e.GeneratorLimited
+	out.ReconnectBreakdown = breakdownSummary(e.Breakdown)
 	if e.Node >= 0 {
 		node := e.Node
 		out.Node = &node
 	}
 	return out
 }
+
+// breakdownSummary is b as means per reconnect.
+func breakdownSummary(b stats.Breakdown) BreakdownSummary {
+	out := BreakdownSummary{Reconnects: b.Reconnects}
+	if b.Reconnects == 0 {
+		return out
+	}
+	mean := func(d time.Duration) float64 { return millis(d / time.Duration(b.Reconnects)) }
+	out.BackoffMS, out.DialLagMS = mean(b.Backoff), mean(b.Lag)
+	out.FailedAttemptsMS, out.HandshakeMS = mean(b.Failed), mean(b.Handshake)
+	return out
+}
+
+// generatorSummary is v in summary.json: nil unless the generator shaped
+// the run.
+func generatorSummary(v *stats.GeneratorVerdict) *GeneratorSummary {
+	if !v.Limited {
+		return nil
+	}
+	return &GeneratorSummary{DialLagP99MS: millis(v.LagP99), BoundMS: millis(v.Bound), Events: append([]int{}, v.Events...)}
+}
+
+func millis(d time.Duration) float64 { return Round(float64(d)/1e6, 3) }
 
 // MicrosToMillis converts a histogram value (µs) to milliseconds as the
 // summary gives them: rounded to 3 decimals, whole microseconds.

@@ -54,15 +54,17 @@ func TestSummaryJSONLayout(t *testing.T) {
 		want []string
 	}{
 		{"top level", data, []string{"schema", "profile", "insecure_skip_verify", "seed", "started_at", "duration_s", "interrupted", "passed",
-			"clients", "peak_connected", "counters", "latency_ms", "events", "thresholds", "target"}},
+			"clients", "peak_connected", "counters", "latency_ms", "events", "thresholds", "target", "reconnect_breakdown"}},
 		{"profile", doc["profile"], []string{"name", "path", "sha256", "overrides"}},
 		{"counters", doc["counters"], []string{"connect_attempts", "connects", "connect_failures", "closes",
 			"client_closes", "reconnects", "gave_up", "messages_sent", "messages_received"}},
-		{"latency_ms", doc["latency_ms"], []string{"connect", "reconnect", "recovery", "message_rtt"}},
+		{"latency_ms", doc["latency_ms"], []string{"connect", "reconnect", "recovery", "message_rtt", "dial_lag"}},
 		{"latency", latency["connect"], []string{"count", "min", "mean", "p50", "p90", "p99", "p999", "max"}},
 		{"event", events[0], []string{"index", "at_s", "action", "node", "code", "affected", "reconnected",
 			"never_reconnected", "t50_s", "t90_s", "t99_s", "t100_s", "peak_attempt_rate", "mean_attempt_rate",
-			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after", "reconnect_expected", "failed"}},
+			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after", "reconnect_expected", "failed",
+			"first_attempts", "intended_peak_attempt_rate", "dial_lag_ms", "dial_lag_bound_ms", "generator_limited", "reconnect_breakdown"}},
+		{"reconnect_breakdown", doc["reconnect_breakdown"], []string{"reconnects", "backoff_ms", "dial_lag_ms", "failed_attempts_ms", "handshake_ms"}},
 		{"target", doc["target"], []string{"nodes", "imbalance_end"}},
 	}
 	for _, tt := range tests {
@@ -108,7 +110,10 @@ func TestSummaryJSONValues(t *testing.T) {
 			"reconnect":   map[string]any{"count": 1000.0, "min": 1.5, "mean": 11.397, "p50": 1.5, "p90": 1.5, "p99": 1.5, "p999": 4952.063, "max": 4952.063},
 			"recovery":    map[string]any{"count": 0.0, "min": nil, "mean": nil, "p50": nil, "p90": nil, "p99": nil, "p999": nil, "max": nil},
 			"message_rtt": map[string]any{"count": 1.0, "min": 0.25, "mean": 0.25, "p50": 0.25, "p90": 0.25, "p99": 0.25, "p999": 0.25, "max": 0.25},
+			// 8,000 µs lies in a bucket 4 µs wide: [8,000, 8,003].
+			"dial_lag": map[string]any{"count": 2000.0, "min": 0.12, "mean": 0.159, "p50": 0.12, "p90": 0.12, "p99": 0.12, "p999": 8.003, "max": 8.003},
 		},
+		"reconnect_breakdown": map[string]any{"reconnects": 998.0, "backoff_ms": 1.2, "dial_lag_ms": 0.15, "failed_attempts_ms": 0.0, "handshake_ms": 0.15},
 		"events": []any{
 			map[string]any{
 				"index": 0.0, "at_s": 10.0, "action": "rolling_restart", "node": 0.0, "code": 1012.0,
@@ -116,6 +121,10 @@ func TestSummaryJSONValues(t *testing.T) {
 				"t50_s": 3.022, "t90_s": 4.1, "t99_s": 4.95, "t100_s": 5.01,
 				"peak_attempt_rate": 412.0, "mean_attempt_rate": 196.1, "herd_factor": 2.1, "attempts_per_client": 1.022,
 				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023, "reconnect_expected": true, "failed": false,
+				"first_attempts": 667.0, "intended_peak_attempt_rate": 6070.0,
+				"dial_lag_ms":       map[string]any{"count": 682.0, "min": 3.0, "mean": 3.782, "p50": 3.001, "p90": 9.503, "p99": 9.503, "p999": 9.503, "max": 9.503},
+				"dial_lag_bound_ms": 247.5, "generator_limited": false,
+				"reconnect_breakdown": map[string]any{"reconnects": 667.0, "backoff_ms": 2900.0, "dial_lag_ms": 4.0, "failed_attempts_ms": 1.124, "handshake_ms": 1.5},
 			},
 			map[string]any{
 				"index": 1.0, "at_s": 38.0, "action": "close", "node": nil, "code": 1000.0,
@@ -123,6 +132,8 @@ func TestSummaryJSONValues(t *testing.T) {
 				"t50_s": nil, "t90_s": nil, "t99_s": nil, "t100_s": nil,
 				"peak_attempt_rate": 0.0, "mean_attempt_rate": 0.0, "herd_factor": 0.0, "attempts_per_client": 0.0,
 				"failed_attempts": map[string]any{}, "imbalance_after": nil, "reconnect_expected": false, "failed": false,
+				"first_attempts": 0.0, "intended_peak_attempt_rate": 0.0, "dial_lag_bound_ms": 0.0, "generator_limited": false,
+				"reconnect_breakdown": map[string]any{"reconnects": 0.0, "backoff_ms": 0.0, "dial_lag_ms": 0.0, "failed_attempts_ms": 0.0, "handshake_ms": 0.0},
 			},
 		},
 		"thresholds": []any{map[string]any{"expr": "reconnect.p99 < 5s", "value": 1.5, "unit": "ms", "ok": true}},

@@ -8,13 +8,18 @@ import (
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
+// IntendedColumn is the timeseries.csv column of the attempts the clients
+// meant to start in each bucket; results written before it existed lack it.
+const IntendedColumn = "intended_attempts"
+
 // writeTimeseries writes one CSV row per time-series bucket: t_s (the
-// bucket's start in seconds), connected, attempts, connects, failures, then
-// closes_<code> for each close code seen, then one column per gauge (e.g.
-// connections per node). A gauge with no sample in a bucket is an empty cell.
+// bucket's start in seconds), connected, attempts, connects, failures,
+// intended_attempts (stats.Bucket.Intended), then closes_<code> for each
+// close code seen, then one column per gauge (e.g. connections per node). A
+// gauge with no sample in a bucket is an empty cell.
 func writeTimeseries(w io.Writer, r *stats.Results) error {
 	cw := csv.NewWriter(w)
-	header := []string{"t_s", "connected", "attempts", "connects", "failures"}
+	header := []string{"t_s", "connected", "attempts", "connects", "failures", IntendedColumn}
 	for _, code := range r.CloseCodes {
 		if code == stats.OtherCodes {
 			header = append(header, "closes_other")
@@ -35,6 +40,7 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 			strconv.FormatInt(b.Attempts, 10),
 			strconv.FormatInt(b.Connects, 10),
 			strconv.FormatInt(b.Failures, 10),
+			strconv.FormatInt(b.Intended, 10),
 		)
 		for i := range r.CloseCodes {
 			var n int64 // a bucket recorded before a code was first seen has no cell for it

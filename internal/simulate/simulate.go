@@ -151,6 +151,14 @@ type client struct {
 	// stalled says the current one waits.
 	stalls  uint32
 	stalled bool
+	// first says the next attempt is one the client means (its first since
+	// its start, a close or a session it ended), not a retry after a
+	// failure: the intended herd counts it.
+	first bool
+	// backoff and lag sum the backoffs the client chose and the time it
+	// waited for a dial slot since its close: with the final handshake
+	// they take its reconnect apart, and failed attempts are the rest.
+	backoff, lag int64
 }
 
 // node is one server of the modeled target.
@@ -403,7 +411,10 @@ func (s *sim) run(ctx context.Context) (interrupted bool) {
 func (s *sim) handle(e event) {
 	id := int(e.id)
 	switch e.kind {
-	case evStart, evWake:
+	case evStart:
+		s.clients[id].first = true // its ramp slot: an attempt it means
+		s.attempt(id)
+	case evWake:
 		s.attempt(id)
 	case evArrive:
 		s.arrive(id)
@@ -466,6 +477,9 @@ func (s *sim) attempt(id int) {
 		c.rng = fleet.ClientRand(s.p.Seed, id)
 	}
 	c.retry.Attempt()
+	// Until the dial starts, attemptAt is when the client meant to start
+	// it: timers fire on time here, so only a dial slot makes it late.
+	c.attemptAt = s.now
 	if s.dialing >= s.maxDialing {
 		c.state = queued
 		s.waiting = append(s.waiting, int32(id))
@@ -479,8 +493,11 @@ func (s *sim) dial(id int) {
 	c := &s.clients[id]
 	s.dialing++
 	c.state = dialing
+	intended := c.attemptAt
+	c.lag += s.now - intended
 	c.attemptAt = s.now
-	s.shards[id].Attempt(s.at(s.now), int(c.event))
+	s.shards[id].Attempt(s.at(intended), s.at(s.now), int(c.event), c.first)
+	c.first = false
 	wire := s.net.draw(s.rng)
 	out := wire / 2
 	c.back = wire - out
@@ -606,7 +623,7 @@ func (s *sim) response(id int) {
 	if c.out == outOK {
 		sh.Connect(t, time.Duration(s.now-c.attemptAt))
 		if c.recovering {
-			sh.Reconnected(t, s.at(c.closedAt), int(c.event))
+			sh.Reconnected(t, s.at(c.closedAt), int(c.event), c.parts(s.now))
 			// The embedded target's welcome comes with the handshake.
 			sh.Recovered(time.Duration(s.now - c.down))
 			c.down = -1
@@ -637,8 +654,22 @@ func (s *sim) response(id int) {
 		c.state = done
 		return
 	}
+	c.backoff += int64(wait)
 	c.state = idle
 	s.schedule(s.now+int64(wait), id, evWake, 0)
+}
+
+// parts takes apart the reconnect of a client whose handshake completed at
+// now: the failed attempts are what the backoffs, the dial slot waits and
+// the last handshake leave of it.
+func (c *client) parts(now int64) stats.ReconnectParts {
+	hs := now - c.attemptAt
+	return stats.ReconnectParts{
+		Backoff:   time.Duration(c.backoff),
+		Lag:       time.Duration(c.lag),
+		Failed:    time.Duration(now - c.closedAt - c.backoff - c.lag - hs),
+		Handshake: time.Duration(hs),
+	}
 }
 
 // detach takes a client's connection out of its node's open ones.
@@ -682,6 +713,7 @@ func (s *sim) closeObserved(id int) {
 		c.state = done
 		return
 	}
+	c.first, c.backoff, c.lag = true, int64(wait), 0
 	c.state = idle
 	s.schedule(s.now+int64(wait), id, evWake, 0)
 }
@@ -691,7 +723,7 @@ func (s *sim) clientEnded(id int) {
 	c := &s.clients[id]
 	s.detach(c)
 	s.shards[id].ClientClose(s.at(s.now))
-	c.down = -1
+	c.down, c.first = -1, true
 	c.state = idle
 	s.schedule(s.now+s.pause, id, evWake, 0)
 }

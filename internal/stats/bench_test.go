@@ -27,11 +27,11 @@ func BenchmarkRecordReconnect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Close(now, 1012, 0)
-		s.Attempt(now, 0)
+		s.Attempt(now, now, 0, false)
 		s.Failure(now, HTTPStatus(503), 0)
-		s.Attempt(now, 0)
+		s.Attempt(now, now, 0, false)
 		s.Connect(now, time.Millisecond)
-		s.Reconnected(now, start, 0)
+		s.Reconnected(now, start, 0, ReconnectParts{})
 		s.Recovered(2 * time.Millisecond)
 	}
 }

@@ -26,9 +26,9 @@ func closeClient(r *Recorder, id int, t time.Time, code, node int) int {
 // reconnectClient records client id coming back at t after a close at closed.
 func reconnectClient(r *Recorder, id int, t, closed time.Time, ev int) {
 	s := r.Shard(id)
-	s.Attempt(t, ev)
+	s.Attempt(t, t, ev, false)
 	s.Connect(t, time.Millisecond)
-	s.Reconnected(t, closed, ev)
+	s.Reconnected(t, closed, ev, ReconnectParts{})
 }
 
 // TestDetectThreeBursts: three bursts of 1012 closes, further apart than
@@ -350,9 +350,9 @@ func TestDetectedRecordingDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		ev := r.Attribute(now, 1012, 0)
 		s.Close(now, 1012, ev)
-		s.Attempt(now, ev)
+		s.Attempt(now, now, ev, false)
 		s.Failure(now, HTTPStatus(503), ev)
-		s.Reconnected(now.Add(time.Millisecond), now, ev)
+		s.Reconnected(now.Add(time.Millisecond), now, ev, ReconnectParts{})
 	})
 	if allocs != 0 {
 		t.Fatalf("recording a detected event allocates %v times per round, want 0", allocs)

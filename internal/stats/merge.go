@@ -54,6 +54,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}
 	}
 	res.Events = sum.reports(r.spans(elapsed, bursts, sum.events, res.Detect))
+	res.Breakdown = sum.parts
 	res.Analyze()
 	return res
 }
@@ -82,6 +83,8 @@ type shardSum struct {
 	closeCols [][]int64   // by column, by bucket
 	events    []shardEvent
 	evSeries  []BucketCounts // attempts of each event's clients per bucket
+	intended  []BucketCounts // first attempts of each event's clients per intended bucket
+	parts     Breakdown      // of every reconnect
 }
 
 func newShardSum(n int, codes []int, slots int) *shardSum {
@@ -92,6 +95,7 @@ func newShardSum(n int, codes []int, slots int) *shardSum {
 		closeCols: make([][]int64, len(codes)),
 		events:    make([]shardEvent, slots),
 		evSeries:  make([]BucketCounts, slots),
+		intended:  make([]BucketCounts, slots),
 	}
 	for j, code := range codes {
 		sum.column[code] = j
@@ -109,6 +113,7 @@ func (sum *shardSum) add(s *Shard) {
 		sb.connects += s.series[b].connects
 		sb.failures += s.series[b].failures
 		sb.connDelta += s.series[b].connDelta
+		sb.intended += s.series[b].intended
 	}
 	for code, cs := range s.closeSeries {
 		j, ok := sum.column[code]
@@ -120,11 +125,20 @@ func (sum *shardSum) add(s *Shard) {
 		dst := sum.closeCols[j]
 		cs.each(func(b int, v int32) { dst[min(b, n-1)] += int64(v) })
 	}
+	sum.parts.Merge(s.parts)
 	for e := range min(len(s.events), len(sum.events)) {
 		src, dst := &s.events[e], &sum.events[e]
 		dst.affected += src.affected
 		dst.reconnected += src.reconnected
 		dst.attempts += src.attempts
+		dst.firstAttempts += src.firstAttempts
+		dst.parts.Merge(src.parts)
+		dst.dialLag = mergeInto(dst.dialLag, src.dialLag)
+		src.intended.each(func(b int, v int32) {
+			if v != 0 {
+				sum.intended[e].Add(min(b, n-1), int64(v))
+			}
+		})
 		dst.pending = append(dst.pending, src.pending...)
 		dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
 		dst.reconnectAt = mergeInto(dst.reconnectAt, src.reconnectAt)
@@ -178,6 +192,7 @@ func (sum *shardSum) rows(width time.Duration, gauges [][]int64) []Bucket {
 			Attempts:  int64(sum.series[b].attempts),
 			Connects:  int64(sum.series[b].connects),
 			Failures:  int64(sum.series[b].failures),
+			Intended:  int64(sum.series[b].intended),
 			Closes:    make([]int64, len(sum.closeCols)),
 		}
 		for j := range sum.closeCols {
@@ -231,6 +246,8 @@ func (sum *shardSum) reports(spans []eventSpan) []EventReport {
 		ev := sp.EventReport
 		ev.Affected, ev.Reconnected, ev.Attempts = e.affected, e.reconnected, e.attempts
 		ev.AttemptSeries = sum.evSeries[sp.slot]
+		ev.FirstAttempts, ev.IntendedSeries = e.firstAttempts, sum.intended[sp.slot]
+		ev.DialLag, ev.Breakdown = e.dialLag, e.parts
 		ev.FailedAttempts = make(map[string]int64, len(e.failures))
 		for reason, v := range e.failures {
 			ev.FailedAttempts[reason.String()] += v
@@ -286,15 +303,18 @@ func SeriesCodes(closes map[int]int64) []int {
 }
 
 // Analyze computes each event's herd analysis — NeverReconnected, T50 to
-// T100, the attempt rates, HerdFactor, AttemptsPerClient and ImbalanceAfter
-// — from what its clients recorded (Affected, Reconnected, Attempts,
-// AttemptSeries, ReconnectAt, FailedAttempts), its place in the timeline
-// (At, PlannedAt, Settle) and the series. Recorder.Results calls it, and so
-// does the merge of a split run's segments: one computation for both.
+// T100, the attempt rates (achieved and intended), HerdFactor,
+// AttemptsPerClient, ImbalanceAfter and the lag verdict — from what its
+// clients recorded (Affected, Reconnected, Attempts, AttemptSeries,
+// IntendedSeries, ReconnectAt, DialLag, FailedAttempts), its place in the
+// timeline (At, PlannedAt, Settle) and the series, then the verdict on the
+// generator over the run. Recorder.Results calls it, and so does the merge
+// of a split run's segments: one computation for both.
 func (r *Results) Analyze() {
 	for i := range r.Events {
 		r.herd(&r.Events[i])
 	}
+	r.judgeGenerator()
 }
 
 func (r *Results) width() time.Duration {
@@ -349,6 +369,10 @@ func (r *Results) herd(ev *EventReport) {
 	}
 	if ev.Affected > 0 {
 		ev.AttemptsPerClient = float64(ev.Attempts) / float64(ev.Affected)
+	}
+	ev.IntendedPeakRate = 0
+	for _, v := range ev.IntendedSeries.Counts {
+		ev.IntendedPeakRate = max(ev.IntendedPeakRate, float64(v)/width.Seconds())
 	}
 	ev.ImbalanceAfter = r.imbalanceAfter(ev)
 }

@@ -34,14 +34,14 @@ func TestMergeAnalyzeFromRecords(t *testing.T) {
 		ev := r.Attribute(closed, 1012, 0)
 		s.Close(closed, 1012, ev)
 		try := closed.Add(time.Duration(i*i) * time.Millisecond)
-		s.Attempt(try, ev)
+		s.Attempt(try, try, ev, false)
 		if i%3 == 0 {
 			s.Failure(try, Refused, ev)
 			try = try.Add(300 * time.Millisecond)
-			s.Attempt(try, ev)
+			s.Attempt(try, try, ev, false)
 		}
 		s.Connect(try, time.Millisecond)
-		s.Reconnected(try, closed, ev)
+		s.Reconnected(try, closed, ev, ReconnectParts{})
 	}
 	for b := range 80 {
 		r.Sample(at(time.Duration(b)*100*time.Millisecond), []int64{int64(20 + b%5), 25})

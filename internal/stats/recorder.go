@@ -232,6 +232,7 @@ type Shard struct {
 	// addCounts.
 	counts   Counters
 	failures map[Reason]int64
+	parts    Breakdown // of every reconnect
 
 	// The series grow as the run goes on (amortized, so recording does not
 	// allocate in the steady state): memory follows the run's length, not
@@ -245,6 +246,9 @@ type Shard struct {
 
 type shardBucket struct {
 	attempts, connects, failures, connDelta int32
+	// intended counts the attempts the clients meant to start in the
+	// bucket (see Bucket.Intended).
+	intended int32
 }
 
 type shardEvent struct {
@@ -261,6 +265,13 @@ type shardEvent struct {
 	// attempts come in the minutes after it, not over the run.
 	attemptSeries sparseSeries
 	failures      map[Reason]int64 // nil until a failure
+	// firstAttempts counts the clients' first attempts after their closes,
+	// intended places them by their intended start, from the event's start
+	// bucket on (they are recorded when they happen, not in intended order).
+	firstAttempts int64
+	intended      sparseSeries
+	dialLag       *hdrhistogram.Histogram // nil until an attempt
+	parts         Breakdown
 }
 
 // sparseSeries counts per bucket from bucket base on: a series that starts
@@ -331,6 +342,20 @@ func (e *shardEvent) attempt(b int) {
 	e.attemptSeries.add(b)
 }
 
+// intend counts one first attempt of the event's clients, meant for
+// bucket b (-1: after the series), from the event's start bucket on.
+func (e *shardEvent) intend(r *Recorder, ev, b int) {
+	e.firstAttempts++
+	if b < 0 {
+		return
+	}
+	if e.intended.counts == nil {
+		start, _ := r.EventStarted(ev)
+		e.intended.base = r.bucket(r.start.Add(start))
+	}
+	e.intended.add(b)
+}
+
 // event returns the shard's record of event ev, growing the records to it
 // (a detected event's slot is known only once its burst starts), or nil.
 func (s *Shard) event(ev int) *shardEvent {
@@ -352,17 +377,33 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(us) // cannot fail: clamped to the histogram's range
 }
 
-// Attempt records a connect attempt started at t by a client recovering from
-// event ev (-1: none).
-func (s *Shard) Attempt(t time.Time, ev int) {
+// Attempt records a connect attempt that started at t, which the client
+// meant to start at intended (its ramp slot, the end of its backoff): the
+// difference is the generator's dial lag. ev is the event the client is
+// recovering from (-1: none), and first says the attempt is the first the
+// client meant (its first since its start, a close, or the end of a session
+// it chose), not a retry after a failure: the intended herd counts those.
+func (s *Shard) Attempt(intended, t time.Time, ev int, first bool) {
 	b := s.r.bucket(t)
+	lag := max(t.Sub(intended), 0)
 	s.mu.Lock()
 	s.counts.ConnectAttempts++
+	record(s.hist[DialLag], lag)
 	if b >= 0 {
 		s.bucketAt(b).attempts++
 	}
+	if ib := s.r.bucket(intended); first && ib >= 0 {
+		s.bucketAt(ib).intended++
+	}
 	if e := s.event(ev); e != nil {
 		e.attempt(b)
+		if e.dialLag == nil {
+			e.dialLag = NewHistogram()
+		}
+		record(e.dialLag, lag)
+		if first {
+			e.intend(s.r, ev, s.r.bucket(intended))
+		}
 	}
 	s.mu.Unlock()
 }
@@ -454,13 +495,16 @@ func (s *Shard) Leave(t time.Time) {
 }
 
 // Reconnected records the first successful handshake, at t, after a close
-// observed at closedAt and attributed to event ev (-1: none).
-func (s *Shard) Reconnected(t, closedAt time.Time, ev int) {
+// observed at closedAt and attributed to event ev (-1: none); parts take the
+// reconnect apart.
+func (s *Shard) Reconnected(t, closedAt time.Time, ev int, parts ReconnectParts) {
 	s.mu.Lock()
 	s.counts.Reconnects++
 	record(s.hist[Reconnect], t.Sub(closedAt))
+	s.parts.add(parts)
 	if e := s.event(ev); e != nil {
 		e.reconnected++
+		e.parts.add(parts)
 		if start, ok := s.r.EventStarted(ev); ok {
 			at := t.Sub(s.r.start) - start
 			switch {

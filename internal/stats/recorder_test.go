@@ -56,15 +56,15 @@ func TestHerdKnownInput(t *testing.T) {
 			t.Fatalf("close attributed to %d, want 0", ev)
 		}
 		s.Close(closed, 1012, ev)
-		s.Attempt(closed, ev) // fails
+		s.Attempt(closed, closed, ev, false) // fails
 		s.Failure(closed, HTTPStatus(503), ev)
 		if i >= 95 {
 			continue
 		}
 		back := closed.Add(time.Duration(i+1) * 10 * time.Millisecond)
-		s.Attempt(back, ev)
+		s.Attempt(back, back, ev, false)
 		s.Connect(back, time.Millisecond)
-		s.Reconnected(back, closed, ev)
+		s.Reconnected(back, closed, ev, ReconnectParts{})
 	}
 	res := r.Results(time.Now(), 20*time.Second)
 	if len(res.Events) != 1 {
@@ -163,12 +163,12 @@ func TestSeriesAndGauges(t *testing.T) {
 	start := time.Now()
 	r := New(Config{Start: start, Horizon: 2 * time.Second, GaugeNames: []string{"a", "b"}, ImbalanceGauges: []int{0, 1}})
 	s := r.Shard(0)
-	s.Attempt(start.Add(50*time.Millisecond), -1)
+	s.Attempt(start.Add(50*time.Millisecond), start.Add(50*time.Millisecond), -1, false)
 	s.Connect(start.Add(60*time.Millisecond), time.Millisecond)
-	s.Attempt(start.Add(150*time.Millisecond), -1)
+	s.Attempt(start.Add(150*time.Millisecond), start.Add(150*time.Millisecond), -1, false)
 	s.Failure(start.Add(160*time.Millisecond), Refused, -1)
 	s.Close(start.Add(250*time.Millisecond), 1006, -1)
-	s.Attempt(start.Add(10*time.Second), -1) // past the horizon: last bucket
+	s.Attempt(start.Add(10*time.Second), start.Add(10*time.Second), -1, false) // past the horizon: last bucket
 	r.Sample(start.Add(120*time.Millisecond), []int64{3, 1})
 	res := r.Results(start, 300*time.Millisecond)
 	if len(res.Series) != 3 {
@@ -211,7 +211,7 @@ func TestImbalanceAfterEvent(t *testing.T) {
 	s := r.Shard(0)
 	s.Connect(at(0), time.Millisecond)
 	s.Close(at(time.Second), 1012, 0)
-	s.Reconnected(at(1500*time.Millisecond), at(time.Second), 0)
+	s.Reconnected(at(1500*time.Millisecond), at(time.Second), 0, ReconnectParts{})
 	for d := time.Duration(0); d < 5*time.Second; d += 100 * time.Millisecond {
 		v := []int64{10, 10, 10}
 		if d >= time.Second {
@@ -235,7 +235,7 @@ func TestConcurrentRecording(t *testing.T) {
 			s := r.Shard(w)
 			for range 1000 {
 				now := time.Now()
-				s.Attempt(now, -1)
+				s.Attempt(now, now, -1, false)
 				s.Connect(now, time.Millisecond)
 				s.Echo(2 * time.Millisecond)
 				s.ClientClose(now)
@@ -261,10 +261,10 @@ func TestRecordingDoesNotAllocate(t *testing.T) {
 	s.Close(now, 1012, 0)              // first sight of the code
 	s.Failure(now, HTTPStatus(503), 0) // and of the reason
 	allocs := testing.AllocsPerRun(1000, func() {
-		s.Attempt(now, 0)
+		s.Attempt(now, now, 0, false)
 		s.Failure(now, HTTPStatus(503), 0)
 		s.Connect(now, time.Millisecond)
-		s.Reconnected(now, start, 0)
+		s.Reconnected(now, start, 0, ReconnectParts{})
 		s.Recovered(time.Millisecond)
 		s.Sent()
 		s.Echo(time.Millisecond)
@@ -314,7 +314,7 @@ func TestImbalanceAfterBatch(t *testing.T) {
 	r.BeginEvent(2, at(3*time.Second))
 	s := r.Shard(0)
 	s.Close(at(time.Second), 1012, 0)
-	s.Reconnected(at(1500*time.Millisecond), at(time.Second), 0)
+	s.Reconnected(at(1500*time.Millisecond), at(time.Second), 0, ReconnectParts{})
 	s.Close(at(time.Second), 1012, 1) // never comes back: no t100
 	for d := time.Duration(0); d < 5*time.Second; d += 100 * time.Millisecond {
 		v := []int64{10, 10, 10, 10}

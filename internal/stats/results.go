@@ -15,11 +15,16 @@ const (
 	Reconnect                // close observed → next successful handshake
 	Recovery                 // close observed → first application message on the new connection
 	MessageRTT               // echo round trip from the scheduled send time
+	// DialLag is the generator's own delay before an attempt: from when the
+	// client meant to dial (its ramp slot, the end of its backoff) to when
+	// the dial started, which waiting for a dial slot and timers firing late
+	// under a busy CPU make longer.
+	DialLag
 	numMetrics
 )
 
 // Metrics lists every metric in report order.
-var Metrics = [...]Metric{Connect, Reconnect, Recovery, MessageRTT}
+var Metrics = [...]Metric{Connect, Reconnect, Recovery, MessageRTT, DialLag}
 
 // String returns the metric's name as results files spell it.
 func (m Metric) String() string {
@@ -32,6 +37,8 @@ func (m Metric) String() string {
 		return "recovery"
 	case MessageRTT:
 		return "message_rtt"
+	case DialLag:
+		return "dial_lag"
 	}
 	return "unknown"
 }
@@ -87,8 +94,14 @@ type Bucket struct {
 	Attempts  int64
 	Connects  int64
 	Failures  int64
-	Closes    []int64 // by code, in the order of Results.CloseCodes
-	Gauges    []int64 // last sampled value in the bucket, in the order of Results.GaugeNames (-1: no sample)
+	// Intended counts the attempts the clients meant to start in the
+	// bucket, by when they meant them (a ramp slot, the end of a backoff):
+	// every attempt but the retries after failures, which follow the
+	// generator and the server rather than the clients' intent. Beside
+	// Attempts it shows how the generator reshaped the herd.
+	Intended int64
+	Closes   []int64 // by code, in the order of Results.CloseCodes
+	Gauges   []int64 // last sampled value in the bucket, in the order of Results.GaugeNames (-1: no sample)
 }
 
 // EventReport is the herd analysis of one chaos event, planned or detected.
@@ -132,6 +145,28 @@ type EventReport struct {
 	// Frozen is, for a freeze, how many connections the target held frozen
 	// (the run sets it from the target's count; 0 otherwise).
 	Frozen int64
+
+	// FirstAttempts counts each affected client's first attempt after its
+	// close, and IntendedSeries places them in the time series by when the
+	// client meant to make them (the end of its backoff): the herd the
+	// clients intended, whatever the generator then managed. Retries after
+	// failures are left out: they follow the generator and the server, not
+	// the clients' intent.
+	FirstAttempts  int64
+	IntendedSeries BucketCounts
+	// IntendedPeakRate is the intended herd's peak: first attempts/s, max
+	// over the buckets of IntendedSeries (Analyze computes it).
+	IntendedPeakRate float64
+	// DialLag holds, in µs, the dial lag of the event's clients' attempts;
+	// nil when they made none.
+	DialLag *hdrhistogram.Histogram
+	// Breakdown takes the event's reconnects apart.
+	Breakdown Breakdown
+	// LagBound is the dial lag p99 above which the generator shaped the
+	// event, and GeneratorLimited says it did (Analyze computes both; see
+	// LagBoundOf).
+	LagBound         time.Duration
+	GeneratorLimited bool
 
 	// What the analysis above is computed from besides Affected, Reconnected,
 	// FailedAttempts and ReconnectAt (see Results.Analyze); kept so that the
@@ -194,6 +229,10 @@ type Results struct {
 	Events []EventReport
 	// Detect is what detection saw besides its events; nil without it.
 	Detect *DetectReport
+	// Breakdown takes every reconnect of the run apart.
+	Breakdown Breakdown
+	// Generator is the verdict on the load generator (Analyze computes it).
+	Generator GeneratorVerdict
 }
 
 // Histogram returns the merged histogram of m.

@@ -185,11 +185,11 @@ func Play(r *stats.Recorder, clients []int) {
 		s := r.Shard(i)
 		t := at(500*ms + time.Duration(i)*20*ms)
 		if i%7 == 0 {
-			s.Attempt(t, -1)
+			s.Attempt(t, t, -1, false)
 			s.Failure(t.Add(5*ms), stats.HTTPStatus(503), -1)
 			t = t.Add(50 * ms)
 		}
-		s.Attempt(t, -1)
+		s.Attempt(t, t, -1, false)
 		lat := 10*ms + time.Duration(i)*100*time.Microsecond
 		s.Connect(t.Add(lat), lat)
 		for m := range 3 {
@@ -212,20 +212,20 @@ func Play(r *stats.Recorder, clients []int) {
 		s, ev := r.Shard(i), events[i]
 		try := closed(i).Add(200*ms + time.Duration(i)*37*ms)
 		if i == 26 {
-			s.Attempt(try, ev)
+			s.Attempt(try, try, ev, false)
 			s.Failure(try.Add(3*ms), stats.Refused, ev)
 			s.GaveUp()
 			continue
 		}
 		if i%4 == 0 {
-			s.Attempt(try, ev)
+			s.Attempt(try, try, ev, false)
 			s.Failure(try.Add(3*ms), stats.Refused, ev)
 			try = try.Add(150 * ms)
 		}
-		s.Attempt(try, ev)
+		s.Attempt(try, try, ev, false)
 		back := try.Add(12 * ms)
 		s.Connect(back, 12*ms)
-		s.Reconnected(back, closed(i), ev)
+		s.Reconnected(back, closed(i), ev, stats.ReconnectParts{})
 		s.Recovered(back.Sub(closed(i)) + 4*ms)
 	}
 	for _, i := range clients {

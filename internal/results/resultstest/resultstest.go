@@ -63,9 +63,9 @@ func Results(t testing.TB) *stats.Results {
 		CloseCodes:    []int{1000, 1012},
 		GaugeNames:    []string{"node0_conns", "node1_conns", "node2_conns"},
 		Series: []stats.Bucket{
-			{Start: 0, Connected: 0, Attempts: 40, Connects: 38, Failures: 2, Closes: []int64{0, 0}, Gauges: []int64{12, 13, 13}},
-			{Start: 100 * time.Millisecond, Connected: 81, Attempts: 45, Connects: 45, Failures: 0, Closes: []int64{0, 3}, Gauges: []int64{27, 27, 27}},
-			{Start: 10*time.Second + 100*time.Millisecond, Connected: 1990, Attempts: 41, Connects: 39, Failures: 2, Closes: []int64{5, 667}, Gauges: []int64{-1, 1000, 990}},
+			{Start: 0, Connected: 0, Attempts: 40, Connects: 38, Failures: 2, Intended: 40, Closes: []int64{0, 0}, Gauges: []int64{12, 13, 13}},
+			{Start: 100 * time.Millisecond, Connected: 81, Attempts: 45, Connects: 45, Failures: 0, Intended: 43, Closes: []int64{0, 3}, Gauges: []int64{27, 27, 27}},
+			{Start: 10*time.Second + 100*time.Millisecond, Connected: 1990, Attempts: 41, Connects: 39, Failures: 2, Intended: 60, Closes: []int64{5, 667}, Gauges: []int64{-1, 1000, 990}},
 		},
 		Events: []stats.EventReport{
 			{
@@ -77,6 +77,11 @@ func Results(t testing.TB) *stats.Results {
 				FailedAttempts:    map[string]int64{"http_503": 15},
 				ImbalanceAfter:    f64(1.02345),
 				ReconnectExpected: true,
+				FirstAttempts:     667, IntendedSeries: stats.BucketCounts{From: 101, Counts: []int64{60, 0, 607}},
+				IntendedPeakRate: 6070,
+				Breakdown: stats.Breakdown{Reconnects: 667, Backoff: 667 * 2900 * time.Millisecond, Lag: 667 * 4 * time.Millisecond,
+					Failed: 15 * 50 * time.Millisecond, Handshake: 667 * 1500 * time.Microsecond},
+				LagBound: 247500 * time.Microsecond,
 			},
 			{
 				Index: 1, At: 38 * time.Second, Action: "close", Node: -1, Code: 1000,
@@ -88,6 +93,11 @@ func Results(t testing.TB) *stats.Results {
 	res.Histograms[stats.Reconnect] = Histogram(t, map[int64]int64{1500: 998, 4_950_000: 2})
 	res.Histograms[stats.Recovery] = stats.NewHistogram()
 	res.Histograms[stats.MessageRTT] = Histogram(t, map[int64]int64{250: 1})
+	res.Histograms[stats.DialLag] = Histogram(t, map[int64]int64{120: 1990, 8_000: 10})
+	res.Events[0].DialLag = Histogram(t, map[int64]int64{3_000: 600, 9_500: 82})
+	res.Breakdown = stats.Breakdown{Reconnects: 998, Backoff: 998 * 1200 * time.Microsecond, Lag: 998 * 150 * time.Microsecond,
+		Failed: 0, Handshake: 998 * 150 * time.Microsecond}
+	res.Generator = stats.GeneratorVerdict{LagP99: 120 * time.Microsecond, Bound: 5 * time.Millisecond}
 	res.Events[0].ReconnectAt = Histogram(t, map[int64]int64{3_021_500: 334, 4_100_000: 267, 4_950_000: 60, 5_010_400: 6})
 	res.Events[1].ReconnectAt = stats.NewHistogram()
 	return res

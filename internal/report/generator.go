@@ -1,0 +1,65 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/results"
+)
+
+// GeneratorFix is what a user does about a generator that shaped a run.
+const GeneratorFix = "raise fleet.max_dialing (dials in flight at once), split the fleet over processes with --processes N, or run it from more machines"
+
+// GeneratorWarning is the one-line warning of a run whose load generator
+// shaped what it measured (summary.json's generator_limited), naming the
+// figures, the cause and the fix; "" when it did not.
+func GeneratorWarning(s *results.Summary) string {
+	g := s.GeneratorLimited
+	if g == nil {
+		return ""
+	}
+	where := "over the run"
+	if len(g.Events) > 0 {
+		ids := make([]string, len(g.Events))
+		for i, e := range g.Events {
+			ids[i] = fmt.Sprintf("#%d", e)
+		}
+		where = "in " + plural(len(g.Events), "event", "events") + " " + strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("the load generator shaped this run %s: dial lag p99 %s ms over the run (bound %s ms), so the attempt peaks and reconnect times include wsstorm's own delay (clients waiting for a dial slot, timers firing late on a busy CPU); %s",
+		where, fmtMS(g.DialLagP99MS), fmtMS(g.BoundMS), GeneratorFix)
+}
+
+// breakdownText writes the parts of the mean reconnect:
+// "backoff 120.0 + dial lag 3.1 + failed 0.0 + handshake 1.2 ms".
+func breakdownText(b *results.BreakdownSummary) string {
+	return fmt.Sprintf("backoff %s + dial lag %s + failed attempts %s + handshake %s ms",
+		fmtMS(b.BackoffMS), fmtMS(b.DialLagMS), fmtMS(b.FailedAttemptsMS), fmtMS(b.HandshakeMS))
+}
+
+// fmtMS writes milliseconds with one decimal, or three below 1 ms.
+func fmtMS(v float64) string {
+	if v < 1 && v > -1 {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// writeEventGenerator writes an event's second line: its mean reconnect
+// taken apart and its dial lag against its bound.
+func writeEventGenerator(b *strings.Builder, e *results.EventSummary) {
+	if e.ReconnectBreakdown.Reconnects == 0 && e.DialLagMS == nil {
+		return
+	}
+	b.WriteString("     ")
+	if e.ReconnectBreakdown.Reconnects > 0 {
+		fmt.Fprintf(b, "mean reconnect: %s; ", breakdownText(&e.ReconnectBreakdown))
+	}
+	if d := e.DialLagMS; d != nil && d.P99 != nil {
+		fmt.Fprintf(b, "dial lag p50 %s p99 %s ms (bound %s)", fmtMS(*d.P50), fmtMS(*d.P99), fmtMS(e.DialLagBoundMS))
+		if e.GeneratorLimited {
+			b.WriteString(" GENERATOR-LIMITED")
+		}
+	}
+	b.WriteByte('\n')
+}

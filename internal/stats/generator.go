@@ -1,0 +1,113 @@
+package stats
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// ReconnectParts takes one reconnect apart. From the close the client
+// observed to its next successful handshake, it waited the backoff it chose,
+// then the generator's lag until the dial started, then either failed (and
+// chose a backoff again, and so on) or completed the handshake. The parts
+// sum to the reconnect latency, so a user sees which part is the server's
+// (Failed and Handshake), which the client's (Backoff) and which the
+// generator's (Lag).
+type ReconnectParts struct {
+	Backoff   time.Duration // every backoff the client chose, after the close and after each failure
+	Lag       time.Duration // the dial lag of every attempt
+	Failed    time.Duration // from the start of each failed attempt to its failure
+	Handshake time.Duration // the successful attempt: dial start to the handshake's end
+}
+
+// Breakdown sums the parts of reconnects.
+type Breakdown struct {
+	Reconnects int64 // how many reconnects the sums cover
+	Backoff    time.Duration
+	Lag        time.Duration
+	Failed     time.Duration
+	Handshake  time.Duration
+}
+
+// add adds one reconnect's parts.
+func (b *Breakdown) add(p ReconnectParts) {
+	b.Reconnects++
+	b.Backoff += p.Backoff
+	b.Lag += p.Lag
+	b.Failed += p.Failed
+	b.Handshake += p.Handshake
+}
+
+// Merge adds o's sums to b: shards, and the segments of a split run.
+func (b *Breakdown) Merge(o Breakdown) {
+	b.Reconnects += o.Reconnects
+	b.Backoff += o.Backoff
+	b.Lag += o.Lag
+	b.Failed += o.Failed
+	b.Handshake += o.Handshake
+}
+
+// Total is the sum of the parts: the reconnect latencies' sum.
+func (b *Breakdown) Total() time.Duration { return b.Backoff + b.Lag + b.Failed + b.Handshake }
+
+// The bound on dial lag, as DESIGN.md and docs/results.md document it: the
+// generator shaped what a run measured when the p99 of its dial lag is above
+// the larger of LagFloor and LagShare of the latency it is compared with
+// (an event's t99; the run's reconnect p99). A few milliseconds are what
+// timers and the scheduler cost on a loaded machine; past 5% of the herd's
+// own length, the herd the results show is the generator's as much as the
+// clients'.
+const (
+	LagFloor = 5 * time.Millisecond
+	LagShare = 0.05
+)
+
+// LagBoundOf returns the dial lag p99 bound for a latency of d (0: none).
+func LagBoundOf(d time.Duration) time.Duration {
+	return max(LagFloor, time.Duration(LagShare*float64(d)))
+}
+
+// GeneratorVerdict says whether the load generator shaped the run: its dial
+// lag exceeded the bound overall or in one of the events.
+type GeneratorVerdict struct {
+	Limited bool
+	LagP99  time.Duration // over every attempt of the run
+	Bound   time.Duration // the run's bound (LagBoundOf the reconnect p99)
+	Events  []int         // indexes of the events whose lag exceeded theirs
+}
+
+// lagP99 is a lag histogram's p99 (0 for none).
+func lagP99(h *hdrhistogram.Histogram) time.Duration {
+	if h == nil || h.TotalCount() == 0 {
+		return 0
+	}
+	return time.Duration(h.ValueAtQuantile(99)) * time.Microsecond
+}
+
+// LagP99 is the p99 of the event's dial lag (0 when it has none).
+func (e *EventReport) LagP99() time.Duration { return lagP99(e.DialLag) }
+
+// judgeGenerator computes each event's lag bound and verdict, then the
+// run's.
+func (r *Results) judgeGenerator() {
+	v := GeneratorVerdict{LagP99: lagP99(r.Histograms[DialLag])}
+	var reconnectP99 time.Duration
+	if h := r.Histograms[Reconnect]; h != nil && h.TotalCount() > 0 {
+		reconnectP99 = time.Duration(h.ValueAtQuantile(99)) * time.Microsecond
+	}
+	v.Bound = LagBoundOf(reconnectP99)
+	for i := range r.Events {
+		ev := &r.Events[i]
+		var t99 time.Duration
+		if ev.T99 != nil {
+			t99 = *ev.T99
+		}
+		ev.LagBound = LagBoundOf(t99)
+		ev.GeneratorLimited = ev.LagP99() > ev.LagBound
+		if ev.GeneratorLimited {
+			v.Events = append(v.Events, ev.Index)
+		}
+	}
+	v.Limited = v.LagP99 > v.Bound || len(v.Events) > 0
+	r.Generator = v
+}
