@@ -191,24 +191,26 @@ func compare(t *testing.T, what, dir string, sim *results.Run) []figure {
 	}
 	s := rs.Summary
 	real, simulated := s.Events, sim.Results.Events
-	realAttempts := rs.Column("attempts")
+	realAttempts, realIntended := rs.Column("attempts"), rs.Column(results.IntendedColumn)
 	simAttempts := make([]float64, len(sim.Results.Series))
+	simIntended := make([]float64, len(sim.Results.Series))
 	for i, b := range sim.Results.Series {
-		simAttempts[i] = float64(b.Attempts)
+		simAttempts[i], simIntended[i] = float64(b.Attempts), float64(b.Intended)
 	}
 	if len(real) != len(simulated) {
 		t.Fatalf("the real run has %d events, the simulation %d", len(real), len(simulated))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s, real/simulated:\nevent  affected     t50              t99              peak attempts/s\n", what)
+	fmt.Fprintf(&b, "%s, real/simulated:\nevent  affected     t50              t99              peak attempts/s  intended peak/s\n", what)
 	var figs []figure
 	for i, re := range real {
 		se := simulated[i]
 		if !se.ReconnectExpected || re.Affected == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "#%d  %5d/%-5d  %6s/%-6s  %6s/%-6s  %6.0f/%-6.0f\n", i, re.Affected, se.Affected,
-			secsF(re.T50S), secs(se.T50), secsF(re.T99S), secs(se.T99), re.PeakAttemptRate, se.PeakAttemptRate)
+		fmt.Fprintf(&b, "#%d  %5d/%-5d  %6s/%-6s  %6s/%-6s  %6.0f/%-6.0f  %6.0f/%-6.0f\n", i, re.Affected, se.Affected,
+			secsF(re.T50S), secs(se.T50), secsF(re.T99S), secs(se.T99), re.PeakAttemptRate, se.PeakAttemptRate,
+			re.IntendedPeakAttemptRate, se.IntendedPeakRate)
 		// The herd's window: from the event to the next one.
 		to := re.AtS + 10
 		if i+1 < len(real) {
@@ -219,6 +221,10 @@ func compare(t *testing.T, what, dir string, sim *results.Run) []figure {
 			figure{name: fmt.Sprintf("event %d t99", i), real: val(re.T99S), sim: dur(se.T99)},
 			figure{name: fmt.Sprintf("event %d peak attempt rate", i), real: re.PeakAttemptRate, sim: se.PeakAttemptRate,
 				twoBuckets: true, real2: peakOver2(realAttempts, re.AtS, to), sim2: peakOver2(simAttempts, re.AtS, to)},
+			// The herd the clients meant: with the shipped profiles'
+			// roomy max_dialing, the model's clients mean what the fleet's do.
+			figure{name: fmt.Sprintf("event %d intended peak attempt rate", i), real: re.IntendedPeakAttemptRate, sim: se.IntendedPeakRate,
+				twoBuckets: true, real2: peakOver2(realIntended, re.AtS, to), sim2: peakOver2(simIntended, re.AtS, to)},
 		)
 	}
 	t.Log(b.String())

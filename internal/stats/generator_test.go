@@ -1,0 +1,83 @@
+package stats
+
+import (
+	"testing"
+	"time"
+)
+
+// Dial lag is the attempt's start less its intended start; the intended
+// herd counts the first attempts by intended bucket, in whatever order
+// they are recorded, and retries not at all.
+func TestIntendedAndLag(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 10 * time.Second, Shards: 1,
+		Events: []EventPlan{{At: time.Second, Action: "restart", Node: -1, Code: 1012, Window: time.Second}}})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.BeginEvent(0, at(time.Second))
+	s := r.Shard(0)
+	for i := range 10 {
+		s.Close(at(time.Second), 1012, 0)
+		// Meant at 1.55 s, started in order over the next second: the
+		// later ones recorded first.
+		late := time.Duration(9-i) * 100 * time.Millisecond
+		s.Attempt(at(1550*time.Millisecond), at(1550*time.Millisecond+late), 0, true)
+	}
+	s.Attempt(at(2*time.Second), at(2*time.Second+time.Millisecond), 0, false) // a retry
+	s.Reconnected(at(3*time.Second), at(time.Second), 0, ReconnectParts{Backoff: 550 * time.Millisecond, Lag: time.Second, Failed: 400 * time.Millisecond, Handshake: 50 * time.Millisecond})
+	res := r.Results(start, 5*time.Second)
+	ev := res.Events[0]
+	if ev.FirstAttempts != 10 || ev.Attempts != 11 {
+		t.Errorf("first attempts %d, attempts %d; want 10 and 11", ev.FirstAttempts, ev.Attempts)
+	}
+	if ev.IntendedSeries.From != 15 || len(ev.IntendedSeries.Counts) != 1 || ev.IntendedSeries.Counts[0] != 10 {
+		t.Errorf("intended series %+v, want all 10 in bucket 15", ev.IntendedSeries)
+	}
+	if ev.IntendedPeakRate != 100 {
+		t.Errorf("intended peak %.0f/s, want 100/s (10 in 100 ms)", ev.IntendedPeakRate)
+	}
+	if res.Series[15].Intended != 10 || res.Series[20].Intended != 0 {
+		t.Errorf("series intended: bucket 15 %d, bucket 20 %d; want 10 and 0", res.Series[15].Intended, res.Series[20].Intended)
+	}
+	lag := res.Histograms[DialLag]
+	if lag.TotalCount() != 11 || lag.Max() < 899_000 || lag.Max() > 901_000 {
+		t.Errorf("dial lag: %d values, max %d µs; want 11, 900 ms", lag.TotalCount(), lag.Max())
+	}
+	if ev.DialLag.TotalCount() != 11 {
+		t.Errorf("event dial lag: %d values, want 11", ev.DialLag.TotalCount())
+	}
+	b := res.Breakdown
+	if b.Reconnects != 1 || b.Total() != 2*time.Second || ev.Breakdown != b {
+		t.Errorf("breakdown %+v (event %+v), want one reconnect of 2 s", b, ev.Breakdown)
+	}
+}
+
+// The generator is judged by the p99 of its dial lag against max(5 ms, 5%
+// of the latency it is compared with).
+func TestJudgeGenerator(t *testing.T) {
+	if LagBoundOf(0) != 5*time.Millisecond || LagBoundOf(50*time.Millisecond) != 5*time.Millisecond || LagBoundOf(2*time.Second) != 100*time.Millisecond {
+		t.Fatalf("bounds: %v %v %v", LagBoundOf(0), LagBoundOf(50*time.Millisecond), LagBoundOf(2*time.Second))
+	}
+	lagged := func(us int64) *Results {
+		r := &Results{}
+		for m := range r.Histograms {
+			r.Histograms[m] = NewHistogram()
+		}
+		t99 := 2 * time.Second
+		ev := EventReport{Index: 3, T99: &t99, DialLag: NewHistogram()}
+		for range 100 {
+			_ = ev.DialLag.RecordValue(us)
+			_ = r.Histograms[DialLag].RecordValue(us)
+			_ = r.Histograms[Reconnect].RecordValue(t99.Microseconds())
+		}
+		r.Events = []EventReport{ev}
+		r.judgeGenerator()
+		return r
+	}
+	if r := lagged(99_000); r.Generator.Limited || r.Events[0].GeneratorLimited {
+		t.Errorf("99 ms of lag against a bound of 100 ms: judged limited (%+v)", r.Generator)
+	}
+	r := lagged(150_000)
+	if !r.Generator.Limited || !r.Events[0].GeneratorLimited || len(r.Generator.Events) != 1 || r.Generator.Events[0] != 3 {
+		t.Errorf("150 ms of lag against a bound of 100 ms: %+v, event limited %v", r.Generator, r.Events[0].GeneratorLimited)
+	}
+}
