@@ -43,6 +43,10 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		s := &r.shards[i]
 		s.mu.Lock()
 		for m := range s.hist {
+			if Metric(m) == DialLag {
+				s.mergeLag(res.Histograms[m])
+				continue
+			}
 			res.Histograms[m].Merge(s.hist[m])
 		}
 		s.addCounts(&res.Counters)
@@ -67,9 +71,7 @@ func (r *Recorder) closeCodes() []int {
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		for code, v := range s.counts.Closes {
-			totals[code] += v
-		}
+		s.eachClose(func(code int, v int64) { totals[code] += v })
 		s.mu.Unlock()
 	}
 	return SeriesCodes(totals)
@@ -115,16 +117,16 @@ func (sum *shardSum) add(s *Shard) {
 		sb.connDelta += s.series[b].connDelta
 		sb.intended += s.series[b].intended
 	}
-	for code, cs := range s.closeSeries {
+	s.eachCloseSeries(func(code int, cs *sparseSeries) {
 		j, ok := sum.column[code]
 		if !ok {
 			if j, ok = sum.column[OtherCodes]; !ok {
-				continue // first seen after the totals were taken
+				return // first seen after the totals were taken
 			}
 		}
 		dst := sum.closeCols[j]
 		cs.each(func(b int, v int32) { dst[min(b, n-1)] += int64(v) })
-	}
+	})
 	sum.parts.Merge(s.parts)
 	for e := range min(len(s.events), len(sum.events)) {
 		src, dst := &s.events[e], &sum.events[e]
@@ -142,11 +144,11 @@ func (sum *shardSum) add(s *Shard) {
 		dst.pending = append(dst.pending, src.pending...)
 		dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
 		dst.reconnectAt = mergeInto(dst.reconnectAt, src.reconnectAt)
-		for reason, v := range src.failures {
+		if src.failures != nil {
 			if dst.failures == nil {
-				dst.failures = map[Reason]int64{}
+				dst.failures = new(reasonCounts)
 			}
-			dst.failures[reason] += v
+			dst.failures.merge(src.failures)
 		}
 		src.attemptSeries.each(func(b int, v int32) {
 			if v != 0 {
@@ -248,9 +250,9 @@ func (sum *shardSum) reports(spans []eventSpan) []EventReport {
 		ev.AttemptSeries = sum.evSeries[sp.slot]
 		ev.FirstAttempts, ev.IntendedSeries = e.firstAttempts, sum.intended[sp.slot]
 		ev.DialLag, ev.Breakdown = e.dialLag, e.parts
-		ev.FailedAttempts = make(map[string]int64, len(e.failures))
-		for reason, v := range e.failures {
-			ev.FailedAttempts[reason.String()] += v
+		ev.FailedAttempts = make(map[string]int64)
+		if e.failures != nil {
+			e.failures.addTo(ev.FailedAttempts)
 		}
 		ev.CloseAt = e.closeAt
 		ev.ReconnectAt = e.reconnectAt

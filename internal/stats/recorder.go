@@ -231,7 +231,7 @@ type Shard struct {
 	// by Reason so that recording one never spells its reason; see
 	// addCounts.
 	counts   Counters
-	failures map[Reason]int64
+	failures reasonCounts
 	parts    Breakdown // of every reconnect
 
 	// The series grow as the run goes on (amortized, so recording does not
@@ -239,6 +239,12 @@ type Shard struct {
 	// the horizon.
 	series      []shardBucket
 	closeSeries map[int]*sparseSeries // code → closes per bucket, from the code's first
+	// common counts, and commonSeries places, the closes with the codes
+	// from commonBase on, outside counts.Closes and closeSeries: the codes
+	// RFC 6455 and the IANA registry define up to 1015 are nearly every
+	// close a run sees, and an array costs a close less than a map.
+	common       [commonCodes]int64
+	commonSeries [commonCodes]*sparseSeries
 	events      []shardEvent
 
 	_ [64]byte // keeps neighbouring shards' locks off one cache line
@@ -264,7 +270,7 @@ type shardEvent struct {
 	// attemptSeries counts attempts per bucket from the first on: an event's
 	// attempts come in the minutes after it, not over the run.
 	attemptSeries sparseSeries
-	failures      map[Reason]int64 // nil until a failure
+	failures      *reasonCounts // nil until a failure
 	// firstAttempts counts the clients' first attempts after their closes,
 	// intended places them by their intended start, from the event's start
 	// bucket on (they are recorded when they happen, not in intended order).
@@ -301,7 +307,6 @@ func (s *Shard) init(r *Recorder) {
 	for m := range s.hist {
 		s.hist[m] = NewHistogram()
 	}
-	s.failures = make(map[Reason]int64)
 	s.counts.Closes = make(map[int]int64)
 	s.closeSeries = make(map[int]*sparseSeries)
 	s.events = make([]shardEvent, len(r.plans))
@@ -311,9 +316,12 @@ func (s *Shard) init(r *Recorder) {
 // The caller holds s.mu.
 func (s *Shard) addCounts(c *Counters) {
 	c.Add(&s.counts)
-	for reason, v := range s.failures {
-		c.ConnectFailures[reason.String()] += v
+	for i, n := range s.common {
+		if n != 0 {
+			c.Closes[commonBase+i] += n
+		}
 	}
+	s.failures.addTo(c.ConnectFailures)
 }
 
 // grow extends a series so that index b exists.
@@ -384,28 +392,58 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 // client meant (its first since its start, a close, or the end of a session
 // it chose), not a retry after a failure: the intended herd counts those.
 func (s *Shard) Attempt(intended, t time.Time, ev int, first bool) {
-	b := s.r.bucket(t)
+	b, ib := s.r.bucket(t), -1
+	if first {
+		ib = s.r.bucket(intended)
+	}
 	lag := max(t.Sub(intended), 0)
 	s.mu.Lock()
 	s.counts.ConnectAttempts++
-	record(s.hist[DialLag], lag)
 	if b >= 0 {
 		s.bucketAt(b).attempts++
 	}
-	if ib := s.r.bucket(intended); first && ib >= 0 {
+	if ib >= 0 {
 		s.bucketAt(ib).intended++
 	}
+	// Each lag is recorded once, in its event's histogram when it has one,
+	// else in the shard's: the run's dial_lag merges them (mergeLag).
+	lagHist := s.hist[DialLag]
 	if e := s.event(ev); e != nil {
 		e.attempt(b)
-		if e.dialLag == nil {
-			e.dialLag = NewHistogram()
-		}
-		record(e.dialLag, lag)
 		if first {
-			e.intend(s.r, ev, s.r.bucket(intended))
+			e.intend(s.r, ev, ib)
+		}
+		if h := e.lagHist(s.r, ev); h != nil {
+			lagHist = h
 		}
 	}
+	record(lagHist, lag)
 	s.mu.Unlock()
+}
+
+// lagHist returns the histogram of event ev's dial lag, made on first use;
+// nil for a detected burst not yet confirmed as an event, whose lags go to
+// the shard's alone: the bursts that never are must not cost a histogram
+// each.
+func (e *shardEvent) lagHist(r *Recorder, ev int) *hdrhistogram.Histogram {
+	if e.dialLag == nil {
+		if ev >= len(r.plans) && !r.det.isConfirmed(ev) {
+			return nil
+		}
+		e.dialLag = NewHistogram()
+	}
+	return e.dialLag
+}
+
+// mergeLag adds every dial lag the shard recorded to h: its own histogram's
+// and its events'. The caller holds s.mu.
+func (s *Shard) mergeLag(h *hdrhistogram.Histogram) {
+	h.Merge(s.hist[DialLag])
+	for i := range s.events {
+		if l := s.events[i].dialLag; l != nil {
+			h.Merge(l)
+		}
+	}
 }
 
 // Connect records a successful handshake completed at t that took latency.
@@ -427,17 +465,63 @@ func (s *Shard) Connect(t time.Time, latency time.Duration) {
 func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	s.failures[reason]++
+	s.failures.add(reason, 1)
 	if b >= 0 {
 		s.bucketAt(b).failures++
 	}
 	if e := s.event(ev); e != nil {
 		if e.failures == nil {
-			e.failures = make(map[Reason]int64)
+			e.failures = new(reasonCounts)
 		}
-		e.failures[reason]++
+		e.failures.add(reason, 1)
 	}
 	s.mu.Unlock()
+}
+
+// The codes a shard counts in arrays: commonCodes of them from commonBase.
+const commonBase, commonCodes = 1000, 16
+
+// closeSeriesOf returns the series of code's closes, made to start at
+// bucket b if it has none yet. The caller holds s.mu.
+func (s *Shard) closeSeriesOf(code, b int) *sparseSeries {
+	if i := code - commonBase; i >= 0 && i < commonCodes {
+		if s.commonSeries[i] == nil {
+			s.commonSeries[i] = &sparseSeries{base: b}
+		}
+		return s.commonSeries[i]
+	}
+	cs := s.closeSeries[code]
+	if cs == nil {
+		cs = &sparseSeries{base: b}
+		s.closeSeries[code] = cs
+	}
+	return cs
+}
+
+// eachClose calls f with every close code the shard saw and its count.
+// The caller holds s.mu.
+func (s *Shard) eachClose(f func(code int, n int64)) {
+	for code, n := range s.counts.Closes {
+		f(code, n)
+	}
+	for i, n := range s.common {
+		if n != 0 {
+			f(commonBase+i, n)
+		}
+	}
+}
+
+// eachCloseSeries calls f with every close code the shard has a series of
+// and the series. The caller holds s.mu.
+func (s *Shard) eachCloseSeries(f func(code int, cs *sparseSeries)) {
+	for code, cs := range s.closeSeries {
+		f(code, cs)
+	}
+	for i, cs := range s.commonSeries {
+		if cs != nil {
+			f(commonBase+i, cs)
+		}
+	}
 }
 
 // Close records a close the client observed at t from the server or the
@@ -445,14 +529,13 @@ func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 func (s *Shard) Close(t time.Time, code int, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	s.counts.Closes[code]++
+	if i := code - commonBase; i >= 0 && i < commonCodes {
+		s.common[i]++
+	} else {
+		s.counts.Closes[code]++
+	}
 	if b >= 0 {
-		cs := s.closeSeries[code]
-		if cs == nil {
-			cs = &sparseSeries{base: b}
-			s.closeSeries[code] = cs
-		}
-		cs.add(b)
+		s.closeSeriesOf(code, b).add(b)
 		s.bucketAt(b).connDelta--
 	}
 	if e := s.event(ev); e != nil {

@@ -81,7 +81,11 @@ func (r *Recorder) SnapshotHistogram(m Metric) *hdrhistogram.Histogram {
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.Lock()
-		h.Merge(sh.hist[m])
+		if m == DialLag {
+			sh.mergeLag(h)
+		} else {
+			h.Merge(sh.hist[m])
+		}
 		sh.mu.Unlock()
 	}
 	return h
