@@ -245,7 +245,7 @@ type Shard struct {
 	// close a run sees, and an array costs a close less than a map.
 	common       [commonCodes]int64
 	commonSeries [commonCodes]*sparseSeries
-	events      []shardEvent
+	events       []shardEvent
 
 	_ [64]byte // keeps neighbouring shards' locks off one cache line
 }
