@@ -448,16 +448,6 @@ func TestHTMLFromTruncatedResults(t *testing.T) {
 	}
 }
 
-// limitedRun is the fixture run with a generator that shaped event #0: its
-// dial lag p99 (9.5 ms) past a bound of 5 ms.
-func limitedRun(t *testing.T) *testRun {
-	run := fixtureRun(t)
-	run.Results.Events[0].LagBound = 5 * time.Millisecond
-	run.Results.Events[0].GeneratorLimited = true
-	run.Results.Generator = stats.GeneratorVerdict{Limited: true, LagP99: 120 * time.Microsecond, Bound: 5 * time.Millisecond, Events: []int{0}}
-	return run
-}
-
 // TestHTMLGenerator checks what the page says of the load generator: a
 // banner by the verdict when it shaped the run, the intended herd on the
 // herd chart, the intended peak and the dial lag against its bound in the
