@@ -180,7 +180,7 @@ func Compare(base, new *results.Summary, tolerances map[string]Tolerance, def To
 	}{{"base", base}, {"new", new}} {
 		// Not a regression of the target, so no row: a warning that the
 		// difference may be wsstorm's own.
-		if f := LagFigures(side.s); f != "" {
+		if f := side.s.LagFigures(); f != "" {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("the %s run was generator-limited (%s): its herd is partly wsstorm's own; compare runs that are not", side.name, f))
 		}
 	}

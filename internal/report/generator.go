@@ -14,28 +14,12 @@ const GeneratorFix = "raise fleet.max_dialing (dials in flight at once), split t
 // shaped what it measured (summary.json's generator_limited), naming the
 // figures, the cause and the fix; "" when it did not.
 func GeneratorWarning(s *results.Summary) string {
-	figures := LagFigures(s)
+	figures := s.LagFigures()
 	if figures == "" {
 		return ""
 	}
 	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times include wsstorm's own delay (clients waiting for a dial slot, timers firing late on a busy CPU); %s",
 		figures, GeneratorFix)
-}
-
-// LagFigures says where a run's dial lag passed its bound, with the p99
-// and the bound of each place: "over the run: dial lag p99 12.0 ms, bound
-// 5.0 ms; event #0: dial lag p99 9.5 ms, bound 5.0 ms"; "" when it never
-// did.
-func LagFigures(s *results.Summary) string {
-	var parts []string
-	for _, x := range s.LagExcesses() {
-		where := "over the run"
-		if x.Event >= 0 {
-			where = fmt.Sprintf("event #%d", x.Event)
-		}
-		parts = append(parts, fmt.Sprintf("%s: dial lag p99 %s ms, bound %s ms", where, fmtMS(x.DialLagP99MS), fmtMS(x.BoundMS)))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // breakdownText writes the parts of the mean reconnect:

@@ -1,5 +1,11 @@
 package results
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // LagExcess is one place where a run's dial lag passed its bound: the run
 // as a whole (Event -1) or one chaos event, with the p99 and the bound in
 // milliseconds.
@@ -36,4 +42,34 @@ func (s *Summary) LagExcesses() []LagExcess {
 		out = append(out, x)
 	}
 	return out
+}
+
+// String says where and by how much: "event #0: dial lag p99 9.5 ms, bound
+// 5.0 ms", "over the run: ...".
+func (x LagExcess) String() string {
+	where := "over the run"
+	if x.Event >= 0 {
+		where = "event #" + strconv.Itoa(x.Event)
+	}
+	return fmt.Sprintf("%s: dial lag p99 %s ms, bound %s ms", where, lagMS(x.DialLagP99MS), lagMS(x.BoundMS))
+}
+
+// LagFigures joins the LagExcesses of s: "over the run: dial lag p99 12.0
+// ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 5.0 ms"; "" when
+// the generator did not shape the run.
+func (s *Summary) LagFigures() string {
+	var parts []string
+	for _, x := range s.LagExcesses() {
+		parts = append(parts, x.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// lagMS writes milliseconds with one decimal, or three below 1 ms, where a
+// dial lag usually is.
+func lagMS(v float64) string {
+	if v < 1 && v > -1 {
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
 }

@@ -28,3 +28,17 @@ func TestLagExcesses(t *testing.T) {
 		})
 	}
 }
+
+func TestLagFigures(t *testing.T) {
+	p99 := 9.5
+	s := &Summary{
+		GeneratorLimited: &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}},
+		Events:           []EventSummary{{Index: 0, DialLagMS: &LatencySummary{P99: &p99}, DialLagBoundMS: 0.5}},
+	}
+	if got, want := s.LagFigures(), "over the run: dial lag p99 12.0 ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 0.500 ms"; got != want {
+		t.Errorf("%q\nwant %q", got, want)
+	}
+	if got := (&Summary{}).LagFigures(); got != "" {
+		t.Errorf("not limited: %q", got)
+	}
+}
