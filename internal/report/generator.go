@@ -18,6 +18,12 @@ func GeneratorWarning(s *results.Summary) string {
 	if figures == "" {
 		return ""
 	}
+	if s.Simulated != nil {
+		// A simulation's timers are exact and it has no processes or
+		// machines to add: only its modeled dial slots are late.
+		return fmt.Sprintf("the simulated generator shaped this run (%s), so the attempt peaks and reconnect times include the clients' wait for one of fleet.max_dialing dial slots; raise fleet.max_dialing",
+			figures)
+	}
 	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times include wsstorm's own delay (clients waiting for a dial slot, timers firing late on a busy CPU); %s",
 		figures, GeneratorFix)
 }

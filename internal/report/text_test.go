@@ -106,4 +106,11 @@ func TestGeneratorWarning(t *testing.T) {
 	if w := GeneratorWarning(summarize(run)); !strings.Contains(w, "(over the run: dial lag p99 12.0 ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 5.0 ms)") {
 		t.Errorf("the run and an event past their bounds: %q", w)
 	}
+	// A simulation has no late timers, processes or machines: only its
+	// modeled dial slots.
+	run.Simulated = &results.Simulated{}
+	if w := GeneratorWarning(summarize(run)); !strings.HasPrefix(w, "the simulated generator shaped this run (over the run:") ||
+		!strings.HasSuffix(w, "; raise fleet.max_dialing") || strings.Contains(w, "--processes") {
+		t.Errorf("simulated: %q", w)
+	}
 }

@@ -536,8 +536,14 @@ func (s *Sweep) limitText() string {
 }
 
 // GeneratorFix is what to do about a sweep whose load generator shaped
-// runs: a sweep runs each setting in one process.
-const GeneratorFix = "raise fleet.max_dialing (dials in flight at once), give each run fewer clients (--set fleet.clients=N), or compare the settings' herds with --simulate"
+// runs: a sweep runs each setting in one process, and a simulated one is
+// late only for its modeled dial slots.
+func GeneratorFix(simulated bool) string {
+	if simulated {
+		return "raise fleet.max_dialing (the model's dials in flight at once)"
+	}
+	return "raise fleet.max_dialing (dials in flight at once), give each run fewer clients (--set fleet.clients=N), or compare the settings' herds with --simulate"
+}
 
 // generatorText says how many runs the load generator shaped, and what to
 // do about it; "" when none.
@@ -551,7 +557,7 @@ func (s *Sweep) generatorText() string {
 		return ""
 	}
 	return fmt.Sprintf("generator-limited: the load generator shaped %d of %d runs (marked), so their herds are partly wsstorm's own: %s",
-		limited, runs, GeneratorFix)
+		limited, runs, GeneratorFix(s.Simulated))
 }
 
 // WriteText writes the table for a terminal, then the limit and the

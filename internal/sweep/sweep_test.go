@@ -214,11 +214,14 @@ func TestGeneratorLimited(t *testing.T) {
 	if !m.GeneratorLimited || m.GeneratorFigures != "event #0: dial lag p99 30.0 ms, bound 5.0 ms" || m.Excluded != "" {
 		t.Fatalf("%+v: want limited, with the event's figures, and counted", m)
 	}
-	want := "warning: k=a run 1 was generator-limited (event #0: dial lag p99 30.0 ms, bound 5.0 ms): its herd is partly wsstorm's own; " + GeneratorFix
-	if got := limitedWarning("k=a", 1, m); got != want {
+	want := "warning: k=a run 1 was generator-limited (event #0: dial lag p99 30.0 ms, bound 5.0 ms): its herd is partly wsstorm's own; " + GeneratorFix(false)
+	if got := limitedWarning("k=a", 1, m, false); got != want {
 		t.Errorf("log line\n%q\nwant %q", got, want)
 	}
-	if got := limitedWarning("k=a", 1, FromSummary("a/run-2", &results.Summary{})); got != "" {
+	if got := limitedWarning("k=a", 1, m, true); !strings.HasSuffix(got, "; raise fleet.max_dialing (the model's dials in flight at once)") {
+		t.Errorf("simulated: %q, want only the dial slots as the fix", got)
+	}
+	if got := limitedWarning("k=a", 1, FromSummary("a/run-2", &results.Summary{}), false); got != "" {
 		t.Errorf("a run within bounds warned: %q", got)
 	}
 
