@@ -17,6 +17,12 @@ import (
 // histogram: 1 ms doubling up to about 131 s.
 var LatencyBuckets = prometheus.ExponentialBuckets(0.001, 2, 18)
 
+// LagBuckets are the upper bounds, in seconds, of the dial lag histogram:
+// 50 µs doubling up to about 6.6 s. A healthy generator's lag is well under
+// a millisecond, and the bound it is judged by starts at 5 ms, so the
+// buckets start finer than the reconnect latency's.
+var LagBuckets = prometheus.ExponentialBuckets(0.00005, 2, 18)
+
 // normalClosure is close code 1000, which wsstorm_closes_total has a series
 // for from the start, as it does for each code the chaos plan sends.
 const normalClosure = 1000
@@ -32,7 +38,7 @@ type Collector struct {
 	connected, target, elapsed, planned                  *prometheus.Desc
 	attempts, connects, failures, closes, clientCloses   *prometheus.Desc
 	reconnects, gaveUp, sent, received, reconnectLatency *prometheus.Desc
-	chaosEvents                                          *prometheus.Desc
+	dialLag, chaosEvents                                 *prometheus.Desc
 }
 
 // NewCollector returns a Collector for a run of clients clients lasting
@@ -58,6 +64,7 @@ func NewCollector(clients int, duration time.Duration) *Collector {
 		sent:             d("messages_sent_total", "Messages sent by the clients."),
 		received:         d("messages_received_total", "Messages received by the clients."),
 		reconnectLatency: d("reconnect_latency_seconds", "Time from a close observed to the next successful handshake."),
+		dialLag:          d("dial_lag_seconds", "How late the load generator started each connect attempt after its client meant to (its ramp slot, the end of its backoff)."),
 		chaosEvents:      d("chaos_events_total", "Chaos events started, by action and node (\"all\": every node).", "action", "node"),
 	}
 }
@@ -69,7 +76,7 @@ func (c *Collector) Attach(rec *stats.Recorder) { c.rec.Store(rec) }
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connected, c.target, c.elapsed, c.planned, c.attempts, c.connects, c.failures, c.closes,
-		c.clientCloses, c.reconnects, c.gaveUp, c.sent, c.received, c.reconnectLatency, c.chaosEvents,
+		c.clientCloses, c.reconnects, c.gaveUp, c.sent, c.received, c.reconnectLatency, c.dialLag, c.chaosEvents,
 	} {
 		ch <- d
 	}
@@ -79,11 +86,12 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	var s stats.Snapshot
 	var plan []stats.EventPlan
-	hist := stats.NewHistogram()
+	hist, lag := stats.NewHistogram(), stats.NewHistogram()
 	if rec := c.rec.Load(); rec != nil {
 		s = rec.Snapshot()
 		plan = rec.Plan()
 		hist = rec.SnapshotHistogram(stats.Reconnect)
+		lag = rec.SnapshotHistogram(stats.DialLag)
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
@@ -125,8 +133,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sent, s.Sent)
 	counter(c.received, s.Received)
 
-	count, sum, buckets := promBuckets(hist)
+	count, sum, buckets := promBuckets(hist, LatencyBuckets)
 	ch <- prometheus.MustNewConstHistogram(c.reconnectLatency, count, sum, buckets)
+	count, sum, buckets = promBuckets(lag, LagBuckets)
+	ch <- prometheus.MustNewConstHistogram(c.dialLag, count, sum, buckets)
 
 	type actionNode struct{ action, node string }
 	events := map[actionNode]int64{}
@@ -143,29 +153,29 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // promBuckets turns a histogram of microseconds into a Prometheus
-// histogram in seconds over LatencyBuckets: the count, the sum (from the
-// histogram's mean, as exact as HDR is) and the cumulative count at each
-// upper bound. A value counts within a bound when the lowest value HDR
+// histogram in seconds over bounds (ascending): the count, the sum (from
+// the histogram's mean, as exact as HDR is) and the cumulative count at
+// each upper bound. A value counts within a bound when the lowest value HDR
 // could have recorded it as does: bounds up to 2 ms are exact, those above
 // within HDR's 0.1%.
-func promBuckets(h *hdrhistogram.Histogram) (count uint64, sum float64, buckets map[float64]uint64) {
+func promBuckets(h *hdrhistogram.Histogram, bounds []float64) (count uint64, sum float64, buckets map[float64]uint64) {
 	count = uint64(h.TotalCount())
 	sum = h.Mean() * float64(h.TotalCount()) / 1e6
-	per := make([]uint64, len(LatencyBuckets))
+	per := make([]uint64, len(bounds))
 	for _, bar := range h.Distribution() {
 		if bar.Count == 0 {
 			continue
 		}
-		for i, bound := range LatencyBuckets {
+		for i, bound := range bounds {
 			if bar.From <= int64(math.Round(bound*1e6)) {
 				per[i] += uint64(bar.Count)
 				break
 			}
 		}
 	}
-	buckets = make(map[float64]uint64, len(LatencyBuckets))
+	buckets = make(map[float64]uint64, len(bounds))
 	var cum uint64
-	for i, bound := range LatencyBuckets {
+	for i, bound := range bounds {
 		cum += per[i]
 		buckets[bound] = cum
 	}

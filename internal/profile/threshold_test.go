@@ -16,6 +16,7 @@ func TestParseThreshold(t *testing.T) {
 		{"reconnect.p99", "< 5s", "<", 5000, KindDuration, ""},
 		{"recovery.p50", "<= 800ms", "<=", 800, KindDuration, ""},
 		{"message_rtt.p999", ">=1.5ms", ">=", 1.5, KindDuration, ""},
+		{"dial_lag.p99", "< 50ms", "<", 50, KindDuration, ""},
 		{"events.t99", "< 10s", "<", 10000, KindDuration, ""},
 		{"events.peak_attempt_rate", "< 4000", "<", 4000, KindNumber, ""},
 		{"events.herd_factor", "!= 1.5", "!=", 1.5, KindNumber, ""},

@@ -72,6 +72,7 @@ const (
 	colorAttempts  = "#ea580c"
 	colorConnects  = "#16a34a"
 	colorFailures  = "#dc2626"
+	colorIntended  = "#7c3aed"
 )
 
 // palette colours series that come in numbers (nodes, events, metrics).
@@ -151,10 +152,11 @@ func (r *chartSource) connectedChart() (chartSection, *chartData) {
 	return sec, c
 }
 
-// herdChart draws connect attempts, connects and failures per second.
+// herdChart draws connect attempts, connects and failures per second, and
+// the attempts the clients intended when timeseries.csv has them.
 func (r *chartSource) herdChart() (chartSection, *chartData) {
 	sec := chartSection{ID: "herd", Title: "The herd: connect attempts per second",
-		About: "Connect attempts, successful connects and failed attempts per second, in 100 ms buckets; dashed lines mark the chaos events."}
+		About: "Connect attempts, successful connects and failed attempts per second, in 100 ms buckets, and, dashed, the attempts the clients intended, placed by when each client meant to start it (its ramp slot, the end of its backoff; retries after failures left out). Where the attempts trail the intended line, wsstorm itself held the herd back (see dial lag in the latency table). Dashed vertical lines mark the chaos events."}
 	if r.rows == 0 || r.Column("attempts") == nil {
 		sec.Notes = append(sec.Notes, "timeseries.csv has no rows: the run ended before its first 100 ms bucket.")
 		return sec, nil
@@ -177,6 +179,12 @@ func (r *chartSource) herdChart() (chartSection, *chartData) {
 		{Label: "attempts/s", Color: colorAttempts, Width: 2, Fill: colorAttempts + "24", Values: rate(r.Column("attempts"))},
 		{Label: "connects/s", Color: colorConnects, Width: 1.5, Values: rate(r.Column("connects"))},
 		{Label: "failures/s", Color: colorFailures, Width: 1.5, Values: rate(r.Column("failures"))},
+	}
+	if intended := r.Column(results.IntendedColumn); intended != nil {
+		// Dashed and last, so it is drawn over the attempts it often equals.
+		c.Series = append(c.Series, seriesData{Label: "intended attempts/s", Color: colorIntended, Width: 1.5, Dash: true, Values: rate(intended)})
+	} else {
+		sec.Notes = append(sec.Notes, "timeseries.csv has no "+results.IntendedColumn+" column (results of an older wsstorm): the intended attempts are not drawn.")
 	}
 	for i := range c.Series {
 		v := c.Series[i].Values

@@ -39,6 +39,9 @@ type Comparison struct {
 	NewProfile  results.ProfileRef `json:"new_profile"`
 	Changes     []Change           `json:"metrics"`
 	Regressions int                `json:"regressions"`
+	// Warnings say what makes the comparison less telling: a run whose load
+	// generator shaped its herd (see GeneratorWarning).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // CompareKeys lists the metrics a comparison's tolerances can name: one key
@@ -171,6 +174,16 @@ func Compare(base, new *results.Summary, tolerances map[string]Tolerance, def To
 		}
 		c.Changes = append(c.Changes, ch)
 	}
+	for _, side := range []struct {
+		name string
+		s    *results.Summary
+	}{{"base", base}, {"new", new}} {
+		// Not a regression of the target, so no row: a warning that the
+		// difference may be wsstorm's own.
+		if f := side.s.LagFigures(); f != "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("the %s run was generator-limited (%s): its herd is partly wsstorm's own; compare runs that are not", side.name, f))
+		}
+	}
 	return c
 }
 
@@ -213,6 +226,10 @@ func (c *Comparison) WriteText(w io.Writer) error {
 func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### wsstorm: %s\n\n%s\n\n", c.NewProfile.Name, c.summaryLine())
+	for _, w := range c.Warnings {
+		// A pull-request comment has no stderr: the warning goes in it.
+		fmt.Fprintf(&b, "**Warning:** %s.\n\n", mdText(w))
+	}
 	b.WriteString("| metric | base | new | change | tolerance | verdict |\n|---|---:|---:|---:|---:|---|\n")
 	for _, ch := range c.Changes {
 		v := changeVerdict(ch)

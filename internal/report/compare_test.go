@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wsstorm/wsstorm/internal/results"
@@ -56,8 +58,6 @@ func TestCompare(t *testing.T) {
 	}
 }
 
-// TestCompareMarkdownGolden checks the markdown a pull-request comment gets.
-// Run with -args -update to rewrite testdata/compare.md after an intended change.
 // TestCompareKeepsOrder checks that the rows of an event only one run has
 // sit with the other events, before the counts.
 func TestCompareKeepsOrder(t *testing.T) {
@@ -75,6 +75,8 @@ func TestCompareKeepsOrder(t *testing.T) {
 	}
 }
 
+// TestCompareMarkdownGolden checks the markdown a pull-request comment gets.
+// Run with -args -update to rewrite testdata/compare.md after an intended change.
 func TestCompareMarkdownGolden(t *testing.T) {
 	base := summarize(fixtureRun(t))
 	next := summarize(fixtureRun(t))
@@ -109,5 +111,50 @@ func TestCompareMarkdownGolden(t *testing.T) {
 func TestCompareKeysMatchProfile(t *testing.T) {
 	if got, want := CompareKeys(), profile.CompareMetrics(); !slices.Equal(got, want) {
 		t.Fatalf("compare produces %q\nprofiles accept %q", got, want)
+	}
+}
+
+// TestCompareGeneratorLimited checks that a side the load generator shaped
+// is warned of on the log and in the markdown and JSON, and judged as
+// usual: its dial lag is no row, its herd no regression of the target.
+func TestCompareGeneratorLimited(t *testing.T) {
+	base, _ := writeFixture(t, limitedRun(t))
+	next, _ := writeFixture(t, fixtureRun(t))
+	var log bytes.Buffer
+	c, err := CompareRuns(base, next, CompareOptions{Default: "+10%", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const warning = "the base run was generator-limited (event #0: dial lag p99 9.5 ms, bound 5.0 ms): its herd is partly wsstorm's own; compare runs that are not"
+	if got := log.String(); got != "warning: "+warning+"\n" {
+		t.Errorf("log %q, want the one warning", got)
+	}
+	if len(c.Warnings) != 1 || c.Warnings[0] != warning || c.Regressions != 0 {
+		t.Errorf("warnings %q, regressions %d; want the base's warning and none", c.Warnings, c.Regressions)
+	}
+	for _, ch := range c.Changes {
+		if strings.HasPrefix(ch.Metric, "dial_lag") {
+			t.Errorf("dial lag compared: %+v", ch)
+		}
+	}
+	var md, js bytes.Buffer
+	if err := c.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "no regression in 19 metrics\n\n**Warning:** "+warning+".\n\n| metric |") {
+		t.Errorf("markdown lacks the warning under its verdict:\n%s", md.String())
+	}
+	var doc struct{ Warnings []string }
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || len(doc.Warnings) != 1 {
+		t.Errorf("JSON warnings %q, %v", doc.Warnings, err)
+	}
+
+	// Neither side limited: no warning, no key.
+	log.Reset()
+	if c, err = CompareRuns(next, next, CompareOptions{Default: "+10%", Log: &log}); err != nil || c.Warnings != nil || log.Len() != 0 {
+		t.Errorf("warnings %q, log %q, err %v; want none", c.Warnings, log.String(), err)
 	}
 }

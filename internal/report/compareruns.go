@@ -43,7 +43,9 @@ func (e *ToleranceTableError) Error() string { return e.Err.Error() }
 func (e *ToleranceTableError) Unwrap() error { return e.Err }
 
 // CompareRuns reads the results at basePath and newPath (directories or
-// summary.json files) and compares them under the tolerances o gives.
+// summary.json files) and compares them under the tolerances o gives. It
+// warns on o.Log of what makes them less comparable: an interrupted or
+// simulated side, a side its load generator shaped.
 func CompareRuns(basePath, newPath string, o CompareOptions) (*Comparison, error) {
 	def, err := profile.ParseToleranceFor(profile.DefaultToleranceKey, o.Default)
 	if err != nil {
@@ -65,7 +67,11 @@ func CompareRuns(basePath, newPath string, o CompareOptions) (*Comparison, error
 		def = tableDef
 	}
 	maps.Copy(tolerances, flagTols)
-	return Compare(base, next, tolerances, def), nil
+	c := Compare(base, next, tolerances, def)
+	for _, w := range c.Warnings {
+		fmt.Fprintf(o.Log, "warning: %s\n", w)
+	}
+	return c, nil
 }
 
 // parseTolerances reads metric=+10% overrides.

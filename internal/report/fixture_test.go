@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
@@ -44,6 +45,16 @@ func fixtureRun(t testing.TB) *testRun {
 			},
 		},
 	}
+}
+
+// limitedRun is the fixture run with a generator that shaped event #0: its
+// dial lag p99 (9.5 ms) past a bound of 5 ms.
+func limitedRun(t testing.TB) *testRun {
+	run := fixtureRun(t)
+	run.Results.Events[0].LagBound = 5 * time.Millisecond
+	run.Results.Events[0].GeneratorLimited = true
+	run.Results.Generator = stats.GeneratorVerdict{Limited: true, LagP99: 120 * time.Microsecond, Bound: 5 * time.Millisecond, Events: []int{0}}
+	return run
 }
 
 // bare is run without a profile.

@@ -29,10 +29,11 @@ func pageTemplate() (*template.Template, error) {
 // the charting library (uPlot), its styles and the data are inline, and the
 // page fetches nothing. It shows the verdict and thresholds, connected
 // clients over time with the chaos events marked, the connect herd per
-// second, the reconnect and recovery latency percentiles, one recovery curve
-// per chaos event, the latency, event, counter and target tables and the
-// profile used. Simulated results say so under the headline. A chart with
-// nothing to draw is replaced by a short note.
+// second (made and intended), the reconnect and recovery latency
+// percentiles, one recovery curve per chaos event, the latency, event,
+// reconnect-breakdown, counter and target tables and the profile used.
+// Simulated results say so under the headline, and so does a run its load
+// generator shaped. A chart with nothing to draw is replaced by a short note.
 func WriteHTML(w io.Writer, rs *results.ResultSet) error {
 	page, err := newPage(rs)
 	if err != nil {
@@ -62,13 +63,17 @@ type htmlPage struct {
 	Insecure     bool
 	// Simulated says what simulated results are; "" for a real run.
 	Simulated string
+	// Generator is the warning of a run its load generator shaped
+	// (GeneratorWarning); "" when it did not.
+	Generator string
 
 	Thresholds []thresholdRow
 	Charts     []chartSection
 	Latency    []latencyRow
 	Events     []eventRow
-	Hooks      []hookRow // the restart hooks' runs (external targets)
-	Observe    string    // how observe mode found the events; "" for a planned run
+	Breakdown  []breakdownRow // the mean reconnect taken apart, of the run and of each event
+	Hooks      []hookRow      // the restart hooks' runs (external targets)
+	Observe    string         // how observe mode found the events; "" for a planned run
 	Counters   []fact
 	Target     *targetTable
 
@@ -98,8 +103,20 @@ type latencyRow struct {
 }
 
 type eventRow struct {
-	Cells []string
+	Cells []cell
 	Never bool // some clients that were expected back never came, or the event failed
+}
+
+// cell is one table cell and its class: "num" for a number, "limited" for
+// a dial lag past its bound, "" for text.
+type cell struct{ Text, Class string }
+
+// breakdownRow is one mean reconnect taken apart: what it belongs to, how
+// many reconnects it covers, then backoff, dial lag, failed attempts,
+// handshake and their sum, in ms.
+type breakdownRow struct {
+	What  string
+	Cells []string
 }
 
 // hookRow is one restart hook's run.
@@ -121,6 +138,7 @@ func newPage(rs *results.ResultSet) (*htmlPage, error) {
 	p.Thresholds = thresholdRows(s)
 	p.Latency = latencyRows(s)
 	p.Events, p.Hooks = eventRows(s)
+	p.Breakdown = breakdownRows(s)
 	if s.Detect != nil {
 		p.Observe = detectText(s.Detect)
 	}
@@ -152,6 +170,7 @@ func pageHead(s *results.Summary) *htmlPage {
 		p.Title += " (simulated)"
 		p.Simulated = simulatedText(s.Simulated, plain)
 	}
+	p.Generator = GeneratorWarning(s)
 	switch {
 	case s.Interrupted:
 		p.VerdictClass = "interrupted"
@@ -208,19 +227,66 @@ func eventRows(s *results.Summary) (events []eventRow, hooks []hookRow) {
 		if h := e.Hook; h != nil {
 			hooks = append(hooks, hookRowOf(e.Index, h))
 		}
+		n := func(text string) cell { return cell{text, "num"} }
+		t := func(text string) cell { return cell{text, ""} }
 		events = append(events, eventRow{
 			Never: e.ReconnectExpected && e.NeverReconnected > 0 || e.Failed,
-			Cells: []string{
-				"#" + strconv.Itoa(e.Index), fmt.Sprintf("%.1f s", e.AtS), eventWhat(e), strconv.Itoa(e.Code), expected,
-				affectedText(e), strconv.FormatInt(e.Reconnected, 10), strconv.FormatInt(e.NeverReconnected, 10),
-				optional(e.T50S, 2, " s"), optional(e.T90S, 2, " s"), optional(e.T99S, 2, " s"), optional(e.T100S, 2, " s"),
-				fmt.Sprintf("%.0f", e.PeakAttemptRate), herdText(e),
-				strconv.FormatFloat(e.AttemptsPerClient, 'f', 2, 64), failed, optional(e.ImbalanceAfter, 2, ""),
-				noticedText(e),
+			Cells: []cell{
+				n("#" + strconv.Itoa(e.Index)), n(fmt.Sprintf("%.1f s", e.AtS)), t(eventWhat(e)), n(strconv.Itoa(e.Code)), t(expected),
+				n(affectedText(e)), n(strconv.FormatInt(e.Reconnected, 10)), n(strconv.FormatInt(e.NeverReconnected, 10)),
+				n(optional(e.T50S, 2, " s")), n(optional(e.T90S, 2, " s")), n(optional(e.T99S, 2, " s")), n(optional(e.T100S, 2, " s")),
+				n(fmt.Sprintf("%.0f", e.PeakAttemptRate)), n(intendedText(e)), dialLagCell(e), n(herdText(e)),
+				n(strconv.FormatFloat(e.AttemptsPerClient, 'f', 2, 64)), t(failed), n(optional(e.ImbalanceAfter, 2, "")),
+				n(noticedText(e)),
 			},
 		})
 	}
 	return events, hooks
+}
+
+// intendedText is an event's intended peak attempt rate, "-" when its
+// clients meant no attempt or its results predate the figure.
+func intendedText(e *results.EventSummary) string {
+	if e.FirstAttempts == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", e.IntendedPeakAttemptRate)
+}
+
+// dialLagCell is an event's dial lag p99 against its bound, marked when it
+// passed it: "9.50 ms (bound 247.50)".
+func dialLagCell(e *results.EventSummary) cell {
+	d := e.DialLagMS
+	if d == nil || d.P99 == nil {
+		return cell{"-", "num"}
+	}
+	text := fmt.Sprintf("%.2f ms (bound %.2f)", *d.P99, e.DialLagBoundMS)
+	if e.GeneratorLimited {
+		return cell{text + " GENERATOR-LIMITED", "num limited"}
+	}
+	return cell{text, "num"}
+}
+
+// breakdownRows take apart the mean reconnect of the run, then of each
+// event that had reconnects; none for results that predate the breakdown.
+func breakdownRows(s *results.Summary) []breakdownRow {
+	row := func(what string, b *results.BreakdownSummary) breakdownRow {
+		sum := b.BackoffMS + b.DialLagMS + b.FailedAttemptsMS + b.HandshakeMS
+		return breakdownRow{What: what, Cells: []string{
+			strconv.FormatInt(b.Reconnects, 10), fmtMS(b.BackoffMS), fmtMS(b.DialLagMS), fmtMS(b.FailedAttemptsMS), fmtMS(b.HandshakeMS), fmtMS(sum),
+		}}
+	}
+	var rows []breakdownRow
+	if b := &s.ReconnectBreakdown; b.Reconnects > 0 {
+		rows = append(rows, row("the run", b))
+	}
+	for i := range s.Events {
+		e := &s.Events[i]
+		if b := &e.ReconnectBreakdown; b.Reconnects > 0 {
+			rows = append(rows, row("#"+strconv.Itoa(e.Index)+" "+eventWhat(e), b))
+		}
+	}
+	return rows
 }
 
 // affectedText is an event's affected clients, "28 of 30 frozen" for a

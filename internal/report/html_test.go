@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"html/template"
 	"io"
 	"math"
 	"os"
@@ -29,6 +30,7 @@ type pageCharts struct {
 		X      []*float64
 		Series []struct {
 			Label  string
+			Dash   bool
 			Values []*float64
 		}
 		Markers []struct {
@@ -443,5 +445,174 @@ func TestHTMLFromTruncatedResults(t *testing.T) {
 				t.Errorf("%s cut at %d: read, then the page failed: %v", name, n, err)
 			}
 		}
+	}
+}
+
+// TestHTMLGenerator checks what the page says of the load generator: a
+// banner by the verdict when it shaped the run, the intended herd on the
+// herd chart, the intended peak and the dial lag against its bound in the
+// events table, and each mean reconnect taken apart.
+func TestHTMLGenerator(t *testing.T) {
+	dir, _ := writeFixture(t, limitedRun(t))
+	page := string(renderDir(t, dir))
+	s, err := results.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	banner := `<p class="warning generator" id="generator-limited"><strong>Generator-limited:</strong> ` + template.HTMLEscapeString(GeneratorWarning(s)) + `.</p>`
+	if !strings.Contains(page, banner) {
+		t.Errorf("the page lacks the banner\n%s", banner)
+	}
+	if i, j := strings.Index(page, `id="generator-limited"`), strings.Index(page, `<main>`); i > j {
+		t.Error("the banner is not in the page's head, by the verdict")
+	}
+	for _, want := range []string{
+		// The events table: peak 412/s achieved, 6070/s intended, then the
+		// dial lag p99 past its bound, marked.
+		`<th class="num">peak/s</th><th class="num">intended/s</th><th class="num">dial lag p99</th>`,
+		`<td class="num">412</td><td class="num">6070</td><td class="num limited">9.50 ms (bound 5.00) GENERATOR-LIMITED</td>`,
+		// Event #1 closed its clients for good: no attempt, no lag.
+		`<td class="num">0</td><td class="num">-</td><td class="num">-</td>`,
+		// The run's mean reconnect and event #0's, taken apart; each sums
+		// its parts.
+		"<h3>Reconnects taken apart</h3>",
+		`<tr><th scope="row">the run</th><td class="num">998</td><td class="num">1.2</td><td class="num">0.150</td><td class="num">0.000</td><td class="num">0.150</td><td class="num">1.5</td></tr>`,
+		`<tr><th scope="row">#0 rolling_restart node 0</th><td class="num">667</td><td class="num">2900.0</td><td class="num">4.0</td><td class="num">1.1</td><td class="num">1.5</td><td class="num">2906.6</td></tr>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks\n%s", want)
+		}
+	}
+	if strings.Contains(page, `#1 close all nodes</th>`) {
+		t.Error("event #1, which had no reconnect, has a breakdown row")
+	}
+
+	herd := chartByID(t, chartsOf(t, []byte(page)), "herd")
+	last := herd.Series[len(herd.Series)-1]
+	if last.Label != "intended attempts/s" || !last.Dash {
+		t.Fatalf("herd series %q (dashed %v), want the intended attempts last, dashed", last.Label, last.Dash)
+	}
+	if got, want := values(last.Values), []float64{400, 430, 600, 600}; !slices.Equal(got, want) {
+		t.Errorf("intended attempts/s %v, want %v (intended_attempts per 100 ms × 10, the last repeated)", got, want)
+	}
+
+	// The same run, its generator within bounds: no banner, no mark.
+	dir, _ = writeFixture(t, fixtureRun(t))
+	page = string(renderDir(t, dir))
+	if strings.Contains(page, `id="generator-limited"`) || strings.Contains(page, "limited\">") {
+		t.Error("a run the generator did not shape is marked generator-limited")
+	}
+	if !strings.Contains(page, `<td class="num">9.50 ms (bound 247.50)</td>`) {
+		t.Error("the dial lag p99 within its bound is not shown against it")
+	}
+}
+
+// chartByID is the page's chart id.
+func chartByID(t *testing.T, pc pageCharts, id string) struct {
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Steps  bool   `json:"steps"`
+	X      []*float64
+	Series []struct {
+		Label  string
+		Dash   bool
+		Values []*float64
+	}
+	Markers []struct {
+		X     float64
+		Label string
+	}
+} {
+	t.Helper()
+	for _, c := range pc.Charts {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no %s chart", id)
+	panic("unreachable")
+}
+
+// olderResults makes the results in dir look written by a wsstorm before
+// the generator's figures: summary.json without their fields,
+// timeseries.csv without intended_attempts, histograms.hlog without the
+// dial lag.
+func olderResults(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, results.SummaryFile)
+	var doc map[string]any
+	if err := json.Unmarshal(mustRead(t, path), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "reconnect_breakdown")
+	delete(doc, "generator_limited")
+	delete(doc["latency_ms"].(map[string]any), "dial_lag")
+	for _, e := range doc["events"].([]any) {
+		for _, k := range []string{"first_attempts", "intended_peak_attempt_rate", "dial_lag_ms", "dial_lag_bound_ms", "generator_limited", "reconnect_breakdown"} {
+			delete(e.(map[string]any), k)
+		}
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	path = filepath.Join(dir, results.TimeseriesFile)
+	var csv strings.Builder
+	for _, line := range strings.SplitAfter(string(mustRead(t, path)), "\n") {
+		cells := strings.Split(line, ",")
+		if len(cells) > 5 {
+			cells = slices.Delete(cells, 5, 6) // intended_attempts, after failures
+		}
+		csv.WriteString(strings.Join(cells, ","))
+	}
+	if !strings.HasPrefix(csv.String(), "t_s,connected,attempts,connects,failures,closes_1000,") {
+		t.Fatalf("timeseries.csv without its intended_attempts column:\n%s", csv.String())
+	}
+	path2 := filepath.Join(dir, results.HistogramsFile)
+	var hlog strings.Builder
+	for _, line := range strings.SplitAfter(string(mustRead(t, path2)), "\n") {
+		if !strings.Contains(line, "dial_lag,") {
+			hlog.WriteString(line)
+		}
+	}
+	for p, data := range map[string]string{path: csv.String(), path2: hlog.String()} {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestHTMLOlderResults checks that results written before the generator's
+// figures render: no banner, no intended line, no breakdown, dashes where
+// the figures would be.
+func TestHTMLOlderResults(t *testing.T) {
+	dir, _ := writeFixture(t, limitedRun(t))
+	olderResults(t, dir)
+	page := string(renderDir(t, dir))
+	for _, unwanted := range []string{`id="generator-limited"`, `limited">`, "Reconnects taken apart"} {
+		if strings.Contains(page, unwanted) {
+			t.Errorf("the page of older results has %q", unwanted)
+		}
+	}
+	for _, want := range []string{
+		`<td class="num">412</td><td class="num">-</td><td class="num">-</td>`,
+		"timeseries.csv has no intended_attempts column",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page of older results lacks\n%s", want)
+		}
+	}
+	herd := chartByID(t, chartsOf(t, []byte(page)), "herd")
+	for _, s := range herd.Series {
+		if s.Label == "intended attempts/s" {
+			t.Error("an intended line drawn from a time series without it")
+		}
+	}
+	if len(herd.Series) != 3 {
+		t.Errorf("herd: %d series, want attempts, connects and failures", len(herd.Series))
 	}
 }

@@ -12,14 +12,20 @@ import (
 
 // WriteMarkdown writes the summary as markdown, for a pull-request comment
 // or a wiki page: a headline with the verdict, whether the results are
-// simulated, the counters, the latency table, the chaos events and the
-// thresholds. Values that do not exist are shown as "-".
+// simulated or the load generator shaped them, the counters, the latency
+// table and the mean reconnect taken apart, the chaos events (the peak
+// attempt rate made and intended) and the thresholds. Values that do not
+// exist are shown as "-".
 func WriteMarkdown(w io.Writer, s *results.Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### wsstorm: %s — %s\n\n", mdText(profileName(s)), mdVerdict(s))
 	if s.Simulated != nil {
 		// Before anything else: no number below was measured on a network.
 		fmt.Fprintf(&b, "**Simulated:** %s.\n\n", simulatedText(s.Simulated, mdCode))
+	}
+	if w := GeneratorWarning(s); w != "" {
+		// Also before the numbers: the herd below is partly wsstorm's own.
+		fmt.Fprintf(&b, "**Generator-limited:** %s.\n\n", mdText(w))
 	}
 
 	fmt.Fprintf(&b, "%d clients, %.1f s, seed %d, started %s", s.Clients, s.DurationS, s.Seed, startedText(s))
@@ -52,17 +58,20 @@ func WriteMarkdown(w io.Writer, s *results.Summary) error {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", m, l.Count,
 			optional(l.P50, 2, ""), optional(l.P90, 2, ""), optional(l.P99, 2, ""), optional(l.P999, 2, ""), optional(l.Max, 2, ""))
 	}
+	if rb := &s.ReconnectBreakdown; rb.Reconnects > 0 {
+		fmt.Fprintf(&b, "\nMean reconnect: %s\n", breakdownText(rb))
+	}
 
 	if len(s.Events) > 0 {
 		b.WriteString("\n#### Chaos events\n\n")
-		b.WriteString("| # | at | action | code | affected | reconnected | never | t50 | t90 | t99 | t100 | peak attempts/s | herd | imbalance after |\n")
-		b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| # | at | action | code | affected | reconnected | never | t50 | t90 | t99 | t100 | peak attempts/s | intended attempts/s | herd | imbalance after |\n")
+		b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for i := range s.Events {
 			e := &s.Events[i]
-			fmt.Fprintf(&b, "| %d | %.1f s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %s | %s |\n",
+			fmt.Fprintf(&b, "| %d | %.1f s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %s | %s | %s |\n",
 				e.Index, e.AtS, mdText(eventWhat(e)), e.Code, e.Affected, e.Reconnected, e.NeverReconnected,
 				optional(e.T50S, 2, " s"), optional(e.T90S, 2, " s"), optional(e.T99S, 2, " s"), optional(e.T100S, 2, " s"),
-				e.PeakAttemptRate, herdText(e), optional(e.ImbalanceAfter, 2, ""))
+				e.PeakAttemptRate, intendedText(e), herdText(e), optional(e.ImbalanceAfter, 2, ""))
 		}
 	}
 	if s.Detect != nil {

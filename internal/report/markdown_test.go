@@ -87,3 +87,39 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("JSON differs from summary.json (same content: %v)", reflect.DeepEqual(got, want))
 	}
 }
+
+// TestMarkdownGenerator checks that a run its load generator shaped says so
+// right under the headline, before any number.
+func TestMarkdownGenerator(t *testing.T) {
+	s := summarize(limitedRun(t))
+	var b strings.Builder
+	if err := WriteMarkdown(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	want := "### wsstorm: default — " + verdict(s) + "\n\n**Generator-limited:** " + GeneratorWarning(s) + ".\n\n2000 clients,"
+	if !strings.HasPrefix(b.String(), want) {
+		t.Errorf("markdown starts\n%s\nwant\n%s", b.String()[:min(len(want)+80, b.Len())], want)
+	}
+}
+
+// TestMarkdownOlderResults renders a summary.json written before the
+// generator's figures: no warning, no breakdown, "-" for the intended peak.
+func TestMarkdownOlderResults(t *testing.T) {
+	dir, _ := writeFixture(t, limitedRun(t))
+	olderResults(t, dir)
+	s, err := results.ReadSummaryDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteMarkdown(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "Generator-limited") || strings.Contains(out, "Mean reconnect") {
+		t.Errorf("older results get the generator's figures:\n%s", out)
+	}
+	if !strings.Contains(out, "| 412 | - | ×2.1 |") {
+		t.Errorf("event #0's intended peak is not \"-\":\n%s", out)
+	}
+}

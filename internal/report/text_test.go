@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsstorm/wsstorm/internal/results"
 
@@ -86,5 +87,30 @@ func TestFreezeEventLine(t *testing.T) {
 	writeEvent(&b, &e)
 	if strings.Contains(b.String(), "noticed") {
 		t.Errorf("a restart's line says when clients noticed: %q", b.String())
+	}
+}
+
+// TestGeneratorWarning checks the warning's figures: those of where the
+// dial lag passed its bound, not the run's when only an event's did.
+func TestGeneratorWarning(t *testing.T) {
+	if w := GeneratorWarning(summarize(fixtureRun(t))); w != "" {
+		t.Errorf("a run within bounds warned: %q", w)
+	}
+	w := GeneratorWarning(summarize(limitedRun(t)))
+	want := "the load generator shaped this run (event #0: dial lag p99 9.5 ms, bound 5.0 ms), so the attempt peaks and reconnect times include wsstorm's own delay"
+	if !strings.HasPrefix(w, want) || !strings.HasSuffix(w, GeneratorFix) {
+		t.Errorf("warning\n%q\nwant it to start %q and end with the fix", w, want)
+	}
+	run := limitedRun(t)
+	run.Results.Generator.LagP99 = 12 * time.Millisecond
+	if w := GeneratorWarning(summarize(run)); !strings.Contains(w, "(over the run: dial lag p99 12.0 ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 5.0 ms)") {
+		t.Errorf("the run and an event past their bounds: %q", w)
+	}
+	// A simulation has no late timers, processes or machines: only its
+	// modeled dial slots.
+	run.Simulated = &results.Simulated{}
+	if w := GeneratorWarning(summarize(run)); !strings.HasPrefix(w, "the simulated generator shaped this run (over the run:") ||
+		!strings.HasSuffix(w, "; raise fleet.max_dialing") || strings.Contains(w, "--processes") {
+		t.Errorf("simulated: %q", w)
 	}
 }

@@ -1,11 +1,13 @@
 package report
 
 import (
+	"reflect"
 	"testing"
 
-	"github.com/wsstorm/wsstorm/internal/results"
-
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results"
+	"github.com/wsstorm/wsstorm/internal/results/resultstest"
+	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // TestJudgeEachFamily measures one threshold of every metric family on the
@@ -21,7 +23,8 @@ func TestJudgeEachFamily(t *testing.T) {
 	}{
 		{"reconnect.p99", "< 5s", s.LatencyMS.Reconnect.P99, true},
 		{"reconnect.max", "< 10ms", s.LatencyMS.Reconnect.Max, false},
-		{"recovery.p50", "< 1s", nil, false},                         // nothing recorded: no value, fails
+		{"recovery.p50", "< 1s", nil, false}, // nothing recorded: no value, fails
+		{"dial_lag.p99", "< 50ms", s.LatencyMS.DialLag.P99, true},
 		{"events.t99", "< 10s", ptr(*s.Events[0].T99S * 1000), true}, // the 1000 close is not judged
 		{"events.t99", "< 4s", ptr(*s.Events[0].T99S * 1000), false},
 		{"events.affected", ">= 1", ptr(float64(s.Events[0].Affected)), true},
@@ -78,5 +81,27 @@ func TestMeasuredText(t *testing.T) {
 		if got := measuredText(results.Threshold{Value: tc.v, Unit: tc.unit}); got != tc.want {
 			t.Errorf("%v%s reads %q, want %q", tc.v, tc.unit, got, tc.want)
 		}
+	}
+}
+
+// TestDialLagThreshold checks that a profile can gate on the generator's
+// dial lag: the threshold loads with the profile and is judged from
+// summary.json's latency_ms.dial_lag.
+func TestDialLagThreshold(t *testing.T) {
+	p, err := profile.Parse([]byte("duration = \"10s\"\n[thresholds]\n\"dial_lag.p99\" = \"< 50ms\"\n"), "gate.toml", nil)
+	if err != nil {
+		t.Fatalf("a dial_lag threshold does not load: %v", err)
+	}
+	run := fixtureRun(t)
+	s := Summarize(p, run.Run)
+	want := results.Threshold{Expr: "dial_lag.p99 < 50ms", Value: s.LatencyMS.DialLag.P99, Unit: "ms", OK: true}
+	if len(s.Thresholds) != 1 || !reflect.DeepEqual(s.Thresholds[0], want) || *want.Value != 0.12 || !s.Passed {
+		t.Fatalf("thresholds %+v, passed %v; want %+v at 0.12 ms", s.Thresholds, s.Passed, want)
+	}
+	// A generator 80 ms late on every attempt fails the gate.
+	run.Results.Histograms[stats.DialLag] = resultstest.Histogram(t, map[int64]int64{80_000: 100})
+	s = Summarize(p, run.Run)
+	if got := s.Thresholds[0]; got.OK || got.Value == nil || *got.Value < 79.9 || s.Passed {
+		t.Errorf("%+v (value %v), passed %v; want 80 ms, failed", got, deref(got.Value), s.Passed)
 	}
 }

@@ -111,6 +111,27 @@ func TestReadResultSetTruncatedAnywhere(t *testing.T) {
 	}
 }
 
+// TestReadResultSetWithoutDialLag reads the histograms.hlog of a run
+// before dial_lag existed: it has no interval of that tag, and is whole.
+func TestReadResultSetWithoutDialLag(t *testing.T) {
+	dir := corrupt(t, HistogramsFile, func(b []byte) []byte {
+		var keep []string
+		for _, line := range strings.SplitAfter(string(b), "\n") {
+			if !strings.Contains(line, "dial_lag,") {
+				keep = append(keep, line)
+			}
+		}
+		return []byte(strings.Join(keep, ""))
+	})
+	rs, err := ReadResultSet(dir)
+	if err != nil {
+		t.Fatalf("an older log without dial_lag: %v", err)
+	}
+	if rs.Histogram("dial_lag") != nil || rs.Histogram(EventTag(0)) == nil {
+		t.Errorf("dial_lag %v, event 0 %v; want none and the event's", rs.Histogram("dial_lag"), rs.Histogram(EventTag(0)))
+	}
+}
+
 func TestReadSummaryDir(t *testing.T) {
 	dir, _ := writeFixture(t, fixtureRun(t))
 	s, err := ReadSummaryDir(dir)

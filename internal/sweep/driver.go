@@ -212,10 +212,24 @@ func (d *Driver) runOnce(ctx context.Context, o RunOptions, i, r int) error {
 	d.sw.Settings[i].Runs = append(d.sw.Settings[i].Runs, m)
 	fmt.Fprintf(o.Log, "%s run %d/%d: t99 %s, peak %.0f attempts/s, never reconnected %d%s\n",
 		s.Label(), r, d.cfg.Repeat, orNone(m.T99S), m.PeakAttemptRate, m.NeverReconnected, map[bool]string{true: " (interrupted)"}[run.Interrupted])
+	if w := limitedWarning(s.Label(), r, m, d.cfg.Simulated); w != "" {
+		fmt.Fprintln(o.Log, w)
+	}
 	if run.Interrupted {
 		return ErrInterrupted
 	}
 	return nil
+}
+
+// limitedWarning is the log's warning of a run whose herd the load
+// generator shaped, naming the setting, the run, the figures and the fix;
+// "" when it did not.
+func limitedWarning(setting string, r int, m RunMetrics, simulated bool) string {
+	if !m.GeneratorLimited {
+		return ""
+	}
+	return fmt.Sprintf("warning: %s run %d was generator-limited (%s): its herd is partly wsstorm's own; %s",
+		setting, r, m.GeneratorFigures, GeneratorFix(simulated))
 }
 
 // WriteFiles writes sweep.json, sweep.md, sweep.html and sweep.svg into

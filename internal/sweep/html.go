@@ -52,6 +52,9 @@ func (s *Sweep) WriteHTML(w io.Writer) error {
 		Recommendation: s.Recommendation.Text,
 		Header:         header, Rows: rows, LibraryCSS: css, LibraryJS: js,
 	}
+	if g := s.generatorText(); g != "" {
+		p.Facts = append(p.Facts, g)
+	}
 	if s.Interrupted {
 		p.Facts = append(p.Facts, "interrupted: only the finished runs are counted")
 	}

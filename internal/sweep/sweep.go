@@ -181,11 +181,18 @@ type RunMetrics struct {
 	HerdFactor       float64  `json:"herd_factor"`
 	FailedAttempts   int64    `json:"failed_attempts"`
 	NeverReconnected int64    `json:"never_reconnected"`
+	// GeneratorLimited says the load generator shaped the run's herd (its
+	// summary's generator_limited), and GeneratorFigures where and by how
+	// much (results.Summary.LagFigures). The run still counts: its herd is
+	// measured, but partly wsstorm's own.
+	GeneratorLimited bool   `json:"generator_limited"`
+	GeneratorFigures string `json:"generator_figures,omitempty"`
 }
 
 // FromSummary reduces a run's summary to its RunMetrics.
 func FromSummary(dir string, s *results.Summary) RunMetrics {
-	m := RunMetrics{Dir: dir, Interrupted: s.Interrupted, Passed: s.Passed}
+	m := RunMetrics{Dir: dir, Interrupted: s.Interrupted, Passed: s.Passed,
+		GeneratorLimited: s.GeneratorLimited != nil, GeneratorFigures: s.LagFigures()}
 	worst := func(dst **float64, v *float64, first bool) {
 		switch {
 		case first:
@@ -262,6 +269,10 @@ type Result struct {
 	HerdFactor       *Stat `json:"herd_factor"`
 	FailedAttempts   *Stat `json:"failed_attempts"`
 	NeverReconnected *Stat `json:"never_reconnected"`
+	// GeneratorLimitedRuns counts the setting's runs, counted or not, whose
+	// herd the load generator shaped: a setting's numbers are then partly
+	// wsstorm's own, and its row says so.
+	GeneratorLimitedRuns int `json:"generator_limited_runs"`
 
 	// Pareto: no other setting recovers at least as fast (t99) with a peak
 	// attempt rate at least as low, and better in one of them.
@@ -275,7 +286,11 @@ type Result struct {
 func (r *Result) Aggregate() {
 	var t50, t99, t100, peak, herd, failed, never []float64
 	counted := 0
+	r.GeneratorLimitedRuns = 0
 	for _, m := range r.Runs {
+		if m.GeneratorLimited {
+			r.GeneratorLimitedRuns++
+		}
 		if m.Excluded != "" {
 			continue
 		}
@@ -484,8 +499,8 @@ func herd(v float64) string  { return fmt.Sprintf("%.2f", v) }
 func count(v float64) string { return fmt.Sprintf("%.0f", v) }
 
 // Rows returns the table's header and rows: per setting the medians over
-// repeats with the spread (min–max) in parentheses, and a mark: "pareto",
-// "recommended".
+// repeats with the spread (min–max) in parentheses, and its marks:
+// "recommended", "pareto", "over limit", "generator-limited (1 of 3 runs)".
 func (s *Sweep) Rows() (header []string, rows [][]string) {
 	header = []string{"setting", "t50", "t99", "t100", "peak attempts/s", "herd factor", "failed attempts", "never reconnected", "runs", "mark"}
 	for _, r := range s.Settings {
@@ -498,6 +513,9 @@ func (s *Sweep) Rows() (header []string, rows [][]string) {
 		}
 		if r.Limit > 0 && r.PeakAttemptRate != nil && r.PeakAttemptRate.Median > r.Limit {
 			marks = append(marks, "over limit")
+		}
+		if n := r.GeneratorLimitedRuns; n > 0 {
+			marks = append(marks, fmt.Sprintf("generator-limited (%d of %d runs)", n, len(r.Runs)))
 		}
 		rows = append(rows, []string{r.Label, cell(r.T50S, secs), cell(r.T99S, secs), cell(r.T100S, secs),
 			cell(r.PeakAttemptRate, rate), cell(r.HerdFactor, herd), cell(r.FailedAttempts, count), cell(r.NeverReconnected, count),
@@ -515,6 +533,31 @@ func (s *Sweep) limitText() string {
 		return "attempt-rate limit: none"
 	}
 	return fmt.Sprintf("attempt-rate limit: %s attempts/s (%s)", rate(s.Limit), s.LimitSource)
+}
+
+// GeneratorFix is what to do about a sweep whose load generator shaped
+// runs: a sweep runs each setting in one process, and a simulated one is
+// late only for its modeled dial slots.
+func GeneratorFix(simulated bool) string {
+	if simulated {
+		return "raise fleet.max_dialing (the model's dials in flight at once)"
+	}
+	return "raise fleet.max_dialing (dials in flight at once), give each run fewer clients (--set fleet.clients=N), or compare the settings' herds with --simulate"
+}
+
+// generatorText says how many runs the load generator shaped, and what to
+// do about it; "" when none.
+func (s *Sweep) generatorText() string {
+	limited, runs := 0, 0
+	for _, r := range s.Settings {
+		limited += r.GeneratorLimitedRuns
+		runs += len(r.Runs)
+	}
+	if limited == 0 {
+		return ""
+	}
+	return fmt.Sprintf("generator-limited: the load generator shaped %d of %d runs (marked), so their herds are partly wsstorm's own: %s",
+		limited, runs, GeneratorFix(s.Simulated))
 }
 
 // WriteText writes the table for a terminal, then the limit and the
@@ -540,6 +583,9 @@ func (s *Sweep) WriteText(w io.Writer) error {
 		b.WriteString(trimmed + "\n")
 	}
 	fmt.Fprintf(&b, "%s\n", s.limitText())
+	if g := s.generatorText(); g != "" {
+		fmt.Fprintf(&b, "%s\n", g)
+	}
 	if s.Simulated {
 		b.WriteString("simulated: no sockets; target and network modeled (wsstorm simulate)\n")
 	}
@@ -569,6 +615,9 @@ func (s *Sweep) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\nMedians over %d repeat(s), spread (min–max) in parentheses; per run, the slowest event whose clients are expected back.\n\n", s.Repeat)
 	fmt.Fprintf(&b, "%s\n\n", s.limitText())
+	if g := s.generatorText(); g != "" {
+		fmt.Fprintf(&b, "**%s**\n\n", g)
+	}
 	if s.Simulated {
 		b.WriteString("Simulated: no sockets; target and network modeled (`wsstorm simulate`).\n\n")
 	}

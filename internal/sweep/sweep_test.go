@@ -199,3 +199,63 @@ func TestWrite(t *testing.T) {
 		t.Error("the HTML page fetches something")
 	}
 }
+
+// TestGeneratorLimited checks that a run the load generator shaped is
+// counted as usual, and that its setting is marked in the table, the text,
+// the markdown, the page and sweep.json, and warned of on the log.
+func TestGeneratorLimited(t *testing.T) {
+	p99 := 30.0
+	limited := &results.Summary{
+		GeneratorLimited: &results.GeneratorSummary{DialLagP99MS: 1, BoundMS: 5, Events: []int{0}},
+		Events: []results.EventSummary{{Index: 0, ReconnectExpected: true, Affected: 10, T99S: f(2), PeakAttemptRate: 400,
+			DialLagMS: &results.LatencySummary{P99: &p99}, DialLagBoundMS: 5}},
+	}
+	m := FromSummary("a/run-1", limited)
+	if !m.GeneratorLimited || m.GeneratorFigures != "event #0: dial lag p99 30.0 ms, bound 5.0 ms" || m.Excluded != "" {
+		t.Fatalf("%+v: want limited, with the event's figures, and counted", m)
+	}
+	want := "warning: k=a run 1 was generator-limited (event #0: dial lag p99 30.0 ms, bound 5.0 ms): its herd is partly wsstorm's own; " + GeneratorFix(false)
+	if got := limitedWarning("k=a", 1, m, false); got != want {
+		t.Errorf("log line\n%q\nwant %q", got, want)
+	}
+	if got := limitedWarning("k=a", 1, m, true); !strings.HasSuffix(got, "; raise fleet.max_dialing (the model's dials in flight at once)") {
+		t.Errorf("simulated: %q, want only the dial slots as the fix", got)
+	}
+	if got := limitedWarning("k=a", 1, FromSummary("a/run-2", &results.Summary{}), false); got != "" {
+		t.Errorf("a run within bounds warned: %q", got)
+	}
+
+	sw := &Sweep{Repeat: 2, Settings: synthetic(0, [3]float64{1, 1000, 0}, [3]float64{2, 500, 0})}
+	sw.Settings[0].Runs = append(sw.Settings[0].Runs, m)
+	sw.Profile.Name = "p"
+	sw.Finish()
+	if got := sw.Settings[0].GeneratorLimitedRuns; got != 1 || sw.Settings[1].GeneratorLimitedRuns != 0 {
+		t.Errorf("generator-limited runs %d and %d, want 1 and 0", got, sw.Settings[1].GeneratorLimitedRuns)
+	}
+	if *sw.Settings[0].T99S != (Stat{Median: 1.5, Min: 1, Max: 2, N: 2}) {
+		t.Errorf("t99 %+v: the limited run must still count", sw.Settings[0].T99S)
+	}
+	_, rows := sw.Rows()
+	if mark := rows[0][len(rows[0])-1]; !strings.Contains(mark, "generator-limited (1 of 2 runs)") {
+		t.Errorf("mark %q", mark)
+	}
+	var j, txt, md, html bytes.Buffer
+	for _, w := range []func() error{
+		func() error { return sw.WriteJSON(&j) }, func() error { return sw.WriteText(&txt) },
+		func() error { return sw.WriteMarkdown(&md) }, func() error { return sw.WriteHTML(&html) },
+	} {
+		if err := w(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	note := "generator-limited: the load generator shaped 1 of 3 runs (marked)"
+	for name, out := range map[string]string{"text": txt.String(), "markdown": md.String(), "html": html.String()} {
+		if !strings.Contains(out, note) || !strings.Contains(out, "generator-limited (1 of 2 runs)") {
+			t.Errorf("%s lacks the note or the mark:\n%s", name, out)
+		}
+	}
+	back, err := ReadJSON(&j)
+	if err != nil || back.Settings[0].GeneratorLimitedRuns != 1 || !back.Settings[0].Runs[1].GeneratorLimited {
+		t.Errorf("sweep.json read back: %v %+v", err, back)
+	}
+}

@@ -1,0 +1,75 @@
+package results
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// LagExcess is one place where a run's dial lag passed its bound: the run
+// as a whole (Event -1) or one chaos event, with the p99 and the bound in
+// milliseconds.
+type LagExcess struct {
+	Event        int // the event's index; -1: the run
+	DialLagP99MS float64
+	BoundMS      float64
+}
+
+// LagExcesses lists where the load generator shaped the run (summary.json's
+// generator_limited): the run when its own dial lag p99 passed its bound,
+// then each event whose did, with their figures. A run limited in one event
+// only has a run-wide p99 under the run's bound: quoting that alone would
+// contradict the verdict. Nil when the generator did not shape the run.
+func (s *Summary) LagExcesses() []LagExcess {
+	g := s.GeneratorLimited
+	if g == nil {
+		return nil
+	}
+	var out []LagExcess
+	if g.DialLagP99MS > g.BoundMS || len(g.Events) == 0 {
+		out = append(out, LagExcess{Event: -1, DialLagP99MS: g.DialLagP99MS, BoundMS: g.BoundMS})
+	}
+	for _, i := range g.Events {
+		x := LagExcess{Event: i}
+		for j := range s.Events {
+			if e := &s.Events[j]; e.Index == i {
+				if e.DialLagMS != nil && e.DialLagMS.P99 != nil {
+					x.DialLagP99MS = *e.DialLagMS.P99
+				}
+				x.BoundMS = e.DialLagBoundMS
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// String says where and by how much: "event #0: dial lag p99 9.5 ms, bound
+// 5.0 ms", "over the run: ...".
+func (x LagExcess) String() string {
+	where := "over the run"
+	if x.Event >= 0 {
+		where = "event #" + strconv.Itoa(x.Event)
+	}
+	return fmt.Sprintf("%s: dial lag p99 %s ms, bound %s ms", where, lagMS(x.DialLagP99MS), lagMS(x.BoundMS))
+}
+
+// LagFigures joins the LagExcesses of s: "over the run: dial lag p99 12.0
+// ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 5.0 ms"; "" when
+// the generator did not shape the run.
+func (s *Summary) LagFigures() string {
+	var parts []string
+	for _, x := range s.LagExcesses() {
+		parts = append(parts, x.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// lagMS writes milliseconds with one decimal, or three below 1 ms, where a
+// dial lag usually is.
+func lagMS(v float64) string {
+	if v < 1 && v > -1 {
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}

@@ -1,0 +1,44 @@
+package results
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestLagExcesses(t *testing.T) {
+	p99 := 9.5
+	events := []EventSummary{{Index: 0, DialLagMS: &LatencySummary{P99: &p99}, DialLagBoundMS: 5}, {Index: 1, DialLagBoundMS: 250}}
+	for _, tc := range []struct {
+		name string
+		g    *GeneratorSummary
+		want []LagExcess
+	}{
+		{"not limited", nil, nil},
+		{"over the run", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{}}, []LagExcess{{-1, 12, 5}}},
+		// The run's p99 is under its bound: only the event is named, with
+		// its own figures.
+		{"in an event", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{0}}, []LagExcess{{0, 9.5, 5}}},
+		{"both", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}}, []LagExcess{{-1, 12, 5}, {0, 9.5, 5}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Summary{GeneratorLimited: tc.g, Events: events}
+			if got := s.LagExcesses(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLagFigures(t *testing.T) {
+	p99 := 9.5
+	s := &Summary{
+		GeneratorLimited: &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}},
+		Events:           []EventSummary{{Index: 0, DialLagMS: &LatencySummary{P99: &p99}, DialLagBoundMS: 0.5}},
+	}
+	if got, want := s.LagFigures(), "over the run: dial lag p99 12.0 ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 0.500 ms"; got != want {
+		t.Errorf("%q\nwant %q", got, want)
+	}
+	if got := (&Summary{}).LagFigures(); got != "" {
+		t.Errorf("not limited: %q", got)
+	}
+}
