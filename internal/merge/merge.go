@@ -517,7 +517,7 @@ func mergeSeries(res *stats.Results, segs []*results.SegmentResults, offsets []i
 	}
 	res.Series = make([]stats.Bucket, rows)
 	for b := range res.Series {
-		res.Series[b] = stats.Bucket{Start: time.Duration(b) * res.BucketWidth, Closes: make([]int64, len(res.CloseCodes))}
+		res.Series[b] = stats.Bucket{Start: time.Duration(b) * res.BucketWidth, Closes: make([]int64, len(res.CloseCodes)), CPU: -1, MachineCPU: -1}
 		if gauged != nil {
 			g := make([]int64, len(res.GaugeNames))
 			for j := range g {
@@ -546,6 +546,9 @@ func mergeSeries(res *stats.Results, segs []*results.SegmentResults, offsets []i
 			dst.Connects += src.Connects
 			dst.Failures += src.Failures
 			dst.Intended += src.Intended
+			// The busiest process: a saturated one shaped its clients'
+			// herd, whatever the others did.
+			dst.CPU, dst.MachineCPU = max(dst.CPU, src.CPU), max(dst.MachineCPU, src.MachineCPU)
 			for j, v := range src.Closes {
 				if j < len(cols) && cols[j] >= 0 {
 					dst.Closes[cols[j]] += v

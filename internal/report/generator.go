@@ -24,9 +24,17 @@ func GeneratorWarning(s *results.Summary) string {
 		return fmt.Sprintf("the simulated generator shaped this run (%s), so the attempt peaks and reconnect times include the clients' wait for one of fleet.max_dialing dial slots; raise fleet.max_dialing",
 			figures)
 	}
+	if s.CPUSaturated() {
+		return fmt.Sprintf("the load generator shaped this run (%s): its process's CPU was saturated, so clients saw closes late, started attempts late and took longer over their handshakes than the target made them, and the herd and reconnect times are partly wsstorm's own; %s",
+			figures, CPUFix)
+	}
 	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times include wsstorm's own delay (clients waiting for a dial slot, timers firing late on a busy CPU); %s",
 		figures, GeneratorFix)
 }
+
+// CPUFix is what a user does about a generator whose CPU was saturated:
+// more dial slots would only queue more work on the same cores.
+const CPUFix = "give it more cores: run the embedded target in its own processes (--processes N), split the fleet over more machines, or lower fleet.clients"
 
 // breakdownText writes the parts of the mean reconnect:
 // "backoff 120.0 + dial lag 3.1 + failed 0.0 + handshake 1.2 ms".
@@ -55,6 +63,12 @@ func writeEventGenerator(b *strings.Builder, e *results.EventSummary) {
 	}
 	if d := e.DialLagMS; d != nil && d.P99 != nil {
 		fmt.Fprintf(b, "dial lag p50 %s p99 %s ms (bound %s)", fmtMS(*d.P50), fmtMS(*d.P99), fmtMS(e.DialLagBoundMS))
+		if e.CPUBusyPct != nil {
+			fmt.Fprintf(b, ", CPU %.0f%%", *e.CPUBusyPct)
+			if e.MachineCPUBusyPct != nil {
+				fmt.Fprintf(b, " (machine %.0f%%)", *e.MachineCPUBusyPct)
+			}
+		}
 		if e.GeneratorLimited {
 			b.WriteString(" GENERATOR-LIMITED")
 		}

@@ -535,7 +535,7 @@ func chartByID(t *testing.T, pc pageCharts, id string) struct {
 
 // olderResults makes the results in dir look written by a wsstorm before
 // the generator's figures: summary.json without their fields,
-// timeseries.csv without intended_attempts, histograms.hlog without the
+// timeseries.csv without intended_attempts and the CPU columns, histograms.hlog without the
 // dial lag.
 func olderResults(t *testing.T, dir string) {
 	t.Helper()
@@ -564,13 +564,13 @@ func olderResults(t *testing.T, dir string) {
 	var csv strings.Builder
 	for _, line := range strings.SplitAfter(string(mustRead(t, path)), "\n") {
 		cells := strings.Split(line, ",")
-		if len(cells) > 5 {
-			cells = slices.Delete(cells, 5, 6) // intended_attempts, after failures
+		if len(cells) > 7 {
+			cells = slices.Delete(cells, 5, 8) // intended_attempts, generator_cpu_pct and machine_cpu_pct, after failures
 		}
 		csv.WriteString(strings.Join(cells, ","))
 	}
 	if !strings.HasPrefix(csv.String(), "t_s,connected,attempts,connects,failures,closes_1000,") {
-		t.Fatalf("timeseries.csv without its intended_attempts column:\n%s", csv.String())
+		t.Fatalf("timeseries.csv without its intended_attempts and CPU columns:\n%s", csv.String())
 	}
 	path2 := filepath.Join(dir, results.HistogramsFile)
 	var hlog strings.Builder

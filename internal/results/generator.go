@@ -13,6 +13,10 @@ type LagExcess struct {
 	Event        int // the event's index; -1: the run
 	DialLagP99MS float64
 	BoundMS      float64
+	// CPUBusyPct is, for an event whose recovery saturated the generator's
+	// CPU, how busy the process's cores were, and MachineBusyPct the
+	// machine's (0: it was not saturated; -1: not known).
+	CPUBusyPct, MachineBusyPct float64
 }
 
 // LagExcesses lists where the load generator shaped the run (summary.json's
@@ -37,6 +41,9 @@ func (s *Summary) LagExcesses() []LagExcess {
 					x.DialLagP99MS = *e.DialLagMS.P99
 				}
 				x.BoundMS = e.DialLagBoundMS
+				if e.CPUSaturated {
+					x.CPUBusyPct, x.MachineBusyPct = orUnknown(e.CPUBusyPct), orUnknown(e.MachineCPUBusyPct)
+				}
 			}
 		}
 		out = append(out, x)
@@ -51,7 +58,41 @@ func (x LagExcess) String() string {
 	if x.Event >= 0 {
 		where = "event #" + strconv.Itoa(x.Event)
 	}
-	return fmt.Sprintf("%s: dial lag p99 %s ms, bound %s ms", where, lagMS(x.DialLagP99MS), lagMS(x.BoundMS))
+	lag := fmt.Sprintf("dial lag p99 %s ms, bound %s ms", lagMS(x.DialLagP99MS), lagMS(x.BoundMS))
+	if x.CPUBusyPct == 0 && x.MachineBusyPct == 0 {
+		return where + ": " + lag
+	}
+	cpu := fmt.Sprintf("CPU saturated (this process %s of its cores", pct(x.CPUBusyPct))
+	if x.MachineBusyPct >= 0 {
+		cpu += ", the machine " + pct(x.MachineBusyPct)
+	}
+	cpu += ")"
+	if x.DialLagP99MS > x.BoundMS {
+		return where + ": " + lag + ", " + cpu
+	}
+	return where + ": " + cpu
+}
+
+// orUnknown is *v, or -1 for nil.
+func orUnknown(v *float64) float64 {
+	if v == nil {
+		return -1
+	}
+	return *v
+}
+
+// pct writes a percentage, or "?" for -1.
+func pct(v float64) string {
+	if v < 0 {
+		return "?"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + "%"
+}
+
+// CPUSaturated says the generator's CPU was saturated during one of the
+// events it shaped.
+func (s *Summary) CPUSaturated() bool {
+	return s.GeneratorLimited != nil && len(s.GeneratorLimited.CPUSaturatedEvents) > 0
 }
 
 // LagFigures joins the LagExcesses of s: "over the run: dial lag p99 12.0

@@ -7,18 +7,22 @@ import (
 
 func TestLagExcesses(t *testing.T) {
 	p99 := 9.5
-	events := []EventSummary{{Index: 0, DialLagMS: &LatencySummary{P99: &p99}, DialLagBoundMS: 5}, {Index: 1, DialLagBoundMS: 250}}
+	busy, small := 96.5, 0.4
+	events := []EventSummary{{Index: 0, DialLagMS: &LatencySummary{P99: &p99}, DialLagBoundMS: 5}, {Index: 1, DialLagBoundMS: 250},
+		{Index: 2, DialLagMS: &LatencySummary{P99: &small}, DialLagBoundMS: 100, CPUBusyPct: &busy, CPUSaturated: true}}
 	for _, tc := range []struct {
 		name string
 		g    *GeneratorSummary
 		want []LagExcess
 	}{
 		{"not limited", nil, nil},
-		{"over the run", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{}}, []LagExcess{{-1, 12, 5}}},
+		{"over the run", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{}}, []LagExcess{{-1, 12, 5, 0, 0}}},
 		// The run's p99 is under its bound: only the event is named, with
 		// its own figures.
-		{"in an event", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{0}}, []LagExcess{{0, 9.5, 5}}},
-		{"both", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}}, []LagExcess{{-1, 12, 5}, {0, 9.5, 5}}},
+		{"in an event", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{0}}, []LagExcess{{0, 9.5, 5, 0, 0}}},
+		{"both", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}}, []LagExcess{{-1, 12, 5, 0, 0}, {0, 9.5, 5, 0, 0}}},
+		// Event 2's lag stayed under its bound; its CPU did not.
+		{"CPU", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{2}, CPUSaturatedEvents: []int{2}}, []LagExcess{{2, 0.4, 100, 96.5, -1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Summary{GeneratorLimited: tc.g, Events: events}
@@ -37,6 +41,14 @@ func TestLagFigures(t *testing.T) {
 	}
 	if got, want := s.LagFigures(), "over the run: dial lag p99 12.0 ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 0.500 ms"; got != want {
 		t.Errorf("%q\nwant %q", got, want)
+	}
+	busy := 97.0
+	cpu := &Summary{
+		GeneratorLimited: &GeneratorSummary{DialLagP99MS: 0.2, BoundMS: 5, Events: []int{0}, CPUSaturatedEvents: []int{0}},
+		Events:           []EventSummary{{Index: 0, DialLagMS: &LatencySummary{P99: &p99}, DialLagBoundMS: 100, CPUBusyPct: &busy, CPUSaturated: true}},
+	}
+	if got, want := cpu.LagFigures(), "event #0: CPU saturated (this process 97% of its cores)"; got != want || !cpu.CPUSaturated() {
+		t.Errorf("%q (CPU saturated: %v)\nwant %q", got, cpu.CPUSaturated(), want)
 	}
 	if got := (&Summary{}).LagFigures(); got != "" {
 		t.Errorf("not limited: %q", got)

@@ -356,10 +356,16 @@ func (s *series) toBuckets(res *stats.Results) error {
 	}
 	var closeCols, gaugeCols []string
 	rest := s.header[len(fixed):]
-	// Written since the intended herd was measured; older results lack it.
+	// Written since the intended herd and the generator's CPU were
+	// measured; older results lack them.
 	hasIntended := len(rest) > 0 && rest[0] == IntendedColumn
 	if hasIntended {
 		rest = rest[1:]
+	}
+	for _, name := range []string{CPUColumn, MachineColumn} {
+		if len(rest) > 0 && rest[0] == name {
+			rest = rest[1:]
+		}
 	}
 	for _, name := range rest {
 		rest, ok := strings.CutPrefix(name, "closes_")
@@ -404,6 +410,7 @@ func (s *series) toBuckets(res *stats.Results) error {
 				return err
 			}
 		}
+		row.CPU, row.MachineCPU = s.share(CPUColumn, b), s.share(MachineColumn, b)
 		for j, name := range closeCols {
 			if row.Closes[j], err = count(name, b); err != nil {
 				return err
@@ -423,4 +430,14 @@ func (s *series) toBuckets(res *stats.Results) error {
 		res.Series[b] = row
 	}
 	return nil
+}
+
+// share is the percentage in column name of row b: -1 when the cell is
+// empty, or the column absent (results written before it existed).
+func (s *series) share(name string, b int) int64 {
+	v, ok := s.cols[name]
+	if !ok || math.IsNaN(v[b]) {
+		return -1
+	}
+	return int64(v[b])
 }

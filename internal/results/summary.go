@@ -78,6 +78,9 @@ type GeneratorSummary struct {
 	DialLagP99MS float64 `json:"dial_lag_p99_ms"`
 	BoundMS      float64 `json:"bound_ms"`
 	Events       []int   `json:"events"`
+	// CPUSaturatedEvents are those of Events during whose recovery the
+	// generator's CPU was saturated.
+	CPUSaturatedEvents []int `json:"cpu_saturated_events"`
 }
 
 // Threshold is one judged threshold of the profile: the expression, the
@@ -224,6 +227,14 @@ type EventSummary struct {
 	DialLagBoundMS     float64          `json:"dial_lag_bound_ms"`
 	GeneratorLimited   bool             `json:"generator_limited"`
 	ReconnectBreakdown BreakdownSummary `json:"reconnect_breakdown"`
+	// CPUBusyPct is the mean percent of its cores the generator's process
+	// was busy over the event's recovery (merged results: the busiest
+	// process's), MachineCPUBusyPct the machine's (null: not sampled, or
+	// not known there), and CPUSaturated says either was at least 90%: then
+	// the generator shaped the event, whatever its dial lag.
+	CPUBusyPct        *float64 `json:"cpu_busy_pct"`
+	MachineCPUBusyPct *float64 `json:"machine_cpu_busy_pct"`
+	CPUSaturated      bool     `json:"cpu_saturated"`
 }
 
 // HookResult is one restart hook's run, secrets redacted.
@@ -432,6 +443,8 @@ func eventSummary(e *stats.EventReport) EventSummary {
 	out.DialLagBoundMS = millis(e.LagBound)
 	out.GeneratorLimited = e.GeneratorLimited
 	out.ReconnectBreakdown = breakdownSummary(e.Breakdown)
+	out.CPUBusyPct, out.MachineCPUBusyPct = roundPtr(e.CPUBusy, 1), roundPtr(e.MachineBusy, 1)
+	out.CPUSaturated = e.CPUSaturated
 	if e.Node >= 0 {
 		node := e.Node
 		out.Node = &node
@@ -457,7 +470,8 @@ func generatorSummary(v *stats.GeneratorVerdict) *GeneratorSummary {
 	if !v.Limited {
 		return nil
 	}
-	return &GeneratorSummary{DialLagP99MS: millis(v.LagP99), BoundMS: millis(v.Bound), Events: append([]int{}, v.Events...)}
+	return &GeneratorSummary{DialLagP99MS: millis(v.LagP99), BoundMS: millis(v.Bound), Events: append([]int{}, v.Events...),
+		CPUSaturatedEvents: append([]int{}, v.CPUEvents...)}
 }
 
 func millis(d time.Duration) float64 { return Round(float64(d)/1e6, 3) }

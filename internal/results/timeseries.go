@@ -9,17 +9,25 @@ import (
 )
 
 // IntendedColumn is the timeseries.csv column of the attempts the clients
-// meant to start in each bucket; results written before it existed lack it.
-const IntendedColumn = "intended_attempts"
+// meant to start in each bucket, and CPUColumn the percent of its cores the
+// generator's process was busy (empty: not sampled); results written
+// before they existed lack them.
+const (
+	IntendedColumn = "intended_attempts"
+	CPUColumn      = "generator_cpu_pct"
+	MachineColumn  = "machine_cpu_pct"
+)
 
 // writeTimeseries writes one CSV row per time-series bucket: t_s (the
 // bucket's start in seconds), connected, attempts, connects, failures,
-// intended_attempts (stats.Bucket.Intended), then closes_<code> for each
+// intended_attempts (stats.Bucket.Intended), generator_cpu_pct and
+// machine_cpu_pct (stats.Bucket.CPU and MachineCPU; empty: not sampled),
+// then closes_<code> for each
 // close code seen, then one column per gauge (e.g. connections per node). A
 // gauge with no sample in a bucket is an empty cell.
 func writeTimeseries(w io.Writer, r *stats.Results) error {
 	cw := csv.NewWriter(w)
-	header := []string{"t_s", "connected", "attempts", "connects", "failures", IntendedColumn}
+	header := []string{"t_s", "connected", "attempts", "connects", "failures", IntendedColumn, CPUColumn, MachineColumn}
 	for _, code := range r.CloseCodes {
 		if code == stats.OtherCodes {
 			header = append(header, "closes_other")
@@ -41,6 +49,7 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 			strconv.FormatInt(b.Connects, 10),
 			strconv.FormatInt(b.Failures, 10),
 			strconv.FormatInt(b.Intended, 10),
+			share(b.CPU), share(b.MachineCPU),
 		)
 		for i := range r.CloseCodes {
 			var n int64 // a bucket recorded before a code was first seen has no cell for it
@@ -62,4 +71,12 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// share writes a percentage the series may not know (-1): empty then.
+func share(v int64) string {
+	if v < 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
 }

@@ -68,12 +68,16 @@ func LagBoundOf(d time.Duration) time.Duration {
 }
 
 // GeneratorVerdict says whether the load generator shaped the run: its dial
-// lag exceeded the bound overall or in one of the events.
+// lag exceeded the bound overall or in one of the events, or its CPU was
+// saturated during an event's recovery.
 type GeneratorVerdict struct {
 	Limited bool
 	LagP99  time.Duration // over every attempt of the run
 	Bound   time.Duration // the run's bound (LagBoundOf the reconnect p99)
-	Events  []int         // indexes of the events whose lag exceeded theirs
+	Events  []int         // indexes of the events it shaped: lag over their bound, or the CPU saturated
+	// CPUEvents are those of Events during whose recovery the CPU was
+	// saturated.
+	CPUEvents []int
 }
 
 // lagP99 is a lag histogram's p99 (0 for none).
@@ -103,9 +107,12 @@ func (r *Results) judgeGenerator() {
 			t99 = *ev.T99
 		}
 		ev.LagBound = LagBoundOf(t99)
-		ev.GeneratorLimited = ev.LagP99() > ev.LagBound
+		ev.GeneratorLimited = ev.LagP99() > ev.LagBound || ev.CPUSaturated
 		if ev.GeneratorLimited {
 			v.Events = append(v.Events, ev.Index)
+		}
+		if ev.CPUSaturated {
+			v.CPUEvents = append(v.CPUEvents, ev.Index)
 		}
 	}
 	v.Limited = v.LagP99 > v.Bound || len(v.Events) > 0

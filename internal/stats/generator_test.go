@@ -81,3 +81,41 @@ func TestJudgeGenerator(t *testing.T) {
 		t.Errorf("150 ms of lag against a bound of 100 ms: %+v, event limited %v", r.Generator, r.Events[0].GeneratorLimited)
 	}
 }
+
+// A bucket's CPU is the CPU time used since the previous sample over the
+// time since it, times the cores; an event whose recovery kept the cores
+// 90% busy shaped the generator, whatever its dial lag.
+func TestCPUSaturation(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 10 * time.Second, Cores: 2, Shards: 1,
+		Events: []EventPlan{{Action: "restart", Node: -1, Code: 1012, Window: time.Second}}})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.SampleCPU(at(-time.Millisecond), CPUSample{})
+	used := time.Duration(0)
+	for b := 1; b <= 30; b++ {
+		busy := 40 * time.Millisecond // 20% of 2 cores over 100 ms
+		if b >= 10 && b < 20 {        // the event's recovery, [1 s, 1.9 s]
+			busy = 190 * time.Millisecond // 95%
+		}
+		used += busy
+		// Late in bucket b: the sample covers it, nearly.
+		r.SampleCPU(at(time.Duration(b)*100*time.Millisecond+99*time.Millisecond), CPUSample{Process: used})
+	}
+	r.BeginEvent(0, at(time.Second))
+	s := r.Shard(0)
+	s.Close(at(time.Second), 1012, 0)
+	s.Attempt(at(time.Second), at(time.Second), 0, true)
+	s.Reconnected(at(1900*time.Millisecond), at(time.Second), 0, ReconnectParts{Handshake: 900 * time.Millisecond})
+	res := r.Results(start, 4*time.Second)
+	if res.Series[0].CPU != -1 || res.Series[5].CPU != 20 || res.Series[15].CPU != 95 || res.Series[15].MachineCPU != -1 {
+		t.Errorf("CPU by bucket: 0 %d, 5 %d, 15 %d; want -1 (not sampled), 20, 95", res.Series[0].CPU, res.Series[5].CPU, res.Series[15].CPU)
+	}
+	ev := res.Events[0]
+	if ev.CPUBusy == nil || *ev.CPUBusy < 90 || !ev.CPUSaturated || !ev.GeneratorLimited || ev.LagP99() > ev.LagBound {
+		t.Errorf("event: CPU %v%% busy, saturated %v, limited %v, lag p99 %v (bound %v); want ≥ 90%%, saturated by the CPU alone",
+			ev.CPUBusy, ev.CPUSaturated, ev.GeneratorLimited, ev.LagP99(), ev.LagBound)
+	}
+	if !res.Generator.Limited || len(res.Generator.CPUEvents) != 1 {
+		t.Errorf("run verdict %+v, want limited by event 0's CPU", res.Generator)
+	}
+}

@@ -53,7 +53,8 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		sum.add(s)
 		s.mu.Unlock()
 	}
-	res.Series = sum.rows(r.width, r.gaugeRows(n))
+	process, machine := r.cpuRows(n)
+	res.Series = sum.rows(r.width, r.gaugeRows(n), process, machine)
 	if r.det != nil {
 		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}
 	}
@@ -182,20 +183,22 @@ func (r *Recorder) gaugeRows(n int) [][]int64 {
 }
 
 // rows returns the time series, buckets width apart, with gauges (nil:
-// none).
-func (sum *shardSum) rows(width time.Duration, gauges [][]int64) []Bucket {
+// none) and the percent of the cores busy.
+func (sum *shardSum) rows(width time.Duration, gauges [][]int64, cpu, machine []int64) []Bucket {
 	out := make([]Bucket, sum.n)
 	var connected int64
 	for b := range out {
 		connected += int64(sum.series[b].connDelta)
 		row := Bucket{
-			Start:     time.Duration(b) * width,
-			Connected: connected,
-			Attempts:  int64(sum.series[b].attempts),
-			Connects:  int64(sum.series[b].connects),
-			Failures:  int64(sum.series[b].failures),
-			Intended:  int64(sum.series[b].intended),
-			Closes:    make([]int64, len(sum.closeCols)),
+			Start:      time.Duration(b) * width,
+			Connected:  connected,
+			Attempts:   int64(sum.series[b].attempts),
+			Connects:   int64(sum.series[b].connects),
+			Failures:   int64(sum.series[b].failures),
+			Intended:   int64(sum.series[b].intended),
+			CPU:        cpu[b],
+			MachineCPU: machine[b],
+			Closes:     make([]int64, len(sum.closeCols)),
 		}
 		for j := range sum.closeCols {
 			row.Closes[j] = sum.closeCols[j][b]
@@ -376,6 +379,7 @@ func (r *Results) herd(ev *EventReport) {
 	for _, v := range ev.IntendedSeries.Counts {
 		ev.IntendedPeakRate = max(ev.IntendedPeakRate, float64(v)/width.Seconds())
 	}
+	r.judgeCPU(ev, int(start/width), int((start+span)/width))
 	ev.ImbalanceAfter = r.imbalanceAfter(ev)
 }
 

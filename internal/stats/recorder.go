@@ -36,6 +36,9 @@ type Config struct {
 	// ImbalanceGauges are the indexes of the gauges whose max/mean is the
 	// imbalance (connections per node).
 	ImbalanceGauges []int
+	// Cores are the cores the process may use, by which SampleCPU's CPU
+	// time is a share (0: GOMAXPROCS).
+	Cores int
 	// Detect, when set, makes Attribute find events in the closes: a close
 	// that no planned event claims joins or starts a burst (see
 	// DetectConfig), and the bursts with enough closes are reported as
@@ -75,6 +78,8 @@ type Recorder struct {
 	// enter the time series (0: open); see EndSeries.
 	seriesEnd atomic.Int64
 
+	cpu cpuSeries // the process's CPU time, sampled
+
 	gaugeMu     sync.Mutex
 	gaugeNames  []string
 	gauges      [][]int64 // [bucket][gauge], grown as samples arrive; nil rows: no sample
@@ -107,6 +112,10 @@ func New(cfg Config) *Recorder {
 		slots += r.det.slots()
 	}
 	r.eventStart = make([]atomic.Int64, slots)
+	r.cpu.cores = cfg.Cores
+	if r.cpu.cores <= 0 {
+		r.cpu.cores = runtime.GOMAXPROCS(0)
+	}
 	for i := range r.shards {
 		r.shards[i].init(r)
 	}

@@ -100,8 +100,15 @@ type Bucket struct {
 	// generator and the server rather than the clients' intent. Beside
 	// Attempts it shows how the generator reshaped the herd.
 	Intended int64
-	Closes   []int64 // by code, in the order of Results.CloseCodes
-	Gauges   []int64 // last sampled value in the bucket, in the order of Results.GaugeNames (-1: no sample)
+	// CPU is the percent of its cores the process was busy in the bucket
+	// (CPU time over wall time × cores; Recorder.SampleCPU); -1: not
+	// sampled.
+	CPU int64
+	// MachineCPU is the percent of the machine's CPU time that was busy in
+	// the bucket; -1: not sampled, or not known on this system.
+	MachineCPU int64
+	Closes     []int64 // by code, in the order of Results.CloseCodes
+	Gauges     []int64 // last sampled value in the bucket, in the order of Results.GaugeNames (-1: no sample)
 }
 
 // EventReport is the herd analysis of one chaos event, planned or detected.
@@ -167,6 +174,13 @@ type EventReport struct {
 	// LagBoundOf).
 	LagBound         time.Duration
 	GeneratorLimited bool
+	// CPUBusy is the mean percent of its cores the process was busy over
+	// the event's recovery, MachineBusy the machine's (nil: not sampled),
+	// and CPUSaturated says either was at least CPUSaturated: the generator
+	// then shaped the event whatever its dial lag says (Analyze computes
+	// them).
+	CPUBusy, MachineBusy *float64
+	CPUSaturated         bool
 
 	// What the analysis above is computed from besides Affected, Reconnected,
 	// FailedAttempts and ReconnectAt (see Results.Analyze); kept so that the

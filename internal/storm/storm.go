@@ -273,6 +273,7 @@ func (r *run) measure(ctx context.Context) {
 		wg.Go(func() { r.opts.Observe(runCtx, r.rec) })
 	}
 	wg.Go(func() { r.fl.Run(runCtx) })
+	wg.Go(func() { sampleCPU(runCtx, r.rec) })
 	if detected := r.rec.Detected(); detected != nil {
 		wg.Go(func() { logDetected(runCtx, r.log, detected) })
 	}

@@ -63,9 +63,9 @@ func Results(t testing.TB) *stats.Results {
 		CloseCodes:    []int{1000, 1012},
 		GaugeNames:    []string{"node0_conns", "node1_conns", "node2_conns"},
 		Series: []stats.Bucket{
-			{Start: 0, Connected: 0, Attempts: 40, Connects: 38, Failures: 2, Intended: 40, Closes: []int64{0, 0}, Gauges: []int64{12, 13, 13}},
-			{Start: 100 * time.Millisecond, Connected: 81, Attempts: 45, Connects: 45, Failures: 0, Intended: 43, Closes: []int64{0, 3}, Gauges: []int64{27, 27, 27}},
-			{Start: 10*time.Second + 100*time.Millisecond, Connected: 1990, Attempts: 41, Connects: 39, Failures: 2, Intended: 60, Closes: []int64{5, 667}, Gauges: []int64{-1, 1000, 990}},
+			{Start: 0, Connected: 0, Attempts: 40, Connects: 38, Failures: 2, Intended: 40, CPU: 12, MachineCPU: 40, Closes: []int64{0, 0}, Gauges: []int64{12, 13, 13}},
+			{Start: 100 * time.Millisecond, Connected: 81, Attempts: 45, Connects: 45, Failures: 0, Intended: 43, CPU: 35, MachineCPU: 70, Closes: []int64{0, 3}, Gauges: []int64{27, 27, 27}},
+			{Start: 10*time.Second + 100*time.Millisecond, Connected: 1990, Attempts: 41, Connects: 39, Failures: 2, Intended: 60, CPU: -1, MachineCPU: -1, Closes: []int64{5, 667}, Gauges: []int64{-1, 1000, 990}},
 		},
 		Events: []stats.EventReport{
 			{
