@@ -49,6 +49,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		sum.add(s)
 		s.mu.Unlock()
 	}
+	res.Counters.OtherFailures = r.others.list()
 	res.Series = sum.rows(r.width, r.gaugeRows(n))
 	if r.det != nil {
 		res.Detect = &DetectReport{Gap: r.det.gap, MinCloses: int(r.det.minCloses), Unattributed: unattributed}

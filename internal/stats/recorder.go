@@ -75,6 +75,8 @@ type Recorder struct {
 	// enter the time series (0: open); see EndSeries.
 	seriesEnd atomic.Int64
 
+	others otherMessages // what the failures with reason Other said
+
 	gaugeMu     sync.Mutex
 	gaugeNames  []string
 	gauges      [][]int64 // [bucket][gauge], grown as samples arrive; nil rows: no sample
@@ -398,6 +400,12 @@ func (s *Shard) Failure(t time.Time, reason Reason, ev int) {
 	}
 	s.mu.Unlock()
 }
+
+// OtherMessage keeps msg, what a failure recorded as Other said, when it is
+// one of the run's first MaxOtherMessages distinct ones: the reason names no
+// cause, the message does. msg must hold nothing secret (no URL with its
+// query, no header).
+func (s *Shard) OtherMessage(msg string) { s.r.others.keep(msg) }
 
 // Close records a close the client observed at t from the server or the
 // network, with code, attributed to event ev (-1: none).
