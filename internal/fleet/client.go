@@ -294,6 +294,9 @@ func (c *client) dialAcquired(ctx context.Context, event int) (handshake, time.D
 			reason = stats.Cancelled // cut short by the run's end
 		}
 		c.shard.Failure(end, reason, event)
+		if reason == stats.Other {
+			c.shard.OtherMessage(failureMessage(err))
+		}
 		return handshake{}, retryAfter, err
 	}
 	c.sessions++
