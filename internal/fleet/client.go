@@ -336,6 +336,9 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 			reason = stats.Cancelled // cut short by the run's end
 		}
 		c.shard.Failure(end, reason, in.event)
+		if reason == stats.Other {
+			c.shard.OtherMessage(failureMessage(err))
+		}
 		return dialed{retryAfter: retryAfter, err: err, start: start, end: end}
 	}
 	c.sessions++

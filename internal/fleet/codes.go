@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/gorilla/websocket"
 
@@ -107,8 +109,72 @@ func classify(err error, resp *http.Response, pastDeadline bool) stats.Reason {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return stats.Reset
 	}
+	return classifyLocal(err)
+}
+
+// classifyLocal names the failures the client's own machine reports, before
+// a packet leaves it; the errno meanings are those of connect(2) and
+// socket(2), Linux man-pages 6.9.
+func classifyLocal(err error) stats.Reason {
+	var dnsErr *net.DNSError
+	switch {
+	// connect(2): EADDRNOTAVAIL, "(Internet domain sockets) The socket
+	// referred to by sockfd had not previously been bound to an address
+	// and, upon attempting to bind it to an ephemeral port, it was
+	// determined that all port numbers in the ephemeral port range are
+	// currently in use." bind(2) returns it too for a source address that
+	// is not local, which the run checks before it starts. bind(2) says the
+	// same of a port-0 bind with EADDRINUSE: a client bound to a source
+	// address where IP_BIND_ADDRESS_NO_PORT is missing (macOS, Linux
+	// before 4.2) runs out of ports that way.
+	case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EADDRINUSE):
+		return stats.NoSourcePort
+	// socket(2): EMFILE, "The per-process limit on the number of open file
+	// descriptors has been reached"; ENFILE, "The system-wide limit on the
+	// total number of open files has been reached."
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return stats.TooManyOpenFiles
+	// connect(2): ENETUNREACH, "Network is unreachable"; EHOSTUNREACH comes
+	// from an ICMP host-unreachable answer (errno(3): "Host is
+	// unreachable").
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return stats.Unreachable
+	case errors.As(err, &dnsErr):
+		return stats.DNS // a DNS timeout is past the deadline: timeout, above
+	}
 	return stats.Other
 }
+
+// failureMessage is what an Other failure said, as results keep it: a
+// *url.Error's URL may carry a token in its query, so only the error inside
+// it is kept; a local address is left out, as its ephemeral port would make
+// every message distinct.
+func failureMessage(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Source != nil {
+		c := *oe
+		c.Source = nil
+		err = &c
+	}
+	msg := err.Error()
+	if len(msg) > maxFailureMessage {
+		msg = strings.ToValidUTF8(msg[:maxFailureMessage], "") + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?' // the text summary prints it on a terminal
+		}
+		return r
+	}, msg)
+}
+
+// maxFailureMessage bounds a kept message in bytes: a server's malformed
+// answer is quoted in its error, and it could be long.
+const maxFailureMessage = 200
 
 // welcomeNode reads the node index from a welcome message such as
 // {"type":"welcome","node":2}; -1 when there is none.

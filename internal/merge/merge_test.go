@@ -540,3 +540,24 @@ func TestMergeProxyProfile(t *testing.T) {
 		t.Errorf("merged profile's target %+v", merged.Target)
 	}
 }
+
+// TestMergeKeepsOtherFailures: the messages of the segments' other failures
+// reach the merged summary once each, in segment order, up to the cap.
+func TestMergeKeepsOtherFailures(t *testing.T) {
+	msgs := [][]string{{"a", "b"}, {"b", "c", "d"}, {"e", "f"}}
+	_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(k int, run *mergetest.Run) {
+		run.Results.Counters.OtherFailures = msgs[k]
+	}})
+	out, got := mergeInto(t, []string{segs[2], segs[0], segs[1]})
+	want := []string{"a", "b", "c", "d", "e"}
+	if !reflect.DeepEqual(got.Counters.OtherFailures, want) {
+		t.Errorf("merged messages %q, want %q", got.Counters.OtherFailures, want)
+	}
+	read, err := results.ReadSummary(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(read.Counters.OtherFailures, want) {
+		t.Errorf("merged summary.json holds %q, want %q", read.Counters.OtherFailures, want)
+	}
+}

@@ -32,6 +32,7 @@ func WriteText(w io.Writer, s *results.Summary, dir string) error {
 	c := &s.Counters
 	fmt.Fprintf(&b, "connects %d (attempts %d, failures: %s)   closes: %s   client closes %d   gave up %d\n",
 		c.Connects, c.ConnectAttempts, countsText(c.ConnectFailures), countsText(c.Closes), c.ClientCloses, c.GaveUp)
+	writeFailureNotes(&b, c)
 	fmt.Fprintf(&b, "reconnects %d   peak connected %d   messages sent %d, received %d\n",
 		c.Reconnects, s.PeakConnected, c.MessagesSent, c.MessagesReceived)
 
@@ -118,6 +119,19 @@ func countsText[K cmp.Ordered](m map[K]int64) string {
 		parts = append(parts, fmt.Sprintf("%v=%d", k, m[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// writeFailureNotes writes what the "other" failures said and a hint for
+// each reason the user can fix, under the failure counts.
+func writeFailureNotes(b *strings.Builder, c *results.CounterSummary) {
+	for _, msg := range c.OtherFailures {
+		fmt.Fprintf(b, "  other: %s\n", msg)
+	}
+	for _, reason := range slices.Sorted(maps.Keys(c.ConnectFailures)) {
+		if hint := results.FailureHint(reason); hint != "" && c.ConnectFailures[reason] > 0 {
+			fmt.Fprintf(b, "  hint: %s: %s\n", reason, hint)
+		}
+	}
 }
 
 // writeLatencyTable writes one row per metric with right-aligned columns.

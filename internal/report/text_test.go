@@ -39,6 +39,30 @@ func TestWriteText(t *testing.T) {
 	}
 }
 
+// TestWriteTextFailureNotes: what the other failures said follows the
+// failure counts, with a hint for a reason the user can fix, once.
+func TestWriteTextFailureNotes(t *testing.T) {
+	s := summarize(fixtureRun(t))
+	s.Counters.ConnectFailures["too_many_open_files"] = 27
+	s.Counters.ConnectFailures["other"] = 2
+	s.Counters.OtherFailures = []string{`malformed HTTP response "HELLO"`}
+	var b strings.Builder
+	if err := WriteText(&b, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := "failures: http_503=15 other=2 too_many_open_files=27)   closes: 1000=200 1012=2000   client closes 1800   gave up 0\n" +
+		"  other: malformed HTTP response \"HELLO\"\n" +
+		"  hint: too_many_open_files: out of file descriptors: raise the open-file limit (ulimit -n), or split the run with --processes\n" +
+		"reconnects "
+	if !strings.Contains(out, want) {
+		t.Errorf("text summary lacks\n%s\ngot\n%s", want, out)
+	}
+	if strings.Count(out, "hint:") != 1 {
+		t.Errorf("want one hint:\n%s", out)
+	}
+}
+
 func TestWriteTextVerdict(t *testing.T) {
 	tests := []struct {
 		name string

@@ -105,3 +105,28 @@ func TestDialLagThreshold(t *testing.T) {
 		t.Errorf("%+v (value %v), passed %v; want 80 ms, failed", got, deref(got.Value), s.Passed)
 	}
 }
+
+// TestJudgeNamedLocalFailures: a threshold names a reason of the client's
+// machine; a run without such failures measures 0 of them.
+func TestJudgeNamedLocalFailures(t *testing.T) {
+	s := summarize(fixtureRun(t))
+	s.Counters.ConnectFailures["too_many_open_files"] = 27
+	for _, tc := range []struct {
+		metric, expr string
+		value        float64
+		ok           bool
+	}{
+		{"connect_failures.too_many_open_files", "== 0", 27, false},
+		{"connect_failures.no_source_port", "== 0", 0, true},
+		{"connect_failures.too_many_open_files", "< 1%", float64(int64(27/float64(s.Counters.ConnectAttempts)*100*1e4+0.5)) / 1e4, true},
+	} {
+		th, err := profile.ParseThreshold(tc.metric, tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := judge(s, []profile.Threshold{th})[0]
+		if got.OK != tc.ok || got.Value == nil || *got.Value != tc.value {
+			t.Errorf("%s: ok %v value %v, want %v %v", got.Expr, got.OK, deref(got.Value), tc.ok, tc.value)
+		}
+	}
+}

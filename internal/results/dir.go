@@ -66,6 +66,11 @@ func (s *Summary) Unreachable() string {
 	if n := c.ConnectFailures[stats.ScriptTimeout.String()]; n > 0 && n == c.ConnectAttempts {
 		hint = "every handshake succeeded, but the session script's awaited message never came: check each step's expect against what the server sends"
 	}
+	for reason, n := range c.ConnectFailures {
+		if h := FailureHint(reason); h != "" && n == c.ConnectAttempts {
+			hint = "this machine, not the target, failed every attempt: " + h
+		}
+	}
 	return fmt.Sprintf("no client could connect to the target in %d attempts (%s): %s", c.ConnectAttempts, failureList(c.ConnectFailures), hint)
 }
 

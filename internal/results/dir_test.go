@@ -32,7 +32,8 @@ func TestNewDir(t *testing.T) {
 }
 
 // TestUnreachable: only a run whose every attempt failed says so, with the
-// reasons most first, and a hint for a script that never got its message.
+// reasons most first, and a hint for a script that never got its message
+// and for a machine that could not dial.
 func TestUnreachable(t *testing.T) {
 	s := &Summary{Counters: CounterSummary{ConnectAttempts: 63, ConnectFailures: map[string]int64{"timeout": 3, "refused": 60}}}
 	got := s.Unreachable()
@@ -42,6 +43,10 @@ func TestUnreachable(t *testing.T) {
 	s.Counters.ConnectFailures = map[string]int64{"script_timeout": 63}
 	if got := s.Unreachable(); !strings.Contains(got, "the session script's awaited message never came") {
 		t.Errorf("script timeouts: %q", got)
+	}
+	s.Counters.ConnectFailures = map[string]int64{"no_source_port": 63}
+	if got := s.Unreachable(); !strings.Contains(got, "(no_source_port=63): this machine, not the target, failed every attempt: no local port was free: add source addresses with fleet.source_addrs") {
+		t.Errorf("no source port: %q", got)
 	}
 	s.Interrupted = true
 	if got := s.Unreachable(); got != "" {

@@ -282,6 +282,7 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 			ConnectAttempts:  s.Counters.ConnectAttempts,
 			Connects:         s.Counters.Connects,
 			ConnectFailures:  copyCounts(s.Counters.ConnectFailures),
+			OtherFailures:    append([]string(nil), s.Counters.OtherFailures...),
 			Closes:           make(map[int]int64, len(s.Counters.Closes)),
 			ClientCloses:     s.Counters.ClientCloses,
 			Reconnects:       s.Counters.Reconnects,

@@ -122,6 +122,7 @@ type CounterSummary struct {
 	ConnectAttempts  int64            `json:"connect_attempts"`
 	Connects         int64            `json:"connects"`
 	ConnectFailures  map[string]int64 `json:"connect_failures"` // by reason
+	OtherFailures    []string         `json:"other_failures"`   // first distinct messages of the "other" failures (stats.MaxOtherMessages)
 	Closes           map[int]int64    `json:"closes"`           // by close code, observed by clients
 	ClientCloses     int64            `json:"client_closes"`
 	Reconnects       int64            `json:"reconnects"`
@@ -293,6 +294,7 @@ func BuildSummary(run *Run, p *RunProfile) *Summary {
 		Schema: SummarySchema,
 		Counters: CounterSummary{
 			ConnectFailures: map[string]int64{},
+			OtherFailures:   []string{},
 			Closes:          map[int]int64{},
 		},
 		Events:     []EventSummary{},
@@ -368,6 +370,7 @@ func counterSummary(c *stats.Counters) CounterSummary {
 		ConnectAttempts:  c.ConnectAttempts,
 		Connects:         c.Connects,
 		ConnectFailures:  copyCounts(c.ConnectFailures),
+		OtherFailures:    append([]string{}, c.OtherFailures...),
 		Closes:           make(map[int]int64, len(c.Closes)),
 		ClientCloses:     c.ClientCloses,
 		Reconnects:       c.Reconnects,
@@ -519,6 +522,9 @@ func finite(v float64) float64 {
 func (s *Summary) normalize() {
 	if s.Counters.ConnectFailures == nil {
 		s.Counters.ConnectFailures = map[string]int64{}
+	}
+	if s.Counters.OtherFailures == nil {
+		s.Counters.OtherFailures = []string{}
 	}
 	if s.Counters.Closes == nil {
 		s.Counters.Closes = map[int]int64{}

@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -56,7 +57,7 @@ func TestSummaryJSONLayout(t *testing.T) {
 		{"top level", data, []string{"schema", "profile", "insecure_skip_verify", "seed", "started_at", "duration_s", "interrupted", "passed",
 			"clients", "peak_connected", "counters", "latency_ms", "events", "thresholds", "target", "reconnect_breakdown"}},
 		{"profile", doc["profile"], []string{"name", "path", "sha256", "overrides"}},
-		{"counters", doc["counters"], []string{"connect_attempts", "connects", "connect_failures", "closes",
+		{"counters", doc["counters"], []string{"connect_attempts", "connects", "connect_failures", "other_failures", "closes",
 			"client_closes", "reconnects", "gave_up", "messages_sent", "messages_received"}},
 		{"latency_ms", doc["latency_ms"], []string{"connect", "reconnect", "recovery", "message_rtt", "dial_lag"}},
 		{"latency", latency["connect"], []string{"count", "min", "mean", "p50", "p90", "p99", "p999", "max"}},
@@ -101,6 +102,7 @@ func TestSummaryJSONValues(t *testing.T) {
 		"counters": map[string]any{
 			"connect_attempts": 2702.0, "connects": 2687.0,
 			"connect_failures": map[string]any{"http_503": 15.0},
+			"other_failures":   []any{},
 			"closes":           map[string]any{"1000": 200.0, "1012": 2000.0},
 			"client_closes":    1800.0, "reconnects": 2600.0, "gave_up": 0.0,
 			"messages_sent": 88000.0, "messages_received": 87990.0,
@@ -186,6 +188,9 @@ func TestSummaryEmptyRun(t *testing.T) {
 			t.Errorf("counters.%s = %#v, want {}", k, counters[k])
 		}
 	}
+	if !reflect.DeepEqual(counters["other_failures"], []any{}) {
+		t.Errorf("counters.other_failures = %#v, want []", counters["other_failures"])
+	}
 	if _, ok := got["target"]; ok {
 		t.Error("target present without an embedded target")
 	}
@@ -204,7 +209,12 @@ func TestBuildSummarySharesNothing(t *testing.T) {
 	s.Counters.Closes[4000] = 1
 	s.Events[0].FailedAttempts["x"] = 1
 	s.Target.Nodes[0].Accepted = -1
+	run.Results.Counters.OtherFailures = []string{"a"}
+	run.summary().Counters.OtherFailures[0] = "x"
 	r := run.Results
+	if r.Counters.OtherFailures[0] != "a" {
+		t.Error("summary shares Counters.OtherFailures")
+	}
 	if _, ok := r.Counters.ConnectFailures["x"]; ok {
 		t.Error("summary shares Counters.ConnectFailures")
 	}
@@ -269,5 +279,38 @@ func TestSummaryDetectionAndFrozen(t *testing.T) {
 		if _, ok := got.Events[1][k]; ok {
 			t.Errorf("event 1 has %s, which it did not record", k)
 		}
+	}
+}
+
+// TestSummaryOtherFailures: the messages of the other failures are written
+// in the counters, read back, and absent from an older file they read as
+// none.
+func TestSummaryOtherFailures(t *testing.T) {
+	run := fixtureRun(t)
+	msgs := []string{"dial tcp 127.0.0.1:8080: socket: too many open files", `malformed HTTP response "HELLO"`}
+	run.Results.Counters.OtherFailures = msgs
+	dir, data := writeFixture(t, run)
+	if !bytes.Contains(data, []byte(`"other_failures": [
+      "dial tcp 127.0.0.1:8080: socket: too many open files",
+      "malformed HTTP response \"HELLO\""
+    ],`)) {
+		t.Errorf("summary.json lacks the messages:\n%s", data)
+	}
+	s, err := ReadSummary(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.Counters.OtherFailures, msgs) {
+		t.Errorf("read back %q, want %q", s.Counters.OtherFailures, msgs)
+	}
+	old := filepath.Join(t.TempDir(), SummaryFile)
+	if err := os.WriteFile(old, bytes.Replace(data, []byte(`"other_failures"`), []byte(`"x_other_failures"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = ReadSummary(old); err != nil {
+		t.Fatal(err)
+	}
+	if s.Counters.OtherFailures == nil || len(s.Counters.OtherFailures) != 0 {
+		t.Errorf("a file without other_failures reads as %#v, want none", s.Counters.OtherFailures)
 	}
 }

@@ -53,6 +53,7 @@ func (r *Recorder) Results(started time.Time, elapsed time.Duration) *Results {
 		sum.add(s)
 		s.mu.Unlock()
 	}
+	res.Counters.OtherFailures = r.others.list()
 	process, machine := r.cpuRows(n)
 	res.Series = sum.rows(r.width, r.gaugeRows(n), process, machine)
 	if r.det != nil {

@@ -1,8 +1,11 @@
 package stats
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Reason says why a connect attempt failed.
@@ -10,28 +13,36 @@ type Reason int
 
 // The failure reasons; an HTTP status s is Reason(httpBase + s), see HTTPStatus.
 const (
-	Refused       Reason = iota + 1 // connection refused
-	Timeout                         // dial or handshake timed out
-	Reset                           // connection reset or closed during the handshake
-	TLS                             // TLS handshake or certificate failure
-	Other                           // anything else
-	BadHandshake                    // a 101 answer that is not a valid WebSocket handshake
-	Cancelled                       // still in flight when the run ended
-	ScriptTimeout                   // the session script's expected message did not come in time
-	httpBase      Reason = 1000
+	Refused          Reason = iota + 1 // connection refused
+	Timeout                            // dial or handshake timed out
+	Reset                              // connection reset or closed during the handshake
+	TLS                                // TLS handshake or certificate failure
+	Other                              // anything else
+	BadHandshake                       // a 101 answer that is not a valid WebSocket handshake
+	Cancelled                          // still in flight when the run ended
+	ScriptTimeout                      // the session script's expected message did not come in time
+	NoSourcePort                       // no local port left for the source address (EADDRNOTAVAIL)
+	TooManyOpenFiles                   // the process or the system had no file descriptor left (EMFILE, ENFILE)
+	Unreachable                        // no route to the target's network or host (ENETUNREACH, EHOSTUNREACH)
+	DNS                                // the target's name did not resolve
+	httpBase         Reason = 1000
 )
 
 // reasonNames spells each named reason as results files and thresholds do:
 // the one list of them. It is never written to.
 var reasonNames = [...]string{
-	Refused:       "refused",
-	Timeout:       "timeout",
-	Reset:         "reset",
-	TLS:           "tls",
-	Other:         "other",
-	BadHandshake:  "bad_handshake",
-	Cancelled:     "cancelled",
-	ScriptTimeout: "script_timeout",
+	Refused:          "refused",
+	Timeout:          "timeout",
+	Reset:            "reset",
+	TLS:              "tls",
+	Other:            "other",
+	BadHandshake:     "bad_handshake",
+	Cancelled:        "cancelled",
+	ScriptTimeout:    "script_timeout",
+	NoSourcePort:     "no_source_port",
+	TooManyOpenFiles: "too_many_open_files",
+	Unreachable:      "unreachable",
+	DNS:              "dns",
 }
 
 // HTTPStatus returns the reason for a handshake answered with an HTTP status
@@ -39,8 +50,8 @@ var reasonNames = [...]string{
 func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
 
 // String returns the reason as results files spell it: refused, timeout,
-// reset, tls, bad_handshake, cancelled, script_timeout, other or
-// http_<status>.
+// reset, tls, bad_handshake, cancelled, script_timeout, no_source_port,
+// too_many_open_files, unreachable, dns, other or http_<status>.
 func (r Reason) String() string {
 	if r > 0 && int(r) < len(reasonNames) {
 		return reasonNames[r]
@@ -66,4 +77,43 @@ func ParseReason(name string) (Reason, bool) {
 		}
 	}
 	return 0, false
+}
+
+// MaxOtherMessages is how many distinct messages of failures with reason
+// Other a run keeps: enough to name what Other stands for, few enough that
+// a flood of one unknown error costs nothing.
+const MaxOtherMessages = 5
+
+// keepMessage returns msgs with msg added at the end unless msgs holds it
+// already or holds MaxOtherMessages.
+func keepMessage(msgs []string, msg string) []string {
+	if len(msgs) >= MaxOtherMessages || slices.Contains(msgs, msg) {
+		return msgs
+	}
+	return append(msgs, msg)
+}
+
+// otherMessages keeps the first distinct messages of a run's Other
+// failures. Other is rare, so one lock for the whole recorder does.
+type otherMessages struct {
+	full atomic.Bool // no more messages are kept: the common case takes no lock
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (o *otherMessages) keep(msg string) {
+	if o.full.Load() {
+		return
+	}
+	o.mu.Lock()
+	o.msgs = keepMessage(o.msgs, msg)
+	o.full.Store(len(o.msgs) >= MaxOtherMessages)
+	o.mu.Unlock()
+}
+
+// list returns a copy of the messages kept, nil when none.
+func (o *otherMessages) list() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.msgs)
 }

@@ -80,6 +80,8 @@ type Recorder struct {
 
 	cpu cpuSeries // the process's CPU time, sampled
 
+	others otherMessages // what the failures with reason Other said
+
 	gaugeMu     sync.Mutex
 	gaugeNames  []string
 	gauges      [][]int64 // [bucket][gauge], grown as samples arrive; nil rows: no sample
@@ -532,6 +534,12 @@ func (s *Shard) eachCloseSeries(f func(code int, cs *sparseSeries)) {
 		}
 	}
 }
+
+// OtherMessage keeps msg, what a failure recorded as Other said, when it is
+// one of the run's first MaxOtherMessages distinct ones: the reason names no
+// cause, the message does. msg must hold nothing secret (no URL with its
+// query, no header).
+func (s *Shard) OtherMessage(msg string) { s.r.others.keep(msg) }
 
 // Close records a close the client observed at t from the server or the
 // network, with code, attributed to event ev (-1: none).

@@ -66,6 +66,9 @@ type Counters struct {
 	GaveUp           int64
 	MessagesSent     int64
 	MessagesReceived int64
+	// OtherFailures are the first distinct messages of the failures with
+	// reason Other, at most MaxOtherMessages, in the order first seen.
+	OtherFailures []string
 }
 
 // Add adds o's counts to c: the one sum of counters, of a run's shards
@@ -84,6 +87,9 @@ func (c *Counters) Add(o *Counters) {
 	}
 	for code, v := range o.Closes {
 		c.Closes[code] += v
+	}
+	for _, msg := range o.OtherFailures {
+		c.OtherFailures = keepMessage(c.OtherFailures, msg)
 	}
 }
 
