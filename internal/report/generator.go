@@ -24,13 +24,24 @@ func GeneratorWarning(s *results.Summary) string {
 		return fmt.Sprintf("the simulated generator shaped this run (%s), so the attempt peaks and reconnect times include the clients' wait for one of fleet.max_dialing dial slots; raise fleet.max_dialing",
 			figures)
 	}
+	g := s.GeneratorLimited
+	var fixes []string
 	if s.CPUSaturated() {
-		return fmt.Sprintf("the load generator shaped this run (%s): its process's CPU was saturated, so clients saw closes late, started attempts late and took longer over their handshakes than the target made them, and the herd and reconnect times are partly wsstorm's own; %s",
-			figures, CPUFix)
+		fixes = append(fixes, "for the CPU: "+CPUFix)
 	}
-	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times include wsstorm's own delay (clients waiting for a dial slot, timers firing late on a busy CPU); %s",
-		figures, GeneratorFix)
+	if g.LocalFailures > 0 {
+		fixes = append(fixes, "for the failures: "+LocalFix)
+	}
+	if len(fixes) == 0 {
+		fixes = append(fixes, GeneratorFix)
+	}
+	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times are partly wsstorm's own doing (clients waiting for a dial slot or a core, attempts failing on its own limits), not the target's; %s",
+		figures, strings.Join(fixes, "; "))
 }
+
+// LocalFix is what a user does about attempts that failed on the
+// generator's own limits.
+const LocalFix = "give the fleet more source addresses (fleet.source_addrs) or file descriptors (ulimit -n; --processes N splits them), or fewer dials in flight (fleet.max_dialing)"
 
 // CPUFix is what a user does about a generator whose CPU was saturated:
 // more dial slots would only queue more work on the same cores.

@@ -121,7 +121,7 @@ func TestGeneratorWarning(t *testing.T) {
 		t.Errorf("a run within bounds warned: %q", w)
 	}
 	w := GeneratorWarning(summarize(limitedRun(t)))
-	want := "the load generator shaped this run (event #0: dial lag p99 9.5 ms, bound 5.0 ms), so the attempt peaks and reconnect times include wsstorm's own delay"
+	want := "the load generator shaped this run (event #0: dial lag p99 9.5 ms, bound 5.0 ms), so the attempt peaks and reconnect times are partly wsstorm's own doing"
 	if !strings.HasPrefix(w, want) || !strings.HasSuffix(w, GeneratorFix) {
 		t.Errorf("warning\n%q\nwant it to start %q and end with the fix", w, want)
 	}
@@ -129,6 +129,15 @@ func TestGeneratorWarning(t *testing.T) {
 	run.Results.Generator.LagP99 = 12 * time.Millisecond
 	if w := GeneratorWarning(summarize(run)); !strings.Contains(w, "(over the run: dial lag p99 12.0 ms, bound 5.0 ms; event #0: dial lag p99 9.5 ms, bound 5.0 ms)") {
 		t.Errorf("the run and an event past their bounds: %q", w)
+	}
+	// Attempts that failed on the generator's own limits name them, and
+	// their fix.
+	local := limitedRun(t)
+	local.Results.Counters.ConnectFailures["too_many_open_files"] = 7
+	local.Results.Generator.LocalFailures = 7
+	if w := GeneratorWarning(summarize(local)); !strings.Contains(w, "over the run: 7 attempts failed for want of its own ports or files (no_source_port, too_many_open_files)") ||
+		!strings.HasSuffix(w, "for the failures: "+LocalFix) {
+		t.Errorf("local failures: %q", w)
 	}
 	// A simulation has no late timers, processes or machines: only its
 	// modeled dial slots.

@@ -2,8 +2,11 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // LagExcess is one place where a run's dial lag passed its bound: the run
@@ -17,6 +20,29 @@ type LagExcess struct {
 	// CPU, how busy the process's cores were, and MachineBusyPct the
 	// machine's (0: it was not saturated; -1: not known).
 	CPUBusyPct, MachineBusyPct float64
+	// LocalFailures counts the attempts that failed for want of the
+	// generator's own ports or files (GeneratorReasons).
+	LocalFailures int64
+}
+
+// GeneratorReasons are the failure reasons that are the generator's own
+// limits (stats.GeneratorReasons), by name.
+var GeneratorReasons = func() []string {
+	var out []string
+	for _, r := range stats.GeneratorReasons {
+		out = append(out, r.String())
+	}
+	return out
+}()
+
+// localFailures counts the failures by reason in counts that are the
+// generator's own.
+func localFailures(counts map[string]int64) int64 {
+	var n int64
+	for _, r := range GeneratorReasons {
+		n += counts[r]
+	}
+	return n
 }
 
 // LagExcesses lists where the load generator shaped the run (summary.json's
@@ -30,8 +56,16 @@ func (s *Summary) LagExcesses() []LagExcess {
 		return nil
 	}
 	var out []LagExcess
-	if g.DialLagP99MS > g.BoundMS || len(g.Events) == 0 {
-		out = append(out, LagExcess{Event: -1, DialLagP99MS: g.DialLagP99MS, BoundMS: g.BoundMS})
+	// The run's own entry counts the failures on the generator's limits
+	// that no event it names counts.
+	run := LagExcess{Event: -1, DialLagP99MS: g.DialLagP99MS, BoundMS: g.BoundMS, LocalFailures: g.LocalFailures}
+	for j := range s.Events {
+		if e := &s.Events[j]; slices.Contains(g.Events, e.Index) {
+			run.LocalFailures -= localFailures(e.FailedAttempts)
+		}
+	}
+	if g.DialLagP99MS > g.BoundMS || len(g.Events) == 0 || run.LocalFailures > 0 {
+		out = append(out, run)
 	}
 	for _, i := range g.Events {
 		x := LagExcess{Event: i}
@@ -44,6 +78,7 @@ func (s *Summary) LagExcesses() []LagExcess {
 				if e.CPUSaturated {
 					x.CPUBusyPct, x.MachineBusyPct = orUnknown(e.CPUBusyPct), orUnknown(e.MachineCPUBusyPct)
 				}
+				x.LocalFailures = localFailures(e.FailedAttempts)
 			}
 		}
 		out = append(out, x)
@@ -58,19 +93,21 @@ func (x LagExcess) String() string {
 	if x.Event >= 0 {
 		where = "event #" + strconv.Itoa(x.Event)
 	}
-	lag := fmt.Sprintf("dial lag p99 %s ms, bound %s ms", lagMS(x.DialLagP99MS), lagMS(x.BoundMS))
-	if x.CPUBusyPct == 0 && x.MachineBusyPct == 0 {
-		return where + ": " + lag
+	var causes []string
+	if x.DialLagP99MS > x.BoundMS || x.CPUBusyPct == 0 && x.MachineBusyPct == 0 && x.LocalFailures == 0 {
+		causes = append(causes, fmt.Sprintf("dial lag p99 %s ms, bound %s ms", lagMS(x.DialLagP99MS), lagMS(x.BoundMS)))
 	}
-	cpu := fmt.Sprintf("CPU saturated (this process %s of its cores", pct(x.CPUBusyPct))
-	if x.MachineBusyPct >= 0 {
-		cpu += ", the machine " + pct(x.MachineBusyPct)
+	if x.CPUBusyPct != 0 || x.MachineBusyPct != 0 {
+		cpu := fmt.Sprintf("CPU saturated (this process %s of its cores", pct(x.CPUBusyPct))
+		if x.MachineBusyPct >= 0 {
+			cpu += ", the machine " + pct(x.MachineBusyPct)
+		}
+		causes = append(causes, cpu+")")
 	}
-	cpu += ")"
-	if x.DialLagP99MS > x.BoundMS {
-		return where + ": " + lag + ", " + cpu
+	if x.LocalFailures > 0 {
+		causes = append(causes, fmt.Sprintf("%d attempts failed for want of its own ports or files (%s)", x.LocalFailures, strings.Join(GeneratorReasons, ", ")))
 	}
-	return where + ": " + cpu
+	return where + ": " + strings.Join(causes, ", ")
 }
 
 // orUnknown is *v, or -1 for nil.

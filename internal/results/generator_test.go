@@ -16,13 +16,13 @@ func TestLagExcesses(t *testing.T) {
 		want []LagExcess
 	}{
 		{"not limited", nil, nil},
-		{"over the run", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{}}, []LagExcess{{-1, 12, 5, 0, 0}}},
+		{"over the run", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{}}, []LagExcess{{-1, 12, 5, 0, 0, 0}}},
 		// The run's p99 is under its bound: only the event is named, with
 		// its own figures.
-		{"in an event", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{0}}, []LagExcess{{0, 9.5, 5, 0, 0}}},
-		{"both", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}}, []LagExcess{{-1, 12, 5, 0, 0}, {0, 9.5, 5, 0, 0}}},
+		{"in an event", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{0}}, []LagExcess{{0, 9.5, 5, 0, 0, 0}}},
+		{"both", &GeneratorSummary{DialLagP99MS: 12, BoundMS: 5, Events: []int{0}}, []LagExcess{{-1, 12, 5, 0, 0, 0}, {0, 9.5, 5, 0, 0, 0}}},
 		// Event 2's lag stayed under its bound; its CPU did not.
-		{"CPU", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{2}, CPUSaturatedEvents: []int{2}}, []LagExcess{{2, 0.4, 100, 96.5, -1}}},
+		{"CPU", &GeneratorSummary{DialLagP99MS: 0.12, BoundMS: 5, Events: []int{2}, CPUSaturatedEvents: []int{2}}, []LagExcess{{2, 0.4, 100, 96.5, -1, 0}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Summary{GeneratorLimited: tc.g, Events: events}

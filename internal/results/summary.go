@@ -81,6 +81,9 @@ type GeneratorSummary struct {
 	// CPUSaturatedEvents are those of Events during whose recovery the
 	// generator's CPU was saturated.
 	CPUSaturatedEvents []int `json:"cpu_saturated_events"`
+	// LocalFailures counts the attempts that failed for want of the
+	// generator's own ports or files (no_source_port, too_many_open_files).
+	LocalFailures int64 `json:"local_failures"`
 }
 
 // Threshold is one judged threshold of the profile: the expression, the
@@ -474,7 +477,7 @@ func generatorSummary(v *stats.GeneratorVerdict) *GeneratorSummary {
 		return nil
 	}
 	return &GeneratorSummary{DialLagP99MS: millis(v.LagP99), BoundMS: millis(v.Bound), Events: append([]int{}, v.Events...),
-		CPUSaturatedEvents: append([]int{}, v.CPUEvents...)}
+		CPUSaturatedEvents: append([]int{}, v.CPUEvents...), LocalFailures: v.LocalFailures}
 }
 
 func millis(d time.Duration) float64 { return Round(float64(d)/1e6, 3) }

@@ -68,16 +68,36 @@ func LagBoundOf(d time.Duration) time.Duration {
 }
 
 // GeneratorVerdict says whether the load generator shaped the run: its dial
-// lag exceeded the bound overall or in one of the events, or its CPU was
-// saturated during an event's recovery.
+// lag exceeded the bound overall or in one of the events, its CPU was
+// saturated during an event's recovery, or attempts failed for want of its
+// own ports or files.
 type GeneratorVerdict struct {
 	Limited bool
 	LagP99  time.Duration // over every attempt of the run
 	Bound   time.Duration // the run's bound (LagBoundOf the reconnect p99)
-	Events  []int         // indexes of the events it shaped: lag over their bound, or the CPU saturated
+	Events  []int         // indexes of the events it shaped: lag over their bound, the CPU saturated, or failures of its own
 	// CPUEvents are those of Events during whose recovery the CPU was
 	// saturated.
 	CPUEvents []int
+	// LocalFailures counts the attempts that failed for want of the
+	// generator's own resources (GeneratorReasons): they would not have
+	// failed from a fleet of devices, each with its own ports and files.
+	LocalFailures int64
+}
+
+// GeneratorReasons are the failure reasons that are the generator's own
+// limits, not the target's answer: no local port left for a source address,
+// no file descriptor left in the process.
+var GeneratorReasons = [...]Reason{NoSourcePort, TooManyOpenFiles}
+
+// localFailures counts the failures among counts (by reason name) that
+// are the generator's own (GeneratorReasons).
+func localFailures(counts map[string]int64) int64 {
+	var n int64
+	for _, r := range GeneratorReasons {
+		n += counts[r.String()]
+	}
+	return n
 }
 
 // lagP99 is a lag histogram's p99 (0 for none).
@@ -107,7 +127,7 @@ func (r *Results) judgeGenerator() {
 			t99 = *ev.T99
 		}
 		ev.LagBound = LagBoundOf(t99)
-		ev.GeneratorLimited = ev.LagP99() > ev.LagBound || ev.CPUSaturated
+		ev.GeneratorLimited = ev.LagP99() > ev.LagBound || ev.CPUSaturated || localFailures(ev.FailedAttempts) > 0
 		if ev.GeneratorLimited {
 			v.Events = append(v.Events, ev.Index)
 		}
@@ -115,6 +135,7 @@ func (r *Results) judgeGenerator() {
 			v.CPUEvents = append(v.CPUEvents, ev.Index)
 		}
 	}
-	v.Limited = v.LagP99 > v.Bound || len(v.Events) > 0
+	v.LocalFailures = localFailures(r.Counters.ConnectFailures)
+	v.Limited = v.LagP99 > v.Bound || len(v.Events) > 0 || v.LocalFailures > 0
 	r.Generator = v
 }

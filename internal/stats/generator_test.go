@@ -119,3 +119,18 @@ func TestCPUSaturation(t *testing.T) {
 		t.Errorf("run verdict %+v, want limited by event 0's CPU", res.Generator)
 	}
 }
+
+// Attempts that failed on the generator's own ports or files shaped the
+// event and the run, whatever the lag and the CPU.
+func TestLocalFailuresLimit(t *testing.T) {
+	r := &Results{Counters: Counters{ConnectFailures: map[string]int64{"too_many_open_files": 3, "refused": 9}}}
+	for m := range r.Histograms {
+		r.Histograms[m] = NewHistogram()
+	}
+	r.Events = []EventReport{{Index: 0, FailedAttempts: map[string]int64{"too_many_open_files": 3}}, {Index: 1, FailedAttempts: map[string]int64{"refused": 9}}}
+	r.judgeGenerator()
+	if !r.Generator.Limited || r.Generator.LocalFailures != 3 || !r.Events[0].GeneratorLimited || r.Events[1].GeneratorLimited {
+		t.Errorf("verdict %+v, events limited %v %v; want the run and event 0 limited by 3 local failures",
+			r.Generator, r.Events[0].GeneratorLimited, r.Events[1].GeneratorLimited)
+	}
+}
