@@ -74,7 +74,7 @@ func Defaults() Profile {
 		Fleet: Fleet{
 			Clients:          2000,
 			Ramp:             Dur(5 * time.Second),
-			MaxDialing:       256,
+			MaxDialing:       0, // as many as the open-file limit allows (storm.AutoDials)
 			HandshakeTimeout: Dur(5 * time.Second),
 			ReadLimit:        1 << 20,
 			WriteTimeout:     Dur(5 * time.Second),

@@ -203,8 +203,8 @@ func (c *checker) fleet() {
 	if f.Clients < 1 || f.Clients > MaxClients {
 		c.bad([]string{"fleet", "clients"}, "%d is out of range: use 1 to %d clients", f.Clients, MaxClients)
 	}
-	if f.MaxDialing < 1 {
-		c.bad([]string{"fleet", "max_dialing"}, "%d is too small: at least 1 client must be able to dial at a time", f.MaxDialing)
+	if f.MaxDialing < 0 {
+		c.bad([]string{"fleet", "max_dialing"}, "%d is negative: give the most dials in flight at once, or 0 for as many as the open-file limit allows", f.MaxDialing)
 	}
 	switch ramp := f.Ramp.D(); {
 	case ramp < 0:

@@ -43,7 +43,7 @@ func TestValidation(t *testing.T) {
 		{"clients zero", "[fleet]\nclients = 0", `v.toml:2: fleet.clients: 0 is out of range: use 1 to 1000000 clients`},
 		{"clients too many", "[fleet]\nclients = 1_000_001", `v.toml:2: fleet.clients: 1000001 is out of range`},
 		{"clients a million", "[fleet]\nclients = 1_000_000", ""},
-		{"max_dialing zero", "[fleet]\nmax_dialing = 0", `v.toml:2: fleet.max_dialing: 0 is too small`},
+		{"max_dialing negative", "[fleet]\nmax_dialing = -1", `v.toml:2: fleet.max_dialing: -1 is negative`},
 		{"ramp negative", "[fleet]\nramp = \"-1s\"", `v.toml:2: fleet.ramp: -1s is negative`},
 		{"ramp as long as the run", "duration = \"10s\"\n[fleet]\nramp = \"10s\"", `v.toml:3: fleet.ramp: 10s is not shorter than the run's duration 10s`},
 		{"default ramp too long", `duration = "3s"`, `v.toml: fleet.ramp: 5s (the default) is not shorter than the run's duration 3s`},

@@ -289,7 +289,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 		lifetime:   int64(p.Fleet.Session.Lifetime.D()),
 		ping:       int64(p.Fleet.PingInterval.D()),
 		pause:      int64(p.Fleet.Session.Pause.D()),
-		maxDialing: max(p.Fleet.MaxDialing, 1),
+		maxDialing: simDials(p),
 	}
 	s.rec = stats.New(stats.Config{
 		Start:           start,
@@ -772,4 +772,15 @@ func (s *sim) finish() {
 			s.shards[id].Leave(t)
 		}
 	}
+}
+
+// simDials is the model's dial slots: fleet.max_dialing, or with 0 one per
+// client. The real run's cap then comes from its process's open files
+// (storm.AutoDials), which the model has none of: a simulation of a fleet
+// too big for one process's files is the fleet spread as it must be.
+func simDials(p *profile.Profile) int {
+	if p.Fleet.MaxDialing == 0 {
+		return max(p.Fleet.Clients, 1)
+	}
+	return p.Fleet.MaxDialing
 }

@@ -212,6 +212,15 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	if opts.Segments > 1 {
 		r.fcfg.Segment, r.fcfg.Segments = opts.Segment, opts.Segments
+	}
+	switch {
+	case r.fcfg.MaxDialing == 0:
+		// Each process its own: its files are its own.
+		clients := SegmentClients(p.Fleet.Clients, opts.Segment, opts.Segments)
+		files, known := openFileLimit()
+		r.fcfg.MaxDialing = AutoDials(p, clients, opts.Remote != nil, files, known)
+		fmt.Fprintln(r.log, autoDialsText(r.fcfg.MaxDialing, clients, files, known))
+	case opts.Segments > 1:
 		// Shares that add up to the whole: no more dials in flight over
 		// the segments than in one process.
 		share := r.fcfg.MaxDialing / opts.Segments
