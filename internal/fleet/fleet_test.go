@@ -79,8 +79,16 @@ func startHarness(t *testing.T, nodes int, capacity profile.Capacity, cfg Config
 
 func runFleet(t *testing.T, tgt *target.Target, cfg Config, events []stats.EventPlan) *harness {
 	t.Helper()
+	return runRecorded(t, tgt, cfg, stats.Config{Horizon: time.Minute, Events: events})
+}
+
+// runRecorded runs a fleet of cfg against tgt into a recorder of scfg,
+// which starts now.
+func runRecorded(t *testing.T, tgt *target.Target, cfg Config, scfg stats.Config) *harness {
+	t.Helper()
 	start := time.Now()
-	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute, Events: events})
+	scfg.Start = start
+	rec := stats.New(scfg)
 	f, err := New(cfg, rec)
 	if err != nil {
 		t.Fatal(err)

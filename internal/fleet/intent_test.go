@@ -32,17 +32,9 @@ func intentRun(t *testing.T, maxDialing int, delay time.Duration) *stats.Results
 	})
 	cfg := baseConfig()
 	cfg.URL, cfg.Clients, cfg.MaxDialing, cfg.Backoff = tgt.URL(), clients, maxDialing, constant(backoff)
-	start := time.Now()
-	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute, BucketWidth: time.Second,
+	h := runRecorded(t, tgt, cfg, stats.Config{Horizon: time.Minute, BucketWidth: time.Second,
 		Events: []stats.EventPlan{{Action: "restart", Node: 0, Code: 1012}}})
-	f, err := New(cfg, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, tgt: tgt, rec: rec, start: start, stop: cancel, done: make(chan struct{})}
-	go func() { defer close(h.done); f.Run(ctx) }()
-	t.Cleanup(h.finish)
+	start := h.start
 	waitFor(t, "all clients connected", 20*time.Second, connectedTo(h, clients))
 	// 200 ms into a bucket.
 	time.Sleep(time.Second - time.Since(start)%time.Second + 200*time.Millisecond)

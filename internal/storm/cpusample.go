@@ -24,17 +24,7 @@ func sampleCPU(ctx context.Context, rec *stats.Recorder) {
 		rec.SampleCPU(time.Now(), s)
 		return true
 	}
-	if !sample() {
-		return
-	}
-	tick := time.NewTicker(stats.SampleEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			sample()
-		}
+	if sample() {
+		everySample(ctx, func() { sample() })
 	}
 }

@@ -468,6 +468,11 @@ func (e *local) sample(rec *stats.Recorder) []nodes.Stats {
 
 // sampleEvery samples the nodes every 100 ms until ctx ends.
 func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
+	everySample(ctx, func() { e.sample(rec) })
+}
+
+// everySample calls f every stats.SampleEvery until ctx ends.
+func everySample(ctx context.Context, f func()) {
 	tick := time.NewTicker(stats.SampleEvery)
 	defer tick.Stop()
 	for {
@@ -475,7 +480,7 @@ func (e *local) sampleEvery(ctx context.Context, rec *stats.Recorder) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			e.sample(rec)
+			f()
 		}
 	}
 }
