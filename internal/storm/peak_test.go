@@ -35,6 +35,10 @@ const (
 	// client dials as soon as one of max_dialing's dials is free, the
 	// largest transient.
 	peakRampEnv = "WSSTORM_PEAK_RAMP"
+	// peakTargetEnv, "embedded", runs the target in the generator's
+	// process, as wsstorm run does by default; the process then holds both
+	// ends of every connection.
+	peakTargetEnv = "WSSTORM_PEAK_TARGET"
 )
 
 // peakClients is the fleet of the comparison in docs/performance.md.
@@ -128,7 +132,11 @@ func peakRun() error {
 	}
 	p := profile.Defaults()
 	p.Duration = profile.Dur(5 * time.Minute) // the parent ends it
-	p.Target.Mode, p.Target.URL, p.Target.Nodes = profile.ModeExternal, os.Getenv(peakURLEnv), 0
+	if os.Getenv(peakTargetEnv) == "embedded" {
+		p.Target.Nodes, p.Target.Capacity.AcceptRate = 1, 0
+	} else {
+		p.Target.Mode, p.Target.URL, p.Target.Nodes = profile.ModeExternal, os.Getenv(peakURLEnv), 0
+	}
 	p.Fleet.Clients = clients
 	p.Fleet.Session.SendInterval = profile.Dur(interval)
 	ramp, err := time.ParseDuration(os.Getenv(peakRampEnv))
@@ -281,10 +289,13 @@ func (c *peakChild) line(tb testing.TB, timeout time.Duration) string {
 // that the peak is this run's alone.
 func measurePeak(tb testing.TB, clients int, interval, ramp time.Duration) peakFigures {
 	tb.Helper()
-	tgt := startPeakChild(tb, "target")
-	url := tgt.line(tb, 30*time.Second)
-	if !strings.HasPrefix(url, "ws://") {
-		tb.Fatalf("target child printed %q", url)
+	var url string
+	if os.Getenv(peakTargetEnv) != "embedded" {
+		tgt := startPeakChild(tb, "target")
+		url = tgt.line(tb, 30*time.Second)
+		if !strings.HasPrefix(url, "ws://") {
+			tb.Fatalf("target child printed %q", url)
+		}
 	}
 	gen := startPeakChild(tb, "run", peakURLEnv+"="+url,
 		peakClientsEnv+"="+strconv.Itoa(clients), peakIntervalEnv+"="+interval.String(), peakRampEnv+"="+ramp.String())
@@ -297,8 +308,10 @@ func measurePeak(tb testing.TB, clients int, interval, ramp time.Duration) peakF
 
 // BenchmarkPeakRSS reports the generator's own cost at its peak: a run of
 // 10,000 clients (or $WSSTORM_PEAK_CLIENTS) from the default profile with
-// no ramp (or $WSSTORM_PEAK_RAMP), the target in another process, with idle clients (idle) and with clients
-// that send a message every second and await its echo (send-1s). Each
+// no ramp (or $WSSTORM_PEAK_RAMP), the target in another process (or in
+// the generator's, $WSSTORM_PEAK_TARGET=embedded), with idle clients
+// (idle) and with clients that send a message every second and await its
+// echo (send-1s). Each
 // iteration is a fresh generator process, whose VmHWM (peak-MB) is then its
 // own; settled-MB is its RSS a few seconds after the last handshake, once
 // a GC gave all free memory back; cpu-s its CPU time until then (the
@@ -331,8 +344,12 @@ func BenchmarkPeakRSS(b *testing.B) {
 			b.Fatalf("%s=%q: want a duration", peakRampEnv, s)
 		}
 	}
-	if lim, ok := openFileLimit(); ok && lim < uint64(clients)+reservedFiles {
-		b.Skipf("%d clients need %d open files, the limit is %d", clients, clients+reservedFiles, lim)
+	files := uint64(clients)
+	if os.Getenv(peakTargetEnv) == "embedded" {
+		files *= 2
+	}
+	if lim, ok := openFileLimit(); ok && lim < files+reservedFiles {
+		b.Skipf("%d clients need %d open files, the limit is %d: set %s lower", clients, files+reservedFiles, lim, peakClientsEnv)
 	}
 	for _, c := range []struct {
 		name     string
