@@ -15,33 +15,40 @@ import (
 
 // The Go runtime collects once its heap has grown by GOGC (100%) of what
 // was live after the last collection, stacks included. A ramp makes garbage
-// (each handshake's HTTP response, dial state, attempt runners' stacks)
-// while the clients' live memory grows to the size it settles at, so the
-// last collection of a ramp lets garbage of 15–20% of that size pile up:
-// the process's peak RSS, which a user must size the machine for
+// (each handshake's HTTP response, header maps, dial state) while the
+// clients' live memory grows to the size it settles at, so a fast ramp's
+// last collection lets garbage of 15–20% of that size pile up: the
+// process's peak RSS, which a user must size the machine for
 // (BenchmarkPeakRSS, docs/performance.md). A soft memory limit a little
-// above the settled size makes the runtime collect before the pile-up, but
-// only near the end of the ramp, where the limit is near. Each collection
-// there costs about 35 ms of CPU at 10,000 clients (most of it scanning
-// their stacks), so while the limit holds GOGC is 200: the limit bounds the
-// memory, and the collections GOGC 100 would add in the middle of the ramp
-// are saved.
+// above the settled size makes the runtime collect before the pile-up.
+// Each collection costs 35–50 ms of CPU at 10,000 clients, most of it
+// scanning their stacks, so while the limit holds GOGC is 200: the limit
+// bounds the memory, and GOGC 100's collections in the middle of the ramp
+// would buy nothing. A paced ramp then collects no more often than before;
+// with no ramp every client's goroutine exists from the start, the limit
+// binds throughout, and the ramp takes 3 collections more (+14–17% CPU
+// for idle clients).
 //
 // Once connections close, the reconnects make garbage faster than a limit
-// this close to the live memory lets the runtime collect cheaply: a restart
-// herd of 10,000 clients took 3.5 times the CPU under it, and half the
-// handshake rate, which would make the generator, not the server, set the
-// herd's pace. The limit is then lifted for the rest of the run, and a
-// herd's garbage waits for GOGC's collection, as before.
+// this close to the live memory lets the runtime collect cheaply: under
+// such a limit BenchmarkIdleRSS's restart herd of 10,000 clients took 3.5
+// times the CPU, at half the handshake rate, which would make the
+// generator, not the server, set the herd's pace. The limit is then lifted
+// for the rest of the run, and a herd's garbage waits for GOGC's
+// collection, as before.
 
 // Go memory (heap, stacks, runtime metadata) a connected client of this
 // process holds once collected, on linux/amd64 (BenchmarkPeakRSS's
-// go-settled-MB from 1,000 to 19,000 clients), and what a session's
-// features add: a send timer, the ping and pong timers, a script's larger
-// read buffer, a lifetime timer. The in-process embedded target's end of a
-// connection (BenchmarkIdleRSS's target rows) counts when it runs here.
+// go-settled-MB at 1,000 and 10,000 clients, under the limit), and what a
+// session's features add: a send timer, the ping and pong timers, a
+// script's larger read buffer, a lifetime timer. The in-process embedded
+// target's end of a connection (BenchmarkIdleRSS's target rows) counts
+// when it runs here. goRunBytes is what a running fleet holds besides its
+// clients and what the process held before it started (pools, attempt
+// runners).
 const (
-	goClientBytes     = 7400
+	goRunBytes        = 5 << 19
+	goClientBytes     = 6900
 	goSendBytes       = 512
 	goPingBytes       = 512
 	goScriptBytes     = 1024
@@ -55,7 +62,12 @@ const (
 	// memoryHeadroom is the share of the estimate garbage may take before
 	// the limit makes the runtime collect: the peak's distance from the
 	// settled size, bought with a few more collections at the ramp's end.
-	memoryHeadroom = 0.07
+	memoryHeadroom = 0.10
+	// memoryRoom is the least garbage the limit leaves room for: a small
+	// fleet's fixed part is a large share of its memory, and a few
+	// megabytes of garbage between collections keeps them rare (1,000
+	// clients collected some 50 times in their ramp without it).
+	memoryRoom = 4 << 20
 	// memoryMisjudged: live memory this many times the estimate says the
 	// estimate does not fit this run (a large recorder, messages the
 	// estimate does not know); the limit is then lifted, so that GOGC alone
@@ -136,15 +148,17 @@ type memoryWatch struct {
 }
 
 // limitMemory sets a soft memory limit for a run whose clients rec counts:
-// the Go memory in use now, plus plan's, plus headroom. It returns what
+// the Go memory in use now, plus a running fleet's and plan's, plus room
+// for garbage. It returns what
 // lifts it; without a plan it sets nothing.
 func limitMemory(rec connectedCounter, plan memoryPlan, ok bool) (lift func()) {
 	if !ok || plan.clients < 1 {
 		return func() {}
 	}
 	runtime.GC() // what the process holds before its clients, without garbage
-	w := &memoryWatch{rec: rec, plan: plan, estimate: float64(goLive() + plan.bytes), done: make(chan struct{})}
-	w.limit = w.estimate * (1 + memoryHeadroom)
+	w := &memoryWatch{rec: rec, plan: plan, done: make(chan struct{})}
+	w.estimate = float64(goLive() + goRunBytes + plan.bytes)
+	w.limit = withRoom(w.estimate)
 	w.prev = debug.SetMemoryLimit(int64(w.limit))
 	w.prevGOGC = debug.SetGCPercent(memoryGOGC)
 	w.wg.Go(w.watch)
@@ -187,12 +201,15 @@ func (w *memoryWatch) watch() {
 			w.restore()
 			return
 		}
-		if want := live * (1 + memoryHeadroom); want > w.limit {
+		if want := withRoom(live); want > w.limit {
 			w.limit = want
 			debug.SetMemoryLimit(int64(want))
 		}
 	}
 }
+
+// withRoom is the limit for memory m: m and the garbage it may gather.
+func withRoom(m float64) float64 { return m + max(m*memoryHeadroom, memoryRoom) }
 
 // restore puts back the collector's settings from before the run, once.
 func (w *memoryWatch) restore() {
