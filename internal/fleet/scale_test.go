@@ -42,6 +42,9 @@ const (
 	// childSourcesEnv is the number of loopback source addresses clients
 	// dial from; 0: the OS picks.
 	childSourcesEnv = "WSSTORM_CHILD_SOURCES"
+	// childSendEnv is the fleet's clients' send interval (a duration; the
+	// target echoes); empty or 0: idle.
+	childSendEnv = "WSSTORM_CHILD_SEND"
 
 	// idleStepsEnv overrides the checkpoints of BenchmarkIdleRSS, e.g.
 	// "500,2000" for a quick run.
@@ -52,6 +55,10 @@ const (
 	// 127.0.0.1 to 127.0.0.n (fleet.source_addrs), so that no (source,
 	// destination) pair holds more than clients/n ports.
 	idleSourcesEnv = "WSSTORM_IDLE_SOURCES"
+	// idleSendEnv, a duration, has BenchmarkIdleRSS's fleet clients send a
+	// 32-byte message at that interval and await its echo; the bare
+	// clients stay idle.
+	idleSendEnv = "WSSTORM_IDLE_SEND"
 )
 
 // idleDialing is the dials in flight at once, for the fleet and bare alike.
@@ -221,7 +228,13 @@ func idleChild(role string) error {
 	herds := os.Getenv(childHerdEnv) == "1"
 	var clients idleClients
 	if role == "fleet" {
-		clients = newFleetClients(url, dialing, sources)
+		fc := newFleetClients(url, dialing, sources)
+		if s := os.Getenv(childSendEnv); s != "" {
+			if fc.send, err = time.ParseDuration(s); err != nil {
+				return err
+			}
+		}
+		clients = fc
 	} else {
 		clients = newBareClients(url, dialing, sources)
 	}
@@ -370,6 +383,7 @@ type fleetClients struct {
 	url     string
 	dialing int
 	sources []netip.Addr
+	send    time.Duration // the send interval; 0: idle
 	rec     *stats.Recorder
 }
 
@@ -384,6 +398,7 @@ func (fc *fleetClients) open(from, to int) error {
 	cfg.Clients = to - from
 	cfg.MaxDialing = fc.dialing
 	cfg.SourceAddrs = fc.sources
+	cfg.SendInterval, cfg.PayloadBytes = fc.send, 32
 	backoff, err := NewBackoff(profile.Reconnect{Strategy: profile.StrategyNone})
 	if err != nil {
 		return err
@@ -622,6 +637,9 @@ type idleOptions struct {
 	// sources: clients dial from 127.0.0.1 to 127.0.0.sources; 0: the OS
 	// picks.
 	sources int
+	// send: the fleet's clients send a message at this interval and the
+	// target echoes it; 0: idle.
+	send time.Duration
 }
 
 // measureIdle holds steps idle clients of one kind ("fleet" or "bare") in a
@@ -652,7 +670,8 @@ func measureIdleHerds(tb testing.TB, kind string, steps []int, opts idleOptions)
 		s = append(s, strconv.Itoa(n))
 	}
 	env := []string{childURLEnv + "=" + url, childStepsEnv + "=" + strings.Join(s, ","),
-		childDialEnv + "=" + strconv.Itoa(idleDialing), childSourcesEnv + "=" + strconv.Itoa(opts.sources)}
+		childDialEnv + "=" + strconv.Itoa(idleDialing), childSourcesEnv + "=" + strconv.Itoa(opts.sources),
+		childSendEnv + "=" + opts.send.String()}
 	if opts.herds {
 		env = append(env, childHerdEnv+"=1")
 	}
@@ -838,6 +857,9 @@ func logTarget(tb testing.TB, kind string, run idleRun) {
 // as fleet.source_addrs does, so that the kernel's ephemeral port search
 // for each connect runs over clients/n ports in use, not all of them.
 //
+// WSSTORM_IDLE_SEND=1s has the fleet's clients send a 32-byte message
+// every second and await its echo: what a sending client holds.
+//
 // Run it with -benchtime=1x:
 //
 //	go test -run '^$' -bench IdleRSS -benchtime 1x -v ./internal/fleet/
@@ -859,6 +881,12 @@ func BenchmarkIdleRSS(b *testing.B) {
 			b.Fatalf("%s: %v", idleSourcesEnv, err)
 		}
 		opts.sources = len(sources)
+	}
+	if s := os.Getenv(idleSendEnv); s != "" {
+		var err error
+		if opts.send, err = time.ParseDuration(s); err != nil || opts.send < 0 {
+			b.Fatalf("%s=%q: want a duration", idleSendEnv, s)
+		}
 	}
 	for _, kind := range []string{"fleet", "bare"} {
 		b.Run(kind, func(b *testing.B) {

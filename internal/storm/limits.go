@@ -18,8 +18,10 @@ const portsPerAddress = 28232
 const reservedFiles = 64
 
 // Memory estimates, measured on linux/amd64 (BenchmarkIdleRSS,
-// docs/performance.md): an idle client costs the fleet 7.9 KiB of RSS, and
-// more while a herd's garbage waits for collection; the embedded target's
+// BenchmarkPeakRSS, docs/performance.md): an idle client costs the fleet
+// 7.9 KiB of RSS, one that sends periodic messages about 0.5 KiB more, and
+// more while a herd's garbage waits for collection (the ramp's garbage
+// stays within 8% under the limit of memlimit.go); the embedded target's
 // end of a connection 17.9 KiB idle and about 30 KiB just after a herd.
 // Rounded up, plus the recorder and runtime.
 const (

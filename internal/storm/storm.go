@@ -103,6 +103,8 @@ func Run(ctx context.Context, p *profile.Profile, opts Options) (*results.Run, e
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
 	}
+	plan, ok := planMemory(p, limits)
+	defer limitMemory(r.rec, plan, ok)()
 	r.measure(ctx)
 	return r.finish(), nil
 }
