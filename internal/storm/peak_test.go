@@ -39,6 +39,10 @@ const (
 	// process, as wsstorm run does by default; the process then holds both
 	// ends of every connection.
 	peakTargetEnv = "WSSTORM_PEAK_TARGET"
+	// peakDialsEnv is fleet.max_dialing; default the profile's, 0: as many
+	// dials as the open files allow, which with no ramp puts thousands of
+	// handshakes in flight at once.
+	peakDialsEnv = "WSSTORM_PEAK_MAX_DIALING"
 )
 
 // peakClients is the fleet of the comparison in docs/performance.md.
@@ -144,6 +148,11 @@ func peakRun() error {
 		return err
 	}
 	p.Fleet.Ramp = profile.Dur(ramp)
+	if s := os.Getenv(peakDialsEnv); s != "" {
+		if p.Fleet.MaxDialing, err = strconv.Atoi(s); err != nil {
+			return err
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
