@@ -134,3 +134,25 @@ func TestLocalFailuresLimit(t *testing.T) {
 			r.Generator, r.Events[0].GeneratorLimited, r.Events[1].GeneratorLimited)
 	}
 }
+
+// Failures count by reason whichever array or map holds them.
+func TestReasonCounts(t *testing.T) {
+	var c reasonCounts
+	for _, r := range []Reason{Refused, Refused, HTTPStatus(503), HTTPStatus(100), HTTPStatus(599), HTTPStatus(999), HTTPStatus(42), TooManyOpenFiles} {
+		c.add(r, 1)
+	}
+	var d reasonCounts
+	d.merge(&c)
+	d.add(HTTPStatus(503), 2)
+	got := map[string]int64{}
+	d.addTo(got)
+	want := map[string]int64{"refused": 2, "http_503": 3, "http_100": 1, "http_599": 1, "http_999": 1, "http_42": 1, "too_many_open_files": 1}
+	if len(got) != len(want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %d, want %d (%v)", k, got[k], v, got)
+		}
+	}
+}

@@ -4,12 +4,22 @@ package stats
 // named reason, with room for more.
 const reasonSlots = 32
 
-// reasonCounts counts failures by reason: the named reasons in an array,
-// which a failure costs less than a map (a herd of refusals records one per
-// attempt), and HTTP statuses, which are many, in a map made on first use.
+// The HTTP statuses reasonCounts counts in an array: 100 to 599, the ones
+// RFC 9110 defines classes for.
+const (
+	firstStatus = 100
+	statusSlots = 500
+)
+
+// reasonCounts counts failures by reason. A herd's failures are thousands
+// of one reason (refused while a node is down, 503 from an accept limit),
+// so each costs an array increment, not a map assignment: the named reasons
+// and the HTTP statuses 100-599 are arrays (the statuses' made on the first
+// one), and a map takes any other status a server may send.
 type reasonCounts struct {
-	named [reasonSlots]int64
-	http  map[Reason]int64
+	named  [reasonSlots]int64
+	status *[statusSlots]int64
+	other  map[Reason]int64
 }
 
 // add counts n failures for reason r.
@@ -18,10 +28,17 @@ func (c *reasonCounts) add(r Reason, n int64) {
 		c.named[r] += n
 		return
 	}
-	if c.http == nil {
-		c.http = make(map[Reason]int64)
+	if s := int(r - httpBase - firstStatus); s >= 0 && s < statusSlots {
+		if c.status == nil {
+			c.status = new([statusSlots]int64)
+		}
+		c.status[s] += n
+		return
 	}
-	c.http[r] += n
+	if c.other == nil {
+		c.other = make(map[Reason]int64)
+	}
+	c.other[r] += n
 }
 
 // merge adds o's counts.
@@ -34,7 +51,14 @@ func (c *reasonCounts) each(f func(r Reason, n int64)) {
 			f(Reason(r), n)
 		}
 	}
-	for r, n := range c.http {
+	if c.status != nil {
+		for s, n := range c.status {
+			if n != 0 {
+				f(httpBase+firstStatus+Reason(s), n)
+			}
+		}
+	}
+	for r, n := range c.other {
 		f(r, n)
 	}
 }
