@@ -341,7 +341,7 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 		}
 		c.shard.Failure(end, reason, in.event)
 		if reason == stats.Other {
-			c.shard.OtherMessage(failureMessage(err))
+			c.shard.OtherMessage(func() string { return failureMessage(err) })
 		}
 		return dialed{retryAfter: retryAfter, err: err, start: start, end: end}
 	}

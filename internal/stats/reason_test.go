@@ -42,7 +42,7 @@ func TestOtherMessages(t *testing.T) {
 	}
 	for i, msg := range []string{"a", "b", "a", "c", "b", "d", "e", "f", "a"} {
 		r.Shard(i).Failure(start, Other, -1)
-		r.Shard(i).OtherMessage(msg)
+		r.Shard(i).OtherMessage(func() string { return msg })
 	}
 	res := r.Results(start, time.Second)
 	if want := []string{"a", "b", "c", "d", "e"}; !slices.Equal(res.Counters.OtherFailures, want) {
@@ -62,7 +62,7 @@ func TestOtherMessagesConcurrent(t *testing.T) {
 	for c := range 16 {
 		wg.Go(func() {
 			for i := range 50 {
-				r.Shard(c).OtherMessage(fmt.Sprint(i % 7))
+				r.Shard(c).OtherMessage(func() string { return fmt.Sprint(i % 7) })
 			}
 		})
 	}

@@ -244,6 +244,9 @@ type Shard struct {
 	counts   Counters
 	failures reasonCounts
 	parts    Breakdown // of every reconnect
+	// lastOther is the message of the shard's last Other failure (see
+	// OtherMessage).
+	lastOther string
 
 	// The series grow as the run goes on (amortized, so recording does not
 	// allocate in the steady state): memory follows the run's length, not
@@ -535,11 +538,25 @@ func (s *Shard) eachCloseSeries(f func(code int, cs *sparseSeries)) {
 	}
 }
 
-// OtherMessage keeps msg, what a failure recorded as Other said, when it is
-// one of the run's first MaxOtherMessages distinct ones: the reason names no
-// cause, the message does. msg must hold nothing secret (no URL with its
-// query, no header).
-func (s *Shard) OtherMessage(msg string) { s.r.others.keep(msg) }
+// OtherMessage keeps what a failure recorded as Other said, msg(), when it
+// is one of the run's first MaxOtherMessages distinct ones: the reason names
+// no cause, the message does. msg is called only while the run keeps
+// messages, and a message the shard's last Other failure said too takes no
+// lock but the shard's: a flood of one unknown error costs little. The
+// message must hold nothing secret (no URL with its query, no header).
+func (s *Shard) OtherMessage(msg func() string) {
+	if s.r.others.full.Load() {
+		return
+	}
+	m := msg()
+	s.mu.Lock()
+	seen := m == s.lastOther
+	s.lastOther = m
+	s.mu.Unlock()
+	if !seen {
+		s.r.others.keep(m)
+	}
+}
 
 // Close records a close the client observed at t from the server or the
 // network, with code, attributed to event ev (-1: none).
