@@ -220,6 +220,8 @@ type intent struct {
 	at    time.Time
 	event int
 	first bool
+	// queued says the attempt waited for a dial slot (connect sets it).
+	queued bool
 }
 
 // connectAttempt is a connect attempt, and its outcome with its session
@@ -250,8 +252,17 @@ type connectAttempt struct {
 // runner.
 func (c *client) connect(ctx context.Context, in intent) *connectAttempt {
 	a := &connectAttempt{c: c, ctx: ctx, in: in}
-	if a.err = c.f.dials.Acquire(ctx, 1); a.err != nil {
-		return a
+	if !c.f.dials.TryAcquire(1) {
+		a.in.queued = true
+		if a.err = c.f.dials.Acquire(ctx, 1); a.err != nil {
+			// The run ended while the client waited for a slot. It meant
+			// this attempt, and its wait is the generator's lag: leaving
+			// it out would drop the longest waits of a queued herd.
+			now := time.Now()
+			c.shard.Attempt(in.at, now, in.event, in.first, true)
+			c.shard.Failure(now, stats.Cancelled, in.event)
+			return a
+		}
 	}
 	c.f.runners.run(a)
 	return a
@@ -311,7 +322,7 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 		url = string(ep.url.append(nil, c.values(c.sessions+1, c.attempts)))
 	}
 	start := time.Now()
-	c.shard.Attempt(in.at, start, in.event, in.first)
+	c.shard.Attempt(in.at, start, in.event, in.first, in.queued)
 	// gorilla/websocket applies a context's deadline to the handshake but not
 	// its cancellation: abort the handshake ourselves when the run ends, so a
 	// server that never answers cannot hold the run past its deadline.

@@ -24,11 +24,11 @@ func recorded(t *testing.T) *stats.Recorder {
 	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute, Events: plan})
 	for i := range 4 {
 		s := rec.Shard(i)
-		s.Attempt(at(time.Second), at(time.Second), -1, false)
+		s.Attempt(at(time.Second), at(time.Second), -1, false, false)
 		s.Connect(at(time.Second), time.Millisecond)
 	}
 	for _, a := range []stats.Reason{stats.Refused, stats.Refused, stats.HTTPStatus(503)} {
-		rec.Shard(0).Attempt(at(time.Second), at(time.Second), -1, false)
+		rec.Shard(0).Attempt(at(time.Second), at(time.Second), -1, false, false)
 		rec.Shard(0).Failure(at(time.Second), a, -1)
 	}
 	rec.BeginEvent(0, at(10*time.Second))
@@ -38,7 +38,7 @@ func recorded(t *testing.T) *stats.Recorder {
 		closed := at(plan[node].At)
 		s := rec.Shard(node)
 		s.Close(closed, 1012, node)
-		s.Attempt(closed.Add(back).Add(-lag[node]), closed.Add(back), node, false)
+		s.Attempt(closed.Add(back).Add(-lag[node]), closed.Add(back), node, false, false)
 		s.Connect(closed.Add(back), time.Millisecond)
 		s.Reconnected(closed.Add(back), closed, node, stats.ReconnectParts{})
 	}

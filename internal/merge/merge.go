@@ -639,6 +639,7 @@ func addEventPart(ev, e *stats.EventReport, shift time.Duration, offset, last in
 	ev.Reconnected += e.Reconnected
 	ev.Attempts += e.Attempts
 	ev.FirstAttempts += e.FirstAttempts
+	ev.Queued += e.Queued
 	ev.Breakdown.Merge(e.Breakdown)
 	for reason, v := range e.FailedAttempts {
 		ev.FailedAttempts[reason] += v

@@ -314,7 +314,7 @@ func TestMergeDetectedEvents(t *testing.T) {
 		}
 		for _, i := range ids {
 			back := closed(i).Add(time.Duration(100+i*i) * ms)
-			r.Shard(i).Attempt(back.Add(-5*ms), back.Add(-5*ms), evs[i], false)
+			r.Shard(i).Attempt(back.Add(-5*ms), back.Add(-5*ms), evs[i], false, false)
 			r.Shard(i).Connect(back, 5*ms)
 			r.Shard(i).Reconnected(back, closed(i), evs[i], stats.ReconnectParts{})
 		}

@@ -53,6 +53,7 @@ func limitedRun(t testing.TB) *testRun {
 	run := fixtureRun(t)
 	run.Results.Events[0].LagBound = 5 * time.Millisecond
 	run.Results.Events[0].GeneratorLimited = true
+	run.Results.Events[0].Queued = 600 // the clients waited for dial slots
 	run.Results.Generator = stats.GeneratorVerdict{Limited: true, LagP99: 120 * time.Microsecond, Bound: 5 * time.Millisecond, Events: []int{0}}
 	return run
 }

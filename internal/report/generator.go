@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/results"
@@ -24,9 +25,31 @@ func GeneratorWarning(s *results.Summary) string {
 		return fmt.Sprintf("the simulated generator shaped this run (%s), so the attempt peaks and reconnect times include the clients' wait for one of fleet.max_dialing dial slots; raise fleet.max_dialing",
 			figures)
 	}
+	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times are partly wsstorm's own doing (clients waiting for a dial slot or a core, attempts failing on its own limits), not the target's; %s",
+		figures, strings.Join(generatorFixes(s), "; "))
+}
+
+// generatorFixes are the fixes of what shaped s, by cause: dial slots when
+// a shaped event's attempts waited for them, more cores when its CPU was
+// saturated or its dial lag came without waiting for a slot (timers and
+// goroutines waiting for a core), and the generator's own limits when
+// attempts failed on them.
+func generatorFixes(s *results.Summary) []string {
 	g := s.GeneratorLimited
+	var slots, cores bool
+	for _, e := range s.Events {
+		if !slices.Contains(g.Events, e.Index) {
+			continue
+		}
+		lagged := e.DialLagMS != nil && e.DialLagMS.P99 != nil && *e.DialLagMS.P99 > e.DialLagBoundMS
+		slots = slots || lagged && e.QueuedAttempts > 0
+		cores = cores || e.CPUSaturated || lagged && e.QueuedAttempts == 0
+	}
 	var fixes []string
-	if s.CPUSaturated() {
+	if slots {
+		fixes = append(fixes, "for the dial slots: "+SlotsFix)
+	}
+	if cores {
 		fixes = append(fixes, "for the CPU: "+CPUFix)
 	}
 	if g.LocalFailures > 0 {
@@ -35,9 +58,12 @@ func GeneratorWarning(s *results.Summary) string {
 	if len(fixes) == 0 {
 		fixes = append(fixes, GeneratorFix)
 	}
-	return fmt.Sprintf("the load generator shaped this run (%s), so the attempt peaks and reconnect times are partly wsstorm's own doing (clients waiting for a dial slot or a core, attempts failing on its own limits), not the target's; %s",
-		figures, strings.Join(fixes, "; "))
+	return fixes
 }
+
+// SlotsFix is what a user does about clients that queued for the fleet's
+// dial slots.
+const SlotsFix = "raise fleet.max_dialing (dials in flight at once), or set it to 0 for as many as the open files allow"
 
 // LocalFix is what a user does about attempts that failed on the
 // generator's own limits.

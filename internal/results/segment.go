@@ -130,6 +130,8 @@ type segmentEvent struct {
 	IntendedSeries []int64 `json:"intended_series"`
 	// Breakdown sums the parts of its reconnects, in ns.
 	Breakdown segmentBreakdown `json:"breakdown"`
+	// Queued counts its clients' attempts that waited for a dial slot.
+	Queued int64 `json:"queued"`
 }
 
 // segmentBreakdown is a stats.Breakdown in segment.json, exact.
@@ -173,7 +175,7 @@ func writeSegmentJSON(w io.Writer, seg *Segment, r *stats.Results) error {
 			Index: e.Index, StartNS: int64(e.At), PlannedNS: int64(e.PlannedAt), SettleNS: int64(e.Settle),
 			Attempts: e.Attempts, AttemptsFrom: e.AttemptSeries.From, AttemptSeries: append([]int64{}, e.AttemptSeries.Counts...),
 			FirstAttempts: e.FirstAttempts, IntendedFrom: e.IntendedSeries.From, IntendedSeries: append([]int64{}, e.IntendedSeries.Counts...),
-			Breakdown: toSegmentBreakdown(e.Breakdown),
+			Breakdown: toSegmentBreakdown(e.Breakdown), Queued: e.Queued,
 		})
 	}
 	// Compact: an event's attempt series has a number per bucket.
@@ -337,6 +339,7 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 			IntendedSeries: stats.BucketCounts{From: rec.IntendedFrom, Counts: append([]int64(nil), rec.IntendedSeries...)},
 			DialLag:        rs.Histogram(LagTag(se.Index)),
 			Breakdown:      rec.Breakdown.stats(),
+			Queued:         rec.Queued,
 		}
 		if se.Node != nil {
 			ev.Node = *se.Node

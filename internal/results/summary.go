@@ -239,6 +239,9 @@ type EventSummary struct {
 	CPUBusyPct        *float64 `json:"cpu_busy_pct"`
 	MachineCPUBusyPct *float64 `json:"machine_cpu_busy_pct"`
 	CPUSaturated      bool     `json:"cpu_saturated"`
+	// QueuedAttempts counts its clients' attempts that waited for one of
+	// the fleet's dial slots (fleet.max_dialing).
+	QueuedAttempts int64 `json:"queued_attempts"`
 }
 
 // HookResult is one restart hook's run, secrets redacted.
@@ -451,6 +454,7 @@ func eventSummary(e *stats.EventReport) EventSummary {
 	out.ReconnectBreakdown = breakdownSummary(e.Breakdown)
 	out.CPUBusyPct, out.MachineCPUBusyPct = roundPtr(e.CPUBusy, 1), roundPtr(e.MachineBusy, 1)
 	out.CPUSaturated = e.CPUSaturated
+	out.QueuedAttempts = e.Queued
 	if e.Node >= 0 {
 		node := e.Node
 		out.Node = &node

@@ -65,7 +65,7 @@ func TestSummaryJSONLayout(t *testing.T) {
 			"never_reconnected", "t50_s", "t90_s", "t99_s", "t100_s", "peak_attempt_rate", "mean_attempt_rate",
 			"herd_factor", "attempts_per_client", "failed_attempts", "imbalance_after", "reconnect_expected", "failed",
 			"first_attempts", "intended_peak_attempt_rate", "dial_lag_ms", "dial_lag_bound_ms", "generator_limited", "reconnect_breakdown",
-			"cpu_busy_pct", "machine_cpu_busy_pct", "cpu_saturated"}},
+			"cpu_busy_pct", "machine_cpu_busy_pct", "cpu_saturated", "queued_attempts"}},
 		{"reconnect_breakdown", doc["reconnect_breakdown"], []string{"reconnects", "backoff_ms", "dial_lag_ms", "failed_attempts_ms", "handshake_ms"}},
 		{"target", doc["target"], []string{"nodes", "imbalance_end"}},
 	}
@@ -126,7 +126,7 @@ func TestSummaryJSONValues(t *testing.T) {
 				"failed_attempts": map[string]any{"http_503": 15.0}, "imbalance_after": 1.023, "reconnect_expected": true, "failed": false,
 				"first_attempts": 667.0, "intended_peak_attempt_rate": 6070.0,
 				"dial_lag_ms":       map[string]any{"count": 682.0, "min": 3.0, "mean": 3.782, "p50": 3.001, "p90": 9.503, "p99": 9.503, "p999": 9.503, "max": 9.503},
-				"dial_lag_bound_ms": 247.5, "generator_limited": false, "cpu_busy_pct": nil, "machine_cpu_busy_pct": nil, "cpu_saturated": false,
+				"dial_lag_bound_ms": 247.5, "generator_limited": false, "cpu_busy_pct": nil, "machine_cpu_busy_pct": nil, "cpu_saturated": false, "queued_attempts": 0.0,
 				"reconnect_breakdown": map[string]any{"reconnects": 667.0, "backoff_ms": 2900.0, "dial_lag_ms": 4.0, "failed_attempts_ms": 1.124, "handshake_ms": 1.5},
 			},
 			map[string]any{
@@ -136,7 +136,7 @@ func TestSummaryJSONValues(t *testing.T) {
 				"peak_attempt_rate": 0.0, "mean_attempt_rate": 0.0, "herd_factor": 0.0, "attempts_per_client": 0.0,
 				"failed_attempts": map[string]any{}, "imbalance_after": nil, "reconnect_expected": false, "failed": false,
 				"first_attempts": 0.0, "intended_peak_attempt_rate": 0.0, "dial_lag_bound_ms": 0.0, "generator_limited": false,
-				"cpu_busy_pct": nil, "machine_cpu_busy_pct": nil, "cpu_saturated": false,
+				"cpu_busy_pct": nil, "machine_cpu_busy_pct": nil, "cpu_saturated": false, "queued_attempts": 0.0,
 				"reconnect_breakdown": map[string]any{"reconnects": 0.0, "backoff_ms": 0.0, "dial_lag_ms": 0.0, "failed_attempts_ms": 0.0, "handshake_ms": 0.0},
 			},
 		},

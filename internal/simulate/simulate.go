@@ -151,6 +151,8 @@ type client struct {
 	// stalled says the current one waits.
 	stalls  uint32
 	stalled bool
+	// queued says its attempt waited for a dial slot.
+	queued bool
 	// first says the next attempt is one the client means (its first since
 	// its start, a close or a session it ended), not a retry after a
 	// failure: the intended herd counts it.
@@ -481,7 +483,7 @@ func (s *sim) attempt(id int) {
 	// it: timers fire on time here, so only a dial slot makes it late.
 	c.attemptAt = s.now
 	if s.dialing >= s.maxDialing {
-		c.state = queued
+		c.state, c.queued = queued, true
 		s.waiting = append(s.waiting, int32(id))
 		return
 	}
@@ -496,8 +498,8 @@ func (s *sim) dial(id int) {
 	intended := c.attemptAt
 	c.lag += s.now - intended
 	c.attemptAt = s.now
-	s.shards[id].Attempt(s.at(intended), s.at(s.now), int(c.event), c.first)
-	c.first = false
+	s.shards[id].Attempt(s.at(intended), s.at(s.now), int(c.event), c.first, c.queued)
+	c.first, c.queued = false, false
 	wire := s.net.draw(s.rng)
 	out := wire / 2
 	c.back = wire - out
@@ -766,6 +768,11 @@ func (s *sim) finish() {
 	for id := range s.clients {
 		c := &s.clients[id]
 		switch c.state {
+		case queued:
+			// It meant its attempt and waited for a slot until the end:
+			// as the fleet does, the attempt counts, late by that wait.
+			s.shards[id].Attempt(s.at(c.attemptAt), t, int(c.event), c.first, true)
+			s.shards[id].Failure(t, stats.Cancelled, int(c.event))
 		case dialing:
 			s.shards[id].Failure(t, stats.Cancelled, int(c.event))
 		case connected:

@@ -27,9 +27,9 @@ func BenchmarkRecordReconnect(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Close(now, 1012, 0)
-		s.Attempt(now, now, 0, false)
+		s.Attempt(now, now, 0, false, false)
 		s.Failure(now, HTTPStatus(503), 0)
-		s.Attempt(now, now, 0, false)
+		s.Attempt(now, now, 0, false, false)
 		s.Connect(now, time.Millisecond)
 		s.Reconnected(now, start, 0, ReconnectParts{})
 		s.Recovered(2 * time.Millisecond)

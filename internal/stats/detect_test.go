@@ -26,7 +26,7 @@ func closeClient(r *Recorder, id int, t time.Time, code, node int) int {
 // reconnectClient records client id coming back at t after a close at closed.
 func reconnectClient(r *Recorder, id int, t, closed time.Time, ev int) {
 	s := r.Shard(id)
-	s.Attempt(t, t, ev, false)
+	s.Attempt(t, t, ev, false, false)
 	s.Connect(t, time.Millisecond)
 	s.Reconnected(t, closed, ev, ReconnectParts{})
 }
@@ -350,7 +350,7 @@ func TestDetectedRecordingDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		ev := r.Attribute(now, 1012, 0)
 		s.Close(now, 1012, ev)
-		s.Attempt(now, now, ev, false)
+		s.Attempt(now, now, ev, false, false)
 		s.Failure(now, HTTPStatus(503), ev)
 		s.Reconnected(now.Add(time.Millisecond), now, ev, ReconnectParts{})
 	})

@@ -20,9 +20,9 @@ func TestIntendedAndLag(t *testing.T) {
 		// Meant at 1.55 s, started in order over the next second: the
 		// later ones recorded first.
 		late := time.Duration(9-i) * 100 * time.Millisecond
-		s.Attempt(at(1550*time.Millisecond), at(1550*time.Millisecond+late), 0, true)
+		s.Attempt(at(1550*time.Millisecond), at(1550*time.Millisecond+late), 0, true, false)
 	}
-	s.Attempt(at(2*time.Second), at(2*time.Second+time.Millisecond), 0, false) // a retry
+	s.Attempt(at(2*time.Second), at(2*time.Second+time.Millisecond), 0, false, false) // a retry
 	s.Reconnected(at(3*time.Second), at(time.Second), 0, ReconnectParts{Backoff: 550 * time.Millisecond, Lag: time.Second, Failed: 400 * time.Millisecond, Handshake: 50 * time.Millisecond})
 	res := r.Results(start, 5*time.Second)
 	ev := res.Events[0]
@@ -104,7 +104,7 @@ func TestCPUSaturation(t *testing.T) {
 	r.BeginEvent(0, at(time.Second))
 	s := r.Shard(0)
 	s.Close(at(time.Second), 1012, 0)
-	s.Attempt(at(time.Second), at(time.Second), 0, true)
+	s.Attempt(at(time.Second), at(time.Second), 0, true, false)
 	s.Reconnected(at(1900*time.Millisecond), at(time.Second), 0, ReconnectParts{Handshake: 900 * time.Millisecond})
 	res := r.Results(start, 4*time.Second)
 	if res.Series[0].CPU != -1 || res.Series[5].CPU != 20 || res.Series[15].CPU != 95 || res.Series[15].MachineCPU != -1 {
@@ -154,5 +154,34 @@ func TestReasonCounts(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s: %d, want %d (%v)", k, got[k], v, got)
 		}
+	}
+}
+
+// A run is judged by its events and its own limits, not by its ramp: a
+// start that kept clients waiting is the profile's pace, and no herd of its
+// is analysed. An event without attempts has no herd for a busy CPU to
+// shape: its closes may be what kept the CPU busy.
+func TestVerdictIgnoresRampAndIdleEvents(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 10 * time.Second, Cores: 1, Shards: 1,
+		Events: []EventPlan{{Action: "close", Node: -1, Code: 1000, Window: time.Second}}})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	s := r.Shard(0)
+	for range 100 {
+		s.Attempt(at(0), at(300*time.Millisecond), -1, true, true) // a ramp 300 ms late
+	}
+	r.SampleCPU(at(-time.Millisecond), CPUSample{})
+	for b := 1; b <= 20; b++ {
+		r.SampleCPU(at(time.Duration(b)*100*time.Millisecond+50*time.Millisecond), CPUSample{Process: time.Duration(b) * 99 * time.Millisecond})
+	}
+	r.BeginEvent(0, at(time.Second))
+	s.Close(at(time.Second), 1000, 0) // no reconnect: the client stops
+	res := r.Results(start, 3*time.Second)
+	if res.Generator.Limited || res.Events[0].GeneratorLimited || res.Events[0].CPUSaturated {
+		t.Errorf("verdict %+v, event limited %v, CPU saturated %v: want neither the ramp's lag nor an event without attempts judged",
+			res.Generator, res.Events[0].GeneratorLimited, res.Events[0].CPUSaturated)
+	}
+	if res.Generator.LagP99 < 299*time.Millisecond {
+		t.Errorf("the run's dial lag p99 %v, want the ramp's 300 ms reported", res.Generator.LagP99)
 	}
 }

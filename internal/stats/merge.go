@@ -136,6 +136,7 @@ func (sum *shardSum) add(s *Shard) {
 		dst.reconnected += src.reconnected
 		dst.attempts += src.attempts
 		dst.firstAttempts += src.firstAttempts
+		dst.queued += src.queued
 		dst.parts.Merge(src.parts)
 		dst.dialLag = mergeInto(dst.dialLag, src.dialLag)
 		src.intended.each(func(b int, v int32) {
@@ -252,7 +253,7 @@ func (sum *shardSum) reports(spans []eventSpan) []EventReport {
 		ev := sp.EventReport
 		ev.Affected, ev.Reconnected, ev.Attempts = e.affected, e.reconnected, e.attempts
 		ev.AttemptSeries = sum.evSeries[sp.slot]
-		ev.FirstAttempts, ev.IntendedSeries = e.firstAttempts, sum.intended[sp.slot]
+		ev.FirstAttempts, ev.IntendedSeries, ev.Queued = e.firstAttempts, sum.intended[sp.slot], e.queued
 		ev.DialLag, ev.Breakdown = e.dialLag, e.parts
 		ev.FailedAttempts = make(map[string]int64)
 		if e.failures != nil {
@@ -380,7 +381,12 @@ func (r *Results) herd(ev *EventReport) {
 	for _, v := range ev.IntendedSeries.Counts {
 		ev.IntendedPeakRate = max(ev.IntendedPeakRate, float64(v)/width.Seconds())
 	}
-	r.judgeCPU(ev, int(start/width), int((start+span)/width))
+	// An event without attempts has no herd for a busy CPU to shape (its
+	// closes may be what kept the CPU busy).
+	ev.CPUBusy, ev.MachineBusy, ev.CPUSaturated = nil, nil, false
+	if ev.Attempts > 0 {
+		r.judgeCPU(ev, int(start/width), int((start+span)/width))
+	}
 	ev.ImbalanceAfter = r.imbalanceAfter(ev)
 }
 

@@ -34,11 +34,11 @@ func TestMergeAnalyzeFromRecords(t *testing.T) {
 		ev := r.Attribute(closed, 1012, 0)
 		s.Close(closed, 1012, ev)
 		try := closed.Add(time.Duration(i*i) * time.Millisecond)
-		s.Attempt(try, try, ev, false)
+		s.Attempt(try, try, ev, false, false)
 		if i%3 == 0 {
 			s.Failure(try, Refused, ev)
 			try = try.Add(300 * time.Millisecond)
-			s.Attempt(try, try, ev, false)
+			s.Attempt(try, try, ev, false, false)
 		}
 		s.Connect(try, time.Millisecond)
 		s.Reconnected(try, closed, ev, ReconnectParts{})

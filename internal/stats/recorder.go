@@ -289,6 +289,7 @@ type shardEvent struct {
 	// intended places them by their intended start, from the event's start
 	// bucket on (they are recorded when they happen, not in intended order).
 	firstAttempts int64
+	queued        int64 // attempts that waited for a dial slot
 	intended      sparseSeries
 	dialLag       *hdrhistogram.Histogram // nil until an attempt
 	parts         Breakdown
@@ -405,7 +406,9 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 // recovering from (-1: none), and first says the attempt is the first the
 // client meant (its first since its start, a close, or the end of a session
 // it chose), not a retry after a failure: the intended herd counts those.
-func (s *Shard) Attempt(intended, t time.Time, ev int, first bool) {
+// queued says it waited for one of the fleet's dial slots (max_dialing):
+// an event whose attempts did was shaped by the slots, not only by the CPU.
+func (s *Shard) Attempt(intended, t time.Time, ev int, first, queued bool) {
 	b, ib := s.r.bucket(t), -1
 	if first {
 		ib = s.r.bucket(intended)
@@ -426,6 +429,9 @@ func (s *Shard) Attempt(intended, t time.Time, ev int, first bool) {
 		e.attempt(b)
 		if first {
 			e.intend(s.r, ev, ib)
+		}
+		if queued {
+			e.queued++
 		}
 		if h := e.lagHist(s.r, ev); h != nil {
 			lagHist = h

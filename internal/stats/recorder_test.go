@@ -56,13 +56,13 @@ func TestHerdKnownInput(t *testing.T) {
 			t.Fatalf("close attributed to %d, want 0", ev)
 		}
 		s.Close(closed, 1012, ev)
-		s.Attempt(closed, closed, ev, false) // fails
+		s.Attempt(closed, closed, ev, false, false) // fails
 		s.Failure(closed, HTTPStatus(503), ev)
 		if i >= 95 {
 			continue
 		}
 		back := closed.Add(time.Duration(i+1) * 10 * time.Millisecond)
-		s.Attempt(back, back, ev, false)
+		s.Attempt(back, back, ev, false, false)
 		s.Connect(back, time.Millisecond)
 		s.Reconnected(back, closed, ev, ReconnectParts{})
 	}
@@ -163,12 +163,12 @@ func TestSeriesAndGauges(t *testing.T) {
 	start := time.Now()
 	r := New(Config{Start: start, Horizon: 2 * time.Second, GaugeNames: []string{"a", "b"}, ImbalanceGauges: []int{0, 1}})
 	s := r.Shard(0)
-	s.Attempt(start.Add(50*time.Millisecond), start.Add(50*time.Millisecond), -1, false)
+	s.Attempt(start.Add(50*time.Millisecond), start.Add(50*time.Millisecond), -1, false, false)
 	s.Connect(start.Add(60*time.Millisecond), time.Millisecond)
-	s.Attempt(start.Add(150*time.Millisecond), start.Add(150*time.Millisecond), -1, false)
+	s.Attempt(start.Add(150*time.Millisecond), start.Add(150*time.Millisecond), -1, false, false)
 	s.Failure(start.Add(160*time.Millisecond), Refused, -1)
 	s.Close(start.Add(250*time.Millisecond), 1006, -1)
-	s.Attempt(start.Add(10*time.Second), start.Add(10*time.Second), -1, false) // past the horizon: last bucket
+	s.Attempt(start.Add(10*time.Second), start.Add(10*time.Second), -1, false, false) // past the horizon: last bucket
 	r.Sample(start.Add(120*time.Millisecond), []int64{3, 1})
 	res := r.Results(start, 300*time.Millisecond)
 	if len(res.Series) != 3 {
@@ -235,7 +235,7 @@ func TestConcurrentRecording(t *testing.T) {
 			s := r.Shard(w)
 			for range 1000 {
 				now := time.Now()
-				s.Attempt(now, now, -1, false)
+				s.Attempt(now, now, -1, false, false)
 				s.Connect(now, time.Millisecond)
 				s.Echo(2 * time.Millisecond)
 				s.ClientClose(now)
@@ -261,7 +261,7 @@ func TestRecordingDoesNotAllocate(t *testing.T) {
 	s.Close(now, 1012, 0)              // first sight of the code
 	s.Failure(now, HTTPStatus(503), 0) // and of the reason
 	allocs := testing.AllocsPerRun(1000, func() {
-		s.Attempt(now, now, 0, false)
+		s.Attempt(now, now, 0, false, false)
 		s.Failure(now, HTTPStatus(503), 0)
 		s.Connect(now, time.Millisecond)
 		s.Reconnected(now, start, 0, ReconnectParts{})

@@ -167,6 +167,9 @@ type EventReport struct {
 	// the clients' intent.
 	FirstAttempts  int64
 	IntendedSeries BucketCounts
+	// Queued counts the event's clients' attempts that waited for one of
+	// the fleet's dial slots (max_dialing).
+	Queued int64
 	// IntendedPeakRate is the intended herd's peak: first attempts/s, max
 	// over the buckets of IntendedSeries (Analyze computes it).
 	IntendedPeakRate float64

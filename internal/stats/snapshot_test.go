@@ -29,7 +29,7 @@ func TestSnapshotWhileRecording(t *testing.T) {
 			s := r.Shard(c)
 			for i := range rounds {
 				at := start.Add(time.Duration(i) * time.Millisecond)
-				s.Attempt(at, at, -1, false)
+				s.Attempt(at, at, -1, false, false)
 				if i%10 == 0 {
 					s.Failure(at, HTTPStatus(503), -1)
 					continue
@@ -43,7 +43,7 @@ func TestSnapshotWhileRecording(t *testing.T) {
 				}
 				s.Close(at, 1012, 0)
 				s.Reconnected(at.Add(time.Second), at, 0, ReconnectParts{})
-				s.Attempt(at, at, 0, false) // the reconnect
+				s.Attempt(at, at, 0, false, false) // the reconnect
 				s.Connect(at, time.Millisecond)
 				s.Leave(at)
 			}
@@ -145,7 +145,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	r := New(Config{Start: start, Horizon: time.Minute})
 	for i := range 1000 {
 		s := r.Shard(i)
-		s.Attempt(start, start, -1, false)
+		s.Attempt(start, start, -1, false, false)
 		s.Failure(start, Refused, -1)
 		s.Close(start, 1012, -1)
 	}

@@ -185,11 +185,11 @@ func Play(r *stats.Recorder, clients []int) {
 		s := r.Shard(i)
 		t := at(500*ms + time.Duration(i)*20*ms)
 		if i%7 == 0 {
-			s.Attempt(t, t, -1, false)
+			s.Attempt(t, t, -1, false, false)
 			s.Failure(t.Add(5*ms), stats.HTTPStatus(503), -1)
 			t = t.Add(50 * ms)
 		}
-		s.Attempt(t, t, -1, false)
+		s.Attempt(t, t, -1, false, false)
 		lat := 10*ms + time.Duration(i)*100*time.Microsecond
 		s.Connect(t.Add(lat), lat)
 		for m := range 3 {
@@ -212,17 +212,17 @@ func Play(r *stats.Recorder, clients []int) {
 		s, ev := r.Shard(i), events[i]
 		try := closed(i).Add(200*ms + time.Duration(i)*37*ms)
 		if i == 26 {
-			s.Attempt(try, try, ev, false)
+			s.Attempt(try, try, ev, false, false)
 			s.Failure(try.Add(3*ms), stats.Refused, ev)
 			s.GaveUp()
 			continue
 		}
 		if i%4 == 0 {
-			s.Attempt(try, try, ev, false)
+			s.Attempt(try, try, ev, false, false)
 			s.Failure(try.Add(3*ms), stats.Refused, ev)
 			try = try.Add(150 * ms)
 		}
-		s.Attempt(try, try, ev, false)
+		s.Attempt(try, try, ev, false, false)
 		back := try.Add(12 * ms)
 		s.Connect(back, 12*ms)
 		s.Reconnected(back, closed(i), ev, stats.ReconnectParts{})
