@@ -29,11 +29,13 @@ type cpuAt struct {
 	CPUSample
 }
 
-// cpuSeries holds the last CPU sample of each series bucket.
+// cpuSeries holds, for each series bucket, the last CPU sample whose
+// interval (from the sample before it) is centred in the bucket.
 type cpuSeries struct {
 	mu      sync.Mutex
 	cores   int
 	base    cpuAt   // the first sample, before any bucket's
+	last    cpuAt   // the latest sample
 	samples []cpuAt // by bucket; at 0: no sample in the bucket
 	started bool
 }
@@ -47,15 +49,19 @@ func (r *Recorder) SampleCPU(t time.Time, s CPUSample) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.started {
-		c.base, c.started = cpuAt{at, s}, true
+		c.base, c.last, c.started = cpuAt{at, s}, cpuAt{at, s}, true
 		return
 	}
-	b := r.bucket(t)
+	// A sample says how busy the CPU was since the one before: it belongs
+	// to the bucket its interval's middle falls in, not to the next one,
+	// where most of a 100 ms interval taken late in a bucket would put it.
+	b := r.bucket(t.Add(-(at - c.last.at) / 2))
+	c.last = cpuAt{at, s}
 	if b < 0 {
 		return
 	}
 	c.samples = grow(c.samples, b)
-	c.samples[b] = cpuAt{at, s}
+	c.samples[b] = c.last
 }
 
 // cpuRows returns, for each of the first n buckets, the percent of its

@@ -90,16 +90,17 @@ func TestCPUSaturation(t *testing.T) {
 	r := New(Config{Start: start, Horizon: 10 * time.Second, Cores: 2, Shards: 1,
 		Events: []EventPlan{{Action: "restart", Node: -1, Code: 1012, Window: time.Second}}})
 	at := func(d time.Duration) time.Time { return start.Add(d) }
-	r.SampleCPU(at(-time.Millisecond), CPUSample{})
+	r.SampleCPU(at(0), CPUSample{})
 	used := time.Duration(0)
+	// Sample b, at the end of bucket b-1, covers that bucket: the interval
+	// since the sample before is centred in it.
 	for b := 1; b <= 30; b++ {
 		busy := 40 * time.Millisecond // 20% of 2 cores over 100 ms
-		if b >= 10 && b < 20 {        // the event's recovery, [1 s, 1.9 s]
+		if b > 10 && b <= 20 {        // buckets 10 to 19: the event's recovery, [1 s, 1.9 s]
 			busy = 190 * time.Millisecond // 95%
 		}
 		used += busy
-		// Late in bucket b: the sample covers it, nearly.
-		r.SampleCPU(at(time.Duration(b)*100*time.Millisecond+99*time.Millisecond), CPUSample{Process: used})
+		r.SampleCPU(at(time.Duration(b)*100*time.Millisecond), CPUSample{Process: used})
 	}
 	r.BeginEvent(0, at(time.Second))
 	s := r.Shard(0)
@@ -107,8 +108,9 @@ func TestCPUSaturation(t *testing.T) {
 	s.Attempt(at(time.Second), at(time.Second), 0, true, false)
 	s.Reconnected(at(1900*time.Millisecond), at(time.Second), 0, ReconnectParts{Handshake: 900 * time.Millisecond})
 	res := r.Results(start, 4*time.Second)
-	if res.Series[0].CPU != -1 || res.Series[5].CPU != 20 || res.Series[15].CPU != 95 || res.Series[15].MachineCPU != -1 {
-		t.Errorf("CPU by bucket: 0 %d, 5 %d, 15 %d; want -1 (not sampled), 20, 95", res.Series[0].CPU, res.Series[5].CPU, res.Series[15].CPU)
+	if res.Series[9].CPU != 20 || res.Series[10].CPU != 95 || res.Series[19].CPU != 95 || res.Series[20].CPU != 20 || res.Series[35].CPU != -1 || res.Series[15].MachineCPU != -1 {
+		t.Errorf("CPU by bucket: 9 %d, 10 %d, 19 %d, 20 %d, 35 %d; want 20, 95, 95, 20, -1 (not sampled)",
+			res.Series[9].CPU, res.Series[10].CPU, res.Series[19].CPU, res.Series[20].CPU, res.Series[35].CPU)
 	}
 	ev := res.Events[0]
 	if ev.CPUBusy == nil || *ev.CPUBusy < 90 || !ev.CPUSaturated || !ev.GeneratorLimited || ev.LagP99() > ev.LagBound {
@@ -183,5 +185,26 @@ func TestVerdictIgnoresRampAndIdleEvents(t *testing.T) {
 	}
 	if res.Generator.LagP99 < 299*time.Millisecond {
 		t.Errorf("the run's dial lag p99 %v, want the ramp's 300 ms reported", res.Generator.LagP99)
+	}
+}
+
+// A detected burst's first attempts, made before it has enough closes to
+// be an event, keep their dial lag for it once it is one; those of a burst
+// that never is count in the run's alone.
+func TestDetectedEventKeepsEarlyLags(t *testing.T) {
+	r, at := detecting(time.Second, 3, 0)
+	for id := range 5 {
+		t0 := at(time.Second + time.Duration(id)*10*time.Millisecond)
+		ev := closeClient(r, id, t0, 1006, 0)
+		r.Shard(id).Attempt(t0, t0.Add(2*time.Millisecond), ev, true, false) // no backoff: before the burst is confirmed
+	}
+	lone := closeClient(r, 9, at(20*time.Second), 1006, 1) // a burst of one: never an event
+	r.Shard(9).Attempt(at(20*time.Second), at(20*time.Second+time.Millisecond), lone, true, false)
+	res := r.Results(r.Start(), 30*time.Second)
+	if len(res.Events) != 1 || res.Events[0].DialLag == nil || res.Events[0].DialLag.TotalCount() != 5 {
+		t.Fatalf("events %d, the detected one's dial lags %v: want one event with all 5", len(res.Events), res.Events)
+	}
+	if n := res.Histograms[DialLag].TotalCount(); n != 6 {
+		t.Errorf("the run's dial lags: %d, want 6 (the lone burst's too)", n)
 	}
 }

@@ -145,6 +145,7 @@ func (sum *shardSum) add(s *Shard) {
 			}
 		})
 		dst.pending = append(dst.pending, src.pending...)
+		dst.pendingLag = append(dst.pendingLag, src.pendingLag...)
 		dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
 		dst.reconnectAt = mergeInto(dst.reconnectAt, src.reconnectAt)
 		if src.failures != nil {
@@ -264,8 +265,12 @@ func (sum *shardSum) reports(spans []eventSpan) []EventReport {
 		if ev.ReconnectAt == nil {
 			ev.ReconnectAt = NewHistogram()
 		}
-		for _, us := range e.pending {
-			_ = ev.ReconnectAt.RecordValue(min(max(us, HistMin), HistMax)) // clamped: cannot fail
+		recordAll(ev.ReconnectAt, e.pending)
+		if len(e.pendingLag) > 0 {
+			if ev.DialLag == nil {
+				ev.DialLag = NewHistogram()
+			}
+			recordAll(ev.DialLag, e.pendingLag)
 		}
 		out = append(out, ev)
 	}

@@ -292,6 +292,9 @@ type shardEvent struct {
 	queued        int64 // attempts that waited for a dial slot
 	intended      sparseSeries
 	dialLag       *hdrhistogram.Histogram // nil until an attempt
+	// pendingLag holds the dial lags (µs) of a detected burst's attempts
+	// until it is confirmed as an event, as pending its reconnects.
+	pendingLag []int64
 	parts         Breakdown
 }
 
@@ -423,7 +426,8 @@ func (s *Shard) Attempt(intended, t time.Time, ev int, first, queued bool) {
 		s.bucketAt(ib).intended++
 	}
 	// Each lag is recorded once, in its event's histogram when it has one,
-	// else in the shard's: the run's dial_lag merges them (mergeLag).
+	// else in the shard's, or kept aside for a burst not yet confirmed: the
+	// run's dial_lag merges them all (mergeLag).
 	lagHist := s.hist[DialLag]
 	if e := s.event(ev); e != nil {
 		e.attempt(b)
@@ -433,18 +437,19 @@ func (s *Shard) Attempt(intended, t time.Time, ev int, first, queued bool) {
 		if queued {
 			e.queued++
 		}
-		if h := e.lagHist(s.r, ev); h != nil {
-			lagHist = h
+		if lagHist = e.lagHist(s.r, ev); lagHist == nil {
+			e.pendingLag = append(e.pendingLag, lag.Microseconds())
 		}
 	}
-	record(lagHist, lag)
+	if lagHist != nil {
+		record(lagHist, lag)
+	}
 	s.mu.Unlock()
 }
 
 // lagHist returns the histogram of event ev's dial lag, made on first use;
-// nil for a detected burst not yet confirmed as an event, whose lags go to
-// the shard's alone: the bursts that never are must not cost a histogram
-// each.
+// nil for a detected burst not yet confirmed as an event, whose lags wait in
+// pendingLag: the bursts that never are must not cost a histogram each.
 func (e *shardEvent) lagHist(r *Recorder, ev int) *hdrhistogram.Histogram {
 	if e.dialLag == nil {
 		if ev >= len(r.plans) && !r.det.isConfirmed(ev) {
@@ -460,9 +465,18 @@ func (e *shardEvent) lagHist(r *Recorder, ev int) *hdrhistogram.Histogram {
 func (s *Shard) mergeLag(h *hdrhistogram.Histogram) {
 	h.Merge(s.hist[DialLag])
 	for i := range s.events {
-		if l := s.events[i].dialLag; l != nil {
-			h.Merge(l)
+		e := &s.events[i]
+		if e.dialLag != nil {
+			h.Merge(e.dialLag)
 		}
+		recordAll(h, e.pendingLag)
+	}
+}
+
+// recordAll records values (µs) into h.
+func recordAll(h *hdrhistogram.Histogram, values []int64) {
+	for _, us := range values {
+		_ = h.RecordValue(min(max(us, HistMin), HistMax)) // clamped: cannot fail
 	}
 }
 
