@@ -295,7 +295,7 @@ type shardEvent struct {
 	// pendingLag holds the dial lags (µs) of a detected burst's attempts
 	// until it is confirmed as an event, as pending its reconnects.
 	pendingLag []int64
-	parts         Breakdown
+	parts      Breakdown
 }
 
 // sparseSeries counts per bucket from bucket base on: a series that starts
