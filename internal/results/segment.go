@@ -359,19 +359,13 @@ func (s *series) toBuckets(res *stats.Results) error {
 		return fmt.Errorf("the header does not start with %s", strings.Join(fixed, ","))
 	}
 	var closeCols, gaugeCols []string
-	rest := s.header[len(fixed):]
-	// Written since the intended herd and the generator's CPU were
-	// measured; older results lack them.
-	hasIntended := len(rest) > 0 && rest[0] == IntendedColumn
-	if hasIntended {
-		rest = rest[1:]
-	}
-	for _, name := range []string{CPUColumn, MachineColumn} {
-		if len(rest) > 0 && rest[0] == name {
-			rest = rest[1:]
+	// The columns written since the intended herd and the generator's CPU
+	// were measured come last; older results lack them.
+	_, hasIntended := s.cols[IntendedColumn]
+	for _, name := range s.header[len(fixed):] {
+		if name == IntendedColumn || name == CPUColumn || name == MachineColumn {
+			continue
 		}
-	}
-	for _, name := range rest {
 		rest, ok := strings.CutPrefix(name, "closes_")
 		switch {
 		case ok && len(gaugeCols) == 0 && rest == "other":

@@ -125,13 +125,15 @@ type CounterSummary struct {
 	ConnectAttempts  int64            `json:"connect_attempts"`
 	Connects         int64            `json:"connects"`
 	ConnectFailures  map[string]int64 `json:"connect_failures"` // by reason
-	OtherFailures    []string         `json:"other_failures"`   // first distinct messages of the "other" failures (stats.MaxOtherMessages)
 	Closes           map[int]int64    `json:"closes"`           // by close code, observed by clients
 	ClientCloses     int64            `json:"client_closes"`
 	Reconnects       int64            `json:"reconnects"`
 	GaveUp           int64            `json:"gave_up"`
 	MessagesSent     int64            `json:"messages_sent"`
 	MessagesReceived int64            `json:"messages_received"`
+	// OtherFailures are the first distinct messages of the "other" failures
+	// (stats.MaxOtherMessages); last, as fields added to the contract go.
+	OtherFailures []string `json:"other_failures"`
 }
 
 // Latencies holds one LatencySummary per metric, in the order of stats.Metrics.

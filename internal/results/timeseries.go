@@ -19,15 +19,14 @@ const (
 )
 
 // writeTimeseries writes one CSV row per time-series bucket: t_s (the
-// bucket's start in seconds), connected, attempts, connects, failures,
-// intended_attempts (stats.Bucket.Intended), generator_cpu_pct and
-// machine_cpu_pct (stats.Bucket.CPU and MachineCPU; empty: not sampled),
-// then closes_<code> for each
-// close code seen, then one column per gauge (e.g. connections per node). A
-// gauge with no sample in a bucket is an empty cell.
+// bucket's start in seconds), connected, attempts, connects, failures, then
+// closes_<code> for each close code seen, then one column per gauge (e.g.
+// connections per node), then intended_attempts (stats.Bucket.Intended),
+// generator_cpu_pct and machine_cpu_pct (stats.Bucket.CPU and MachineCPU).
+// A gauge or a CPU share not sampled in a bucket is an empty cell.
 func writeTimeseries(w io.Writer, r *stats.Results) error {
 	cw := csv.NewWriter(w)
-	header := []string{"t_s", "connected", "attempts", "connects", "failures", IntendedColumn, CPUColumn, MachineColumn}
+	header := []string{"t_s", "connected", "attempts", "connects", "failures"}
 	for _, code := range r.CloseCodes {
 		if code == stats.OtherCodes {
 			header = append(header, "closes_other")
@@ -36,6 +35,9 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 		header = append(header, "closes_"+strconv.Itoa(code))
 	}
 	header = append(header, r.GaugeNames...)
+	// Added to the contract after the rest: readers that place columns by
+	// position find the old ones where they were.
+	header = append(header, IntendedColumn, CPUColumn, MachineColumn)
 	if err := cw.Write(header); err != nil {
 		return err
 	}
@@ -48,8 +50,6 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 			strconv.FormatInt(b.Attempts, 10),
 			strconv.FormatInt(b.Connects, 10),
 			strconv.FormatInt(b.Failures, 10),
-			strconv.FormatInt(b.Intended, 10),
-			share(b.CPU), share(b.MachineCPU),
 		)
 		for i := range r.CloseCodes {
 			var n int64 // a bucket recorded before a code was first seen has no cell for it
@@ -65,6 +65,7 @@ func writeTimeseries(w io.Writer, r *stats.Results) error {
 			}
 			row = append(row, cell)
 		}
+		row = append(row, strconv.FormatInt(b.Intended, 10), share(b.CPU), share(b.MachineCPU))
 		if err := cw.Write(row); err != nil {
 			return err
 		}

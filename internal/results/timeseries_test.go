@@ -22,10 +22,10 @@ func TestTimeseriesCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"t_s", "connected", "attempts", "connects", "failures", "intended_attempts", "generator_cpu_pct", "machine_cpu_pct", "closes_1000", "closes_1012", "node0_conns", "node1_conns", "node2_conns"},
-		{"0.0", "0", "40", "38", "2", "40", "12", "40", "0", "0", "12", "13", "13"},
-		{"0.1", "81", "45", "45", "0", "43", "35", "70", "0", "3", "27", "27", "27"},
-		{"10.1", "1990", "41", "39", "2", "60", "", "", "5", "667", "", "1000", "990"}, // -1: no sample
+		{"t_s", "connected", "attempts", "connects", "failures", "closes_1000", "closes_1012", "node0_conns", "node1_conns", "node2_conns", "intended_attempts", "generator_cpu_pct", "machine_cpu_pct"},
+		{"0.0", "0", "40", "38", "2", "0", "0", "12", "13", "13", "40", "12", "40"},
+		{"0.1", "81", "45", "45", "0", "0", "3", "27", "27", "27", "43", "35", "70"},
+		{"10.1", "1990", "41", "39", "2", "5", "667", "", "1000", "990", "60", "", ""}, // -1: no sample
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("timeseries.csv\n got %q\nwant %q", rows, want)
@@ -43,7 +43,7 @@ func TestTimeseriesCSVShortBuckets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "t_s,connected,attempts,connects,failures,intended_attempts,generator_cpu_pct,machine_cpu_pct,closes_1012,node0_conns\n0.0,0,0,0,0,0,0,0,0,\n"
+	want := "t_s,connected,attempts,connects,failures,closes_1012,node0_conns,intended_attempts,generator_cpu_pct,machine_cpu_pct\n0.0,0,0,0,0,0,,0,0,0\n"
 	if string(data) != want {
 		t.Errorf("timeseries.csv\n got %q\nwant %q", data, want)
 	}
