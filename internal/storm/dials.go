@@ -47,10 +47,19 @@ func filesPerConn(p *profile.Profile, targetElsewhere bool) int {
 	return 1
 }
 
-// autoDialsText says what fleet.max_dialing = 0 came to, for the run's log.
+// fewDials is the number of dials in flight under which fleet.max_dialing =
+// 0 warns: the clients' herds will queue for them.
+const fewDials = 64
+
+// autoDialsText says what fleet.max_dialing = 0 came to, for the run's log:
+// a warning when the held connections leave the dials too few files.
 func autoDialsText(dials, clients int, files uint64, known bool) string {
-	if !known {
+	switch {
+	case !known:
 		return fmt.Sprintf("fleet.max_dialing = 0: up to %d dials in flight (one per client: the open-file limit is not known here)", dials)
+	case dials < fewDials && dials < clients:
+		return fmt.Sprintf("warning: fleet.max_dialing = 0: the open-file limit, %d, leaves room for only %d dials in flight beside %d clients' connections, so their herds will queue: raise it (ulimit -n), or split the fleet with --processes N",
+			files, dials, clients)
 	}
 	return fmt.Sprintf("fleet.max_dialing = 0: up to %d dials in flight for %d clients (from the open-file limit, %d)", dials, clients, files)
 }

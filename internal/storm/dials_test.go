@@ -1,6 +1,7 @@
 package storm
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -37,5 +38,17 @@ func TestAutoDials(t *testing.T) {
 				t.Errorf("%d dials, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestAutoDialsText(t *testing.T) {
+	if got := autoDialsText(984, 8000, 20000, true); got != "fleet.max_dialing = 0: up to 984 dials in flight for 8000 clients (from the open-file limit, 20000)" {
+		t.Errorf("%q", got)
+	}
+	if got := autoDialsText(34, 9900, 20000, true); !strings.HasPrefix(got, "warning: ") || !strings.Contains(got, "only 34 dials") {
+		t.Errorf("too few dials: %q", got)
+	}
+	if got := autoDialsText(10, 10, 20000, true); strings.HasPrefix(got, "warning") {
+		t.Errorf("one dial a client is not too few: %q", got)
 	}
 }
