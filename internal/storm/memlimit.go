@@ -152,7 +152,7 @@ type memoryWatch struct {
 // for garbage. It returns what
 // lifts it; without a plan it sets nothing.
 func limitMemory(rec connectedCounter, plan memoryPlan, ok bool) (lift func()) {
-	if !ok || plan.clients < 1 {
+	if !ok || plan.clients < 1 || !memoryOwner.TryLock() {
 		return func() {}
 	}
 	runtime.GC() // what the process holds before its clients, without garbage
@@ -166,8 +166,15 @@ func limitMemory(rec connectedCounter, plan memoryPlan, ok bool) (lift func()) {
 		close(w.done)
 		w.wg.Wait()
 		w.restore()
+		memoryOwner.Unlock()
 	}
 }
+
+// memoryOwner is held by the run whose memory limit is set. The collector's
+// settings are the process's: of two runs in one process (tests, a
+// program using this package), only the first sets and restores them, and
+// the other runs under them as they are.
+var memoryOwner sync.Mutex
 
 // watch lifts the limit once connections close (see above) or the live
 // memory shows the estimate wrong, and otherwise keeps it headroom above

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,11 +123,12 @@ func TestLimitMemory(t *testing.T) {
 	}
 }
 
-// gcPercent is GOGC now.
+// gcPercent is GOGC now, read without writing it: a set-and-restore could
+// undo the watcher's restoring in between.
 func gcPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
 }
 
 // TestLimitMemoryNone: without a plan nothing is set.
