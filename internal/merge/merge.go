@@ -627,10 +627,6 @@ func mergeEvents(res *stats.Results, segs []*results.SegmentResults, offsets []i
 	return most
 }
 
-// addShifted merges src into dst with every value moved by d: each of src's
-// buckets counts at its highest equivalent value plus d, clamped to the
-// histogram's range, as timeToShare reads a bucket. With d = 0 it is an
-// exact merge; otherwise each value keeps 3 significant digits.
 // addEventPart adds to ev what one segment recorded of it, e, whose start
 // was shift after ev's and whose series start offset buckets after the
 // merged series' (a bucket past last counts in last).
@@ -667,6 +663,10 @@ func addEventPart(ev, e *stats.EventReport, shift time.Duration, offset, last in
 	}
 }
 
+// addShifted merges src into dst with every value moved by d: each of src's
+// buckets counts at its highest equivalent value plus d, clamped to the
+// histogram's range, as timeToShare reads a bucket. With d = 0 it is an
+// exact merge; otherwise each value keeps 3 significant digits.
 func addShifted(dst, src *hdrhistogram.Histogram, d time.Duration) {
 	if src == nil {
 		return

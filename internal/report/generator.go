@@ -107,8 +107,30 @@ func writeEventGenerator(b *strings.Builder, e *results.EventSummary) {
 			}
 		}
 		if e.GeneratorLimited {
-			b.WriteString(" GENERATOR-LIMITED")
+			b.WriteString(" " + limitedText(e))
 		}
 	}
 	b.WriteByte('\n')
+}
+
+// limitedText marks an event the generator shaped, naming how: by its dial
+// lag, its CPU, or attempts failing on its own limits.
+func limitedText(e *results.EventSummary) string {
+	var why []string
+	if d := e.DialLagMS; d != nil && d.P99 != nil && *d.P99 > e.DialLagBoundMS {
+		why = append(why, "dial lag")
+	}
+	if e.CPUSaturated {
+		why = append(why, "CPU")
+	}
+	for _, r := range results.GeneratorReasons {
+		if e.FailedAttempts[r] > 0 {
+			why = append(why, "its own limits")
+			break
+		}
+	}
+	if len(why) == 0 {
+		return "GENERATOR-LIMITED"
+	}
+	return "GENERATOR-LIMITED (" + strings.Join(why, ", ") + ")"
 }

@@ -262,7 +262,7 @@ func dialLagCell(e *results.EventSummary) cell {
 	}
 	text := fmt.Sprintf("%.2f ms (bound %.2f)", *d.P99, e.DialLagBoundMS)
 	if e.GeneratorLimited {
-		return cell{text + " GENERATOR-LIMITED", "num limited"}
+		return cell{text + " " + limitedText(e), "num limited"}
 	}
 	return cell{text, "num"}
 }

@@ -470,7 +470,7 @@ func TestHTMLGenerator(t *testing.T) {
 		// The events table: peak 412/s achieved, 6070/s intended, then the
 		// dial lag p99 past its bound, marked.
 		`<th class="num">peak/s</th><th class="num">intended/s</th><th class="num">dial lag p99</th>`,
-		`<td class="num">412</td><td class="num">6070</td><td class="num limited">9.50 ms (bound 5.00) GENERATOR-LIMITED</td>`,
+		`<td class="num">412</td><td class="num">6070</td><td class="num limited">9.50 ms (bound 5.00) GENERATOR-LIMITED (dial lag)</td>`,
 		// Event #1 closed its clients for good: no attempt, no lag.
 		`<td class="num">0</td><td class="num">-</td><td class="num">-</td>`,
 		// The run's mean reconnect and event #0's, taken apart; each sums

@@ -139,6 +139,9 @@ func writeLatencyTable(b *strings.Builder, l *results.Latencies) {
 	rows := [][]string{{"latency (ms)", "count", "p50", "p90", "p99", "p99.9", "max"}}
 	for _, m := range stats.Metrics {
 		ls := l.Of(m)
+		if m == stats.DialLag && ls.Count == 0 {
+			continue // results from before it was measured, or no attempt at all
+		}
 		rows = append(rows, []string{
 			m.String(),
 			strconv.FormatInt(ls.Count, 10),
