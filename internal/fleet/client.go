@@ -29,9 +29,10 @@ const stampBytes = 8
 // a read more, which measures as nothing next to the handshake. That saves
 // a sending client 0.9 KiB, a tenth of its memory, at no CPU cost measured
 // (BenchmarkPeakRSS, send-1s); only a burst of queued echoes (a client
-// fallen behind) costs one read call per 3 small frames. A client with a session script, whose server may push bursts of
-// frames of its own, gets 1 KiB, so such a burst costs one read call per
-// ~24 frames rather than per 3 (a third of the CPU per message).
+// fallen behind) costs one read call per 3 small frames. A client with a
+// session script, whose server may push bursts of frames of its own, gets
+// 1 KiB, so such a burst costs one read call per ~24 frames rather than per
+// 3 (a third of the CPU per message).
 const (
 	idleReadBuffer    = 128
 	messageReadBuffer = 1024
