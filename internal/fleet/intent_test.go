@@ -79,6 +79,10 @@ func TestIntendedHerdKnownInput(t *testing.T) {
 			}
 			t.Logf("achieved peak %.0f/s, intended %.0f/s; event dial lag p99 %v, bound %v; run lag p99 %v, bound %v",
 				ev.PeakAttemptRate, ev.IntendedPeakRate, ev.LagP99(), ev.LagBound, res.Generator.LagP99, res.Generator.Bound)
+			// Held back, clients queue for the one slot; with room, none does.
+			if queued := ev.Queued > 0; queued != tc.limited {
+				t.Errorf("%d of %d attempts queued for a dial slot, want some: %v", ev.Queued, ev.Attempts, tc.limited)
+			}
 			if ev.GeneratorLimited != tc.limited || res.Generator.Limited != tc.limited {
 				t.Errorf("generator limited: event %v, run %v; want %v", ev.GeneratorLimited, res.Generator.Limited, tc.limited)
 			}

@@ -654,13 +654,8 @@ func addEventPart(ev, e *stats.EventReport, shift time.Duration, offset, last in
 		}
 		ev.DialLag.Merge(e.DialLag)
 	}
-	for _, s := range []struct{ dst, src *stats.BucketCounts }{{&ev.AttemptSeries, &e.AttemptSeries}, {&ev.IntendedSeries, &e.IntendedSeries}} {
-		for i, v := range s.src.Counts {
-			if v != 0 {
-				s.dst.Add(min(s.src.From+i+offset, last), v)
-			}
-		}
-	}
+	ev.AttemptSeries.AddAll(&e.AttemptSeries, offset, last)
+	ev.IntendedSeries.AddAll(&e.IntendedSeries, offset, last)
 }
 
 // addShifted merges src into dst with every value moved by d: each of src's

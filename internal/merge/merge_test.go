@@ -84,7 +84,12 @@ func TestMergeEqualsOneProcess(t *testing.T) {
 					}
 				}
 			}
-			if want.Counters.ConnectAttempts == 0 || len(want.Events) != 2 || want.Events[0].T50S == nil || want.Events[0].ImbalanceAfter == nil {
+			if len(want.Events) != 2 {
+				t.Fatalf("the known run has %d events, want 2", len(want.Events))
+			}
+			e0 := want.Events[0]
+			if want.Counters.ConnectAttempts == 0 || e0.T50S == nil || e0.ImbalanceAfter == nil ||
+				e0.FirstAttempts == 0 || e0.QueuedAttempts == 0 || e0.DialLagMS == nil || e0.ReconnectBreakdown.FailedAttemptsMS == 0 {
 				t.Fatalf("the known run lacks what it should test: %+v", want)
 			}
 			if g, w := readFile(t, filepath.Join(out, results.TimeseriesFile)), readFile(t, filepath.Join(single, results.TimeseriesFile)); g != w {

@@ -3,6 +3,7 @@ package simulate
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
@@ -46,6 +47,21 @@ func TestIntendedHerdIgnoresTheGenerator(t *testing.T) {
 		// fewer on the restarted node.
 		if d := r.IntendedPeakRate - h.IntendedPeakRate; i > 0 && (d > 0.02*r.IntendedPeakRate || -d > 0.02*r.IntendedPeakRate) {
 			t.Errorf("event %d: intended peak %.0f/s with room, %.0f/s with one slot: want within 2%%", i, r.IntendedPeakRate, h.IntendedPeakRate)
+		}
+		if r.Queued != 0 || h.Queued == 0 {
+			t.Errorf("event %d: %d attempts queued with room, %d with one slot; want none, then some", i, r.Queued, h.Queued)
+		}
+		// A constant 1 s backoff and no failures on an idle target: the
+		// parts are the backoff, the wait for the slot and the handshake,
+		// and they add up to the reconnects.
+		for _, ev := range []*stats.EventReport{r, h} {
+			b := ev.Breakdown
+			if b.Reconnects != ev.Reconnected || b.Backoff != time.Duration(b.Reconnects)*time.Second || b.Failed != 0 {
+				t.Errorf("event %d: breakdown %+v for %d reconnects, want a 1 s backoff each and no failures", i, b, ev.Reconnected)
+			}
+		}
+		if h.Breakdown.Lag <= r.Breakdown.Lag {
+			t.Errorf("event %d: dial lag %v with one slot, %v with room: want more", i, h.Breakdown.Lag, r.Breakdown.Lag)
 		}
 		if h.PeakAttemptRate >= r.PeakAttemptRate {
 			t.Errorf("event %d: achieved peak %.0f/s with one slot, %.0f/s with room: want it lower", i, h.PeakAttemptRate, r.PeakAttemptRate)

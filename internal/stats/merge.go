@@ -139,11 +139,7 @@ func (sum *shardSum) add(s *Shard) {
 		dst.queued += src.queued
 		dst.parts.Merge(src.parts)
 		dst.dialLag = mergeInto(dst.dialLag, src.dialLag)
-		src.intended.each(func(b int, v int32) {
-			if v != 0 {
-				sum.intended[e].Add(min(b, n-1), int64(v))
-			}
-		})
+		src.intended.addTo(&sum.intended[e], n-1)
 		dst.pending = append(dst.pending, src.pending...)
 		dst.pendingLag = append(dst.pendingLag, src.pendingLag...)
 		dst.closeAt = mergeInto(dst.closeAt, src.closeAt)
@@ -154,11 +150,7 @@ func (sum *shardSum) add(s *Shard) {
 			}
 			dst.failures.merge(src.failures)
 		}
-		src.attemptSeries.each(func(b int, v int32) {
-			if v != 0 {
-				sum.evSeries[e].Add(min(b, n-1), int64(v))
-			}
-		})
+		src.attemptSeries.addTo(&sum.evSeries[e], n-1)
 	}
 }
 

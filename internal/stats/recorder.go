@@ -313,6 +313,15 @@ func (s *sparseSeries) add(b int) {
 	s.counts[i]++
 }
 
+// addTo adds the counts to dst, a bucket past last counting in last.
+func (s *sparseSeries) addTo(dst *BucketCounts, last int) {
+	s.each(func(b int, v int32) {
+		if v != 0 {
+			dst.Add(min(b, last), int64(v))
+		}
+	})
+}
+
 // each calls f for every bucket with its count.
 func (s *sparseSeries) each(f func(b int, n int32)) {
 	for i, n := range s.counts {

@@ -224,6 +224,16 @@ func (c *BucketCounts) Add(b int, v int64) {
 	c.Counts[b-c.From] += v
 }
 
+// AddAll adds src's counts to c, each offset buckets later, a bucket past
+// last counting in last.
+func (c *BucketCounts) AddAll(src *BucketCounts, offset, last int) {
+	for i, v := range src.Counts {
+		if v != 0 {
+			c.Add(min(src.From+i+offset, last), v)
+		}
+	}
+}
+
 // Total returns the sum of the counts.
 func (c *BucketCounts) Total() int64 {
 	var n int64

@@ -15,6 +15,11 @@ func machineCPU() (busy, all uint64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
+	return procStatCPU(data)
+}
+
+// procStatCPU reads machineCPU's figures from the text of /proc/stat.
+func procStatCPU(data []byte) (busy, all uint64, ok bool) {
 	line, _, _ := bytes.Cut(data, []byte{'\n'})
 	fields := bytes.Fields(line)
 	if len(fields) < 9 || string(fields[0]) != "cpu" {
@@ -22,6 +27,7 @@ func machineCPU() (busy, all uint64, ok bool) {
 	}
 	var v [8]uint64 // user nice system idle iowait irq softirq steal
 	for i := range v {
+		var err error
 		if v[i], err = strconv.ParseUint(string(fields[i+1]), 10, 64); err != nil {
 			return 0, 0, false
 		}

@@ -184,12 +184,13 @@ func Play(r *stats.Recorder, clients []int) {
 	for _, i := range clients {
 		s := r.Shard(i)
 		t := at(500*ms + time.Duration(i)*20*ms)
+		first := true // the ramp's attempt; a retry is not one the client meant
 		if i%7 == 0 {
-			s.Attempt(t, t, -1, false, false)
+			s.Attempt(t, t, -1, first, false)
 			s.Failure(t.Add(5*ms), stats.HTTPStatus(503), -1)
-			t = t.Add(50 * ms)
+			t, first = t.Add(50*ms), false
 		}
-		s.Attempt(t, t, -1, false, false)
+		s.Attempt(t, t, -1, first, false)
 		lat := 10*ms + time.Duration(i)*100*time.Microsecond
 		s.Connect(t.Add(lat), lat)
 		for m := range 3 {
@@ -210,22 +211,33 @@ func Play(r *stats.Recorder, clients []int) {
 			continue
 		}
 		s, ev := r.Shard(i), events[i]
-		try := closed(i).Add(200*ms + time.Duration(i)*37*ms)
+		// The backoff ends at meant; the generator starts the dial lag
+		// later, every third client after waiting for a dial slot.
+		backoff := 200*ms + time.Duration(i)*37*ms
+		lag := time.Duration(i) * 100 * time.Microsecond
+		meant := closed(i).Add(backoff)
+		try := meant.Add(lag)
+		parts := stats.ReconnectParts{Backoff: backoff, Lag: lag, Handshake: 12 * ms}
 		if i == 26 {
-			s.Attempt(try, try, ev, false, false)
+			s.Attempt(meant, try, ev, true, i%3 == 0)
 			s.Failure(try.Add(3*ms), stats.Refused, ev)
 			s.GaveUp()
 			continue
 		}
 		if i%4 == 0 {
-			s.Attempt(try, try, ev, false, false)
+			s.Attempt(meant, try, ev, true, i%3 == 0)
 			s.Failure(try.Add(3*ms), stats.Refused, ev)
+			// 147 ms of backoff after the failure, and no lag.
 			try = try.Add(150 * ms)
+			s.Attempt(try, try, ev, false, false)
+			parts.Backoff += 147 * ms
+			parts.Failed = 3 * ms
+		} else {
+			s.Attempt(meant, try, ev, true, i%3 == 0)
 		}
-		s.Attempt(try, try, ev, false, false)
 		back := try.Add(12 * ms)
 		s.Connect(back, 12*ms)
-		s.Reconnected(back, closed(i), ev, stats.ReconnectParts{})
+		s.Reconnected(back, closed(i), ev, parts)
 		s.Recovered(back.Sub(closed(i)) + 4*ms)
 	}
 	for _, i := range clients {
