@@ -12,7 +12,6 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/results"
-	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
 // Tolerance is how much worse a metric may get before a comparison calls it
@@ -22,7 +21,8 @@ type Tolerance = profile.Tolerance
 // ParseTolerance reads "+10%", "+50ms" or "+5" (profile.ParseTolerance).
 func ParseTolerance(s string) (Tolerance, error) { return profile.ParseTolerance(s) }
 
-// Change is one compared metric.
+// Change is one compared metric. With repeated runs, Base and New are the
+// medians of each side's runs, and BaseRuns and NewRuns their values.
 type Change struct {
 	Metric     string   `json:"metric"`
 	Unit       string   `json:"unit,omitempty"`
@@ -31,14 +31,42 @@ type Change struct {
 	Percent    *float64 `json:"change_percent"` // null when base is 0 or a side has no value
 	Tolerance  string   `json:"tolerance"`
 	Regression bool     `json:"regression"`
+	// Verdict is "~" (no change this comparison can tell apart), "better",
+	// "worse (within tolerance)" or "REGRESSION"; DecidedBy names the
+	// noise floor, tolerance or p-value that decided it.
+	Verdict   string `json:"verdict"`
+	DecidedBy string `json:"decided_by"`
+	// Floor is the change, in the metric's unit, that the runs compared
+	// cannot tell from noise (docs/compare.md).
+	Floor *float64 `json:"noise_floor,omitempty"`
+	// PValue is the Mann-Whitney U test's, when both sides have at least
+	// MinRepeats runs.
+	PValue   *float64  `json:"p_value,omitempty"`
+	BaseRuns []float64 `json:"base_runs,omitempty"`
+	NewRuns  []float64 `json:"new_runs,omitempty"`
 }
 
-// Comparison is a new run set against a base run.
+// The verdicts of a change.
+const (
+	VerdictSame       = "~"
+	VerdictBetter     = "better"
+	VerdictWorse      = "worse (within tolerance)"
+	VerdictRegression = "REGRESSION"
+)
+
+// Comparison is a new run, or runs, set against a base run, or runs.
 type Comparison struct {
 	BaseProfile results.ProfileRef `json:"base_profile"`
 	NewProfile  results.ProfileRef `json:"new_profile"`
-	Changes     []Change           `json:"metrics"`
-	Regressions int                `json:"regressions"`
+	// BaseCount and NewCount are the runs on each side.
+	BaseCount int `json:"base_runs"`
+	NewCount  int `json:"new_runs"`
+	// Method says how the verdicts were reached: "noise floors" for single
+	// runs (or fewer than MinRepeats a side), "Mann-Whitney U test" for
+	// repeats.
+	Method      string   `json:"method"`
+	Changes     []Change `json:"metrics"`
+	Regressions int      `json:"regressions"`
 	// Warnings say what makes the comparison less telling: a run whose load
 	// generator shaped its herd (see GeneratorWarning).
 	Warnings []string `json:"warnings,omitempty"`
@@ -50,125 +78,89 @@ func CompareKeys() []string {
 	seen := map[string]bool{}
 	var keys []string
 	probe := &results.Summary{Events: []results.EventSummary{{ReconnectExpected: true}}}
-	for _, m := range compared(probe) {
-		if !seen[m.key] {
-			seen[m.key] = true
-			keys = append(keys, m.key)
+	for _, m := range results.Headlines(probe) {
+		if !seen[m.Key] {
+			seen[m.Key] = true
+			keys = append(keys, m.Key)
 		}
 	}
 	return keys
 }
 
-// compared lists the headline metrics of a summary in a stable order, with
-// the tolerance key each answers to (events.t99 for every event's t99).
-func compared(s *results.Summary) []struct {
-	name, key, unit string
-	value           *float64
-} {
-	type m = struct {
-		name, key, unit string
-		value           *float64
-	}
-	var out []m
-	for _, metric := range stats.Metrics {
-		if metric == stats.DialLag {
-			// The generator's, not the target's: a side it limited is
-			// warned of (see CompareRuns), not judged as a regression.
-			continue
-		}
-		l := s.LatencyMS.Of(metric)
-		for _, st := range []struct {
-			name string
-			v    *float64
-		}{{"p50", l.P50}, {"p90", l.P90}, {"p99", l.P99}} {
-			key := metric.String() + "." + st.name
-			out = append(out, m{key, key, "ms", st.v})
-		}
-	}
-	for i := range s.Events {
-		e := &s.Events[i]
-		if !e.ReconnectExpected {
-			continue
-		}
-		prefix := fmt.Sprintf("events[%d].", e.Index)
-		out = append(out,
-			m{prefix + "t50", "events.t50", "ms", msFromSeconds(e.T50S)},
-			m{prefix + "t99", "events.t99", "ms", msFromSeconds(e.T99S)},
-			m{prefix + "t100", "events.t100", "ms", msFromSeconds(e.T100S)},
-			m{prefix + "peak_attempt_rate", "events.peak_attempt_rate", "/s", ptr(e.PeakAttemptRate)},
-			m{prefix + "herd_factor", "events.herd_factor", "", ptr(e.HerdFactor)},
-		)
-	}
-	var failures, never int64
-	for _, n := range s.Counters.ConnectFailures {
-		failures += n
-	}
-	for _, e := range s.Events {
-		if e.ReconnectExpected {
-			never += e.NeverReconnected
-		}
-	}
-	return append(out,
-		m{"connect_failures", "connect_failures", "", ptr(float64(failures))},
-		m{"never_reconnected", "never_reconnected", "", ptr(float64(never))},
-	)
+// metricValue is a compared metric's value in one run (results.Headline):
+// +Inf when the run has none, and the count a rate or a ratio is made of.
+type metricValue struct {
+	v, count float64
 }
 
-// Compare sets new against base. tolerances are by metric key
-// (reconnect.p99, events.t99, connect_failures, ...); others get def.
-func Compare(base, new *results.Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
-	c := &Comparison{BaseProfile: base.Profile, NewProfile: new.Profile}
-	type row struct {
-		name, key, unit string
-		base, new       *float64
-		rank, event     int // the group (latencies, events, counts) and the event's index
-		seq             int
-	}
-	var rows []*row
-	byName := map[string]*row{}
+// compareRow is one metric over both sides' runs.
+type compareRow struct {
+	name, key, unit string
+	base, new       []metricValue
+	rank, event     int // the group (latencies, events, counts) and the event's index
+	seq             int
+}
+
+// gatherRows lists every metric of any run of either side, in report
+// order: an event the new runs lack is a metric that lost its value.
+func gatherRows(base, new []*results.Summary) []*compareRow {
+	var rows []*compareRow
+	byName := map[string]*compareRow{}
 	add := func(s *results.Summary, isBase bool) {
-		for i, m := range compared(s) {
-			r := byName[m.name]
+		for i, m := range results.Headlines(s) {
+			r := byName[m.Name]
 			if r == nil {
-				r = &row{name: m.name, key: m.key, unit: m.unit, seq: i}
-				if strings.HasPrefix(m.key, "events.") {
+				r = &compareRow{name: m.Name, key: m.Key, unit: m.Unit, seq: i}
+				if strings.HasPrefix(m.Key, "events.") {
 					r.rank = 1
-					fmt.Sscanf(m.name, "events[%d]", &r.event)
-				} else if !strings.Contains(m.key, ".") {
+					fmt.Sscanf(m.Name, "events[%d]", &r.event)
+				} else if !strings.Contains(m.Key, ".") {
 					r.rank = 2
 				}
-				byName[m.name] = r
+				byName[m.Name] = r
 				rows = append(rows, r)
 			}
+			v := metricValue{m.Value, m.Count}
 			if isBase {
-				r.base = m.value
+				r.base = append(r.base, v)
 			} else {
-				r.new = m.value
+				r.new = append(r.new, v)
 			}
 		}
 	}
-	// Every metric of either run: an event the new run lacks is a metric
-	// that lost its value.
-	add(new, false)
-	add(base, true)
-	slices.SortStableFunc(rows, func(a, b *row) int {
+	for _, s := range new {
+		add(s, false)
+	}
+	for _, s := range base {
+		add(s, true)
+	}
+	for _, r := range rows {
+		// A run without the metric (its event missing) has no value for it.
+		for len(r.base) < len(base) {
+			r.base = append(r.base, metricValue{v: math.Inf(1)})
+		}
+		for len(r.new) < len(new) {
+			r.new = append(r.new, metricValue{v: math.Inf(1)})
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b *compareRow) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.event, b.event), cmp.Compare(a.seq, b.seq))
 	})
-	for _, m := range rows {
-		tol, ok := tolerances[m.key]
+	return rows
+}
+
+// Compare sets the new runs against the base runs (one or more a side, of
+// one profile). tolerances are by metric key (reconnect.p99, events.t99,
+// connect_failures, ...); others get def. Each metric gets a verdict
+// (judgeChange): by its noise floor for single runs, by a rank test for repeats.
+func Compare(base, new []*results.Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
+	c := &Comparison{BaseProfile: base[0].Profile, NewProfile: new[0].Profile, BaseCount: len(base), NewCount: len(new), Method: methodOf(len(base), len(new))}
+	for _, r := range gatherRows(base, new) {
+		tol, ok := tolerances[r.key]
 		if !ok {
 			tol = def
 		}
-		ch := Change{Metric: m.name, Unit: m.unit, Base: m.base, New: m.new, Tolerance: tol.Text}
-		switch {
-		case ch.Base != nil && ch.New != nil:
-			if *ch.Base != 0 {
-				ch.Percent = ptr(math.Round((*ch.New / *ch.Base - 1)*1000) / 10)
-			}
-			ch.Regression = !tol.Allows(*ch.Base, *ch.New)
-		case ch.Base != nil && ch.New == nil:
-			ch.Regression = true // had a value, lost it (e.g. t99 no longer reached)
-		}
+		ch := judgeChange(r, tol)
 		if ch.Regression {
 			c.Regressions++
 		}
@@ -176,15 +168,36 @@ func Compare(base, new *results.Summary, tolerances map[string]Tolerance, def To
 	}
 	for _, side := range []struct {
 		name string
-		s    *results.Summary
+		runs []*results.Summary
 	}{{"base", base}, {"new", new}} {
 		// Not a regression of the target, so no row: a warning that the
 		// difference may be wsstorm's own.
-		if f := side.s.LagFigures(); f != "" {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("the %s run was generator-limited (%s): its herd is partly wsstorm's own; compare runs that are not", side.name, f))
+		for i, s := range side.runs {
+			if f := s.LagFigures(); f != "" {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("the %s run%s was generator-limited (%s): its herd is partly wsstorm's own; compare runs that are not", side.name, runNumber(i, len(side.runs)), f))
+			}
 		}
 	}
 	return c
+}
+
+// runNumber names run i of n in a warning ("" for a single run).
+func runNumber(i, n int) string {
+	if n == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" %d of %d", i+1, n)
+}
+
+// methodOf says how runs of m against n are judged.
+func methodOf(m, n int) string {
+	if m >= MinRepeats && n >= MinRepeats {
+		return fmt.Sprintf("Mann-Whitney U test, %d against %d runs, alpha %.2f", m, n, Alpha)
+	}
+	if m == 1 && n == 1 {
+		return "single runs, judged by noise floors"
+	}
+	return fmt.Sprintf("%d against %d runs, medians judged by noise floors (a rank test needs %d a side)", m, n, MinRepeats)
 }
 
 func fmtValue(v *float64, unit string) string {
@@ -201,20 +214,21 @@ func fmtChange(ch Change) string {
 	return fmt.Sprintf("%+.1f%%", *ch.Percent)
 }
 
-func changeVerdict(ch Change) string {
-	if ch.Regression {
-		return "REGRESSION"
+// verdictText is a change's verdict with what decided it.
+func verdictText(ch Change) string {
+	if ch.DecidedBy == "" {
+		return ch.Verdict
 	}
-	return "ok"
+	return ch.Verdict + " (" + ch.DecidedBy + ")"
 }
 
 // WriteText writes the comparison as an aligned table.
 func (c *Comparison) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "wsstorm compare: profile %s, base %s, new %s\n", c.NewProfile.Name, c.BaseProfile.SHA256[:min(12, len(c.BaseProfile.SHA256))], c.NewProfile.SHA256[:min(12, len(c.NewProfile.SHA256))])
+	fmt.Fprintf(&b, "wsstorm compare: profile %s, base %s, new %s; %s\n", c.NewProfile.Name, c.BaseProfile.SHA256[:min(12, len(c.BaseProfile.SHA256))], c.NewProfile.SHA256[:min(12, len(c.NewProfile.SHA256))], c.Method)
 	fmt.Fprintf(&b, "%-32s %14s %14s %9s %9s  %s\n", "metric", "base", "new", "change", "tolerance", "verdict")
 	for _, ch := range c.Changes {
-		fmt.Fprintf(&b, "%-32s %14s %14s %9s %9s  %s\n", ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, changeVerdict(ch))
+		fmt.Fprintf(&b, "%-32s %14s %14s %9s %9s  %s\n", ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, verdictText(ch))
 	}
 	fmt.Fprintf(&b, "%s\n", c.summaryLine())
 	_, err := io.WriteString(w, b.String())
@@ -225,16 +239,20 @@ func (c *Comparison) WriteText(w io.Writer) error {
 // request comment.
 func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### wsstorm: %s\n\n%s\n\n", c.NewProfile.Name, c.summaryLine())
+	fmt.Fprintf(&b, "### wsstorm: %s\n\n%s (%s)\n\n", c.NewProfile.Name, c.summaryLine(), c.Method)
 	for _, w := range c.Warnings {
 		// A pull-request comment has no stderr: the warning goes in it.
 		fmt.Fprintf(&b, "**Warning:** %s.\n\n", mdText(w))
 	}
 	b.WriteString("| metric | base | new | change | tolerance | verdict |\n|---|---:|---:|---:|---:|---|\n")
 	for _, ch := range c.Changes {
-		v := changeVerdict(ch)
-		if ch.Regression {
-			v = "**" + v + "**"
+		// "~" in code: a tilde may start a strikethrough.
+		v := map[string]string{VerdictSame: "`~`", VerdictRegression: "**REGRESSION**"}[ch.Verdict]
+		if v == "" {
+			v = mdText(ch.Verdict)
+		}
+		if ch.DecidedBy != "" {
+			v += " (" + mdText(ch.DecidedBy) + ")"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, v)
 	}

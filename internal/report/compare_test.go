@@ -17,41 +17,48 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// TestCompare checks each verdict of single runs on one metric moved by a
+// known amount: reconnect.p99 from 1 s (floor ±20ms), the event's t99
+// (floor ±100ms), the connect failures (counting noise).
 func TestCompare(t *testing.T) {
 	base := summarize(fixtureRun(t))
+	*base.LatencyMS.Reconnect.P99 = 1000
 	ten, _ := ParseTolerance("+10%")
 	for _, tc := range []struct {
 		name        string
 		change      func(s *results.Summary)
 		tolerances  map[string]Tolerance
 		metric      string
-		regression  bool
+		verdict     string
 		regressions int
 	}{
-		{"identical", func(s *results.Summary) {}, nil, "reconnect.p99", false, 0},
-		{"improvement", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 /= 2 }, nil, "reconnect.p99", false, 0},
-		{"within tolerance", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 *= 1.05 }, nil, "reconnect.p99", false, 0},
-		{"beyond tolerance", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 }, nil, "reconnect.p99", true, 1},
-		{"wider tolerance for the metric", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 *= 1.2 },
-			map[string]Tolerance{"reconnect.p99": {Percent: 25, Text: "+25%"}}, "reconnect.p99", false, 0},
-		{"absolute tolerance", func(s *results.Summary) { *s.Events[0].T99S += 0.04 },
-			map[string]Tolerance{"events.t99": {Absolute: 50, IsAbs: true, Text: "+50ms"}}, "events[0].t99", false, 0},
-		{"a value lost", func(s *results.Summary) { s.Events[0].T99S = nil }, nil, "events[0].t99", true, 1},
-		{"failures from none", func(s *results.Summary) { s.Counters.ConnectFailures["refused"] = 3 }, nil, "connect_failures", true, 1},
+		{"identical", func(s *results.Summary) {}, nil, "reconnect.p99", VerdictSame, 0},
+		{"improvement", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 = 500 }, nil, "reconnect.p99", VerdictBetter, 0},
+		{"within the noise floor", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 = 1015 }, nil, "reconnect.p99", VerdictSame, 0},
+		{"within tolerance", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 = 1050 }, nil, "reconnect.p99", VerdictWorse, 0},
+		{"beyond tolerance", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 = 1200 }, nil, "reconnect.p99", VerdictRegression, 1},
+		{"wider tolerance for the metric", func(s *results.Summary) { *s.LatencyMS.Reconnect.P99 = 1200 },
+			map[string]Tolerance{"reconnect.p99": {Percent: 25, Text: "+25%"}}, "reconnect.p99", VerdictWorse, 0},
+		{"absolute tolerance", func(s *results.Summary) { *s.Events[0].T99S += 0.3 },
+			map[string]Tolerance{"events.t99": {Absolute: 500, IsAbs: true, Text: "+500ms"}}, "events[0].t99", VerdictWorse, 0},
+		{"a value lost", func(s *results.Summary) { s.Events[0].T99S = nil }, nil, "events[0].t99", VerdictRegression, 1},
+		{"a few failures from none: counting noise", func(s *results.Summary) { s.Counters.ConnectFailures["refused"] = 3 }, nil, "connect_failures", VerdictSame, 0},
+		{"many failures from none", func(s *results.Summary) { s.Counters.ConnectFailures["refused"] = 30 }, nil, "connect_failures", VerdictRegression, 1},
 		// An interrupted run that never reached the event: its five metrics
 		// lost their values.
-		{"an event missing", func(s *results.Summary) { s.Events = nil }, nil, "events[0].t50", true, 5},
+		{"an event missing", func(s *results.Summary) { s.Events = nil }, nil, "events[0].t50", VerdictRegression, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := summarize(fixtureRun(t))
+			*next.LatencyMS.Reconnect.P99 = 1000
 			tc.change(next)
-			c := Compare(base, next, tc.tolerances, ten)
+			c := Compare([]*results.Summary{base}, []*results.Summary{next}, tc.tolerances, ten)
 			if c.Regressions != tc.regressions {
 				t.Errorf("regressions = %d, want %d: %+v", c.Regressions, tc.regressions, c.Changes)
 			}
 			for _, ch := range c.Changes {
-				if ch.Metric == tc.metric && ch.Regression != tc.regression {
-					t.Errorf("%s: regression %v, want %v (%+v)", ch.Metric, ch.Regression, tc.regression, ch)
+				if ch.Metric == tc.metric && (ch.Verdict != tc.verdict || ch.Regression != (tc.verdict == VerdictRegression) || ch.DecidedBy == "") {
+					t.Errorf("%s: verdict %q (%s), regression %v; want %q", ch.Metric, ch.Verdict, ch.DecidedBy, ch.Regression, tc.verdict)
 				}
 			}
 		})
@@ -66,7 +73,7 @@ func TestCompareKeepsOrder(t *testing.T) {
 	next.Events = nil
 	ten, _ := ParseTolerance("+10%")
 	var names []string
-	for _, ch := range Compare(base, next, nil, ten).Changes {
+	for _, ch := range Compare([]*results.Summary{base}, []*results.Summary{next}, nil, ten).Changes {
 		names = append(names, ch.Metric)
 	}
 	i, j := slices.Index(names, "events[0].t50"), slices.Index(names, "connect_failures")
@@ -80,12 +87,12 @@ func TestCompareKeepsOrder(t *testing.T) {
 func TestCompareMarkdownGolden(t *testing.T) {
 	base := summarize(fixtureRun(t))
 	next := summarize(fixtureRun(t))
-	*next.LatencyMS.Reconnect.P99 *= 1.3
+	*next.LatencyMS.Reconnect.P99 += 100
 	*next.Events[0].T50S *= 0.8
-	next.Counters.ConnectFailures["http_503"] = 30
+	next.Counters.ConnectFailures["http_503"] = 60
 	ten, _ := ParseTolerance("+10%")
 	var b bytes.Buffer
-	if err := Compare(base, next, map[string]Tolerance{"connect_failures": {Absolute: 20, IsAbs: true, Text: "+20"}}, ten).WriteMarkdown(&b); err != nil {
+	if err := Compare([]*results.Summary{base}, []*results.Summary{next}, map[string]Tolerance{"connect_failures": {Absolute: 20, IsAbs: true, Text: "+20"}}, ten).WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "compare.md")
@@ -144,7 +151,7 @@ func TestCompareGeneratorLimited(t *testing.T) {
 	if err := c.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "no regression in 19 metrics\n\n**Warning:** "+warning+".\n\n| metric |") {
+	if !strings.Contains(md.String(), "no regression in 19 metrics (single runs, judged by noise floors)\n\n**Warning:** "+warning+".\n\n| metric |") {
 		t.Errorf("markdown lacks the warning under its verdict:\n%s", md.String())
 	}
 	var doc struct{ Warnings []string }
@@ -156,5 +163,61 @@ func TestCompareGeneratorLimited(t *testing.T) {
 	log.Reset()
 	if c, err = CompareRuns(next, next, CompareOptions{Default: "+10%", Log: &log}); err != nil || c.Warnings != nil || log.Len() != 0 {
 		t.Errorf("warnings %q, log %q, err %v; want none", c.Warnings, log.String(), err)
+	}
+}
+
+// TestCompareRepeats reads two directories of repeats (run-1 ... run-5, as
+// `wsstorm run --repeat 5` writes them) and judges them by the rank test:
+// the same runs are `~`; runs whose reconnects all got 100 ms slower are a
+// REGRESSION with the smallest p of 5 against 5; 3 against 3 fall back to
+// the floors on the medians, and say so.
+func TestCompareRepeats(t *testing.T) {
+	write := func(n int, slower float64) string {
+		dir := t.TempDir()
+		var sums []*results.Summary
+		var rel []string
+		for r := 1; r <= n; r++ {
+			run := fixtureRun(t)
+			sum := summarize(run)
+			d := filepath.Join(dir, results.RunDir(r))
+			*sum.LatencyMS.Reconnect.P50 += slower + float64(r)/10 // distinct values: no ties
+			if err := results.Write(d, run.Run, sum, results.Extras{}); err != nil {
+				t.Fatal(err)
+			}
+			sums, rel = append(sums, sum), append(rel, results.RunDir(r))
+		}
+		if err := results.WriteRepeats(dir, results.CombineRepeats(sums, rel, n)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	base, same, slower := write(5, 0), write(5, 0.05), write(5, 100)
+	var log bytes.Buffer
+	c, err := CompareRuns(base, same, CompareOptions{Default: "+10%", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseCount != 5 || c.NewCount != 5 || c.Regressions != 0 || !strings.HasPrefix(c.Method, "Mann-Whitney U test") {
+		t.Fatalf("same runs: %d against %d, %d regressions, method %q", c.BaseCount, c.NewCount, c.Regressions, c.Method)
+	}
+	c, err = CompareRuns(base, slower, CompareOptions{Default: "+10%", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range c.Changes {
+		regressed := ch.Verdict == VerdictRegression
+		if regressed != (ch.Metric == "reconnect.p50") {
+			t.Errorf("%s: %s (%s)", ch.Metric, ch.Verdict, ch.DecidedBy)
+		}
+		if ch.Metric == "reconnect.p50" && (ch.PValue == nil || *ch.PValue != 0.0079 || len(ch.NewRuns) != 5) {
+			t.Errorf("reconnect.p50: %+v", ch)
+		}
+	}
+	log.Reset()
+	if c, err = CompareRuns(write(3, 0), write(3, 100), CompareOptions{Default: "+10%", Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Regressions != 1 || !strings.Contains(log.String(), "3 against 3 runs: a rank test needs 5 a side") {
+		t.Errorf("3 against 3: %d regressions, log %q", c.Regressions, log.String())
 	}
 }

@@ -42,8 +42,8 @@ func (e *ToleranceTableError) Error() string { return e.Err.Error() }
 // Unwrap returns the table's problems, for errors.As.
 func (e *ToleranceTableError) Unwrap() error { return e.Err }
 
-// CompareRuns reads the results at basePath and newPath (directories or
-// summary.json files) and compares them under the tolerances o gives. It
+// CompareRuns reads the results at basePath and newPath (results
+// directories, summary.json files or directories of repeats) and compares them under the tolerances o gives. It
 // warns on o.Log of what makes them less comparable: an interrupted or
 // simulated side, a side its load generator shaped.
 func CompareRuns(basePath, newPath string, o CompareOptions) (*Comparison, error) {
@@ -55,11 +55,11 @@ func CompareRuns(basePath, newPath string, o CompareOptions) (*Comparison, error
 	if err != nil {
 		return nil, err
 	}
-	base, next, err := readCompared(basePath, newPath, o)
+	base, next, newDir, err := readCompared(basePath, newPath, o)
 	if err != nil {
 		return nil, err
 	}
-	tolerances, tableDef, found, err := tableTolerances(o.Profile, newPath, o.Log)
+	tolerances, tableDef, found, err := tableTolerances(o.Profile, newDir, o.Log)
 	if err != nil {
 		return nil, &ToleranceTableError{err}
 	}
@@ -91,31 +91,42 @@ func parseTolerances(tols []string) (map[string]Tolerance, error) {
 	return out, nil
 }
 
-// readCompared reads the two runs' summaries and checks that they are runs
-// of one profile (unless o.Force), warning of what makes them less
-// comparable.
-func readCompared(basePath, newPath string, o CompareOptions) (base, next *results.Summary, err error) {
-	if base, err = results.ReadSummary(basePath); err != nil {
-		return nil, nil, fmt.Errorf("base: %w", err)
+// readCompared reads the two sides' runs (a run each, or repeats) and
+// checks that they are all runs of one profile (unless o.Force), warning of
+// what makes them less comparable. It returns the new side's first run's
+// directory, whose profile.toml may hold the tolerances.
+func readCompared(basePath, newPath string, o CompareOptions) (base, next []*results.Summary, newDir string, err error) {
+	base, _, err = results.ReadRuns(basePath)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("base: %w", err)
 	}
-	if next, err = results.ReadSummary(newPath); err != nil {
-		return nil, nil, fmt.Errorf("new: %w", err)
+	next, dirs, err := results.ReadRuns(newPath)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("new: %w", err)
 	}
-	if diff := profileDifference(base.Profile, next.Profile); diff != "" && !o.Force {
-		return nil, nil, fmt.Errorf("the runs are of different profiles (%s): compare runs of one profile, or pass --force", diff)
+	for _, s := range append(base[1:], next...) {
+		if diff := profileDifference(base[0].Profile, s.Profile); diff != "" && !o.Force {
+			return nil, nil, "", fmt.Errorf("the runs are of different profiles (%s): compare runs of one profile, or pass --force", diff)
+		}
 	}
-	for _, r := range []struct {
+	for _, side := range []struct {
 		name string
-		s    *results.Summary
+		runs []*results.Summary
 	}{{"base", base}, {"new", next}} {
-		if r.s.Interrupted {
-			fmt.Fprintf(o.Log, "warning: the %s run was interrupted; what it did not reach counts as lost\n", r.name)
-		}
-		if r.s.Simulated != nil && (base.Simulated == nil || next.Simulated == nil) {
-			fmt.Fprintf(o.Log, "warning: the %s run was simulated and the other was not: the difference includes the model's\n", r.name)
+		for i, s := range side.runs {
+			run := "the " + side.name + " run" + runNumber(i, len(side.runs))
+			if s.Interrupted {
+				fmt.Fprintf(o.Log, "warning: %s was interrupted; what it did not reach counts as lost\n", run)
+			}
+			if s.Simulated != nil && (base[0].Simulated == nil || next[0].Simulated == nil) {
+				fmt.Fprintf(o.Log, "warning: %s was simulated and the other side was not: the difference includes the model's\n", run)
+			}
 		}
 	}
-	return base, next, nil
+	if m, n := len(base), len(next); (m > 1 || n > 1) && (m < MinRepeats || n < MinRepeats) {
+		fmt.Fprintf(o.Log, "warning: %d against %d runs: a rank test needs %d a side, so the medians are judged by the noise floors as single runs are\n", m, n, MinRepeats)
+	}
+	return base, next, dirs[0], nil
 }
 
 // tableTolerances reads the [compare] table of the profile at path or,

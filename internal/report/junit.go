@@ -64,8 +64,8 @@ func CompareCases(c *Comparison) []JUnitCase {
 	for _, ch := range c.Changes {
 		jc := JUnitCase{Name: ch.Metric}
 		if ch.Regression {
-			jc.Failure = fmt.Sprintf("regression: %s from %s to %s (%s), tolerance %s",
-				ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance)
+			jc.Failure = fmt.Sprintf("regression: %s from %s to %s (%s), tolerance %s: %s",
+				ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, ch.DecidedBy)
 		}
 		cases = append(cases, jc)
 	}

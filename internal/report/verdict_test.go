@@ -1,0 +1,151 @@
+package report
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/wsstorm/wsstorm/internal/results"
+	"github.com/wsstorm/wsstorm/internal/stats"
+)
+
+// synthRun is a run made of synthetic histograms whose answer is known:
+// connect and message round trips log-normal around 0.3 ms and 0.6 ms,
+// reconnects uniform in a 200 ms – 1 s window, each over 2,000 samples
+// drawn from one seed, as a seeded profile repeats its delays, and the
+// run's own machine noise, a delay of up to jitter ms added to every
+// sample of the run, drawn from noise. shift ms is added to every latency.
+func synthRun(noise *rand.Rand, shift, jitter float64) *results.Summary {
+	s := &results.Summary{Profile: results.ProfileRef{Name: "synthetic", SHA256: "0123456789abcdef"}}
+	machine := noise.Float64() * jitter
+	rng := rand.New(rand.NewPCG(1, 1))
+	draw := []struct {
+		m stats.Metric
+		f func() float64
+	}{
+		{stats.Connect, func() float64 { return 0.3 * math.Exp(0.3*rng.NormFloat64()) }},
+		{stats.Reconnect, func() float64 { return 200 + 800*rng.Float64() }},
+		{stats.MessageRTT, func() float64 { return 0.6 * math.Exp(0.3*rng.NormFloat64()) }},
+	}
+	for _, d := range draw {
+		m, f := d.m, d.f
+		h := hdrhistogram.New(1, 3_600_000_000, 3) // µs, as the recorder's
+		for range 2000 {
+			h.RecordValue(int64((f() + machine + shift) * 1000))
+		}
+		l := s.LatencyMS.Of(m)
+		l.Count = h.TotalCount()
+		for _, q := range []struct {
+			p *(*float64)
+			q float64
+		}{{&l.P50, 50}, {&l.P90, 90}, {&l.P99, 99}} {
+			v := float64(h.ValueAtQuantile(q.q)) / 1000
+			*q.p = &v
+		}
+	}
+	s.LatencyMS.Recovery = s.LatencyMS.Reconnect
+	return s
+}
+
+func synthRuns(rng *rand.Rand, n int, shift, jitter float64) []*results.Summary {
+	out := make([]*results.Summary, n)
+	for i := range out {
+		out[i] = synthRun(rng, shift, jitter)
+	}
+	return out
+}
+
+// verdicts maps each compared metric to its verdict.
+func verdicts(c *Comparison) map[string]string {
+	out := map[string]string{}
+	for _, ch := range c.Changes {
+		out[ch.Metric] = ch.Verdict
+	}
+	return out
+}
+
+// TestVerdictsOnSyntheticSingleRuns: two runs of one distribution are `~`
+// on every metric, whatever the sampling; a shift of known size is a
+// REGRESSION where it is beyond floor and tolerance, and worse within
+// tolerance where only the floor is passed.
+func TestVerdictsOnSyntheticSingleRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	ten, _ := ParseTolerance("+10%")
+	for trial := range 50 {
+		c := Compare(synthRuns(rng, 1, 0, 1), synthRuns(rng, 1, 0, 1), nil, ten)
+		for m, v := range verdicts(c) {
+			if v != VerdictSame {
+				t.Fatalf("trial %d: one distribution, %s judged %q", trial, m, v)
+			}
+		}
+	}
+	// +10 ms: connect (0.3 ms) and message_rtt far beyond both; reconnect
+	// (600 ms) beyond its 5 ms floor, within +10%; its p99 (992 ms) within
+	// its 20 ms floor.
+	c := Compare(synthRuns(rng, 1, 0, 1), synthRuns(rng, 1, 10, 1), nil, ten)
+	want := map[string]string{
+		"connect.p50": VerdictRegression, "connect.p99": VerdictSame,
+		"message_rtt.p90":   VerdictRegression,
+		"reconnect.p50":     VerdictWorse,
+		"reconnect.p99":     VerdictSame,
+		"connect_failures":  VerdictSame,
+		"never_reconnected": VerdictSame,
+	}
+	got := verdicts(c)
+	for m, v := range want {
+		if got[m] != v {
+			t.Errorf("+10 ms: %s judged %q, want %q", m, got[m], v)
+		}
+	}
+	// -100 ms: better everywhere it can tell (connect cannot fall that far).
+	c = Compare(synthRuns(rng, 1, 100, 1), synthRuns(rng, 1, 0, 1), nil, ten)
+	if v := verdicts(c)["reconnect.p50"]; v != VerdictBetter || c.Regressions != 0 {
+		t.Errorf("100 ms faster: reconnect.p50 %q, %d regressions", v, c.Regressions)
+	}
+}
+
+// TestVerdictsOnSyntheticRepeats: 5 runs against 5 of one distribution,
+// each run with its own machine noise of up to 2 ms, within the single
+// runs' floors as the measured noise is, give no regression in 200
+// trials, and the rank test's false changes stay near its level; a shift
+// of 80 ms, 13% of the reconnect median, is a REGRESSION with the smallest
+// p of 5 against 5 when it stands out of that noise.
+func TestVerdictsOnSyntheticRepeats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 5))
+	ten, _ := ParseTolerance("+10%")
+	significant, judged := 0, 0
+	for trial := range 200 {
+		c := Compare(synthRuns(rng, 5, 0, 2), synthRuns(rng, 5, 0, 2), nil, ten)
+		if c.Regressions != 0 {
+			t.Fatalf("trial %d: one distribution, %d regressions: %+v", trial, c.Regressions, c.Changes)
+		}
+		if c.Method != "Mann-Whitney U test, 5 against 5 runs, alpha 0.05" {
+			t.Fatalf("method %q", c.Method)
+		}
+		for _, ch := range c.Changes {
+			if ch.PValue == nil {
+				continue
+			}
+			judged++
+			if *ch.PValue < Alpha {
+				significant++
+			}
+		}
+	}
+	// Under one distribution p < 0.05 happens at most 5% of the time (the
+	// exact test is conservative); allow for the trials' own spread.
+	if rate := float64(significant) / float64(judged); rate > 0.07 {
+		t.Errorf("one distribution: %.1f%% of %d comparisons significant, want about 5%% or fewer", 100*rate, judged)
+	}
+
+	c := Compare(synthRuns(rng, 5, 0, 1), synthRuns(rng, 5, 80, 1), nil, ten)
+	for _, ch := range c.Changes {
+		if ch.Metric != "reconnect.p50" {
+			continue
+		}
+		if ch.Verdict != VerdictRegression || ch.PValue == nil || math.Abs(*ch.PValue-2.0/252) > 1e-4 {
+			t.Errorf("80 ms slower: %+v", ch)
+		}
+	}
+}
