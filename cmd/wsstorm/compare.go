@@ -11,8 +11,9 @@ import (
 	"github.com/wsstorm/wsstorm/internal/report"
 )
 
-// compareCmd compares a run against a baseline, metric by metric, within
-// tolerances: exit 1 when a metric regressed.
+// compareCmd compares a run (or repeats) against a baseline, metric by
+// metric, by noise floors or a rank test and tolerances: exit 1 when a
+// metric regressed.
 func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", "wsstorm compare BASE NEW [--tolerance metric=+10%]... [--default-tolerance +10%] [--profile FILE] [--format text|markdown|json] [--force] [--junit FILE]", stderr)
 	var o report.CompareOptions
@@ -27,7 +28,7 @@ func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	case err != nil:
 		return err
 	case len(pos) != 2:
-		return usagef("wsstorm compare: name two results (directories or summary.json files), BASE and NEW; got %d", len(pos))
+		return usagef("wsstorm compare: name two results, BASE and NEW (results directories, summary.json files, or directories of repeats from run --repeat); got %d", len(pos))
 	case !slices.Contains([]string{"text", "markdown", "json"}, *format):
 		return usagef("wsstorm compare: --format %q: use text, markdown or json", *format)
 	}

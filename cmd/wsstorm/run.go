@@ -24,22 +24,30 @@ type runFlags struct {
 	sets                    stringList
 	quiet                   bool
 	split                   storm.Split
+	repeat                  int
 }
 
 // runCmd runs a storm: the whole fleet in this process, one segment of
 // it, or the fleet split over --processes (runProcesses).
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
+	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--repeat N] [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
 	var rf runFlags
 	fs.StringVar(&rf.out, "out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
 	fs.StringVar(&rf.junit, "junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
 	fs.Var(&rf.sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
 	fs.BoolVar(&rf.quiet, "quiet", false, "show no live status on stderr during the run")
 	fs.StringVar(&rf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
+	fs.IntVar(&rf.repeat, "repeat", 1, "run the profile `N` times, one after the other, into run-1 ... run-N under one results directory with a combined summary (repeats.json); wsstorm compare judges such a directory by a rank test")
 	registerSplit(fs, &rf.split)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	switch {
+	case rf.repeat < 1:
+		return usagef("wsstorm run: --repeat %d: give 1 or more runs", rf.repeat)
+	case rf.repeat > 1 && rf.split.Segments > 0:
+		return usagef("wsstorm run: --repeat is not available with --segment: repeat the split run itself, or use --processes")
 	}
 	if rf.metricsAddr != "" {
 		if rf.metricsAddr, err = live.ListenAddr(rf.metricsAddr); err != nil {
@@ -57,10 +65,13 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := rf.split.Check(p); err != nil {
 		return usagef("wsstorm run: %v", err)
 	}
-	if rf.split.Processes > 0 {
-		if rf.metricsAddr != "" {
-			return usagef("wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
-		}
+	if rf.split.Processes > 0 && rf.metricsAddr != "" {
+		return usagef("wsstorm run: --metrics-addr is not available with --processes, whose segments each have their own numbers: run the segments yourself with --segment and give each its own --metrics-addr")
+	}
+	switch {
+	case rf.repeat > 1:
+		return redacted(rf.runRepeats(ctx, p, path, stdout, stderr), p.Redact)
+	case rf.split.Processes > 0:
 		return redacted(rf.runProcesses(ctx, p, path, stdout, stderr), p.Redact)
 	}
 	return redacted(rf.runOne(ctx, p, stdout, stderr), p.Redact)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -108,6 +109,19 @@ func TestSweepReconnectWindow(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "recommendation: fleet.reconnect.max=1500ms") {
 		t.Errorf("stdout lacks the recommendation:\n%s", stdout)
+	}
+	// Each setting's directory is a directory of repeats, with its combined
+	// summary, that compare takes as a side: the widest window against the
+	// narrowest recovers later, beyond any floor.
+	first, last := filepath.Join(dir, sw.Settings[0].Slug), filepath.Join(dir, sw.Settings[3].Slug)
+	for _, d := range []string{first, last} {
+		if _, err := os.Stat(filepath.Join(d, results.RepeatsFile)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, stdout, stderr = wsstorm(t, "compare", first, last, "--force")
+	if code != exitFailed || !strings.Contains(stdout, "events[0].t99") || !regexp.MustCompile(`events\[0\]\.t99 .*REGRESSION`).MatchString(stdout) {
+		t.Errorf("compare of the narrowest window with the widest: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
 

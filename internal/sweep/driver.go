@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"slices"
 
@@ -164,6 +165,7 @@ runs:
 			d.sw.Finish()
 			_ = d.sw.WriteFiles(o.Dir) // written again, errors reported, at the end
 		}
+		d.writeRepeats(o, i)
 	}
 	if ctx.Err() != nil {
 		err = ErrInterrupted
@@ -171,6 +173,27 @@ runs:
 	d.sw.Interrupted = errors.Is(err, ErrInterrupted)
 	d.sw.Finish()
 	return d.sw, err
+}
+
+// writeRepeats writes the combined summary of setting i's runs in its
+// directory, as `wsstorm run --repeat` does, so that `wsstorm compare`
+// takes a setting's directory as one side. A failure is logged: the sweep's
+// own files still hold every run.
+func (d *Driver) writeRepeats(o RunOptions, i int) {
+	dir := filepath.Join(o.Dir, d.settings[i].Slug)
+	runs, dirs, err := results.ReadRuns(dir)
+	if errors.Is(err, results.ErrNoRuns) || errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err == nil {
+		for j := range dirs {
+			dirs[j] = filepath.Base(dirs[j])
+		}
+		err = results.WriteRepeats(dir, results.CombineRepeats(runs, dirs, d.cfg.Repeat))
+	}
+	if err != nil {
+		fmt.Fprintf(o.Log, "setting %s: writing %s: %v\n", d.settings[i].Label(), results.RepeatsFile, err)
+	}
 }
 
 // runOnce runs setting i's r-th repeat, writes its results and adds its
