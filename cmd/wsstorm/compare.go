@@ -58,8 +58,12 @@ func compareCmd(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			return cannotRunf("wsstorm compare: writing the JUnit file: %v", err)
 		}
 	}
-	if c.Regressions > 0 {
+	switch {
+	case c.Regressions > 0:
 		return &failedError{}
+	case c.Inconclusive > 0:
+		// Neither a pass nor a regression: the measurement must be redone.
+		return cannotRunf("wsstorm compare: %d metrics got worse, but %s", c.Inconclusive, c.InconclusiveText())
 	}
 	return nil
 }

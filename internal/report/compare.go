@@ -52,6 +52,12 @@ const (
 	VerdictBetter     = "better"
 	VerdictWorse      = "worse (within tolerance)"
 	VerdictRegression = "REGRESSION"
+	// VerdictInconclusive: worse beyond floor and tolerance, but measured
+	// while other processes kept the machine busy (Summary.BusyElsewhere),
+	// and by no more than such work moves the metric (busyFloorsMS): the
+	// change may be theirs, so the comparison cannot tell, and says to run
+	// again.
+	VerdictInconclusive = "inconclusive"
 )
 
 // Comparison is a new run, or runs, set against a base run, or runs.
@@ -67,6 +73,11 @@ type Comparison struct {
 	Method      string   `json:"method"`
 	Changes     []Change `json:"metrics"`
 	Regressions int      `json:"regressions"`
+	// Inconclusive counts the changes that would be regressions but were
+	// measured on a machine other work kept busy; BusyElsewhere says
+	// where (the new runs' events).
+	Inconclusive  int    `json:"inconclusive"`
+	BusyElsewhere string `json:"busy_elsewhere,omitempty"`
 	// Warnings say what makes the comparison less telling: a run whose load
 	// generator shaped its herd (see GeneratorWarning).
 	Warnings []string `json:"warnings,omitempty"`
@@ -155,14 +166,19 @@ func gatherRows(base, new []*results.Summary) []*compareRow {
 // (judgeChange): by its noise floor for single runs, by a rank test for repeats.
 func Compare(base, new []*results.Summary, tolerances map[string]Tolerance, def Tolerance) *Comparison {
 	c := &Comparison{BaseProfile: base[0].Profile, NewProfile: new[0].Profile, BaseCount: len(base), NewCount: len(new), Method: methodOf(len(base), len(new))}
+	busy := busyElsewhere(new)
 	for _, r := range gatherRows(base, new) {
 		tol, ok := tolerances[r.key]
 		if !ok {
 			tol = def
 		}
-		ch := judgeChange(r, tol)
-		if ch.Regression {
+		ch := judgeChange(r, tol, busy)
+		switch ch.Verdict {
+		case VerdictRegression:
 			c.Regressions++
+		case VerdictInconclusive:
+			c.Inconclusive++
+			c.BusyElsewhere = busy
 		}
 		c.Changes = append(c.Changes, ch)
 	}
@@ -179,6 +195,21 @@ func Compare(base, new []*results.Summary, tolerances map[string]Tolerance, def 
 		}
 	}
 	return c
+}
+
+// busyElsewhere says where other work kept the machine busy during at
+// least half of runs, "" when it did not.
+func busyElsewhere(runs []*results.Summary) string {
+	var busy []string
+	for i, s := range runs {
+		if b := s.BusyElsewhere(); b != "" {
+			busy = append(busy, "run"+runNumber(i, len(runs))+": "+b)
+		}
+	}
+	if 2*len(busy) < len(runs) {
+		return ""
+	}
+	return strings.Join(busy, "; ")
 }
 
 // runNumber names run i of n in a warning ("" for a single run).
@@ -268,11 +299,22 @@ func (c *Comparison) WriteJSON(w io.Writer) error {
 }
 
 func (c *Comparison) summaryLine() string {
-	if c.Regressions == 0 {
-		return fmt.Sprintf("no regression in %d metrics", len(c.Changes))
+	var line string
+	switch c.Regressions {
+	case 0:
+		line = fmt.Sprintf("no regression in %d metrics", len(c.Changes))
+	case 1:
+		line = fmt.Sprintf("1 regression in %d metrics", len(c.Changes))
+	default:
+		line = fmt.Sprintf("%d regressions in %d metrics", c.Regressions, len(c.Changes))
 	}
-	if c.Regressions == 1 {
-		return fmt.Sprintf("1 regression in %d metrics", len(c.Changes))
+	if c.Inconclusive > 0 {
+		line += fmt.Sprintf("; %d inconclusive: %s", c.Inconclusive, c.InconclusiveText())
 	}
-	return fmt.Sprintf("%d regressions in %d metrics", c.Regressions, len(c.Changes))
+	return line
+}
+
+// InconclusiveText says why changes were inconclusive and what to do.
+func (c *Comparison) InconclusiveText() string {
+	return fmt.Sprintf("the new run measured them while other processes kept the machine busy (%s); run it again on a quieter machine, or with --repeat", c.BusyElsewhere)
 }

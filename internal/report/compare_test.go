@@ -221,3 +221,35 @@ func TestCompareRepeats(t *testing.T) {
 		t.Errorf("3 against 3: %d regressions, log %q", c.Regressions, log.String())
 	}
 }
+
+// TestCompareBusyMachine: a new run measured while other processes kept
+// the machine busy gets no REGRESSION on a tail by as much as that work
+// moves it, but an inconclusive verdict that says so; a change beyond
+// that, and its failures, are still judged.
+func TestCompareBusyMachine(t *testing.T) {
+	base := summarize(fixtureRun(t))
+	next := summarize(fixtureRun(t))
+	machine, own := 100.0, 10.0
+	next.Events[0].MachineCPUBusyPct, next.Events[0].CPUBusyPct = &machine, &own
+	*next.LatencyMS.Connect.P99 += 200
+	*next.LatencyMS.Connect.P50 += 10
+	next.Counters.ConnectFailures["refused"] = 100
+	ten, _ := ParseTolerance("+10%")
+	c := Compare([]*results.Summary{base}, []*results.Summary{next}, nil, ten)
+	got := verdicts(c)
+	if got["connect.p99"] != VerdictInconclusive || got["connect.p50"] != VerdictRegression || got["connect_failures"] != VerdictRegression || c.Inconclusive != 1 || c.Regressions != 2 {
+		t.Fatalf("connect.p99 %q, connect.p50 %q, connect_failures %q, %d inconclusive, %d regressions", got["connect.p99"], got["connect.p50"], got["connect_failures"], c.Inconclusive, c.Regressions)
+	}
+	var b bytes.Buffer
+	if err := c.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1 inconclusive: the new run measured them while other processes kept the machine busy (run: event #0: machine 100%, wsstorm 10%); run it again") {
+		t.Errorf("text:\n%s", b.String())
+	}
+	// The same load on this process's own account is the run's: judged.
+	own = 95
+	if c = Compare([]*results.Summary{base}, []*results.Summary{next}, nil, ten); c.Inconclusive != 0 || c.Regressions != 3 {
+		t.Errorf("wsstorm's own load: %d inconclusive, %d regressions", c.Inconclusive, c.Regressions)
+	}
+}

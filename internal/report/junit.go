@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/results"
 )
@@ -63,9 +64,9 @@ func CompareCases(c *Comparison) []JUnitCase {
 	cases := make([]JUnitCase, 0, len(c.Changes))
 	for _, ch := range c.Changes {
 		jc := JUnitCase{Name: ch.Metric}
-		if ch.Regression {
-			jc.Failure = fmt.Sprintf("regression: %s from %s to %s (%s), tolerance %s: %s",
-				ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, ch.DecidedBy)
+		if ch.Regression || ch.Verdict == VerdictInconclusive {
+			jc.Failure = fmt.Sprintf("%s: %s from %s to %s (%s), tolerance %s: %s",
+				strings.ToLower(ch.Verdict), ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, ch.DecidedBy)
 		}
 		cases = append(cases, jc)
 	}

@@ -29,6 +29,17 @@ var latencyFloorsMS = map[string]float64{
 	"events.t50": 50, "events.t99": 100, "events.t100": 150,
 }
 
+// busyFloorsMS are the floors of the metrics whose tails other work on
+// the machine moves further (Summary.BusyElsewhere): a change beyond the
+// floor but within this is inconclusive when the new run's machine was
+// busy, not a regression. Metrics missing here keep their floor.
+var busyFloorsMS = map[string]float64{
+	"connect.p99":   250,
+	"reconnect.p90": 20, "reconnect.p99": 100,
+	"recovery.p90": 20, "recovery.p99": 100,
+	"message_rtt.p90": 100, "message_rtt.p99": 500,
+}
+
 // countingZ is how many standard deviations of counting (Poisson) noise a
 // count, a rate or a ratio of counts may move by before a single run tells
 // the move apart from chance. The difference of two independent counts of

@@ -16,7 +16,11 @@ import (
 // decides whether there is a change at all (p < Alpha), and a worse one is
 // a REGRESSION when its medians differ by more than the tolerance and than
 // the floor shrunk by √runs, the spread of a median of that many runs.
-func judgeChange(r *compareRow, tol Tolerance) Change {
+//
+// busy says the new runs were measured while other work kept the machine
+// busy: a regression within the busy floor (busyFloorsMS) is then
+// inconclusive.
+func judgeChange(r *compareRow, tol Tolerance, busy string) Change {
 	bv, nv := runValues(r.base), runValues(r.new)
 	b, n := median(bv), median(nv)
 	ch := Change{Metric: r.name, Unit: r.unit, Base: finitePtr(b), New: finitePtr(n), Tolerance: tol.Text}
@@ -46,6 +50,15 @@ func judgeChange(r *compareRow, tol Tolerance) Change {
 	default:
 		ch.Verdict, ch.DecidedBy = verdictSingle(b, n, floor, tol, ft)
 	}
+	if bf, ok := busyFloorsMS[r.key]; ok && busy != "" && ch.Verdict == VerdictRegression {
+		if repeats {
+			bf /= math.Sqrt(float64(min(len(bv), len(nv))))
+		}
+		if n-b <= bf {
+			ch.Verdict = VerdictInconclusive
+			ch.DecidedBy += fmt.Sprintf("; within %s, which other work on the machine moves it by", floorText(bf, r.unit))
+		}
+	}
 	ch.Regression = ch.Verdict == VerdictRegression
 	return ch
 }
@@ -63,7 +76,7 @@ func verdictSingle(b, n, floor float64, tol Tolerance, ft string) (string, strin
 	case n < b:
 		return VerdictBetter, "beyond noise " + ft
 	case tol.Allows(b, n):
-		return VerdictWorse, "within " + tol.Text
+		return VerdictWorse, "beyond noise " + ft
 	}
 	return VerdictRegression, fmt.Sprintf("beyond %s and noise %s", tol.Text, ft)
 }
@@ -85,7 +98,7 @@ func verdictRepeats(b, n, p, floor float64, tol Tolerance, ft string) (string, s
 	case n-b <= floor:
 		return VerdictWorse, pt + ", within noise " + ft
 	case tol.Allows(b, n):
-		return VerdictWorse, pt + ", within " + tol.Text
+		return VerdictWorse, pt + ", beyond noise " + ft
 	}
 	return VerdictRegression, fmt.Sprintf("%s, beyond %s and %s", pt, tol.Text, ft)
 }

@@ -151,3 +151,29 @@ func lagMS(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
+
+// Machine busy with other work: at least BusyMachinePct of the machine's
+// cores busy while at least BusyOthersPct of them were not this process.
+const (
+	BusyMachinePct = 90
+	BusyOthersPct  = 50
+)
+
+// BusyElsewhere says which of s's events ran while other processes kept the
+// machine busy ("event #0: machine 100%, wsstorm 10%; ..."), "" when none
+// did or the CPU was not sampled. Such a run's latencies carry the other
+// work's scheduling delays: `wsstorm compare` does not call them a
+// regression of the target.
+func (s *Summary) BusyElsewhere() string {
+	var parts []string
+	for _, e := range s.Events {
+		if e.MachineCPUBusyPct == nil || e.CPUBusyPct == nil {
+			continue
+		}
+		m, own := *e.MachineCPUBusyPct, *e.CPUBusyPct
+		if m >= BusyMachinePct && m-own >= BusyOthersPct {
+			parts = append(parts, fmt.Sprintf("event #%d: machine %.0f%%, wsstorm %.0f%%", e.Index, m, own))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
