@@ -76,19 +76,28 @@ func TestGateCatchesSlowdown(t *testing.T) {
 		// --force: the slowed run carries an override the baseline lacks.
 		return plain("compare", gateBaseline, out, "--profile", gateProfile, "--force")
 	}
-	if code, stdout, stderr := gate("control"); code != exitPassed {
-		t.Fatalf("the gate fails wsstorm as it is (exit %d): the tolerances are too tight for this machine\n%s\n%s", code, stdout, stderr)
+	switch code, stdout, stderr := gate("control"); {
+	case code == exitCannotRun && strings.Contains(stderr, "other processes kept the machine busy"):
+		// Not a pass, but no false regression either: the gate saw the
+		// machine's other work and declined to judge the tails it moved.
+		t.Logf("control inconclusive on a busy machine:\n%s\n%s", stdout, stderr)
+	case code != exitPassed:
+		t.Fatalf("the gate fails wsstorm as it is (exit %d): its floors are too tight for this machine\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, stderr := gate("slow", "--set", "target.capacity.handshake_delay=10ms")
 	if code != exitFailed {
 		t.Fatalf("the gate let a 10 ms slower handshake through: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	// The per-client latencies move by the full 10 ms, well past their
-	// tolerances; an event's t50 also moves, but its tolerance is wider.
-	for _, metric := range []string{"connect.p50", "connect.p90", "reconnect.p50", "recovery.p50"} {
+	// Connects move by the full 10 ms, beyond their floors (3 and 5 ms) and
+	// tolerance; reconnects move by the same 10 ms, 2% of theirs: within
+	// tolerance, no regression.
+	for _, metric := range []string{"connect.p50", "connect.p90"} {
 		if !strings.Contains(lineOf(stdout, metric), "REGRESSION") {
 			t.Errorf("%s not flagged:\n%s", metric, stdout)
 		}
+	}
+	if strings.Contains(lineOf(stdout, "reconnect.p50"), "REGRESSION") {
+		t.Errorf("reconnect.p50 flagged for 2%%:\n%s", stdout)
 	}
 }
 
