@@ -141,18 +141,18 @@ func herdText(e *results.EventSummary) string {
 	return fmt.Sprintf("×%.1f", e.HerdFactor)
 }
 
+// thresholdValue is measuredText with a space before a unit of time:
+// "1.017 s", "0.5%", "3".
 func thresholdValue(t results.Threshold) string {
 	if t.Value == nil {
 		return "no value"
 	}
-	v := strconv.FormatFloat(*t.Value, 'f', -1, 64)
-	switch t.Unit {
-	case "":
-		return v
-	case "%":
-		return v + "%"
+	v, unit := measured(t)
+	switch unit {
+	case "", "%":
+		return v + unit
 	}
-	return v + " " + t.Unit
+	return v + " " + unit
 }
 
 // mdText escapes what would break a table cell or start markup.
