@@ -621,3 +621,35 @@ func TestHTMLOlderResults(t *testing.T) {
 		t.Errorf("herd: %d series, want attempts, connects and failures", len(herd.Series))
 	}
 }
+
+// TestNotExpectedBackEverywhere: the text, markdown and HTML renderings
+// all show a 1000 close's clients as not expected back, in the same words,
+// and none counts them as never reconnected.
+func TestNotExpectedBackEverywhere(t *testing.T) {
+	run := fixtureRun(t)
+	dir, _ := writeFixture(t, run)
+	page := string(renderDir(t, dir))
+	s := summarize(run)
+	var text, md strings.Builder
+	if err := WriteText(&text, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]struct{ out, cell string }{
+		"text":     {text.String(), "not expected back: 200 (1000 ends the session)"},
+		"markdown": {md.String(), "| 0 | not expected back: 200 |"},
+		"html":     {page, `<td class="num">0</td><td class="num">not expected back: 200</td>`},
+	} {
+		if !strings.Contains(want.out, want.cell) {
+			t.Errorf("%s lacks %q", name, want.cell)
+		}
+		if strings.Contains(want.out, "never reconnected 200") || strings.Contains(want.out, "| 200 | - |") {
+			t.Errorf("%s counts the 1000 close's clients as never reconnected", name)
+		}
+	}
+	if !strings.Contains(page, "never_reconnected threshold counts") {
+		t.Error("the page does not say what never_reconnected counts")
+	}
+}
