@@ -85,6 +85,24 @@ const countPixels = `(function () {
 	});
 })()`
 
+// edgeInk counts, on each chart's canvas, the pixels drawn in its outer
+// two columns and rows: where a tick label too long for the room left to
+// it is cut off. Nothing is drawn there when every label fits.
+const edgeInk = `(function () {
+	return Array.prototype.map.call(document.querySelectorAll("[data-chart] canvas"), function (canvas) {
+		var w = canvas.width, h = canvas.height, n = 0;
+		var px = canvas.getContext("2d").getImageData(0, 0, w, h).data;
+		for (var y = 0; y < h; y++) {
+			for (var x = 0; x < w; x++) {
+				if ((x < 2 || x >= w - 2 || y < 2 || y >= h - 2) && px[(y * w + x) * 4 + 3] > 64) {
+					n++;
+				}
+			}
+		}
+		return {id: canvas.closest("[data-chart]").dataset.chart, pixels: n};
+	});
+})()`
+
 // minSeriesPixels is how many pixels of its series' colours a chart must
 // show: a chart of one point per series shows about 80, an empty one 0.
 const minSeriesPixels = 20
@@ -133,21 +151,30 @@ func TestReportHTMLInChromium(t *testing.T) {
 		args    []string
 		exit    int
 		charts  []string
+		command string // "": run
 	}{
 		{"storm", "", append(slices.Clone(small), "--set", "chaos.0.reason="+hostile), exitPassed,
-			[]string{"connected", "herd", "latency", "recovery"}},
+			[]string{"connected", "herd", "latency", "recovery"}, ""},
 		// No chaos: no reconnects, no recovery curve, and the default
 		// profile's events.t100 threshold fails for want of events.
 		{"no chaos", "", []string{"--set", "duration=2s", "--set", "fleet.ramp=300ms", "--set", "fleet.clients=50", "--set", "chaos=[]"}, exitFailed,
-			[]string{"connected", "herd"}},
+			[]string{"connected", "herd"}, ""},
 		// One reconnect: the latency chart is a single point per metric.
 		{"one reconnect", oneReconnect, nil, exitPassed,
-			[]string{"connected", "herd", "latency", "recovery"}},
+			[]string{"connected", "herd", "latency", "recovery"}, ""},
+		// A big simulated fleet: over 10,000 reconnects take the
+		// percentile axis to 99.999%, a long last tick at the chart's
+		// right edge.
+		{"simulated herd", "", []string{"--clients", "20000"}, exitPassed,
+			[]string{"connected", "herd", "latency", "recovery"}, "simulate"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.name, " ", "-"), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "results")
 			args := append([]string{"run", "--out", dir, "--quiet"}, tt.args...)
+			if tt.command != "" {
+				args = append([]string{tt.command, "--out", dir}, tt.args...)
+			}
 			if tt.profile != "" {
 				path := filepath.Join(t.TempDir(), "profile.toml")
 				if err := os.WriteFile(path, []byte(tt.profile), 0o644); err != nil {
@@ -258,6 +285,18 @@ func openInBrowser(t *testing.T, browser, file string, wantCharts []string) []by
 	placed, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`Array.prototype.map.call(document.querySelectorAll("[data-chart]"), function (e) { return e.dataset.chart; })`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	edges, err := chromedp.Run(tab, chromedp.Evaluate[[]struct {
+		ID     string `json:"id"`
+		Pixels int    `json:"pixels"`
+	}](edgeInk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range edges {
+		if e.Pixels > 0 {
+			t.Errorf("chart %s: %d pixels drawn on its canvas's edge: a tick label is cut off", e.ID, e.Pixels)
+		}
 	}
 	fetched, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(function (e) { return e.name; })`))
 	if err != nil {
