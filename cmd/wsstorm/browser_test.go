@@ -151,22 +151,25 @@ func TestReportHTMLInChromium(t *testing.T) {
 		args    []string
 		exit    int
 		charts  []string
-		command string // "": run
+		command string   // "": run
+		shows   []string // text the page shows, in its charts' legends or notes
 	}{
 		{"storm", "", append(slices.Clone(small), "--set", "chaos.0.reason="+hostile), exitPassed,
-			[]string{"connected", "herd", "latency", "recovery"}, ""},
+			[]string{"connected", "herd", "latency", "recovery"}, "", nil},
 		// No chaos: no reconnects, no recovery curve, and the default
 		// profile's events.t100 threshold fails for want of events.
 		{"no chaos", "", []string{"--set", "duration=2s", "--set", "fleet.ramp=300ms", "--set", "fleet.clients=50", "--set", "chaos=[]"}, exitFailed,
-			[]string{"connected", "herd"}, ""},
+			[]string{"connected", "herd"}, "", nil},
 		// One reconnect: the latency chart is a single point per metric.
 		{"one reconnect", oneReconnect, nil, exitPassed,
-			[]string{"connected", "herd", "latency", "recovery"}, ""},
+			[]string{"connected", "herd", "latency", "recovery"}, "", nil},
 		// A big simulated fleet: over 10,000 reconnects take the
 		// percentile axis to 99.999%, a long last tick at the chart's
-		// right edge.
+		// right edge. Its modeled target's first message comes with the
+		// handshake, so recovery lies on reconnect, and the chart says so.
 		{"simulated herd", "", []string{"--clients", "20000"}, exitPassed,
-			[]string{"connected", "herd", "latency", "recovery"}, "simulate"},
+			[]string{"connected", "herd", "latency", "recovery"}, "simulate",
+			[]string{"recovery (coincides with reconnect)", "Recovery coincides with reconnect: at every percentile"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.name, " ", "-"), func(t *testing.T) {
@@ -185,7 +188,7 @@ func TestReportHTMLInChromium(t *testing.T) {
 			if code, _, stderr := wsstorm(t, args...); code != tt.exit {
 				t.Fatalf("run: exit %d, want %d\n%s", code, tt.exit, stderr)
 			}
-			shot := openInBrowser(t, browser, filepath.Join(dir, results.HTMLFile), tt.charts)
+			shot := openInBrowser(t, browser, filepath.Join(dir, results.HTMLFile), tt.charts, tt.shows)
 			name := "report-" + strings.ReplaceAll(tt.name, " ", "-") + ".png"
 			path := filepath.Join(t.TempDir(), name)
 			if err := os.WriteFile(path, shot, 0o644); err != nil {
@@ -267,10 +270,20 @@ func TestSweepHTMLInChromium(t *testing.T) {
 }
 
 // openInBrowser loads the page, waits until it says it has rendered, checks
-// it, and returns a full-page PNG screenshot.
-func openInBrowser(t *testing.T, browser, file string, wantCharts []string) []byte {
+// it (its charts, and that it shows each of shows), and returns a
+// full-page PNG screenshot.
+func openInBrowser(t *testing.T, browser, file string, wantCharts, shows []string) []byte {
 	t.Helper()
 	tab, problems := loadPage(t, browser, file)
+	text, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range shows {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page does not show %q", want)
+		}
+	}
 	charts, err := chromedp.Run(tab, chromedp.Evaluate[[]renderedChart](`(window.wsstormCharts || []).map(function (c) {
 		var canvas = document.querySelector("#chart-" + c.id + " canvas");
 		return {id: c.id, points: c.points, canvas_width: canvas ? canvas.width : 0, canvas_height: canvas ? canvas.height : 0};

@@ -217,16 +217,46 @@ func (r *chartSource) latencyChart() (chartSection, *chartData) {
 	}
 	x, ys := percentileCurves(hs)
 	c := &chartData{ID: sec.ID, Kind: "percentile", YLabel: "latency (ms)", YUnit: " ms", X: x, Markers: []chartMarker{}}
+	same := len(ys) == 2 && coincide(ys[0], ys[1])
 	for i := range hs {
 		s := seriesData{Label: names[i], Color: colorConnected, Width: 3, Values: ys[i]}
 		if names[i] == stats.Recovery.String() {
 			// Dashed and on top: recovery often equals reconnect, and would
 			// hide it drawn solid.
 			s.Color, s.Width, s.Dash = colorAttempts, 2, true
+			if same {
+				s.Label = "recovery (coincides with reconnect)"
+			}
 		}
 		c.Series = append(c.Series, s)
 	}
+	if same {
+		sec.Notes = append(sec.Notes, "Recovery coincides with reconnect: at every percentile the two differ by less than a line's width here, "+
+			"as when the target's first message comes with the handshake (the embedded target's welcome). The dashed recovery line lies on the reconnect line.")
+	}
 	return sec, c
+}
+
+// coincide reports whether two curves over the same x would be drawn one
+// on the other: gaps in the same places, and values nowhere apart by more
+// than half a percent of the larger curve's highest value (about a line's
+// width on a chart 320 px high).
+func coincide(a, b []num) bool {
+	top := 0.0
+	for i := range a {
+		for _, v := range []num{a[i], b[i]} {
+			if !math.IsNaN(float64(v)) {
+				top = max(top, float64(v))
+			}
+		}
+	}
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		if math.IsNaN(x) != math.IsNaN(y) || math.Abs(x-y) > 0.005*top {
+			return false
+		}
+	}
+	return true
 }
 
 // percentileCurves samples each histogram at percentiles q = 1 - 2^(-k/5)
