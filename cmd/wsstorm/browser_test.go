@@ -103,6 +103,24 @@ const edgeInk = `(function () {
 	});
 })()`
 
+// checkEdges fails the test for each chart of the page in tab that draws
+// on its canvas's edge (edgeInk).
+func checkEdges(t *testing.T, tab context.Context) {
+	t.Helper()
+	edges, err := chromedp.Run(tab, chromedp.Evaluate[[]struct {
+		ID     string `json:"id"`
+		Pixels int    `json:"pixels"`
+	}](edgeInk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range edges {
+		if e.Pixels > 0 {
+			t.Errorf("chart %s: %d pixels drawn on its canvas's edge: a tick label is cut off", e.ID, e.Pixels)
+		}
+	}
+}
+
 // minSeriesPixels is how many pixels of its series' colours a chart must
 // show: a chart of one point per series shows about 80, an empty one 0.
 const minSeriesPixels = 20
@@ -299,18 +317,7 @@ func openInBrowser(t *testing.T, browser, file string, wantCharts, shows []strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	edges, err := chromedp.Run(tab, chromedp.Evaluate[[]struct {
-		ID     string `json:"id"`
-		Pixels int    `json:"pixels"`
-	}](edgeInk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range edges {
-		if e.Pixels > 0 {
-			t.Errorf("chart %s: %d pixels drawn on its canvas's edge: a tick label is cut off", e.ID, e.Pixels)
-		}
-	}
+	checkEdges(t, tab)
 	fetched, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(function (e) { return e.name; })`))
 	if err != nil {
 		t.Fatal(err)
