@@ -75,11 +75,6 @@ const (
 	colorIntended  = "#7c3aed"
 )
 
-// palette colours series that come in numbers (nodes, events, metrics).
-var palette = [...]string{"#7c3aed", "#0d9488", "#db2777", "#ca8a04", "#0891b2", "#65a30d", "#9333ea", "#e11d48"}
-
-func paletteColor(i int) string { return palette[i%len(palette)] }
-
 // chartSource is a result set as the charts read it.
 type chartSource struct {
 	*results.ResultSet
@@ -136,14 +131,16 @@ func (r *chartSource) connectedChart() (chartSection, *chartData) {
 	// Levels keep each group's lowest value, so a dip is never hidden.
 	c.Series = append(c.Series, seriesData{Label: "connected", Color: colorConnected, Width: 2, Fill: colorConnected + "1a",
 		Values: downsample(r.Column("connected"), group, minOf)})
-	node := 0
+	var nodes []string
 	for _, name := range r.Columns() {
-		if !strings.HasPrefix(name, "node") || !strings.HasSuffix(name, "_conns") {
-			continue
+		if strings.HasPrefix(name, "node") && strings.HasSuffix(name, "_conns") {
+			nodes = append(nodes, name)
 		}
-		c.Series = append(c.Series, seriesData{Label: strings.TrimSuffix(name, "_conns"), Color: paletteColor(node), Width: 1,
+	}
+	colors := distinctColors(len(nodes))
+	for i, name := range nodes {
+		c.Series = append(c.Series, seriesData{Label: strings.TrimSuffix(name, "_conns"), Color: colors[i], Width: 1,
 			Values: downsample(r.Column(name), group, minOf)})
-		node++
 	}
 	if group > 1 {
 		sec.Notes = append(sec.Notes, fmt.Sprintf("%d buckets shown as %d points: each point is the lowest value over %s, so no dip is hidden.",
@@ -220,16 +217,46 @@ func (r *chartSource) latencyChart() (chartSection, *chartData) {
 	}
 	x, ys := percentileCurves(hs)
 	c := &chartData{ID: sec.ID, Kind: "percentile", YLabel: "latency (ms)", YUnit: " ms", X: x, Markers: []chartMarker{}}
+	same := len(ys) == 2 && coincide(ys[0], ys[1])
 	for i := range hs {
 		s := seriesData{Label: names[i], Color: colorConnected, Width: 3, Values: ys[i]}
 		if names[i] == stats.Recovery.String() {
 			// Dashed and on top: recovery often equals reconnect, and would
 			// hide it drawn solid.
 			s.Color, s.Width, s.Dash = colorAttempts, 2, true
+			if same {
+				s.Label = "recovery (coincides with reconnect)"
+			}
 		}
 		c.Series = append(c.Series, s)
 	}
+	if same {
+		sec.Notes = append(sec.Notes, "Recovery coincides with reconnect: at every percentile the two differ by less than a line's width here, "+
+			"as when the target's first message comes with the handshake (the embedded target's welcome). The dashed recovery line lies on the reconnect line.")
+	}
 	return sec, c
+}
+
+// coincide reports whether two curves over the same x would be drawn one
+// on the other: gaps in the same places, and values nowhere apart by more
+// than half a percent of the larger curve's highest value (about a line's
+// width on a chart 320 px high).
+func coincide(a, b []num) bool {
+	top := 0.0
+	for i := range a {
+		for _, v := range []num{a[i], b[i]} {
+			if !math.IsNaN(float64(v)) {
+				top = max(top, float64(v))
+			}
+		}
+	}
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		if math.IsNaN(x) != math.IsNaN(y) || math.Abs(x-y) > 0.005*top {
+			return false
+		}
+	}
+	return true
 }
 
 // percentileCurves samples each histogram at percentiles q = 1 - 2^(-k/5)
@@ -293,6 +320,7 @@ func (r *chartSource) recoveryChart() (chartSection, *chartData) {
 	}
 	var curves []curve
 	var tMax int64
+	colors := distinctColors(len(r.Summary.Events))
 	for i := range r.Summary.Events {
 		e := &r.Summary.Events[i]
 		h := r.Histogram(results.EventTag(e.Index))
@@ -306,7 +334,7 @@ func (r *chartSource) recoveryChart() (chartSection, *chartData) {
 		case h.TotalCount() == 0:
 			sec.Notes = append(sec.Notes, fmt.Sprintf("#%d %s (code %d): none of its %d clients came back.", e.Index, eventWhat(e), e.Code, e.Affected))
 		default:
-			curves = append(curves, curve{e, h, paletteColor(len(curves))})
+			curves = append(curves, curve{e, h, colors[len(curves)]})
 			tMax = max(tMax, h.Max())
 		}
 	}

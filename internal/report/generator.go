@@ -74,9 +74,13 @@ const LocalFix = "give the fleet more source addresses (fleet.source_addrs) or f
 const CPUFix = "give it more cores: run the embedded target in its own processes (--processes N), split the fleet over more machines, or lower fleet.clients"
 
 // breakdownText writes the parts of the mean reconnect:
-// "backoff 120.0 + dial lag 3.1 + failed 0.0 + handshake 1.2 ms".
-func breakdownText(b *results.BreakdownSummary) string {
-	return fmt.Sprintf("backoff %s + dial lag %s + failed attempts %s + handshake %s ms",
+// "backoff 120.0 + dial lag 3.1 + failed attempts 0.0 + handshake 1.2 ms".
+func breakdownText(b *results.BreakdownSummary) string { return breakdownParts(b) + " ms" }
+
+// breakdownParts is breakdownText without its unit, for a line that says
+// its unit once.
+func breakdownParts(b *results.BreakdownSummary) string {
+	return fmt.Sprintf("backoff %s + dial lag %s + failed attempts %s + handshake %s",
 		fmtMS(b.BackoffMS), fmtMS(b.DialLagMS), fmtMS(b.FailedAttemptsMS), fmtMS(b.HandshakeMS))
 }
 
@@ -88,18 +92,19 @@ func fmtMS(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-// writeEventGenerator writes an event's second line: its mean reconnect
-// taken apart and its dial lag against its bound.
+// writeEventGenerator writes an event's second line, in milliseconds where
+// the first is in seconds: its mean reconnect taken apart and its dial lag
+// against its bound.
 func writeEventGenerator(b *strings.Builder, e *results.EventSummary) {
 	if e.ReconnectBreakdown.Reconnects == 0 && e.DialLagMS == nil {
 		return
 	}
-	b.WriteString("     ")
+	b.WriteString("     in ms: ")
 	if e.ReconnectBreakdown.Reconnects > 0 {
-		fmt.Fprintf(b, "mean reconnect: %s; ", breakdownText(&e.ReconnectBreakdown))
+		fmt.Fprintf(b, "mean reconnect = %s; ", breakdownParts(&e.ReconnectBreakdown))
 	}
 	if d := e.DialLagMS; d != nil && d.P99 != nil {
-		fmt.Fprintf(b, "dial lag p50 %s p99 %s ms (bound %s)", fmtMS(*d.P50), fmtMS(*d.P99), fmtMS(e.DialLagBoundMS))
+		fmt.Fprintf(b, "dial lag p50 %s p99 %s (bound %s)", fmtMS(*d.P50), fmtMS(*d.P99), fmtMS(e.DialLagBoundMS))
 		if e.CPUBusyPct != nil {
 			fmt.Fprintf(b, ", CPU %.0f%%", *e.CPUBusyPct)
 			if e.MachineCPUBusyPct != nil {

@@ -233,7 +233,7 @@ func eventRows(s *results.Summary) (events []eventRow, hooks []hookRow) {
 			Never: e.ReconnectExpected && e.NeverReconnected > 0 || e.Failed,
 			Cells: []cell{
 				n("#" + strconv.Itoa(e.Index)), n(fmt.Sprintf("%.1f s", e.AtS)), t(eventWhat(e)), n(strconv.Itoa(e.Code)), t(expected),
-				n(affectedText(e)), n(strconv.FormatInt(e.Reconnected, 10)), n(strconv.FormatInt(e.NeverReconnected, 10)),
+				n(affectedText(e)), n(strconv.FormatInt(e.Reconnected, 10)), n(neverText(e)),
 				n(optional(e.T50S, 2, " s")), n(optional(e.T90S, 2, " s")), n(optional(e.T99S, 2, " s")), n(optional(e.T100S, 2, " s")),
 				n(fmt.Sprintf("%.0f", e.PeakAttemptRate)), n(intendedText(e)), dialLagCell(e), n(herdText(e)),
 				n(strconv.FormatFloat(e.AttemptsPerClient, 'f', 2, 64)), t(failed), n(optional(e.ImbalanceAfter, 2, "")),

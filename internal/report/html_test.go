@@ -18,6 +18,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/profile"
+	"github.com/wsstorm/wsstorm/internal/results/resultstest"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -619,5 +620,74 @@ func TestHTMLOlderResults(t *testing.T) {
 	}
 	if len(herd.Series) != 3 {
 		t.Errorf("herd: %d series, want attempts, connects and failures", len(herd.Series))
+	}
+}
+
+// TestNotExpectedBackEverywhere: the text, markdown and HTML renderings
+// all show a 1000 close's clients as not expected back, in the same words,
+// and none counts them as never reconnected.
+func TestNotExpectedBackEverywhere(t *testing.T) {
+	run := fixtureRun(t)
+	dir, _ := writeFixture(t, run)
+	page := string(renderDir(t, dir))
+	s := summarize(run)
+	var text, md strings.Builder
+	if err := WriteText(&text, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]struct{ out, cell string }{
+		"text":     {text.String(), "not expected back: 200 (1000 ends the session)"},
+		"markdown": {md.String(), "| 0 | not expected back: 200 |"},
+		"html":     {page, `<td class="num">0</td><td class="num">not expected back: 200</td>`},
+	} {
+		if !strings.Contains(want.out, want.cell) {
+			t.Errorf("%s lacks %q", name, want.cell)
+		}
+		if strings.Contains(want.out, "never reconnected 200") || strings.Contains(want.out, "| 200 | - |") {
+			t.Errorf("%s counts the 1000 close's clients as never reconnected", name)
+		}
+	}
+	if !strings.Contains(page, "never_reconnected threshold counts") {
+		t.Error("the page does not say what never_reconnected counts")
+	}
+}
+
+// TestHTMLRecoveryCoincides: when recovery is drawn on reconnect (the
+// first message comes with the handshake), the chart's legend and a note
+// under it say so; when the two differ, neither does.
+func TestHTMLRecoveryCoincides(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		recovery map[int64]int64 // µs → count
+		same     bool
+	}{
+		{"with the handshake", map[int64]int64{1500: 998, 4_950_000: 2}, true},
+		{"half a second later", map[int64]int64{1500: 500, 900_000: 498, 4_950_000: 2}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := fixtureRun(t)
+			run.Results.Histograms[stats.Recovery] = resultstest.Histogram(t, tc.recovery)
+			dir, _ := writeFixture(t, run)
+			page := renderDir(t, dir)
+			lat := chartByID(t, chartsOf(t, page), "latency")
+			var labels []string
+			for _, s := range lat.Series {
+				labels = append(labels, s.Label)
+			}
+			want := []string{"reconnect", "recovery"}
+			if tc.same {
+				want[1] = "recovery (coincides with reconnect)"
+			}
+			if !slices.Equal(labels, want) {
+				t.Errorf("latency chart's legend %q, want %q", labels, want)
+			}
+			note := bytes.Contains(page, []byte(`<p class="note">Recovery coincides with reconnect:`))
+			if note != tc.same {
+				t.Errorf("note that recovery coincides: %v, want %v", note, tc.same)
+			}
+		})
 	}
 }

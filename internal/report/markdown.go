@@ -14,8 +14,8 @@ import (
 // or a wiki page: a headline with the verdict, whether the results are
 // simulated or the load generator shaped them, the counters, the latency
 // table and the mean reconnect taken apart, the chaos events (the peak
-// attempt rate made and intended) and the thresholds. Values that do not
-// exist are shown as "-".
+// attempt rate made and intended), the thresholds and a legend of the
+// terms used. Values that do not exist are shown as "-".
 func WriteMarkdown(w io.Writer, s *results.Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### wsstorm: %s — %s\n\n", mdText(profileName(s)), mdVerdict(s))
@@ -64,12 +64,12 @@ func WriteMarkdown(w io.Writer, s *results.Summary) error {
 
 	if len(s.Events) > 0 {
 		b.WriteString("\n#### Chaos events\n\n")
-		b.WriteString("| # | at | action | code | affected | reconnected | never | t50 | t90 | t99 | t100 | peak attempts/s | intended attempts/s | herd | imbalance after |\n")
+		b.WriteString("| # | at | action | code | affected | reconnected | never reconnected | t50 | t90 | t99 | t100 | peak attempts/s | intended attempts/s | herd | imbalance after |\n")
 		b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for i := range s.Events {
 			e := &s.Events[i]
-			fmt.Fprintf(&b, "| %d | %.1f s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %s | %s | %s |\n",
-				e.Index, e.AtS, mdText(eventWhat(e)), e.Code, e.Affected, e.Reconnected, e.NeverReconnected,
+			fmt.Fprintf(&b, "| %d | %.1f s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %s |\n",
+				e.Index, e.AtS, mdText(eventWhat(e)), e.Code, e.Affected, e.Reconnected, neverText(e),
 				optional(e.T50S, 2, " s"), optional(e.T90S, 2, " s"), optional(e.T99S, 2, " s"), optional(e.T100S, 2, " s"),
 				e.PeakAttemptRate, intendedText(e), herdText(e), optional(e.ImbalanceAfter, 2, ""))
 		}
@@ -88,8 +88,22 @@ func WriteMarkdown(w io.Writer, s *results.Summary) error {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", v, mdCode(t.Expr), mdText(thresholdValue(t)))
 		}
 	}
+	if legend := legendEntries(s); len(legend) > 0 {
+		fmt.Fprintf(&b, "\n*Legend:* %s.\n", mdText(strings.Join(legend, " · ")))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// neverText is an event's clients that never reconnected, for a table
+// cell: "7", or "not expected back: 200" when the close-code policy does
+// not bring them back, so that the never_reconnected threshold, which
+// leaves them out, does not read as contradicted.
+func neverText(e *results.EventSummary) string {
+	if !e.ReconnectExpected && e.NeverReconnected > 0 {
+		return "not expected back: " + strconv.FormatInt(e.NeverReconnected, 10)
+	}
+	return strconv.FormatInt(e.NeverReconnected, 10)
 }
 
 // WriteJSON writes the summary as summary.json holds it.
@@ -141,18 +155,18 @@ func herdText(e *results.EventSummary) string {
 	return fmt.Sprintf("×%.1f", e.HerdFactor)
 }
 
+// thresholdValue is measuredText with a space before a unit of time:
+// "1.017 s", "0.5%", "3".
 func thresholdValue(t results.Threshold) string {
 	if t.Value == nil {
 		return "no value"
 	}
-	v := strconv.FormatFloat(*t.Value, 'f', -1, 64)
-	switch t.Unit {
-	case "":
-		return v
-	case "%":
-		return v + "%"
+	v, unit := measured(t)
+	switch unit {
+	case "", "%":
+		return v + unit
 	}
-	return v + " " + t.Unit
+	return v + " " + unit
 }
 
 // mdText escapes what would break a table cell or start markup.

@@ -15,8 +15,9 @@ import (
 
 // WriteText writes the end-of-run summary for a terminal: the verdict,
 // whether the results are simulated, counters, a latency table, one line
-// per chaos event, thresholds, the target's side and, when dir is not
-// empty, where the results are. Values that do not exist are shown as "-".
+// per chaos event, thresholds, the target's side, a legend of the terms it
+// used and, when dir is not empty, where the results are. Each line keeps
+// to one unit of time. Values that do not exist are shown as "-".
 func WriteText(w io.Writer, s *results.Summary, dir string) error {
 	var b strings.Builder
 	name := s.Profile.Name
@@ -38,7 +39,7 @@ func WriteText(w io.Writer, s *results.Summary, dir string) error {
 
 	writeLatencyTable(&b, &s.LatencyMS)
 	if rb := &s.ReconnectBreakdown; rb.Reconnects > 0 {
-		fmt.Fprintf(&b, "mean reconnect: %s\n", breakdownText(rb))
+		fmt.Fprintf(&b, "mean reconnect (ms): %s\n", breakdownParts(rb))
 	}
 	if w := GeneratorWarning(s); w != "" {
 		fmt.Fprintf(&b, "GENERATOR-LIMITED: %s\n", w)
@@ -71,6 +72,7 @@ func WriteText(w io.Writer, s *results.Summary, dir string) error {
 		}
 		fmt.Fprintf(&b, "  imbalance at end %s\n", optional(t.ImbalanceEnd, 2, ""))
 	}
+	writeLegend(&b, legendEntries(s))
 	if dir != "" {
 		fmt.Fprintf(&b, "results: %s\n", dir)
 	}
@@ -168,7 +170,7 @@ func writeEvent(b *strings.Builder, e *results.EventSummary) {
 	fmt.Fprintf(b, "  #%d %.1fs %s code %d: affected %d, reconnected %d",
 		e.Index, e.AtS, eventWhat(e), e.Code, e.Affected, e.Reconnected)
 	if e.NeverReconnected > 0 {
-		fmt.Fprintf(b, ", never reconnected %d", e.NeverReconnected)
+		fmt.Fprintf(b, ", %s", awayText(e))
 	}
 	herd := "-" // no attempts
 	if e.HerdFactor > 0 {
@@ -204,6 +206,18 @@ func writeEvent(b *strings.Builder, e *results.EventSummary) {
 		}
 		fmt.Fprintf(b, "     hook %s (%s) in %.2fs: %s\n", h.Name, h.Kind, h.DurationS, what)
 	}
+}
+
+// awayText says how many of an event's clients stayed away: "never
+// reconnected 5" when the close-code policy brings them back, else "not
+// expected back: 200 (1000 ends the session)", so that it does not read
+// as a contradiction of a never_reconnected threshold, which leaves them
+// out.
+func awayText(e *results.EventSummary) string {
+	if e.ReconnectExpected {
+		return fmt.Sprintf("never reconnected %d", e.NeverReconnected)
+	}
+	return fmt.Sprintf("not expected back: %d (%d ends the session)", e.NeverReconnected, e.Code)
 }
 
 // noticedText says how long after an event's start its clients saw their

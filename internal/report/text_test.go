@@ -1,6 +1,7 @@
 package report
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -24,11 +25,11 @@ func TestWriteText(t *testing.T) {
 		"reconnect       1000    1.50    1.50    1.50  4952.06  4952.06\n",
 		"recovery           0       -       -       -        -        -\n",
 		"  #0 10.0s rolling_restart node 0 code 1012: affected 667, reconnected 667, t50 3.02s t90 4.10s t99 4.95s t100 5.01s, peak 412/s (intended 6070/s), herd ×2.1, failed http_503=15, imbalance 1.02\n",
-		"     mean reconnect: backoff 2900.0 + dial lag 4.0 + failed attempts 1.1 + handshake 1.5 ms; dial lag p50 3.0 p99 9.5 ms (bound 247.5)\n",
+		"     in ms: mean reconnect = backoff 2900.0 + dial lag 4.0 + failed attempts 1.1 + handshake 1.5; dial lag p50 3.0 p99 9.5 (bound 247.5)\n",
 		"dial_lag        2000    0.12    0.12    0.12     8.00     8.00\n",
-		"mean reconnect: backoff 1.2 + dial lag 0.150 + failed attempts 0.000 + handshake 0.150 ms\n",
-		"  #1 38.0s close all nodes code 1000: affected 200, reconnected 0, never reconnected 200, t50 - t90 - t99 - t100 -, peak 0/s, herd -\n",
-		"  ok    reconnect.p99 < 5s   (measured 1.5ms)\n",
+		"mean reconnect (ms): backoff 1.2 + dial lag 0.150 + failed attempts 0.000 + handshake 0.150\n",
+		"  #1 38.0s close all nodes code 1000: affected 200, reconnected 0, not expected back: 200 (1000 ends the session), t50 - t90 - t99 - t100 -, peak 0/s, herd -\n",
+		"  ok    reconnect.p99 < 5s   (measured 0.0015s)\n",
 		"  node 0: accepted 900, rejected 15, connections at end 667\n",
 		"results: results/default/20261125T150102Z\n",
 	} {
@@ -146,5 +147,85 @@ func TestGeneratorWarning(t *testing.T) {
 	if w := GeneratorWarning(summarize(run)); !strings.HasPrefix(w, "the simulated generator shaped this run (event #0:") ||
 		!strings.HasSuffix(w, "; raise fleet.max_dialing") || strings.Contains(w, "--processes") {
 		t.Errorf("simulated: %q", w)
+	}
+}
+
+// TestTextLegend: the summary ends, before where its results are, with one
+// short legend of the words it used; a 1000 close's clients read as not
+// expected back, never as "never reconnected" beside a never_reconnected
+// threshold that leaves them out.
+func TestTextLegend(t *testing.T) {
+	s := summarize(fixtureRun(t))
+	s.Thresholds = append(s.Thresholds, results.Threshold{Expr: "never_reconnected == 0", Value: f64(0), OK: true})
+	var b strings.Builder
+	if err := WriteText(&b, s, "results/x"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	_, legend, ok := strings.Cut(out, "\nlegend: ")
+	if !ok {
+		t.Fatalf("no legend:\n%s", out)
+	}
+	legend, rest, _ := strings.Cut(legend, "results: ")
+	if rest != "results/x\n" {
+		t.Errorf("the legend is not the summary's end, before where its results are:\n%s", out)
+	}
+	if n := strings.Count(legend, "\n"); n > 6 {
+		t.Errorf("the legend has %d lines, want a few:\n%s", n, legend)
+	}
+	for _, word := range []string{"t50…t100 = seconds", "reconnected", "herd ×N =", "imbalance =", "dial lag =",
+		"not expected back = closed with a code that ends the session (1000): never_reconnected leaves them out"} {
+		if !strings.Contains(legend, word) {
+			t.Errorf("the legend does not explain %q:\n%s", word, legend)
+		}
+	}
+	if strings.Contains(out, "never reconnected") {
+		t.Errorf("a 1000 close's clients read as never reconnected beside never_reconnected == 0:\n%s", out)
+	}
+
+	// An event whose clients were expected back and stayed away is
+	// "never reconnected", what the threshold counts.
+	s.Events[0].Reconnected, s.Events[0].NeverReconnected = 660, 7
+	b.Reset()
+	if err := WriteText(&b, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "reconnected 660, never reconnected 7,") ||
+		!strings.Contains(out, "        never reconnected = clients expected back that never returned: what never_reconnected counts\n") {
+		t.Errorf("an expected event's clients that stayed away:\n%s", out)
+	}
+
+	// No events, no target, no dial lag: nothing to explain.
+	b.Reset()
+	if err := WriteText(&b, summarize(bare(&results.Run{Results: emptyResults()})), ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "legend") {
+		t.Errorf("a legend of nothing:\n%s", b.String())
+	}
+}
+
+// TestTextOneUnitPerLine: no line of the summary sets seconds beside
+// milliseconds, so no figure has to be read against another's unit.
+func TestTextOneUnitPerLine(t *testing.T) {
+	seconds := regexp.MustCompile(`\d(\.\d+)?s\b`)
+	millis := regexp.MustCompile(`\d ?ms\b|\bms\b|\(ms\)`)
+	freeze := summarize(fixtureRun(t))
+	node := 0
+	freeze.Events = append(freeze.Events, results.EventSummary{Index: 2, AtS: 40, Action: "freeze", Node: &node, Code: 1006,
+		Affected: 28, Reconnected: 28, ReconnectExpected: true, FailedAttempts: map[string]int64{}, Frozen: 30,
+		DetectionMS: &results.LatencySummary{Count: 28, Min: f64(310.5), P50: f64(480), Max: f64(694.8)},
+		Hook:        &results.HookResult{Name: "freeze", Kind: "command", DurationS: 0.2}})
+	freeze.Thresholds = append(freeze.Thresholds, results.Threshold{Expr: "events.t100 < 3s", Value: f64(1017), Unit: "ms", OK: true})
+	for name, s := range map[string]*results.Summary{"fixture": summarize(fixtureRun(t)), "limited": summarize(limitedRun(t)), "freeze and hook": freeze} {
+		var b strings.Builder
+		if err := WriteText(&b, s, ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(b.String(), "\n") {
+			if seconds.MatchString(line) && millis.MatchString(line) {
+				t.Errorf("%s: a line in both seconds and ms:\n%s", name, line)
+			}
+		}
 	}
 }

@@ -190,18 +190,48 @@ func latencyStat(l *results.LatencySummary, stat string) *float64 {
 
 func ptr(v float64) *float64 { return &v }
 
-// measuredText writes a threshold's measured value with its unit, or "no
-// value": three decimals (µs for ms), or six significant digits below one,
-// where a small share of failures must not read as 0.
+// measuredText writes a threshold's measured value with its unit, "1.017s",
+// or "no value".
 func measuredText(t results.Threshold) string {
 	if t.Value == nil {
 		return "no value"
 	}
-	v := *t.Value
+	v, unit := measured(t)
+	return v + unit
+}
+
+// measured is a threshold's measured value and its unit: three decimals
+// (µs for ms), or six significant digits below one, where a small share of
+// failures must not read as 0. A duration is in the unit its bound is
+// written in, so that "< 3s" is not read against "1017ms" on one line.
+func measured(t results.Threshold) (value, unit string) {
+	v, unit := inBoundUnit(t)
 	if a := math.Abs(v); a >= 1 || a == 0 {
 		v = results.Round(v, 3)
 	} else {
 		v = results.Round(v, 5-int(math.Floor(math.Log10(a))))
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64) + t.Unit
+	return strconv.FormatFloat(v, 'f', -1, 64), unit
+}
+
+// inBoundUnit is a threshold's measured value in the unit of the last part
+// of its bound ("5s", "1m30s": seconds; "500ms": milliseconds), or as
+// judged when it is not a duration.
+func inBoundUnit(t results.Threshold) (float64, string) {
+	v := *t.Value
+	fields := strings.Fields(t.Expr)
+	if t.Unit != "ms" || len(fields) == 0 {
+		return v, t.Unit
+	}
+	bound := fields[len(fields)-1]
+	// Longer suffixes first, so that "ms" is not taken for "s".
+	for _, u := range []struct {
+		suffix string
+		ms     float64
+	}{{"ms", 1}, {"us", 1e-3}, {"µs", 1e-3}, {"ns", 1e-6}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}} {
+		if strings.HasSuffix(bound, u.suffix) {
+			return v / u.ms, u.suffix
+		}
+	}
+	return v, t.Unit
 }

@@ -65,21 +65,29 @@ func deref(v *float64) any {
 	return *v
 }
 
+// TestMeasuredText: a measured value reads in the unit its bound is
+// written in, so a line never sets seconds against milliseconds.
 func TestMeasuredText(t *testing.T) {
 	for _, tc := range []struct {
+		expr string
 		v    *float64
 		unit string
 		want string
 	}{
-		{ptr(1018.9999999999999), "ms", "1019ms"},
-		{ptr(0.2234567), "ms", "0.223457ms"},
-		{ptr(0.000123456789), "%", "0.000123457%"},
-		{ptr(2_500_000), "", "2500000"},
-		{ptr(0), "", "0"},
-		{nil, "ms", "no value"},
+		{"reconnect.p99 < 2000ms", ptr(1018.9999999999999), "ms", "1019ms"},
+		{"connect.p50 < 1ms", ptr(0.2234567), "ms", "0.223457ms"},
+		{"events.t100 < 3s", ptr(1017), "ms", "1.017s"},
+		{"reconnect.p99 < 5s", ptr(1.5), "ms", "0.0015s"},
+		{"events.t100 < 1m30s", ptr(45000), "ms", "45s"},
+		{"events.t100 < 2m", ptr(90000), "ms", "1.5m"},
+		{"connect.max < 900us", ptr(0.25), "ms", "250us"},
+		{"connect_failures < 1%", ptr(0.000123456789), "%", "0.000123457%"},
+		{"messages_sent > 5s", ptr(2_500_000), "", "2500000"},
+		{"gave_up == 0", ptr(0), "", "0"},
+		{"reconnect.p99 < 5s", nil, "ms", "no value"},
 	} {
-		if got := measuredText(results.Threshold{Value: tc.v, Unit: tc.unit}); got != tc.want {
-			t.Errorf("%v%s reads %q, want %q", tc.v, tc.unit, got, tc.want)
+		if got := measuredText(results.Threshold{Expr: tc.expr, Value: tc.v, Unit: tc.unit}); got != tc.want {
+			t.Errorf("%s: %v%s reads %q, want %q", tc.expr, deref(tc.v), tc.unit, got, tc.want)
 		}
 	}
 }

@@ -150,6 +150,42 @@
     return out;
   }
 
+  // The widest of an axis's tick labels, in CSS pixels, in the axis's
+  // font; 0 before the axis has its labels.
+  function widestLabel(u, axis, values) {
+    var widest = 0;
+    if (!values || !axis.font) {
+      return 0;
+    }
+    u.ctx.save();
+    u.ctx.font = axis.font[0];
+    values.forEach(function (v) {
+      widest = Math.max(widest, u.ctx.measureText(String(v)).width / (window.devicePixelRatio || 1));
+    });
+    u.ctx.restore();
+    return widest;
+  }
+
+  // Room right of the plot for half the last x tick label, which is
+  // centred on the plot's right edge (99.999% on a percentile chart): at
+  // least uPlot's own 25 px.
+  function rightPadding(u, side, sides, cycle) {
+    var x = u.axes[0];
+    var values = x._values;
+    var last = values && values.length ? [values[values.length - 1]] : null;
+    return Math.max(25, Math.ceil(widestLabel(u, x, last) / 2) + 6);
+  }
+
+  // The y axis as wide as its widest tick label needs ("12,345"), ticks
+  // and gap included; its title has its own room beside it.
+  function yAxisSize(u, values, axisIdx, cycle) {
+    var axis = u.axes[axisIdx];
+    if (cycle > 1 && axis._size) {
+      return axis._size; // settled: resizing again would never converge
+    }
+    return Math.max(40, Math.ceil(axis.ticks.size + axis.gap + widestLabel(u, axis, values) + 6));
+  }
+
   function options(c, width) {
     var long = c.kind === "time" && c.x.length > 0 && c.x[c.x.length - 1] >= 600;
     var xSeries = { label: "time" };
@@ -221,6 +257,7 @@
     return {
       width: width,
       height: HEIGHT,
+      padding: [null, rightPadding, null, null],
       scales: {
         x: xScale,
         y: {
@@ -237,7 +274,7 @@
         xAxis,
         {
           label: c.y_label,
-          size: 64,
+          size: yAxisSize,
           values: function (u, splits) { return splits.map(function (v) { return fmt(v); }); }
         }
       ],
