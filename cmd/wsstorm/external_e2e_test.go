@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -191,5 +192,85 @@ code = 1012
 			}
 			t.Logf("%d closes with 1012, %d reconnections, on both sides", v.closes1012, v.reconnections)
 		})
+	}
+}
+
+// TestShippedExternalServe runs the walkthrough of docs/real-targets.md
+// ("Try it locally first") as written, on free ports: the `wsstorm serve`
+// line it shows, and profiles/external-serve.toml against it, with the
+// addresses the walkthrough gives swapped for the server's and the timeline
+// shortened with --set. The hooks restart each node through the admin API,
+// the run passes, and the server's log counts the clients' 1012 closes.
+func TestShippedExternalServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a storm")
+	}
+	const listen, adminAddr = "127.0.0.1:9800", "127.0.0.1:9900" // the walkthrough's
+	doc, err := os.ReadFile("../../docs/real-targets.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serveArgs []string
+	for line := range strings.Lines(string(doc)) {
+		if strings.HasPrefix(line, "wsstorm serve ") && strings.Contains(line, listen) {
+			serveArgs = strings.Fields(line)[2:]
+		}
+	}
+	if !strings.Contains(string(doc), "\nwsstorm run profiles/external-serve.toml\n") || !slices.Contains(serveArgs, adminAddr) {
+		t.Fatalf("docs/real-targets.md lacks the walkthrough's commands (serve --listen %s --admin %s, run profiles/external-serve.toml)", listen, adminAddr)
+	}
+	serveLog := filepath.Join(t.TempDir(), "serve.log")
+	for i, a := range serveArgs {
+		switch a {
+		case listen, adminAddr:
+			serveArgs[i] = "127.0.0.1:0"
+		case "serve.log":
+			serveArgs[i] = serveLog
+		}
+	}
+	srv := startServe(t, serveArgs...)
+
+	body, err := os.ReadFile("../../profiles/external-serve.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(body)
+	for _, addr := range []string{"ws://" + listen + "/", "http://" + adminAddr + "/"} {
+		if !strings.Contains(text, addr) {
+			t.Fatalf("profiles/external-serve.toml does not use the walkthrough's %s", addr)
+		}
+	}
+	text = strings.ReplaceAll(text, "ws://"+listen+"/", srv.url)
+	text = strings.ReplaceAll(text, "http://"+adminAddr+"/", srv.admin)
+	prof := filepath.Join(t.TempDir(), "external-serve.toml")
+	if err := os.WriteFile(prof, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := wsstorm(t, "run", prof, "--quiet", "--out", out,
+		"--set", "duration=10s", "--set", "fleet.clients=150", "--set", "fleet.ramp=1s",
+		"--set", "fleet.reconnect.min=100ms", "--set", "fleet.reconnect.max=600ms",
+		"--set", "chaos.0.at=2s", "--set", "chaos.0.interval=2500ms",
+		"--set", "chaos.0.drain=200ms", "--set", "chaos.0.downtime=300ms")
+	if c := srv.stop(t, syscall.SIGTERM); c != 0 {
+		t.Fatalf("wsstorm serve: exit %d\n%s", c, srv.output())
+	}
+	if code != exitPassed {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	s, err := results.ReadSummary(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Profile.Name != "external-serve" || len(s.Events) != 3 {
+		t.Fatalf("profile %q with %d events, want external-serve with 3\n%s", s.Profile.Name, len(s.Events), stdout)
+	}
+	for i, e := range s.Events {
+		if e.Hook == nil || e.Hook.Kind != "http" || e.Hook.HTTPStatus != 200 || e.Failed || e.Affected == 0 || e.Node == nil || *e.Node != i {
+			t.Errorf("event %d: node %v, affected %d, failed %v, hook %+v", e.Index, e.Node, e.Affected, e.Failed, e.Hook)
+		}
+	}
+	if v := readServerLog(t, serveLog); s.Counters.Closes[1012] != int64(v.closes1012) || v.closes1012 == 0 {
+		t.Errorf("1012 closes: server %d, clients %d", v.closes1012, s.Counters.Closes[1012])
 	}
 }

@@ -320,13 +320,15 @@ func TestExitCodes(t *testing.T) {
 
 // TestResultsUnwritableAfterRun: the results directory was fine when the run
 // started but is gone when the files are written (as with a full disk or a
-// removed mount). The run says so, exits 3, and prints the summary to stdout
+// removed mount). The run says so, exits 3, prints the summary to stdout
+// and writes its files to a fallback directory under $TMPDIR, naming each,
 // so nothing measured is lost.
 func TestResultsUnwritableAfterRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
+	tmp := t.TempDir()
 	cmd := exec.Command(os.Args[0], "run", "--out", dir, "--set", "duration=3s", "--set", "fleet.clients=50",
 		"--set", "fleet.ramp=100ms", "--set", "chaos=[]")
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1", "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -344,8 +346,22 @@ func TestResultsUnwritableAfterRun(t *testing.T) {
 	if code != exitCannotRun {
 		t.Fatalf("exit %d (%v), want %d\n%s", code, err, exitCannotRun, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "writing results to "+dir) {
-		t.Errorf("stderr does not name the failure:\n%s", stderr.String())
+	fallbacks, _ := filepath.Glob(filepath.Join(tmp, "wsstorm-default-*"))
+	if len(fallbacks) != 1 {
+		t.Fatalf("fallback directories %q, want one\n%s", fallbacks, stderr.String())
+	}
+	fallback := fallbacks[0]
+	for _, want := range []string{
+		"wsstorm: wrote summary.json to " + filepath.Join(fallback, "summary.json") + " instead: create results directory: mkdir " + dir + ": ",
+		"wsstorm: wrote histograms.hlog to " + filepath.Join(fallback, "histograms.hlog") + " instead: ",
+		"wsstorm: the results in " + dir + " are incomplete (what they lack is in " + fallback + "): make room on its filesystem, or choose another directory with --out",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if s, err := results.ReadSummary(fallback); err != nil || s.Clients != 50 {
+		t.Errorf("no summary in the fallback: %v", err)
 	}
 	for _, want := range []string{"latency (ms)", "connect", "50 clients"} {
 		if !strings.Contains(stdout.String(), want) {

@@ -61,7 +61,7 @@ func mergeCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		werr = nil
 	}
 	if werr != nil {
-		return cannotRunf("wsstorm merge: writing results to %s: %v", *out, trimPrefix(werr))
+		return resultsError("wsstorm merge: ", *out, werr)
 	}
 	if *junit != "" {
 		if err := report.WriteJUnit(*junit, "thresholds", report.ThresholdCases(sum)); err != nil {

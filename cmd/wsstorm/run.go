@@ -148,7 +148,7 @@ func finishRun(stdout, stderr io.Writer, dir string, p *profile.Profile, run *re
 		werr = nil
 	}
 	if werr != nil {
-		return cannotRunf("wsstorm: writing results to %s: %v", dir, werr)
+		return resultsError("wsstorm: ", dir, werr)
 	}
 	if junit != "" {
 		if err := report.WriteJUnit(junit, "thresholds", report.ThresholdCases(sum)); err != nil {

@@ -11,12 +11,13 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/admin"
 	"github.com/wsstorm/wsstorm/internal/lines"
+	"github.com/wsstorm/wsstorm/internal/live"
 	"github.com/wsstorm/wsstorm/internal/profile"
 	"github.com/wsstorm/wsstorm/internal/standalone"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
-const serveSynopsis = "wsstorm serve [PROFILE] [--set key=value]... [--nodes N] [--first-node G] [--listen ADDR] [--share-port] [--admin ADDR] [--log FILE] [--log-query KEYS] [--ready-file FILE] [--accept-rate R] [--max-conns N] [--handshake-delay D]"
+const serveSynopsis = "wsstorm serve [PROFILE] [--set key=value]... [--nodes N] [--first-node G] [--listen ADDR] [--share-port] [--admin ADDR] [--log FILE] [--log-query KEYS] [--ready-file FILE] [--accept-rate R] [--max-conns N] [--handshake-delay D] [--quiet]"
 
 // serveFlags are serve's flags that lay over the profile's [target].
 type serveFlags struct {
@@ -45,6 +46,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&sf.acceptRate, "accept-rate", 0, "handshakes per second per node `R`; excess gets 503 (default: the profile's, 2000; 0 is unlimited)")
 	fs.IntVar(&sf.maxConns, "max-conns", 0, "open connections per node `N`; excess gets 503 (default: the profile's, 0 = unlimited)")
 	fs.DurationVar(&sf.delay, "handshake-delay", 0, "simulated auth work `D` before each upgrade (default: the profile's, 0s)")
+	quiet := fs.Bool("quiet", false, "show no live status of the nodes on stderr (shown only when stderr is a terminal)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -65,6 +67,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		LogPath: *logPath, LogQuery: splitList(*logQuery), Stdout: stdout,
 		ReadyFile: *readyFile,
 		Out:       lines.Prefixed(stderr, "wsstorm serve: "),
+	}
+	if width, tty := live.Terminal(stderr); tty && !*quiet {
+		// The nodes redrawn in place; the lines for people go above them.
+		view := live.NewView(live.ViewOptions{Out: stderr, Terminal: true, Width: width, Prefix: "wsstorm serve: "})
+		opts.Out = view.LogWriter(opts.Out)
+		opts.Observe = view.RunNodes
 	}
 	if err := sf.apply(fs, &opts.Target); err != nil {
 		return usagef("wsstorm serve: %v", err)

@@ -1,7 +1,8 @@
 // Package live shows a wsstorm run while it goes on: a status on the
 // terminal (or a plain line now and then in a CI log) and Prometheus metrics
 // over HTTP. Both read the run's stats.Recorder through snapshots, so the
-// clients' hot path pays nothing for them.
+// clients' hot path pays nothing for them. It also shows the nodes of a
+// wsstorm serve process on its terminal (Nodes, View.RunNodes).
 package live
 
 import (

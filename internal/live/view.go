@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/stats"
 )
 
@@ -74,6 +75,26 @@ func NewView(opts ViewOptions) *View {
 // it clears the status so what follows prints on a clean line.
 func (v *View) Run(ctx context.Context, src Source) {
 	st := Status{Clients: v.opts.Clients, Duration: v.opts.Duration, Plan: src.Plan()}
+	v.run(ctx, func() ([]string, string) {
+		f := st.Next(src.Snapshot())
+		return f.TerminalLines(), f.PlainLine()
+	})
+}
+
+// RunNodes shows a server's nodes, as status returns them, every interval
+// until ctx ends (wsstorm serve); then, on a terminal, it clears them.
+func (v *View) RunNodes(ctx context.Context, status func() []nodes.Status) {
+	start := time.Now()
+	var st Nodes
+	v.run(ctx, func() ([]string, string) {
+		f := st.Next(time.Since(start), status())
+		return f.TerminalLines(), f.PlainLine()
+	})
+}
+
+// run shows what next returns, the lines of a terminal and the line of a
+// log, every interval until ctx ends; then it clears the status.
+func (v *View) run(ctx context.Context, next func() (terminal []string, plain string)) {
 	tick := time.NewTicker(v.opts.Interval)
 	defer tick.Stop()
 	for {
@@ -85,25 +106,30 @@ func (v *View) Run(ctx context.Context, src Source) {
 			v.mu.Unlock()
 			return
 		case <-tick.C:
-			snap := src.Snapshot()
+			terminal, plain := next()
 			// A snapshot taken as the run ends may show the clients
 			// leaving, which is not what the run measured.
 			if ctx.Err() == nil {
-				v.show(st.Next(snap))
+				v.showLines(terminal, plain)
 			}
 		}
 	}
 }
 
-func (v *View) show(f Frame) {
+// show shows a run's frame.
+func (v *View) show(f Frame) { v.showLines(f.TerminalLines(), f.PlainLine()) }
+
+// showLines draws terminal on a terminal, in place of what it drew last,
+// or writes plain as a line of a log.
+func (v *View) showLines(terminal []string, plain string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.opts.Terminal {
-		io.WriteString(v.opts.Out, v.opts.Prefix+f.PlainLine()+"\n")
+		io.WriteString(v.opts.Out, v.opts.Prefix+plain+"\n")
 		return
 	}
 	v.clearLocked()
-	v.lines = f.TerminalLines()
+	v.lines = terminal
 	v.drawLocked()
 }
 

@@ -18,6 +18,9 @@ type Status struct {
 	Conns    int64  `json:"connections"` // open now
 	Accepted int64  `json:"accepted"`    // upgrades completed, cumulative
 	Rejected int64  `json:"rejected"`    // handshakes refused, cumulative
+	// Restarts counts the times the node was taken out of service (a
+	// restart, a crash, a refuse), cumulative.
+	Restarts int64 `json:"restarts"`
 }
 
 // Stats is a snapshot of one node's counters, as a run samples them.

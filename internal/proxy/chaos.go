@@ -50,6 +50,7 @@ func (p *Proxy) Refuse(ctx context.Context, node int, e action.Ending, back time
 		return fmt.Errorf("node %d is already down", node)
 	}
 	n.refusing, n.back, n.down, n.late = true, back, e, 0
+	n.restarts++
 	return nil
 }
 

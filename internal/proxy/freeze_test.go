@@ -105,7 +105,7 @@ func TestFreezeStopsRelaying(t *testing.T) {
 
 // TestAcceptOfANodeInRotation: Accept of a node that is in rotation is an
 // error, as on the embedded target, and leaves it as it is; after a Refuse
-// it succeeds once.
+// it succeeds once, and the node's status counts the one time it was out.
 func TestAcceptOfANodeInRotation(t *testing.T) {
 	u := newUpstream(t)
 	p := startProxy(t, Options{Upstream: u.url("/"), Nodes: 1})
@@ -124,6 +124,9 @@ func TestAcceptOfANodeInRotation(t *testing.T) {
 	}
 	if st := p.Stats()[0]; !st.Up {
 		t.Errorf("node 0 %+v, want up", st)
+	}
+	if st := p.NodeStatus()[0]; st.Restarts != 1 {
+		t.Errorf("node 0 %+v, want one restart counted", st)
 	}
 }
 

@@ -107,6 +107,7 @@ type node struct {
 
 	// Guarded by Proxy.mu.
 	refusing bool          // out of rotation, between Refuse and Accept
+	restarts int64         // times taken out of rotation
 	ending   int           // Ends under way on its connections
 	back     time.Time     // when a refusing node is due back (zero: unknown)
 	down     action.Ending // how connections registered while it refuses end
@@ -289,6 +290,7 @@ func (p *Proxy) NodeStatus() []nodes.Status {
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
 			Rejected: n.rejected.Load(),
+			Restarts: n.restarts,
 		}
 	}
 	return out

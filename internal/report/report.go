@@ -20,7 +20,8 @@ import (
 // written as `wsstorm report DIR --format html` renders it. It returns the
 // summary, p's thresholds judged, even when writing fails, so the caller
 // can still print it; an error that is a *results.ExtrasError means only
-// profile.toml or report.html failed.
+// profile.toml or report.html failed, one that is a *results.FallbackError
+// says where the files dir could not take went instead.
 func Write(dir string, p *profile.Profile, run *results.Run) (*results.Summary, error) {
 	if run == nil || run.Results == nil {
 		return nil, errors.New("report: no results to write")

@@ -81,6 +81,7 @@ func TestPassed(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // where the fallback of a directory that cannot be made goes
 	root := t.TempDir()
 	file := filepath.Join(root, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -110,6 +111,7 @@ func TestWriteReadOnlyDir(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
 	}
+	t.Setenv("TMPDIR", t.TempDir()) // where the files go instead
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o555); err != nil {
 		t.Fatal(err)

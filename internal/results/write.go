@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Extras write the files beside a run's results that the contract does not
@@ -34,67 +35,132 @@ type Extras struct {
 // temporary name in dir, synced and renamed, so a reader sees either the
 // old file or the whole new one. summary.json comes last and is attempted
 // whatever failed before it: the results gathered are worth keeping even
-// when a file next to them could not be written (the error names it). An
-// error that is an *ExtrasError means only profile.toml or report.html
-// failed.
+// when a file next to them could not be written.
+//
+// A file of the contract that dir cannot take (a full disk, a directory
+// removed during the run) is written to a fallback directory instead (see
+// FallbackError), so that a CI job still has a machine-readable result; the
+// error is then a *FallbackError. An error that is an *ExtrasError means
+// only profile.toml or report.html failed.
 func Write(dir string, run *Run, s *Summary, extras Extras) error {
+	return disk{}.write(dir, run, s, extras)
+}
+
+// disk stands between Write and the files it writes, so that a test can
+// fill one up. Its zero value is the machine's filesystem.
+type disk struct {
+	// wrap, if set, wraps the writer of each file written in dir.
+	wrap func(dir string, w io.Writer) io.Writer
+}
+
+// file is one file of a run's results, and how to write it.
+type file struct {
+	name  string
+	write func(io.Writer) error
+}
+
+func (d disk) write(dir string, run *Run, s *Summary, extras Extras) error {
 	if run == nil || run.Results == nil {
 		return errors.New("report: no results to write")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report: create results directory: %w", err)
 	}
 	var summaryJSON bytes.Buffer
 	if err := s.WriteJSON(&summaryJSON); err != nil {
 		return fmt.Errorf("report: encode %s: %w", SummaryFile, err)
 	}
-	// The contract files are each attempted whatever happened to the others,
-	// summary.json last; profile.toml and report.html are conveniences whose
-	// failure must not cost the run its results.
-	var failed, extra []error
-	write := func(name string, w func(io.Writer) error) bool {
-		if err := writeAtomic(dir, name, w); err != nil {
-			failed = append(failed, err)
-			return false
-		}
-		return true
-	}
-	hlog := write(HistogramsFile, func(w io.Writer) error { return writeHistograms(w, run.Results) })
-	csv := write(TimeseriesFile, func(w io.Writer) error { return writeTimeseries(w, run.Results) })
-	if err := writeOrRemove(dir, ProfileFile, extras.Profile); err != nil {
-		extra = append(extra, err)
+	contract := []file{
+		{HistogramsFile, func(w io.Writer) error { return writeHistograms(w, run.Results) }},
+		{TimeseriesFile, func(w io.Writer) error { return writeTimeseries(w, run.Results) }},
 	}
 	if run.Segment != nil {
-		write(SegmentFile, func(w io.Writer) error { return writeSegmentJSON(w, run.Segment, run.Results) })
-	} else if err := removeStale(dir, SegmentFile); err != nil {
-		failed = append(failed, err)
+		contract = append(contract, file{SegmentFile, func(w io.Writer) error { return writeSegmentJSON(w, run.Segment, run.Results) }})
 	}
-	if hlog && csv {
-		if err := writePage(dir, summaryJSON.Bytes(), extras.Page); err != nil {
-			extra = append(extra, err)
-		}
-	}
-	write(SummaryFile, func(w io.Writer) error {
+	contract = append(contract, file{SummaryFile, func(w io.Writer) error {
 		_, err := w.Write(summaryJSON.Bytes())
 		return err
-	})
+	}})
+	profile := file{ProfileFile, extras.Profile}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		// Nothing can go there: all of it goes to the fallback.
+		err = fmt.Errorf("create results directory: %w", err)
+		lost := inOrder(contract, profile)
+		return d.fallBack(dir, s, lost, func(string) error { return err }, nil)
+	}
+	failed, extra, stale := d.writeAll(dir, contract, profile, summaryJSON.Bytes(), extras.Page)
 	syncDir(dir)
-	switch {
-	case len(failed) > 0:
-		return fmt.Errorf("report: %w", errors.Join(append(failed, extra...)...))
-	case len(extra) > 0:
+	if len(failed) > 0 {
+		var lost []file
+		for _, f := range inOrder(contract, profile) {
+			if _, ok := failed[f.name]; ok {
+				lost = append(lost, f)
+			}
+		}
+		return d.fallBack(dir, s, lost, func(name string) error { return failed[name] }, stale)
+	}
+	if stale != nil {
+		return fmt.Errorf("report: %w", errors.Join(append([]error{stale}, extra...)...))
+	}
+	if len(extra) > 0 {
 		return &ExtrasError{Err: errors.Join(extra...)}
 	}
 	return nil
 }
 
+// inOrder returns the contract's files and profile.toml, if the run has
+// one, in the order Write writes them: profile.toml after the histograms
+// and the time series, summary.json last.
+func inOrder(contract []file, profile file) []file {
+	files := slices.Clone(contract[:2])
+	if profile.write != nil {
+		files = append(files, profile)
+	}
+	return append(files, contract[2:]...)
+}
+
+// writeAll writes the files to dir: the contract's, summary.json last, with
+// profile.toml and report.html (page) between. It returns why each file
+// that failed did, by name (profile.toml only when a file of the contract
+// failed too: then it goes to the fallback with them), the errors of the
+// extras, and the error of removing a segment.json that does not belong to
+// this run.
+func (d disk) writeAll(dir string, contract []file, profile file, summaryJSON []byte, page func(io.Writer, *ResultSet) error) (failed map[string]error, extra []error, stale error) {
+	failed = map[string]error{}
+	write := func(f file) {
+		if err := d.writeAtomic(dir, f.name, f.write); err != nil {
+			failed[f.name] = err
+		}
+	}
+	write(contract[0])
+	write(contract[1])
+	profileErr := d.writeOrRemove(dir, profile.name, profile.write)
+	if profileErr != nil {
+		extra = append(extra, profileErr)
+	}
+	for _, f := range contract[2 : len(contract)-1] { // segment.json, if any
+		write(f)
+	}
+	if !slices.ContainsFunc(contract, func(f file) bool { return f.name == SegmentFile }) {
+		stale = removeStale(dir, SegmentFile)
+	}
+	_, hlogFailed := failed[HistogramsFile]
+	if _, csvFailed := failed[TimeseriesFile]; !hlogFailed && !csvFailed {
+		if err := d.writePage(dir, summaryJSON, page); err != nil {
+			extra = append(extra, err)
+		}
+	}
+	write(contract[len(contract)-1])
+	if len(failed) > 0 && profileErr != nil && profile.write != nil {
+		failed[profile.name] = profileErr
+	}
+	return failed, extra, stale
+}
+
 // writeOrRemove writes dir/name with write, or removes the file when write
 // is nil.
-func writeOrRemove(dir, name string, write func(io.Writer) error) error {
+func (d disk) writeOrRemove(dir, name string, write func(io.Writer) error) error {
 	if write == nil {
 		return removeStale(dir, name)
 	}
-	return writeAtomic(dir, name, write)
+	return d.writeAtomic(dir, name, write)
 }
 
 // removeStale removes dir/name, a file an earlier run in dir left that
@@ -108,7 +174,7 @@ func removeStale(dir, name string) error {
 
 // writePage writes report.html with page from the files just written in
 // dir and the summary in summaryJSON, which is not written yet.
-func writePage(dir string, summaryJSON []byte, page func(io.Writer, *ResultSet) error) error {
+func (d disk) writePage(dir string, summaryJSON []byte, page func(io.Writer, *ResultSet) error) error {
 	if page == nil {
 		return removeStale(dir, HTMLFile)
 	}
@@ -116,7 +182,7 @@ func writePage(dir string, summaryJSON []byte, page func(io.Writer, *ResultSet) 
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, HTMLFile, func(w io.Writer) error { return page(w, rs) })
+	return d.writeAtomic(dir, HTMLFile, func(w io.Writer) error { return page(w, rs) })
 }
 
 // ExtrasError says that the results files of the contract (summary.json,
@@ -145,10 +211,16 @@ func WriteFile(path string, write func(io.Writer) error) error {
 	return writeAtomic(filepath.Dir(path), filepath.Base(path), write)
 }
 
+// writeAtomic writes dir/name on the machine's filesystem (see
+// disk.writeAtomic).
+func writeAtomic(dir, name string, write func(io.Writer) error) error {
+	return disk{}.writeAtomic(dir, name, write)
+}
+
 // writeAtomic writes dir/name through a temporary file in dir: written,
 // synced, then renamed over name. On any error the temporary file is removed
 // and name is left as it was.
-func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
+func (d disk) writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
 	if err != nil {
 		// The temporary name means nothing to the user; the file's does.
@@ -163,10 +235,18 @@ func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 		if err != nil {
 			f.Close() // may already be closed; the first error is the one to report
 			os.Remove(tmp)
+			var pe *os.PathError
+			if errors.As(err, &pe) && pe.Path == tmp {
+				err = pe.Err // as above: "no space left on device" is the news
+			}
 			err = fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
 		}
 	}()
-	bw := bufio.NewWriter(f)
+	var out io.Writer = f
+	if d.wrap != nil {
+		out = d.wrap(dir, f)
+	}
+	bw := bufio.NewWriter(out)
 	if err = write(bw); err != nil {
 		return err
 	}

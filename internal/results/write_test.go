@@ -71,6 +71,7 @@ func TestWriteReplacesAtomically(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
+	tempRoot(t) // for the fallback of the directories that cannot be made
 	root := t.TempDir()
 	file := filepath.Join(root, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -99,6 +100,7 @@ func TestWriteReadOnlyDir(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
 	}
+	tempRoot(t)
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o555); err != nil {
 		t.Fatal(err)
@@ -218,6 +220,7 @@ func TestWriteExtrasFailure(t *testing.T) {
 // TestWriteContractFailure checks that a contract file that cannot be
 // written fails Write for real, and summary.json is still attempted.
 func TestWriteContractFailure(t *testing.T) {
+	tempRoot(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, TimeseriesFile, "x"), 0o755); err != nil {
 		t.Fatal(err)

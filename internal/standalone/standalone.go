@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/admin"
+	"github.com/wsstorm/wsstorm/internal/nodes"
 	"github.com/wsstorm/wsstorm/internal/target"
 )
 
@@ -38,6 +39,10 @@ type ServeOptions struct {
 	ReadyFile string
 	// Out receives the lines for people (where it serves, warnings).
 	Out io.Writer
+	// Observe, if set, watches the nodes while the server serves, through
+	// status, until ctx ends (the live view of wsstorm serve on a
+	// terminal). Serve waits for it to return before it says it stops.
+	Observe func(ctx context.Context, status func() []nodes.Status)
 }
 
 // Serve runs the embedded target until ctx ends, then closes its clients
@@ -124,7 +129,15 @@ func serve(ctx context.Context, o ServeOptions, elog *admin.EventLog) error {
 		}
 	}
 
+	watched := make(chan struct{})
+	if o.Observe != nil {
+		go func() { defer close(watched); o.Observe(ctx, tgt.NodeStatus) }()
+	} else {
+		close(watched)
+	}
+
 	<-ctx.Done()
+	<-watched // so that what follows prints on a clean line
 	if o.ReadyFile != "" {
 		_ = os.Remove(o.ReadyFile) // it is no longer ready
 	}

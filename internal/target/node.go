@@ -35,7 +35,8 @@ type node struct {
 	conns    atomic.Int64 // open connections, not yet sent a close
 	accepted atomic.Int64
 	rejected atomic.Int64
-	upFlag   atomic.Bool // mirrors up for Stats and the dispatcher
+	restarts atomic.Int64 // times taken out of service (stop)
+	upFlag   atomic.Bool  // mirrors up for Stats and the dispatcher
 
 	// gate holds the node's traffic while it is frozen (see freeze.go).
 	gate action.Gate
@@ -149,6 +150,7 @@ func (n *node) stop(e action.Ending) error {
 	// Accept may bring it back (and a Refuse leaves it down).
 	n.up, n.refusing = false, true
 	n.upFlag.Store(false)
+	n.restarts.Add(1)
 	srv := n.srv
 	n.srv, n.queue = nil, nil
 	n.down, n.late = e, 0

@@ -323,6 +323,7 @@ func (t *Target) NodeStatus() []nodes.Status {
 			Conns:    n.conns.Load(),
 			Accepted: n.accepted.Load(),
 			Rejected: n.rejected.Load(),
+			Restarts: n.restarts.Load(),
 		}
 	}
 	return out
