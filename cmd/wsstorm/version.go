@@ -14,8 +14,8 @@ var version = ""
 // versionCmd prints the version of this program and of Go it was built with.
 func versionCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", "wsstorm version", stderr)
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("wsstorm version: takes no arguments, got %v", fs.Args())
