@@ -87,6 +87,7 @@ func commands() []command {
 		{"serve", "run the embedded target as a server with an admin API: wsstorm serve [PROFILE] [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE]", serveCmd},
 		{"proxy", "a chaos proxy in front of a WebSocket server: wsstorm proxy --upstream URL [--listen ADDR] [--nodes N] [--admin ADDR]", proxyCmd},
 		{"version", "print the version", versionCmd},
+		{"completion", "print a shell completion script: wsstorm completion bash|zsh|fish", completionCmd},
 	}
 }
 
