@@ -207,7 +207,7 @@ complete -o default -F _wsstorm wsstorm
 const zshCompletion = `{{define "zsh"}}#compdef wsstorm
 # zsh completion for wsstorm, written by ` + "`wsstorm completion zsh`" + `.
 # Load it in this shell (after compinit) with: source <(wsstorm completion zsh)
-# or for every shell: wsstorm completion zsh > "${fpath[1]}/_wsstorm"
+# or for every shell: wsstorm completion zsh > DIR/_wsstorm, for a directory DIR of $fpath
 
 _wsstorm_keys() {
 	local -a keys
