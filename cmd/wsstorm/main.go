@@ -111,7 +111,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		}
 		args = []string{args[1], "--help"} // wsstorm help COMMAND
 	case "-version", "--version":
-		args[0] = "version"
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
