@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -86,6 +87,7 @@ func commands() []command {
 		{"serve", "run the embedded target as a server with an admin API: wsstorm serve [PROFILE] [--nodes N] [--listen ADDR] [--admin ADDR] [--log FILE]", serveCmd},
 		{"proxy", "a chaos proxy in front of a WebSocket server: wsstorm proxy --upstream URL [--listen ADDR] [--nodes N] [--admin ADDR]", proxyCmd},
 		{"version", "print the version", versionCmd},
+		{"completion", "print a shell completion script: wsstorm completion bash|zsh|fish", completionCmd},
 	}
 }
 
@@ -96,25 +98,39 @@ func main() {
 // dispatch runs the subcommand args name and returns the process's exit
 // code: the one place where errors become exit codes and messages.
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		// Asked-for help is output, for `wsstorm --help | less`.
+		if len(args) == 1 {
+			usage(stdout)
+			return exitPassed
 		}
-		return exitPassed
+		args = []string{args[1], "--help"} // wsstorm help COMMAND
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return exitCode(c.run(context.Background(), args[1:], stdout, stderr), stderr)
+			return exitCode(c.run(context.Background(), args[1:], stdout, stderr), stdout, stderr)
 		}
 	}
-	return exitCode(usagef("wsstorm: unknown command %q; run `wsstorm --help` for the list", args[0]), stderr)
+	return exitCode(usagef("wsstorm: unknown command %q; run `wsstorm --help` for the list", args[0]), stdout, stderr)
 }
 
 // exitCode prints err's message, if it has one, and returns its exit code.
 // An error of no type above is one the run could not get past (exit 3).
-func exitCode(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+// Help a command was asked for goes to stdout, and exits 0.
+func exitCode(err error, stdout, stderr io.Writer) int {
+	var help *helpError
+	if errors.As(err, &help) {
+		io.WriteString(stdout, help.usage)
+		return exitPassed
+	}
+	if err == nil {
 		return exitPassed
 	}
 	var (
@@ -160,12 +176,12 @@ func untilSignal(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // parseFlags parses flags that may come before or after positional
 // arguments, as `wsstorm run PROFILE --out DIR` needs, and returns the
-// positional ones. The flag package has printed any error it returns.
+// positional ones.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, flagError(err)
+		if err := parseArgs(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -175,12 +191,32 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// flagError is the error of a flag parse error, which the flag package has
-// printed: --help is no error (exit 0), anything else bad usage.
-func flagError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
+// helpError is --help given to a command: its usage, for stdout, and its
+// flags, which the completion scripts list.
+type helpError struct {
+	usage string
+	flags *flag.FlagSet
+}
+
+func (h *helpError) Error() string { return h.usage }
+
+// parseArgs is fs.Parse(args) with one difference: --help (or -h) is a
+// *helpError carrying the usage rather than usage printed to fs's output,
+// which is stderr. Any other error is bad usage, and the flag package's
+// message and the usage go to stderr as before.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return &helpError{usage: buf.String(), flags: fs}
 	}
+	out.Write(buf.Bytes())
 	return &usageError{}
 }
 
@@ -189,7 +225,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s\n", synopsis)
+		fmt.Fprintf(fs.Output(), "usage: %s\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs

@@ -301,7 +301,6 @@ func TestExitCodes(t *testing.T) {
 		{"run unknown flag", []string{"run", "--bogus"}, exitUsage, "bogus"},
 		{"run two profiles", []string{"run", "a.toml", "b.toml"}, exitUsage, "one profile"},
 		{"too many clients for one source address", []string{"run", "--set", "fleet.clients=900000"}, exitCannotRun, "source ports"},
-		{"help", []string{"run", "--help"}, exitPassed, "--out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := wsstorm(t, tc.args...)

@@ -26,8 +26,8 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	caFile := fs.String("ca-file", "", "trust the CA certificates in PEM `FILE` too, for a wss:// upstream")
 	insecure := fs.Bool("insecure-skip-verify", false, "do not verify a wss:// upstream's certificate (for tests only)")
 	handshakeTimeout := fs.Duration("handshake-timeout", proxyHandshakeTimeout, "bound the upstream's connect, TLS and WebSocket handshake to `D`; past it the client gets 504")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:

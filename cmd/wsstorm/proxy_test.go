@@ -281,15 +281,15 @@ func TestProxyCommandErrors(t *testing.T) {
 	}
 }
 
-// TestProxyCommandHelp: --help lists the flags and exits 0.
+// TestProxyCommandHelp: --help lists the flags on stdout and exits 0.
 func TestProxyCommandHelp(t *testing.T) {
-	code, _, stderr := wsstorm(t, "proxy", "--help")
+	code, stdout, _ := wsstorm(t, "proxy", "--help")
 	if code != exitPassed {
 		t.Errorf("exit %d", code)
 	}
 	for _, flag := range []string{"-upstream", "-listen", "-nodes", "-admin", "-ca-file", "-insecure-skip-verify", "-handshake-timeout"} {
-		if !strings.Contains(stderr, flag) {
-			t.Errorf("help lacks %s:\n%s", flag, stderr)
+		if !strings.Contains(stdout, flag) {
+			t.Errorf("help lacks %s:\n%s", flag, stdout)
 		}
 	}
 }

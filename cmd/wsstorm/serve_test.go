@@ -439,9 +439,9 @@ func TestServeBadUsage(t *testing.T) {
 			t.Errorf("serve %v: exit %d, stderr %q; want %d with %q", tc.args, code, stderr, tc.code, tc.want)
 		}
 	}
-	code, _, stderr := wsstorm(t, "serve", "--help")
-	if code != exitPassed || !strings.Contains(stderr, "usage: "+serveSynopsis) {
-		t.Errorf("serve --help: exit %d, stderr %q", code, stderr)
+	code, stdout, _ := wsstorm(t, "serve", "--help")
+	if code != exitPassed || !strings.Contains(stdout, "usage: "+serveSynopsis) {
+		t.Errorf("serve --help: exit %d, stdout %q", code, stdout)
 	}
 }
 
