@@ -41,6 +41,10 @@ type Profile struct {
 	SHA256 string `toml:"-"`
 	// Overrides are the --set key=value pairs applied, in order.
 	Overrides []string `toml:"-"`
+	// Warnings are what a run of the valid profile would miss, though it
+	// can run (clients that may not be back before the run ends): each
+	// names its key and line as an Error does.
+	Warnings []*Error `toml:"-"`
 }
 
 // Target describes what the fleet connects to.
