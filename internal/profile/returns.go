@@ -104,7 +104,7 @@ func (c *checker) lateWarning(ev planned, b backoff.Bound, wait time.Duration) *
 	end := c.p.Duration.D()
 	msg := fmt.Sprintf("the run may end before the clients of this %s are back: %s, then %s, until %v, but the run ends at %v (duration), so their reconnects go unmeasured and thresholds on them may read no value; lengthen duration to %v or more, or start the step %v earlier",
 		ev.Action, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, end, ev.back, ev.back-end)
-	return c.at(keyString(stepKey(ev.Step)), keyString(stepKey(ev.Step)), msg)
+	return c.warning(ev.Step, msg)
 }
 
 // mixedWarning says that ev's clients may come back after next starts.
@@ -117,7 +117,16 @@ func (c *checker) mixedWarning(ev, next planned, b backoff.Bound, wait time.Dura
 	}
 	msg := fmt.Sprintf("the clients of this %s may not be back before %s starts at %v: %s, then %s, until %v, so the two herds mix in the herd analysis; %s, or shorten the clients' reconnect delay",
 		ev.Action, which, next.At, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, fix)
-	return c.at(keyString(stepKey(ev.Step)), keyString(stepKey(ev.Step)), msg)
+	return c.warning(ev.Step, msg)
+}
+
+// warning is the warning msg about step i.
+func (c *checker) warning(i int, msg string) *Error {
+	k := keyString(stepKey(i))
+	if c.d.scaled[k] {
+		msg += c.d.scaleNote
+	}
+	return c.at(k, k, msg)
 }
 
 // eventSpan writes when ev starts and until when its effects last.

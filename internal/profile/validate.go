@@ -90,6 +90,9 @@ func (c *checker) report(k, where, msg string) {
 	if c.d.failed[k] {
 		return
 	}
+	if c.d.scaled[k] {
+		msg += c.d.scaleNote
+	}
 	c.d.errs = append(c.d.errs, c.at(k, where, msg))
 }
 
