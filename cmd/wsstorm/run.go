@@ -24,18 +24,20 @@ type runFlags struct {
 	sets                    stringList
 	quiet                   bool
 	split                   storm.Split
+	scale                   scaleFlags
 }
 
 // runCmd runs a storm: the whole fleet in this process, one segment of
 // it, or the fleet split over --processes (runProcesses).
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
+	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--scale F | --quick] [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
 	var rf runFlags
 	fs.StringVar(&rf.out, "out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
 	fs.StringVar(&rf.junit, "junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
 	fs.Var(&rf.sets, "set", "override a profile key, e.g. --set fleet.clients=5000 (repeatable)")
 	fs.BoolVar(&rf.quiet, "quiet", false, "show no live status on stderr during the run")
 	fs.StringVar(&rf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
+	rf.scale.register(fs)
 	registerSplit(fs, &rf.split)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -50,7 +52,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	p, err := loadProfile(path, rf.sets)
+	sc, err := rf.scale.scale("run")
+	if err != nil {
+		return err
+	}
+	warn := stderr
+	if rf.split.Segments > 0 {
+		warn = nil // the run that started the segment warned
+	}
+	p, err := loadScaled(path, rf.sets, sc, warn)
 	if err != nil {
 		return err
 	}
@@ -191,7 +201,7 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 	// once, and the serve processes' first, which shuts them down.
 	ctx, stop := untilSignal(ctx)
 	defer stop()
-	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
+	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Scale: p.Scale, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
 	switch {
 	case errors.Is(err, supervise.ErrInterrupted):
 		_ = os.Remove(dir) // only if empty: nothing was measured

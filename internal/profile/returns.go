@@ -28,7 +28,8 @@ type planned struct {
 
 // returns warns, once per step and kind, of the events whose clients the
 // policy brings back but which may not be back before the run ends, or
-// before the next event starts (their herds would mix).
+// before the next event starts (their herds would reach the target
+// together).
 func (c *checker) returns() []*Error {
 	p := c.p
 	r := p.Fleet.Reconnect
@@ -40,7 +41,7 @@ func (c *checker) returns() []*Error {
 	events := c.plannedEvents(wait)
 	var out []*Error
 	late := map[int]bool{}  // steps warned of a late return
-	mixed := map[int]bool{} // steps warned of a herd mixed with the next event's
+	mixed := map[int]bool{} // steps warned of a herd that meets the next event's
 	for i, ev := range events {
 		if r.OnCloseOf(ev.Code) != OnCloseReconnect {
 			continue
@@ -115,7 +116,7 @@ func (c *checker) mixedWarning(ev, next planned, b backoff.Bound, wait time.Dura
 		which = "its next event"
 		fix = fmt.Sprintf("space the step's events %v or more apart", ev.back-ev.At)
 	}
-	msg := fmt.Sprintf("the clients of this %s may not be back before %s starts at %v: %s, then %s, until %v, so the two herds mix in the herd analysis; %s, or shorten the clients' reconnect delay",
+	msg := fmt.Sprintf("the clients of this %s may not be back before %s starts at %v: %s, then %s, until %v, so the two herds reach the target together and each one's reconnect times include the other's load; %s, or shorten the clients' reconnect delay",
 		ev.Action, which, next.At, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, fix)
 	return c.warning(ev.Step, msg)
 }

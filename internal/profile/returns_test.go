@@ -23,7 +23,7 @@ func TestReturnsWarnings(t *testing.T) {
 		{
 			// A batch every 6s: the clients of one may be away 7s.
 			"batches too close", []string{"chaos.0.interval=6s", "chaos.1.at=30s"},
-			[]string{"(built-in):48: chaos.0: the clients of this rolling_restart may not be back before its next event starts at 16s: its event on node 0 at 10s lasts until 12s, then a client may wait up to 5s before it reconnects (fleet.reconnect.max of the window strategy), until 17s, so the two herds mix in the herd analysis; space the step's events 7s or more apart, or shorten the clients' reconnect delay"},
+			[]string{"(built-in):48: chaos.0: the clients of this rolling_restart may not be back before its next event starts at 16s: its event on node 0 at 10s lasts until 12s, then a client may wait up to 5s before it reconnects (fleet.reconnect.max of the window strategy), until 17s, so the two herds reach the target together and each one's reconnect times include the other's load; space the step's events 7s or more apart, or shorten the clients' reconnect delay"},
 		},
 		{
 			// A 1000 close stops its clients: nothing to wait for.
