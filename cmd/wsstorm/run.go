@@ -25,12 +25,13 @@ type runFlags struct {
 	quiet                   bool
 	split                   storm.Split
 	repeat                  int
+	scale                   scaleFlags
 }
 
 // runCmd runs a storm: the whole fleet in this process, one segment of
 // it, or the fleet split over --processes (runProcesses).
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--repeat N] [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
+	fs := newFlagSet("run", "wsstorm run [PROFILE] [--out DIR] [--set key=value]... [--scale F | --quick] [--repeat N] [--quiet] [--metrics-addr ADDR] [--processes N | --segment I/N [--start-at TIME] [--chaos on|off] [--target-admin URL,...]]", stderr)
 	var rf runFlags
 	fs.StringVar(&rf.out, "out", "", "write results to `DIR` (default results/<profile>/<UTC time>/)")
 	fs.StringVar(&rf.junit, "junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
@@ -38,6 +39,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&rf.quiet, "quiet", false, "show no live status on stderr during the run")
 	fs.StringVar(&rf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics during the run (a missing host is 127.0.0.1)")
 	fs.IntVar(&rf.repeat, "repeat", 1, "run the profile `N` times, one after the other, into run-1 ... run-N under one results directory with a combined summary (repeats.json); wsstorm compare judges such a directory by a rank test")
+	rf.scale.register(fs)
 	registerSplit(fs, &rf.split)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -58,7 +60,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	p, err := loadProfile(path, rf.sets)
+	sc, err := rf.scale.scale("run")
+	if err != nil {
+		return err
+	}
+	warn := stderr
+	if rf.split.Segments > 0 {
+		warn = nil // the run that started the segment warned
+	}
+	p, err := loadScaled(path, rf.sets, sc, warn)
 	if err != nil {
 		return err
 	}
@@ -202,7 +212,7 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 	// once, and the serve processes' first, which shuts them down.
 	ctx, stop := untilSignal(ctx)
 	defer stop()
-	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
+	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Scale: p.Scale, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
 	switch {
 	case errors.Is(err, supervise.ErrInterrupted):
 		_ = os.Remove(dir) // only if empty: nothing was measured

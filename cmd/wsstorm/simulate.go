@@ -17,7 +17,7 @@ import (
 // calibrated from a real run, and writes results as a run does (marked
 // simulated). Exit codes are run's.
 func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]... [--junit FILE]", stderr)
+	fs := newFlagSet("simulate", "wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--model-set key=value]... [--out DIR] [--set key=value]... [--scale F | --quick] [--junit FILE]", stderr)
 	clients := fs.Int("clients", 0, "simulate `N` clients instead of the profile's fleet.clients")
 	calibrate := fs.String("calibrate", "", "fit the model to the real run whose results are in `RESULT_DIR` (its profile, unless PROFILE is given), and write it to model.json")
 	modelPath := fs.String("model", "", "read the model from `FILE` (a model.json written by --calibrate)")
@@ -25,15 +25,20 @@ func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	junit := fs.String("junit", "", "also write the thresholds' verdicts as JUnit XML to `FILE`")
 	var sets, modelSets stringList
 	fs.Var(&sets, "set", "override a profile key, e.g. --set fleet.reconnect.max=10s (repeatable)")
+	var sf scaleFlags
+	sf.register(fs)
 	fs.Var(&modelSets, "model-set", "override a model key, e.g. --model-set workers=16 (repeatable; keys as in model.json)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	path, err := onePath("simulate", pos)
+	sc, scaleErr := sf.scale("simulate")
 	switch {
 	case err != nil:
 		return err
+	case scaleErr != nil:
+		return scaleErr
 	case *calibrate != "" && *modelPath != "":
 		return usagef("wsstorm simulate: --calibrate fits a model and --model reads one: give one of them")
 	case *clients < 0 || *clients > profile.MaxClients:
@@ -72,7 +77,7 @@ func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		// profile reference, so compare tells the fleets apart.
 		sets = append(sets, fmt.Sprintf("fleet.clients=%d", *clients))
 	}
-	p, err := loadProfile(path, sets)
+	p, err := loadScaled(path, sets, sc, stderr)
 	if err != nil {
 		return err
 	}

@@ -22,10 +22,12 @@ import (
 // could not be carried out, 130 interrupted (the finished runs are kept and
 // summed up).
 func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sweep", "wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--vary ...] [--repeat R] [--simulate [--model FILE]] [--out DIR] [--set key=value]... [--quiet]", stderr)
+	fs := newFlagSet("sweep", "wsstorm sweep [PROFILE] --vary KEY=V1,V2,... [--vary ...] [--repeat R] [--simulate [--model FILE]] [--out DIR] [--set key=value]... [--scale F | --quick] [--quiet]", stderr)
 	var varies, sets stringList
 	fs.Var(&varies, "vary", "run with each of a profile key's values, e.g. --vary fleet.reconnect.max=1s,5s,10s (repeatable: every combination)")
 	fs.Var(&sets, "set", "override a profile key in every run, e.g. --set fleet.clients=5000 (repeatable)")
+	var sf scaleFlags
+	sf.register(fs)
 	repeat := fs.Int("repeat", 1, "run each setting `R` times")
 	out := fs.String("out", "", "write results to `DIR` (default results/<profile>-sweep/<UTC time>/)")
 	quiet := fs.Bool("quiet", false, "print only each run's one-line outcome and the table")
@@ -37,6 +39,9 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := sweep.Config{Sets: sets, Repeat: *repeat, Simulated: *simulated, Model: simulate.DefaultModel()}
 	if cfg.Path, err = onePath("sweep", pos); err != nil {
+		return err
+	}
+	if cfg.Scale, err = sf.scale("sweep"); err != nil {
 		return err
 	}
 	switch {
@@ -65,6 +70,9 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cannotRunf("wsstorm sweep: %v", err)
 	case err != nil:
 		return usagef("wsstorm sweep: %v", err)
+	}
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(stderr, "wsstorm: warning: %s\n", w)
 	}
 	dir, err := resultsDir(*out, d.Base().Name+"-sweep")
 	if err != nil {

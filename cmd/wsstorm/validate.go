@@ -8,24 +8,33 @@ import (
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
-// validateCmd checks profiles without running them. Its output is a verdict
-// per file, in order: "ok" on stdout, or the file's problems on stderr.
+// validateCmd checks profiles without running them; with none, the
+// built-in default, as `wsstorm run` runs it. Its output is a verdict per
+// profile, in order: "ok" on stdout, or the profile's problems on stderr;
+// warnings (what a run would miss, though it can run) go to stderr before
+// the verdict and leave the exit code at 0.
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", "wsstorm validate PROFILE... [--set key=value]...", stderr)
+	fs := newFlagSet("validate", "wsstorm validate [PROFILE]... [--set key=value]... [--scale F | --quick]", stderr)
 	var sets stringList
+	var sf scaleFlags
 	fs.Var(&sets, "set", "override a profile key before validating (repeatable)")
+	sf.register(fs)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	sc, err := sf.scale("validate")
+	if err != nil {
+		return err
+	}
 	if len(paths) == 0 {
-		return usagef("wsstorm validate: name at least one profile file")
+		paths = []string{""} // the built-in default
 	}
 	var invalid error
 	for _, path := range paths {
-		p, err := loadProfile(path, sets)
+		p, err := loadScaled(path, sets, sc, stderr)
 		if err != nil {
-			fmt.Fprintln(stderr, err) // this file's verdict, before the next file's
+			fmt.Fprintln(stderr, err) // this profile's verdict, before the next one's
 			invalid = &usageError{}
 			continue
 		}
@@ -33,8 +42,12 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 		if p.Target.Mode == profile.ModeExternal {
 			target = "external target " + p.Redact(profile.RedactURL(p.Target.URL))
 		}
+		name := path
+		if path == "" {
+			name = "the built-in default profile " + profile.BuiltinPath
+		}
 		fmt.Fprintf(stdout, "%s: ok (profile %s: %d clients, %s, %d chaos steps, %s)\n",
-			path, p.Name, p.Fleet.Clients, target, len(p.Chaos), p.Duration.D())
+			name, p.Name, p.Fleet.Clients, target, len(p.Chaos), p.Duration.D())
 	}
 	return invalid
 }

@@ -35,6 +35,9 @@ type strategy interface {
 	Backoff
 	// problem returns what is wrong with the parameters, or nil.
 	problem() *Problem
+	// firstBound is the longest delay before the first attempt after a
+	// close (Delay(1, 0, ...)), and the parameter it comes from.
+	firstBound() Bound
 }
 
 // entry is one row of the strategies table: a name and how to configure
@@ -108,6 +111,27 @@ func New(name string, p Params) (Backoff, error) {
 		return nil, pr
 	}
 	return s, nil
+}
+
+// Bound is the longest delay a strategy gives before the first attempt
+// after a close, and where it comes from.
+type Bound struct {
+	Delay time.Duration
+	// Of says which parameter sets it, as fleet.reconnect names it: "max",
+	// "base", "3 × base", "cap"; "" for a strategy with no delay.
+	Of string
+}
+
+// FirstBound returns the longest delay the strategy name, configured with
+// p, waits before the first attempt after a close: how long a closed
+// client may stay away before it even tries. false when name is no
+// strategy's.
+func FirstBound(name string, p Params) (Bound, bool) {
+	s, ok := configure(name, p)
+	if !ok {
+		return Bound{}, false
+	}
+	return s.firstBound(), true
 }
 
 // Problem is what is wrong with one parameter of a strategy.

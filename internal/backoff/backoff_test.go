@@ -421,3 +421,42 @@ func BenchmarkFirstDelay(b *testing.B) {
 		FirstDelay(5*time.Second, rng)
 	}
 }
+
+// TestFirstBound checks each strategy's bound on its first delay after a
+// close against known parameters and against its own draws.
+func TestFirstBound(t *testing.T) {
+	cases := []struct {
+		strategy string
+		want     Bound
+	}{
+		{None, Bound{}},
+		{Constant, Bound{100 * time.Millisecond, "base"}},
+		{Window, Bound{5 * time.Second, "max"}},
+		{Exponential, Bound{100 * time.Millisecond, "base"}},
+		{FullJitter, Bound{100 * time.Millisecond, "base"}},
+		{EqualJitter, Bound{100 * time.Millisecond, "base"}},
+		{DecorrelatedJitter, Bound{300 * time.Millisecond, "3 × base"}},
+	}
+	for _, tc := range cases {
+		r := reconnectFor(tc.strategy)
+		p := Params{Min: r.Min, Max: r.Max, Base: r.Base, Cap: r.Cap}
+		got, ok := FirstBound(tc.strategy, p)
+		if !ok || got != tc.want {
+			t.Errorf("FirstBound(%s) = %+v, %v; want %+v", tc.strategy, got, ok, tc.want)
+			continue
+		}
+		b := mustBackoff(t, r)
+		rng := clientRand(1, 0)
+		_, hi, _ := sample(draws, func() time.Duration { return b.Delay(1, 0, rng) })
+		if hi > got.Delay {
+			t.Errorf("%s: a first delay of %v is above its bound %v", tc.strategy, hi, got.Delay)
+		}
+	}
+	// A cap below 3 × base bounds decorrelated jitter's first draw.
+	if got, _ := FirstBound(DecorrelatedJitter, Params{Base: time.Second, Cap: 2 * time.Second}); got != (Bound{2 * time.Second, "cap"}) {
+		t.Errorf("decorrelated_jitter with cap 2s, base 1s: %+v, want 2s of cap", got)
+	}
+	if _, ok := FirstBound("nope", Params{}); ok {
+		t.Error("FirstBound of an unknown strategy: ok")
+	}
+}

@@ -19,3 +19,5 @@ func (b constant) problem() *Problem {
 	}
 	return nil
 }
+
+func (b constant) firstBound() Bound { return Bound{Delay: b.delay, Of: "base"} }

@@ -32,3 +32,11 @@ func (b decorrelatedJitter) Delay(attempt int, prev time.Duration, rng *rand.Ran
 }
 
 func (b decorrelatedJitter) problem() *Problem { return b.check(DecorrelatedJitter) }
+
+// The first draw is uniform in [base, 3·base], then capped.
+func (b decorrelatedJitter) firstBound() Bound {
+	if b.base > b.limit/3 {
+		return Bound{Delay: b.limit, Of: "cap"}
+	}
+	return Bound{Delay: 3 * b.base, Of: "3 × base"}
+}

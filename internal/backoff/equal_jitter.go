@@ -19,4 +19,7 @@ func (b equalJitter) Delay(attempt int, _ time.Duration, rng *rand.Rand) time.Du
 	return t - half + uniform(rng, 0, half)
 }
 
+// The first attempt's step is base (cap ≥ base).
+func (b equalJitter) firstBound() Bound { return Bound{Delay: b.step(1), Of: "base"} }
+
 func (b equalJitter) problem() *Problem { return b.check(EqualJitter) }

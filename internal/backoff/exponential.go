@@ -17,6 +17,9 @@ func (b exponential) Delay(attempt int, _ time.Duration, _ *rand.Rand) time.Dura
 	return b.step(attempt)
 }
 
+// The first attempt's step is base (cap ≥ base).
+func (b exponential) firstBound() Bound { return Bound{Delay: b.step(1), Of: "base"} }
+
 func (b exponential) problem() *Problem { return b.check(Exponential) }
 
 // steps are the base and the cap that the exponential strategies share.

@@ -21,4 +21,7 @@ func (b fullJitter) Delay(attempt int, _ time.Duration, rng *rand.Rand) time.Dur
 	return uniform(rng, 0, b.step(attempt))
 }
 
+// The first attempt's step is base (cap ≥ base).
+func (b fullJitter) firstBound() Bound { return Bound{Delay: b.step(1), Of: "base"} }
+
 func (b fullJitter) problem() *Problem { return b.check(FullJitter) }

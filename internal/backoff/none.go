@@ -14,3 +14,5 @@ type none struct{}
 func (none) Delay(int, time.Duration, *rand.Rand) time.Duration { return 0 }
 
 func (none) problem() *Problem { return nil }
+
+func (none) firstBound() Bound { return Bound{} }

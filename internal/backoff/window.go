@@ -24,3 +24,5 @@ func (b window) problem() *Problem {
 	}
 	return nil
 }
+
+func (b window) firstBound() Bound { return Bound{Delay: b.hi, Of: "max"} }

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -46,17 +44,13 @@ type Policy struct {
 // on_close key that is not a close code in 1000–4999, or for an action other
 // than "reconnect" or "stop".
 func NewPolicy(r profile.Reconnect) (*Policy, error) {
-	p := &Policy{
-		codes: map[int]Action{
-			websocket.CloseNormalClosure:     Stop,
-			websocket.CloseGoingAway:         Reconnect,
-			websocket.CloseAbnormalClosure:   Reconnect, // no close frame; never on the wire
-			websocket.CloseInternalServerErr: Reconnect,
-			websocket.CloseServiceRestart:    Reconnect,
-			websocket.CloseTryAgainLater:     Reconnect,
-			CloseBadGateway:                  Reconnect,
-		},
-		other: Reconnect,
+	p := &Policy{codes: map[int]Action{}, other: Reconnect}
+	for code, name := range profile.DefaultOnClose() {
+		a, err := parseAction(name)
+		if err != nil {
+			return nil, fmt.Errorf("the default policy of close code %d: %w", code, err)
+		}
+		p.codes[code] = a
 	}
 	if r.OnCloseDefault != "" {
 		a, err := parseAction(r.OnCloseDefault)

@@ -132,3 +132,22 @@ func BenchmarkPolicyOnClose(b *testing.B) {
 		i++
 	}
 }
+
+// TestPolicyAgreesWithProfile checks that the profile's reading of the
+// close-code policy, which its checks use, is the fleet's for every code.
+func TestPolicyAgreesWithProfile(t *testing.T) {
+	for _, r := range []profile.Reconnect{
+		{},
+		{OnCloseDefault: "stop", OnClose: map[string]string{"1012": "stop", "4000": "reconnect"}},
+	} {
+		pol, err := NewPolicy(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for code := 1000; code <= 4999; code++ {
+			if got, want := r.OnCloseOf(code), pol.OnClose(code).String(); got != want {
+				t.Errorf("%+v: code %d: profile says %s, the fleet %s", r, code, got, want)
+			}
+		}
+	}
+}

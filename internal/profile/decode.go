@@ -41,6 +41,10 @@ type decoder struct {
 	// stepSets holds the overrides of a part of a chaos step's key
 	// (chaos.0.nodes.1=2), applied once the step's keys are decoded.
 	stepSets []stepSet
+	// scaled holds the keys --scale or --quick changed, whose errors end
+	// with scaleNote: the value a message quotes is not the one written.
+	scaled    map[string]bool
+	scaleNote string
 }
 
 // stepSet is an override of a part of a chaos step's key: segs[:i] name the

@@ -25,6 +25,7 @@ import (
 func comparableProfile(p *profile.Profile) profile.Profile {
 	c := *p
 	c.Path, c.SHA256, c.Overrides, c.Target.Secrets = "", "", nil, nil
+	c.Warnings = nil // they name the file they were read from
 	if len(c.Chaos) == 0 {
 		c.Chaos = nil // --set chaos=[] leaves an empty list, a file without steps none
 	}

@@ -30,14 +30,19 @@ func Load(path string, sets []string) (*Profile, error) {
 	}
 	data, err := readProfile(path)
 	if err != nil {
-		msg := "cannot read the profile: " + err.Error()
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			msg = "cannot read the profile: " + pe.Err.Error()
-		}
-		return nil, Errors{{File: path, Msg: msg, err: err}}
+		return nil, readError(path, err)
 	}
 	return Parse(data, path, sets)
+}
+
+// readError is the Errors of a profile that could not be read.
+func readError(path string, err error) Errors {
+	msg := "cannot read the profile: " + err.Error()
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		msg = "cannot read the profile: " + pe.Err.Error()
+	}
+	return Errors{{File: path, Msg: msg, err: err}}
 }
 
 // readProfile reads the file at path, which may be a pipe (wsstorm run
@@ -79,6 +84,13 @@ func Parse(data []byte, path string, sets []string) (*Profile, error) {
 }
 
 func parse(data []byte, path string, sets []string, env environment) (*Profile, error) {
+	return parseScaled(data, path, sets, Scale{}, env)
+}
+
+func parseScaled(data []byte, path string, sets []string, sc Scale, env environment) (*Profile, error) {
+	if e := sc.check(); e != nil {
+		return nil, Errors{e}
+	}
 	if e := textProblem(path, data); e != nil {
 		return nil, Errors{e}
 	}
@@ -117,6 +129,7 @@ func parse(data []byte, path string, sets []string, env environment) (*Profile, 
 	p.Path = path
 	p.SHA256 = hex.EncodeToString(sum[:])
 	p.Overrides = slices.Clone(sets)
+	d.scale(&p, sc)
 
 	c := &checker{p: &p, d: d, env: env, written: map[string]string{}}
 	if p.Target.Mode == ModeExternal {

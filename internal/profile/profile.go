@@ -39,8 +39,16 @@ type Profile struct {
 	Path string `toml:"-"`
 	// SHA256 is the hex digest of the profile's bytes as read, before --set.
 	SHA256 string `toml:"-"`
-	// Overrides are the --set key=value pairs applied, in order.
+	// Overrides are the --set key=value pairs applied, in order, then
+	// "--scale=F" when the timeline was scaled (Scale).
 	Overrides []string `toml:"-"`
+	// Scale is the factor --scale or --quick multiplied the timeline by
+	// (LoadScaled); 0 when it is as written.
+	Scale float64 `toml:"-"`
+	// Warnings are what a run of the valid profile would miss, though it
+	// can run (clients that may not be back before the run ends): each
+	// names its key and line as an Error does.
+	Warnings []*Error `toml:"-"`
 }
 
 // Target describes what the fleet connects to.

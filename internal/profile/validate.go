@@ -64,8 +64,11 @@ func (c *checker) check() {
 	c.compareTable()
 	c.detect()
 	c.sweep()
+	if len(c.d.errs) == 0 {
+		c.p.Warnings = c.returns()
+	}
 	// No message may show a secret, whatever it quotes.
-	for _, e := range c.d.errs {
+	for _, e := range append(c.d.errs, c.p.Warnings...) {
 		e.Msg = c.p.Redact(e.Msg)
 	}
 }
@@ -87,12 +90,21 @@ func (c *checker) report(k, where, msg string) {
 	if c.d.failed[k] {
 		return
 	}
+	if c.d.scaled[k] {
+		msg += c.d.scaleNote
+	}
+	c.d.errs = append(c.d.errs, c.at(k, where, msg))
+}
+
+// at is the Error of msg about the key k, at the line of where: in the
+// file, or in an override.
+func (c *checker) at(k, where, msg string) *Error {
 	src, ok := c.d.seen[where]
 	e := &Error{File: c.d.file, Line: src.line, Key: k, Msg: msg}
 	if ok && src.set {
 		e.File, e.Line = SetFile, 0
 	}
-	c.d.errs = append(c.d.errs, e)
+	return e
 }
 
 // dflt marks a value in a message as the default when the profile left the

@@ -40,7 +40,7 @@ func WriteMarkdown(w io.Writer, s *results.Summary) error {
 		if i == 0 {
 			sep = ", with "
 		}
-		b.WriteString(sep + mdCode("--set "+o))
+		b.WriteString(sep + mdCode(overrideFlag(o)))
 	}
 	b.WriteString("\n\n")
 	if s.InsecureSkipVerify {
@@ -187,4 +187,13 @@ func mdCode(s string) string {
 		return fence + " " + s + " " + fence
 	}
 	return fence + s + fence
+}
+
+// overrideFlag writes one of a run's recorded overrides as the flag that
+// gave it: "--set key=value", or "--scale=F" as it is.
+func overrideFlag(o string) string {
+	if strings.HasPrefix(o, "--") {
+		return o
+	}
+	return "--set " + o
 }

@@ -60,7 +60,7 @@ type RunProfile struct {
 	Path   string
 	SHA256 string // of the file as read, before --set
 	// Overrides are the --set key=value pairs applied after reading, in
-	// order, their secrets redacted.
+	// order, their secrets redacted, then "--scale=F" for a scaled timeline.
 	Overrides          []string
 	Seed               uint64
 	Clients            int

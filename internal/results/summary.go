@@ -116,7 +116,9 @@ type ProfileRef struct {
 	Name   string `json:"name"`
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"` // of the file as read, before --set
-	// Overrides are the --set key=value pairs applied after reading, in order.
+	// Overrides are the --set key=value pairs applied after reading, in
+	// order, then "--scale=F" when the timeline was scaled (--scale,
+	// --quick): compare and merge refuse runs whose overrides differ.
 	Overrides []string `json:"overrides"`
 }
 

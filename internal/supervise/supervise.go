@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -100,6 +101,9 @@ type Options struct {
 	// --set overrides, which every process is given.
 	Path string
 	Sets []string
+	// Scale is the factor --scale or --quick multiplied the timeline by
+	// (profile.Profile's Scale), which every segment is given; 0: none.
+	Scale float64
 	// Dir is the run's results directory; the segments write theirs under
 	// Dir/segments.
 	Dir string
@@ -252,6 +256,10 @@ func (s *supervisor) startSegments(adminURLs []string) error {
 		d := filepath.Join(s.Dir, "segments", fmt.Sprintf("segment-%d", i))
 		s.dirs = append(s.dirs, d)
 		args := append([]string{"run"}, s.profileArgs...)
+		if s.Scale != 0 {
+			// The factor itself, not --quick: each segment scales alike.
+			args = append(args, "--scale", strconv.FormatFloat(s.Scale, 'g', -1, 64))
+		}
 		args = append(args, "--segment", fmt.Sprintf("%d/%d", i, n), "--start-at", startAt.UTC().Format(time.RFC3339Nano), "--out", d, "--quiet")
 		if len(adminURLs) > 0 {
 			args = append(args, "--target-admin", strings.Join(adminURLs, ","))

@@ -20,7 +20,10 @@ import (
 type Config struct {
 	Path string   // the profile's file; "" is the built-in default
 	Sets []string // --set overrides of every setting
-	Axes []Axis
+	// Scale scales every setting's timeline after its overrides (--scale,
+	// --quick); each run's summary records it among its overrides.
+	Scale profile.Scale
+	Axes  []Axis
 	// Repeat is how many times each setting runs.
 	Repeat int
 	// Simulated simulates each run under Model instead of running it.
@@ -66,7 +69,7 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{cfg: cfg, settings: settings, profiles: make([]*profile.Profile, len(settings))}
 	for i, s := range settings {
-		p, err := profile.Load(cfg.Path, append(slices.Clone(cfg.Sets), s.Assign...))
+		p, err := profile.LoadScaled(cfg.Path, append(slices.Clone(cfg.Sets), s.Assign...), cfg.Scale)
 		if err != nil {
 			return nil, &InvalidSettingError{Setting: s.Label(), Err: err}
 		}
@@ -87,6 +90,18 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d.sw = d.newSweep()
 	return d, nil
+}
+
+// Warnings are the warnings of every setting's profile (Profile.Warnings),
+// each after its setting's label.
+func (d *Driver) Warnings() []string {
+	var out []string
+	for i, p := range d.profiles {
+		for _, w := range p.Warnings {
+			out = append(out, fmt.Sprintf("setting %s: %v", d.settings[i].Label(), w))
+		}
+	}
+	return out
 }
 
 // newSweep is the sweep.json of d before any run.
