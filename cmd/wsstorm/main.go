@@ -27,7 +27,7 @@ const (
 	exitPassed      = 0
 	exitFailed      = 1   // thresholds or comparison failed
 	exitUsage       = 2   // bad usage or invalid profile
-	exitCannotRun   = 3   // target unreachable, limits too low
+	exitCannotRun   = 3   // target unreachable, limits too low; a comparison inconclusive
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
@@ -160,7 +160,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nExit codes: 0 passed, 1 thresholds failed, 2 bad usage or invalid profile, 3 run could not be carried out, 130 interrupted.")
+	fmt.Fprintln(w, "\nExit codes: 0 passed, 1 thresholds failed or a comparison found a regression, 2 bad usage or invalid profile, 3 run could not be carried out (or a comparison was inconclusive on a busy machine), 130 interrupted.")
 	fmt.Fprintln(w, "Run `wsstorm COMMAND --help` for a command's flags.")
 }
 

@@ -18,14 +18,26 @@ import (
 // was interrupted or could not be carried out. `wsstorm compare` takes
 // the directory as one side: its runs are judged by a rank test.
 func (rf *runFlags) runRepeats(ctx context.Context, p *profile.Profile, path string, stdout, stderr io.Writer) error {
+	if rf.out != "" && results.HasRuns(rf.out) {
+		return usagef("wsstorm run: --out %s already holds repeats (run-N directories or %s), which would mix with these: choose a new directory", rf.out, results.RepeatsFile)
+	}
 	dir, err := resultsDir(rf.out, p.Name)
 	if err != nil {
 		return err
 	}
+	// One signal ends the repeats: the run under way stops and writes its
+	// results, and no other starts.
+	ctx, stop := untilSignal(ctx)
+	defer stop()
 	one := *rf
 	one.repeat, one.junit = 1, "" // the JUnit file gets every run's cases, below
-	var failed, stop error
-	for r := 1; r <= rf.repeat && stop == nil; r++ {
+	var failed, end error
+	var notRun []report.JUnitCase
+	for r := 1; r <= rf.repeat && end == nil; r++ {
+		if ctx.Err() != nil {
+			end = &interruptedError{}
+			break
+		}
 		fmt.Fprintf(stderr, "wsstorm: repeat %d of %d\n", r, rf.repeat)
 		one.out = filepath.Join(dir, results.RunDir(r))
 		var err error
@@ -39,29 +51,32 @@ func (rf *runFlags) runRepeats(ctx context.Context, p *profile.Profile, path str
 		case errors.As(err, &f):
 			failed = err // the thresholds failed: the next repeats still run
 		case err != nil:
-			stop = err
-		}
-		if ctx.Err() != nil && stop == nil {
-			stop = &interruptedError{}
+			end = err
+			// An interrupted run that wrote results has its case among its
+			// thresholds' (ThresholdCases); any other stop gets one here.
+			if msg := err.Error(); msg != "" {
+				notRun = append(notRun, report.JUnitCase{Name: results.RunDir(r) + ": carried out", Failure: msg})
+			}
 		}
 	}
-	if err := rf.finishRepeats(dir, stderr); err != nil {
-		return errors.Join(stop, err)
+	if err := rf.finishRepeats(dir, notRun, stderr); err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		if end == nil {
+			end = err
+		}
 	}
-	if stop != nil {
-		return stop
+	if end != nil {
+		return end
 	}
 	return failed
 }
 
-// finishRepeats writes the combined summary of the runs in dir and the
-// JUnit file of their thresholds, and says where they are.
-func (rf *runFlags) finishRepeats(dir string, stderr io.Writer) error {
+// finishRepeats writes the combined summary of the runs in dir (with none,
+// when none finished) and the JUnit file of their thresholds, with the
+// cases of the runs that could not be carried out, and says where they are.
+func (rf *runFlags) finishRepeats(dir string, notRun []report.JUnitCase, stderr io.Writer) error {
 	runs, dirs, err := results.ReadRuns(dir)
-	if errors.Is(err, results.ErrNoRuns) {
-		return nil // no run finished: nothing to combine
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, results.ErrNoRuns) {
 		return cannotRunf("wsstorm: reading the repeats in %s: %v", dir, err)
 	}
 	rel := make([]string, len(dirs))
@@ -73,6 +88,7 @@ func (rf *runFlags) finishRepeats(dir string, stderr io.Writer) error {
 			cases = append(cases, c)
 		}
 	}
+	cases = append(cases, notRun...)
 	combined := results.CombineRepeats(runs, rel, rf.repeat)
 	if err := results.WriteRepeats(dir, combined); err != nil {
 		return cannotRunf("wsstorm: writing %s: %v", filepath.Join(dir, results.RepeatsFile), err)

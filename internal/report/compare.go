@@ -41,9 +41,11 @@ type Change struct {
 	Floor *float64 `json:"noise_floor,omitempty"`
 	// PValue is the Mann-Whitney U test's, when both sides have at least
 	// MinRepeats runs.
-	PValue   *float64  `json:"p_value,omitempty"`
-	BaseRuns []float64 `json:"base_runs,omitempty"`
-	NewRuns  []float64 `json:"new_runs,omitempty"`
+	PValue *float64 `json:"p_value,omitempty"`
+	// BaseRuns and NewRuns are each run's value, in run order (null where
+	// a run has none); only when a side has several runs.
+	BaseRuns []*float64 `json:"base_runs,omitempty"`
+	NewRuns  []*float64 `json:"new_runs,omitempty"`
 }
 
 // The verdicts of a change.
@@ -65,8 +67,8 @@ type Comparison struct {
 	BaseProfile results.ProfileRef `json:"base_profile"`
 	NewProfile  results.ProfileRef `json:"new_profile"`
 	// BaseCount and NewCount are the runs on each side.
-	BaseCount int `json:"base_runs"`
-	NewCount  int `json:"new_runs"`
+	BaseCount int `json:"base_count"`
+	NewCount  int `json:"new_count"`
 	// Method says how the verdicts were reached: "noise floors" for single
 	// runs (or fewer than MinRepeats a side), "Mann-Whitney U test" for
 	// repeats.
@@ -202,8 +204,10 @@ func Compare(base, new []*results.Summary, tolerances map[string]Tolerance, def 
 func busyElsewhere(runs []*results.Summary) string {
 	var busy []string
 	for i, s := range runs {
-		if b := s.BusyElsewhere(); b != "" {
+		if b := s.BusyElsewhere(); b != "" && len(runs) > 1 {
 			busy = append(busy, "run"+runNumber(i, len(runs))+": "+b)
+		} else if b != "" {
+			busy = append(busy, b)
 		}
 	}
 	if 2*len(busy) < len(runs) {

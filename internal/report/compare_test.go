@@ -244,7 +244,7 @@ func TestCompareBusyMachine(t *testing.T) {
 	if err := c.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "1 inconclusive: the new run measured them while other processes kept the machine busy (run: event #0: machine 100%, wsstorm 10%); run it again") {
+	if !strings.Contains(b.String(), "1 inconclusive: the new run measured them while other processes kept the machine busy (event #0: machine 100%, wsstorm 10%); run it again") {
 		t.Errorf("text:\n%s", b.String())
 	}
 	// The same load on this process's own account is the run's: judged.

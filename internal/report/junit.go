@@ -22,6 +22,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
 
@@ -29,6 +30,11 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	ClassName string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -40,6 +46,9 @@ type junitFailure struct {
 type JUnitCase struct {
 	Name    string
 	Failure string // "" when it passed
+	// Skipped says why the case could not be judged (an inconclusive
+	// comparison): neither a pass nor a failure.
+	Skipped string
 }
 
 // ThresholdCases are the thresholds of a run as JUnit cases; an interrupted
@@ -64,9 +73,13 @@ func CompareCases(c *Comparison) []JUnitCase {
 	cases := make([]JUnitCase, 0, len(c.Changes))
 	for _, ch := range c.Changes {
 		jc := JUnitCase{Name: ch.Metric}
-		if ch.Regression || ch.Verdict == VerdictInconclusive {
-			jc.Failure = fmt.Sprintf("%s: %s from %s to %s (%s), tolerance %s: %s",
-				strings.ToLower(ch.Verdict), ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, ch.DecidedBy)
+		text := fmt.Sprintf("%s: %s from %s to %s (%s), tolerance %s: %s",
+			strings.ToLower(ch.Verdict), ch.Metric, fmtValue(ch.Base, ch.Unit), fmtValue(ch.New, ch.Unit), fmtChange(ch), ch.Tolerance, ch.DecidedBy)
+		switch ch.Verdict {
+		case VerdictRegression:
+			jc.Failure = text
+		case VerdictInconclusive:
+			jc.Skipped = text
 		}
 		cases = append(cases, jc)
 	}
@@ -81,6 +94,10 @@ func WriteJUnit(path, suite string, cases []JUnitCase) error {
 		if c.Failure != "" {
 			jc.Failure = &junitFailure{Message: c.Failure, Text: c.Failure}
 			s.Failures++
+		}
+		if c.Skipped != "" {
+			jc.Skipped = &junitSkipped{Message: c.Skipped}
+			s.Skipped++
 		}
 		s.Cases = append(s.Cases, jc)
 	}

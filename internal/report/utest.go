@@ -5,10 +5,12 @@ import (
 	"slices"
 )
 
-// MinRepeats is the fewest runs a side needs for a rank test to decide: the
+// MinRepeats is the fewest runs a side for a rank test to decide: the
 // smallest two-sided p-value of the Mann-Whitney U test is 2/C(m+n, m),
-// 0.10 for 3 runs against 3 and 0.029 for 4 against 4, while 5 against 5
-// reach 0.008, below the significance level Alpha.
+// 0.10 for 3 runs against 3, so 3 can never show a change; 4 against 4
+// reach 0.029 only when every run of one side beats every run of the
+// other, a test that misses most real changes; 5 against 5 reach 0.008,
+// and one run out of place still gives 0.016.
 const MinRepeats = 5
 
 // Alpha is the significance level of a comparison of repeated runs, as

@@ -25,7 +25,7 @@ func judgeChange(r *compareRow, tol Tolerance, busy string) Change {
 	b, n := median(bv), median(nv)
 	ch := Change{Metric: r.name, Unit: r.unit, Base: finitePtr(b), New: finitePtr(n), Tolerance: tol.Text}
 	if len(bv) > 1 || len(nv) > 1 {
-		ch.BaseRuns, ch.NewRuns = finiteValues(bv), finiteValues(nv)
+		ch.BaseRuns, ch.NewRuns = runList(bv), runList(nv)
 	}
 	if ch.Base != nil && ch.New != nil && b != 0 {
 		ch.Percent = ptr(math.Round((n/b-1)*1000) / 10)
@@ -96,7 +96,9 @@ func verdictRepeats(b, n, p, floor float64, tol Tolerance, ft string) (string, s
 	case math.IsInf(n, 1):
 		return VerdictRegression, pt + ", lost its value"
 	case n-b <= floor:
-		return VerdictWorse, pt + ", within noise " + ft
+		// Significant, yet smaller than one run's noise shrunk by the runs:
+		// no change worth judging, as a single run would say.
+		return VerdictSame, pt + ", within noise " + ft
 	case tol.Allows(b, n):
 		return VerdictWorse, pt + ", beyond noise " + ft
 	}
@@ -119,12 +121,12 @@ func counts(ms []metricValue) []float64 {
 	return out
 }
 
-// finiteValues are the runs' values with the ones they lack left out.
-func finiteValues(vs []float64) []float64 {
-	out := make([]float64, 0, len(vs))
-	for _, v := range vs {
+// runList is the runs' values in run order, null where a run has none.
+func runList(vs []float64) []*float64 {
+	out := make([]*float64, len(vs))
+	for i, v := range vs {
 		if !math.IsInf(v, 0) {
-			out = append(out, roundTo(v, 3))
+			out[i] = ptr(roundTo(v, 3))
 		}
 	}
 	return out

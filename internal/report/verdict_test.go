@@ -65,8 +65,9 @@ func verdicts(c *Comparison) map[string]string {
 	return out
 }
 
-// TestVerdictsOnSyntheticSingleRuns: two runs of one distribution are `~`
-// on every metric, whatever the sampling; a shift of known size is a
+// TestVerdictsOnSyntheticSingleRuns: two runs of one seeded distribution
+// are `~` on every metric, whatever the machine noise within the floors; a
+// shift of known size is a
 // REGRESSION where it is beyond floor and tolerance, and worse within
 // tolerance where only the floor is passed.
 func TestVerdictsOnSyntheticSingleRuns(t *testing.T) {
@@ -94,6 +95,9 @@ func TestVerdictsOnSyntheticSingleRuns(t *testing.T) {
 	}
 	got := verdicts(c)
 	for m, v := range want {
+		if _, ok := got[m]; !ok {
+			t.Fatalf("no row %s in %v", m, got)
+		}
 		if got[m] != v {
 			t.Errorf("+10 ms: %s judged %q, want %q", m, got[m], v)
 		}
@@ -124,8 +128,8 @@ func TestVerdictsOnSyntheticRepeats(t *testing.T) {
 			t.Fatalf("method %q", c.Method)
 		}
 		for _, ch := range c.Changes {
-			if ch.PValue == nil {
-				continue
+			if ch.PValue == nil || ch.Unit != "ms" {
+				continue // the counts are all 0: p = 1 always
 			}
 			judged++
 			if *ch.PValue < Alpha {
@@ -140,12 +144,33 @@ func TestVerdictsOnSyntheticRepeats(t *testing.T) {
 	}
 
 	c := Compare(synthRuns(rng, 5, 0, 1), synthRuns(rng, 5, 80, 1), nil, ten)
+	found := false
 	for _, ch := range c.Changes {
 		if ch.Metric != "reconnect.p50" {
 			continue
 		}
+		found = true
 		if ch.Verdict != VerdictRegression || ch.PValue == nil || math.Abs(*ch.PValue-2.0/252) > 1e-4 {
 			t.Errorf("80 ms slower: %+v", ch)
+		}
+	}
+	if !found {
+		t.Error("no reconnect.p50 row")
+	}
+}
+
+// TestEveryTimeHasAFloor: a metric in ms without a measured floor would
+// get the counting floor of a count, in milliseconds.
+func TestEveryTimeHasAFloor(t *testing.T) {
+	probe := &results.Summary{Events: []results.EventSummary{{ReconnectExpected: true}}}
+	for _, h := range results.Headlines(probe) {
+		if _, ok := latencyFloorsMS[h.Key]; (h.Unit == "ms") != ok {
+			t.Errorf("%s (unit %q): floor in latencyFloorsMS %v", h.Key, h.Unit, ok)
+		}
+	}
+	for k := range busyFloorsMS {
+		if _, ok := latencyFloorsMS[k]; !ok || busyFloorsMS[k] < latencyFloorsMS[k] {
+			t.Errorf("busy floor of %s: not above a floor of its own", k)
 		}
 	}
 }

@@ -33,7 +33,8 @@ type Repeats struct {
 	// results (fewer when the repeats were interrupted or one could not run).
 	Requested int         `json:"requested"`
 	Runs      []RepeatRun `json:"runs"`
-	// Passed: every run passed its thresholds and none was interrupted.
+	// Passed: every requested run wrote results, passed its thresholds and
+	// was not interrupted.
 	Passed      bool `json:"passed"`
 	Interrupted bool `json:"interrupted"`
 	// Metrics are the compared metrics (`wsstorm compare`'s rows) over the
@@ -53,6 +54,9 @@ type RepeatRun struct {
 
 // RepeatMetric is one metric over the runs: the median, the spread and
 // each run's value (null where a run has none, e.g. a t99 never reached).
+// A value a run lacks counts as the slowest, as `wsstorm compare` counts
+// it: the median is null when half the runs or more lack it; Min and Max
+// are over the runs that have it.
 type RepeatMetric struct {
 	Metric string     `json:"metric"`
 	Unit   string     `json:"unit,omitempty"`
@@ -146,7 +150,7 @@ func repeatDirs(dir string) ([]string, error) {
 // directory relative to the repeats' directory) into their Repeats;
 // requested is how many runs were asked for.
 func CombineRepeats(runs []*Summary, dirs []string, requested int) *Repeats {
-	r := &Repeats{Schema: RepeatsSchema, Requested: requested, Passed: len(runs) > 0, Runs: []RepeatRun{}, Metrics: []RepeatMetric{}}
+	r := &Repeats{Schema: RepeatsSchema, Requested: requested, Passed: len(runs) == requested && requested > 0, Runs: []RepeatRun{}, Metrics: []RepeatMetric{}}
 	if len(runs) > 0 {
 		r.Profile = runs[0].Profile
 	}
@@ -170,22 +174,60 @@ func CombineRepeats(runs []*Summary, dirs []string, requested int) *Repeats {
 		}
 	}
 	for i := range r.Metrics {
-		m := &r.Metrics[i]
-		var vs []float64
-		for _, v := range m.Values {
-			if v != nil {
-				vs = append(vs, *v)
-			}
-		}
-		if len(vs) == 0 {
-			continue
-		}
-		slices.Sort(vs)
-		med := vs[len(vs)/2]
-		if len(vs)%2 == 0 {
-			med = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-		}
-		m.Median, m.Min, m.Max = &med, &vs[0], &vs[len(vs)-1]
+		r.Metrics[i].Median, r.Metrics[i].Min, r.Metrics[i].Max = spread(r.Metrics[i].Values)
 	}
 	return r
+}
+
+// spread returns the median of values, a missing one counting as the
+// slowest (nil when the median is one), and the least and greatest of
+// those present.
+func spread(values []*float64) (med, lo, hi *float64) {
+	all := make([]float64, len(values))
+	var present []float64
+	for i, v := range values {
+		all[i] = math.Inf(1)
+		if v != nil {
+			all[i] = *v
+			present = append(present, *v)
+		}
+	}
+	if len(present) == 0 {
+		return nil, nil, nil
+	}
+	slices.Sort(all)
+	m := all[len(all)/2]
+	if len(all)%2 == 0 {
+		m = (all[len(all)/2-1] + all[len(all)/2]) / 2
+	}
+	if !math.IsInf(m, 0) {
+		med = &m
+	}
+	lo, hi = &present[0], &present[0]
+	for i := range present {
+		if present[i] < *lo {
+			lo = &present[i]
+		}
+		if present[i] > *hi {
+			hi = &present[i]
+		}
+	}
+	return med, lo, hi
+}
+
+// HasRuns reports whether dir already holds repeats (a run-N directory or
+// repeats.json), so that new repeats would mix with old ones.
+func HasRuns(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, RepeatsFile)); err == nil {
+		return true
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e.Name(), "run-"); ok && e.IsDir() {
+			if _, err := strconv.Atoi(rest); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }

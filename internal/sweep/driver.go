@@ -172,9 +172,11 @@ runs:
 	for i := range d.settings {
 		for r := 1; r <= d.cfg.Repeat; r++ {
 			if ctx.Err() != nil {
+				d.writeRepeats(o, i) // the setting's finished runs
 				break runs
 			}
 			if err = d.runOnce(ctx, o, i, r); err != nil {
+				d.writeRepeats(o, i)
 				break runs
 			}
 			d.sw.Finish()
