@@ -9,7 +9,7 @@ import (
 // output (exit 0, stdout, nothing on stderr), so `wsstorm run --help | less`
 // works; help shown for bad usage stays on stderr with exit 2.
 func TestHelpOnStdout(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"help"}} {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"help"}, {"help", "help"}, {"help", "--help"}} {
 		code, stdout, stderr := wsstorm(t, args...)
 		if code != exitPassed || stderr != "" || !strings.Contains(stdout, "Commands:") {
 			t.Errorf("wsstorm %s: exit %d\nstdout:\n%s\nstderr:\n%s", args[0], code, stdout, stderr)

@@ -105,8 +105,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		// Asked-for help is output, for `wsstorm --help | less`.
-		if len(args) == 1 {
-			usage(stdout)
+		if len(args) == 1 || strings.TrimLeft(args[1], "-") == "help" || strings.TrimLeft(args[1], "-") == "h" {
+			usage(stdout) // wsstorm help, wsstorm help --help
 			return exitPassed
 		}
 		args = []string{args[1], "--help"} // wsstorm help COMMAND
