@@ -212,7 +212,7 @@ func (rf *runFlags) runProcesses(ctx context.Context, p *profile.Profile, path s
 	// once, and the serve processes' first, which shuts them down.
 	ctx, stop := untilSignal(ctx)
 	defer stop()
-	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Scale: p.Scale, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
+	run, merged, err := plan.Run(ctx, supervise.Options{Program: self, Path: path, Sets: rf.sets, Scale: p.ScaleExact, Dir: dir, Log: lines.Prefixed(stderr, "wsstorm: ")})
 	switch {
 	case errors.Is(err, supervise.ErrInterrupted):
 		_ = os.Remove(dir) // only if empty: nothing was measured

@@ -188,6 +188,8 @@ func check(segs []*results.SegmentResults) error {
 			return refuse("%s and %s are segments of two versions of profile %q (sha256 %s and %s): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, short(a.Profile.SHA256), short(b.Profile.SHA256))
 		case !slices.Equal(a.Profile.Overrides, b.Profile.Overrides):
 			return refuse("%s and %s are segments of profile %q with different --set overrides (%q and %q): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, a.Profile.Overrides, b.Profile.Overrides)
+		case a.Profile.Scale != b.Profile.Scale:
+			return refuse("%s and %s are segments of profile %q with different --scale (%g and %g): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, a.Profile.Scale, b.Profile.Scale)
 		case a.Seed != b.Seed:
 			return refuse("%s and %s ran with different seeds (%d and %d): merge the segments of one run", first.Dir, s.Dir, a.Seed, b.Seed)
 		case first.Segment.Count != s.Segment.Count:
@@ -317,6 +319,7 @@ func loadProfile(segs []*results.SegmentResults) (*profile.Profile, error) {
 	ref := first.Summary.Profile
 	p.Name, p.Path, p.SHA256 = ref.Name, ref.Path, ref.SHA256
 	p.Overrides = slices.Clone(ref.Overrides)
+	p.Scale = ref.Scale
 	clients := 0
 	for _, s := range segs {
 		clients += s.Segment.Clients

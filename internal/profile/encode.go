@@ -67,17 +67,14 @@ func (p *Profile) WriteTOML(w io.Writer) error {
 	if len(p.Overrides) > 0 {
 		b.WriteString(" and these overrides applied:\n")
 		for _, o := range p.RedactedOverrides() {
-			if !strings.HasPrefix(o, "--") { // --scale=F is a flag of its own
-				o = "--set " + o
-			}
-			fmt.Fprintf(&b, "#   %s\n", tomlComment(o))
+			fmt.Fprintf(&b, "#   --set %s\n", tomlComment(o))
 		}
 	} else {
 		b.WriteString(".\n")
 	}
 	b.WriteString("# Secrets are [redacted]. Run it again with: wsstorm run profile.toml\n")
-	if slices.ContainsFunc(p.Overrides, func(o string) bool { return strings.HasPrefix(o, ScaleFile+"=") }) {
-		b.WriteString("# Its times are scaled already: run it without --scale or --quick.\n")
+	if p.Scale != 0 {
+		fmt.Fprintf(&b, "# Its times are scaled already (--scale %s): run it without --scale or --quick.\n", p.ScaleExact)
 	}
 	// One key at a time, in topKeys' order: the encoder sorts a map's keys.
 	for i, k := range topLevelOrder(tree) {

@@ -16,8 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
-
-	"github.com/wsstorm/wsstorm/profiles"
 )
 
 // Load reads the profile at path, applies the --set overrides in sets and
@@ -25,14 +23,7 @@ import (
 // whose Path is BuiltinPath. The error, if any, is an Errors listing every
 // problem found.
 func Load(path string, sets []string) (*Profile, error) {
-	if path == "" {
-		return Parse(profiles.Default, BuiltinPath, sets)
-	}
-	data, err := readProfile(path)
-	if err != nil {
-		return nil, readError(path, err)
-	}
-	return Parse(data, path, sets)
+	return LoadScaled(path, sets, Scale{})
 }
 
 // readError is the Errors of a profile that could not be read.

@@ -39,12 +39,14 @@ type Profile struct {
 	Path string `toml:"-"`
 	// SHA256 is the hex digest of the profile's bytes as read, before --set.
 	SHA256 string `toml:"-"`
-	// Overrides are the --set key=value pairs applied, in order, then
-	// "--scale=F" when the timeline was scaled (Scale).
+	// Overrides are the --set key=value pairs applied, in order.
 	Overrides []string `toml:"-"`
 	// Scale is the factor --scale or --quick multiplied the timeline by
 	// (LoadScaled); 0 when it is as written.
 	Scale float64 `toml:"-"`
+	// ScaleExact is Scale as an exact fraction ("4/9"), which the segments
+	// of --processes are given so that they scale their timeline alike.
+	ScaleExact string `toml:"-"`
 	// Warnings are what a run of the valid profile would miss, though it
 	// can run (clients that may not be back before the run ends): each
 	// names its key and line as an Error does.

@@ -53,7 +53,7 @@ func (c *checker) returns() []*Error {
 			}
 			continue
 		}
-		if next, ok := nextEvent(events, i); ok && next.At < ev.back && !mixed[ev.Step] {
+		if next, ok := c.nextHerd(events, i); ok && next.At < ev.back && !mixed[ev.Step] {
 			mixed[ev.Step] = true
 			out = append(out, c.mixedWarning(ev, next, bound, wait))
 		}
@@ -89,22 +89,33 @@ func (c *checker) latestBack(events []planned, ev planned) bool {
 	return true
 }
 
-// nextEvent is the first event to start after events[i] (an event at the
-// same time, of the same batch, is not next).
-func nextEvent(events []planned, i int) (planned, bool) {
+// nextHerd is the first event to start after events[i] whose clients the
+// policy brings back (an event at the same time, of the same batch, is not
+// next; one whose clients stop, a 1000 close, makes no herd to meet).
+func (c *checker) nextHerd(events []planned, i int) (planned, bool) {
 	for _, o := range events[i+1:] {
-		if o.At > events[i].At {
+		if o.At > events[i].At && c.p.Fleet.Reconnect.OnCloseOf(o.Code) == OnCloseReconnect {
 			return o, true
 		}
 	}
 	return planned{}, false
 }
 
+// scaledFix is the fix a warning gives for a scaled timeline, whose times
+// are not the file's: a longer timeline, not an edit of scaled values.
+func (c *checker) scaledFix(fix string) string {
+	if c.p.Scale == 0 {
+		return fix
+	}
+	return "give the run a longer timeline: a larger --scale, or no --quick"
+}
+
 // lateWarning says that ev's clients may come back after the run's end.
 func (c *checker) lateWarning(ev planned, b backoff.Bound, wait time.Duration) *Error {
 	end := c.p.Duration.D()
-	msg := fmt.Sprintf("the run may end before the clients of this %s are back: %s, then %s, until %v, but the run ends at %v (duration), so their reconnects go unmeasured and thresholds on them may read no value; lengthen duration to %v or more, or start the step %v earlier",
-		ev.Action, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, end, ev.back, ev.back-end)
+	fix := c.scaledFix(fmt.Sprintf("lengthen duration to %v or more, or start the step %v earlier", ev.back, ev.back-end))
+	msg := fmt.Sprintf("the run may end before the clients of this %s are back: %s, then %s, until %v, but the run ends at %v (duration), so their reconnects go unmeasured and thresholds on them may read no value; %s",
+		ev.Action, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, end, fix)
 	return c.warning(ev.Step, msg)
 }
 
@@ -117,7 +128,7 @@ func (c *checker) mixedWarning(ev, next planned, b backoff.Bound, wait time.Dura
 		fix = fmt.Sprintf("space the step's events %v or more apart", ev.back-ev.At)
 	}
 	msg := fmt.Sprintf("the clients of this %s may not be back before %s starts at %v: %s, then %s, until %v, so the two herds reach the target together and each one's reconnect times include the other's load; %s, or shorten the clients' reconnect delay",
-		ev.Action, which, next.At, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, fix)
+		ev.Action, which, next.At, eventSpan(ev), waitText(c.p.Fleet.Reconnect, b, wait), ev.back, c.scaledFix(fix))
 	return c.warning(ev.Step, msg)
 }
 

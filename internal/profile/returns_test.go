@@ -30,6 +30,11 @@ func TestReturnsWarnings(t *testing.T) {
 			"close stops", []string{"chaos.1.at=44s"}, nil,
 		},
 		{
+			// The last batch's clients may be away until 33s, but the 1000
+			// close at 30s makes no herd for them to meet.
+			"a 1000 close is no herd", []string{"chaos.1.at=30s"}, nil,
+		},
+		{
 			"first_delay counts", []string{"fleet.reconnect.first_delay=2s"},
 			[]string{"may not be back before its next event starts at 18s: its event on node 0 at 10s lasts until 12s, then a client may wait up to 7s before it reconnects (fleet.reconnect.max of the window strategy, plus first_delay 2s), until 19s"},
 		},

@@ -3,7 +3,7 @@ package profile
 import (
 	"fmt"
 	"math"
-	"strconv"
+	"math/big"
 	"time"
 
 	"github.com/wsstorm/wsstorm/internal/action"
@@ -21,16 +21,16 @@ const ScaleFile = "--scale"
 // clients' own times (reconnect delays, timeouts, session intervals) stay
 // as they are: they are what a run measures.
 type Scale struct {
-	// Factor multiplies the timeline; 0: as written.
-	Factor float64
+	// Factor multiplies the timeline, exactly ("0.5", "4/9"); "": as written.
+	Factor string
 	// To, if above 0, is the duration the run is scaled to instead: the
 	// factor is To over the duration the file and the overrides give.
 	To time.Duration
 }
 
 // LoadScaled is Load with the timeline scaled by sc after the --set
-// overrides. A scaled profile records its factor in Scale and as a last
-// override, "--scale=F", so that results tell a scaled run from a full one.
+// overrides. A scaled profile records its factor in Scale (and ScaleExact),
+// so that results tell a scaled run from a full one.
 func LoadScaled(path string, sets []string, sc Scale) (*Profile, error) {
 	if path == "" {
 		return ParseScaled(profiles.Default, BuiltinPath, sets, sc)
@@ -48,23 +48,29 @@ func ParseScaled(data []byte, path string, sets []string, sc Scale) (*Profile, e
 	return parseScaled(data, path, sets, sc, osEnvironment())
 }
 
-// factor is the factor sc multiplies a run of duration d by: 1 for none.
-func (sc Scale) factor(d time.Duration) float64 {
+// factor is the factor sc multiplies a run of duration d by, exactly:
+// nil for none (or one the checks refuse).
+func (sc Scale) factor(d time.Duration) *big.Rat {
 	switch {
 	case sc.To > 0 && d > 0:
-		return float64(sc.To) / float64(d)
+		return big.NewRat(int64(sc.To), int64(d))
 	case sc.To > 0:
-		return 1 // the duration's own check says what is wrong with it
-	case sc.Factor != 0:
-		return sc.Factor
+		return nil // the duration's own check says what is wrong with it
+	case sc.Factor != "":
+		if f, ok := new(big.Rat).SetString(sc.Factor); ok && f.Sign() > 0 {
+			return f
+		}
 	}
-	return 1
+	return nil
 }
 
 // check returns the Error of a factor that cannot scale a timeline.
 func (sc Scale) check() *Error {
-	if f := sc.Factor; sc.To <= 0 && f != 0 && !(f > 0 && !math.IsInf(f, 0)) {
-		return &Error{File: ScaleFile, Msg: fmt.Sprintf("%v is not a factor: use a number above 0, e.g. 0.5 for a run half as long", f)}
+	if sc.To > 0 || sc.Factor == "" {
+		return nil
+	}
+	if f, ok := new(big.Rat).SetString(sc.Factor); !ok || f.Sign() <= 0 {
+		return &Error{File: ScaleFile, Msg: fmt.Sprintf("%q is not a factor: use a number above 0, e.g. 0.5 for a run half as long", sc.Factor)}
 	}
 	return nil
 }
@@ -73,13 +79,13 @@ func (sc Scale) check() *Error {
 // keys it changed, so that their errors say they were scaled.
 func (d *decoder) scale(p *Profile, sc Scale) {
 	f := sc.factor(p.Duration.D())
-	if f == 1 {
+	if f == nil || f.Cmp(big.NewRat(1, 1)) == 0 {
 		return
 	}
 	by := func(t time.Duration) time.Duration { return scaleDuration(t, f) }
-	p.Scale = f
-	p.Overrides = append(p.Overrides, ScaleFile+"="+strconv.FormatFloat(f, 'g', -1, 64))
-	d.scaleNote = fmt.Sprintf(" (the timeline is scaled by %.4g: --scale or --quick)", f)
+	p.Scale, _ = f.Float64()
+	p.ScaleExact = f.RatString()
+	d.scaleNote = fmt.Sprintf(" (the timeline is scaled by %.4g: --scale or --quick)", p.Scale)
 	d.scaled = map[string]bool{"duration": true, "fleet.ramp": true}
 	p.Duration = Dur(by(p.Duration.D()))
 	p.Fleet.Ramp = Dur(by(p.Fleet.Ramp.D()))
@@ -91,17 +97,21 @@ func (d *decoder) scale(p *Profile, sc Scale) {
 	}
 }
 
-// scaleDuration is t times f, to the millisecond when it is one or more:
-// scaled times read as a person would write them ("4.444s", not
-// "4.444444444s"), in messages and in profile.toml.
-func scaleDuration(t time.Duration, f float64) time.Duration {
-	x := math.Round(float64(t) * f)
-	if math.Abs(x) >= math.MaxInt64/2 {
-		return time.Duration(math.Copysign(math.MaxInt64/2, x)) // far out of range: the checks say so
+// scaleDuration is t times f, rounded down, to the millisecond when it is
+// one or more: scaled times read as a person would write them ("4.444s",
+// not "4.444444444s"). Down, in exact arithmetic, so that times that met
+// before still meet or leave a gap (⌊a⌋ + ⌊b⌋ ≤ ⌊a + b⌋): a step that ended
+// when the next began must not overlap it after scaling, and --quick's
+// duration is exactly 20 s.
+func scaleDuration(t time.Duration, f *big.Rat) time.Duration {
+	x := new(big.Rat).Mul(new(big.Rat).SetInt64(int64(t)), f)
+	q := new(big.Int).Div(x.Num(), x.Denom()) // Euclidean: the floor, as the denominator is positive
+	if !q.IsInt64() || q.Int64() > math.MaxInt64/2 {
+		return time.Duration(math.MaxInt64 / 2) // far out of range: the checks say so
 	}
-	s := time.Duration(x)
-	if s >= time.Millisecond || s <= -time.Millisecond {
-		s = s.Round(time.Millisecond)
+	s := time.Duration(q.Int64())
+	if s >= time.Millisecond {
+		s = s.Truncate(time.Millisecond)
 	}
 	return s
 }

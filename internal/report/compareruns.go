@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -168,6 +169,16 @@ func profileDifference(a, b results.ProfileRef) string {
 		return fmt.Sprintf("two versions of %q: sha256 %s and %s", a.Name, short(a.SHA256), short(b.SHA256))
 	case !slices.Equal(a.Overrides, b.Overrides):
 		return fmt.Sprintf("%q with different --set overrides: %q and %q", a.Name, a.Overrides, b.Overrides)
+	case a.Scale != b.Scale:
+		return fmt.Sprintf("%q with its timeline at different scales (--scale or --quick): %s and %s", a.Name, scaleText(a.Scale), scaleText(b.Scale))
 	}
 	return ""
+}
+
+// scaleText writes a run's timeline scale: "1 (as written)" when none.
+func scaleText(f float64) string {
+	if f == 0 {
+		return "1 (as written)"
+	}
+	return strconv.FormatFloat(f, 'g', 4, 64)
 }

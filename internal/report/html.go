@@ -59,7 +59,7 @@ type htmlPage struct {
 	Verdict      string
 	VerdictClass string // pass, fail, interrupted
 	Facts        []fact
-	Overrides    []string // as flags: "--set key=value", "--scale=F"
+	Overrides    []string // as flags: "--set key=value", "--scale F"
 	Insecure     bool
 	// Simulated says what simulated results are; "" for a real run.
 	Simulated string
@@ -163,7 +163,7 @@ func pageHead(s *results.Summary) *htmlPage {
 		Title:     "wsstorm: " + name + " — " + verdict(s),
 		Name:      name,
 		Verdict:   verdict(s),
-		Overrides: overrideFlags(s.Profile.Overrides),
+		Overrides: overrideFlags(s.Profile),
 		Insecure:  s.InsecureSkipVerify,
 	}
 	if s.Simulated != nil {
@@ -413,10 +413,3 @@ func hookRowOf(event int, h *results.HookResult) hookRow {
 }
 
 // overrideFlags writes a run's recorded overrides as flags (overrideFlag).
-func overrideFlags(overrides []string) []string {
-	out := make([]string, len(overrides))
-	for i, o := range overrides {
-		out[i] = overrideFlag(o)
-	}
-	return out
-}

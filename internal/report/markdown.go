@@ -35,12 +35,12 @@ func WriteMarkdown(w io.Writer, s *results.Summary) error {
 	if sha := s.Profile.SHA256; sha != "" {
 		fmt.Fprintf(&b, " (sha256 %s)", mdCode(sha[:min(12, len(sha))]))
 	}
-	for i, o := range s.Profile.Overrides {
+	for i, o := range overrideFlags(s.Profile) {
 		sep := ", "
 		if i == 0 {
 			sep = ", with "
 		}
-		b.WriteString(sep + mdCode(overrideFlag(o)))
+		b.WriteString(sep + mdCode(o))
 	}
 	b.WriteString("\n\n")
 	if s.InsecureSkipVerify {
@@ -189,11 +189,15 @@ func mdCode(s string) string {
 	return fence + s + fence
 }
 
-// overrideFlag writes one of a run's recorded overrides as the flag that
-// gave it: "--set key=value", or "--scale=F" as it is.
-func overrideFlag(o string) string {
-	if strings.HasPrefix(o, "--") {
-		return o
+// overrideFlags writes a run's recorded overrides as the flags that gave
+// them: "--set key=value", then "--scale F" for a scaled timeline.
+func overrideFlags(ref results.ProfileRef) []string {
+	out := make([]string, 0, len(ref.Overrides)+1)
+	for _, o := range ref.Overrides {
+		out = append(out, "--set "+o)
 	}
-	return "--set " + o
+	if ref.Scale != 0 {
+		out = append(out, "--scale "+strconv.FormatFloat(ref.Scale, 'g', 4, 64))
+	}
+	return out
 }

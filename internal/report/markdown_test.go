@@ -124,16 +124,16 @@ func TestMarkdownOlderResults(t *testing.T) {
 	}
 }
 
-// TestMarkdownScaleOverride: a scaled run's --scale=F is written as the
-// flag it is, beside the --set overrides.
+// TestMarkdownScaleOverride: a scaled run's scale is written as the flag
+// that gave it, after the --set overrides.
 func TestMarkdownScaleOverride(t *testing.T) {
 	s := summarize(fixtureRun(t))
-	s.Profile.Overrides = []string{"fleet.clients=5", "--scale=0.5"}
+	s.Profile.Overrides, s.Profile.Scale = []string{"fleet.clients=5"}, 0.5
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, s); err != nil {
 		t.Fatal(err)
 	}
-	if want := ", with `--set fleet.clients=5`, `--scale=0.5`\n"; !strings.Contains(b.String(), want) {
+	if want := ", with `--set fleet.clients=5`, `--scale 0.5`\n"; !strings.Contains(b.String(), want) {
 		t.Errorf("markdown does not have %q:\n%s", want, b.String())
 	}
 }

@@ -60,8 +60,11 @@ type RunProfile struct {
 	Path   string
 	SHA256 string // of the file as read, before --set
 	// Overrides are the --set key=value pairs applied after reading, in
-	// order, their secrets redacted, then "--scale=F" for a scaled timeline.
-	Overrides          []string
+	// order, their secrets redacted.
+	Overrides []string
+	// Scale is the factor --scale or --quick multiplied the timeline by;
+	// 0: as written.
+	Scale              float64
 	Seed               uint64
 	Clients            int
 	InsecureSkipVerify bool // TLS certificates were not verified

@@ -117,9 +117,12 @@ type ProfileRef struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"` // of the file as read, before --set
 	// Overrides are the --set key=value pairs applied after reading, in
-	// order, then "--scale=F" when the timeline was scaled (--scale,
-	// --quick): compare and merge refuse runs whose overrides differ.
+	// order: compare and merge refuse runs whose overrides differ.
 	Overrides []string `json:"overrides"`
+	// Scale is the factor --scale or --quick multiplied the timeline by,
+	// absent when it is as written: compare and merge refuse runs of
+	// different scales.
+	Scale float64 `json:"scale,omitempty"`
 }
 
 // CounterSummary holds the run's totals. Its maps are never nil.
@@ -316,7 +319,7 @@ func BuildSummary(run *Run, p *RunProfile) *Summary {
 	s.Interrupted = run.Interrupted
 	s.Profile.Overrides = []string{}
 	if p != nil {
-		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.Overrides...)}
+		s.Profile = ProfileRef{Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: append([]string{}, p.Overrides...), Scale: p.Scale}
 		s.Seed = p.Seed
 		s.Clients = p.Clients
 		s.InsecureSkipVerify = p.InsecureSkipVerify

@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -101,9 +100,10 @@ type Options struct {
 	// --set overrides, which every process is given.
 	Path string
 	Sets []string
-	// Scale is the factor --scale or --quick multiplied the timeline by
-	// (profile.Profile's Scale), which every segment is given; 0: none.
-	Scale float64
+	// Scale is the factor --scale or --quick multiplied the timeline by,
+	// exactly (profile.Profile's ScaleExact), which every segment is given;
+	// "": none.
+	Scale string
 	// Dir is the run's results directory; the segments write theirs under
 	// Dir/segments.
 	Dir string
@@ -256,9 +256,9 @@ func (s *supervisor) startSegments(adminURLs []string) error {
 		d := filepath.Join(s.Dir, "segments", fmt.Sprintf("segment-%d", i))
 		s.dirs = append(s.dirs, d)
 		args := append([]string{"run"}, s.profileArgs...)
-		if s.Scale != 0 {
-			// The factor itself, not --quick: each segment scales alike.
-			args = append(args, "--scale", strconv.FormatFloat(s.Scale, 'g', -1, 64))
+		if s.Scale != "" {
+			// The exact factor, not --quick: each segment scales alike.
+			args = append(args, "--scale", s.Scale)
 		}
 		args = append(args, "--segment", fmt.Sprintf("%d/%d", i, n), "--start-at", startAt.UTC().Format(time.RFC3339Nano), "--out", d, "--quiet")
 		if len(adminURLs) > 0 {
