@@ -111,7 +111,7 @@ func (d *Driver) newSweep() *Sweep {
 	if d.cfg.Simulated {
 		sw.Model = d.cfg.Model.JSON()
 	}
-	sw.Profile.Name, sw.Profile.Path, sw.Profile.Sets = base.Name, base.Path, []string{}
+	sw.Profile.Name, sw.Profile.Path, sw.Profile.Sets, sw.Profile.Scale = base.Name, base.Path, []string{}, base.Scale
 	for _, s := range d.cfg.Sets {
 		sw.Profile.Sets = append(sw.Profile.Sets, base.Redact(s))
 	}

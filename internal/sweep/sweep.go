@@ -422,6 +422,10 @@ type Sweep struct {
 		Name string   `json:"name"`
 		Path string   `json:"path"`
 		Sets []string `json:"sets"` // the --set overrides common to every setting
+		// Scale is the factor --scale or --quick multiplied every run's
+		// timeline by, after the settings' values (which are in the
+		// file's timeline); absent when the timeline is as written.
+		Scale float64 `json:"scale,omitempty"`
 	} `json:"profile"`
 	Axes   []Axis `json:"axes"`
 	Repeat int    `json:"repeat"`
@@ -445,6 +449,10 @@ func (s *Sweep) Title() string {
 	t := "wsstorm sweep: " + s.Profile.Name
 	if s.Simulated {
 		t += " (simulated)"
+	}
+	if s.Profile.Scale != 0 {
+		// The settings' times are the file's; the runs' were scaled.
+		t += fmt.Sprintf(" (timeline scaled by %.4g)", s.Profile.Scale)
 	}
 	return t
 }
@@ -601,7 +609,7 @@ func (s *Sweep) WriteText(w io.Writer) error {
 func (s *Sweep) WriteMarkdown(w io.Writer) error {
 	header, rows := s.Rows()
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Sweep of %s\n\n", s.Profile.Name)
+	fmt.Fprintf(&b, "# Sweep of %s\n\n", strings.TrimPrefix(s.Title(), "wsstorm sweep: "))
 	line := func(cells []string) {
 		for i := range cells {
 			cells[i] = strings.ReplaceAll(cells[i], "|", `\|`)
