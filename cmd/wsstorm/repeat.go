@@ -19,7 +19,7 @@ import (
 // the directory as one side: its runs are judged by a rank test.
 func (rf *runFlags) runRepeats(ctx context.Context, p *profile.Profile, path string, stdout, stderr io.Writer) error {
 	if rf.out != "" && results.HasRuns(rf.out) {
-		return usagef("wsstorm run: --out %s already holds repeats (run-N directories or %s), which would mix with these: choose a new directory", rf.out, results.RepeatsFile)
+		return usagef("wsstorm run: --out %s already holds results (a run, run-N directories or %s), which would mix with these repeats: choose a new directory", rf.out, results.RepeatsFile)
 	}
 	dir, err := resultsDir(rf.out, p.Name)
 	if err != nil {
@@ -59,11 +59,12 @@ func (rf *runFlags) runRepeats(ctx context.Context, p *profile.Profile, path str
 			}
 		}
 	}
-	if err := rf.finishRepeats(dir, notRun, stderr); err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
+	var ie *interruptedError
+	if err := rf.finishRepeats(dir, notRun, errors.As(end, &ie), stderr); err != nil {
 		if end == nil {
-			end = err
+			return err
 		}
+		fmt.Fprintf(stderr, "%v\n", err) // the error returned is the one that stopped the repeats
 	}
 	if end != nil {
 		return end
@@ -74,7 +75,10 @@ func (rf *runFlags) runRepeats(ctx context.Context, p *profile.Profile, path str
 // finishRepeats writes the combined summary of the runs in dir (with none,
 // when none finished) and the JUnit file of their thresholds, with the
 // cases of the runs that could not be carried out, and says where they are.
-func (rf *runFlags) finishRepeats(dir string, notRun []report.JUnitCase, stderr io.Writer) error {
+//
+// interrupted says a signal stopped the repeats, between runs or before
+// one started, which no run's summary may record.
+func (rf *runFlags) finishRepeats(dir string, notRun []report.JUnitCase, interrupted bool, stderr io.Writer) error {
 	runs, dirs, err := results.ReadRuns(dir)
 	if err != nil && !errors.Is(err, results.ErrNoRuns) {
 		return cannotRunf("wsstorm: reading the repeats in %s: %v", dir, err)
@@ -90,6 +94,9 @@ func (rf *runFlags) finishRepeats(dir string, notRun []report.JUnitCase, stderr 
 	}
 	cases = append(cases, notRun...)
 	combined := results.CombineRepeats(runs, rel, rf.repeat)
+	if interrupted {
+		combined.Interrupted, combined.Passed = true, false
+	}
 	if err := results.WriteRepeats(dir, combined); err != nil {
 		return cannotRunf("wsstorm: writing %s: %v", filepath.Join(dir, results.RepeatsFile), err)
 	}

@@ -14,7 +14,7 @@ import (
 // time failing a threshold on purpose: both runs are kept under one
 // directory with repeats.json, the exit code says a threshold failed, the
 // JUnit file holds both runs' cases, compare takes the directory as a side,
-// and a directory that already holds repeats is refused.
+// and a directory that already holds repeats, or a run, is refused.
 func TestRunRepeat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two 5.5 s storms")
@@ -63,8 +63,10 @@ func TestRunRepeat(t *testing.T) {
 	if code != exitPassed || !strings.Contains(stdout, "2 against 2 runs") || !strings.Contains(stderr, "a rank test needs 5 a side") {
 		t.Errorf("compare of the repeats with themselves: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	code, _, stderr = wsstorm(t, "run", prof, "--repeat", "2", "--quiet", "--out", dir)
-	if code != exitUsage || !strings.Contains(stderr, "already holds repeats") {
-		t.Errorf("a directory of repeats again: exit %d\n%s", code, stderr)
+	for _, out := range []string{dir, filepath.Join(dir, results.RunDir(1))} {
+		code, _, stderr = wsstorm(t, "run", prof, "--repeat", "2", "--quiet", "--out", out)
+		if code != exitUsage || !strings.Contains(stderr, "already holds results") {
+			t.Errorf("--out %s again: exit %d\n%s", out, code, stderr)
+		}
 	}
 }

@@ -35,11 +35,11 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("threshold %s: value %v, ok %v", th.Expr, th.Value, th.OK)
 		}
 	}
-	if s.Profile.Scale != 20.0/45 || len(s.Profile.Overrides) != 0 {
+	if s.Profile.Scale != "4/9" || len(s.Profile.Overrides) != 0 {
 		t.Errorf("scale %v, overrides %q; want 4/9 and none", s.Profile.Scale, s.Profile.Overrides)
 	}
 	full := writeSummary(t, "default", 1000, func(f *results.Summary) { f.Profile.SHA256 = s.Profile.SHA256 })
-	if code, _, stderr := wsstorm(t, "compare", full, dir); code != exitUsage || !strings.Contains(stderr, `its timeline at different scales (--scale or --quick): 1 (as written) and 0.4444`) {
+	if code, _, stderr := wsstorm(t, "compare", full, dir); code != exitUsage || !strings.Contains(stderr, `its timeline at different scales (--scale or --quick): 1 (as written) and 4/9`) {
 		t.Errorf("compare of a full run with a quick one: exit %d, stderr:\n%s", code, stderr)
 	}
 	if code, _, stderr := wsstorm(t, "compare", full, dir, "--force"); code == exitUsage {

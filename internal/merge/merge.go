@@ -189,7 +189,7 @@ func check(segs []*results.SegmentResults) error {
 		case !slices.Equal(a.Profile.Overrides, b.Profile.Overrides):
 			return refuse("%s and %s are segments of profile %q with different --set overrides (%q and %q): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, a.Profile.Overrides, b.Profile.Overrides)
 		case a.Profile.Scale != b.Profile.Scale:
-			return refuse("%s and %s are segments of profile %q with different --scale (%g and %g): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, a.Profile.Scale, b.Profile.Scale)
+			return refuse("%s and %s are segments of profile %q with different --scale (%s and %s): merge the segments of one run", first.Dir, s.Dir, a.Profile.Name, scaleOrNone(a.Profile.Scale), scaleOrNone(b.Profile.Scale))
 		case a.Seed != b.Seed:
 			return refuse("%s and %s ran with different seeds (%d and %d): merge the segments of one run", first.Dir, s.Dir, a.Seed, b.Seed)
 		case first.Segment.Count != s.Segment.Count:
@@ -319,7 +319,8 @@ func loadProfile(segs []*results.SegmentResults) (*profile.Profile, error) {
 	ref := first.Summary.Profile
 	p.Name, p.Path, p.SHA256 = ref.Name, ref.Path, ref.SHA256
 	p.Overrides = slices.Clone(ref.Overrides)
-	p.Scale = ref.Scale
+	p.ScaleExact = ref.Scale
+	p.Scale = profile.ScaleValue(ref.Scale)
 	clients := 0
 	for _, s := range segs {
 		clients += s.Segment.Clients
@@ -695,4 +696,13 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// scaleOrNone writes a segment's --scale, "none" when its timeline is as
+// written.
+func scaleOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -206,6 +206,7 @@ func TestMergeRefusals(t *testing.T) {
 	edited := mutate("edited", 1, func(r *mergetest.Run) { r.Profile.SHA256 = "0123456789abcdef" })
 	overridden := mutate("overridden", 2, func(r *mergetest.Run) { r.Profile.Overrides = append(r.Profile.Overrides, "seed=3") })
 	reseeded := mutate("reseeded", 1, func(r *mergetest.Run) { r.Profile.Seed = 2 })
+	rescaled := mutate("rescaled", 2, func(r *mergetest.Run) { r.Profile.Scale, r.Profile.ScaleExact = 0.5, "1/2" })
 	fours := variant("fours", mergetest.Options{Segments: 4})
 	later := mutate("later", 2, func(r *mergetest.Run) { r.Segment.StartAt = r.Segment.StartAt.Add(time.Second) })
 	twoChaos := mutate("two-chaos", 1, func(r *mergetest.Run) { r.Segment.Chaos = true })
@@ -227,6 +228,7 @@ func TestMergeRefusals(t *testing.T) {
 		{"edited profile", []string{good[0], edited[1], good[2]}, []string{"two versions", "0123456789ab"}},
 		{"different overrides", []string{good[0], good[1], overridden[2]}, []string{overridden[2], "different --set overrides"}},
 		{"different seed", []string{good[0], reseeded[1], good[2]}, []string{"different seeds (1 and 2)"}},
+		{"different scale", []string{good[0], good[1], rescaled[2]}, []string{rescaled[2], "different --scale (none and 1/2)"}},
 		{"different split", []string{good[0], good[1], fours[2]}, []string{"segment 0/3", "segment 2/4", fours[2]}},
 		{"different start", []string{good[0], good[1], later[2]}, []string{"different --start-at", later[2]}},
 		{"one missing", []string{good[0], good[2]}, []string{"segment 1 is missing of the run's 3 (0..2)", "all 3 segments"}},
@@ -564,5 +566,29 @@ func TestMergeKeepsOtherFailures(t *testing.T) {
 	}
 	if !reflect.DeepEqual(read.Counters.OtherFailures, want) {
 		t.Errorf("merged summary.json holds %q, want %q", read.Counters.OtherFailures, want)
+	}
+}
+
+// TestMergeKeepsTheScale: segments of a scaled run merge into a run of the
+// same exact scale, which its summary and profile.toml's header give.
+func TestMergeKeepsTheScale(t *testing.T) {
+	_, segs := mergetest.Write(t, t.TempDir(), mergetest.Options{Mutate: func(_ int, run *mergetest.Run) {
+		p := *run.Profile
+		p.Scale, p.ScaleExact = 20.0/45, "4/9"
+		run.Profile = &p
+	}})
+	run, p, err := Dirs(segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ScaleExact != "4/9" || p.Scale != 20.0/45 {
+		t.Errorf("merged profile's scale %q (%v)", p.ScaleExact, p.Scale)
+	}
+	if s := report.Summarize(p, run); s.Profile.Scale != "4/9" {
+		t.Errorf("merged summary's scale %q", s.Profile.Scale)
+	}
+	var b strings.Builder
+	if err := p.WriteTOML(&b); err != nil || !strings.Contains(b.String(), "(--scale 4/9)") {
+		t.Errorf("profile.toml header (%v):\n%s", err, b.String())
 	}
 }

@@ -73,7 +73,7 @@ func (p *Profile) WriteTOML(w io.Writer) error {
 		b.WriteString(".\n")
 	}
 	b.WriteString("# Secrets are [redacted]. Run it again with: wsstorm run profile.toml\n")
-	if p.Scale != 0 {
+	if p.ScaleExact != "" {
 		fmt.Fprintf(&b, "# Its times are scaled already (--scale %s): run it without --scale or --quick.\n", p.ScaleExact)
 	}
 	// One key at a time, in topKeys' order: the encoder sorts a map's keys.

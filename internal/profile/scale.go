@@ -48,6 +48,16 @@ func ParseScaled(data []byte, path string, sets []string, sc Scale) (*Profile, e
 	return parseScaled(data, path, sets, sc, osEnvironment())
 }
 
+// ScaleValue is the number an exact scale ("4/9") stands for; 0 for "".
+func ScaleValue(exact string) float64 {
+	f, ok := new(big.Rat).SetString(exact)
+	if !ok {
+		return 0
+	}
+	v, _ := f.Float64()
+	return v
+}
+
 // factor is the factor sc multiplies a run of duration d by, exactly:
 // nil for none (or one the checks refuse).
 func (sc Scale) factor(d time.Duration) *big.Rat {
@@ -97,21 +107,17 @@ func (d *decoder) scale(p *Profile, sc Scale) {
 	}
 }
 
-// scaleDuration is t times f, rounded down, to the millisecond when it is
-// one or more: scaled times read as a person would write them ("4.444s",
-// not "4.444444444s"). Down, in exact arithmetic, so that times that met
-// before still meet or leave a gap (⌊a⌋ + ⌊b⌋ ≤ ⌊a + b⌋): a step that ended
-// when the next began must not overlap it after scaling, and --quick's
-// duration is exactly 20 s.
+// scaleDuration is t times f, rounded down to the millisecond: scaled
+// times read as a person would write them ("4.444s", not "4.444444444s").
+// Down, in exact arithmetic and on one grid for every time, so that times
+// that met before still meet or leave a gap (⌊a⌋ + ⌊b⌋ ≤ ⌊a + b⌋): a step
+// that ended when the next began must not overlap it after scaling, and
+// --quick's duration is exactly 20 s.
 func scaleDuration(t time.Duration, f *big.Rat) time.Duration {
 	x := new(big.Rat).Mul(new(big.Rat).SetInt64(int64(t)), f)
 	q := new(big.Int).Div(x.Num(), x.Denom()) // Euclidean: the floor, as the denominator is positive
 	if !q.IsInt64() || q.Int64() > math.MaxInt64/2 {
 		return time.Duration(math.MaxInt64 / 2) // far out of range: the checks say so
 	}
-	s := time.Duration(q.Int64())
-	if s >= time.Millisecond {
-		s = s.Truncate(time.Millisecond)
-	}
-	return s
+	return time.Duration(q.Int64()).Truncate(time.Millisecond)
 }

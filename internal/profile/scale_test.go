@@ -116,4 +116,10 @@ func TestScaleKeepsStepsApart(t *testing.T) {
 	if end := p.Chaos[0].At + rp.Downtime; end > p.Chaos[1].At {
 		t.Errorf("the first restart ends at %v, after the second starts at %v", end, p.Chaos[1].At)
 	}
+	// Below a millisecond too: 9ms + 10ms meet 19ms; scaled by 0.1, all
+	// three fall on the millisecond grid (0s + 1ms, 1ms), not 0.9ms + 1ms.
+	sets = []string{"duration=60s", `chaos=[{at="9ms", action="restart", node=0, downtime="10ms"}, {at="19ms", action="restart", node=1, downtime="5s"}]`}
+	if _, err := LoadScaled("", sets, Scale{Factor: "0.1"}); err != nil {
+		t.Errorf("--scale 0.1 on steps that meet below a millisecond: %v", err)
+	}
 }

@@ -253,3 +253,17 @@ func TestCompareBusyMachine(t *testing.T) {
 		t.Errorf("wsstorm's own load: %d inconclusive, %d regressions", c.Inconclusive, c.Regressions)
 	}
 }
+
+// TestProfileDifferenceScale: runs of one profile at different scales
+// (--scale, --quick) are different runs, said in the scale's own words.
+func TestProfileDifferenceScale(t *testing.T) {
+	a := results.ProfileRef{Name: "default", SHA256: "abc"}
+	b := a
+	b.Scale = "4/9"
+	if got := profileDifference(a, b); got != `"default" with its timeline at different scales (--scale or --quick): 1 (as written) and 4/9` {
+		t.Errorf("%q", got)
+	}
+	if got := profileDifference(b, b); got != "" {
+		t.Errorf("same scale: %q", got)
+	}
+}

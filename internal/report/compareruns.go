@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/wsstorm/wsstorm/internal/profile"
@@ -158,8 +157,8 @@ func tableTolerances(path, newRun string, w io.Writer) (map[string]Tolerance, To
 	return per, def, hasDef, nil
 }
 
-// profileDifference says how two runs' profiles differ (name, file digest or
-// --set overrides), or "" when they are the same.
+// profileDifference says how two runs' profiles differ (name, file digest,
+// --set overrides or the timeline's scale), or "" when they are the same.
 func profileDifference(a, b results.ProfileRef) string {
 	short := func(h string) string { return h[:min(len(h), 12)] }
 	switch {
@@ -176,9 +175,9 @@ func profileDifference(a, b results.ProfileRef) string {
 }
 
 // scaleText writes a run's timeline scale: "1 (as written)" when none.
-func scaleText(f float64) string {
-	if f == 0 {
+func scaleText(f string) string {
+	if f == "" {
 		return "1 (as written)"
 	}
-	return strconv.FormatFloat(f, 'g', 4, 64)
+	return f
 }

@@ -411,5 +411,3 @@ func hookRowOf(event int, h *results.HookResult) hookRow {
 	}
 	return r
 }
-
-// overrideFlags writes a run's recorded overrides as flags (overrideFlag).

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wsstorm/wsstorm/internal/results"
@@ -72,5 +73,28 @@ func TestThresholdCases(t *testing.T) {
 	cases := ThresholdCases(s)
 	if len(cases) != 3 || cases[0].Failure != "" || cases[1].Failure != "threshold missed: gave_up > 0, measured 0" || cases[2].Failure == "" {
 		t.Fatalf("cases %+v", cases)
+	}
+}
+
+// TestJUnitInconclusiveIsSkipped: an inconclusive comparison is neither a
+// pass nor a failure: a skipped case, counted as such.
+func TestJUnitInconclusiveIsSkipped(t *testing.T) {
+	c := &Comparison{Changes: []Change{
+		{Metric: "connect.p99", Verdict: VerdictInconclusive, DecidedBy: "busy"},
+		{Metric: "connect.p50", Verdict: VerdictRegression, Regression: true, DecidedBy: "beyond"},
+		{Metric: "reconnect.p50", Verdict: VerdictSame},
+	}}
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	if err := WriteJUnit(path, "compare", CompareCases(c)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`failures="1" skipped="1"`, `<testcase name="connect.p99" classname="wsstorm.compare">`, `<skipped message="inconclusive: connect.p99`, `<failure message="regression: connect.p50`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JUnit lacks %s:\n%s", want, b)
+		}
 	}
 }

@@ -196,8 +196,8 @@ func overrideFlags(ref results.ProfileRef) []string {
 	for _, o := range ref.Overrides {
 		out = append(out, "--set "+o)
 	}
-	if ref.Scale != 0 {
-		out = append(out, "--scale "+strconv.FormatFloat(ref.Scale, 'g', 4, 64))
+	if ref.Scale != "" {
+		out = append(out, "--scale "+ref.Scale)
 	}
 	return out
 }

@@ -128,12 +128,12 @@ func TestMarkdownOlderResults(t *testing.T) {
 // that gave it, after the --set overrides.
 func TestMarkdownScaleOverride(t *testing.T) {
 	s := summarize(fixtureRun(t))
-	s.Profile.Overrides, s.Profile.Scale = []string{"fleet.clients=5"}, 0.5
+	s.Profile.Overrides, s.Profile.Scale = []string{"fleet.clients=5"}, "1/2"
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, s); err != nil {
 		t.Fatal(err)
 	}
-	if want := ", with `--set fleet.clients=5`, `--scale 0.5`\n"; !strings.Contains(b.String(), want) {
+	if want := ", with `--set fleet.clients=5`, `--scale 1/2`\n"; !strings.Contains(b.String(), want) {
 		t.Errorf("markdown does not have %q:\n%s", want, b.String())
 	}
 }

@@ -41,7 +41,7 @@ func Summarize(p *profile.Profile, run *results.Run) *results.Summary {
 		return results.BuildSummary(run, nil)
 	}
 	s := results.BuildSummary(run, &results.RunProfile{
-		Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: p.RedactedOverrides(), Scale: p.Scale,
+		Name: p.Name, Path: p.Path, SHA256: p.SHA256, Overrides: p.RedactedOverrides(), Scale: p.ScaleExact,
 		Seed: p.Seed, Clients: p.Fleet.Clients, InsecureSkipVerify: p.Target.TLS.InsecureSkipVerify,
 	})
 	if run != nil {

@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -172,5 +173,22 @@ func TestEveryTimeHasAFloor(t *testing.T) {
 		if _, ok := latencyFloorsMS[k]; !ok || busyFloorsMS[k] < latencyFloorsMS[k] {
 			t.Errorf("busy floor of %s: not above a floor of its own", k)
 		}
+	}
+}
+
+// TestRepeatsWithinShrunkFloor: 5 runs against 5, every new one 0.1 ms
+// slower on a 0.2 ms connect median: significant (p = 2/252) and +50%, but
+// within the floor shrunk by √5 (3 ms / √5 = 1.34 ms): `~`, as a single run
+// would say, even with no tolerance at all.
+func TestRepeatsWithinShrunkFloor(t *testing.T) {
+	row := &compareRow{name: "connect.p50", key: "connect.p50", unit: "ms"}
+	for i := range 5 {
+		row.base = append(row.base, metricValue{v: 0.20 + float64(i)/100})
+		row.new = append(row.new, metricValue{v: 0.30 + float64(i)/100})
+	}
+	zero, _ := ParseTolerance("+0%")
+	ch := judgeChange(row, zero, "")
+	if ch.Verdict != VerdictSame || ch.PValue == nil || *ch.PValue >= Alpha || !strings.Contains(ch.DecidedBy, "within noise ±1.342ms") {
+		t.Errorf("%+v (%s)", ch, ch.DecidedBy)
 	}
 }

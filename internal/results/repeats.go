@@ -215,11 +215,14 @@ func spread(values []*float64) (med, lo, hi *float64) {
 	return med, lo, hi
 }
 
-// HasRuns reports whether dir already holds repeats (a run-N directory or
-// repeats.json), so that new repeats would mix with old ones.
+// HasRuns reports whether dir already holds results ReadRuns would read
+// (a run's summary.json, a run-N directory) or repeats.json, so that new
+// repeats would mix with old ones.
 func HasRuns(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, RepeatsFile)); err == nil {
-		return true
+	for _, f := range []string{RepeatsFile, SummaryFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {

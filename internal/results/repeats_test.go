@@ -60,8 +60,8 @@ func TestReadRunsInOrder(t *testing.T) {
 	if _, _, err := ReadRuns(t.TempDir()); err == nil {
 		t.Error("an empty directory read as runs")
 	}
-	if !HasRuns(dir) || HasRuns(t.TempDir()) {
-		t.Error("HasRuns")
+	if !HasRuns(dir) || !HasRuns(filepath.Join(dir, RunDir(3))) || HasRuns(t.TempDir()) {
+		t.Error("HasRuns: repeats, a run, an empty directory")
 	}
 }
 
@@ -91,7 +91,7 @@ func TestCombineRepeats(t *testing.T) {
 	if !r.Passed || len(r.Runs) != 5 {
 		t.Errorf("passed %v with %d runs", r.Passed, len(r.Runs))
 	}
-	// 3 of 5 lack it: the median is a missing value.
+	// 2 of 3 lack it: the median is a missing value.
 	r = CombineRepeats(append(runs[:0:0], runs[1], runs[4], runs[0]), dirs[:3], 3)
 	for _, m := range r.Metrics {
 		if m.Metric == "events[0].t99" && (m.Median != nil || *m.Min != 1200) {

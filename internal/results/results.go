@@ -62,9 +62,9 @@ type RunProfile struct {
 	// Overrides are the --set key=value pairs applied after reading, in
 	// order, their secrets redacted.
 	Overrides []string
-	// Scale is the factor --scale or --quick multiplied the timeline by;
-	// 0: as written.
-	Scale              float64
+	// Scale is the factor --scale or --quick multiplied the timeline by,
+	// as an exact fraction ("4/9"); "": as written.
+	Scale              string
 	Seed               uint64
 	Clients            int
 	InsecureSkipVerify bool // TLS certificates were not verified

@@ -120,9 +120,10 @@ type ProfileRef struct {
 	// order: compare and merge refuse runs whose overrides differ.
 	Overrides []string `json:"overrides"`
 	// Scale is the factor --scale or --quick multiplied the timeline by,
+	// as an exact fraction ("4/9", "1/2": `--scale 4/9` runs it again),
 	// absent when it is as written: compare and merge refuse runs of
 	// different scales.
-	Scale float64 `json:"scale,omitempty"`
+	Scale string `json:"scale,omitempty"`
 }
 
 // CounterSummary holds the run's totals. Its maps are never nil.

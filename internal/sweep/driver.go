@@ -21,7 +21,8 @@ type Config struct {
 	Path string   // the profile's file; "" is the built-in default
 	Sets []string // --set overrides of every setting
 	// Scale scales every setting's timeline after its overrides (--scale,
-	// --quick); each run's summary records it among its overrides.
+	// --quick); each run's summary records it as profile.scale, and
+	// sweep.json as its own.
 	Scale profile.Scale
 	Axes  []Axis
 	// Repeat is how many times each setting runs.
@@ -76,6 +77,11 @@ func New(cfg Config) (*Driver, error) {
 		if p.Detect.Enabled {
 			return nil, errors.New("observe mode ([detect] enabled) triggers nothing, so a sweep has no herd of its own to compare; give the profile [[chaos]] steps")
 		}
+		if i > 0 && p.ScaleExact != d.profiles[0].ScaleExact {
+			// --quick scales each setting by 20s over its own duration: the
+			// settings would differ by more than their values.
+			return nil, fmt.Errorf("--quick scales setting %s by %s and setting %s by %s, as their durations differ: give --scale F, which scales every setting alike", settings[0].Label(), orOne(d.profiles[0].ScaleExact), s.Label(), orOne(p.ScaleExact))
+		}
 		if !cfg.Simulated { // a simulation has no sockets: no limits of this machine apply
 			if err := storm.CheckLimits(p, storm.Limits{}); err != nil {
 				return nil, fmt.Errorf("setting %s: %w", s.Label(), err)
@@ -111,7 +117,7 @@ func (d *Driver) newSweep() *Sweep {
 	if d.cfg.Simulated {
 		sw.Model = d.cfg.Model.JSON()
 	}
-	sw.Profile.Name, sw.Profile.Path, sw.Profile.Sets, sw.Profile.Scale = base.Name, base.Path, []string{}, base.Scale
+	sw.Profile.Name, sw.Profile.Path, sw.Profile.Sets, sw.Profile.Scale = base.Name, base.Path, []string{}, base.ScaleExact
 	for _, s := range d.cfg.Sets {
 		sw.Profile.Sets = append(sw.Profile.Sets, base.Redact(s))
 	}
@@ -288,4 +294,12 @@ func orNone(v *float64) string {
 		return "none (clients still away)"
 	}
 	return fmt.Sprintf("%.3gs", *v)
+}
+
+// orOne writes a scale, "1" for none.
+func orOne(scale string) string {
+	if scale == "" {
+		return "1"
+	}
+	return scale
 }

@@ -425,7 +425,7 @@ type Sweep struct {
 		// Scale is the factor --scale or --quick multiplied every run's
 		// timeline by, after the settings' values (which are in the
 		// file's timeline); absent when the timeline is as written.
-		Scale float64 `json:"scale,omitempty"`
+		Scale string `json:"scale,omitempty"` // exact, as summary.json's profile.scale
 	} `json:"profile"`
 	Axes   []Axis `json:"axes"`
 	Repeat int    `json:"repeat"`
@@ -443,16 +443,16 @@ type Sweep struct {
 	Recommendation Recommendation  `json:"recommendation"`
 }
 
-// Title names the sweep in its pages: its profile, and whether it was
-// simulated.
+// Title names the sweep in its pages: its profile, whether it was
+// simulated, and the scale of its timeline.
 func (s *Sweep) Title() string {
 	t := "wsstorm sweep: " + s.Profile.Name
 	if s.Simulated {
 		t += " (simulated)"
 	}
-	if s.Profile.Scale != 0 {
+	if s.Profile.Scale != "" {
 		// The settings' times are the file's; the runs' were scaled.
-		t += fmt.Sprintf(" (timeline scaled by %.4g)", s.Profile.Scale)
+		t += " (timeline scaled by " + s.Profile.Scale + ")"
 	}
 	return t
 }

@@ -264,15 +264,15 @@ func TestGeneratorLimited(t *testing.T) {
 // title, over the settings whose values are in the file's timeline.
 func TestScaledSweepSaysSo(t *testing.T) {
 	sw := &Sweep{Repeat: 1}
-	sw.Profile.Name, sw.Profile.Scale = "default", 20.0/45
-	if got := sw.Title(); got != "wsstorm sweep: default (timeline scaled by 0.4444)" {
+	sw.Profile.Name, sw.Profile.Scale = "default", "4/9"
+	if got := sw.Title(); got != "wsstorm sweep: default (timeline scaled by 4/9)" {
 		t.Errorf("title %q", got)
 	}
 	var b strings.Builder
 	if err := sw.WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(b.String(), "# Sweep of default (timeline scaled by 0.4444)\n") {
+	if !strings.HasPrefix(b.String(), "# Sweep of default (timeline scaled by 4/9)\n") {
 		t.Errorf("markdown:\n%s", b.String())
 	}
 }
