@@ -95,6 +95,7 @@ func TestScaleFlagsRefused(t *testing.T) {
 		{[]string{"run", "--scale", "0"}, `wsstorm run: --scale "0": give a factor above 0`},
 		{[]string{"simulate", "--scale", "0", "--quick", "--scale", "2"}, "wsstorm simulate: --quick is a scale of its own"},
 		{[]string{"sweep", "--quick", "--scale", "2", "--vary", "fleet.reconnect.max=1s,2s"}, "wsstorm sweep: --quick is a scale of its own"},
+		{[]string{"sweep", "--quick", "--simulate", "--vary", "duration=45s,90s"}, "wsstorm sweep: --quick scales setting duration=45s by 4/9 and setting duration=90s by 2/9"},
 	} {
 		code, _, stderr := wsstorm(t, tc.args...)
 		if code != exitUsage || !strings.HasPrefix(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
