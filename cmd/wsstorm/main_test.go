@@ -632,7 +632,7 @@ func TestCompareExitCodes(t *testing.T) {
 		{"within tolerance", []string{base, same}, exitPassed, "no regression"},
 		{"regression", []string{base, worse}, exitFailed, "REGRESSION"},
 		{"regression tolerated", []string{base, worse, "--tolerance", "reconnect.p99=+60%", "--tolerance", "reconnect.p90=+600ms", "--tolerance", "reconnect.p50=+50%"}, exitPassed, "no regression"},
-		{"markdown", []string{base, worse, "--format", "markdown"}, exitFailed, "| `reconnect.p99` | 1000ms | 1500ms | +50.0% | +10% | **REGRESSION** |"},
+		{"markdown", []string{base, worse, "--format", "markdown"}, exitFailed, "| `reconnect.p99` | 1000ms | 1500ms | +50.0% | +10% | **REGRESSION** (beyond +10% and noise ±20ms) |"},
 		{"json", []string{base, worse, "--format", "json"}, exitFailed, `"regressions": 3`},
 		{"different profiles", []string{base, other}, exitUsage, "different profiles"},
 		{"different profiles forced", []string{base, other, "--force"}, exitPassed, "no regression"},
@@ -694,7 +694,7 @@ func TestCompareProfileTolerances(t *testing.T) {
 		output string // in stdout, or in stderr for exit 2
 	}{
 		{"table default", []string{base, worse, "--profile", loose}, exitPassed, "no regression"},
-		{"table per metric", []string{base, worse, "--profile", tight}, exitFailed, "| `reconnect.p99` | 1000ms | 1500ms | +50.0% | +5% | **REGRESSION** |"},
+		{"table per metric", []string{base, worse, "--profile", tight}, exitFailed, "| `reconnect.p99` | 1000ms | 1500ms | +50.0% | +5% | **REGRESSION** (beyond +5% and noise ±20ms) |"},
 		{"flag beats table", []string{base, worse, "--profile", tight, "--tolerance", "reconnect.p99=+50%"}, exitPassed, "no regression"},
 		{"flag default beats table", []string{base, worse, "--profile", loose, "--default-tolerance", "+10%"}, exitFailed, "REGRESSION"},
 		{"profile.toml of NEW", []string{base, withProfile}, exitPassed, "no regression"},

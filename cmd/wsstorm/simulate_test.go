@@ -83,7 +83,7 @@ func TestSimulateCalibrated(t *testing.T) {
 		t.Errorf("wsstorm report of simulated results: exit %d\n%s", code, text)
 	}
 	if code, out, stderr := wsstorm(t, "compare", real, sim, "--force"); code != exitPassed && code != exitFailed ||
-		!strings.Contains(stderr, "warning: the new run was simulated and the other was not") {
+		!strings.Contains(stderr, "warning: the new run was simulated and the other side was not") {
 		t.Errorf("wsstorm compare real simulated: exit %d\n%s%s", code, out, stderr)
 	}
 	// A bad model override stops before the calibration, leaving nothing.
