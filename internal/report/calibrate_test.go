@@ -55,8 +55,8 @@ func TestNoiseCalibration(t *testing.T) {
 	for _, r := range rows {
 		vals := runValues(r.base)
 		quiet, busy := maxSteps(runs, vals)
-		med := median(vals)
-		floor, _ := floorOf(r.key, metricValue{med, median(counts(r.base))}, metricValue{med, median(counts(r.base))})
+		med := results.Median(vals)
+		floor, _ := floorOf(r.key, metricValue{med, results.Median(counts(r.base))}, metricValue{med, results.Median(counts(r.base))})
 		var shifts []string
 		for _, tol := range []Tolerance{ten, zero} {
 			var s []string
@@ -110,11 +110,11 @@ func detectable(rng *rand.Rand, r *compareRow, runs []*results.Summary, n int, t
 	if 2*n > len(runs) {
 		return "-"
 	}
-	med := median(runValues(r.base))
+	med := results.Median(runValues(r.base))
 	if math.IsInf(med, 0) {
 		return "-"
 	}
-	floor, _ := floorOf(r.key, metricValue{med, median(counts(r.base))}, metricValue{med, median(counts(r.base))})
+	floor, _ := floorOf(r.key, metricValue{med, results.Median(counts(r.base))}, metricValue{med, results.Median(counts(r.base))})
 	for shift := max(med*0.005, 0.01); shift <= 50*floor; shift *= 1.1 {
 		hit := 0
 		for range 40 {

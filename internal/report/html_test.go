@@ -24,20 +24,23 @@ import (
 
 // pageCharts is the charts' data of a rendered page, as its script reads it.
 type pageCharts struct {
-	Charts []struct {
-		ID     string `json:"id"`
-		Kind   string `json:"kind"`
-		Steps  bool   `json:"steps"`
-		X      []*float64
-		Series []struct {
-			Label  string
-			Dash   bool
-			Values []*float64
-		}
-		Markers []struct {
-			X     float64
-			Label string
-		}
+	Charts []pageChart
+}
+
+// pageChart is one chart of a page's data.
+type pageChart struct {
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Steps  bool   `json:"steps"`
+	X      []*float64
+	Series []struct {
+		Label  string
+		Dash   bool
+		Values []*float64
+	}
+	Markers []struct {
+		X     float64
+		Label string
 	}
 }
 
@@ -509,21 +512,7 @@ func TestHTMLGenerator(t *testing.T) {
 }
 
 // chartByID is the page's chart id.
-func chartByID(t *testing.T, pc pageCharts, id string) struct {
-	ID     string `json:"id"`
-	Kind   string `json:"kind"`
-	Steps  bool   `json:"steps"`
-	X      []*float64
-	Series []struct {
-		Label  string
-		Dash   bool
-		Values []*float64
-	}
-	Markers []struct {
-		X     float64
-		Label string
-	}
-} {
+func chartByID(t *testing.T, pc pageCharts, id string) pageChart {
 	t.Helper()
 	for _, c := range pc.Charts {
 		if c.ID == id {

@@ -184,16 +184,3 @@ func normalU(u float64, m, n int, ranks []float64) float64 {
 	z := d / math.Sqrt(variance)
 	return math.Min(1, math.Erfc(z/math.Sqrt2))
 }
-
-// median returns the median of values (the mean of the middle two for an
-// even count); NaN when there are none.
-func median(values []float64) float64 {
-	if len(values) == 0 {
-		return math.NaN()
-	}
-	v := slices.Sorted(slices.Values(values))
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}

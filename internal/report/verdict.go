@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"math"
+
+	"github.com/wsstorm/wsstorm/internal/results"
 )
 
 // judgeChange gives one metric its verdict. Every compared metric is worse when
@@ -22,7 +24,7 @@ import (
 // inconclusive.
 func judgeChange(r *compareRow, tol Tolerance, busy string) Change {
 	bv, nv := runValues(r.base), runValues(r.new)
-	b, n := median(bv), median(nv)
+	b, n := results.Median(bv), results.Median(nv)
 	ch := Change{Metric: r.name, Unit: r.unit, Base: finitePtr(b), New: finitePtr(n), Tolerance: tol.Text}
 	if len(bv) > 1 || len(nv) > 1 {
 		ch.BaseRuns, ch.NewRuns = runList(bv), runList(nv)
@@ -30,13 +32,13 @@ func judgeChange(r *compareRow, tol Tolerance, busy string) Change {
 	if ch.Base != nil && ch.New != nil && b != 0 {
 		ch.Percent = ptr(math.Round((n/b-1)*1000) / 10)
 	}
-	floor, _ := floorOf(r.key, metricValue{b, median(counts(r.base))}, metricValue{n, median(counts(r.new))})
+	floor, _ := floorOf(r.key, metricValue{b, results.Median(counts(r.base))}, metricValue{n, results.Median(counts(r.new))})
 	repeats := len(bv) >= MinRepeats && len(nv) >= MinRepeats
 	if repeats {
 		floor /= math.Sqrt(float64(min(len(bv), len(nv))))
 	}
 	if !math.IsInf(floor, 1) {
-		ch.Floor = ptr(roundTo(floor, 3))
+		ch.Floor = ptr(results.Round(floor, 3))
 	}
 	ft := floorText(floor, r.unit)
 	switch {
@@ -45,7 +47,7 @@ func judgeChange(r *compareRow, tol Tolerance, busy string) Change {
 		return ch
 	case repeats:
 		p := UTest(bv, nv)
-		ch.PValue = ptr(roundTo(p, 4))
+		ch.PValue = ptr(results.Round(p, 4))
 		ch.Verdict, ch.DecidedBy = verdictRepeats(b, n, p, floor, tol, ft)
 	default:
 		ch.Verdict, ch.DecidedBy = verdictSingle(b, n, floor, tol, ft)
@@ -126,7 +128,7 @@ func runList(vs []float64) []*float64 {
 	out := make([]*float64, len(vs))
 	for i, v := range vs {
 		if !math.IsInf(v, 0) {
-			out[i] = ptr(roundTo(v, 3))
+			out[i] = ptr(results.Round(v, 3))
 		}
 	}
 	return out
@@ -137,9 +139,4 @@ func finitePtr(v float64) *float64 {
 		return nil
 	}
 	return &v
-}
-
-func roundTo(v float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(v*p) / p
 }

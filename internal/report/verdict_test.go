@@ -192,3 +192,25 @@ func TestRepeatsWithinShrunkFloor(t *testing.T) {
 		t.Errorf("%+v (%s)", ch, ch.DecidedBy)
 	}
 }
+
+// TestCountingFloors checks the counting floors against values worked by
+// hand: a peak of 820/s against 860/s is 82 and 86 attempts in a 100 ms
+// bucket, so 2·√169 = 26 attempts, 260/s; the herd factor 1.4 made of the
+// same peaks moves by 2·√(1/82 + 1/86) of itself, 0.4336; 0 failures
+// against 3 by 2·√4 = 4.
+func TestCountingFloors(t *testing.T) {
+	for _, c := range []struct {
+		key       string
+		base, new metricValue
+		want      float64
+	}{
+		{"events.peak_attempt_rate", metricValue{820, 82}, metricValue{860, 86}, 260},
+		{"events.herd_factor", metricValue{1.4, 82}, metricValue{1.5, 86}, 1.4 * 2 * math.Sqrt(1.0/82+1.0/86)},
+		{"connect_failures", metricValue{v: 0}, metricValue{v: 3}, 4},
+		{"connect.p50", metricValue{v: 0.2}, metricValue{v: 9}, 3},
+	} {
+		if got, _ := floorOf(c.key, c.base, c.new); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%s: floor %v, want %v", c.key, got, c.want)
+		}
+	}
+}

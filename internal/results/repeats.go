@@ -195,24 +195,11 @@ func spread(values []*float64) (med, lo, hi *float64) {
 	if len(present) == 0 {
 		return nil, nil, nil
 	}
-	slices.Sort(all)
-	m := all[len(all)/2]
-	if len(all)%2 == 0 {
-		m = (all[len(all)/2-1] + all[len(all)/2]) / 2
-	}
-	if !math.IsInf(m, 0) {
+	if m := Median(all); !math.IsInf(m, 0) {
 		med = &m
 	}
-	lo, hi = &present[0], &present[0]
-	for i := range present {
-		if present[i] < *lo {
-			lo = &present[i]
-		}
-		if present[i] > *hi {
-			hi = &present[i]
-		}
-	}
-	return med, lo, hi
+	l, h := slices.Min(present), slices.Max(present)
+	return med, &l, &h
 }
 
 // HasRuns reports whether dir already holds results ReadRuns would read
@@ -233,4 +220,18 @@ func HasRuns(dir string) bool {
 		}
 	}
 	return false
+}
+
+// Median returns the median of values (the mean of the middle two for an
+// even count); NaN when there are none. +Inf, a value a run lacks, sorts
+// last, so it is the median only when half the values or more are +Inf.
+func Median(values []float64) float64 {
+	if len(values) == 0 {
+		return math.NaN()
+	}
+	v := slices.Sorted(slices.Values(values))
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }

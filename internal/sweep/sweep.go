@@ -245,12 +245,7 @@ func statOf(values []float64) *Stat {
 	if len(values) == 0 {
 		return nil
 	}
-	v := slices.Sorted(slices.Values(values))
-	med := v[len(v)/2]
-	if len(v)%2 == 0 {
-		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
-	return &Stat{Median: med, Min: v[0], Max: v[len(v)-1], N: len(v)}
+	return &Stat{Median: results.Median(values), Min: slices.Min(values), Max: slices.Max(values), N: len(values)}
 }
 
 // Result is one setting's runs and their aggregate.
