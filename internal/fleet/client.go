@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -31,7 +33,7 @@ const stampBytes = 8
 // (BenchmarkPeakRSS, send-1s); only a burst of queued echoes (a client
 // fallen behind) costs one read call per 3 small frames. A client with a
 // session script, whose server may push bursts of frames of its own, gets
-// 1 KiB, so such a burst costs one read call per ~24 frames rather than per
+// 1 KiB (so does one with reply rules, whose server pushes messages too), so such a burst costs one read call per ~24 frames rather than per
 // 3 (a third of the CPU per message).
 const (
 	idleReadBuffer    = 128
@@ -40,7 +42,7 @@ const (
 
 // readBufferSize is the read buffer of cfg's connections.
 func readBufferSize(cfg *Config) int {
-	if len(cfg.Script) > 0 {
+	if len(cfg.Script) > 0 || len(cfg.Replies) > 0 {
 		return messageReadBuffer
 	}
 	return idleReadBuffer
@@ -105,6 +107,9 @@ func (st *connState) arrived(msg []byte) {
 
 // errScriptTimeout ends a connect attempt whose script timed out.
 var errScriptTimeout = errors.New("session script timed out")
+
+// errRejected ends a connect attempt the server refused in its script.
+var errRejected = errors.New("refused by the server's reply")
 
 func newClient(f *Fleet, id int) *client {
 	return &client{f: f, id: id, rng: ClientRand(f.cfg.Seed, id), shard: f.rec.Shard(id)}
@@ -197,20 +202,44 @@ func (c *client) run(ctx context.Context) {
 			down = time.Time{}
 			in = intent{at: time.Now().Add(cfg.Pause), event: -1, first: true}
 			continue
+		case end.proto != nil && end.proto.then == StopSession:
+			c.shard.ProtocolStop(end.at, end.proto.reason, false)
+			return
 		}
 		if down.IsZero() {
 			down = end.at
 		}
-		rec = recovery{active: true, closedAt: end.at,
-			event: c.f.rec.Attribute(end.at, end.code, end.node)}
-		c.shard.Close(end.at, end.code, rec.event)
-		wait, ok := cfg.AfterClose(&retry, end.code, c.rng)
-		if !ok {
+		var wait time.Duration
+		if rec, wait = c.closed(end, &retry); !rec.active {
 			return
 		}
 		parts.Backoff = wait
 		in = intent{at: end.at.Add(wait), event: rec.event, first: true}
 	}
+}
+
+// closed records the end of a session that the server or the network
+// ended, and returns the recovery it starts and the wait before the first
+// attempt; a recovery not active says the client stops.
+func (c *client) closed(end sessionEnd, retry *Retry) (recovery, time.Duration) {
+	cfg := &c.f.cfg
+	if end.proto != nil {
+		// A server message sent the client away: a close in all but its
+		// code.
+		ev := c.f.rec.AttributeMessage(end.at, end.node)
+		c.shard.ProtocolReconnect(end.at, end.proto.reason, ev)
+		return recovery{active: true, closedAt: end.at, event: ev}, cfg.AfterMessage(retry, end.proto.then == ReconnectNow, c.rng)
+	}
+	ev := c.f.rec.Attribute(end.at, end.code, end.node)
+	c.shard.Close(end.at, end.code, ev)
+	wait, ok := cfg.AfterClose(retry, end.code, c.rng)
+	if !ok {
+		if reason := cfg.Policy.StopReason(end.code); reason != "" {
+			c.shard.ProtocolStop(end.at, reason, true)
+		}
+		return recovery{event: -1}, 0
+	}
+	return recovery{active: true, closedAt: end.at, event: ev}, wait
 }
 
 // intent is what a client means by a connect attempt: when it meant to
@@ -288,6 +317,10 @@ func (a *connectAttempt) attempt() {
 		c.shard.Failure(a.se.at, stats.ScriptTimeout, a.in.event)
 		c.endScript(a.hs.conn, a.se.outcome)
 		a.err, a.ended = errScriptTimeout, a.se.at
+	case scriptRejected:
+		c.shard.Failure(a.se.at, stats.Rejected, a.in.event)
+		c.endScript(a.hs.conn, a.se.outcome)
+		a.err, a.ended = errRejected, a.se.at
 	}
 }
 
@@ -378,6 +411,9 @@ type sessionEnd struct {
 	code        int       // close code observed (1006: no close frame)
 	at          time.Time // when the close was observed
 	node        int       // node the session was on (-1: unknown)
+	// proto says a server message ended the session (a reply rule's
+	// reaction): at is when it came, and code means nothing.
+	proto *protoEnd
 }
 
 // Why a client ended a session itself.
@@ -399,7 +435,7 @@ type liveSession struct {
 	over     bool           // under mu
 	recorded sync.WaitGroup // done once a client-side ending is recorded
 	session  int64          // the connection's number, for templates
-	life     *time.Timer    // nil: no lifetime
+	timers   *ownTimers     // nil: neither a lifetime nor a heartbeat
 	// prevLive and nextLive link the fleet's live sessions, under its
 	// liveSessions' lock.
 	prevLive, nextLive *liveSession
@@ -411,6 +447,14 @@ type liveSession struct {
 	text      *textSender // text messages from a template; nil: binary
 	ping      *pinger     // nil: no pings
 	killTimer atomic.Pointer[time.Timer]
+}
+
+// ownTimers are the timers of what a session does on its own clock, which
+// most sessions lack: kept apart, they cost such a session one pointer.
+type ownTimers struct {
+	life *time.Timer // nil: no lifetime
+	beat *time.Timer // nil: no heartbeat
+	buf  []byte      // the heartbeat's message, under liveSession.mu
 }
 
 // textSender renders a session's periodic text messages and, when the
@@ -440,7 +484,7 @@ type pinger struct {
 // for the session's life.
 func (c *client) session(ctx context.Context, conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time) sessionEnd {
 	s := c.startSession(ctx, conn, st)
-	return s.finish(c.read(conn, st, recovering, closedAt, s.text))
+	return s.finish(c.read(conn, st, recovering, closedAt, s))
 }
 
 // startSession arms a new session's timers, and has the run's end close it.
@@ -449,11 +493,17 @@ func (c *client) startSession(ctx context.Context, conn *websocket.Conn, st *con
 	s := &liveSession{c: c, conn: conn, session: st.session, seq: st.sent}
 	s.recorded.Add(1)
 	c.f.live.add(ctx, s)
-	if cfg.Lifetime > 0 {
-		s.life = time.AfterFunc(cfg.Lifetime, func() { s.closeFromClient(endingLifetime, websocket.CloseNormalClosure) })
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if cfg.Lifetime > 0 || cfg.Heartbeat.Interval > 0 {
+		s.timers = &ownTimers{}
+	}
+	if cfg.Lifetime > 0 {
+		s.timers.life = time.AfterFunc(cfg.Lifetime, func() { s.closeFromClient(endingLifetime, websocket.CloseNormalClosure) })
+	}
+	if cfg.Heartbeat.Interval > 0 {
+		s.timers.beat = time.AfterFunc(cfg.Heartbeat.Interval, s.heartbeatDue)
+	}
 	if cfg.SendInterval > 0 {
 		if c.f.message != nil {
 			s.text = &textSender{}
@@ -485,8 +535,8 @@ func (s *liveSession) finish(end readEnd) sessionEnd {
 	s.ending.CompareAndSwap(notEnding, endedByServer)
 
 	s.c.f.live.remove(s)
-	if s.life != nil {
-		s.life.Stop()
+	if s.timers != nil && s.timers.life != nil {
+		s.timers.life.Stop()
 	}
 	// A send blocked on a server that stopped reading holds s.mu until its
 	// write deadline: cut the write short, the session is over.
@@ -502,6 +552,9 @@ func (s *liveSession) finish(end readEnd) sessionEnd {
 	}
 	if k := s.killTimer.Load(); k != nil {
 		k.Stop()
+	}
+	if s.timers != nil && s.timers.beat != nil {
+		s.timers.beat.Stop()
 	}
 	s.mu.Unlock()
 	switch s.ending.Load() {
@@ -520,7 +573,18 @@ func (s *liveSession) finish(end readEnd) sessionEnd {
 // serverEnded finishes a connection the server (or the network) ended. It
 // lets the server close TCP first, as it should (it keeps TIME_WAIT),
 // without holding up the client's reaction.
+//
+// A session a server message ended (end.proto) is closed by the client, as
+// a protocol's client library closes its socket on the server's "go away";
+// the server then closes TCP.
 func (c *client) serverEnded(conn *websocket.Conn, end readEnd) sessionEnd {
+	if end.proto != nil {
+		c.f.closing.Go(func() {
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(c.f.cfg.CloseTimeout))
+			c.awaitServerClose(conn, true)
+		})
+		return sessionEnd{at: end.at, node: end.node, proto: end.proto}
+	}
 	c.f.closing.Go(func() { c.awaitServerClose(conn, end.closeFrame) })
 	return sessionEnd{code: end.code, at: end.at, node: end.node}
 }
@@ -567,6 +631,26 @@ func (s *liveSession) sendText(sched time.Time) error {
 		t.echoes.add(string(t.buf), sched)
 	}
 	return s.c.write(s.conn, websocket.TextMessage, t.buf)
+}
+
+// heartbeatDue sends the heartbeat, numbered as the session's next message,
+// and arms the next one.
+func (s *liveSession) heartbeatDue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || s.ending.Load() != notEnding {
+		return
+	}
+	s.seq++
+	t := s.timers
+	t.buf = s.c.f.heartbeat.append(t.buf[:0], s.c.values(s.session, s.seq))
+	if err := s.c.write(s.conn, websocket.TextMessage, t.buf); err != nil {
+		if !errors.Is(err, websocket.ErrCloseSent) {
+			s.conn.NetConn().Close()
+		}
+		return
+	}
+	t.beat.Reset(s.c.f.cfg.Heartbeat.Interval)
 }
 
 // pingDue pings and arms the next ping. A ping sent while none awaits its
@@ -697,19 +781,26 @@ type readEnd struct {
 	closeFrame bool // a close frame arrived (else the connection broke)
 	at         time.Time
 	node       int
+	proto      *protoEnd // a server message ended the session; code means nothing
 }
 
 // read is a connection's read loop. Its first message, unless a script read
 // it, is the server's welcome, and ends a recovery when recovering. Binary
 // messages carrying a stamp are echoes of binary messages; with text
 // messages, echoes are the messages text awaits.
-func (c *client) read(conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time, text *textSender) readEnd {
+func (c *client) read(conn *websocket.Conn, st *connState, recovering bool, closedAt time.Time, s *liveSession) readEnd {
 	for {
 		typ, r, err := conn.NextReader()
 		if err != nil {
 			return readFailed(err, time.Now(), st.node)
 		}
-		if end, ok := c.message(conn, typ, r, st, recovering, closedAt, text); !ok {
+		if c.f.replies != nil {
+			if end, ok := c.ruledMessage(typ, r, st, recovering, closedAt, s); !ok {
+				return end
+			}
+			continue
+		}
+		if end, ok := c.message(conn, typ, r, st, recovering, closedAt, s.text); !ok {
 			return end
 		}
 	}
@@ -748,7 +839,17 @@ func (c *client) message(conn *websocket.Conn, typ int, r io.Reader, st *connSta
 	if !valid {
 		return c.failInvalidUTF8(conn, now, st.node), false
 	}
+	c.classify(typ, buf[:n], n < len(buf), now, st, recovering, closedAt, text)
+	return readEnd{}, true
+}
+
+// classify records a message read at now, msg (whole says all of it, else
+// its start): the server's welcome, which may end a recovery, an echo, or
+// another message.
+func (c *client) classify(typ int, msg []byte, whole bool, now time.Time, st *connState, recovering bool, closedAt time.Time, text *textSender) {
 	binaryEcho := c.f.message == nil && c.f.cfg.SendInterval > 0 && !c.f.cfg.NoEcho
+	n := len(msg)
+	buf := msg
 	switch {
 	case st.welcomePending:
 		st.arrived(buf[:n])
@@ -760,7 +861,7 @@ func (c *client) message(conn *websocket.Conn, typ int, r io.Reader, st *connSta
 	case binaryEcho && typ == websocket.BinaryMessage && n >= stampBytes:
 		sched := time.Duration(binary.BigEndian.Uint64(buf[:stampBytes]))
 		c.shard.Echo(now.Sub(c.f.rec.Start()) - sched)
-	case text != nil && text.echoes != nil && typ == websocket.TextMessage && n < len(buf):
+	case text != nil && text.echoes != nil && typ == websocket.TextMessage && whole:
 		if sched, ok := text.echoes.match(buf[:n]); ok {
 			c.shard.Echo(now.Sub(sched))
 		} else {
@@ -769,7 +870,72 @@ func (c *client) message(conn *websocket.Conn, typ int, r io.Reader, st *connSta
 	default:
 		c.shard.Received()
 	}
-	return readEnd{}, true
+}
+
+// ruledMessage reads and records the message of type typ that r reads when
+// the fleet has reply rules: the rules see it whole (a message over the
+// read limit fails the read first). It answers for the rule that matches,
+// and returns false when the rule ends the session, or the connection must
+// end, as end says.
+func (c *client) ruledMessage(typ int, r io.Reader, st *connState, recovering bool, closedAt time.Time, s *liveSession) (end readEnd, ok bool) {
+	rs := c.f.replies
+	b, _ := rs.bufs.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	defer rs.bufs.Put(b)
+	b.Reset()
+	_, err := b.ReadFrom(r)
+	now := time.Now()
+	if err != nil {
+		return readEnd{}, true // the next NextReader reports the broken connection
+	}
+	msg := b.Bytes()
+	if typ == websocket.TextMessage && !utf8.Valid(msg) {
+		return c.failInvalidUTF8(s.conn, now, st.node), false
+	}
+	c.classify(typ, msg, true, now, st, recovering, closedAt, s.text)
+	rule := rs.match(msg)
+	if rule == nil {
+		return readEnd{}, true
+	}
+	if rule.Send != "" && !s.reply(rule) {
+		return readEnd{}, true // the write failed: the next read reports it
+	}
+	if rule.Then == Continue {
+		return readEnd{}, true
+	}
+	return readEnd{at: now, node: st.node, proto: &protoEnd{then: rule.Then, reason: rule.Name}}, false
+}
+
+// replyBufSize is the room a reply is rendered in without an allocation:
+// protocols' keep-alive answers are a few bytes ("3", "{}").
+const replyBufSize = 256
+
+// reply sends rule's answer as the session's next message, serialized with
+// its timers' sends; false if the write failed (the connection is closed,
+// for the read loop to report).
+func (s *liveSession) reply(rule *replyRule) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || s.ending.Load() != notEnding {
+		return true
+	}
+	s.seq++
+	rs := s.c.f.replies
+	b, _ := rs.bufs.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	defer rs.bufs.Put(b)
+	b.Reset()
+	b.Grow(replyBufSize)
+	_, err := s.c.answer(s.conn, rule, s.session, s.seq, b.AvailableBuffer())
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		s.conn.NetConn().Close()
+		return false
+	}
+	return true
 }
 
 // readFailed is the end of a connection whose read failed with err at t.

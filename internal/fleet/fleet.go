@@ -78,9 +78,16 @@ type Config struct {
 	// periodic messages start. If a step waits for a message, the connect
 	// attempt succeeds only once the script is through, and recovery ends
 	// at the last expected message.
-	Script   []ScriptStep
-	Lifetime time.Duration // 0: sessions last until the server ends them; counted from the end of the script
-	Pause    time.Duration // after a session the client ended, before the next
+	Script []ScriptStep
+	// Replies are rules that run for the life of each connection, in
+	// order: answers to the server's messages, and its messages that end
+	// the session (a protocol's disconnect).
+	Replies []Reply
+	// Heartbeat is a message a connected client sends every interval on
+	// its own (Phoenix's heartbeat); Interval 0: none.
+	Heartbeat Heartbeat
+	Lifetime  time.Duration // 0: sessions last until the server ends them; counted from the end of the script
+	Pause     time.Duration // after a session the client ended, before the next
 	// Rules decide whether and when a client dials again.
 	Rules
 	Seed         uint64
@@ -100,7 +107,18 @@ type ScriptStep struct {
 	SendBinary  []byte         // a binary message (nil: none)
 	Expect      string         // wait for a message that contains this, a template; or
 	ExpectRegex *regexp.Regexp // for one that matches this
-	Timeout     time.Duration  // how long to wait; then the client closes with 1008 and retries
+	// Reject (a substring) or RejectRegex name the server's refusal: the
+	// wait ends, and the attempt fails as "rejected".
+	Reject      string
+	RejectRegex *regexp.Regexp
+	Timeout     time.Duration // how long to wait; then the client closes with 1008 and retries
+}
+
+// Heartbeat is a message a connected client sends on its own every
+// Interval, a template as Config.Message.
+type Heartbeat struct {
+	Interval time.Duration
+	Send     string
 }
 
 // FromProfile returns the fleet configuration of a validated profile; url is
@@ -139,7 +157,7 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("fleet.source_addrs: %w", err)
 	}
-	return Config{
+	cfg := Config{
 		SourceAddrs:      sources,
 		URL:              url,
 		URLs:             urls,
@@ -164,7 +182,8 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		Header:           header,
 		Subprotocols:     p.Target.Subprotocols,
 		TLS:              tlsConf,
-	}, nil
+	}
+	return cfg, withSession(&cfg, p)
 }
 
 // scriptFromProfile reads a profile's [[fleet.session.script]], the files
@@ -267,6 +286,10 @@ type Fleet struct {
 	// endpoints are the URLs clients connect to: client i uses
 	// endpoints[i % len(endpoints)].
 	endpoints []endpoint
+	// replies are the compiled reply rules; nil: none.
+	replies *replies
+	// heartbeat is the heartbeat's template (Config.Heartbeat.Send).
+	heartbeat template
 	// padding fills each binary message after its stamp; shared and read-only.
 	padding []byte
 	// message is the periodic text message's template; nil: binary messages.
@@ -376,6 +399,15 @@ func New(cfg Config, rec *stats.Recorder) (*Fleet, error) {
 		}
 		f.scriptWaits = f.scriptWaits || st.waits()
 		f.script = append(f.script, st)
+	}
+	var err error
+	if f.replies, err = newReplies(cfg.Replies); err != nil {
+		return nil, fmt.Errorf("fleet.session.%w", err)
+	}
+	if cfg.Heartbeat.Interval > 0 {
+		if f.heartbeat, err = parseTemplate(cfg.Heartbeat.Send); err != nil {
+			return nil, fmt.Errorf("fleet.session.heartbeat.send: %w", err)
+		}
 	}
 	return f, nil
 }

@@ -53,7 +53,7 @@ func constant(d time.Duration) backoff.Backoff {
 }
 
 func mustPolicy(r profile.Reconnect) *Policy {
-	p, err := NewPolicy(r)
+	p, err := NewPolicy(r, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -561,8 +561,8 @@ func TestLateSendNotOmitted(t *testing.T) {
 	}
 	conn := hs.conn
 	done := make(chan readEnd, 1)
-	go func() { done <- c.read(conn, &connState{node: -1}, false, time.Time{}, nil) }()
 	s := &liveSession{c: c, conn: conn, next: time.Now().Add(-500 * time.Millisecond)}
+	go func() { done <- c.read(conn, &connState{node: -1}, false, time.Time{}, s) }()
 	s.mu.Lock()
 	s.sendTimer = time.NewTimer(time.Hour) // re-armed by sendDue; never fires here
 	s.mu.Unlock()

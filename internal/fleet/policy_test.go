@@ -49,7 +49,7 @@ func TestPolicyOnClose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewPolicy(tt.r)
+			p, err := NewPolicy(tt.r, nil)
 			if err != nil {
 				t.Fatalf("NewPolicy(%+v): %v", tt.r, err)
 			}
@@ -78,7 +78,7 @@ func TestNewPolicyRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewPolicy(tt.r); err == nil {
+			if _, err := NewPolicy(tt.r, nil); err == nil {
 				t.Errorf("NewPolicy(%+v) succeeded, want an error", tt.r)
 			}
 		})
@@ -87,9 +87,9 @@ func TestNewPolicyRejectsBadInput(t *testing.T) {
 
 func TestNewPolicyErrorIsStable(t *testing.T) {
 	r := profile.Reconnect{OnClose: map[string]string{"abc": "stop", "xyz": "stop", "1012": "later", "999": "stop"}}
-	_, first := NewPolicy(r)
+	_, first := NewPolicy(r, nil)
 	for range 20 {
-		if _, err := NewPolicy(r); err == nil || err.Error() != first.Error() {
+		if _, err := NewPolicy(r, nil); err == nil || err.Error() != first.Error() {
 			t.Fatalf("NewPolicy errors %q, then %v", first, err)
 		}
 	}
@@ -104,7 +104,7 @@ func TestPolicyActionString(t *testing.T) {
 }
 
 func TestPolicyOnCloseDoesNotAllocate(t *testing.T) {
-	p, err := NewPolicy(profile.Reconnect{OnClose: map[string]string{"3001": "stop"}})
+	p, err := NewPolicy(profile.Reconnect{OnClose: map[string]string{"3001": "stop"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestPolicyOnCloseDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkPolicyOnClose(b *testing.B) {
-	p, err := NewPolicy(profile.Reconnect{OnClose: map[string]string{"3001": "stop", "4000": "reconnect"}})
+	p, err := NewPolicy(profile.Reconnect{OnClose: map[string]string{"3001": "stop", "4000": "reconnect"}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,12 +140,13 @@ func TestPolicyAgreesWithProfile(t *testing.T) {
 		{},
 		{OnCloseDefault: "stop", OnClose: map[string]string{"1012": "stop", "4000": "reconnect"}},
 	} {
-		pol, err := NewPolicy(r)
+		pol, err := NewPolicy(r, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f := profile.Fleet{Reconnect: r}
 		for code := 1000; code <= 4999; code++ {
-			if got, want := r.OnCloseOf(code), pol.OnClose(code).String(); got != want {
+			if got, want := f.OnCloseOf(code), pol.OnClose(code).String(); got != want {
 				t.Errorf("%+v: code %d: profile says %s, the fleet %s", r, code, got, want)
 			}
 		}

@@ -33,7 +33,7 @@ func RulesFromProfile(p *profile.Profile) (Rules, error) {
 	if err != nil {
 		return Rules{}, err
 	}
-	pol, err := NewPolicy(r)
+	pol, err := NewPolicy(r, p.Fleet.ProtocolCodes())
 	if err != nil {
 		return Rules{}, err
 	}
@@ -91,4 +91,16 @@ func (rl *Rules) AfterClose(r *Retry, code int, rng *rand.Rand) (time.Duration, 
 	}
 	*r = Retry{prev: rl.Backoff.Delay(1, 0, rng)}
 	return r.prev + backoff.FirstDelay(rl.FirstDelay, rng), true
+}
+
+// AfterMessage returns how long a client waits before its first attempt
+// after a server message sent it away: nothing when now, else as after a
+// close that reconnects (the backoff, then the first delay, from rng).
+func (rl *Rules) AfterMessage(r *Retry, now bool, rng *rand.Rand) time.Duration {
+	if now {
+		*r = Retry{}
+		return 0
+	}
+	*r = Retry{prev: rl.Backoff.Delay(1, 0, rng)}
+	return r.prev + backoff.FirstDelay(rl.FirstDelay, rng)
 }

@@ -29,6 +29,8 @@ type scriptStep struct {
 	expect    template
 	hasExpect bool
 	re        *regexp.Regexp
+	reject    []byte // nil: no refusal named by a substring
+	rejectRe  *regexp.Regexp
 	timeout   time.Duration
 }
 
@@ -56,10 +58,19 @@ func compileStep(s ScriptStep) (scriptStep, error) {
 		st.hasExpect = true
 	}
 	st.binary, st.re, st.timeout = s.SendBinary, s.ExpectRegex, s.Timeout
+	if s.Reject != "" {
+		st.reject = []byte(s.Reject)
+	}
+	st.rejectRe = s.RejectRegex
 	return st, nil
 }
 
 func (s *scriptStep) waits() bool { return s.hasExpect || s.re != nil }
+
+// rejects says whether msg is the refusal the step names.
+func (s *scriptStep) rejects(msg []byte) bool {
+	return s.reject != nil && bytes.Contains(msg, s.reject) || s.rejectRe != nil && s.rejectRe.Match(msg)
+}
 
 // How a session script ended.
 type scriptOutcome int
@@ -68,7 +79,8 @@ const (
 	scriptDone      scriptOutcome = iota // every step went through
 	scriptTimedOut                       // a step's message did not come in time
 	scriptCancelled                      // the run ended during the script
-	scriptClosed                         // the server or the network closed the connection
+	scriptClosed                         // the server or the network closed the connection, or a reply rule ended the session
+	scriptRejected                       // the server refused: a step's reject matched
 )
 
 // scriptEnd is how a script ended.
@@ -188,9 +200,15 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 			}
 			c.shard.Received()
 			st.arrived(msg.Bytes())
+			if step.rejects(msg.Bytes()) {
+				return scriptEnd{outcome: scriptRejected, at: now}
+			}
 			if step.re != nil && step.re.Match(msg.Bytes()) || step.hasExpect && bytes.Contains(msg.Bytes(), want) {
 				waited, at = true, now
 				break
+			}
+			if end, over := c.scriptReply(conn, msg.Bytes(), st, now); over {
+				return end
 			}
 		}
 	}
@@ -205,12 +223,42 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 	return scriptEnd{outcome: scriptDone, at: at, waited: waited}
 }
 
+// scriptReply runs the reply rules on msg, a message the script did not
+// wait for, read at now: it answers for the rule that matches (the script
+// is the connection's only writer), and reports whether the rule ended the
+// session, and how.
+func (c *client) scriptReply(conn *websocket.Conn, msg []byte, st *connState, now time.Time) (scriptEnd, bool) {
+	if c.f.replies == nil {
+		return scriptEnd{}, false
+	}
+	rule := c.f.replies.match(msg)
+	if rule == nil {
+		return scriptEnd{}, false
+	}
+	if rule.Send != "" {
+		var buf [replyBufSize]byte
+		if _, err := c.answer(conn, rule, st.session, st.sent+1, buf[:0]); err == nil {
+			st.sent++
+		}
+	}
+	if rule.Then == Continue {
+		return scriptEnd{}, false
+	}
+	end := readEnd{at: now, node: st.node, proto: &protoEnd{then: rule.Then, reason: rule.Name}}
+	return scriptEnd{outcome: scriptClosed, at: now, closed: end}, true
+}
+
 // endScript closes a connection whose script failed: with 1008 after a
 // timeout, 1001 (going away) when the run ended. The server then closes TCP.
 func (c *client) endScript(conn *websocket.Conn, out scriptOutcome) {
 	code, reason := CloseScriptTimeout, "script timeout"
-	if out == scriptCancelled {
+	switch out {
+	case scriptCancelled:
 		code, reason = websocket.CloseGoingAway, ""
+	case scriptRejected:
+		// Refused, the client leaves normally, as a protocol's client
+		// library closes its socket on an error reply.
+		code, reason = websocket.CloseNormalClosure, ""
 	}
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.f.cfg.CloseTimeout))
 	c.f.closing.Go(func() { c.awaitServerClose(conn, true) })

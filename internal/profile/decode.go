@@ -45,6 +45,9 @@ type decoder struct {
 	// with scaleNote: the value a message quotes is not the one written.
 	scaled    map[string]bool
 	scaleNote string
+	// proto holds [fleet.protocol_options] by option name, undecoded until
+	// fleet.protocol is known (see resolveProtocol).
+	proto map[string]rawKey
 }
 
 // stepSet is an override of a part of a chaos step's key: segs[:i] name the
@@ -112,6 +115,8 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 		d.unifyDuration(path, raw, rv)
 	case t == stepType:
 		d.unifyStep(path, raw, rv)
+	case t == protoOptsType:
+		d.unifyProtoOpts(path, raw)
 	case t.Kind() == reflect.Struct:
 		d.unifyStruct(path, raw, rv)
 	case t.Kind() == reflect.Map:
@@ -454,6 +459,9 @@ func (d *decoder) walk(rv reflect.Value, segs []string, from int, raw any, text 
 		switch t := rv.Type(); {
 		case t == stepType && seg != "at" && seg != "action":
 			d.setStepKey(segs, i, raw, text)
+			return
+		case t == protoOptsType:
+			d.setProtoKey(segs, i, raw, text)
 			return
 		case !isDuration(t) && t.Kind() == reflect.Struct:
 			fi, ok := fieldIndex(t, seg)

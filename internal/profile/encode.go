@@ -127,6 +127,11 @@ func profileTree(p *Profile) (map[string]any, error) {
 	if target, ok := tree["target"].(map[string]any); ok {
 		targetTree(p, target)
 	}
+	if fleet, ok := tree["fleet"].(map[string]any); ok {
+		if err := fleetTree(p, fleet); err != nil {
+			return nil, err
+		}
+	}
 	if len(p.Chaos) == 0 {
 		delete(tree, "chaos")
 	} else if steps, ok := tree["chaos"].([]map[string]any); ok {
@@ -137,6 +142,26 @@ func profileTree(p *Profile) (map[string]any, error) {
 		}
 	}
 	return tree, nil
+}
+
+// fleetTree gives fleet, p's [fleet] as tables, the protocol preset's
+// options, and drops the tables that say nothing: the options without a
+// preset, a heartbeat that is never sent.
+func fleetTree(p *Profile, fleet map[string]any) error {
+	delete(fleet, "protocol_options")
+	if p.Fleet.Protocol == "" {
+		delete(fleet, "protocol")
+	} else if opts := p.Fleet.ProtocolOptions.Params; opts != nil {
+		tbl := map[string]any{}
+		if err := stepParams(p, opts, tbl); err != nil {
+			return err
+		}
+		fleet["protocol_options"] = tbl
+	}
+	if s, ok := fleet["session"].(map[string]any); ok && p.Fleet.Session.Heartbeat.Interval.D() == 0 {
+		delete(s, "heartbeat")
+	}
+	return nil
 }
 
 // stepParams adds a step's own keys, its action's parameters, to step:

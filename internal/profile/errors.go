@@ -68,3 +68,13 @@ func (es Errors) Unwrap() []error {
 	}
 	return out
 }
+
+// under reports whether some error is of the key k or of a key below it.
+func (es Errors) under(k string) bool {
+	for _, e := range es {
+		if e.Key == k || strings.HasPrefix(e.Key, k+".") {
+			return true
+		}
+	}
+	return false
+}

@@ -539,3 +539,26 @@ func (c *checker) clientCert(t TLS) {
 		c.bad(certPath, "%s and %s are not a certificate and its key in PEM: %v", t.CertFile, t.KeyFile, err)
 	}
 }
+
+// expandOne replaces ${NAME} in s, the value of the key at path, with the
+// variables' values, which join the profile's secrets; it keeps what was
+// written for messages and the effective profile.
+func (c *checker) expandOne(path []string, s string) string {
+	k := keyString(path)
+	c.written[k] = s
+	out, used, problems := expandVars(s, c.env.lookupEnv)
+	for _, msg := range problems {
+		c.report(k, k, msg)
+	}
+	if len(problems) > 0 {
+		c.d.failed[k] = true
+	}
+	t := &c.p.Target
+	for _, v := range used {
+		if v != "" && !slices.Contains(t.Secrets, v) {
+			t.Secrets = append(t.Secrets, v)
+		}
+	}
+	slices.Sort(t.Secrets)
+	return out
+}

@@ -2,8 +2,10 @@ package profile
 
 import (
 	"reflect"
+	"slices"
 
 	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
 // SetKeys lists the keys --set takes, dotted, in the schema's order, for
@@ -35,6 +37,17 @@ func valueKeys(path []string, t reflect.Type) []string {
 		var out []string
 		for _, k := range allStepKeys() {
 			out = append(out, keyString(join(path, k)))
+		}
+		return out
+	case t == protoOptsType:
+		var out []string
+		for _, name := range protocol.Names() {
+			pr, _ := protocol.Lookup(name)
+			for _, k := range protocol.Keys(pr.Options()) {
+				if k := keyString(join(path, k)); !slices.Contains(out, k) {
+					out = append(out, k)
+				}
+			}
 		}
 		return out
 	case t.Kind() == reflect.Struct:

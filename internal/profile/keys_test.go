@@ -15,13 +15,14 @@ import (
 func TestSetKeys(t *testing.T) {
 	keys := SetKeys()
 	for _, want := range []string{"fleet.clients", "fleet.reconnect.strategy", "fleet.reconnect.on_close.",
-		"chaos", "chaos.0.at", "chaos.0.fraction", "target.capacity.accept_rate", "fleet.session.script.0.send"} {
+		"chaos", "chaos.0.at", "chaos.0.fraction", "target.capacity.accept_rate", "fleet.session.script.0.send",
+		"fleet.session.reply.0.equals", "fleet.session.heartbeat.interval", "fleet.protocol", "fleet.protocol_options.namespace"} {
 		if !slices.Contains(keys, want) {
 			t.Errorf("SetKeys lacks %s: %v", want, keys)
 		}
 	}
 	for _, key := range keys {
-		sets := []string{`fleet.session.script=[{send="hi"}]`}
+		sets := []string{`fleet.session.script=[{send="hi"}]`, `fleet.session.reply=[{equals="2",send="3"}]`}
 		if step, ok := strings.CutPrefix(key, "chaos.0."); ok && step != "at" && step != "action" {
 			sets = append(sets, "chaos.0.action="+actionWith(step))
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/backoff"
+	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
 // Profile is one storm: a target, a fleet of clients and a timeline of chaos.
@@ -188,9 +189,24 @@ type Fleet struct {
 	// or ranges ("127.0.0.2-127.0.0.40"): client i uses the (i mod n)-th.
 	// Each (source, destination) pair has its own ~28,000 ephemeral ports.
 	// Empty: the OS picks.
-	SourceAddrs []string  `toml:"source_addrs"`
-	Session     Session   `toml:"session"`
-	Reconnect   Reconnect `toml:"reconnect"`
+	SourceAddrs []string `toml:"source_addrs"`
+	// Protocol names the protocol preset the clients speak over WebSocket
+	// (internal/protocol: "socket.io", ...); "": none, raw WebSocket.
+	Protocol string `toml:"protocol"`
+	// ProtocolOptions are [fleet.protocol_options], the preset's options in
+	// its own words.
+	ProtocolOptions ProtocolOptions `toml:"protocol_options"`
+	Session         Session         `toml:"session"`
+	Reconnect       Reconnect       `toml:"reconnect"`
+}
+
+// ProtocolOptions are a protocol preset's options: its option struct
+// (protocol.Protocol.Options), decoded once every override is applied,
+// since an override may change fleet.protocol, and the session parts the
+// preset makes of them (nil without a preset, or with a bad option).
+type ProtocolOptions struct {
+	Params any            `toml:"-"`
+	Spec   *protocol.Spec `toml:"-"`
 }
 
 // PongWait is how long a client's ping waits for its pong: pong_timeout,
@@ -215,16 +231,32 @@ type Session struct {
 	// Script is what a client does on each new connection before it counts
 	// as recovered: messages to send and messages to wait for.
 	Script []ScriptStep `toml:"script"`
+	// Reply are [[fleet.session.reply]]: rules that answer the server's
+	// messages, or end the session on them, for the life of a connection.
+	Reply []protocol.Reply `toml:"reply"`
+	// Heartbeat is a message a connected client sends on its own, every
+	// interval.
+	Heartbeat Heartbeat `toml:"heartbeat"`
+}
+
+// Heartbeat is [fleet.session.heartbeat].
+type Heartbeat struct {
+	Interval Duration `toml:"interval"` // 0s: none
+	Send     string   `toml:"send"`     // a template; {{seq}} counts the session's messages
 }
 
 // ScriptStep is one [[fleet.session.script]] entry: a message to send, a
 // message to wait for, or both (send first).
 type ScriptStep struct {
-	Send        string   `toml:"send"`         // text message, a template like Session.Message
-	SendFile    string   `toml:"send_file"`    // or a file's bytes, sent as a binary message
-	Expect      string   `toml:"expect"`       // wait for a message that contains this
-	ExpectRegex string   `toml:"expect_regex"` // or that matches this regular expression
-	Timeout     Duration `toml:"timeout"`      // how long to wait for it
+	Send        string `toml:"send"`         // text message, a template like Session.Message
+	SendFile    string `toml:"send_file"`    // or a file's bytes, sent as a binary message
+	Expect      string `toml:"expect"`       // wait for a message that contains this
+	ExpectRegex string `toml:"expect_regex"` // or that matches this regular expression
+	// Reject and RejectRegex name a message that ends the wait as a
+	// refusal, as a protocol's error reply: the attempt fails ("rejected").
+	Reject      string   `toml:"reject"`
+	RejectRegex string   `toml:"reject_regex"`
+	Timeout     Duration `toml:"timeout"` // how long to wait for it
 }
 
 // Reconnect is the close-code policy and the backoff between attempts.

@@ -43,7 +43,7 @@ func (c *checker) returns() []*Error {
 	late := map[int]bool{}  // steps warned of a late return
 	mixed := map[int]bool{} // steps warned of a herd that meets the next event's
 	for i, ev := range events {
-		if r.OnCloseOf(ev.Code) != OnCloseReconnect {
+		if p.Fleet.OnCloseOf(ev.Code) != OnCloseReconnect {
 			continue
 		}
 		if ev.back > p.Duration.D() {
@@ -82,7 +82,7 @@ func (c *checker) plannedEvents(wait time.Duration) []planned {
 // back last: the one a late warning names.
 func (c *checker) latestBack(events []planned, ev planned) bool {
 	for _, o := range events {
-		if o.Step == ev.Step && o.back > ev.back && c.p.Fleet.Reconnect.OnCloseOf(o.Code) == OnCloseReconnect {
+		if o.Step == ev.Step && o.back > ev.back && c.p.Fleet.OnCloseOf(o.Code) == OnCloseReconnect {
 			return false
 		}
 	}
@@ -94,7 +94,7 @@ func (c *checker) latestBack(events []planned, ev planned) bool {
 // next; one whose clients stop, a 1000 close, makes no herd to meet).
 func (c *checker) nextHerd(events []planned, i int) (planned, bool) {
 	for _, o := range events[i+1:] {
-		if o.At > events[i].At && c.p.Fleet.Reconnect.OnCloseOf(o.Code) == OnCloseReconnect {
+		if o.At > events[i].At && c.p.Fleet.OnCloseOf(o.Code) == OnCloseReconnect {
 			return o, true
 		}
 	}

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -103,12 +101,19 @@ func (c *checker) scriptStep(i int, s ScriptStep) {
 		c.bad(key("expect"), "%s", msg)
 	}
 	if s.ExpectRegex != "" {
-		if _, err := regexp.Compile(s.ExpectRegex); err != nil {
-			c.bad(key("expect_regex"), "is not a regular expression (Go RE2 syntax): %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-		}
+		c.regex(key("expect_regex"), s.ExpectRegex)
 	}
 	if s.SendFile != "" {
 		c.sendFile(key("send_file"), s.SendFile)
+	}
+	if s.Reject != "" && s.RejectRegex != "" {
+		c.bad(key("reject_regex"), "and reject are both set: a step names its refusal by a substring (reject) or a regular expression (reject_regex); keep one")
+	}
+	if s.RejectRegex != "" {
+		c.regex(key("reject_regex"), s.RejectRegex)
+	}
+	if (s.Reject != "" || s.RejectRegex != "") && !waits {
+		c.bad(key("reject"), "does not apply: a step's refusal ends its wait for expect or expect_regex, and this step waits for nothing; add what it waits for, or remove it")
 	}
 	switch t := s.Timeout.D(); {
 	case waits && t <= 0:

@@ -92,7 +92,7 @@ func TestSetErrors(t *testing.T) {
 		want []string
 	}{
 		{[]string{"fleet.clinets=5000"}, []string{`--set fleet.clinets: unknown key (did you mean fleet.clients?)`}},
-		{[]string{"fleet.session.bytes=64"}, []string{`--set fleet.session.bytes: unknown key: fleet.session takes send_interval, payload_bytes, message, echo, lifetime, pause, script`}},
+		{[]string{"fleet.session.bytes=64"}, []string{`--set fleet.session.bytes: unknown key: fleet.session takes send_interval, payload_bytes, message, echo, lifetime, pause, script, reply, heartbeat`}},
 		{[]string{"path=x.toml"}, []string{`--set path: unknown key: the top level takes name, duration, seed, target, fleet, chaos, thresholds, detect, compare, sweep`}},
 		{[]string{"chaos.5.at=1s"}, []string{`--set chaos.5: index 5 is out of range: chaos has 2 entries (0 to 1)`}},
 		{[]string{"chaos=[]", "chaos.0.at=1s"}, []string{`--set chaos.0: index 0 is out of range: chaos has 0 entries`}},

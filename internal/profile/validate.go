@@ -58,6 +58,8 @@ func (c *checker) check() {
 	c.target()
 	c.fleet()
 	c.session()
+	c.protocol()
+	c.replies()
 	c.reconnect()
 	c.chaos()
 	c.thresholds()

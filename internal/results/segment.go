@@ -293,6 +293,12 @@ func (rs *ResultSet) segmentResults(f *segmentFile) (*stats.Results, error) {
 			MessagesReceived: s.Counters.MessagesReceived,
 		},
 	}
+	if len(s.Counters.ProtocolStops) > 0 {
+		res.Counters.ProtocolStops = copyCounts(s.Counters.ProtocolStops)
+	}
+	if len(s.Counters.ProtocolReconnects) > 0 {
+		res.Counters.ProtocolReconnects = copyCounts(s.Counters.ProtocolReconnects)
+	}
 	for code, n := range s.Counters.Closes {
 		res.Counters.Closes[code] = n
 	}

@@ -140,6 +140,11 @@ type CounterSummary struct {
 	// OtherFailures are the first distinct messages of the "other" failures
 	// (stats.MaxOtherMessages); last, as fields added to the contract go.
 	OtherFailures []string `json:"other_failures"`
+	// ProtocolStops are the sessions the server ended through the protocol
+	// (a protocol preset's or a reply rule's stop), by reason;
+	// ProtocolReconnects those a server message sent away to come back.
+	ProtocolStops      map[string]int64 `json:"protocol_stops"`
+	ProtocolReconnects map[string]int64 `json:"protocol_reconnects"`
 }
 
 // Latencies holds one LatencySummary per metric, in the order of stats.Metrics.
@@ -307,9 +312,11 @@ func BuildSummary(run *Run, p *RunProfile) *Summary {
 	s := &Summary{
 		Schema: SummarySchema,
 		Counters: CounterSummary{
-			ConnectFailures: map[string]int64{},
-			OtherFailures:   []string{},
-			Closes:          map[int]int64{},
+			ConnectFailures:    map[string]int64{},
+			OtherFailures:      []string{},
+			Closes:             map[int]int64{},
+			ProtocolStops:      map[string]int64{},
+			ProtocolReconnects: map[string]int64{},
 		},
 		Events:     []EventSummary{},
 		Thresholds: []Threshold{},
@@ -391,6 +398,9 @@ func counterSummary(c *stats.Counters) CounterSummary {
 		GaveUp:           c.GaveUp,
 		MessagesSent:     c.MessagesSent,
 		MessagesReceived: c.MessagesReceived,
+		// Never null: a reader may index them without a check.
+		ProtocolStops:      copyCounts(c.ProtocolStops),
+		ProtocolReconnects: copyCounts(c.ProtocolReconnects),
 	}
 	for code, n := range c.Closes {
 		out.Closes[code] = n

@@ -22,6 +22,7 @@ const (
 	TooManyOpenFiles                   // the process or the system had no file descriptor left (EMFILE, ENFILE)
 	Unreachable                        // no route to the target's network or host (ENETUNREACH, EHOSTUNREACH)
 	DNS                                // the target's name did not resolve
+	Rejected                           // the session script's step got the server's refusal (its reject)
 	httpBase         Reason = 1000
 )
 
@@ -40,6 +41,7 @@ var reasonNames = [...]string{
 	TooManyOpenFiles: "too_many_open_files",
 	Unreachable:      "unreachable",
 	DNS:              "dns",
+	Rejected:         "rejected",
 }
 
 // HTTPStatus returns the reason for a handshake answered with an HTTP status
@@ -48,7 +50,7 @@ func HTTPStatus(status int) Reason { return httpBase + Reason(status) }
 
 // String returns the reason as results files spell it: refused, timeout,
 // reset, tls, bad_handshake, cancelled, script_timeout, no_source_port,
-// too_many_open_files, unreachable, dns, other or http_<status>.
+// too_many_open_files, unreachable, dns, rejected, other or http_<status>.
 func (r Reason) String() string {
 	if r > 0 && int(r) < len(reasonNames) {
 		return reasonNames[r]

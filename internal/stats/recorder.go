@@ -163,13 +163,25 @@ func (r *Recorder) Attribute(t time.Time, code, node int) int {
 	return best
 }
 
+// AttributeMessage returns the index of the chaos event a server message
+// that told a client at t to leave, on node (-1: unknown), belongs to, or
+// -1: the most recent started event, of any close code, on that node or on
+// all nodes, whose window contains t. A protocol's "go away" message is its
+// server's way of closing, whatever code the event planned.
+func (r *Recorder) AttributeMessage(t time.Time, node int) int {
+	return r.attributePlanned(t, anyCode, node)
+}
+
+// anyCode matches the planned events of every close code.
+const anyCode = -1
+
 func (r *Recorder) attributePlanned(t time.Time, code, node int) int {
 	off := t.Sub(r.start)
 	best, bestStart := -1, time.Duration(-1)
 	for i := range r.plans {
 		p := &r.plans[i]
 		start, ok := r.EventStarted(i)
-		if !ok || p.Code != code || start > off || off > start+p.Window+attributionGrace {
+		if !ok || (code != anyCode && p.Code != code) || start > off || off > start+p.Window+attributionGrace {
 			continue
 		}
 		if p.Node >= 0 && node >= 0 && p.Node != node {
@@ -601,17 +613,65 @@ func (s *Shard) Close(t time.Time, code int, ev int) {
 		s.closeSeriesOf(code, b).add(b)
 		s.bucketAt(b).connDelta--
 	}
-	if e := s.event(ev); e != nil {
-		e.affected++
-		if start, ok := s.r.EventStarted(ev); ev < len(s.r.plans) && ok {
-			// A detected event starts at its first close: its clients'
-			// closes say nothing of how long they took to notice.
-			if e.closeAt == nil {
-				e.closeAt = NewHistogram()
-			}
-			record(e.closeAt, t.Sub(s.r.start)-start)
-		}
+	s.affected(t, ev)
+	s.mu.Unlock()
+	s.r.addConnected(-1)
+}
+
+// affected counts a client closed at t by event ev (-1: none); under s.mu.
+func (s *Shard) affected(t time.Time, ev int) {
+	e := s.event(ev)
+	if e == nil {
+		return
 	}
+	e.affected++
+	if start, ok := s.r.EventStarted(ev); ev < len(s.r.plans) && ok {
+		// A detected event starts at its first close: its clients'
+		// closes say nothing of how long they took to notice.
+		if e.closeAt == nil {
+			e.closeAt = NewHistogram()
+		}
+		record(e.closeAt, t.Sub(s.r.start)-start)
+	}
+}
+
+// bump counts one k in *m, which it makes when needed: a client that never
+// meets a protocol's stop holds no map.
+func bump(m *map[string]int64, k string) {
+	if *m == nil {
+		*m = map[string]int64{}
+	}
+	(*m)[k]++
+}
+
+// ProtocolStop records a session the server ended through the protocol at
+// t, for reason. closed says the close was recorded already (Close: a close
+// code the protocol says forbids reconnecting); otherwise a server message
+// ended it, and the client is no longer connected.
+func (s *Shard) ProtocolStop(t time.Time, reason string, closed bool) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	bump(&s.counts.ProtocolStops, reason)
+	if !closed && b >= 0 {
+		s.bucketAt(b).connDelta--
+	}
+	s.mu.Unlock()
+	if !closed {
+		s.r.addConnected(-1)
+	}
+}
+
+// ProtocolReconnect records a session that a server message, for reason,
+// told the client to leave at t and come back, attributed to event ev
+// (-1: none): a close in all but its code.
+func (s *Shard) ProtocolReconnect(t time.Time, reason string, ev int) {
+	b := s.r.bucket(t)
+	s.mu.Lock()
+	bump(&s.counts.ProtocolReconnects, reason)
+	if b >= 0 {
+		s.bucketAt(b).connDelta--
+	}
+	s.affected(t, ev)
 	s.mu.Unlock()
 	s.r.addConnected(-1)
 }

@@ -69,6 +69,13 @@ type Counters struct {
 	// OtherFailures are the first distinct messages of the failures with
 	// reason Other, at most MaxOtherMessages, in the order first seen.
 	OtherFailures []string
+	// ProtocolStops are the sessions the server ended through the
+	// protocol (a Socket.IO disconnect packet, a Centrifugo close code that
+	// forbids reconnecting), by the reason the preset or the reply rule
+	// names; ProtocolReconnects the sessions a server message told the
+	// client to leave and come back. nil when none.
+	ProtocolStops      map[string]int64
+	ProtocolReconnects map[string]int64
 }
 
 // Add adds o's counts to c: the one sum of counters, of a run's shards
@@ -91,6 +98,20 @@ func (c *Counters) Add(o *Counters) {
 	for _, msg := range o.OtherFailures {
 		c.OtherFailures = keepMessage(c.OtherFailures, msg)
 	}
+	c.ProtocolStops = addCounts(c.ProtocolStops, o.ProtocolStops)
+	c.ProtocolReconnects = addCounts(c.ProtocolReconnects, o.ProtocolReconnects)
+}
+
+// addCounts adds the counts of o to c, which it makes when needed, and
+// returns c.
+func addCounts(c, o map[string]int64) map[string]int64 {
+	for k, v := range o {
+		if c == nil {
+			c = map[string]int64{}
+		}
+		c[k] += v
+	}
+	return c
 }
 
 // Bucket is one row of the time series.

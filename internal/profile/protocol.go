@@ -1,0 +1,235 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/protocol"
+)
+
+// [fleet.protocol_options] belongs to the preset fleet.protocol names, and
+// an override may change fleet.protocol: as a chaos step's keys, the
+// options are kept undecoded until every override is applied, then decoded
+// into the preset's option struct (resolveProtocol), whose fields carry the
+// preset's defaults for the options left out.
+
+var protoOptsType = reflect.TypeFor[ProtocolOptions]()
+
+// unifyProtoOpts keeps the options of a [fleet.protocol_options] table.
+func (d *decoder) unifyProtoOpts(path []string, raw any) {
+	tbl, ok := raw.(map[string]any)
+	if !ok {
+		d.fail(path, "must be a table of the protocol's options, e.g. [fleet.protocol_options] with namespace = \"/chat\", not %s", describe(raw))
+		return
+	}
+	for _, name := range d.sortedKeys(path, tbl) {
+		d.keepProtoKey(join(path, name), rawKey{raw: tbl[name], set: d.set})
+	}
+}
+
+// keepProtoKey keeps the option at path, whose last element is its name.
+func (d *decoder) keepProtoKey(path []string, v rawKey) {
+	if d.proto == nil {
+		d.proto = map[string]rawKey{}
+	}
+	d.proto[path[len(path)-1]] = v
+	k := keyString(path)
+	d.seen[k] = source{line: d.lines[k], set: v.set}
+	delete(d.failed, k)
+}
+
+// setProtoKey applies an override of option segs[i]; an option is set
+// whole.
+func (d *decoder) setProtoKey(segs []string, i int, raw any, text string) {
+	if i != len(segs)-1 {
+		d.fail(segs, "sets a part of protocol option %s: set the whole option, e.g. %s=...", segs[i], keyString(segs[:i+1]))
+		return
+	}
+	d.keepProtoKey(segs, rawKey{raw: raw, text: text, set: true})
+}
+
+// resolveProtocol decodes the kept options into fleet.protocol's option
+// struct. Options without a preset, and options the preset does not have,
+// are errors that name the preset's options.
+func (d *decoder) resolveProtocol(p *Profile) {
+	base := []string{"fleet", "protocol_options"}
+	names := make(map[string]any, len(d.proto))
+	for name := range d.proto {
+		names[name] = nil
+	}
+	keys := d.sortedKeys(base, names)
+	name := p.Fleet.Protocol
+	pr, known := protocol.Lookup(name)
+	if !known {
+		if name == "" && len(keys) > 0 {
+			d.fail(join(base, keys[0]), "is a protocol option, and fleet.protocol is not set: name the protocol (%s), or remove [fleet.protocol_options]", strings.Join(protocol.Names(), ", "))
+		}
+		return // an unknown fleet.protocol is the checker's to report
+	}
+	opts := pr.Options()
+	p.Fleet.ProtocolOptions.Params = opts
+	ov := reflect.ValueOf(opts).Elem()
+	for _, k := range keys {
+		sub := join(base, k)
+		fi, ok := fieldIndex(ov.Type(), k)
+		if !ok {
+			d.protoUnknownKey(sub, pr, opts)
+			continue
+		}
+		v := d.proto[k]
+		set := d.set
+		d.set = v.set
+		if v.set {
+			v.raw = asText(v.raw, v.text, ov.Field(fi).Type())
+		}
+		d.unify(sub, v.raw, ov.Field(fi))
+		d.set = set
+	}
+}
+
+// protoUnknownKey reports an option the preset pr does not have.
+func (d *decoder) protoUnknownKey(path []string, pr protocol.Protocol, opts any) {
+	names := protocol.Keys(opts)
+	if s := closest(path[len(path)-1], names); s != "" {
+		d.fail(path, "unknown option of protocol %s (did you mean %s?)", pr.Name(), keyString(join(path[:len(path)-1], s)))
+		return
+	}
+	d.fail(path, "unknown option of protocol %s: it takes %s", pr.Name(), strings.Join(names, ", "))
+}
+
+// protocol checks fleet.protocol and builds the preset's session parts from
+// its options, their ${NAME} values taken from the environment.
+func (c *checker) protocol() {
+	f := &c.p.Fleet
+	if f.Protocol == "" {
+		return
+	}
+	path := []string{"fleet", "protocol"}
+	pr, ok := protocol.Lookup(f.Protocol)
+	if !ok {
+		msg := fmt.Sprintf("%q is not a protocol preset: use one of %s, or remove it for raw WebSocket", f.Protocol, strings.Join(protocol.Names(), ", "))
+		if s := closest(f.Protocol, protocol.Names()); s != "" {
+			msg = fmt.Sprintf("%q is not a protocol preset (did you mean %q?)", f.Protocol, s)
+		}
+		c.bad(path, "%s", msg)
+		return
+	}
+	if c.p.Target.Mode == ModeEmbedded {
+		c.bad(path, "%s needs a server that speaks it, and the embedded target speaks no protocol: set target.mode = \"external\" with the server's URL, or \"proxy\" in front of it", f.Protocol)
+		return
+	}
+	opts := f.ProtocolOptions.Params
+	if opts == nil || c.d.errs.under("fleet.protocol_options") {
+		return
+	}
+	c.expandOptions(opts)
+	spec, err := pr.Build(opts)
+	if err != nil {
+		where := []string{"fleet", "protocol_options"}
+		var oe *protocol.OptionError
+		if errors.As(err, &oe) {
+			where = join(where, oe.Key)
+		}
+		c.bad(where, "%s", oeMessage(err))
+		return
+	}
+	f.ProtocolOptions.Spec = &spec
+}
+
+// expandOptions replaces ${NAME} in the string options of opts with the
+// environment's values, which become secrets.
+func (c *checker) expandOptions(opts any) {
+	ov := reflect.ValueOf(opts).Elem()
+	for i := range ov.NumField() {
+		fv := ov.Field(i)
+		name, _, _ := strings.Cut(ov.Type().Field(i).Tag.Get("toml"), ",")
+		path := []string{"fleet", "protocol_options", name}
+		switch {
+		case fv.Kind() == reflect.String:
+			fv.SetString(c.expandOne(path, fv.String()))
+		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+			for j := range fv.Len() {
+				el := fv.Index(j)
+				el.SetString(c.expandOne(join(path, strconv.Itoa(j)), el.String()))
+			}
+		}
+	}
+}
+
+// replies checks [[fleet.session.reply]] and [fleet.session.heartbeat].
+func (c *checker) replies() {
+	s := c.p.Fleet.Session
+	for i, r := range s.Reply {
+		c.reply([]string{"fleet", "session", "reply", strconv.Itoa(i)}, r)
+	}
+	hb := []string{"fleet", "session", "heartbeat"}
+	switch iv := s.Heartbeat.Interval.D(); {
+	case iv < 0:
+		c.notNegative(s.Heartbeat.Interval, "fleet", "session", "heartbeat", "interval")
+	case iv > 0 && s.Heartbeat.Send == "":
+		c.badAt(join(hb, "send"), hb, "is missing: a heartbeat every %v sends a message; write it, e.g. send = '[null,\"{{seq}}\",\"phoenix\",\"heartbeat\",{}]'", iv)
+	case iv == 0 && s.Heartbeat.Send != "":
+		c.badAt(join(hb, "interval"), hb, "is missing: say how often the heartbeat is sent, e.g. interval = \"30s\"")
+	case iv > 0 && iv < MinPingInterval:
+		c.bad(join(hb, "interval"), "%v is too short: use %v or more", iv, MinPingInterval)
+	}
+	if msg := templateProblem(s.Heartbeat.Send, clientVars); msg != "" {
+		c.bad(join(hb, "send"), "%s", msg)
+	}
+}
+
+// reply checks one reply rule at path.
+func (c *checker) reply(path []string, r protocol.Reply) {
+	key := func(name string) []string { return join(path, name) }
+	matchers := 0
+	for _, m := range []string{r.Equals, r.Contains, r.Regex} {
+		if m != "" {
+			matchers++
+		}
+	}
+	switch {
+	case matchers == 0:
+		c.bad(path, `matches nothing: a rule matches a message by equals = "...", contains = "..." or regex = "..."`)
+	case matchers > 1:
+		c.bad(path, "has more than one of equals, contains and regex: a rule matches one way; split it into two rules")
+	}
+	if r.Regex != "" {
+		c.regex(key("regex"), r.Regex)
+	}
+	if !slices.Contains(protocol.ThenValues(), r.Then) {
+		c.bad(key("then"), `%q is not a reaction: use "stop" (the server ended the session), "reconnect" (it asked the client to come back after its reconnect delay), "reconnect_now", or leave it out to go on`, r.Then)
+	}
+	if r.Then == "" && r.Send == "" {
+		c.bad(path, `does nothing with the messages it matches: give it a reply (send = "...") or a reaction (then = "stop", "reconnect" or "reconnect_now")`)
+	}
+	if r.Then != "" && r.Name == "" {
+		c.badAt(key("name"), path, `is missing: a rule that ends the session names the reason it is counted under in summary.json, e.g. name = "server disconnect"`)
+	}
+	if msg := templateProblem(r.Send, clientVars); msg != "" {
+		c.bad(key("send"), "%s", msg)
+	}
+}
+
+// regex checks a regular expression at path.
+func (c *checker) regex(path []string, re string) {
+	if _, err := compileRegex(re); err != nil {
+		c.bad(path, "is not a regular expression (Go RE2 syntax): %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+}
+
+// oeMessage is a Build error's message, without the option's name when the
+// error is reported at the option's key.
+func oeMessage(err error) string {
+	var oe *protocol.OptionError
+	if errors.As(err, &oe) {
+		return oe.Msg
+	}
+	return err.Error()
+}
+
+func compileRegex(re string) (*regexp.Regexp, error) { return regexp.Compile(re) }
