@@ -19,7 +19,7 @@ const module = "github.com/wsstorm/wsstorm/"
 var layers = [][]string{
 	// engine, the leaves
 	{"internal/stats", "internal/backoff", "internal/tmpl", "internal/nodes", "internal/action",
-		"internal/dialabort", "internal/httpserve", "internal/lines", "internal/uplot", "profiles"},
+		"internal/dialabort", "internal/httpserve", "internal/lines", "internal/uplot", "internal/protocol", "profiles"},
 	{"internal/results"},
 	// engine
 	{"internal/profile"},
