@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -311,6 +312,7 @@ func counterFacts(s *results.Summary) []fact {
 		{"messages sent", strconv.FormatInt(c.MessagesSent, 10)},
 		{"messages received", strconv.FormatInt(c.MessagesReceived, 10)},
 		{"peak connected", strconv.FormatInt(s.PeakConnected, 10)},
+		{"ended by the protocol", cmp.Or(protocolText(c), "none")},
 	}
 }
 

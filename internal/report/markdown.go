@@ -51,6 +51,9 @@ func WriteMarkdown(w io.Writer, s *results.Summary) error {
 	fmt.Fprintf(&b, "Connects %d of %d attempts (failures: %s) · closes: %s · client closes %d · reconnects %d · gave up %d · peak connected %d · messages sent %d, received %d\n\n",
 		c.Connects, c.ConnectAttempts, countsText(c.ConnectFailures), countsText(c.Closes), c.ClientCloses,
 		c.Reconnects, c.GaveUp, s.PeakConnected, c.MessagesSent, c.MessagesReceived)
+	if pt := protocolText(c); pt != "" {
+		fmt.Fprintf(&b, "Ended by the protocol: %s\n\n", pt)
+	}
 
 	b.WriteString("| latency (ms) | count | p50 | p90 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, m := range stats.Metrics {

@@ -34,6 +34,9 @@ func WriteText(w io.Writer, s *results.Summary, dir string) error {
 	fmt.Fprintf(&b, "connects %d (attempts %d, failures: %s)   closes: %s   client closes %d   gave up %d\n",
 		c.Connects, c.ConnectAttempts, countsText(c.ConnectFailures), countsText(c.Closes), c.ClientCloses, c.GaveUp)
 	writeFailureNotes(&b, c)
+	if pt := protocolText(c); pt != "" {
+		fmt.Fprintf(&b, "ended by the protocol: %s\n", pt)
+	}
 	fmt.Fprintf(&b, "reconnects %d   peak connected %d   messages sent %d, received %d\n",
 		c.Reconnects, s.PeakConnected, c.MessagesSent, c.MessagesReceived)
 
@@ -121,6 +124,25 @@ func countsText[K cmp.Ordered](m map[K]int64) string {
 		parts = append(parts, fmt.Sprintf("%v=%d", k, m[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// protocolText says which sessions the server ended through the protocol,
+// or "" when none did.
+func protocolText(c *results.CounterSummary) string {
+	if len(c.ProtocolStops) == 0 && len(c.ProtocolReconnects) == 0 {
+		return ""
+	}
+	reasons := func(m map[string]int64) string {
+		if len(m) == 0 {
+			return "none"
+		}
+		parts := make([]string, 0, len(m))
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			parts = append(parts, fmt.Sprintf("%q %d", k, m[k]))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("stopped %s; sent away to reconnect %s", reasons(c.ProtocolStops), reasons(c.ProtocolReconnects))
 }
 
 // writeFailureNotes writes what the "other" failures said and a hint for

@@ -229,3 +229,25 @@ func TestTextOneUnitPerLine(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTextProtocolEnds: the sessions the protocol ended are said by
+// reason, after the failures, only when there are some.
+func TestWriteTextProtocolEnds(t *testing.T) {
+	s := summarize(fixtureRun(t))
+	var b strings.Builder
+	if err := WriteText(&b, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "protocol") {
+		t.Errorf("a run without protocol ends mentions them:\n%s", b.String())
+	}
+	s.Counters.ProtocolStops = map[string]int64{"io server disconnect": 7, "centrifugo: 3501 bad request": 2}
+	b.Reset()
+	if err := WriteText(&b, s, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := "gave up 0\nended by the protocol: stopped \"centrifugo: 3501 bad request\" 2, \"io server disconnect\" 7; sent away to reconnect none\nreconnects "
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("text summary lacks\n%s\ngot\n%s", want, b.String())
+	}
+}
