@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,23 @@ func TestVersionLine(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestProtocolsCmd: wsstorm protocols lists every preset with its options
+// and defaults on stdout; an unknown name is a usage error.
+func TestProtocolsCmd(t *testing.T) {
+	code, stdout, stderr := wsstorm(t, "protocols")
+	if code != exitPassed || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{"socket.io\n", "read from: socket.io-client 4.8.4", "[fleet.protocol_options]", `namespace = "/"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, _, stderr = wsstorm(t, "protocols", "socketio")
+	if code != exitUsage || !strings.Contains(stderr, `"socketio" is not a protocol preset`) {
+		t.Errorf("unknown preset: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -214,3 +214,40 @@ func (e *OptionError) Error() string { return e.Key + ": " + e.Msg }
 func badOption(key, format string, args ...any) error {
 	return &OptionError{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
+
+// Option describes one option of a preset, for listings.
+type Option struct {
+	Name    string
+	Default string // as a profile writes it (TOML)
+	Doc     string
+}
+
+// Describe lists the options of p with their defaults, in field order.
+func Describe(p Protocol) []Option {
+	opts := p.Options()
+	v := reflect.ValueOf(opts).Elem()
+	var out []Option
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out = append(out, Option{Name: name, Default: tomlValue(v.Field(i)), Doc: v.Type().Field(i).Tag.Get("doc")})
+	}
+	return out
+}
+
+// tomlValue writes v as a TOML value.
+func tomlValue(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.String:
+		return jsonString(v.String()) // a basic TOML string is JSON's, escapes and all
+	case reflect.Slice:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = tomlValue(v.Index(i))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(v.Interface())
+}
