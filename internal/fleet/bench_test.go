@@ -113,11 +113,23 @@ func BenchmarkHandshake(b *testing.B) {
 // BenchmarkIdleClientMemory reports the memory one connected idle client
 // costs the fleet process, from 1,000 to 5,000 clients (target in a child
 // process); BenchmarkIdleRSS goes to 19,000 and compares bare gorilla.
+//
+// rules=socket.io gives the clients reply rules (a Socket.IO client's), to
+// show what rules cost a client the server leaves idle: nothing, as the
+// rules read from a buffer lent for each message.
 func BenchmarkIdleClientMemory(b *testing.B) {
-	for b.Loop() {
-		cps := measureIdle(b, "fleet", []int{1000, 5000})
-		b.ReportMetric(idleSlope(cps, cpStack)+idleSlope(cps, cpHeap), "heap+stack-B/client")
-		b.ReportMetric(idleSlope(cps, cpRSS), "rss-B/client")
+	for _, replies := range []bool{false, true} {
+		name := "rules=none"
+		if replies {
+			name = "rules=socket.io"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				cps := measureIdleHerds(b, "fleet", []int{1000, 5000}, idleOptions{replies: replies}).checkpoints
+				b.ReportMetric(idleSlope(cps, cpStack)+idleSlope(cps, cpHeap), "heap+stack-B/client")
+				b.ReportMetric(idleSlope(cps, cpRSS), "rss-B/client")
+			}
+		})
 	}
 }
 

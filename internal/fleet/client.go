@@ -33,8 +33,10 @@ const stampBytes = 8
 // (BenchmarkPeakRSS, send-1s); only a burst of queued echoes (a client
 // fallen behind) costs one read call per 3 small frames. A client with a
 // session script, whose server may push bursts of frames of its own, gets
-// 1 KiB (so does one with reply rules, whose server pushes messages too), so such a burst costs one read call per ~24 frames rather than per
-// 3 (a third of the CPU per message).
+// 1 KiB, so such a burst costs one read call per ~24 frames rather than per
+// 3 (a third of the CPU per message). Reply rules alone (a server's
+// keep-alive pings, one every few seconds) keep the idle buffer: the rules
+// read a message whole from a buffer lent for the message.
 const (
 	idleReadBuffer    = 128
 	messageReadBuffer = 1024
@@ -42,7 +44,7 @@ const (
 
 // readBufferSize is the read buffer of cfg's connections.
 func readBufferSize(cfg *Config) int {
-	if len(cfg.Script) > 0 || len(cfg.Replies) > 0 {
+	if len(cfg.Script) > 0 {
 		return messageReadBuffer
 	}
 	return idleReadBuffer

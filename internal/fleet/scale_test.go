@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -45,6 +46,9 @@ const (
 	// childSendEnv is the fleet's clients' send interval (a duration; the
 	// target echoes); empty or 0: idle.
 	childSendEnv = "WSSTORM_CHILD_SEND"
+	// childRepliesEnv, "1", gives the fleet's clients reply rules (a
+	// Socket.IO client's: answer the ping, stop on the disconnect packet).
+	childRepliesEnv = "WSSTORM_CHILD_REPLIES"
 
 	// idleStepsEnv overrides the checkpoints of BenchmarkIdleRSS, e.g.
 	// "500,2000" for a quick run.
@@ -229,6 +233,7 @@ func idleChild(role string) error {
 	var clients idleClients
 	if role == "fleet" {
 		fc := newFleetClients(url, dialing, sources)
+		fc.replies = os.Getenv(childRepliesEnv) == "1"
 		if s := os.Getenv(childSendEnv); s != "" {
 			if fc.send, err = time.ParseDuration(s); err != nil {
 				return err
@@ -384,6 +389,7 @@ type fleetClients struct {
 	dialing int
 	sources []netip.Addr
 	send    time.Duration // the send interval; 0: idle
+	replies bool          // the clients have reply rules
 	rec     *stats.Recorder
 }
 
@@ -399,6 +405,9 @@ func (fc *fleetClients) open(from, to int) error {
 	cfg.MaxDialing = fc.dialing
 	cfg.SourceAddrs = fc.sources
 	cfg.SendInterval, cfg.PayloadBytes = fc.send, 32
+	if fc.replies {
+		cfg.Replies = []Reply{pingRule(), {Name: "io server disconnect", Regex: regexp.MustCompile(`^41$`), Then: StopSession}}
+	}
 	backoff, err := NewBackoff(profile.Reconnect{Strategy: profile.StrategyNone})
 	if err != nil {
 		return err
@@ -640,6 +649,8 @@ type idleOptions struct {
 	// send: the fleet's clients send a message at this interval and the
 	// target echoes it; 0: idle.
 	send time.Duration
+	// replies: the fleet's clients have reply rules.
+	replies bool
 }
 
 // measureIdle holds steps idle clients of one kind ("fleet" or "bare") in a
@@ -674,6 +685,9 @@ func measureIdleHerds(tb testing.TB, kind string, steps []int, opts idleOptions)
 		childSendEnv + "=" + opts.send.String()}
 	if opts.herds {
 		env = append(env, childHerdEnv+"=1")
+	}
+	if opts.replies {
+		env = append(env, childRepliesEnv+"=1")
 	}
 	m := startChild(tb, kind, env...)
 	var run idleRun
