@@ -24,8 +24,15 @@ func checkNode(c Checker, key string, node int) {
 	}
 }
 
-// checkCode reports a close code that may not be sent, at key "code".
+// checkCode reports a close code that may not be sent, at key "code". An
+// external target's hooks restart real servers, which close their own way:
+// there the code is what the clients observe, and 1005 (a close frame
+// without a code: Socket.IO's engine at shutdown) or 1006 (no close frame:
+// a server killed) are what some of them see.
 func checkCode(c Checker, code int) {
+	if c.Profile().External && (code == 1005 || code == 1006) {
+		return
+	}
 	if msg := CodeProblem(code); msg != "" {
 		c.Bad("code", "%s", msg)
 	}

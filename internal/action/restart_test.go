@@ -132,3 +132,18 @@ func TestRollingRestartChecks(t *testing.T) {
 		t.Errorf("problems %q, want the interval's", bad)
 	}
 }
+
+// TestRestartCodeObservedExternally: an external target's servers close
+// their own way, so 1005 and 1006, never sent by wsstorm, are codes its
+// steps may name; elsewhere they are not.
+func TestRestartCodeObservedExternally(t *testing.T) {
+	for _, code := range []int{1005, 1006} {
+		p := &RollingRestartParams{Batch: 1, Interval: 10 * time.Second, Downtime: 2 * time.Second, Code: code}
+		if bad := check(t, "rolling_restart", p, Facts{Nodes: 3, External: true}); len(bad) != 0 {
+			t.Errorf("external, code %d: %q", code, bad)
+		}
+		if bad := check(t, "rolling_restart", p, Facts{Nodes: 3}); len(bad) != 1 || !strings.HasPrefix(bad[0], "code: ") {
+			t.Errorf("embedded, code %d: %q", code, bad)
+		}
+	}
+}
