@@ -23,8 +23,8 @@ const (
 // that rendering it is appending literals and numbers.
 type template struct{ tmpl.Template }
 
-// parseTemplate parses s; a reference to an unknown variable, or a {{ or }}
-// without its pair, is an error.
+// parseTemplate parses s; a reference to an unknown variable, or half a
+// reference, is an error (JSON's braces are text).
 func parseTemplate(s string) (template, error) {
 	t, err := tmpl.Parse(s, profile.ClientVars())
 	return template{t}, err

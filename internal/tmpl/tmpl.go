@@ -12,8 +12,9 @@ import (
 	"strings"
 )
 
-// ref matches a {{name}} reference, spaces inside the braces allowed.
-var ref = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+// ref matches a {{name}} reference, spaces inside the braces allowed. A
+// name has no braces and no quotes: {{"a":1}} is JSON, not a reference.
+var ref = regexp.MustCompile(`\{\{\s*([^{}"]*?)\s*\}\}`)
 
 // None is the Var of a Part that no variable follows.
 const None = -1
@@ -31,8 +32,10 @@ type Template struct {
 }
 
 // Parse parses s, whose references may name only vars. The error, if any,
-// is a *Problem: a {{ or }} without its pair (the first thing checked), or
-// else the first reference to a name that is not in vars.
+// is a *Problem: half a reference, a {{ and a name without its }} or a name
+// and }} without its {{ (the first thing checked), or else the first
+// reference to a name that is not in vars. Other braces are literal text,
+// as JSON's are.
 func Parse(s string, vars []string) (Template, error) {
 	refs := ref.FindAllStringSubmatchIndex(s, -1)
 	if unpaired(s, refs) {
@@ -55,16 +58,28 @@ func Parse(s string, vars []string) (Template, error) {
 	return t, nil
 }
 
-// unpaired reports whether s holds a {{ or }} outside its references refs.
+// A {{ or }} outside a reference is JSON's as often as a mistake: nested
+// objects end in }} ({"connect":{"token":"t"}}). It is a mistake when it is
+// half a reference: {{ and a name with no }} after it, or a name between a
+// single { and }}. JSON never has either: its keys are quoted, and a value
+// never follows { directly.
+var (
+	openRef  = regexp.MustCompile(`\{\{\s*[A-Za-z_]`)
+	closeRef = regexp.MustCompile(`(?:^|[^{])\{\s*[A-Za-z_]\w*\s*\}\}`)
+)
+
+// unpaired reports whether s holds half a reference outside its references
+// refs.
 func unpaired(s string, refs [][]int) bool {
 	var rest strings.Builder
 	last := 0
 	for _, m := range refs {
 		rest.WriteString(s[last:m[0]])
+		rest.WriteByte(0) // a reference's place: text on its two sides does not join
 		last = m[1]
 	}
 	rest.WriteString(s[last:])
-	return strings.Contains(rest.String(), "{{") || strings.Contains(rest.String(), "}}")
+	return openRef.MatchString(rest.String()) || closeRef.MatchString(rest.String())
 }
 
 func index(vars []string, name string) int {
@@ -125,7 +140,7 @@ type Problem struct {
 // reads it after the key.
 func (p *Problem) Error() string {
 	if p.Ref == "" {
-		return "has a {{ or }} without its pair: write a variable as {{name}}"
+		return "has half a template variable, a {{ or }} without its pair: write a variable as {{name}}"
 	}
 	return fmt.Sprintf("%s is not a template variable here: use %s", quoteShort(p.Ref), p.choices())
 }

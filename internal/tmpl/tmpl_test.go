@@ -39,7 +39,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseProblems(t *testing.T) {
-	const unpaired = "has a {{ or }} without its pair: write a variable as {{name}}"
+	const unpaired = "has half a template variable, a {{ or }} without its pair: write a variable as {{name}}"
 	use := `use "{{client}}", "{{session}}", "{{key}}", "{{uuid}}" or "{{seq}}"`
 	long := "{{" + strings.Repeat("x", 50) + "}}"
 	for _, tc := range []struct {
@@ -54,12 +54,20 @@ func TestParseProblems(t *testing.T) {
 		{"{{client}}{{node}}", `"{{node}}" is not a template variable here: ` + use, "node"},
 		{"{{}}", `"{{}}" is not a template variable here: ` + use, ""},
 		{long, `"{{xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… is not a template variable here: ` + use, strings.Repeat("x", 50)},
-		{"{{", unpaired, ""},
-		{"a}}b", unpaired, ""},
+		{"{{ client", unpaired, ""},
+		{"{{client}", unpaired, ""},
+		{"{client}}", unpaired, ""},
+		{"x{ seq }}", unpaired, ""},
 		{"{{a{{client}}", unpaired, ""},
-		{"{{client}}}}", unpaired, ""},
-		{"{{node}} }}", unpaired, ""}, // braces first, then names
-		{"{{{client}}{", unpaired, ""},
+		{"{{node}} }}", `"{{node}}" is not a template variable here: ` + use, "node"},
+		// JSON's braces are literal text.
+		{"{{", "", ""},
+		{"a}}b", "", ""},
+		{"{{client}}}}", "", ""},
+		{"{{{client}}{", "", ""},
+		{`{"connect":{"token":"{{key}}","data":{"a":{"b":true}}}}`, "", ""},
+		{`[{"x":{}},{{"y":1}}]`, "", ""},
+		{`{"identifier":"{\"channel\":\"Chat\"}"}`, "", ""},
 	} {
 		_, err := Parse(tc.s, clientVars)
 		var p *Problem
