@@ -138,7 +138,33 @@ func (c *checker) protocol() {
 		c.bad(where, "%s", oeMessage(err))
 		return
 	}
+	if msg := specTemplateProblem(spec); msg != "" {
+		c.bad([]string{"fleet", "protocol_options"}, "make a message of %s that is not a template: %s; look for {{ and }} in the options", f.Protocol, msg)
+		return
+	}
 	f.ProtocolOptions.Spec = &spec
+}
+
+// specTemplateProblem says what is wrong with the first of a preset's
+// messages that is not a template the fleet takes, or "": an option's value
+// becomes part of them, and may hold half a {{name}}.
+func specTemplateProblem(s protocol.Spec) string {
+	texts := []string{s.Heartbeat.Send}
+	if s.Frame != nil {
+		texts = append(texts, s.Frame("message"))
+	}
+	for _, st := range s.Script {
+		texts = append(texts, st.Send, st.Expect)
+	}
+	for _, r := range s.Replies {
+		texts = append(texts, r.Send)
+	}
+	for _, t := range texts {
+		if msg := templateProblem(t, clientVars); msg != "" {
+			return fmt.Sprintf("%s %s", quoteShort(t), msg)
+		}
+	}
+	return ""
 }
 
 // expandOptions replaces ${NAME} in the string options of opts with the

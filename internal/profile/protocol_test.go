@@ -134,3 +134,12 @@ func TestProtocolCodesLayer(t *testing.T) {
 		}
 	}
 }
+
+// TestProtocolOptionTemplate: an option whose value makes a preset's
+// message hold half a template variable is an error at the options.
+func TestProtocolOptionTemplate(t *testing.T) {
+	_, err := parse([]byte(sioProfile), "p.toml", []string{`fleet.protocol_options.auth={"t":"{{client}"}`}, testEnv(vars))
+	if err == nil || !strings.Contains(err.Error(), "fleet.protocol_options: make a message of socket.io that is not a template") {
+		t.Errorf("error %v", err)
+	}
+}

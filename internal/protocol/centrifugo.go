@@ -128,7 +128,7 @@ func (centrifugo) Build(opts any) (Spec, error) {
 	return Spec{
 		Path: o.Path,
 		Script: []Step{{
-			Send: templateJSON(strings.Join(cmds, "\n")),
+			Send: strings.Join(cmds, "\n"),
 			// (?m): the reply may share its frame with others, a line each.
 			ExpectRegex: `(?m)^\{"id":` + last + `,"(?:connect|subscribe)":`,
 			RejectRegex: `(?m)^\{"id":\d+,"error":`,
@@ -154,40 +154,4 @@ func jsonTemplate(s string) bool {
 func jsonObjectTemplate(s string) bool {
 	var m map[string]json.RawMessage
 	return json.Unmarshal([]byte(templateRef.ReplaceAllString(s, "0")), &m) == nil && m != nil
-}
-
-// templateJSON returns js, JSON text that may hold {{name}} references, in
-// a form the fleet's template parser takes, which allows no {{ or }} but a
-// reference's: JSON nests objects ("}}"). Two braces in a row get a space
-// between them, or, inside a string, the second is written as a \u escape:
-// the JSON means the same.
-func templateJSON(js string) string {
-	var b strings.Builder
-	refs := templateRef.FindAllStringIndex(js, -1)
-	inString, escaped := false, false
-	for i := 0; i < len(js); i++ {
-		if len(refs) > 0 && refs[0][0] == i {
-			b.WriteString(js[i:refs[0][1]])
-			i, refs = refs[0][1]-1, refs[1:]
-			continue
-		}
-		c := js[i]
-		if w := b.String(); (c == '{' || c == '}') && len(w) > 0 && w[len(w)-1] == c {
-			if inString {
-				b.WriteString(`\u00` + strconv.FormatInt(int64(c), 16))
-				continue
-			}
-			b.WriteByte(' ')
-		}
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }

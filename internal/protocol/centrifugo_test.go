@@ -1,9 +1,7 @@
 package protocol
 
 import (
-	"encoding/json"
 	"errors"
-	"reflect"
 	"regexp"
 	"testing"
 
@@ -50,7 +48,7 @@ func TestCentrifugoCommands(t *testing.T) {
 				o.Token, o.Data, o.Version = "eyJ.a.b", `{"user":{"id":"{{client}}"}}`, "1.0"
 				o.Channels = []string{"news", `chat:"x"`}
 			},
-			send: `{"connect":{"token":"eyJ.a.b","data":{"user":{"id":"{{client}}"} },"name":"js","version":"1.0"},"id":1}` + "\n" +
+			send: `{"connect":{"token":"eyJ.a.b","data":{"user":{"id":"{{client}}"}},"name":"js","version":"1.0"},"id":1}` + "\n" +
 				`{"subscribe":{"channel":"news","flag":1},"id":2}` + "\n" +
 				`{"subscribe":{"channel":"chat:\"x\"","flag":1},"id":3}`,
 			match:  []string{cfJoined, cfTwoSubs, `{"id":3,"subscribe":{"recoverable":true}}`},
@@ -175,34 +173,5 @@ func checkTemplate(t *testing.T, what, msg string) {
 	t.Helper()
 	if _, err := tmpl.Parse(msg, clientVars); err != nil {
 		t.Errorf("%s: %q is no template: %v", what, msg, err)
-	}
-}
-
-// TestTemplateJSON: JSON with nested objects and braces in strings becomes
-// a template the fleet takes, meaning the same JSON.
-func TestTemplateJSON(t *testing.T) {
-	for in, want := range map[string]string{
-		`{"a":{"b":{"c":1}}}`:           `{"a":{"b":{"c":1} } }`,
-		`{"q":"a}}}b{{c}"}`:             `{"q":"a}\u007d}b{\u007bc}"}`,
-		`[{"a":{}},{"b":[{}]}]`:         `[{"a":{} },{"b":[{}]}]`,
-		`{"n":{{client}},"m":{"o":1}}`:  `{"n":{{client}},"m":{"o":1} }`,
-		`{"s":"{{uuid}}}","t":{{seq}}}`: `{"s":"{{uuid}}\u007d","t":{{seq}} }`,
-		`{"e":"\"}}\\"}`:                `{"e":"\"}\u007d\\"}`,
-	} {
-		got := templateJSON(in)
-		if got != want {
-			t.Errorf("templateJSON(%s) = %s, want %s", in, got, want)
-		}
-		checkTemplate(t, in, got)
-		fill := func(s string) any {
-			var v any
-			if err := json.Unmarshal([]byte(templateRef.ReplaceAllString(s, "7")), &v); err != nil {
-				t.Fatalf("%s: %v", s, err)
-			}
-			return v
-		}
-		if a, b := fill(in), fill(got); !reflect.DeepEqual(a, b) {
-			t.Errorf("templateJSON(%s) means %v, want %v", in, b, a)
-		}
 	}
 }

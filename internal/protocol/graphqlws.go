@@ -124,7 +124,7 @@ func (graphqlWS) Build(opts any) (Spec, error) {
 	spec := Spec{
 		Path:         o.Path,
 		Subprotocols: []string{"graphql-transport-ws"},
-		Script:       []Step{{Send: templateJSON(init), ExpectRegex: topType("connection_ack")}},
+		Script:       []Step{{Send: init, ExpectRegex: topType("connection_ack")}},
 		Replies:      []Reply{{Name: "graphql-ws ping", Regex: topType("ping"), Send: `{"type":"pong"}`}},
 		Codes:        graphqlWSCodes(),
 	}
@@ -139,7 +139,7 @@ func (graphqlWS) Build(opts any) (Spec, error) {
 		payload += `,"operationName":` + jsonString(o.OperationName)
 	}
 	spec.Script = append(spec.Script, Step{
-		Send:        templateJSON(`{"id":"{{uuid}}","type":"subscribe","payload":{` + payload + `}}`),
+		Send:        `{"id":"{{uuid}}","type":"subscribe","payload":{` + payload + `}}`,
 		ExpectRegex: topType("next"),
 		RejectRegex: topType("error"),
 	})

@@ -69,11 +69,11 @@ func TestGraphQLWSSubscription(t *testing.T) {
 		t.Fatalf("script %+v, want init and subscribe", s.Script)
 	}
 	init, sub := s.Script[0], s.Script[1]
-	if want := `{"type":"connection_init","payload":{"auth":{"token":"t"} } }`; init.Send != want {
+	if want := `{"type":"connection_init","payload":{"auth":{"token":"t"}}}`; init.Send != want {
 		t.Errorf("init %s, want %s", init.Send, want)
 	}
 	want := `{"id":"{{uuid}}","type":"subscribe","payload":{"query":"subscription Ticks($every: Int) { ticks(every: $every) { n } }",` +
-		`"variables":{"every":500,"room":"{{client}}"},"operationName":"Ticks"} }`
+		`"variables":{"every":500,"room":"{{client}}"},"operationName":"Ticks"}}`
 	if sub.Send != want {
 		t.Errorf("subscribe\n%s\nwant\n%s", sub.Send, want)
 	}
