@@ -115,6 +115,7 @@ func parseScaled(data []byte, path string, sets []string, sc Scale, env environm
 	d.resolveSteps(&p)
 	d.applyStepSets(&p)
 	d.resolveProtocol(&p)
+	d.protocolDefaults(&p)
 	d.hookDefaults(&p)
 	d.scriptDefaults(&p)
 	sum := sha256.Sum256(data)

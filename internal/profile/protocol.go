@@ -92,6 +92,18 @@ func (d *decoder) resolveProtocol(p *Profile) {
 	}
 }
 
+// protocolDefaults gives a profile with a preset and no periodic text
+// message no periodic messages unless it asks for them: the binary messages
+// of the default would be frames the protocol's server does not know, and
+// real servers close the session on them (Centrifugo with 3501, graphql-ws
+// with 4400).
+func (d *decoder) protocolDefaults(p *Profile) {
+	s := &p.Fleet.Session
+	if p.Fleet.Protocol != "" && s.Message == "" && !d.given("fleet", "session", "send_interval") {
+		s.SendInterval = Dur(0)
+	}
+}
+
 // protoUnknownKey reports an option the preset pr does not have.
 func (d *decoder) protoUnknownKey(path []string, pr protocol.Protocol, opts any) {
 	names := protocol.Keys(opts)
@@ -122,6 +134,9 @@ func (c *checker) protocol() {
 	if c.p.Target.Mode == ModeEmbedded {
 		c.bad(path, "%s needs a server that speaks it, and the embedded target speaks no protocol: set target.mode = \"external\" with the server's URL, or \"proxy\" in front of it", f.Protocol)
 		return
+	}
+	if s := f.Session; s.Message == "" && s.SendInterval.D() > 0 {
+		c.bad([]string{"fleet", "session", "send_interval"}, "%v sends binary messages, which a %s server does not know and may end the session on: give the messages in the protocol's words (fleet.session.message), or use 0s", s.SendInterval.D(), f.Protocol)
 	}
 	opts := f.ProtocolOptions.Params
 	if opts == nil || c.d.errs.under("fleet.protocol_options") {

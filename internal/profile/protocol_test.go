@@ -33,6 +33,9 @@ func TestProtocolOptions(t *testing.T) {
 	if *o != want {
 		t.Errorf("options %+v, want %+v", *o, want)
 	}
+	if p.Fleet.Session.SendInterval.D() != 0 {
+		t.Errorf("send_interval %v: with a preset and no message, the default is no periodic messages", p.Fleet.Session.SendInterval)
+	}
 	spec := p.Fleet.ProtocolOptions.Spec
 	if spec == nil || spec.Script[1].Send != `40/chat,{"token":"`+token+`"}` {
 		t.Fatalf("spec %+v", spec)
@@ -102,6 +105,8 @@ func TestProtocolErrors(t *testing.T) {
 			`p.toml:5: fleet.session.reply.0.regex: is not a regular expression (Go RE2 syntax): missing closing ): ` + "`(`"},
 		{"heartbeat without a message", external + "[fleet.session.heartbeat]\ninterval = \"30s\"", nil,
 			`p.toml:4: fleet.session.heartbeat.send: is missing: a heartbeat every 30s sends a message; write it, e.g. send = '[null,"{{seq}}","phoenix","heartbeat",{}]'`},
+		{"binary messages", sioProfile, []string{"fleet.session.send_interval=1s"},
+			`--set fleet.session.send_interval: 1s sends binary messages, which a socket.io server does not know and may end the session on: give the messages in the protocol's words (fleet.session.message), or use 0s`},
 		{"reject without a wait", external + "[[fleet.session.script]]\nsend = \"x\"\nreject = \"no\"", nil,
 			`p.toml:6: fleet.session.script.0.reject: does not apply: a step's refusal ends its wait for expect or expect_regex, and this step waits for nothing; add what it waits for, or remove it`},
 	}
