@@ -45,7 +45,7 @@ type Protocol interface {
 
 // table lists the presets, in the order the docs list them.
 func table() []Protocol {
-	return []Protocol{socketIO{}}
+	return []Protocol{socketIO{}, phoenix{}, actionCable{}}
 }
 
 // Lookup returns the preset named name.
