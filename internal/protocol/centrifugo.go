@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"encoding/json"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -139,9 +138,6 @@ func (centrifugo) Build(opts any) (Spec, error) {
 		Codes: centrifugoCodes(),
 	}, nil
 }
-
-// templateRef is a {{name}} reference, as package tmpl finds them.
-var templateRef = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 
 // jsonTemplate says whether s, a template, is JSON once its references are
 // filled in: each stands for a number, or for digits inside a string.

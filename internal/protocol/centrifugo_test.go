@@ -73,7 +73,7 @@ func TestCentrifugoCommands(t *testing.T) {
 		if st.Send != tc.send {
 			t.Errorf("%s: sends\n%s\nwant\n%s", tc.name, st.Send, tc.send)
 		}
-		checkTemplate(t, tc.name, st.Send)
+		checkParses(t, tc.name, st.Send)
 		matches(t, tc.name+": expect", st.ExpectRegex, tc.match, tc.not)
 		matches(t, tc.name+": reject", st.RejectRegex, tc.reject, tc.acc)
 	}
@@ -168,8 +168,8 @@ func matches(t *testing.T, what, re string, yes, no []string) {
 // which this package cannot import).
 var clientVars = []string{"client", "session", "key", "uuid", "seq"}
 
-// checkTemplate checks that the fleet's template parser takes msg.
-func checkTemplate(t *testing.T, what, msg string) {
+// checkParses checks that the fleet's template parser takes msg.
+func checkParses(t *testing.T, what, msg string) {
 	t.Helper()
 	if _, err := tmpl.Parse(msg, clientVars); err != nil {
 		t.Errorf("%s: %q is no template: %v", what, msg, err)

@@ -77,8 +77,8 @@ func TestGraphQLWSSubscription(t *testing.T) {
 	if sub.Send != want {
 		t.Errorf("subscribe\n%s\nwant\n%s", sub.Send, want)
 	}
-	checkTemplate(t, "init", init.Send)
-	checkTemplate(t, "subscribe", sub.Send)
+	checkParses(t, "init", init.Send)
+	checkParses(t, "subscribe", sub.Send)
 	matches(t, "next", sub.ExpectRegex,
 		[]string{gqlNext, gqlNextTypeFirst, gqlNextPayloadFirst, gqlNextNested1, gqlNextNested2},
 		[]string{gqlAck, gqlPing, gqlError, gqlComplete, `{"id":"1","type":"nextx"}`})

@@ -45,7 +45,7 @@ type Protocol interface {
 
 // table lists the presets, in the order the docs list them.
 func table() []Protocol {
-	return []Protocol{socketIO{}, centrifugo{}, graphqlWS{}}
+	return []Protocol{socketIO{}, centrifugo{}, graphqlWS{}, phoenix{}, actionCable{}}
 }
 
 // Lookup returns the preset named name.

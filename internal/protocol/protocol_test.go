@@ -149,3 +149,11 @@ func TestJSONString(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONStringSeparators: U+2028 and U+2029 stay as they are, as
+// JSON.stringify leaves them (Go's encoder escapes them).
+func TestJSONStringSeparators(t *testing.T) {
+	if got, want := jsonString("a\u2028b\u2029"), "\"a\u2028b\u2029\""; got != want {
+		t.Errorf("jsonString = %q, want %q", got, want)
+	}
+}

@@ -1,22 +1,16 @@
 package protocol
 
 import (
-	"bytes"
-	"encoding/json"
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
 
 // jsonString returns s as a JSON string, as JavaScript's JSON.stringify
-// writes it (no escaping of <, > and &), so that a message framed here is
-// the one a JavaScript server echoes back.
-func jsonString(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return strings.TrimSuffix(b.String(), "\n")
-}
+// writes it, so that a message framed here is the one a JavaScript server
+// echoes back.
+func jsonString(s string) string { return jsQuote(s) }
 
 // looksLikeJSONObject says whether s, a template, is written as a JSON
 // object; its template variables are checked when the fleet parses it.
@@ -32,4 +26,21 @@ func quoteShort(s string) string {
 		return strconv.Quote(s[:most]) + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// templateRef is a {{name}} reference, as package tmpl finds them (its
+// name has no braces and no quotes).
+var templateRef = regexp.MustCompile(`\{\{\s*([^{}"]*?)\s*\}\}`)
+
+// halfRef is half a reference, which package tmpl refuses: {{ and a name
+// with no }}, or a name between a single { and }}. Other braces are JSON's.
+var halfRef = regexp.MustCompile(`\{\{\s*[A-Za-z_]|(?:^|[^{])\{\s*[A-Za-z_]\w*\s*\}\}`)
+
+// checkTemplate reports half a {{name}} reference in s, an option's value
+// that becomes part of a message, which the fleet would refuse.
+func checkTemplate(s string) error {
+	if halfRef.MatchString(templateRef.ReplaceAllString(s, "\x00")) {
+		return fmt.Errorf("%s has half a {{name}} template variable: write {{client}}, {{session}}, {{key}}, {{uuid}} or {{seq}} whole", quoteShort(s))
+	}
+	return nil
 }
