@@ -79,11 +79,11 @@ func Start(t testing.TB, kind Kind, n, clients int, env ...string) *Stack {
 		t.Fatalf("realtest: no kind %q", kind)
 	}
 	if missing := Missing(kind); missing != "" {
-		msg := fmt.Sprintf("the %s stack cannot run: %s (.ci/run installs it)", kind, missing)
+		msg := fmt.Sprintf("the %s stack cannot run: %s (.ci/run installs what it needs)", kind, missing)
 		if os.Getenv("WSSTORM_REQUIRE_REAL") == "1" {
-			t.Fatal(msg + "; WSSTORM_REQUIRE_REAL=1")
+			t.Fatal(msg + "; WSSTORM_REQUIRE_REAL=1 makes this a failure")
 		}
-		t.Skip(msg + "; WSSTORM_REQUIRE_REAL=1 makes this a failure")
+		t.Skip(msg)
 	}
 	s := &Stack{Kind: kind, Dir: t.TempDir(), t: t}
 	s.URL = fmt.Sprintf("ws://127.0.0.1:%d%s", basePorts[kind], paths[kind])
@@ -139,7 +139,7 @@ func Missing(kind Kind) string {
 				return "WSSTORM_CENTRIFUGO=" + bin + " does not exist"
 			}
 		} else if _, err := exec.LookPath("centrifugo"); err != nil {
-			return "centrifugo is not installed (WSSTORM_CENTRIFUGO names it)"
+			return "centrifugo is not on PATH and WSSTORM_CENTRIFUGO does not name it"
 		}
 	default:
 		if _, err := exec.LookPath("node"); err != nil {
