@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # restart.sh DIR NAME
+# restart.sh NAME          (DIR from WSSTORM_REAL_DIR)
 #
 # Restarts backend NAME of the stack that up.sh started in DIR, as a deploy
 # does: saves its metrics to DIR/NAME.metrics.K (K counts this backend's
@@ -10,8 +11,10 @@
 # again with DIR/NAME.cmd and waits until it accepts connections (at most
 # START_TIMEOUT seconds, default 30). nginx keeps routing to the others.
 #
-# As a wsstorm restart hook:
-#   command = ["test/real/restart.sh", "/path/to/DIR", "{{name}}"]
+# As a wsstorm restart hook, from the repository's root, with the stack's
+# directory exported as WSSTORM_REAL_DIR (the hook inherits wsstorm's
+# environment):
+#   command = ["test/real/restart.sh", "{{name}}"]
 # with the nodes named as up.sh names the backends (centrifugo-1, ...).
 #
 # Exits 0 once the backend is back; otherwise 1 with a one-line reason (a
@@ -22,7 +25,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-[ $# -eq 2 ] || die "usage: restart.sh DIR NAME"
+if [ $# -eq 1 ] && [ -n "${WSSTORM_REAL_DIR:-}" ]; then
+	set -- "$WSSTORM_REAL_DIR" "$1"
+fi
+[ $# -eq 2 ] || die "usage: restart.sh DIR NAME, or restart.sh NAME with WSSTORM_REAL_DIR set"
 dir=$1 name=$2
 [ -f "$dir/$name.cmd" ] || die "no backend $name in $dir (the backends: $(backends "$dir" | tr '\n' ' '))"
 stop_timeout=${STOP_TIMEOUT:-40} start_timeout=${START_TIMEOUT:-30}

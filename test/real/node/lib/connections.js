@@ -1,4 +1,6 @@
 'use strict';
+const { nowMs } = require('./eventlog');
+
 // ConnectionLedger logs and counts each WebSocket connection of a backend,
 // from the upgrade to the close handshake, on the `ws` WebSocket that the
 // library (socket.io's engine.io or graphql-ws) runs on.
@@ -34,6 +36,7 @@ class ConnectionLedger {
       reason: null,
       initiator: null,
       sent: null,
+      sentAt: null,
     };
     this.open.add(conn);
     this.connects.add();
@@ -58,6 +61,11 @@ class ConnectionLedger {
       initiator: conn.initiator ?? 'client',
     };
     if (conn.sent !== null) fields.sent = conn.sent;
+    // When this server started the close: its close frame went out then (ws
+    // writes it at once, lib/sender.js close), which is when the session
+    // ended as the peer sees it; the 'close' event comes only once the
+    // handshake and TCP are through, late when a shutdown closes hundreds.
+    if (conn.sentAt !== null) fields.sent_t = conn.sentAt;
     this.log.write('disconnect', fields);
     if (this.open.size === 0) this.waiters.splice(0).forEach((resolve) => resolve());
   }
@@ -91,6 +99,7 @@ function watchServerClose(ws, conn) {
     if (ws.readyState !== ws.OPEN) return;
     conn.initiator = 'server';
     conn.sent = sent;
+    conn.sentAt = nowMs();
   };
   const close = ws.close;
   ws.close = function closeByServer(code, data) {
