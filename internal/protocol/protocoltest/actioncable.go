@@ -23,6 +23,9 @@ const (
 // ActionCableOptions configure an ActionCable server. The zero value is
 // ActionCable's defaults.
 type ActionCableOptions struct {
+	// Addr is the address to listen on, host:port; default
+	// "127.0.0.1:0", a port of the system's choosing.
+	Addr string
 	// Path is where the server is mounted. Default "/cable".
 	Path string
 	// PingInterval is the heartbeat: every connection gets {"type":"ping",
@@ -74,7 +77,7 @@ func NewActionCable(opts ActionCableOptions) (*ActionCable, error) {
 		pingsDone: make(chan struct{}),
 	}
 	a.h = newHub(http.HandlerFunc(a.handle), []string{cableProtocol, cableUnsupported})
-	if err := a.h.listen("127.0.0.1:0"); err != nil {
+	if err := a.h.listen(listenAddr(opts.Addr)); err != nil {
 		return nil, err
 	}
 	go a.ping()
@@ -162,6 +165,7 @@ func (a *ActionCable) end(s *session, reason string, reconnect bool) {
 		return
 	}
 	a.forget(s)
+	s.began()
 	msg, _ := json.Marshal(cableDisconnect{Type: "disconnect", Reason: reason, Reconnect: reconnect})
 	_ = s.send(msg)
 	s.end(1000, reason, !reconnect)

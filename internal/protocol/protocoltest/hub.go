@@ -61,6 +61,11 @@ type Event struct {
 	// ActionCable's disconnect message with reconnect false, or a Phoenix
 	// client refused from then on.
 	Stop bool
+	// Sent is, on a disconnect the server began with a close frame, when
+	// the server began it (ActionCable: its disconnect message, then the
+	// frame), on At's clock; At is the close handshake's end, once the
+	// client answered. Zero otherwise.
+	Sent time.Duration
 }
 
 // Counters are a server's totals since it started.
@@ -115,6 +120,7 @@ type session struct {
 	endCode   int // the close code the server sent; 0 while it sent none
 	endReason string
 	endStop   bool
+	endSent   time.Duration
 }
 
 // newHub makes a hub; it serves once listen is called, after its server
@@ -149,6 +155,14 @@ func (h *hub) listen(addr string) error {
 	h.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 	return nil
+}
+
+// listenAddr is addr, or a loopback port of the system's choosing.
+func listenAddr(addr string) string {
+	if addr == "" {
+		return "127.0.0.1:0"
+	}
+	return addr
 }
 
 // stopListening closes the port: new connections are refused by the
@@ -264,8 +278,9 @@ func (h *hub) finish(s *session, err error) {
 	_ = s.ws.NetConn().Close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	code, reason := s.endCode, s.endReason
+	code, reason, sent := s.endCode, s.endReason, s.endSent
 	if code == 0 {
+		sent = 0 // the server began an end it did not get to send
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
 			code, reason = ce.Code, "client"
@@ -274,7 +289,7 @@ func (h *hub) finish(s *session, err error) {
 		}
 	}
 	delete(h.sessions, s.id)
-	h.logLocked(Event{Kind: EventDisconnect, Conn: s.id, Client: s.client, Code: code, Reason: reason, Stop: s.endStop})
+	h.logLocked(Event{Kind: EventDisconnect, Conn: s.id, Client: s.client, Code: code, Reason: reason, Stop: s.endStop, Sent: sent})
 	h.wg.Done()
 }
 
@@ -329,10 +344,23 @@ func (s *session) end(code int, reason string, stop bool) {
 		return
 	}
 	s.endCode, s.endReason, s.endStop = code, reason, stop
+	if s.endSent == 0 {
+		s.endSent = s.h.since()
+	}
 	_ = s.ws.SetReadDeadline(time.Now().Add(closeGrace))
 	s.h.mu.Unlock()
 	msg := websocket.FormatCloseMessage(code, "")
 	_ = s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+}
+
+// began records that the server begins to end s now, before the message
+// that precedes its close frame; end records it otherwise.
+func (s *session) began() {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if s.endSent == 0 {
+		s.endSent = s.h.since()
+	}
 }
 
 // extend moves s's read deadline d ahead, unless the server is ending s,

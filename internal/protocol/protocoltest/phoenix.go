@@ -41,6 +41,10 @@ func (a Adapter) idleCode() int {
 // PhoenixOptions configure a Phoenix server. The zero value is Phoenix's
 // defaults.
 type PhoenixOptions struct {
+	// Addr is the address to listen on, host:port; default
+	// "127.0.0.1:0", a port of the system's choosing. A profile that names
+	// its nodes' URLs needs fixed ports.
+	Addr string
 	// Path is where the socket is mounted (`socket "/socket", ...`);
 	// clients connect to Path + "/websocket". Default "/socket".
 	Path string
@@ -97,7 +101,7 @@ func NewPhoenix(opts PhoenixOptions) (*Phoenix, error) {
 	}
 	p := &Phoenix{opts: opts, refused: map[string]bool{}, sessions: map[*session]*phoenixSession{}}
 	p.h = newHub(http.HandlerFunc(p.handle), nil)
-	if err := p.h.listen("127.0.0.1:0"); err != nil {
+	if err := p.h.listen(listenAddr(opts.Addr)); err != nil {
 		return nil, err
 	}
 	return p, nil
