@@ -165,10 +165,8 @@ func (a *ActionCable) end(s *session, reason string, reconnect bool) {
 		return
 	}
 	a.forget(s)
-	s.began()
 	msg, _ := json.Marshal(cableDisconnect{Type: "disconnect", Reason: reason, Reconnect: reconnect})
-	_ = s.send(msg)
-	s.end(1000, reason, !reconnect)
+	s.endAfter(msg, 1000, reason, !reconnect)
 }
 
 type cableDisconnect struct {

@@ -280,7 +280,6 @@ func (h *hub) finish(s *session, err error) {
 	defer h.mu.Unlock()
 	code, reason, sent := s.endCode, s.endReason, s.endSent
 	if code == 0 {
-		sent = 0 // the server began an end it did not get to send
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
 			code, reason = ce.Code, "client"
@@ -337,30 +336,26 @@ func (s *session) send(msg []byte) error {
 // end sends a close frame with code and lets the client answer it within
 // closeGrace; the read loop then returns and finish logs code and reason.
 // Only the first end of a session counts.
-func (s *session) end(code int, reason string, stop bool) {
+func (s *session) end(code int, reason string, stop bool) { s.endAfter(nil, code, reason, stop) }
+
+// endAfter is end with msg sent before the close frame (ActionCable's
+// disconnect message). The end is the server's from before msg goes out,
+// so a client that answers msg by closing first has not ended the session
+// itself.
+func (s *session) endAfter(msg []byte, code int, reason string, stop bool) {
 	s.h.mu.Lock()
 	if s.endCode != 0 {
 		s.h.mu.Unlock()
 		return
 	}
-	s.endCode, s.endReason, s.endStop = code, reason, stop
-	if s.endSent == 0 {
-		s.endSent = s.h.since()
-	}
+	s.endCode, s.endReason, s.endStop, s.endSent = code, reason, stop, s.h.since()
 	_ = s.ws.SetReadDeadline(time.Now().Add(closeGrace))
 	s.h.mu.Unlock()
-	msg := websocket.FormatCloseMessage(code, "")
-	_ = s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
-}
-
-// began records that the server begins to end s now, before the message
-// that precedes its close frame; end records it otherwise.
-func (s *session) began() {
-	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
-	if s.endSent == 0 {
-		s.endSent = s.h.since()
+	if msg != nil {
+		_ = s.send(msg)
 	}
+	frame := websocket.FormatCloseMessage(code, "")
+	_ = s.ws.WriteControl(websocket.CloseMessage, frame, time.Now().Add(writeWait))
 }
 
 // extend moves s's read deadline d ahead, unless the server is ending s,
