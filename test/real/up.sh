@@ -143,7 +143,7 @@ start_command() {
 nginx_conf() {
 	local servers='' i
 	for ((i = 1; i <= n; i++)); do
-		servers+="    server 127.0.0.1:$((base + i)) max_fails=1 fail_timeout=2s;"$'\n'
+		servers+="    server 127.0.0.1:$((base + i)) max_fails=0;"$'\n'
 	done
 	cat >"$dir/nginx.conf" <<EOF
 # Written by test/real/up.sh for $n $kind backends and $clients clients.
@@ -181,8 +181,15 @@ http {
     '' close;
   }
 
-  # Passive failover: a backend that refuses a connection, or answers 502
-  # or 503, is skipped for fail_timeout and the request tries the next.
+  # Failover per request: a backend that refuses a connection, or answers
+  # 502 or 503, is skipped and the request tries the next
+  # (proxy_next_upstream). max_fails=0: a backend is never marked failed.
+  # With nginx's passive checks (its default max_fails=1), one reconnect
+  # refused during a restart marks the backend down, and nginx 1.22 counts
+  # it healthy again only when its one trial connection ends, which for a
+  # WebSocket is the session's end: the backend stays out, and once every
+  # backend has been restarted nginx answers 502 to all
+  # (ngx_http_upstream_round_robin.c).
   upstream backends {
 $servers  }
 
