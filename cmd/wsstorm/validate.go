@@ -39,7 +39,10 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 			continue
 		}
 		target := fmt.Sprintf("%d embedded nodes", p.Target.Nodes)
-		if p.Target.Mode == profile.ModeExternal {
+		switch {
+		case p.Target.Mode == profile.ModeExternal && len(p.Target.URLs) > 0:
+			target = fmt.Sprintf("external target of %d URLs, %s first", len(p.Target.URLs), p.Redact(profile.RedactURL(p.Target.URLs[0])))
+		case p.Target.Mode == profile.ModeExternal:
 			target = "external target " + p.Redact(profile.RedactURL(p.Target.URL))
 		}
 		name := path

@@ -87,7 +87,7 @@ func TestActionCableRemoteDisconnect(t *testing.T) {
 	kicked := make(chan error, 1)
 	go func() { kicked <- disconnectAll(servers, clients) }()
 	r := storm(t, &realtest.Stack{Dir: t.TempDir()}, actionCableProfile, 90*time.Second,
-		"target.urls=["+strings.Join(urls, ",")+"]", "chaos=[]", "thresholds={}", "duration=12s")
+		"target.urls=["+strings.Join(urls, ",")+"]", "chaos=[]", "duration=12s")
 	if err := <-kicked; err != nil {
 		t.Fatal(err)
 	}

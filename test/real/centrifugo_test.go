@@ -195,7 +195,7 @@ func TestCentrifugoServerDisconnect(t *testing.T) {
 		time.Sleep(6 * time.Second)
 		kicked <- centrifugoDisconnect(s, s.Backends[0], centrifugoUser)
 	}()
-	r := storm(t, s, centrifugoProfile, time.Minute, "fleet.clients="+fmt.Sprint(clients), "chaos=[]", "thresholds={}", "duration=12s", "fleet.ramp=2s")
+	r := storm(t, s, centrifugoProfile, time.Minute, "fleet.clients="+fmt.Sprint(clients), "chaos=[]", "duration=12s", "fleet.ramp=2s")
 	if err := <-kicked; err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestSocketIOKeepAlive(t *testing.T) {
 	t.Parallel()
 	const clients = 200
 	s := realtest.Start(t, realtest.SocketIO, 1, 2*clients, "PING_INTERVAL_MS=1000", "PING_TIMEOUT_MS=1000")
-	alone := []string{"fleet.clients=" + fmt.Sprint(clients), "chaos=[]", "thresholds={}"}
+	alone := []string{"fleet.clients=" + fmt.Sprint(clients), "chaos=[]"}
 	r := storm(t, s, socketIOProfile, time.Minute, append(alone, "duration=35s", "fleet.ramp=2s")...)
 	c := r.rs.Summary.Counters
 	if len(c.Closes) != 0 || c.Connects != clients || c.Reconnects != 0 {
@@ -157,7 +157,7 @@ func TestSocketIOServerDisconnect(t *testing.T) {
 		}
 		kicked <- err
 	}()
-	r := storm(t, s, socketIOProfile, time.Minute, "fleet.clients="+fmt.Sprint(clients), "chaos=[]", "thresholds={}", "duration=12s", "fleet.ramp=2s")
+	r := storm(t, s, socketIOProfile, time.Minute, "fleet.clients="+fmt.Sprint(clients), "chaos=[]", "duration=12s", "fleet.ramp=2s")
 	if err := <-kicked; err != nil {
 		t.Fatal(err)
 	}
