@@ -156,10 +156,39 @@ func fleetTree(p *Profile, fleet map[string]any) error {
 		if err := stepParams(p, opts, tbl); err != nil {
 			return err
 		}
+		// As written: ${NAME} references stay, to be expanded again, and
+		// a credential from --set is "[redacted]"; any other '$' is a
+		// literal one, escaped so that it loads back.
+		for k, v := range tbl {
+			switch v := v.(type) {
+			case string:
+				tbl[k] = escapeDollar(v)
+			case []any:
+				for i, e := range v {
+					if s, ok := e.(string); ok {
+						v[i] = escapeDollar(s)
+					}
+				}
+			}
+		}
+		for k, w := range p.Fleet.ProtocolOptions.Written {
+			tbl[k] = w
+		}
 		fleet["protocol_options"] = tbl
 	}
-	if s, ok := fleet["session"].(map[string]any); ok && p.Fleet.Session.Heartbeat.Interval.D() == 0 {
+	s, _ := fleet["session"].(map[string]any)
+	if s != nil && p.Fleet.Session.Heartbeat.Interval.D() == 0 {
 		delete(s, "heartbeat")
+	}
+	// A reply rule's keys left out: one matcher of three is written.
+	if rules, ok := s["reply"].([]map[string]any); ok {
+		for _, r := range rules {
+			for k, v := range r {
+				if v == "" {
+					delete(r, k)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
@@ -199,7 +200,11 @@ func isVarName(s string) bool { return s != "" && varNameLen(s) == len(s) }
 func quoteShort(s string) string {
 	const limit = 40
 	if len(s) > limit {
-		return strconv.Quote(s[:limit]) + "…"
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // not inside a character
+		}
+		return strconv.Quote(s[:cut]) + "…"
 	}
 	return strconv.Quote(s)
 }
@@ -553,12 +558,17 @@ func (c *checker) expandOne(path []string, s string) string {
 	if len(problems) > 0 {
 		c.d.failed[k] = true
 	}
-	t := &c.p.Target
 	for _, v := range used {
-		if v != "" && !slices.Contains(t.Secrets, v) {
-			t.Secrets = append(t.Secrets, v)
-		}
+		c.addSecret(v)
 	}
-	slices.Sort(t.Secrets)
 	return out
+}
+
+// addSecret adds v to the profile's secrets.
+func (c *checker) addSecret(v string) {
+	t := &c.p.Target
+	if v != "" && !slices.Contains(t.Secrets, v) {
+		t.Secrets = append(t.Secrets, v)
+		slices.Sort(t.Secrets)
+	}
 }

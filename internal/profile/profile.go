@@ -207,6 +207,11 @@ type Fleet struct {
 type ProtocolOptions struct {
 	Params any            `toml:"-"`
 	Spec   *protocol.Spec `toml:"-"`
+	// Written are the string options as the profile wrote them where that
+	// differs from their value: with ${NAME} references, or "[redacted]"
+	// for a credential given with --set. The effective profile writes them
+	// so, not the secrets their values hold.
+	Written map[string]string `toml:"-"`
 }
 
 // PongWait is how long a client's ping waits for its pong: pong_timeout,

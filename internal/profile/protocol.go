@@ -76,12 +76,15 @@ func (d *decoder) resolveProtocol(p *Profile) {
 	ov := reflect.ValueOf(opts).Elem()
 	for _, k := range keys {
 		sub := join(base, k)
+		v := d.proto[k]
 		fi, ok := fieldIndex(ov.Type(), k)
 		if !ok {
+			set := d.set
+			d.set = v.set // an override's unknown option is the override's
 			d.protoUnknownKey(sub, pr, opts)
+			d.set = set
 			continue
 		}
-		v := d.proto[k]
 		set := d.set
 		d.set = v.set
 		if v.set {
@@ -153,7 +156,7 @@ func (c *checker) protocol() {
 		c.bad(where, "%s", oeMessage(err))
 		return
 	}
-	if msg := specTemplateProblem(spec); msg != "" {
+	if msg := specTemplateProblem(c.p, spec); msg != "" {
 		c.bad([]string{"fleet", "protocol_options"}, "make a message of %s that is not a template: %s; look for {{ and }} in the options", f.Protocol, msg)
 		return
 	}
@@ -163,7 +166,7 @@ func (c *checker) protocol() {
 // specTemplateProblem says what is wrong with the first of a preset's
 // messages that is not a template the fleet takes, or "": an option's value
 // becomes part of them, and may hold half a {{name}}.
-func specTemplateProblem(s protocol.Spec) string {
+func specTemplateProblem(p *Profile, s protocol.Spec) string {
 	texts := []string{s.Heartbeat.Send}
 	if s.Frame != nil {
 		texts = append(texts, s.Frame("message"))
@@ -176,15 +179,19 @@ func specTemplateProblem(s protocol.Spec) string {
 	}
 	for _, t := range texts {
 		if msg := templateProblem(t, clientVars); msg != "" {
-			return fmt.Sprintf("%s %s", quoteShort(t), msg)
+			// Redacted whole, then cut: a cut secret escapes redaction.
+			return fmt.Sprintf("%s %s", quoteShort(p.Redact(t)), msg)
 		}
 	}
 	return ""
 }
 
 // expandOptions replaces ${NAME} in the string options of opts with the
-// environment's values, which become secrets.
+// environment's values, which become secrets, and keeps what was written
+// for the effective profile. A credential option given with --set is a
+// secret too, as a header is.
 func (c *checker) expandOptions(opts any) {
+	po := &c.p.Fleet.ProtocolOptions
 	ov := reflect.ValueOf(opts).Elem()
 	for i := range ov.NumField() {
 		fv := ov.Field(i)
@@ -192,7 +199,18 @@ func (c *checker) expandOptions(opts any) {
 		path := []string{"fleet", "protocol_options", name}
 		switch {
 		case fv.Kind() == reflect.String:
-			fv.SetString(c.expandOne(path, fv.String()))
+			written := fv.String()
+			fv.SetString(c.expandOne(path, written))
+			if c.d.seen[keyString(path)].set && protocol.Secret(opts, name) && fv.String() != "" {
+				c.addSecret(fv.String())
+				written = Redacted
+			}
+			if written != fv.String() {
+				if po.Written == nil {
+					po.Written = map[string]string{}
+				}
+				po.Written[name] = written
+			}
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
 			for j := range fv.Len() {
 				el := fv.Index(j)

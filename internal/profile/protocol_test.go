@@ -148,3 +148,91 @@ func TestProtocolOptionTemplate(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestProtocolErrorsHideSecrets: an option's error never shows a secret
+// from the environment, nor the start of one.
+func TestProtocolErrorsHideSecrets(t *testing.T) {
+	long := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ3c3N0b3JtIn0.c2lnbmF0dXJl"
+	env := testEnv(map[string]string{"LONG": long})
+	for _, sets := range [][]string{
+		{`fleet.protocol_options.auth={"token":"${LONG}"`},           // not JSON
+		{`fleet.protocol_options.auth={"token":"${LONG}","x":"{{seq"}`}, // half a template variable
+	} {
+		_, err := parse([]byte(sioProfile), "p.toml", sets, env)
+		if err == nil {
+			t.Fatalf("%v: no error", sets)
+		}
+		if strings.Contains(err.Error(), long[:12]) {
+			t.Errorf("%v: the error shows the secret: %v", sets, err)
+		}
+	}
+}
+
+// TestProtocolOptionsWritten: the effective profile writes options as the
+// profile wrote them: ${NAME} kept (even a secret too short to redact), a
+// literal $ escaped, a credential given with --set redacted everywhere;
+// and it loads back to the same options.
+func TestProtocolOptionsWritten(t *testing.T) {
+	env := testEnv(map[string]string{"TOK": "abc"})
+	src := external + `[fleet]
+protocol = "graphql-ws"
+[fleet.protocol_options]
+connectionParams = '{"authToken":"${TOK}"}'
+query = "subscription ($$r: String) { ticks(room: $$r) }"
+`
+	p, err := parse([]byte(src), "p.toml", nil, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`connectionParams = "{\"authToken\":\"${TOK}\"}"`, `query = "subscription ($$r: String) { ticks(room: $$r) }"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("effective profile lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `"abc"`) {
+		t.Errorf("effective profile shows the short secret:\n%s", out)
+	}
+	q, err := parse(b.Bytes(), "q.toml", nil, env)
+	if err != nil {
+		t.Fatalf("the effective profile does not load: %v\n%s", err, out)
+	}
+	if got, want := q.Fleet.ProtocolOptions.Spec.Script, p.Fleet.ProtocolOptions.Spec.Script; got[1].Send != want[1].Send {
+		t.Errorf("reloaded subscribe %q, want %q", got[1].Send, want[1].Send)
+	}
+
+	const tok = "tok-from-the-command-line"
+	p, err = parse([]byte(src), "p.toml", []string{`fleet.protocol_options.connectionParams={"authToken":"` + tok + `"}`}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), tok) || strings.Join(p.RedactedOverrides(), " ") != "fleet.protocol_options.connectionParams="+Redacted {
+		t.Errorf("a credential from --set shows: overrides %q\n%s", p.RedactedOverrides(), b.String())
+	}
+}
+
+// TestProtocolOverrideErrors: an unknown option given with --set is the
+// override's error; a reply rule is written with the keys it has.
+func TestProtocolOverrideErrors(t *testing.T) {
+	_, err := parse([]byte(sioProfile), "p.toml", []string{"fleet.protocol_options.namspace=/x"}, testEnv(vars))
+	if err == nil || !strings.HasPrefix(err.Error(), "--set fleet.protocol_options.namspace: unknown option") {
+		t.Errorf("error %v", err)
+	}
+	p, err := parse([]byte(sioProfile+"[[fleet.session.reply]]\nequals = \"ping\"\nsend = \"pong\"\n"), "p.toml", nil, testEnv(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_ = p.WriteTOML(&b)
+	if out := b.String(); !strings.Contains(out, `equals = "ping"`) || strings.Contains(out, `contains = ""`) || strings.Contains(out, `then = ""`) {
+		t.Errorf("reply rule written as:\n%s", out)
+	}
+}

@@ -61,7 +61,8 @@ func (p *Profile) Redact(s string) string {
 }
 
 // RedactedOverrides returns Overrides with the value of every override of
-// target.url or target.headers (and of target as a whole) replaced by
+// target.url, target.headers or fleet.protocol_options (and of target as a
+// whole) replaced by
 // "[redacted]", and any other secret redacted, for results that record the
 // overrides: a token typed on the command line must not end up in them.
 func (p *Profile) RedactedOverrides() []string {
@@ -83,7 +84,10 @@ func redactOverride(o string) string {
 		return o
 	}
 	switch k := strings.TrimSpace(key); {
-	case k == "target", k == "target.url", k == "target.headers", strings.HasPrefix(k, "target.headers."):
+	case k == "target", k == "target.url", k == "target.headers", strings.HasPrefix(k, "target.headers."),
+		// A preset's options may carry a token; which do depends on the
+		// preset, which an override may change: all of them, then.
+		k == "fleet.protocol_options", strings.HasPrefix(k, "fleet.protocol_options."):
 		return key + "=" + Redacted
 	}
 	return o

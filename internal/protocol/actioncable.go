@@ -55,7 +55,7 @@ type actionCable struct{}
 type ActionCableOptions struct {
 	MountPath string `toml:"mount_path" doc:"where the server is mounted (config.action_cable.mount_path), used when target.url has no path"`
 	Channel   string `toml:"channel" doc:"the channel class subscribed to on each connection (\"ChatChannel\", a template); \"\": none, the connection only waits for the welcome"`
-	Params    string `toml:"params" doc:"the subscription's other params, a JSON object whose members follow channel in the identifier (a template; ${NAME} from the environment); \"\": none"`
+	Params    string `toml:"params" secret:"true" doc:"the subscription's other params, a JSON object whose members follow channel in the identifier (a template; ${NAME} from the environment); \"\": none"`
 }
 
 func (actionCable) Name() string { return "actioncable" }

@@ -47,8 +47,8 @@ type centrifugo struct{}
 // centrifuge-js names them.
 type CentrifugoOptions struct {
 	Path     string   `toml:"path" doc:"the server's WebSocket endpoint, used when target.url has none"`
-	Token    string   `toml:"token" doc:"the connection token (a JWT) sent in the connect command, e.g. \"${CENTRIFUGO_TOKEN}\"; \"\": none (an anonymous or insecure server)"`
-	Data     string   `toml:"data" doc:"custom data sent in the connect command, as JSON (a template); \"\": none"`
+	Token    string   `toml:"token" secret:"true" doc:"the connection token (a JWT) sent in the connect command, e.g. \"${CENTRIFUGO_TOKEN}\"; \"\": none (an anonymous or insecure server)"`
+	Data     string   `toml:"data" secret:"true" doc:"custom data sent in the connect command, as JSON (a template); \"\": none"`
 	Name     string   `toml:"name" doc:"the client's name sent in the connect command"`
 	Version  string   `toml:"version" doc:"the client's version sent in the connect command; \"\": none"`
 	Channels []string `toml:"channels" doc:"channels subscribed to after connecting; recovery ends when the last subscription is confirmed ([]: when the connect is)"`
@@ -94,7 +94,7 @@ func (centrifugo) Build(opts any) (Spec, error) {
 		return Spec{}, badOption("path", "%q must start with /", o.Path)
 	}
 	if o.Data != "" && !jsonTemplate(o.Data) {
-		return Spec{}, badOption("data", "must be JSON, e.g. '{\"user\":\"{{client}}\"}', not %s", quoteShort(o.Data))
+		return Spec{}, badOption("data", "must be JSON, e.g. '{\"user\":\"{{client}}\"}'")
 	}
 	seen := map[string]bool{}
 	for i, ch := range o.Channels {

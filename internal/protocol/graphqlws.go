@@ -46,7 +46,7 @@ type graphqlWS struct{}
 // graphql-ws names them.
 type GraphQLWSOptions struct {
 	Path             string `toml:"path" doc:"the server's GraphQL WebSocket path, used when target.url has none"`
-	ConnectionParams string `toml:"connectionParams" doc:"the connection_init payload, a JSON object (a template; ${NAME} from the environment); \"\": none"`
+	ConnectionParams string `toml:"connectionParams" secret:"true" doc:"the connection_init payload, a JSON object (a template; ${NAME} from the environment); \"\": none"`
 	Query            string `toml:"query" doc:"the operation subscribed to after the ack, e.g. \"subscription { ticks }\" (a GraphQL variable's $ is written $$, as ${NAME} takes the environment's); \"\": none, the client holds the connection alone (as createClient with lazy: false)"`
 	Variables        string `toml:"variables" doc:"the operation's variables, a JSON object (a template); \"\": none"`
 	OperationName    string `toml:"operationName" doc:"the operation's name, when query holds several; \"\": none"`
@@ -105,7 +105,7 @@ func (graphqlWS) Build(opts any) (Spec, error) {
 		return Spec{}, badOption("path", "%q must start with /", o.Path)
 	}
 	if o.ConnectionParams != "" && !jsonObjectTemplate(o.ConnectionParams) {
-		return Spec{}, badOption("connectionParams", "must be a JSON object, e.g. '{\"authToken\":\"${TOKEN}\"}', not %s", quoteShort(o.ConnectionParams))
+		return Spec{}, badOption("connectionParams", "must be a JSON object, e.g. '{\"authToken\":\"${TOKEN}\"}'")
 	}
 	if o.Query == "" && (o.Variables != "" || o.OperationName != "") {
 		key := "variables"
@@ -115,7 +115,7 @@ func (graphqlWS) Build(opts any) (Spec, error) {
 		return Spec{}, badOption(key, "is set without a query: write the operation in query, e.g. \"subscription { ticks }\"")
 	}
 	if o.Variables != "" && !jsonObjectTemplate(o.Variables) {
-		return Spec{}, badOption("variables", "must be a JSON object, e.g. '{\"room\":\"{{client}}\"}', not %s", quoteShort(o.Variables))
+		return Spec{}, badOption("variables", "must be a JSON object, e.g. '{\"room\":\"{{client}}\"}'")
 	}
 	init := `{"type":"connection_init"}`
 	if o.ConnectionParams != "" {

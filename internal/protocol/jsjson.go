@@ -88,7 +88,7 @@ func parseJSObject(s string) (*jsValue, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("must be a JSON object, e.g. '{\"token\":\"${TOKEN}\"}' (template references inside its strings), not %s: %v", quoteShort(s), err)
+		return nil, fmt.Errorf("must be a JSON object, e.g. '{\"token\":\"${TOKEN}\"}' (template references inside its strings): %v", err)
 	}
 	return &v, v.checkTemplates()
 }

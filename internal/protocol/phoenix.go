@@ -61,12 +61,12 @@ type phoenix struct{}
 // heartbeatIntervalMs}) and socket.channel(topic, chanParams).
 type PhoenixOptions struct {
 	EndPoint            string `toml:"endPoint" doc:"the socket's mount path, as phoenix.js's endPoint (\"/socket\"); clients connect to it + \"/websocket\" when target.url has no path"`
-	Params              string `toml:"params" doc:"the socket's params, a JSON object sent as query parameters as phoenix.js sends them (a template; ${NAME} from the environment); \"\": none"`
+	Params              string `toml:"params" secret:"true" doc:"the socket's params, a JSON object sent as query parameters as phoenix.js sends them (a template; ${NAME} from the environment); \"\": none"`
 	Vsn                 string `toml:"vsn" doc:"the serializer version asked for in the vsn query parameter; the preset speaks V2 (2.x)"`
 	HeartbeatIntervalMs int    `toml:"heartbeatIntervalMs" doc:"how often, in milliseconds, the client sends its heartbeat to the server"`
 	Timeout             int    `toml:"timeout" doc:"how long, in milliseconds, the join waits for its reply"`
 	Topic               string `toml:"topic" doc:"the channel topic joined on each connection (\"room:lobby\", a template); \"\": none, the socket only heartbeats (and the drainer, which reaches sockets through their channels, does not close it)"`
-	ChanParams          string `toml:"chanParams" doc:"the join's payload, the channel's params as a JSON object (a template; ${NAME} from the environment); \"\": {}"`
+	ChanParams          string `toml:"chanParams" secret:"true" doc:"the join's payload, the channel's params as a JSON object (a template; ${NAME} from the environment); \"\": {}"`
 }
 
 func (phoenix) Name() string { return "phoenix" }

@@ -34,8 +34,9 @@ type Protocol interface {
 	Source() string
 	// Options returns a new option struct with every option at its
 	// default: a pointer to a struct whose toml tags are the option names
-	// as the protocol's own clients spell them, and whose doc tags say what
-	// each is.
+	// as the protocol's own clients spell them, whose doc tags say what
+	// each is, and whose secret tags ("true") mark the options that may
+	// carry a credential.
 	Options() any
 	// Build returns the session parts of opts, an option struct Options
 	// returned, decoded from the profile with its ${NAME} values expanded.
@@ -78,6 +79,19 @@ func Keys(opts any) []string {
 		}
 	}
 	return out
+}
+
+// Secret says whether option key of opts may carry a credential (its
+// secret tag): a token, an auth object, connection params. Such a value
+// given with --set is a secret, as a header is, and results never show it.
+func Secret(opts any, key string) bool {
+	t := reflect.Indirect(reflect.ValueOf(opts)).Type()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name == key {
+			return t.Field(i).Tag.Get("secret") == "true"
+		}
+	}
+	return false
 }
 
 // Doc returns what the doc tag of option key of opts says, or "".

@@ -31,7 +31,7 @@ type socketIO struct{}
 type SocketIOOptions struct {
 	Path      string `toml:"path" doc:"the server's Socket.IO path, used when target.url has none"`
 	Namespace string `toml:"namespace" doc:"the namespace connected to, \"/\" or \"/name\""`
-	Auth      string `toml:"auth" doc:"the auth object sent with the namespace CONNECT packet, as JSON (a template; ${NAME} from the environment); \"\": none"`
+	Auth      string `toml:"auth" secret:"true" doc:"the auth object sent with the namespace CONNECT packet, as JSON (a template; ${NAME} from the environment); \"\": none"`
 	Event     string `toml:"event" doc:"the event name that carries fleet.session.message (the server echoes it for message_rtt)"`
 }
 
@@ -67,7 +67,7 @@ func (socketIO) Build(opts any) (Spec, error) {
 		return Spec{}, badOption("path", "%q must start with /", o.Path)
 	}
 	if o.Auth != "" && !looksLikeJSONObject(o.Auth) {
-		return Spec{}, badOption("auth", "must be a JSON object, e.g. '{\"token\":\"${TOKEN}\"}', not %s", quoteShort(o.Auth))
+		return Spec{}, badOption("auth", "must be a JSON object, e.g. '{\"token\":\"${TOKEN}\"}'")
 	}
 	if o.Event == "" {
 		return Spec{}, badOption("event", "is empty: name the event that carries fleet.session.message, e.g. \"message\"")

@@ -3,7 +3,6 @@ package protocol
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -19,15 +18,6 @@ func looksLikeJSONObject(s string) bool {
 	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
 }
 
-// quoteShort quotes s for a message, cut to a readable length.
-func quoteShort(s string) string {
-	const most = 40
-	if len(s) > most {
-		return strconv.Quote(s[:most]) + "…"
-	}
-	return strconv.Quote(s)
-}
-
 // templateRef is a {{name}} reference, as package tmpl finds them (its
 // name has no braces and no quotes).
 var templateRef = regexp.MustCompile(`\{\{\s*([^{}"]*?)\s*\}\}`)
@@ -40,7 +30,7 @@ var halfRef = regexp.MustCompile(`\{\{\s*[A-Za-z_]|(?:^|[^{])\{\s*[A-Za-z_]\w*\s
 // that becomes part of a message, which the fleet would refuse.
 func checkTemplate(s string) error {
 	if halfRef.MatchString(templateRef.ReplaceAllString(s, "\x00")) {
-		return fmt.Errorf("%s has half a {{name}} template variable: write {{client}}, {{session}}, {{key}}, {{uuid}} or {{seq}} whole", quoteShort(s))
+		return fmt.Errorf("has half a {{name}} template variable: write {{client}}, {{session}}, {{key}}, {{uuid}} or {{seq}} whole")
 	}
 	return nil
 }
