@@ -155,7 +155,7 @@ func TestProtocolErrorsHideSecrets(t *testing.T) {
 	long := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ3c3N0b3JtIn0.c2lnbmF0dXJl"
 	env := testEnv(map[string]string{"LONG": long})
 	for _, sets := range [][]string{
-		{`fleet.protocol_options.auth={"token":"${LONG}"`},           // not JSON
+		{`fleet.protocol_options.auth={"token":"${LONG}"`},              // not JSON
 		{`fleet.protocol_options.auth={"token":"${LONG}","x":"{{seq"}`}, // half a template variable
 	} {
 		_, err := parse([]byte(sioProfile), "p.toml", sets, env)
