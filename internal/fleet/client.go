@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -147,6 +146,9 @@ func (c *client) run(ctx context.Context) {
 		// progress apart.
 		in    = intent{at: c.f.rec.Start().Add(StartOffset(cfg.Ramp, c.id, cfg.Clients)), event: -1, first: true}
 		parts stats.ReconnectParts
+		// lastNow is when a server message last sent the client back at
+		// once (reconnect_now); zero: not on the session now ending.
+		lastNow time.Time
 	)
 	for {
 		if !sleep(ctx, time.Until(in.at)) {
@@ -160,6 +162,10 @@ func (c *client) run(ctx context.Context) {
 		parts.Lag += max(a.started.Sub(in.at), 0)
 		if a.err != nil {
 			if ctx.Err() != nil {
+				return
+			}
+			if a.se.proto != nil && a.se.proto.then == StopSession {
+				c.shard.ProtocolStopOnly(a.se.proto.reason) // turned away for good
 				return
 			}
 			wait, ok := cfg.AfterFailure(&retry, a.retryAfter, c.rng)
@@ -205,14 +211,14 @@ func (c *client) run(ctx context.Context) {
 			in = intent{at: time.Now().Add(cfg.Pause), event: -1, first: true}
 			continue
 		case end.proto != nil && end.proto.then == StopSession:
-			c.shard.ProtocolStop(end.at, end.proto.reason, false)
+			c.shard.ProtocolStop(end.at, end.proto.reason, c.f.rec.AttributeMessage(end.at, end.node))
 			return
 		}
 		if down.IsZero() {
 			down = end.at
 		}
 		var wait time.Duration
-		if rec, wait = c.closed(end, &retry); !rec.active {
+		if rec, wait = c.closed(end, &retry, &lastNow); !rec.active {
 			return
 		}
 		parts.Backoff = wait
@@ -222,27 +228,40 @@ func (c *client) run(ctx context.Context) {
 
 // closed records the end of a session that the server or the network
 // ended, and returns the recovery it starts and the wait before the first
-// attempt; a recovery not active says the client stops.
-func (c *client) closed(end sessionEnd, retry *Retry) (recovery, time.Duration) {
+// attempt; a recovery not active says the client stops. *lastNow is when a
+// server message last sent the client back at once.
+func (c *client) closed(end sessionEnd, retry *Retry, lastNow *time.Time) (recovery, time.Duration) {
 	cfg := &c.f.cfg
 	if end.proto != nil {
 		// A server message sent the client away: a close in all but its
-		// code.
+		// code. At once, unless the session it ends began with such a
+		// message less than a second before: a rule that matches what
+		// every session gets must not loop at the network's speed.
 		ev := c.f.rec.AttributeMessage(end.at, end.node)
 		c.shard.ProtocolReconnect(end.at, end.proto.reason, ev)
-		return recovery{active: true, closedAt: end.at, event: ev}, cfg.AfterMessage(retry, end.proto.then == ReconnectNow, c.rng)
+		now := end.proto.then == ReconnectNow && (lastNow.IsZero() || end.at.Sub(*lastNow) >= nowSpacing)
+		*lastNow = time.Time{}
+		if end.proto.then == ReconnectNow {
+			*lastNow = end.at
+		}
+		return recovery{active: true, closedAt: end.at, event: ev}, cfg.AfterMessage(retry, now, c.rng)
 	}
+	*lastNow = time.Time{}
 	ev := c.f.rec.Attribute(end.at, end.code, end.node)
 	c.shard.Close(end.at, end.code, ev)
 	wait, ok := cfg.AfterClose(retry, end.code, c.rng)
 	if !ok {
 		if reason := cfg.Policy.StopReason(end.code); reason != "" {
-			c.shard.ProtocolStop(end.at, reason, true)
+			c.shard.ProtocolStopOnly(reason)
 		}
 		return recovery{event: -1}, 0
 	}
 	return recovery{active: true, closedAt: end.at, event: ev}, wait
 }
+
+// nowSpacing is how long apart two reconnect_now messages must come for the
+// second to be at once too; closer, the reconnect delay applies.
+const nowSpacing = time.Second
 
 // intent is what a client means by a connect attempt: when it meant to
 // start it, the chaos event it recovers from (-1: none), and whether it is
@@ -320,6 +339,9 @@ func (a *connectAttempt) attempt() {
 		c.endScript(a.hs.conn, a.se.outcome)
 		a.err, a.ended = errScriptTimeout, a.se.at
 	case scriptRejected:
+		// The server refused: its error reply (a step's reject), or a
+		// message a reply rule ends the session on, before the client
+		// was in.
 		c.shard.Failure(a.se.at, stats.Rejected, a.in.event)
 		c.endScript(a.hs.conn, a.se.outcome)
 		a.err, a.ended = errRejected, a.se.at
@@ -881,12 +903,8 @@ func (c *client) classify(typ int, msg []byte, whole bool, now time.Time, st *co
 // end, as end says.
 func (c *client) ruledMessage(typ int, r io.Reader, st *connState, recovering bool, closedAt time.Time, s *liveSession) (end readEnd, ok bool) {
 	rs := c.f.replies
-	b, _ := rs.bufs.Get().(*bytes.Buffer)
-	if b == nil {
-		b = new(bytes.Buffer)
-	}
-	defer rs.bufs.Put(b)
-	b.Reset()
+	b := rs.buffer()
+	defer rs.release(b)
 	_, err := b.ReadFrom(r)
 	now := time.Now()
 	if err != nil {
@@ -925,12 +943,8 @@ func (s *liveSession) reply(rule *replyRule) bool {
 	}
 	s.seq++
 	rs := s.c.f.replies
-	b, _ := rs.bufs.Get().(*bytes.Buffer)
-	if b == nil {
-		b = new(bytes.Buffer)
-	}
-	defer rs.bufs.Put(b)
-	b.Reset()
+	b := rs.buffer()
+	defer rs.release(b)
 	b.Grow(replyBufSize)
 	_, err := s.c.answer(s.conn, rule, s.session, s.seq, b.AvailableBuffer())
 	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {

@@ -119,6 +119,27 @@ func newReplies(rs []Reply) (*replies, error) {
 	return out, nil
 }
 
+// maxPooled is the largest buffer returned to the pool: one that held a
+// server's large push is let go, not kept for every later message.
+const maxPooled = 64 << 10
+
+// buffer lends an empty buffer.
+func (rs *replies) buffer() *bytes.Buffer {
+	b, _ := rs.bufs.Get().(*bytes.Buffer)
+	if b == nil {
+		return new(bytes.Buffer)
+	}
+	b.Reset()
+	return b
+}
+
+// release takes a lent buffer back.
+func (rs *replies) release(b *bytes.Buffer) {
+	if b.Cap() <= maxPooled {
+		rs.bufs.Put(b)
+	}
+}
+
 // match returns the first rule that matches msg, or nil.
 func (rs *replies) match(msg []byte) *replyRule {
 	for i := range rs.rules {

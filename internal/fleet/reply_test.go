@@ -319,3 +319,76 @@ func TestProtocolURL(t *testing.T) {
 		t.Error("a spec without a path changed the URL")
 	}
 }
+
+// TestReplyStopAttributed: sessions a server message stops during a chaos
+// event are the event's: affected, and not back.
+func TestReplyStopAttributed(t *testing.T) {
+	const clients = 4
+	srv := newKeepAliveServer(t, time.Hour, time.Hour)
+	cfg := baseConfig()
+	cfg.Clients = clients
+	cfg.URL = srv.url
+	cfg.Replies = []Reply{{Name: "io server disconnect", Regex: regexp.MustCompile(`^41$`), Then: StopSession}}
+	h := runFleet(t, nil, cfg, []stats.EventPlan{{Action: "restart", Node: -1, Code: 1012, Window: 5 * time.Second}})
+	waitFor(t, "clients connected", 10*time.Second, connectedTo(h, clients))
+	h.rec.BeginEvent(0, time.Now())
+	srv.send("41")
+	waitFor(t, "clients stopped", 10*time.Second, connectedTo(h, 0))
+	res := h.results()
+	if ev := res.Events[0]; ev.Affected != clients || ev.Reconnected != 0 {
+		t.Errorf("event: affected %d, reconnected %d; want %d affected, none back", ev.Affected, ev.Reconnected, clients)
+	}
+}
+
+// TestScriptRuleRefuses: a message that ends the session before the
+// script is through (ActionCable's unauthorized, before its welcome) is a
+// refusal: a failed attempt, "rejected", never a connect; a stop rule then
+// stops the client for good.
+func TestScriptRuleRefuses(t *testing.T) {
+	const clients = 3
+	srv := newTestServer(t, websocket.Upgrader{}, nil, func(c *websocket.Conn, r *http.Request) {
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"disconnect","reason":"unauthorized","reconnect":false}`))
+		drain(c)
+	})
+	cfg := baseConfig()
+	cfg.Clients = clients
+	cfg.URL = srv.url
+	cfg.Script = []ScriptStep{{Expect: `"type":"welcome"`, Timeout: 5 * time.Second}}
+	cfg.Replies = []Reply{{Name: "unauthorized", Contains: []byte(`"reconnect":false`), Then: StopSession}}
+	h := runFleet(t, nil, cfg, nil)
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("clients did not stop")
+	}
+	c := h.results().Counters
+	if c.ConnectFailures["rejected"] != clients || c.Connects != 0 || c.ConnectAttempts != clients || c.ProtocolStops["unauthorized"] != clients || c.Reconnects != 0 {
+		t.Errorf("counters %+v: want %d rejected attempts, no connect, %d protocol stops", c, clients, clients)
+	}
+}
+
+// TestReconnectNowBounded: a reconnect_now rule that matches what every
+// session gets sends a client back at once the first time only; the next,
+// within a second, waits its reconnect delay, so clients cannot loop at
+// the network's speed.
+func TestReconnectNowBounded(t *testing.T) {
+	const clients = 2
+	srv := newTestServer(t, websocket.Upgrader{}, nil, func(c *websocket.Conn, r *http.Request) {
+		time.Sleep(10 * time.Millisecond)
+		_ = c.WriteMessage(websocket.TextMessage, []byte("bye"))
+		drain(c)
+	})
+	cfg := baseConfig()
+	cfg.Clients = clients
+	cfg.URL = srv.url
+	cfg.Backoff = constant(300 * time.Millisecond)
+	cfg.Replies = []Reply{{Name: "bye", Equals: []byte("bye"), Then: ReconnectNow}}
+	h := runFleet(t, nil, cfg, nil)
+	time.Sleep(1500 * time.Millisecond)
+	c := h.results().Counters
+	// At once, then every 300 ms or so: about 6 a client in 1.5 s; a loop
+	// would make hundreds.
+	if n := c.ProtocolReconnects["bye"]; n < clients || n > 8*clients {
+		t.Errorf("%d reconnect_now ends in 1.5 s for %d clients, want a handful each", n, clients)
+	}
+}

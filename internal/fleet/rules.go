@@ -89,8 +89,14 @@ func (rl *Rules) AfterClose(r *Retry, code int, rng *rand.Rand) (time.Duration, 
 	if rl.Policy.OnClose(code) == Stop {
 		return 0, false
 	}
+	return rl.firstWait(r, rng), true
+}
+
+// firstWait starts a new sequence of attempts in r and returns the wait
+// before its first: the backoff, then the first delay, drawn from rng.
+func (rl *Rules) firstWait(r *Retry, rng *rand.Rand) time.Duration {
 	*r = Retry{prev: rl.Backoff.Delay(1, 0, rng)}
-	return r.prev + backoff.FirstDelay(rl.FirstDelay, rng), true
+	return r.prev + backoff.FirstDelay(rl.FirstDelay, rng)
 }
 
 // AfterMessage returns how long a client waits before its first attempt
@@ -101,6 +107,5 @@ func (rl *Rules) AfterMessage(r *Retry, now bool, rng *rand.Rand) time.Duration 
 		*r = Retry{}
 		return 0
 	}
-	*r = Retry{prev: rl.Backoff.Delay(1, 0, rng)}
-	return r.prev + backoff.FirstDelay(rl.FirstDelay, rng)
+	return rl.firstWait(r, rng)
 }

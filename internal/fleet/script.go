@@ -79,8 +79,8 @@ const (
 	scriptDone      scriptOutcome = iota // every step went through
 	scriptTimedOut                       // a step's message did not come in time
 	scriptCancelled                      // the run ended during the script
-	scriptClosed                         // the server or the network closed the connection, or a reply rule ended the session
-	scriptRejected                       // the server refused: a step's reject matched
+	scriptClosed                         // the server or the network closed the connection
+	scriptRejected                       // the server refused: a step's reject, or a reply rule that ends the session
 )
 
 // scriptEnd is how a script ended.
@@ -89,6 +89,9 @@ type scriptEnd struct {
 	at      time.Time // when the last expected message came, or the script failed
 	waited  bool      // a step waited for a message: at is the client's recovery
 	closed  readEnd   // scriptClosed: how the connection ended
+	// proto is the reply rule's reaction when a rule, not a step's
+	// reject, refused the client (scriptRejected).
+	proto *protoEnd
 }
 
 // scriptDeadline sets a connection's read deadline for a script that the
@@ -225,8 +228,8 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 
 // scriptReply runs the reply rules on msg, a message the script did not
 // wait for, read at now: it answers for the rule that matches (the script
-// is the connection's only writer), and reports whether the rule ended the
-// session, and how.
+// is the connection's only writer), and reports whether the rule refused
+// the client, and how.
 func (c *client) scriptReply(conn *websocket.Conn, msg []byte, st *connState, now time.Time) (scriptEnd, bool) {
 	if c.f.replies == nil {
 		return scriptEnd{}, false
@@ -244,8 +247,9 @@ func (c *client) scriptReply(conn *websocket.Conn, msg []byte, st *connState, no
 	if rule.Then == Continue {
 		return scriptEnd{}, false
 	}
-	end := readEnd{at: now, node: st.node, proto: &protoEnd{then: rule.Then, reason: rule.Name}}
-	return scriptEnd{outcome: scriptClosed, at: now, closed: end}, true
+	// Before the client is in, a server that ends the session refuses it:
+	// a failed attempt, and a stop rule stops the client for good.
+	return scriptEnd{outcome: scriptRejected, at: now, proto: &protoEnd{then: rule.Then, reason: rule.Name}}, true
 }
 
 // endScript closes a connection whose script failed: with 1008 after a

@@ -24,6 +24,12 @@ import (
 //     socket.js ondisconnect gives "io server disconnect", and the client
 //     does not reconnect (the manager's _close sets skipReconnect);
 //   - an event is 42[ns,]["name",...args].
+//
+// What the preset does not do as the client does: socket.io-client takes a
+// CONNECT_ERROR (44) as final, and the app must connect again
+// (socket.js onpacket: destroy()); here the attempt fails as "rejected"
+// and the client tries again after its reconnect delay, which is the
+// reconnect behaviour's to decide, not the protocol's.
 type socketIO struct{}
 
 // SocketIOOptions are the socket.io preset's options, named as
@@ -66,7 +72,8 @@ func (socketIO) Build(opts any) (Spec, error) {
 	if !strings.HasPrefix(o.Path, "/") {
 		return Spec{}, badOption("path", "%q must start with /", o.Path)
 	}
-	if o.Auth != "" && !looksLikeJSONObject(o.Auth) {
+	o.Auth = strings.TrimSpace(o.Auth)
+	if o.Auth != "" && !jsonObjectTemplate(o.Auth) {
 		return Spec{}, badOption("auth", "must be a JSON object, e.g. '{\"token\":\"${TOKEN}\"}'")
 	}
 	if o.Event == "" {

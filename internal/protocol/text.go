@@ -3,20 +3,12 @@ package protocol
 import (
 	"fmt"
 	"regexp"
-	"strings"
 )
 
 // jsonString returns s as a JSON string, as JavaScript's JSON.stringify
 // writes it, so that a message framed here is the one a JavaScript server
 // echoes back.
 func jsonString(s string) string { return jsQuote(s) }
-
-// looksLikeJSONObject says whether s, a template, is written as a JSON
-// object; its template variables are checked when the fleet parses it.
-func looksLikeJSONObject(s string) bool {
-	s = strings.TrimSpace(s)
-	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
-}
 
 // templateRef is a {{name}} reference, as package tmpl finds them (its
 // name has no braces and no quotes).

@@ -712,6 +712,9 @@ func (s *sim) closeObserved(id int) {
 	c.recovering, c.closedAt, c.event = true, s.now, int32(ev)
 	wait, ok := s.rules.AfterClose(&c.retry, int(c.closeCode), c.rng)
 	if !ok {
+		if reason := s.rules.Policy.StopReason(int(c.closeCode)); reason != "" {
+			s.shards[id].ProtocolStopOnly(reason) // as a real client counts it
+		}
 		c.state = done
 		return
 	}

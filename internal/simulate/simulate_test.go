@@ -380,3 +380,33 @@ func TestStopDropsAdmittedRequests(t *testing.T) {
 		}
 	}
 }
+
+// A close code a protocol preset says forbids reconnecting stops a
+// simulated client, and is counted as a protocol stop, as in a real run.
+func TestProtocolStopSimulated(t *testing.T) {
+	p := loadText(t, `
+duration = "20s"
+[target]
+mode = "external"
+url = "ws://127.0.0.1:9/"
+[[target.nodes]]
+command = ["true"]
+[fleet]
+clients = 200
+ramp = "1s"
+protocol = "centrifugo"
+[[chaos]]
+at = "5s"
+action = "restart"
+code = 3501
+`)
+	run := simulate(t, p, Model{NetworkMedianMS: 0.3, NetworkP99MS: 1, ServiceTimeMS: 0.1, Workers: 2, Pool: PoolTarget})
+	c := run.Results.Counters
+	var stops int64
+	for _, n := range c.ProtocolStops {
+		stops += n
+	}
+	if c.Closes[3501] == 0 || stops != c.Closes[3501] || c.Reconnects != 0 {
+		t.Errorf("closes %v, protocol stops %v, %d reconnects: want every 3501 a stop", c.Closes, c.ProtocolStops, c.Reconnects)
+	}
+}

@@ -644,21 +644,28 @@ func bump(m *map[string]int64, k string) {
 	(*m)[k]++
 }
 
-// ProtocolStop records a session the server ended through the protocol at
-// t, for reason. closed says the close was recorded already (Close: a close
-// code the protocol says forbids reconnecting); otherwise a server message
-// ended it, and the client is no longer connected.
-func (s *Shard) ProtocolStop(t time.Time, reason string, closed bool) {
+// ProtocolStop records a connected session that a server message ended for
+// good at t, for reason, attributed to event ev (-1: none): the client is no
+// longer connected, and stopped rather than lost.
+func (s *Shard) ProtocolStop(t time.Time, reason string, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
 	bump(&s.counts.ProtocolStops, reason)
-	if !closed && b >= 0 {
+	if b >= 0 {
 		s.bucketAt(b).connDelta--
 	}
+	s.affected(t, ev)
 	s.mu.Unlock()
-	if !closed {
-		s.r.addConnected(-1)
-	}
+	s.r.addConnected(-1)
+}
+
+// ProtocolStopOnly counts a stop for reason whose close or failed attempt
+// is recorded already: a close code the protocol says forbids reconnecting,
+// or a server's refusal during a session script.
+func (s *Shard) ProtocolStopOnly(reason string) {
+	s.mu.Lock()
+	bump(&s.counts.ProtocolStops, reason)
+	s.mu.Unlock()
 }
 
 // ProtocolReconnect records a session that a server message, for reason,
