@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
 // TestTable: every preset has a unique name, says what it is and where its
@@ -155,5 +157,22 @@ func TestJSONString(t *testing.T) {
 func TestJSONStringSeparators(t *testing.T) {
 	if got, want := jsonString("a\u2028b\u2029"), "\"a\u2028b\u2029\""; got != want {
 		t.Errorf("jsonString = %q, want %q", got, want)
+	}
+}
+
+// TestTemplateRulesAreTmpls: checkTemplate refuses exactly what package
+// tmpl's parser refuses for half a variable, on texts of every kind.
+func TestTemplateRulesAreTmpls(t *testing.T) {
+	vars := []string{"client", "session", "key", "uuid", "seq"}
+	for _, s := range []string{
+		"", "plain", "{{client}}", "{{ seq }}", `{"a":{"b":"{{key}}"}}`, "{{", "}}", "a}}b", "{{client}",
+		"{client}}", "{{ client", "x{ seq }}", "{{a{{client}}", "{{{client}}}", `[{{"y":1}}]`, `{"q":"{{uuid}}}"}`,
+	} {
+		_, err := tmpl.Parse(s, vars)
+		var p *tmpl.Problem
+		half := errors.As(err, &p) && p.Ref == ""
+		if got := checkTemplate(s) != nil; got != half {
+			t.Errorf("%q: checkTemplate refuses %v, tmpl finds half a variable %v", s, got, half)
+		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 func jsonString(s string) string { return jsQuote(s) }
 
 // templateRef is a {{name}} reference, as package tmpl finds them (its
-// name has no braces and no quotes).
+// name has no braces and no quotes). This package is a leaf and cannot use
+// tmpl's; TestTemplateRulesAreTmpls holds the two to the same rules.
 var templateRef = regexp.MustCompile(`\{\{\s*([^{}"]*?)\s*\}\}`)
 
 // halfRef is half a reference, which package tmpl refuses: {{ and a name
