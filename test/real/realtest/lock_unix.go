@@ -11,10 +11,13 @@ import (
 	"time"
 )
 
-// lockKind holds a lock on kind's ports across processes (go test runs
-// packages in parallel), waiting at most wait for another test's stack.
-func lockKind(kind Kind, wait time.Duration) (unlock func(), err error) {
-	path := filepath.Join(os.TempDir(), "wsstorm-real-"+string(kind)+".lock")
+// Lock takes the lock called name, across processes (go test runs
+// packages, and other checkouts on this machine run theirs, in parallel),
+// for a test that listens on fixed ports. It waits at most wait for
+// another holder and then fails, so that a run stuck behind another ends
+// with this error rather than go test's timeout. unlock releases it.
+func Lock(name string, wait time.Duration) (unlock func(), err error) {
+	path := filepath.Join(os.TempDir(), "wsstorm-real-"+name+".lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
@@ -31,7 +34,7 @@ func lockKind(kind Kind, wait time.Duration) (unlock func(), err error) {
 		}
 		if time.Now().After(deadline) {
 			_ = f.Close()
-			return nil, fmt.Errorf("another test has held the %s stack's ports (%s) for over %v", kind, path, wait)
+			return nil, fmt.Errorf("waited %v for the %s ports: another test holds %s (is another go test of test/real running?)", wait, name, path)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

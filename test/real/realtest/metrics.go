@@ -3,11 +3,14 @@ package realtest
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Sample is one series of a Prometheus text exposition.
@@ -26,7 +29,10 @@ type Metrics []Sample
 // from centrifugo v6.9.1 internal/app/node.go):
 //   - centrifugo_client_connections_accepted: sessions authenticated (a
 //     connect command answered), by transport and client name; not upgrades;
-//   - centrifugo_client_connections_inflight: those open now, exact;
+//   - centrifugo_client_connections_inflight: those open now, exact; it
+//     counts a client as the node adds it to the hub by user (node.go
+//     addClient), so the server API's disconnect of a user finds all it
+//     counts;
 //   - centrifugo_node_num_clients: the same, but refreshed only every 10 s
 //     (node.go updateMetrics): do not use it for exact counts;
 //   - centrifugo_client_num_server_disconnects{code}: sessions the server
@@ -44,6 +50,11 @@ const (
 	CentrifugoInflight       = "centrifugo_client_connections_inflight"
 	CentrifugoDisconnects    = "centrifugo_client_num_server_disconnects" // by code
 	CentrifugoOutgoingCloses = "centrifugo_transport_outgoing_close_count"
+	// A Socket.IO backend's namespace connects and disconnects
+	// (test/real/node/socketio-server.js): the difference is the sockets in
+	// a namespace now, which its /admin/disconnect kicks.
+	SocketIONamespaceConnects    = "wsstorm_real_socketio_namespace_connects_total"
+	SocketIONamespaceDisconnects = "wsstorm_real_socketio_namespace_disconnects_total" // by reason
 )
 
 // ReadMetrics reads a scrape saved by restart.sh (NAME.metrics.K) or
@@ -54,8 +65,30 @@ func ReadMetrics(path string) (Metrics, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readMetrics(f, path)
+}
+
+// Metrics scrapes backend name's /metrics now: its counts while it runs,
+// where Scrapes has those restart.sh and down.sh saved.
+func (s *Stack) Metrics(name string) (Metrics, error) {
+	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", s.Port(name))
+	client := http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return readMetrics(resp.Body, url)
+}
+
+// readMetrics reads a Prometheus text exposition from r; src names it in
+// errors.
+func readMetrics(r io.Reader, src string) (Metrics, error) {
 	var out Metrics
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -64,7 +97,7 @@ func ReadMetrics(path string) (Metrics, error) {
 		}
 		s, err := parseSample(line)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+			return nil, fmt.Errorf("%s:%d: %w", src, n, err)
 		}
 		out = append(out, s)
 	}

@@ -34,6 +34,11 @@ const (
 	Centrifugo Kind = "centrifugo" // Centrifugo v6.9.1
 )
 
+// LockWait is how long a test waits for another's ports (Lock): well
+// under go test's default timeout of 10 minutes, which the tests of one
+// kind, run one after another, stay within.
+const LockWait = 5 * time.Minute
+
 var basePorts = map[Kind]int{SocketIO: 18400, GraphQLWS: 18410, Centrifugo: 18420}
 
 var paths = map[Kind]string{
@@ -90,7 +95,7 @@ func Start(t testing.TB, kind Kind, n, clients int, env ...string) *Stack {
 	for i := 1; i <= n; i++ {
 		s.Backends = append(s.Backends, fmt.Sprintf("%s-%d", kind, i))
 	}
-	unlock, err := lockKind(kind, 10*time.Minute)
+	unlock, err := Lock(string(kind), LockWait)
 	if err != nil {
 		t.Fatalf("realtest: %v", err)
 	}
