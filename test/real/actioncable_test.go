@@ -46,13 +46,13 @@ func cableServers(t *testing.T, first int) []*protocoltest.ActionCable {
 // reconnect percentiles within max(5 ms, 5%).
 func TestActionCableRollingRestart(t *testing.T) {
 	t.Parallel()
+	lockPorts(t, "actioncable")
 	var nodes []protoServer
 	for _, a := range cableServers(t, 18441) {
 		nodes = append(nodes, a)
 	}
 	admin := serveRestarts(t, "127.0.0.1:18440", nodes)
-	wsstormBinary(t) // built before the held count's clock starts
-	held := openLater(nodes, 40*time.Second)
+	held := openLater(t, nodes, 40*time.Second)
 	r := storm(t, &realtest.Stack{Dir: t.TempDir()}, actionCableProfile, 90*time.Second)
 	if r.code != 0 {
 		t.Fatalf("wsstorm exited %d, want 0 (thresholds: %+v)", r.code, r.rs.Summary.Thresholds)

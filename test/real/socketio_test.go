@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +53,13 @@ func checkNodeRun(t *testing.T, s *realtest.Stack, r *stormRun, held <-chan scra
 	checkCloses(t, tr, r)
 	checkReconnects(t, tr, r)
 	checkRestartScrapes(t, s, r, realtest.NodeConnected)
+	var affected int64
+	for _, ev := range sum.Events {
+		affected += ev.Affected
+	}
+	if affected == 0 || int64(len(tr.reconnects)) != affected {
+		t.Errorf("the servers logged %d reconnects after their closes, wsstorm's events %d clients affected: want the same, not 0", len(tr.reconnects), affected)
+	}
 	h := <-held
 	if h.err != nil {
 		t.Fatal(h.err)
@@ -144,9 +149,16 @@ func TestSocketIOServerDisconnect(t *testing.T) {
 	t.Parallel()
 	const clients = 200
 	s := realtest.Start(t, realtest.SocketIO, 1, clients)
+	wsstormBinary(t) // built before the wait's minute starts
 	kicked := make(chan error, 1)
 	go func() {
-		time.Sleep(6 * time.Second)
+		err := waitConnected(s, clients, func(m realtest.Metrics) float64 {
+			return m.Sum(realtest.SocketIONamespaceConnects, nil) - m.Sum(realtest.SocketIONamespaceDisconnects, nil)
+		})
+		if err != nil {
+			kicked <- err
+			return
+		}
 		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/admin/disconnect", s.Port(s.Backends[0])), "", nil)
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
@@ -193,27 +205,17 @@ type scrape struct {
 	err   error
 }
 
-// scrapeLater sums metric over s's backends after d, as the servers count
-// it then.
+// scrapeLater sums metric over s's backends d after the run's start, as
+// the servers count it then. It builds wsstorm first, so that d counts
+// from the run's start and not from a build's.
 func scrapeLater(t *testing.T, s *realtest.Stack, d time.Duration, metric string) <-chan scrape {
+	wsstormBinary(t)
 	out := make(chan scrape, 1)
-	dir := t.TempDir()
 	go func() {
 		time.Sleep(d)
 		res := scrape{at: time.Now()}
 		for _, b := range s.Backends {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", s.Port(b)))
-			if err != nil {
-				res.err = err
-				break
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			path := filepath.Join(dir, b+".metrics")
-			if err == nil {
-				err = os.WriteFile(path, body, 0o644)
-			}
-			m, err := realtest.ReadMetrics(path)
+			m, err := s.Metrics(b)
 			if err != nil {
 				res.err = err
 				break
@@ -223,4 +225,29 @@ func scrapeLater(t *testing.T, s *realtest.Stack, d time.Duration, metric string
 		out <- res
 	}()
 	return out
+}
+
+// waitConnected polls s's backends until count, summed over their metrics,
+// is want: a server-side disconnect then finds every client. It gives up
+// after a minute.
+func waitConnected(s *realtest.Stack, want float64, count func(realtest.Metrics) float64) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var got float64
+		var err error
+		for _, b := range s.Backends {
+			var m realtest.Metrics
+			if m, err = s.Metrics(b); err != nil {
+				break
+			}
+			got += count(m)
+		}
+		if err == nil && got == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%v of %v clients connected after a minute (last scrape's error: %v)", got, want, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

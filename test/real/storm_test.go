@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -25,9 +26,21 @@ import (
 
 var build struct {
 	once sync.Once
+	dir  string // removed when the tests end
 	path string
 	err  error
 	out  []byte
+}
+
+// TestMain removes the binary the tests built (21 MB a run).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if build.dir != "" {
+		if err := os.RemoveAll(build.dir); err != nil {
+			fmt.Fprintln(os.Stderr, "test/real:", err)
+		}
+	}
+	os.Exit(code)
 }
 
 // repoRoot is the repository's root directory.
@@ -37,12 +50,11 @@ func repoRoot() string { return filepath.Dir(filepath.Dir(filepath.Dir(realtest.
 func wsstormBinary(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
-		dir, err := os.MkdirTemp("", "wsstorm-real-bin")
-		if err != nil {
-			build.err = err
+		build.dir, build.err = os.MkdirTemp("", "wsstorm-real-bin")
+		if build.err != nil {
 			return
 		}
-		build.path = filepath.Join(dir, "wsstorm")
+		build.path = filepath.Join(build.dir, "wsstorm")
 		cmd := exec.Command("go", "build", "-o", build.path, "./cmd/wsstorm")
 		cmd.Dir = repoRoot()
 		build.out, build.err = cmd.CombinedOutput()
@@ -125,6 +137,22 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	}
 	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
 	return sorted[max(i, 0)]
+}
+
+// checkPercentiles holds wsstorm's reconnect p50, p90 and p99 (l) against
+// who's, from server sorted, within max(5 ms, 5%).
+func checkPercentiles(t *testing.T, who string, server []time.Duration, l results.LatencySummary) {
+	t.Helper()
+	for _, q := range []struct {
+		p  float64
+		at *float64
+	}{{50, l.P50}, {90, l.P90}, {99, l.P99}} {
+		theirs, ws := nearestRank(server, q.p), ms(q.at)
+		t.Logf("reconnect p%v: %s %v, wsstorm %v (%+.1f ms)", q.p, who, theirs.Round(time.Microsecond), ws.Round(time.Microsecond), float64(theirs-ws)/1e6)
+		if !withinTolerance(theirs, ws) {
+			t.Errorf("reconnect p%v: %s %v, wsstorm %v: more than max(5 ms, 5%%) apart", q.p, who, theirs, ws)
+		}
+	}
 }
 
 // withinTolerance says whether a server's figure and wsstorm's agree within
