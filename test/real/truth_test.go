@@ -43,8 +43,16 @@ func readNodeTruth(t *testing.T, s *realtest.Stack) nodeTruth {
 	}
 	// One clock: the backends run on this machine, and each logs wall time
 	// from its start plus its monotonic clock (performance.timeOrigin +
-	// performance.now()).
-	slices.SortStableFunc(all, func(a, b realtest.NodeEvent) int { return a.T.Compare(b.T) })
+	// performance.now()). A server's close is placed when its close frame
+	// went out: its log line comes at the 'close' event, which in a
+	// shutdown of hundreds can follow the client's reconnect elsewhere.
+	at := func(e realtest.NodeEvent) time.Time {
+		if e.Ev == "disconnect" && e.Initiator == "server" {
+			return sentAt(t, e)
+		}
+		return e.T
+	}
+	slices.SortStableFunc(all, func(a, b realtest.NodeEvent) int { return at(a).Compare(at(b)) })
 	tr := nodeTruth{serverCloses: map[int]int{}, reasons: map[string]int{}, clientCloses: map[int]int{}}
 	closedAt := map[int]time.Time{} // client → when a server's close went out, until it is back
 	for _, e := range all {
