@@ -42,7 +42,8 @@ var runsStorms = []string{"cmd/wsstorm", "internal/sweep", "internal/supervise"}
 // TestLayers checks every package's non-test imports against the layers,
 // and that every package has a layer (a new one must be placed, in
 // ARCHITECTURE.md and here). Test-support packages (mergetest,
-// resultstest) and test files may import what the tests need.
+// resultstest, protocoltest, realtest) and test files may import what the
+// tests need.
 func TestLayers(t *testing.T) {
 	root := filepath.Join("..", "..")
 	layer := map[string]int{}
