@@ -146,8 +146,8 @@ func (c *client) run(ctx context.Context) {
 		// progress apart.
 		in    = intent{at: c.f.rec.Start().Add(StartOffset(cfg.Ramp, c.id, cfg.Clients)), event: -1, first: true}
 		parts stats.ReconnectParts
-		// lastNow is when a server message last sent the client back at
-		// once (reconnect_now); zero: not on the session now ending.
+		// lastNow is when a reconnect_now message last sent the client
+		// back, while no session has ended another way since; zero: none.
 		lastNow time.Time
 	)
 	for {
@@ -234,9 +234,10 @@ func (c *client) closed(end sessionEnd, retry *Retry, lastNow *time.Time) (recov
 	cfg := &c.f.cfg
 	if end.proto != nil {
 		// A server message sent the client away: a close in all but its
-		// code. At once, unless the session it ends began with such a
-		// message less than a second before: a rule that matches what
-		// every session gets must not loop at the network's speed.
+		// code. reconnect_now is at once, unless the previous
+		// reconnect_now came less than a second before: a rule that
+		// matches what every session gets must not loop at the network's
+		// speed.
 		ev := c.f.rec.AttributeMessage(end.at, end.node)
 		c.shard.ProtocolReconnect(end.at, end.proto.reason, ev)
 		now := end.proto.then == ReconnectNow && (lastNow.IsZero() || end.at.Sub(*lastNow) >= nowSpacing)

@@ -385,7 +385,12 @@ func TestReconnectNowBounded(t *testing.T) {
 	cfg.Replies = []Reply{{Name: "bye", Equals: []byte("bye"), Then: ReconnectNow}}
 	h := runFleet(t, nil, cfg, nil)
 	time.Sleep(1500 * time.Millisecond)
-	c := h.results().Counters
+	res := h.results()
+	c := res.Counters
+	// The first reconnect_now of each client is at once.
+	if first := ms(res.Histograms[stats.Reconnect].Min()); first > 100*time.Millisecond {
+		t.Errorf("shortest reconnect %v: the first reconnect_now is at once", first)
+	}
 	// At once, then every 300 ms or so: about 6 a client in 1.5 s; a loop
 	// would make hundreds.
 	if n := c.ProtocolReconnects["bye"]; n < clients || n > 8*clients {

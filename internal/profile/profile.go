@@ -211,7 +211,7 @@ type ProtocolOptions struct {
 	// differs from their value: with ${NAME} references, or "[redacted]"
 	// for a credential given with --set. The effective profile writes them
 	// so, not the secrets their values hold.
-	Written map[string]string `toml:"-"`
+	Written map[string]any `toml:"-"` // a string, or a []string for a list
 }
 
 // PongWait is how long a client's ping waits for its pong: pong_timeout,

@@ -156,8 +156,8 @@ func (c *checker) protocol() {
 		c.bad(where, "%s", oeMessage(err))
 		return
 	}
-	if msg := specTemplateProblem(c.p, spec); msg != "" {
-		c.bad([]string{"fleet", "protocol_options"}, "make a message of %s that is not a template: %s; look for {{ and }} in the options", f.Protocol, msg)
+	if msg := specTemplateProblem(spec); msg != "" {
+		c.bad([]string{"fleet", "protocol_options"}, "make a message of %s that is not a template: it %s; look for {{ and }} in the options", f.Protocol, msg)
 		return
 	}
 	f.ProtocolOptions.Spec = &spec
@@ -166,7 +166,7 @@ func (c *checker) protocol() {
 // specTemplateProblem says what is wrong with the first of a preset's
 // messages that is not a template the fleet takes, or "": an option's value
 // becomes part of them, and may hold half a {{name}}.
-func specTemplateProblem(p *Profile, s protocol.Spec) string {
+func specTemplateProblem(s protocol.Spec) string {
 	texts := []string{s.Heartbeat.Send}
 	if s.Frame != nil {
 		texts = append(texts, s.Frame("message"))
@@ -179,8 +179,9 @@ func specTemplateProblem(p *Profile, s protocol.Spec) string {
 	}
 	for _, t := range texts {
 		if msg := templateProblem(t, clientVars); msg != "" {
-			// Redacted whole, then cut: a cut secret escapes redaction.
-			return fmt.Sprintf("%s %s", quoteShort(p.Redact(t)), msg)
+			// Not quoted: the message holds the options' values, secrets
+			// too, escaped as JSON, which redaction would not find.
+			return msg
 		}
 	}
 	return ""
@@ -206,18 +207,29 @@ func (c *checker) expandOptions(opts any) {
 				written = Redacted
 			}
 			if written != fv.String() {
-				if po.Written == nil {
-					po.Written = map[string]string{}
-				}
-				po.Written[name] = written
+				po.written(name, written)
 			}
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+			written, changed := make([]string, fv.Len()), false
 			for j := range fv.Len() {
 				el := fv.Index(j)
+				written[j] = el.String()
 				el.SetString(c.expandOne(join(path, strconv.Itoa(j)), el.String()))
+				changed = changed || el.String() != written[j]
+			}
+			if changed {
+				po.written(name, written)
 			}
 		}
 	}
+}
+
+// written keeps what the profile wrote for option name, v.
+func (po *ProtocolOptions) written(name string, v any) {
+	if po.Written == nil {
+		po.Written = map[string]any{}
+	}
+	po.Written[name] = v
 }
 
 // replies checks [[fleet.session.reply]] and [fleet.session.heartbeat].

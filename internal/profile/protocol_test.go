@@ -236,3 +236,28 @@ func TestProtocolOverrideErrors(t *testing.T) {
 		t.Errorf("reply rule written as:\n%s", out)
 	}
 }
+
+// TestProtocolListOptionWritten: a list option is written back as written,
+// its ${NAME} elements kept.
+func TestProtocolListOptionWritten(t *testing.T) {
+	env := testEnv(map[string]string{"CH": "ab"})
+	src := external + "[fleet]\nprotocol = \"centrifugo\"\n[fleet.protocol_options]\nchannels = [\"news\", \"${CH}\"]\n"
+	p, err := parse([]byte(src), "p.toml", nil, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `channels = ["news", "${CH}"]`) {
+		t.Errorf("effective profile:\n%s", b.String())
+	}
+	q, err := parse(b.Bytes(), "q.toml", nil, env)
+	if err != nil {
+		t.Fatalf("does not load back: %v", err)
+	}
+	if got := q.Fleet.ProtocolOptions.Params.(*protocol.CentrifugoOptions).Channels; len(got) != 2 || got[1] != "ab" {
+		t.Errorf("reloaded channels %q", got)
+	}
+}

@@ -71,7 +71,8 @@ type Counters struct {
 	OtherFailures []string
 	// ProtocolStops are the sessions the server ended through the
 	// protocol (a Socket.IO disconnect packet, a Centrifugo close code that
-	// forbids reconnecting), by the reason the preset or the reply rule
+	// forbids reconnecting, a refusal during the session script), by the
+	// reason the preset or the reply rule
 	// names; ProtocolReconnects the sessions a server message told the
 	// client to leave and come back. nil when none.
 	ProtocolStops      map[string]int64
