@@ -648,15 +648,7 @@ func bump(m *map[string]int64, k string) {
 // good at t, for reason, attributed to event ev (-1: none): the client is no
 // longer connected, and stopped rather than lost.
 func (s *Shard) ProtocolStop(t time.Time, reason string, ev int) {
-	b := s.r.bucket(t)
-	s.mu.Lock()
-	bump(&s.counts.ProtocolStops, reason)
-	if b >= 0 {
-		s.bucketAt(b).connDelta--
-	}
-	s.affected(t, ev)
-	s.mu.Unlock()
-	s.r.addConnected(-1)
+	s.messageEnd(t, &s.counts.ProtocolStops, reason, ev)
 }
 
 // ProtocolStopOnly counts a stop for reason whose close or failed attempt
@@ -672,9 +664,15 @@ func (s *Shard) ProtocolStopOnly(reason string) {
 // told the client to leave at t and come back, attributed to event ev
 // (-1: none): a close in all but its code.
 func (s *Shard) ProtocolReconnect(t time.Time, reason string, ev int) {
+	s.messageEnd(t, &s.counts.ProtocolReconnects, reason, ev)
+}
+
+// messageEnd records a connected session a server message ended at t,
+// counted in *m under reason and attributed to event ev.
+func (s *Shard) messageEnd(t time.Time, m *map[string]int64, reason string, ev int) {
 	b := s.r.bucket(t)
 	s.mu.Lock()
-	bump(&s.counts.ProtocolReconnects, reason)
+	bump(m, reason)
 	if b >= 0 {
 		s.bucketAt(b).connDelta--
 	}
