@@ -85,13 +85,7 @@ func (d *decoder) resolveProtocol(p *Profile) {
 			d.set = set
 			continue
 		}
-		set := d.set
-		d.set = v.set
-		if v.set {
-			v.raw = asText(v.raw, v.text, ov.Field(fi).Type())
-		}
-		d.unify(sub, v.raw, ov.Field(fi))
-		d.set = set
+		d.unifyKept(sub, v, ov.Field(fi))
 	}
 }
 

@@ -134,16 +134,21 @@ func (d *decoder) resolveSteps(p *Profile) {
 			if !ok {
 				continue
 			}
-			v := kept[name]
-			set := d.set
-			d.set = v.set
-			if v.set {
-				v.raw = asText(v.raw, v.text, pv.Field(fi).Type())
-			}
-			d.unify(sub, v.raw, pv.Field(fi))
-			d.set = set
+			d.unifyKept(sub, kept[name], pv.Field(fi))
 		}
 	}
+}
+
+// unifyKept decodes a kept key (a chaos step's, a protocol option) at path
+// into rv, as the file or the override that gave it.
+func (d *decoder) unifyKept(path []string, v rawKey, rv reflect.Value) {
+	set := d.set
+	d.set = v.set
+	if v.set {
+		v.raw = asText(v.raw, v.text, rv.Type())
+	}
+	d.unify(path, v.raw, rv)
+	d.set = set
 }
 
 // keptKeys returns the names of a step's kept keys in file order, the

@@ -142,7 +142,7 @@ func checkAccessReconnects(t *testing.T, s *realtest.Stack, r *stormRun) {
 	if int64(len(gaps)) != l.Count {
 		t.Errorf("reconnects: nginx's access log %d, wsstorm %d", len(gaps), l.Count)
 	}
-	checkPercentiles(t, "nginx", gaps, l)
+	checkPercentiles(t, "nginx", gaps, r)
 }
 
 // accessReconnects reads, from nginx's access log, each client's gaps

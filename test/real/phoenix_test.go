@@ -305,5 +305,5 @@ func checkProtoReconnects(t *testing.T, tr protoTruth, r *stormRun) {
 	if int(l.Count) != len(tr.reconnects) || tr.unreturned != 0 {
 		t.Errorf("reconnects: wsstorm %d, the servers' logs %d (%d clients the servers sent away not back)", l.Count, len(tr.reconnects), tr.unreturned)
 	}
-	checkPercentiles(t, "servers", tr.reconnects, l)
+	checkPercentiles(t, "servers", tr.reconnects, r)
 }

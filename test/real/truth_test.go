@@ -107,7 +107,7 @@ func checkReconnects(t *testing.T, tr nodeTruth, r *stormRun) {
 	if int(l.Count) != len(tr.reconnects) || tr.unreturned != 0 {
 		t.Errorf("reconnects: wsstorm %d, the servers' logs %d (%d server-closed clients not back)", l.Count, len(tr.reconnects), tr.unreturned)
 	}
-	checkPercentiles(t, "servers", tr.reconnects, l)
+	checkPercentiles(t, "servers", tr.reconnects, r)
 }
 
 // checkAccessSessions holds nginx's count of WebSocket sessions (101s, logged
