@@ -84,22 +84,17 @@ func Keys(opts any) []string {
 // Secret says whether option key of opts may carry a credential (its
 // secret tag): a token, an auth object, connection params. Such a value
 // given with --set is a secret, as a header is, and results never show it.
-func Secret(opts any, key string) bool {
-	t := reflect.Indirect(reflect.ValueOf(opts)).Type()
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name == key {
-			return t.Field(i).Tag.Get("secret") == "true"
-		}
-	}
-	return false
-}
+func Secret(opts any, key string) bool { return optionTag(opts, key, "secret") == "true" }
 
 // Doc returns what the doc tag of option key of opts says, or "".
-func Doc(opts any, key string) string {
+func Doc(opts any, key string) string { return optionTag(opts, key, "doc") }
+
+// optionTag returns the tag of option key of opts, or "".
+func optionTag(opts any, key, tag string) string {
 	t := reflect.Indirect(reflect.ValueOf(opts)).Type()
 	for i := range t.NumField() {
 		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name == key {
-			return t.Field(i).Tag.Get("doc")
+			return t.Field(i).Tag.Get(tag)
 		}
 	}
 	return ""
