@@ -45,7 +45,7 @@ func cableServers(t *testing.T, first int) []*protocoltest.ActionCable {
 // after the last herd, the clients' own closes at the run's end, and the
 // reconnect percentiles within max(5 ms, 5%).
 func TestActionCableRollingRestart(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the rolling restarts run one at a time (see rollingAlone).
 	lockPorts(t, "actioncable")
 	var nodes []protoServer
 	for _, a := range cableServers(t, 18441) {

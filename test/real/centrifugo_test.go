@@ -45,7 +45,7 @@ func centrifugoStack(t *testing.T, n, clients int) *realtest.Stack {
 // before its SIGTERM, the clients held after the last herd) and with
 // nginx's access log (sessions, and each client's reconnect).
 func TestCentrifugoRollingRestart(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the rolling restarts run one at a time (see rollingAlone).
 	s := centrifugoStack(t, 3, 2000)
 	// After the last restart's herd (30 s + at most 3 s of backoff), before
 	// the run's end (45 s).

@@ -14,7 +14,7 @@ import (
 // servers' own, as for Socket.IO (checkNodeRun), and every reconnected
 // client has its subscription back (a recovery per reconnect).
 func TestGraphQLWSRollingRestart(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the rolling restarts run one at a time (see rollingAlone).
 	s := realtest.Start(t, realtest.GraphQLWS, 3, 2000)
 	held := scrapeLater(t, s, 40*time.Second, realtest.NodeConnected)
 	r := storm(t, s, "profiles/real/graphqlws.toml", 2*time.Minute)

@@ -36,7 +36,7 @@ const phoenixProfile = "profiles/real/phoenix.toml"
 // clients held after the last herd, the clients' own closes at the run's
 // end, and the reconnect percentiles within max(5 ms, 5%).
 func TestPhoenixRollingRestart(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the rolling restarts run one at a time (see rollingAlone).
 	lockPorts(t, "phoenix")
 	var nodes []protoServer
 	for i := range 3 {

@@ -23,7 +23,7 @@ const socketIOProfile = "profiles/real/socketio.toml"
 // held after the last herd with its connected count, and the reconnect
 // percentiles within max(5 ms, 5%).
 func TestSocketIORollingRestart(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the rolling restarts run one at a time (see rollingAlone).
 	s := realtest.Start(t, realtest.SocketIO, 3, 2000)
 	// After the last restart's herd (30 s + at most 3 s of backoff), before
 	// the run's end (45 s).

@@ -139,6 +139,12 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(i, 0)]
 }
 
+// rollingAlone: the rolling-restart tests are not parallel. Go runs them one
+// after the other, before the parallel tests, so that each herd is measured
+// on a generator no other storm shares the two cores with. Run together,
+// three storms of 2,000 clients saturated wsstorm's CPU in a herd
+// (GENERATOR-LIMITED), and checkPercentiles refuses such a run.
+
 // checkPercentiles holds run r's reconnect p50, p90 and p99 against who's,
 // from server sorted, within max(5 ms, 5%). The run must not be
 // generator-limited: the figures held against the servers are to be the
