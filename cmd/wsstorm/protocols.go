@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/wsstorm/wsstorm/internal/optstruct"
 	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
@@ -30,7 +31,7 @@ func protocolsCmd(_ context.Context, args []string, stdout, stderr io.Writer) er
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "%s\n  %s\n  read from: %s\n  [fleet.protocol_options]\n", p.Name(), p.About(), p.Source())
-		for _, o := range protocol.Describe(p) {
+		for _, o := range optstruct.Describe(p.Options()) {
 			fmt.Fprintf(&b, "    %s = %s\n        %s\n", o.Name, o.Default, o.Doc)
 		}
 	}

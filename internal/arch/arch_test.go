@@ -19,8 +19,8 @@ const module = "github.com/wsstorm/wsstorm/"
 var layers = [][]string{
 	// engine, the leaves
 	{"internal/stats", "internal/backoff", "internal/tmpl", "internal/nodes", "internal/action",
-		"internal/dialabort", "internal/httpserve", "internal/lines", "internal/uplot", "internal/protocol", "profiles"},
-	{"internal/results"},
+		"internal/dialabort", "internal/httpserve", "internal/lines", "internal/uplot", "internal/optstruct", "profiles"},
+	{"internal/results", "internal/protocol", "internal/clientlib"},
 	// engine
 	{"internal/profile"},
 	{"internal/fleet", "internal/target", "internal/chaos"},

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/wsstorm/wsstorm/internal/action"
+	"github.com/wsstorm/wsstorm/internal/optstruct"
 	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
@@ -43,7 +44,7 @@ func valueKeys(path []string, t reflect.Type) []string {
 		var out []string
 		for _, name := range protocol.Names() {
 			pr, _ := protocol.Lookup(name)
-			for _, k := range protocol.Keys(pr.Options()) {
+			for _, k := range optstruct.Keys(pr.Options()) {
 				if k := keyString(join(path, k)); !slices.Contains(out, k) {
 					out = append(out, k)
 				}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wsstorm/wsstorm/internal/optstruct"
 	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
@@ -103,7 +104,7 @@ func (d *decoder) protocolDefaults(p *Profile) {
 
 // protoUnknownKey reports an option the preset pr does not have.
 func (d *decoder) protoUnknownKey(path []string, pr protocol.Protocol, opts any) {
-	names := protocol.Keys(opts)
+	names := optstruct.Keys(opts)
 	if s := closest(path[len(path)-1], names); s != "" {
 		d.fail(path, "unknown option of protocol %s (did you mean %s?)", pr.Name(), keyString(join(path[:len(path)-1], s)))
 		return
@@ -196,7 +197,7 @@ func (c *checker) expandOptions(opts any) {
 		case fv.Kind() == reflect.String:
 			written := fv.String()
 			fv.SetString(c.expandOne(path, written))
-			if c.d.seen[keyString(path)].set && protocol.Secret(opts, name) && fv.String() != "" {
+			if c.d.seen[keyString(path)].set && optstruct.Secret(opts, name) && fv.String() != "" {
 				c.addSecret(fv.String())
 				written = Redacted
 			}

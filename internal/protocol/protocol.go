@@ -18,10 +18,9 @@
 package protocol
 
 import (
-	"fmt"
-	"reflect"
-	"strings"
 	"time"
+
+	"github.com/wsstorm/wsstorm/internal/optstruct"
 )
 
 // Protocol is one protocol preset.
@@ -67,37 +66,6 @@ func Names() []string {
 		out[i] = p.Name()
 	}
 	return out
-}
-
-// Keys lists the option names of opts, an option struct, in field order.
-func Keys(opts any) []string {
-	t := reflect.Indirect(reflect.ValueOf(opts)).Type()
-	var out []string
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name != "" && name != "-" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
-// Secret says whether option key of opts may carry a credential (its
-// secret tag): a token, an auth object, connection params. Such a value
-// given with --set is a secret, as a header is, and results never show it.
-func Secret(opts any, key string) bool { return optionTag(opts, key, "secret") == "true" }
-
-// Doc returns what the doc tag of option key of opts says, or "".
-func Doc(opts any, key string) string { return optionTag(opts, key, "doc") }
-
-// optionTag returns the tag of option key of opts, or "".
-func optionTag(opts any, key, tag string) string {
-	t := reflect.Indirect(reflect.ValueOf(opts)).Type()
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name == key {
-			return t.Field(i).Tag.Get(tag)
-		}
-	}
-	return ""
 }
 
 // Spec is what a preset makes of its options: the parts of a session the
@@ -212,51 +180,9 @@ func Of(rs []CodeRange, code int) *CodeRange {
 }
 
 // OptionError is a Build error that one option's value caused.
-type OptionError struct {
-	Key string // the option's name
-	Msg string // what is wrong and how to fix it
-}
-
-func (e *OptionError) Error() string { return e.Key + ": " + e.Msg }
+type OptionError = optstruct.Error
 
 // badOption returns an OptionError of option key.
 func badOption(key, format string, args ...any) error {
-	return &OptionError{Key: key, Msg: fmt.Sprintf(format, args...)}
-}
-
-// Option describes one option of a preset, for listings.
-type Option struct {
-	Name    string
-	Default string // as a profile writes it (TOML)
-	Doc     string
-}
-
-// Describe lists the options of p with their defaults, in field order.
-func Describe(p Protocol) []Option {
-	opts := p.Options()
-	v := reflect.ValueOf(opts).Elem()
-	var out []Option
-	for i := range v.NumField() {
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("toml"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		out = append(out, Option{Name: name, Default: tomlValue(v.Field(i)), Doc: v.Type().Field(i).Tag.Get("doc")})
-	}
-	return out
-}
-
-// tomlValue writes v as a TOML value.
-func tomlValue(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.String:
-		return jsonString(v.String()) // a basic TOML string is JSON's, escapes and all
-	case reflect.Slice:
-		parts := make([]string, v.Len())
-		for i := range parts {
-			parts[i] = tomlValue(v.Index(i))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v.Interface())
+	return optstruct.Bad(key, format, args...)
 }

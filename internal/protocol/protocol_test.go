@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsstorm/wsstorm/internal/optstruct"
 	"github.com/wsstorm/wsstorm/internal/tmpl"
 )
 
@@ -25,8 +26,8 @@ func TestTable(t *testing.T) {
 			t.Errorf("%s: no About or Source", name)
 		}
 		opts := p.Options()
-		for _, k := range Keys(opts) {
-			if Doc(opts, k) == "" {
+		for _, k := range optstruct.Keys(opts) {
+			if optstruct.Doc(opts, k) == "" {
 				t.Errorf("%s: option %s has no doc", name, k)
 			}
 		}

@@ -1,0 +1,131 @@
+package clientlib
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/wsstorm/wsstorm/internal/optstruct"
+)
+
+var namePattern = regexp.MustCompile(`^[@a-z0-9./_-]+@[0-9]+(\.[0-9]+)?$`)
+
+// TestTable holds every preset to the contract the profile, the listing
+// and the docs rely on.
+func TestTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, l := range table() {
+		name := l.Name()
+		if !namePattern.MatchString(name) || seen[name] {
+			t.Errorf("preset name %q: want a unique library@major name", name)
+		}
+		seen[name] = true
+		if l.Version() == "" || l.About() == "" || l.Source() == "" {
+			t.Errorf("%s: Version, About and Source must say something", name)
+		}
+		if got, ok := Lookup(name); !ok || got.Name() != name {
+			t.Errorf("Lookup(%q) fails", name)
+		}
+		opts := l.Options()
+		for _, k := range optstruct.Keys(opts) {
+			if optstruct.Doc(opts, k) == "" {
+				t.Errorf("%s: option %s has no doc tag", name, k)
+			}
+		}
+		if _, err := l.Build(opts); err != nil {
+			t.Errorf("%s: its defaults do not build: %v", name, err)
+		}
+	}
+}
+
+// script is a sequence of what happens to a client, the same for every
+// preset: closes with every kind of code, refusals, short and long
+// connections.
+var script = []struct {
+	kind   string // "open", "close", "fail", "away"
+	at     time.Duration
+	code   int // close code, or HTTP status of a failure
+	awayNo bool
+}{
+	{"open", 10 * time.Millisecond, 0, false},
+	{"close", 20 * time.Second, 1012, false},
+	{"fail", 21 * time.Second, 503, false},
+	{"fail", 23 * time.Second, 503, false},
+	{"fail", 30 * time.Second, 0, false},
+	{"open", 40 * time.Second, 0, false},
+	{"close", 41 * time.Second, 1001, false},
+	{"open", 42 * time.Second, 0, false},
+	{"close", 50 * time.Second, 1006, false},
+	{"open", 60 * time.Second, 0, false},
+	{"away", 70 * time.Second, 0, false},
+	{"open", 71 * time.Second, 0, false},
+	{"away", 80 * time.Second, 0, true},
+	{"open", 81 * time.Second, 0, false},
+	{"close", 90 * time.Second, 4000, false},
+	{"open", 100 * time.Second, 0, false},
+	{"close", 110 * time.Second, 1000, false},
+}
+
+// play runs script on a new client of p drawn from seed, and returns
+// every Next it gave, until it stopped.
+func play(p Preset, seed uint64) []Next {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	c := p.NewClient(rng)
+	c.Attempt(0)
+	var out []Next
+	for _, e := range script {
+		var n Next
+		switch e.kind {
+		case "open":
+			c.Attempt(e.at - time.Millisecond)
+			c.Opened(e.at)
+			continue
+		case "close":
+			n = c.Closed(e.at, e.code, rng)
+		case "fail":
+			c.Attempt(e.at - time.Millisecond)
+			n = c.Failed(e.at, e.code, rng)
+		case "away":
+			n = c.Away(e.at, e.awayNo, rng)
+		}
+		out = append(out, n)
+		if n.Stop {
+			break
+		}
+	}
+	return out
+}
+
+// TestDeterministic: two clients of one seed draw the same decisions and
+// delays (the fleet and the simulator rely on it), waits are never
+// negative, a stop says why, and Away never stops.
+func TestDeterministic(t *testing.T) {
+	for _, l := range table() {
+		p, err := l.Build(l.Options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := range uint64(20) {
+			a, b := play(p, seed), play(p, seed)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("%s seed %d: two plays differ:\n%+v\n%+v", l.Name(), seed, a, b)
+			}
+			for i, n := range a {
+				if n.Wait < 0 || (n.Stop && (n.Reason == "" || n.Wait != 0)) || (n.GaveUp && !n.Stop) {
+					t.Errorf("%s seed %d: step %d gave %+v", l.Name(), seed, i, n)
+				}
+			}
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	if got := Suggest("Reconnecting-WebSocket"); got != "reconnecting-websocket@4" {
+		t.Errorf("Suggest = %q", got)
+	}
+	if got := Suggest("nosuch@1"); got != "" {
+		t.Errorf("Suggest(nosuch) = %q", got)
+	}
+}
