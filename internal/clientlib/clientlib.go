@@ -120,7 +120,9 @@ func GivenUp(reason string) Next { return Next{Stop: true, GaveUp: true, Reason:
 // is one file and one row here. A function, so that no package state
 // exists to be changed.
 func table() []Library {
-	return []Library{reconnectingWebSocket{}}
+	return []Library{
+		reconnectingWebSocket{},
+	}
 }
 
 // Lookup returns the preset named name.
