@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/wsstorm/wsstorm/internal/clientlib"
 	"github.com/wsstorm/wsstorm/internal/profile"
 )
 
@@ -68,8 +69,11 @@ func completionSpecOf(ctx context.Context) (completionSpec, error) {
 		}
 		cc := completionCommand{Name: c.name, Summary: strings.TrimSpace(strings.Split(c.summary, ": wsstorm")[0])}
 		help.flags.VisitAll(func(f *flag.Flag) { cc.Flags = append(cc.Flags, f) })
-		if c.name == "completion" {
+		switch c.name {
+		case "completion":
 			cc.Args = completionShells
+		case "clients":
+			cc.Args = clientlib.Names()
 		}
 		spec.Commands = append(spec.Commands, cc)
 	}

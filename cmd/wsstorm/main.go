@@ -82,6 +82,7 @@ func commands() []command {
 		{"simulate", "simulate a storm without sockets, up to a million clients: wsstorm simulate [PROFILE] [--clients N] [--calibrate RESULT_DIR | --model FILE] [--out DIR]", simulateCmd},
 		{"validate", "check profiles without running them: wsstorm validate [PROFILE]...", validateCmd},
 		{"protocols", "list the protocol presets (fleet.protocol) and their options: wsstorm protocols [NAME]...", protocolsCmd},
+		{"clients", "list the client-library presets (fleet.client); with NAME, their options: wsstorm clients [NAME]...", clientsCmd},
 		{"report", "render a run's results: wsstorm report DIR [--format text|markdown|json|html] [--output FILE]", reportCmd},
 		{"merge", "merge a split run's segments into one run's results: wsstorm merge DIR... --out DIR [--junit FILE]", mergeCmd},
 		{"compare", "compare a run against a baseline: wsstorm compare BASE NEW [--tolerance metric=+10%]...", compareCmd},

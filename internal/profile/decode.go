@@ -45,9 +45,10 @@ type decoder struct {
 	// with scaleNote: the value a message quotes is not the one written.
 	scaled    map[string]bool
 	scaleNote string
-	// proto holds [fleet.protocol_options] by option name, undecoded until
-	// fleet.protocol is known (see resolveProtocol).
-	proto map[string]rawKey
+	// opts holds the tables of preset options ([fleet.protocol_options],
+	// [fleet.client_options]) by table key, then option name, undecoded
+	// until the preset is known (see resolveOptions).
+	opts map[string]map[string]rawKey
 }
 
 // stepSet is an override of a part of a chaos step's key: segs[:i] name the
@@ -73,6 +74,7 @@ func newDecoder(file string) *decoder {
 		seen:   map[string]source{},
 		failed: map[string]bool{},
 		steps:  map[string]map[string]rawKey{},
+		opts:   map[string]map[string]rawKey{},
 	}
 }
 
@@ -115,8 +117,9 @@ func (d *decoder) unify(path []string, raw any, rv reflect.Value) bool {
 		d.unifyDuration(path, raw, rv)
 	case t == stepType:
 		d.unifyStep(path, raw, rv)
-	case t == protoOptsType:
-		d.unifyProtoOpts(path, raw)
+	case t == protoOptsType || t == clientOptsType:
+		o, _ := optTableOf(t)
+		d.unifyOptions(path, raw, o)
 	case t.Kind() == reflect.Struct:
 		d.unifyStruct(path, raw, rv)
 	case t.Kind() == reflect.Map:
@@ -460,8 +463,9 @@ func (d *decoder) walk(rv reflect.Value, segs []string, from int, raw any, text 
 		case t == stepType && seg != "at" && seg != "action":
 			d.setStepKey(segs, i, raw, text)
 			return
-		case t == protoOptsType:
-			d.setProtoKey(segs, i, raw, text)
+		case t == protoOptsType || t == clientOptsType:
+			o, _ := optTableOf(t)
+			d.setOption(o, segs, i, raw, text)
 			return
 		case !isDuration(t) && t.Kind() == reflect.Struct:
 			fi, ok := fieldIndex(t, seg)

@@ -73,6 +73,9 @@ func (p *Profile) WriteTOML(w io.Writer) error {
 		b.WriteString(".\n")
 	}
 	b.WriteString("# Secrets are [redacted]. Run it again with: wsstorm run profile.toml\n")
+	if pr := p.Fleet.ClientOptions.Preset; pr != nil && pr.ConnectTimeout() > 0 {
+		fmt.Fprintf(&b, "# Its connect attempts time out after %v, %s's own connect timeout, which takes the place of fleet.handshake_timeout.\n", pr.ConnectTimeout(), p.Fleet.Client)
+	}
 	if p.ScaleExact != "" {
 		fmt.Fprintf(&b, "# Its times are scaled already (--scale %s): run it without --scale or --quick.\n", p.ScaleExact)
 	}
@@ -176,6 +179,9 @@ func fleetTree(p *Profile, fleet map[string]any) error {
 		}
 		fleet["protocol_options"] = tbl
 	}
+	if err := clientTree(p, fleet); err != nil {
+		return err
+	}
 	s, _ := fleet["session"].(map[string]any)
 	if s != nil && p.Fleet.Session.Heartbeat.Interval.D() == 0 {
 		delete(s, "heartbeat")
@@ -189,6 +195,33 @@ func fleetTree(p *Profile, fleet map[string]any) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// clientTree gives fleet the client preset's options, all of them, and
+// drops the keys of [fleet.reconnect] the preset replaces, which a profile
+// with a preset may not give; without a preset, it drops the preset's keys.
+func clientTree(p *Profile, fleet map[string]any) error {
+	delete(fleet, "client_options")
+	if p.Fleet.Client == "" {
+		delete(fleet, "client")
+		return nil
+	}
+	if r, ok := fleet["reconnect"].(map[string]any); ok {
+		for _, k := range ClientReplaces() {
+			delete(r, k)
+		}
+		if len(r) == 0 {
+			delete(fleet, "reconnect")
+		}
+	}
+	if opts := p.Fleet.ClientOptions.Params; opts != nil {
+		tbl := map[string]any{}
+		if err := stepParams(p, opts, tbl); err != nil {
+			return err
+		}
+		fleet["client_options"] = tbl
 	}
 	return nil
 }

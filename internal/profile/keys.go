@@ -6,7 +6,6 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/optstruct"
-	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
 // SetKeys lists the keys --set takes, dotted, in the schema's order, for
@@ -40,11 +39,12 @@ func valueKeys(path []string, t reflect.Type) []string {
 			out = append(out, keyString(join(path, k)))
 		}
 		return out
-	case t == protoOptsType:
+	case t == protoOptsType || t == clientOptsType:
+		o, _ := optTableOf(t)
 		var out []string
-		for _, name := range protocol.Names() {
-			pr, _ := protocol.Lookup(name)
-			for _, k := range optstruct.Keys(pr.Options()) {
+		for _, name := range o.names() {
+			opts, _ := o.options(name)
+			for _, k := range optstruct.Keys(opts) {
 				if k := keyString(join(path, k)); !slices.Contains(out, k) {
 					out = append(out, k)
 				}

@@ -114,7 +114,7 @@ func parseScaled(data []byte, path string, sets []string, sc Scale, env environm
 	}
 	d.resolveSteps(&p)
 	d.applyStepSets(&p)
-	d.resolveProtocol(&p)
+	d.resolveOptions(&p)
 	d.protocolDefaults(&p)
 	d.hookDefaults(&p)
 	d.scriptDefaults(&p)

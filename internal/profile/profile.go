@@ -8,6 +8,7 @@ import (
 
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/backoff"
+	"github.com/wsstorm/wsstorm/internal/clientlib"
 	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
@@ -196,8 +197,33 @@ type Fleet struct {
 	// ProtocolOptions are [fleet.protocol_options], the preset's options in
 	// its own words.
 	ProtocolOptions ProtocolOptions `toml:"protocol_options"`
-	Session         Session         `toml:"session"`
-	Reconnect       Reconnect       `toml:"reconnect"`
+	// Client names the client-library preset whose reconnect loop every
+	// client follows (internal/clientlib: "socket.io-client@4"), in place
+	// of the backoff of [fleet.reconnect]; "": that backoff.
+	Client string `toml:"client"`
+	// ClientOptions are [fleet.client_options], the library's options in
+	// its own names and units.
+	ClientOptions ClientOptions `toml:"client_options"`
+	Session       Session       `toml:"session"`
+	Reconnect     Reconnect     `toml:"reconnect"`
+}
+
+// ClientOptions are a client-library preset's options: its option struct
+// (clientlib.Library.Options), decoded once every override is applied, and
+// the preset built from them (nil without a preset, or with a bad option).
+type ClientOptions struct {
+	Params any              `toml:"-"`
+	Preset clientlib.Preset `toml:"-"`
+}
+
+// ConnectTimeout is how long a client's connect attempt may take: the
+// client preset's connect timeout when it sets one, else
+// fleet.handshake_timeout.
+func (f *Fleet) ConnectTimeout() time.Duration {
+	if pr := f.ClientOptions.Preset; pr != nil && pr.ConnectTimeout() > 0 {
+		return pr.ConnectTimeout()
+	}
+	return f.HandshakeTimeout.D()
 }
 
 // ProtocolOptions are a protocol preset's options: its option struct
@@ -217,7 +243,7 @@ type ProtocolOptions struct {
 // PongWait is how long a client's ping waits for its pong: pong_timeout,
 // or the handshake timeout when that is 0s, as the fleet takes it.
 func (f *Fleet) PongWait() time.Duration {
-	return cmp.Or(f.PongTimeout.D(), f.HandshakeTimeout.D())
+	return cmp.Or(f.PongTimeout.D(), f.ConnectTimeout())
 }
 
 // Session describes what a connected client does.

@@ -13,83 +13,6 @@ import (
 	"github.com/wsstorm/wsstorm/internal/protocol"
 )
 
-// [fleet.protocol_options] belongs to the preset fleet.protocol names, and
-// an override may change fleet.protocol: as a chaos step's keys, the
-// options are kept undecoded until every override is applied, then decoded
-// into the preset's option struct (resolveProtocol), whose fields carry the
-// preset's defaults for the options left out.
-
-var protoOptsType = reflect.TypeFor[ProtocolOptions]()
-
-// unifyProtoOpts keeps the options of a [fleet.protocol_options] table.
-func (d *decoder) unifyProtoOpts(path []string, raw any) {
-	tbl, ok := raw.(map[string]any)
-	if !ok {
-		d.fail(path, "must be a table of the protocol's options, e.g. [fleet.protocol_options] with namespace = \"/chat\", not %s", describe(raw))
-		return
-	}
-	for _, name := range d.sortedKeys(path, tbl) {
-		d.keepProtoKey(join(path, name), rawKey{raw: tbl[name], set: d.set})
-	}
-}
-
-// keepProtoKey keeps the option at path, whose last element is its name.
-func (d *decoder) keepProtoKey(path []string, v rawKey) {
-	if d.proto == nil {
-		d.proto = map[string]rawKey{}
-	}
-	d.proto[path[len(path)-1]] = v
-	k := keyString(path)
-	d.seen[k] = source{line: d.lines[k], set: v.set}
-	delete(d.failed, k)
-}
-
-// setProtoKey applies an override of option segs[i]; an option is set
-// whole.
-func (d *decoder) setProtoKey(segs []string, i int, raw any, text string) {
-	if i != len(segs)-1 {
-		d.fail(segs, "sets a part of protocol option %s: set the whole option, e.g. %s=...", segs[i], keyString(segs[:i+1]))
-		return
-	}
-	d.keepProtoKey(segs, rawKey{raw: raw, text: text, set: true})
-}
-
-// resolveProtocol decodes the kept options into fleet.protocol's option
-// struct. Options without a preset, and options the preset does not have,
-// are errors that name the preset's options.
-func (d *decoder) resolveProtocol(p *Profile) {
-	base := []string{"fleet", "protocol_options"}
-	names := make(map[string]any, len(d.proto))
-	for name := range d.proto {
-		names[name] = nil
-	}
-	keys := d.sortedKeys(base, names)
-	name := p.Fleet.Protocol
-	pr, known := protocol.Lookup(name)
-	if !known {
-		if name == "" && len(keys) > 0 {
-			d.fail(join(base, keys[0]), "is a protocol option, and fleet.protocol is not set: name the protocol (%s), or remove [fleet.protocol_options]", strings.Join(protocol.Names(), ", "))
-		}
-		return // an unknown fleet.protocol is the checker's to report
-	}
-	opts := pr.Options()
-	p.Fleet.ProtocolOptions.Params = opts
-	ov := reflect.ValueOf(opts).Elem()
-	for _, k := range keys {
-		sub := join(base, k)
-		v := d.proto[k]
-		fi, ok := fieldIndex(ov.Type(), k)
-		if !ok {
-			set := d.set
-			d.set = v.set // an override's unknown option is the override's
-			d.protoUnknownKey(sub, pr, opts)
-			d.set = set
-			continue
-		}
-		d.unifyKept(sub, v, ov.Field(fi))
-	}
-}
-
 // protocolDefaults gives a profile with a preset and no periodic text
 // message no periodic messages unless it asks for them: the binary messages
 // of the default would be frames the protocol's server does not know, and
@@ -100,16 +23,6 @@ func (d *decoder) protocolDefaults(p *Profile) {
 	if p.Fleet.Protocol != "" && s.Message == "" && !d.given("fleet", "session", "send_interval") {
 		s.SendInterval = Dur(0)
 	}
-}
-
-// protoUnknownKey reports an option the preset pr does not have.
-func (d *decoder) protoUnknownKey(path []string, pr protocol.Protocol, opts any) {
-	names := optstruct.Keys(opts)
-	if s := closest(path[len(path)-1], names); s != "" {
-		d.fail(path, "unknown option of protocol %s (did you mean %s?)", pr.Name(), keyString(join(path[:len(path)-1], s)))
-		return
-	}
-	d.fail(path, "unknown option of protocol %s: it takes %s", pr.Name(), strings.Join(names, ", "))
 }
 
 // protocol checks fleet.protocol and builds the preset's session parts from

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/wsstorm/wsstorm/internal/clientlib"
+	"github.com/wsstorm/wsstorm/internal/optstruct"
 )
 
 // Redacted replaces a secret in text that wsstorm writes or prints.
@@ -61,8 +64,8 @@ func (p *Profile) Redact(s string) string {
 }
 
 // RedactedOverrides returns Overrides with the value of every override of
-// target.url, target.headers or fleet.protocol_options (and of target as a
-// whole) replaced by
+// target.url, target.headers, fleet.protocol_options or a client option that
+// may carry a credential (and of target as a whole) replaced by
 // "[redacted]", and any other secret redacted, for results that record the
 // overrides: a token typed on the command line must not end up in them.
 func (p *Profile) RedactedOverrides() []string {
@@ -87,10 +90,24 @@ func redactOverride(o string) string {
 	case k == "target", k == "target.url", k == "target.headers", strings.HasPrefix(k, "target.headers."),
 		// A preset's options may carry a token; which do depends on the
 		// preset, which an override may change: all of them, then.
-		k == "fleet.protocol_options", strings.HasPrefix(k, "fleet.protocol_options."):
+		k == "fleet.protocol_options", strings.HasPrefix(k, "fleet.protocol_options."),
+		k == "fleet.client_options", strings.HasPrefix(k, "fleet.client_options.") && secretClientOption(strings.TrimPrefix(k, "fleet.client_options.")):
 		return key + "=" + Redacted
 	}
 	return o
+}
+
+// secretClientOption says whether a client preset's option name may carry
+// a credential in any preset (its secret tag): a reconnect loop's options
+// are numbers, but a preset may one day take a token.
+func secretClientOption(name string) bool {
+	for _, n := range clientlib.Names() {
+		l, _ := clientlib.Lookup(n)
+		if optstruct.Secret(l.Options(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // urlPasswords returns the password of raw's userinfo as written and, when

@@ -32,6 +32,9 @@ type planned struct {
 // together).
 func (c *checker) returns() []*Error {
 	p := c.p
+	if p.Fleet.Client != "" {
+		return nil // the library's delays, not [fleet.reconnect]'s, bound the returns
+	}
 	r := p.Fleet.Reconnect
 	bound, ok := backoff.FirstBound(r.Strategy, r.BackoffParams())
 	if !ok {

@@ -59,6 +59,7 @@ func (c *checker) check() {
 	c.fleet()
 	c.session()
 	c.protocol()
+	c.client()
 	c.replies()
 	c.reconnect()
 	c.chaos()
