@@ -121,7 +121,9 @@ func GivenUp(reason string) Next { return Next{Stop: true, GaveUp: true, Reason:
 // exists to be changed.
 func table() []Library {
 	return []Library{
+		signalR{},
 		centrifuge{},
+		graphqlWS{},
 		reconnectingWebSocket{},
 	}
 }
