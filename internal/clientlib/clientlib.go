@@ -121,6 +121,7 @@ func GivenUp(reason string) Next { return Next{Stop: true, GaveUp: true, Reason:
 // exists to be changed.
 func table() []Library {
 	return []Library{
+		phoenix{},
 		signalR{},
 		centrifuge{},
 		graphqlWS{},
