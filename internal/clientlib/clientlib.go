@@ -126,6 +126,7 @@ func table() []Library {
 		centrifuge{},
 		graphqlWS{},
 		reconnectingWebSocket{},
+		actionCable{},
 	}
 }
 
