@@ -19,7 +19,8 @@ import (
 //     + 1) + a), one Math.random() per delay. So the delay is min plus an
 //     integer in [0, min(max, min × 2^step)], capped at max: from the step
 //     where min × 2^step reaches max (6, with the defaults), a share of
-//     about min/max of the draws lands on max exactly.
+//     about min/max of the draws lands on max exactly. setTimeout waits
+//     whole ms of it (fractional only with fractional options).
 //   - _getReconnectDelay passes _reconnectAttempts as the step, then adds
 //     one. connect() sets it to 0 and so does _connectResponse, the
 //     server's reply to the connect command (on a WebSocket, at once; only
@@ -89,18 +90,14 @@ func (centrifuge) Options() any {
 	return &CentrifugeOptions{MinReconnectDelay: 500, MaxReconnectDelay: 20000, Timeout: 5000}
 }
 
-// jsTimerMax is the longest delay JavaScript timers take, in ms: a longer
-// one fires at once (Node sets it to 1 ms).
-const jsTimerMax = 2147483647
-
 func (centrifuge) Build(opts any) (Preset, error) {
 	o := *opts.(*CentrifugeOptions)
 	for _, c := range []struct {
 		key string
 		v   float64
 	}{{"minReconnectDelay", o.MinReconnectDelay}, {"maxReconnectDelay", o.MaxReconnectDelay}, {"timeout", o.Timeout}} {
-		if math.IsNaN(c.v) || c.v < 0 || c.v > jsTimerMax {
-			return nil, optstruct.Bad(c.key, "is %v: want a number of ms from 0 to %d", c.v, jsTimerMax)
+		if math.IsNaN(c.v) || c.v < 0 || c.v > jsTimerMaxMs {
+			return nil, optstruct.Bad(c.key, "is %v: want a number of ms from 0 to %d", c.v, jsTimerMaxMs)
 		}
 	}
 	if o.Timeout == 0 {
@@ -132,20 +129,20 @@ func (c *centrifugeClient) Opened(time.Duration) { c.attempts = 0 }
 // Failed: a transport closed before it opened, or failed by the connect
 // timeout, reconnects after the backoff.
 func (c *centrifugeClient) Failed(_ time.Duration, _ int, rng *rand.Rand) Next {
-	return After(Millis(c.reconnectDelay(rng)))
+	return After(jsTimerDelay(c.reconnectDelay(rng)))
 }
 
 func (c *centrifugeClient) Closed(_ time.Duration, code int, rng *rand.Rand) Next {
 	if stop := centrifugeCloseStops(code); stop != "" {
 		return Stopped(stop)
 	}
-	return After(Millis(c.reconnectDelay(rng)))
+	return After(jsTimerDelay(c.reconnectDelay(rng)))
 }
 
 // Away is a disconnect push of a reconnecting code: _disconnect with
 // reconnect, then the backoff; centrifuge-js has no reconnect at once.
 func (c *centrifugeClient) Away(_ time.Duration, _ bool, rng *rand.Rand) Next {
-	return After(Millis(c.reconnectDelay(rng)))
+	return After(jsTimerDelay(c.reconnectDelay(rng)))
 }
 
 // reconnectDelay is _getReconnectDelay: the backoff of the current count,

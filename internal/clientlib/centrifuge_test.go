@@ -42,7 +42,7 @@ func TestCentrifugeBackoff(t *testing.T) {
 		}
 	}
 	// The step is capped at 31: min × 2^31, not min × 2^1000 (Infinity).
-	if got := centrifugeBackoff(1000, 1, jsTimerMax, 0.25); got != 1+math.Floor(0.25*((1<<31)+1)) {
+	if got := centrifugeBackoff(1000, 1, jsTimerMaxMs, 0.25); got != 1+math.Floor(0.25*((1<<31)+1)) {
 		t.Errorf("backoff(1000, 1, max) = %v, want step 31's %v", got, 1+math.Floor(0.25*((1<<31)+1)))
 	}
 }
@@ -65,7 +65,7 @@ func TestCentrifugeReconnects(t *testing.T) {
 	c.Attempt(0)
 	for step := range 200 {
 		got := c.Failed(time.Duration(step)*time.Second, []int{503, 0}[step%2], rng)
-		want := Millis(centrifugeBackoff(step, 500, 20000, twin.Float64()))
+		want := jsTimerDelay(centrifugeBackoff(step, 500, 20000, twin.Float64()))
 		hi := Millis(min(20000, 500+500*math.Pow(2, float64(min(step, 31)))))
 		if got.Stop || got.Wait != want || got.Wait < 500*time.Millisecond || got.Wait > hi {
 			t.Fatalf("failure %d: %+v, want a wait of %s within [500ms, %s]", step+1, got, want, hi)
@@ -75,10 +75,10 @@ func TestCentrifugeReconnects(t *testing.T) {
 	c.Opened(300 * time.Second)
 	// Up a moment only: the reply reset the count all the same.
 	got := c.Closed(300*time.Second+time.Millisecond, 1006, rng)
-	if want := Millis(centrifugeBackoff(0, 500, 20000, twin.Float64())); got.Wait != want || got.Wait > time.Second {
+	if want := jsTimerDelay(centrifugeBackoff(0, 500, 20000, twin.Float64())); got.Wait != want || got.Wait > time.Second {
 		t.Fatalf("close after a connect reply = %+v, want step 0's %s", got, want)
 	}
-	if got := c.Failed(301*time.Second, 503, rng); got.Wait != Millis(centrifugeBackoff(1, 500, 20000, twin.Float64())) {
+	if got := c.Failed(301*time.Second, 503, rng); got.Wait != jsTimerDelay(centrifugeBackoff(1, 500, 20000, twin.Float64())) {
 		t.Fatalf("next failure = %+v, want step 1", got)
 	}
 }
@@ -101,6 +101,14 @@ func TestCentrifugeRecorded(t *testing.T) {
 	c.Opened(5 * time.Second)
 	if got := c.Closed(6*time.Second, 3001, rng); got.Wait != 875*time.Millisecond {
 		t.Fatalf("after 3001 = %+v, want 875ms", got)
+	}
+	// Fractional options: backoff's 364.3 ms, of which setTimeout waits 364.
+	o := l.Options().(*CentrifugeOptions)
+	o.MinReconnectDelay, o.MaxReconnectDelay = 333.3, 7777.7
+	p, _ = l.Build(o)
+	rng = rand.New(&centrifugeSeq{v: []float64{0.094448520472711905}})
+	if got := p.NewClient(rng).Failed(0, 503, rng); got.Wait != 364*time.Millisecond {
+		t.Fatalf("with minReconnectDelay 333.3: %+v, want 364ms", got)
 	}
 }
 
@@ -134,7 +142,7 @@ func TestCentrifugeCloseCodes(t *testing.T) {
 	c := p.NewClient(rng)
 	for step := range 8 {
 		n := c.Away(time.Duration(step)*time.Second, step%2 == 0, rng)
-		if want := Millis(centrifugeBackoff(step, 500, 20000, twin.Float64())); n.Stop || n.Wait != want {
+		if want := jsTimerDelay(centrifugeBackoff(step, 500, 20000, twin.Float64())); n.Stop || n.Wait != want {
 			t.Fatalf("away %d = %+v, want %s", step, n, want)
 		}
 	}
