@@ -121,12 +121,14 @@ func GivenUp(reason string) Next { return Next{Stop: true, GaveUp: true, Reason:
 // exists to be changed.
 func table() []Library {
 	return []Library{
+		socketIOClient{},
 		phoenix{},
 		signalR{},
 		centrifuge{},
 		graphqlWS{},
 		reconnectingWebSocket{},
 		actionCable{},
+		pythonWebsockets{},
 	}
 }
 
