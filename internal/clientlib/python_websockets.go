@@ -79,9 +79,12 @@ func (pythonWebsockets) Build(opts any) (Preset, error) {
 		{"BACKOFF_MIN", o.BackoffMin}, {"BACKOFF_MAX", o.BackoffMax},
 		{"BACKOFF_FACTOR", o.BackoffFactor}, {"BACKOFF_INITIAL", o.BackoffInitial},
 	} {
+		if math.IsNaN(c.v) || c.v < 0 {
+			return nil, optstruct.Bad(c.key, "is %v: want a number of 0 or more", c.v)
+		}
 		// int() of an infinite delay would raise out of the loop.
-		if math.IsNaN(c.v) || c.v < 0 || math.IsInf(c.v, 0) {
-			return nil, optstruct.Bad(c.key, "is %v: want a finite number of 0 or more", c.v)
+		if math.IsInf(c.v, 1) {
+			return nil, optstruct.Bad(c.key, "is inf: want a finite number")
 		}
 	}
 	if math.IsNaN(o.OpenTimeout) || o.OpenTimeout <= 0 {
