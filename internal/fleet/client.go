@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -135,8 +136,11 @@ type recovery struct {
 func (c *client) run(ctx context.Context) {
 	cfg := &c.f.cfg
 	rec := recovery{event: -1}
+	// origin is the run's start: a client preset's times are offsets from
+	// it, on the monotonic clock, as the recorder's are.
+	origin := c.f.rec.Start()
+	retry := cfg.NewRetry(c.rng)
 	var (
-		retry Retry
 		// down is the first close the client has not yet recovered from: a
 		// connection that closes again before its first message (or its
 		// script's last awaited one) carries the outage forward, so
@@ -154,7 +158,9 @@ func (c *client) run(ctx context.Context) {
 		if !sleep(ctx, time.Until(in.at)) {
 			return
 		}
-		retry.Attempt()
+		// The library starts its attempt when its timer fires: a dial
+		// slot's wait after that is the generator's lag, not the client's.
+		retry.Attempt(in.at.Sub(origin))
 		a := c.connect(ctx, in)
 		if a.se.outcome == scriptCancelled {
 			return
@@ -168,11 +174,12 @@ func (c *client) run(ctx context.Context) {
 				c.shard.ProtocolStopOnly(a.se.proto.reason) // turned away for good
 				return
 			}
-			wait, ok := cfg.AfterFailure(&retry, a.retryAfter, c.rng)
-			if !ok {
-				c.shard.GaveUp()
+			d := cfg.AfterFailure(&retry, a.ended.Sub(origin), a.status, a.retryAfter, c.rng)
+			if d.Stop {
+				c.stopped(d)
 				return
 			}
+			wait := d.Wait
 			parts.Failed += a.ended.Sub(a.started)
 			parts.Backoff += wait
 			in = intent{at: a.ended.Add(wait), event: rec.event}
@@ -192,7 +199,11 @@ func (c *client) run(ctx context.Context) {
 				down = time.Time{}
 			}
 		}
-		retry.Connected()
+		opened := hs.at
+		if se.waited {
+			opened = se.at // the protocol's opening exchange is done
+		}
+		retry.Connected(opened.Sub(origin))
 		var end sessionEnd
 		if se.outcome == scriptClosed {
 			end = c.serverEnded(hs.conn, se.closed)
@@ -245,19 +256,30 @@ func (c *client) closed(end sessionEnd, retry *Retry, lastNow *time.Time) (recov
 		if end.proto.then == ReconnectNow {
 			*lastNow = end.at
 		}
-		return recovery{active: true, closedAt: end.at, event: ev}, cfg.AfterMessage(retry, now, c.rng)
+		return recovery{active: true, closedAt: end.at, event: ev}, cfg.AfterMessage(retry, end.at.Sub(c.f.rec.Start()), now, c.rng)
 	}
 	*lastNow = time.Time{}
 	ev := c.f.rec.Attribute(end.at, end.code, end.node)
 	c.shard.Close(end.at, end.code, ev)
-	wait, ok := cfg.AfterClose(retry, end.code, c.rng)
-	if !ok {
-		if reason := cfg.Policy.StopReason(end.code); reason != "" {
-			c.shard.ProtocolStopOnly(reason)
-		}
+	d := cfg.AfterClose(retry, end.at.Sub(c.f.rec.Start()), end.code, c.rng)
+	if d.Stop {
+		c.stopped(d)
 		return recovery{event: -1}, 0
 	}
-	return recovery{active: true, closedAt: end.at, event: ev}, wait
+	return recovery{active: true, closedAt: end.at, event: ev}, d.Wait
+}
+
+// stopped records why the client stops: it gave up, or a preset (the
+// protocol's meaning of a close code, the client library's loop) stopped
+// it, which counts as a protocol's stop reason does. A stop on_close
+// decided records nothing more than its close.
+func (c *client) stopped(d Decision) {
+	switch {
+	case d.GaveUp:
+		c.shard.GaveUp()
+	case d.Reason != "":
+		c.shard.ProtocolStopOnly(d.Reason)
+	}
 }
 
 // nowSpacing is how long apart two reconnect_now messages must come for the
@@ -289,6 +311,7 @@ type connectAttempt struct {
 	started, ended time.Time
 	hs             handshake
 	retryAfter     time.Duration
+	status         int   // the HTTP status a refused upgrade had; 0: none
 	err            error // nil: the client holds a connection, unless se says the run ended
 	st             connState
 	se             scriptEnd
@@ -325,7 +348,7 @@ func (c *client) connect(ctx context.Context, in intent) *connectAttempt {
 func (a *connectAttempt) attempt() {
 	c := a.c
 	d := c.dialAcquired(a.ctx, a.in)
-	a.hs, a.retryAfter, a.err, a.started, a.ended = d.hs, d.retryAfter, d.err, d.start, d.end
+	a.hs, a.retryAfter, a.status, a.err, a.started, a.ended = d.hs, d.retryAfter, d.status, d.err, d.start, d.end
 	if a.err != nil {
 		return
 	}
@@ -367,6 +390,7 @@ func (c *client) dial(ctx context.Context, event int) (handshake, time.Duration,
 type dialed struct {
 	hs         handshake
 	retryAfter time.Duration
+	status     int // the HTTP status a refused upgrade had; 0: none
 	err        error
 	start, end time.Time
 }
@@ -396,7 +420,11 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 	c.f.dials.Release(1)
 	if err != nil {
 		var retryAfter time.Duration
+		status := 0
 		if resp != nil {
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				status = resp.StatusCode
+			}
 			if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				retryAfter = ra
 			}
@@ -413,7 +441,7 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 		if reason == stats.Other {
 			c.shard.OtherMessage(func() string { return failureMessage(err) })
 		}
-		return dialed{retryAfter: retryAfter, err: err, start: start, end: end}
+		return dialed{retryAfter: retryAfter, status: status, err: err, start: start, end: end}
 	}
 	c.sessions++
 	if !c.f.scriptWaits {

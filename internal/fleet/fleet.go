@@ -164,7 +164,7 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		Clients:          f.Clients,
 		Ramp:             f.Ramp.D(),
 		MaxDialing:       f.MaxDialing,
-		HandshakeTimeout: f.HandshakeTimeout.D(),
+		HandshakeTimeout: f.ConnectTimeout(), // a client preset's own, if it has one
 		PingInterval:     f.PingInterval.D(),
 		PongTimeout:      f.PongTimeout.D(),
 		SendInterval:     f.Session.SendInterval.D(),

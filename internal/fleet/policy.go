@@ -94,6 +94,12 @@ func (p *Policy) OnClose(code int) Action {
 	return a
 }
 
+// User returns what the profile's on_close says of code, if it names it.
+func (p *Policy) User(code int) (Action, bool) {
+	a, ok := p.user[code]
+	return a, ok
+}
+
 // StopReason returns the protocol's reason when a close with code stops the
 // client because the protocol says so (the profile's on_close did not
 // decide it); "" otherwise.

@@ -60,41 +60,41 @@ func TestRulesDrawOrder(t *testing.T) {
 	var retry Retry
 
 	// A 1000 close: stop, and no draw.
-	if w, ok := rl.AfterClose(&retry, 1000, got); ok || w != 0 {
-		t.Fatalf("after 1000: %v, %v; want a stop", w, ok)
+	if d := rl.AfterClose(&retry, 0, 1000, got); !d.Stop || d.Wait != 0 || d.GaveUp {
+		t.Fatalf("after 1000: %+v; want a stop", d)
 	}
 	// A 1012 close: Delay(1, 0), then the first delay.
 	d1 := b.Delay(1, 0, ref)
 	want := d1 + backoff.FirstDelay(300*time.Millisecond, ref)
-	if w, ok := rl.AfterClose(&retry, 1012, got); !ok || w != want {
-		t.Fatalf("after 1012: %v, %v; want %v", w, ok, want)
+	if d := rl.AfterClose(&retry, 0, 1012, got); d.Stop || d.Wait != want {
+		t.Fatalf("after 1012: %+v; want %v", d, want)
 	}
 	// Failed attempts 1 and 2: Delay(2, d1), Delay(3, d2); a Retry-After
 	// longer than the backoff wins, up to the cap.
-	retry.Attempt()
+	retry.Attempt(0)
 	d2 := b.Delay(2, d1, ref)
-	if w, ok := rl.AfterFailure(&retry, 0, got); !ok || w != d2 {
-		t.Fatalf("after failure 1: %v, %v; want %v", w, ok, d2)
+	if d := rl.AfterFailure(&retry, 0, 503, 0, got); d.Stop || d.Wait != d2 {
+		t.Fatalf("after failure 1: %+v; want %v", d, d2)
 	}
-	retry.Attempt()
+	retry.Attempt(0)
 	d3 := b.Delay(3, d2, ref)
-	if w, ok := rl.AfterFailure(&retry, time.Hour, got); !ok || w != 10*time.Second {
-		t.Fatalf("after failure 2 with Retry-After 1h: %v, %v; want the 10s cap (backoff %v)", w, ok, d3)
+	if d := rl.AfterFailure(&retry, 0, 503, time.Hour, got); d.Stop || d.Wait != 10*time.Second {
+		t.Fatalf("after failure 2 with Retry-After 1h: %+v; want the 10s cap (backoff %v)", d, d3)
 	}
 	// Failed attempt 3 of max_attempts 3: give up, no draw.
-	retry.Attempt()
-	if _, ok := rl.AfterFailure(&retry, 0, got); ok {
-		t.Fatal("no give-up after max_attempts")
+	retry.Attempt(0)
+	if d := rl.AfterFailure(&retry, 0, 0, 0, got); !d.Stop || !d.GaveUp {
+		t.Fatalf("after max_attempts: %+v; want a give-up", d)
 	}
 	if g, w := got.Uint64(), ref.Uint64(); g != w {
 		t.Errorf("the streams parted: the rules drew in another order or more than the client did")
 	}
 	// A connection resets the sequence: the next failure is attempt 1's.
-	retry.Connected()
-	retry.Attempt()
+	retry.Connected(0)
+	retry.Attempt(0)
 	ref2, got2 := ClientRand(9, 5), ClientRand(9, 5)
-	if w, _ := rl.AfterFailure(&retry, 0, got2); w != b.Delay(2, 0, ref2) {
-		t.Errorf("after a connection, the first failure waited %v, want Delay(2, 0)", w)
+	if d := rl.AfterFailure(&retry, 0, 0, 0, got2); d.Wait != b.Delay(2, 0, ref2) {
+		t.Errorf("after a connection, the first failure waited %v, want Delay(2, 0)", d.Wait)
 	}
 }
 
@@ -117,9 +117,9 @@ func TestRulesRetryAfter(t *testing.T) {
 		r.HonorRetryAfter, r.Cap = c.honor, profile.Dur(c.cap)
 		rl := rulesFor(t, r)
 		var retry Retry
-		retry.Attempt()
-		if w, ok := rl.AfterFailure(&retry, c.retryAfter, ClientRand(1, 1)); !ok || w != c.want {
-			t.Errorf("honor %v, cap %v, Retry-After %v: waited %v, want %v", c.honor, c.cap, c.retryAfter, w, c.want)
+		retry.Attempt(0)
+		if d := rl.AfterFailure(&retry, 0, 503, c.retryAfter, ClientRand(1, 1)); d.Stop || d.Wait != c.want {
+			t.Errorf("honor %v, cap %v, Retry-After %v: waited %+v, want %v", c.honor, c.cap, c.retryAfter, d, c.want)
 		}
 	}
 }

@@ -45,6 +45,9 @@ func CheckProfile(p *profile.Profile) error {
 	if p.Detect.Enabled {
 		return fmt.Errorf("observe mode ([detect] enabled) has no chaos steps to simulate: give the profile [[chaos]] steps")
 	}
+	if pr := p.Fleet.ClientOptions.Preset; pr != nil && pr.Unsimulable() != "" {
+		return fmt.Errorf("fleet.client %s cannot be simulated exactly: %s; run it for real with wsstorm run", p.Fleet.Client, pr.Unsimulable())
+	}
 	return nil
 }
 
@@ -82,7 +85,7 @@ func Run(ctx context.Context, p *profile.Profile, m Model, opts Options) (*resul
 	res := s.rec.Results(s.start, elapsed)
 	for i := range res.Events {
 		e := &res.Events[i]
-		e.ReconnectExpected = rules.Policy.OnClose(e.Code) == fleet.Reconnect
+		e.ReconnectExpected = rules.ReconnectsAfter(e.Code)
 		e.Frozen = s.frozen[e.Index]
 	}
 	took := time.Since(wall)
@@ -287,7 +290,7 @@ func newSim(p *profile.Profile, m Model, rules *fleet.Rules, log io.Writer) *sim
 		rng:        rand.New(rand.NewPCG(p.Seed, p.Seed^0x5851f42d4c957f2d)),
 		net:        newLognormal(m.NetworkMedianMS, m.NetworkP99MS),
 		service:    int64(m.ServiceTimeMS * 1e6),
-		timeout:    int64(p.Fleet.HandshakeTimeout.D()),
+		timeout:    int64(p.Fleet.ConnectTimeout()),
 		lifetime:   int64(p.Fleet.Session.Lifetime.D()),
 		ping:       int64(p.Fleet.PingInterval.D()),
 		pause:      int64(p.Fleet.Session.Pause.D()),
@@ -477,8 +480,9 @@ func (s *sim) attempt(id int) {
 	c := &s.clients[id]
 	if c.rng == nil {
 		c.rng = fleet.ClientRand(s.p.Seed, id)
+		c.retry = s.rules.NewRetry(c.rng) // before any other draw, as the fleet's client
 	}
-	c.retry.Attempt()
+	c.retry.Attempt(time.Duration(s.now))
 	// Until the dial starts, attemptAt is when the client meant to start
 	// it: timers fire on time here, so only a dial slot makes it late.
 	c.attemptAt = s.now
@@ -631,7 +635,7 @@ func (s *sim) response(id int) {
 			c.down = -1
 		}
 		c.recovering, c.event = false, -1
-		c.retry.Connected()
+		c.retry.Connected(time.Duration(s.now))
 		c.state = connected
 		c.since = s.now
 		if s.lifetime > 0 {
@@ -640,22 +644,22 @@ func (s *sim) response(id int) {
 		return
 	}
 	var retryAfter time.Duration
-	reason := stats.Timeout
+	reason, status := stats.Timeout, 0
 	switch c.out {
 	case outRejected:
-		reason, retryAfter = stats.HTTPStatus(503), s.retryAfter
+		reason, retryAfter, status = stats.HTTPStatus(503), s.retryAfter, 503
 	case outRefused:
 		reason = stats.Refused
 	case outReset:
 		reason = stats.Reset
 	}
 	sh.Failure(t, reason, int(c.event))
-	wait, ok := s.rules.AfterFailure(&c.retry, retryAfter, c.rng)
-	if !ok {
-		sh.GaveUp()
-		c.state = done
+	d := s.rules.AfterFailure(&c.retry, time.Duration(s.now), status, retryAfter, c.rng)
+	if d.Stop {
+		s.stopped(id, d)
 		return
 	}
+	wait := d.Wait
 	c.backoff += int64(wait)
 	c.state = idle
 	s.schedule(s.now+int64(wait), id, evWake, 0)
@@ -710,17 +714,27 @@ func (s *sim) closeObserved(id int) {
 		c.down = s.now
 	}
 	c.recovering, c.closedAt, c.event = true, s.now, int32(ev)
-	wait, ok := s.rules.AfterClose(&c.retry, int(c.closeCode), c.rng)
-	if !ok {
-		if reason := s.rules.Policy.StopReason(int(c.closeCode)); reason != "" {
-			s.shards[id].ProtocolStopOnly(reason) // as a real client counts it
-		}
-		c.state = done
+	d := s.rules.AfterClose(&c.retry, time.Duration(s.now), int(c.closeCode), c.rng)
+	if d.Stop {
+		s.stopped(id, d)
 		return
 	}
+	wait := d.Wait
 	c.first, c.backoff, c.lag = true, int64(wait), 0
 	c.state = idle
 	s.schedule(s.now+int64(wait), id, evWake, 0)
+}
+
+// stopped ends a client the rules stopped, counted as a real client
+// counts it: it gave up, or a preset stopped it for a reason.
+func (s *sim) stopped(id int, d fleet.Decision) {
+	switch {
+	case d.GaveUp:
+		s.shards[id].GaveUp()
+	case d.Reason != "":
+		s.shards[id].ProtocolStopOnly(d.Reason)
+	}
+	s.clients[id].state = done
 }
 
 // clientEnded is a client closing its session after its lifetime.

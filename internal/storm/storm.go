@@ -356,7 +356,7 @@ func (r *run) finish() *results.Run {
 	}
 	res := r.rec.Results(r.started, r.elapsed)
 	for i := range res.Events {
-		res.Events[i].ReconnectExpected = r.fcfg.Policy.OnClose(res.Events[i].Code) == fleet.Reconnect
+		res.Events[i].ReconnectExpected = r.fcfg.ReconnectsAfter(res.Events[i].Code)
 	}
 	for _, o := range r.outcomes {
 		if o.Index < len(res.Events) && o.Frozen > 0 {
@@ -421,7 +421,7 @@ func startProxy(ctx context.Context, p *profile.Profile) (*local, error) {
 		Nodes:            p.Target.Nodes,
 		Upstream:         upstream,
 		TLS:              tlsConf,
-		HandshakeTimeout: p.Fleet.HandshakeTimeout.D(),
+		HandshakeTimeout: p.Fleet.ConnectTimeout(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: proxy: %w", ErrCannotRun, err)
