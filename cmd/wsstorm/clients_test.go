@@ -43,3 +43,30 @@ func TestClientsCmd(t *testing.T) {
 		t.Errorf("unknown preset: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestSimulateRefusesUnsimulablePresets: simulate and a simulated sweep
+// refuse a preset the simulator cannot model, as a bad profile (exit 2),
+// naming it and why.
+func TestSimulateRefusesUnsimulablePresets(t *testing.T) {
+	found := false
+	for _, name := range clientlib.Names() {
+		l, _ := clientlib.Lookup(name)
+		pr, err := l.Build(l.Options())
+		if err != nil || pr.Unsimulable() == "" {
+			continue
+		}
+		found = true
+		for _, args := range [][]string{
+			{"simulate", "--set", "fleet.client=" + name, "--out", t.TempDir()},
+			{"sweep", "--simulate", "--set", "fleet.client=" + name, "--vary", "fleet.clients=10,20", "--out", t.TempDir()},
+		} {
+			code, _, stderr := wsstorm(t, args...)
+			if code != exitUsage || !strings.Contains(stderr, "fleet.client "+name+" cannot be simulated exactly: "+pr.Unsimulable()) {
+				t.Errorf("%s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+			}
+		}
+	}
+	if !found {
+		t.Skip("every preset can be simulated")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -142,4 +143,100 @@ func TestSweepBadVary(t *testing.T) {
 			t.Errorf("--vary %s: %s was created", tc.vary, dir)
 		}
 	}
+}
+
+// clientSweepProfile: 200 clients with reconnecting-websocket's loop on
+// two embedded nodes, node 0 restarted once; the library waits its
+// minReconnectionDelay after the close, then ×1.3 per failed attempt.
+const clientSweepProfile = `
+name = "sweep-client"
+duration = "7s"
+[target]
+nodes = 2
+[target.capacity]
+accept_rate = 0
+[fleet]
+clients = 200
+ramp = "400ms"
+client = "reconnecting-websocket@4"
+[fleet.session]
+send_interval = "0s"
+[[chaos]]
+at = "1s"
+action = "restart"
+node = 0
+downtime = "0s"
+`
+
+// TestSweepClientOption sweeps a client preset's option by its library
+// name, simulated and real: each setting's clients come back no sooner
+// than the delay the library waits, and the longer it waits, the later
+// the last are back.
+func TestSweepClientOption(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "sweep.toml")
+	if err := os.WriteFile(prof, []byte(clientSweepProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		delays []float64 // ms
+	}{
+		{"simulated", []string{"--simulate"}, []float64{100, 1000, 4000}},
+		{"real", nil, []float64{100, 1500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.flags == nil && testing.Short() {
+				t.Skip("a sweep of real runs (~15 s): the full suite runs it")
+			}
+			vals := make([]string, len(tc.delays))
+			for i, d := range tc.delays {
+				vals[i] = strconv.FormatFloat(d, 'f', -1, 64)
+			}
+			dir := t.TempDir()
+			args := append([]string{"sweep", prof, "--vary", "fleet.client_options.minReconnectionDelay=" + strings.Join(vals, ","), "--out", dir, "--quiet"}, tc.flags...)
+			code, stdout, stderr := wsstorm(t, args...)
+			if code != exitPassed {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			f, err := os.Open(filepath.Join(dir, sweep.JSONFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			sw, err := sweep.ReadJSON(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sw.Settings) != len(tc.delays) {
+				t.Fatalf("%d settings, want %d", len(sw.Settings), len(tc.delays))
+			}
+			prev := 0.0
+			for i, r := range sw.Settings {
+				if r.Assign[0] != "fleet.client_options.minReconnectionDelay="+vals[i] || r.T99S == nil || r.NeverReconnected.Max != 0 {
+					t.Fatalf("setting %d: %+v", i, r)
+				}
+				s, err := results.ReadSummary(filepath.Join(dir, r.Runs[0].Dir))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wait := tc.delays[i] / 1000
+				// HdrHistogram keeps 3 significant digits: its min may read 0.1% low.
+				if m := s.LatencyMS.Reconnect.Min; m == nil || *m/1000 < wait*0.999 {
+					t.Errorf("%s: a client came back %v ms after its close, before the library's %.3fs", r.Label, fmtMS(m), wait)
+				}
+				if r.T99S.Median <= prev {
+					t.Errorf("%s: t99 %.3fs, not later than the shorter delay's %.3fs", r.Label, r.T99S.Median, prev)
+				}
+				prev = r.T99S.Median
+			}
+		})
+	}
+}
+
+func fmtMS(v *float64) string {
+	if v == nil {
+		return "no"
+	}
+	return strconv.FormatFloat(*v, 'f', 3, 64)
 }

@@ -82,7 +82,11 @@ func New(cfg Config) (*Driver, error) {
 			// settings would differ by more than their values.
 			return nil, fmt.Errorf("--quick scales setting %s by %s and setting %s by %s, as their durations differ: give --scale F, which scales every setting alike", settings[0].Label(), orOne(d.profiles[0].ScaleExact), s.Label(), orOne(p.ScaleExact))
 		}
-		if !cfg.Simulated { // a simulation has no sockets: no limits of this machine apply
+		if cfg.Simulated {
+			if err := simulate.CheckProfile(p); err != nil {
+				return nil, &InvalidSettingError{Setting: s.Label(), Err: err}
+			}
+		} else { // a simulation has no sockets: no limits of this machine apply
 			if err := storm.CheckLimits(p, storm.Limits{}); err != nil {
 				return nil, fmt.Errorf("setting %s: %w", s.Label(), err)
 			}
