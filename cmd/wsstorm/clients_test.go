@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,6 +47,19 @@ func TestClientsCmd(t *testing.T) {
 	}
 }
 
+// clientPresetProfile is a small storm of clients of preset %s.
+const clientPresetProfile = `
+duration = "5s"
+[fleet]
+clients = 20
+ramp = "1s"
+client = "%s"
+[[chaos]]
+at = "2s"
+action = "restart"
+node = 0
+`
+
 // TestSimulateRefusesUnsimulablePresets: simulate and a simulated sweep
 // refuse a preset the simulator cannot model, as a bad profile (exit 2),
 // naming it and why.
@@ -56,9 +72,13 @@ func TestSimulateRefusesUnsimulablePresets(t *testing.T) {
 			continue
 		}
 		found = true
+		prof := filepath.Join(t.TempDir(), "p.toml")
+		if err := os.WriteFile(prof, []byte(fmt.Sprintf(clientPresetProfile, name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for _, args := range [][]string{
-			{"simulate", "--set", "fleet.client=" + name, "--out", t.TempDir()},
-			{"sweep", "--simulate", "--set", "fleet.client=" + name, "--vary", "fleet.clients=10,20", "--out", t.TempDir()},
+			{"simulate", prof, "--out", t.TempDir()},
+			{"sweep", prof, "--simulate", "--vary", "fleet.clients=10,20", "--out", t.TempDir()},
 		} {
 			code, _, stderr := wsstorm(t, args...)
 			if code != exitUsage || !strings.Contains(stderr, "fleet.client "+name+" cannot be simulated exactly: "+pr.Unsimulable()) {

@@ -40,10 +40,18 @@ func (c *checker) client() {
 		c.bad(path, "%q is not a client preset%s: use one of %s, or remove it for [fleet.reconnect]'s backoff", f.Client, hint, strings.Join(names, ", "))
 		return
 	}
+	var given []string
 	for _, k := range ClientReplaces() {
-		if key := []string{"fleet", "reconnect", k}; c.d.given(key...) {
-			c.bad(key, "is [fleet.reconnect]'s backoff, and fleet.client = %q follows the library's own reconnect loop: remove it, and set the library's options in [fleet.client_options] instead (`wsstorm clients %s` lists them); on_close entries still apply, code by code", f.Client, f.Client)
+		if c.d.given("fleet", "reconnect", k) {
+			given = append(given, k)
 		}
+	}
+	if len(given) > 0 {
+		what := "is [fleet.reconnect]'s backoff"
+		if len(given) > 1 {
+			what = fmt.Sprintf("and %s are [fleet.reconnect]'s backoff", strings.Join(given[1:], ", "))
+		}
+		c.bad([]string{"fleet", "reconnect", given[0]}, "%s, and fleet.client = %q follows the library's own reconnect loop: remove them, and set the library's options in [fleet.client_options] instead (`wsstorm clients %s` lists them); on_close entries still apply, code by code", what, f.Client, f.Client)
 	}
 	opts := f.ClientOptions.Params
 	if opts == nil {

@@ -127,9 +127,11 @@ func TestClientErrors(t *testing.T) {
 		{"not a table", "[fleet]\nclient = \"reconnecting-websocket@4\"\nclient_options = 3", nil,
 			`p.toml:3: fleet.client_options: must be a table of the client's options, e.g. [fleet.client_options] with reconnectionDelay = 2000, not the integer 3`},
 		{"a backoff key too", rwsProfile + "[fleet.reconnect]\nstrategy = \"window\"", nil,
-			"p.toml:7: fleet.reconnect.strategy: is [fleet.reconnect]'s backoff, and fleet.client = \"reconnecting-websocket@4\" follows the library's own reconnect loop: remove it, and set the library's options in [fleet.client_options] instead (`wsstorm clients reconnecting-websocket@4` lists them); on_close entries still apply, code by code"},
+			"p.toml:7: fleet.reconnect.strategy: is [fleet.reconnect]'s backoff, and fleet.client = \"reconnecting-websocket@4\" follows the library's own reconnect loop: remove them, and set the library's options in [fleet.client_options] instead (`wsstorm clients reconnecting-websocket@4` lists them); on_close entries still apply, code by code"},
 		{"a backoff key by --set", rwsProfile, []string{"fleet.reconnect.max_attempts=3"},
 			"--set fleet.reconnect.max_attempts: is [fleet.reconnect]'s backoff"},
+		{"backoff keys", rwsProfile + "[fleet.reconnect]\nmin = \"1s\"\nmax = \"2s\"\nfirst_delay = \"1s\"", nil,
+			"p.toml:7: fleet.reconnect.min: and max, first_delay are [fleet.reconnect]'s backoff, and"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
