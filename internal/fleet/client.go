@@ -136,9 +136,7 @@ type recovery struct {
 func (c *client) run(ctx context.Context) {
 	cfg := &c.f.cfg
 	rec := recovery{event: -1}
-	// origin is the run's start: a client preset's times are offsets from
-	// it, on the monotonic clock, as the recorder's are.
-	origin := c.f.rec.Start()
+	origin := c.f.rec.Start() // a client preset's times are offsets from it
 	retry := cfg.NewRetry(c.rng)
 	var (
 		// down is the first close the client has not yet recovered from: a
@@ -199,11 +197,7 @@ func (c *client) run(ctx context.Context) {
 				down = time.Time{}
 			}
 		}
-		opened := hs.at
-		if se.waited {
-			opened = se.at // the protocol's opening exchange is done
-		}
-		retry.Connected(opened.Sub(origin))
+		retry.Connected(a.opened().Sub(origin))
 		var end sessionEnd
 		if se.outcome == scriptClosed {
 			end = c.serverEnded(hs.conn, se.closed)
@@ -341,6 +335,16 @@ func (c *client) connect(ctx context.Context, in intent) *connectAttempt {
 	}
 	c.f.runners.run(a)
 	return a
+}
+
+// opened is when the attempt's connection opened, as a client library
+// sees it: its handshake, or the end of the protocol's opening exchange when
+// the session script waited for one.
+func (a *connectAttempt) opened() time.Time {
+	if a.se.waited {
+		return a.se.at
+	}
+	return a.hs.at
 }
 
 // attempt runs on a runner: it dials, runs the script, and records and
