@@ -136,8 +136,14 @@ func (c *recordingClient) add(k string, at time.Duration, arg int, n clientlib.N
 	*c.log = append(*c.log, call{k, at, arg, n})
 	return n
 }
-func (c *recordingClient) Attempt(at time.Duration) { c.inner.Attempt(at); c.add("attempt", at, 0, clientlib.Next{}) }
-func (c *recordingClient) Opened(at time.Duration)  { c.inner.Opened(at); c.add("opened", at, 0, clientlib.Next{}) }
+func (c *recordingClient) Attempt(at time.Duration) {
+	c.inner.Attempt(at)
+	c.add("attempt", at, 0, clientlib.Next{})
+}
+func (c *recordingClient) Opened(at time.Duration) {
+	c.inner.Opened(at)
+	c.add("opened", at, 0, clientlib.Next{})
+}
 func (c *recordingClient) Failed(at time.Duration, status int, rng *rand.Rand) clientlib.Next {
 	return c.add("failed", at, status, c.inner.Failed(at, status, rng))
 }
