@@ -97,7 +97,7 @@ func libraries() []library {
 			preset: "socket.io-client@4", runner: "node", lib: "socket.io-client", protocol: "socket.io",
 			wsProtocol: "socket.io", wsPath: "/socket.io/?client=W{{client}}",
 			hold:    hold,
-			pools:   []pool{{clients: 110, rounds: 10, events: closes6}, {clients: 40, rounds: 6, events: []string{evRefused}}},
+			pools:   []pool{{clients: 140, rounds: 8, events: closes6}, {clients: 40, rounds: 6, events: []string{evRefused}}},
 			longest: 5 * time.Second,
 			step: func(_ string, k int) step {
 				ms := 1000 * math.Pow(2, float64(k))
