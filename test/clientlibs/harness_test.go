@@ -26,7 +26,8 @@ import (
 //
 // Environment: WSSTORM_REQUIRE_REAL=1 fails instead of skipping when Node,
 // the npm packages or Python's websockets 10.4 are missing;
-// WSSTORM_CLIENTLIBS_TABLE=FILE writes the table of quantiles there;
+// WSSTORM_CLIENTLIBS_TABLE=FILE writes the table of quantiles there and
+// WSSTORM_CLIENTLIBS_SAMPLES=DIR every delay, a CSV file per library;
 // WSSTORM_CLIENTLIBS=name,... runs those presets only and
 // WSSTORM_CLIENTLIBS_LIBRARY_ONLY=1 the libraries' side only (development
 // aids).
@@ -67,6 +68,25 @@ func TestClientLibraries(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	if dir := os.Getenv("WSSTORM_CLIENTLIBS_SAMPLES"); dir != "" {
+		for _, r := range runs {
+			if err := writeSamples(dir, r); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// writeSamples writes every delay of r to DIR/<library>.csv: side, client,
+// event, step (0 the close, k the k-th refusal), delay in ms.
+func writeSamples(dir string, r *libRun) error {
+	var b strings.Builder
+	b.WriteString("side,client,event,step,delay_ms\n")
+	for _, s := range r.samples {
+		fmt.Fprintf(&b, "%c,%d,%s,%d,%.3f\n", s.side, s.client, s.event, s.k, float64(s.delay)/float64(time.Millisecond))
+	}
+	name := strings.NewReplacer("@", "_", "/", "_").Replace(r.lib.preset) + ".csv"
+	return os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
 }
 
 // Limits: a library's script ends within scriptLimit (the slowest,
@@ -75,7 +95,7 @@ func TestClientLibraries(t *testing.T) {
 const (
 	scriptLimit = 5 * time.Minute
 	stopLimit   = 20 * time.Second
-	rampTime    = 5 * time.Second
+	rampTime    = 15 * time.Second // spreads the first closes too
 )
 
 // environment is where the runners and wsstorm are.

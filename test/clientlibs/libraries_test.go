@@ -103,7 +103,11 @@ func libraries() []library {
 				ms := 1000 * math.Pow(2, float64(k))
 				return within(min(ms/2, 5000), min(ms+ms/2, 5000))
 			},
-			resolution: noRounding,
+			// The cap comes after the jitter: from the second refusal on,
+			// a share of the waits (all of them after the fourth) is
+			// exactly 5000 ms, which the clients' timers and event loops
+			// smear over a few ms differently on each side.
+			resolution: rounded(50 * time.Millisecond),
 		},
 		{
 			// phoenix 1.8.17 assets/js/phoenix/socket.js: reconnectAfterMs
@@ -255,7 +259,7 @@ func libraries() []library {
 			// success); a failed connect (the 503's InvalidStatusCode) waits
 			// random() × 5 s the first time, then int(1.92 × 1.618^n) s: 3,
 			// 5, 8, 13, ... up to 60.
-			preset: "python-websockets@10.4", runner: "python", protocol: "plain",
+			preset: "python-websockets@10", runner: "python", protocol: "plain",
 			wsPath:  "/ws?client=W{{client}}",
 			hold:    hold,
 			pools:   []pool{{clients: 95, rounds: 12, events: closes6}, {clients: 37, rounds: 6, events: []string{evRefused}}},
