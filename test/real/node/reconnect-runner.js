@@ -55,6 +55,18 @@ function noted(what) {
   }
 }
 
+// When its connectionTimeout (4 s) fires on a socket still connecting,
+// reconnecting-websocket removes its listeners and closes the socket; `ws`
+// then emits "error" on it, which with no listener ends the process, where
+// a browser's WebSocket fires an event nobody hears. This listener only
+// hears it: the library's own go through addEventListener, as before.
+class QuietWebSocket extends WebSocket {
+  constructor(...args) {
+    super(...args)
+    this.on("error", () => {})
+  }
+}
+
 const clients = {
   "socket.io-client": (base, id) => {
     const { io } = require("socket.io-client")
@@ -94,7 +106,7 @@ const clients = {
     const path = require.resolve("reconnecting-websocket")
     delete require.cache[path]
     const ReconnectingWebSocket = require(path)
-    const rws = new ReconnectingWebSocket(`${base}/ws?client=${id}`, undefined, { WebSocket })
+    const rws = new ReconnectingWebSocket(`${base}/ws?client=${id}`, undefined, { WebSocket: QuietWebSocket })
     rws.addEventListener("error", () => {})
   },
   actioncable: (base, id) => {
