@@ -84,9 +84,13 @@ func (reconnectingWebSocket) Build(opts any) (Preset, error) {
 		key string
 		v   float64
 	}{{"maxReconnectionDelay", o.MaxReconnectionDelay}, {"minUptime", o.MinUptime}, {"connectionTimeout", o.ConnectionTimeout}} {
-		if math.IsInf(c.v, 1) {
-			return nil, optstruct.Bad(c.key, "is inf: want a number of ms")
+		if c.v > jsTimerMaxMs {
+			return nil, optstruct.Bad(c.key, "is %v: want a number of ms up to %d (setTimeout's longest)", c.v, jsTimerMaxMs)
 		}
+	}
+	if o.ConnectionTimeout == 0 {
+		// setTimeout(_handleTimeout, 0) fires before any open event.
+		return nil, optstruct.Bad("connectionTimeout", "is 0: the library would time out every attempt at once; want a number of ms above 0")
 	}
 	return rwsPreset(o), nil
 }

@@ -164,9 +164,9 @@ func FromProfile(p *profile.Profile, url string) (Config, error) {
 		Clients:          f.Clients,
 		Ramp:             f.Ramp.D(),
 		MaxDialing:       f.MaxDialing,
-		HandshakeTimeout: f.ConnectTimeout(), // a client preset's own, if it has one
+		HandshakeTimeout: f.ConnectTimeout(), // a client preset's own, or none
 		PingInterval:     f.PingInterval.D(),
-		PongTimeout:      f.PongTimeout.D(),
+		PongTimeout:      f.PongWait(), // wsstorm's pings, not the library's: never its connect timeout
 		SendInterval:     f.Session.SendInterval.D(),
 		PayloadBytes:     f.Session.PayloadBytes,
 		Message:          f.Session.Message,

@@ -73,8 +73,12 @@ func (p *Profile) WriteTOML(w io.Writer) error {
 		b.WriteString(".\n")
 	}
 	b.WriteString("# Secrets are [redacted]. Run it again with: wsstorm run profile.toml\n")
-	if pr := p.Fleet.ClientOptions.Preset; pr != nil && pr.ConnectTimeout() > 0 {
-		fmt.Fprintf(&b, "# Its connect attempts time out after %v, %s's own connect timeout, which takes the place of fleet.handshake_timeout.\n", pr.ConnectTimeout(), p.Fleet.Client)
+	if pr := p.Fleet.ClientOptions.Preset; pr != nil {
+		if t := pr.ConnectTimeout(); t > 0 {
+			fmt.Fprintf(&b, "# Its connect attempts time out after %v, %s's own connect timeout, which takes the place of fleet.handshake_timeout.\n", t, p.Fleet.Client)
+		} else {
+			fmt.Fprintf(&b, "# Its connect attempts have no time limit, as %s sets none: fleet.handshake_timeout does not apply to them.\n", p.Fleet.Client)
+		}
 	}
 	if p.ScaleExact != "" {
 		fmt.Fprintf(&b, "# Its times are scaled already (--scale %s): run it without --scale or --quick.\n", p.ScaleExact)

@@ -216,11 +216,13 @@ type ClientOptions struct {
 	Preset clientlib.Preset `toml:"-"`
 }
 
-// ConnectTimeout is how long a client's connect attempt may take: the
-// client preset's connect timeout when it sets one, else
-// fleet.handshake_timeout.
+// ConnectTimeout is how long a client's connect attempt may take; 0: no
+// limit. With a client preset it is the library's own connect timeout, and
+// none when the library sets none (phoenix, actioncable): a stand-in limit
+// would turn a slow server's accepts into a retry storm the real clients
+// never make. Without one it is fleet.handshake_timeout.
 func (f *Fleet) ConnectTimeout() time.Duration {
-	if pr := f.ClientOptions.Preset; pr != nil && pr.ConnectTimeout() > 0 {
+	if pr := f.ClientOptions.Preset; pr != nil {
 		return pr.ConnectTimeout()
 	}
 	return f.HandshakeTimeout.D()
@@ -241,9 +243,11 @@ type ProtocolOptions struct {
 }
 
 // PongWait is how long a client's ping waits for its pong: pong_timeout,
-// or the handshake timeout when that is 0s, as the fleet takes it.
+// or fleet.handshake_timeout when that is 0s, as the fleet takes it. The
+// pings are wsstorm's, not a client library's, so a preset's connect
+// timeout has no say.
 func (f *Fleet) PongWait() time.Duration {
-	return cmp.Or(f.PongTimeout.D(), f.ConnectTimeout())
+	return cmp.Or(f.PongTimeout.D(), f.HandshakeTimeout.D())
 }
 
 // Session describes what a connected client does.

@@ -421,7 +421,7 @@ func startProxy(ctx context.Context, p *profile.Profile) (*local, error) {
 		Nodes:            p.Target.Nodes,
 		Upstream:         upstream,
 		TLS:              tlsConf,
-		HandshakeTimeout: p.Fleet.ConnectTimeout(),
+		HandshakeTimeout: p.Fleet.HandshakeTimeout.D(), // the proxy's upstream dial: no client library's
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: proxy: %w", ErrCannotRun, err)
