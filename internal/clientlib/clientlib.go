@@ -165,5 +165,24 @@ func Suggest(name string) string {
 	return ""
 }
 
-// Millis returns n milliseconds, the unit JavaScript libraries count in.
-func Millis(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+// Millis returns n milliseconds, the unit JavaScript libraries count in,
+// saturated at Forever.
+func Millis(n float64) time.Duration { return saturate(n * float64(time.Millisecond)) }
+
+// Forever is the longest wait or timeout a preset gives: longer than any
+// run (24 h at most) by far, and far enough from time.Duration's end that
+// adding it to a run's time cannot overflow. An option of years means
+// "never" to the run, not a wrap to a negative or zero wait.
+const Forever = time.Duration(1 << 62)
+
+// saturate converts ns nanoseconds to a Duration within [0, Forever].
+func saturate(ns float64) time.Duration {
+	if ns >= float64(Forever) {
+		return Forever
+	}
+	return time.Duration(max(ns, 0))
+}
+
+// jsTimerMaxMs is the longest delay setTimeout keeps (2^31 − 1 ms): a longer
+// one fires at once (browsers) or after 1 ms (Node), which no one means.
+const jsTimerMaxMs = 1<<31 - 1

@@ -133,3 +133,31 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("Suggest(nosuch) = %q", got)
 	}
 }
+
+// TestHugeOptionsSaturate: an option of years is a wait or timeout longer
+// than any run, never one wrapped to zero or below.
+func TestHugeOptionsSaturate(t *testing.T) {
+	if got := Millis(1e300); got != Forever {
+		t.Errorf("Millis(1e300) = %v, want Forever", got)
+	}
+	if got := Millis(-5); got != 0 {
+		t.Errorf("Millis(-5) = %v, want 0", got)
+	}
+	l, _ := Lookup("python-websockets@10")
+	o := l.Options().(*PythonWebsocketsOptions)
+	o.BackoffInitial, o.OpenTimeout = 1e12, 1e12
+	p, err := l.Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.ConnectTimeout(); got != Forever {
+		t.Errorf("open_timeout 1e12 s: connect timeout %v, want Forever", got)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := p.NewClient(rng)
+	c.Attempt(0)
+	// random() × 1e12 s: anything but a tiny draw is past Forever.
+	if n := c.Failed(time.Second, 503, rng); n.Stop || n.Wait < time.Duration(1<<40) {
+		t.Errorf("BACKOFF_INITIAL 1e12 s: first wait %v, want years", n.Wait)
+	}
+}

@@ -87,8 +87,8 @@ func (graphqlWS) Build(opts any) (Preset, error) {
 	if math.IsNaN(o.RetryAttempts) || o.RetryAttempts < 0 {
 		return nil, optstruct.Bad("retryAttempts", "is %v: want a number of 0 or more, or inf", o.RetryAttempts)
 	}
-	if a := o.ConnectionAckWaitTimeout; math.IsNaN(a) || a < 0 || (a > maxTimeout && !math.IsInf(a, 1)) {
-		return nil, optstruct.Bad("connectionAckWaitTimeout", "is %v: want a number of ms from 0 to %d (0 or inf: none)", a, maxTimeout)
+	if a := o.ConnectionAckWaitTimeout; math.IsNaN(a) || a < 0 || (a > jsTimerMaxMs && !math.IsInf(a, 1)) {
+		return nil, optstruct.Bad("connectionAckWaitTimeout", "is %v: want a number of ms from 0 to %d (0 or inf: none)", a, jsTimerMaxMs)
 	}
 	if o.ShouldRetry != "isLikeCloseEvent" && o.ShouldRetry != "always" {
 		return nil, optstruct.Bad("shouldRetry", "is %q: want \"isLikeCloseEvent\" (the default) or \"always\"", o.ShouldRetry)

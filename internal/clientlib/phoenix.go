@@ -70,10 +70,6 @@ func (phoenix) Options() any {
 	return &PhoenixOptions{ReconnectAfterMs: []float64{10, 50, 100, 150, 200, 250, 500, 1000, 2000, 5000}}
 }
 
-// jsTimerMaxMs is the longest delay setTimeout keeps: a longer one fires
-// at once (browsers) or after 1 ms (Node).
-const jsTimerMaxMs = 1<<31 - 1
-
 // jsTimerDelay is how long setTimeout(f, ms) waits: whole ms, as browsers
 // convert the delay to an integer and Node truncates it (lib/internal/
 // timers.js insert).

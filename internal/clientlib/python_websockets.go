@@ -141,4 +141,4 @@ func (c *pywsClient) Away(at time.Duration, _ bool, rng *rand.Rand) Next {
 }
 
 // seconds returns s seconds, Python's unit for delays.
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+func seconds(s float64) time.Duration { return saturate(s * float64(time.Second)) }

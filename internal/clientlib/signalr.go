@@ -73,19 +73,15 @@ func (signalR) Options() any {
 	}
 }
 
-// maxTimeout is the longest delay setTimeout keeps (2^31 − 1 ms); a longer
-// one fires at once, which no one means.
-const maxTimeout = math.MaxInt32
-
 func (signalR) Build(opts any) (Preset, error) {
 	o := opts.(*SignalROptions)
 	for i, d := range o.RetryDelays {
-		if math.IsNaN(d) || d < 0 || d > maxTimeout {
-			return nil, optstruct.Bad("retryDelays", "entry %d is %v: want a number of ms from 0 to %d", i, d, maxTimeout)
+		if math.IsNaN(d) || d < 0 || d > jsTimerMaxMs {
+			return nil, optstruct.Bad("retryDelays", "entry %d is %v: want a number of ms from 0 to %d", i, d, jsTimerMaxMs)
 		}
 	}
-	if s := o.ServerTimeoutInMilliseconds; math.IsNaN(s) || s <= 0 || s > maxTimeout {
-		return nil, optstruct.Bad("serverTimeoutInMilliseconds", "is %v: want a number of ms above 0, up to %d", s, maxTimeout)
+	if s := o.ServerTimeoutInMilliseconds; math.IsNaN(s) || s <= 0 || s > jsTimerMaxMs {
+		return nil, optstruct.Bad("serverTimeoutInMilliseconds", "is %v: want a number of ms above 0, up to %d", s, jsTimerMaxMs)
 	}
 	return signalRPreset{delays: append([]float64(nil), o.RetryDelays...), serverTimeout: o.ServerTimeoutInMilliseconds}, nil
 }

@@ -103,8 +103,8 @@ func (socketIOClient) Build(opts any) (Preset, error) {
 			return nil, optstruct.Bad(c.key, "is inf: want a finite number")
 		}
 	}
-	if o.Timeout == 0 {
-		return nil, optstruct.Bad("timeout", "is 0: the library would fail every attempt at once; want ms above 0, or inf for none")
+	if o.Timeout == 0 || (o.Timeout > jsTimerMaxMs && !math.IsInf(o.Timeout, 1)) {
+		return nil, optstruct.Bad("timeout", "is %v: want ms above 0, up to %d (setTimeout's longest; 0 would fail every attempt at once), or inf for none", o.Timeout, jsTimerMaxMs)
 	}
 	// The Manager's || fallbacks and the Backoff's jitter check, once.
 	p := sioPreset{reconnection: o.Reconnection, attempts: o.ReconnectionAttempts, min: o.ReconnectionDelay,

@@ -226,7 +226,8 @@ func TestSocketIOClientBuild(t *testing.T) {
 		{func(o *SocketIOClientOptions) { o.ReconnectionDelay = -1 }, "reconnectionDelay: is -1: want a number of 0 or more"},
 		{func(o *SocketIOClientOptions) { o.ReconnectionAttempts = math.NaN() }, "reconnectionAttempts: is NaN: want a number of 0 or more"},
 		{func(o *SocketIOClientOptions) { o.RandomizationFactor = math.Inf(1) }, "randomizationFactor: is inf: want a finite number"},
-		{func(o *SocketIOClientOptions) { o.Timeout = 0 }, "timeout: is 0: the library would fail every attempt at once; want ms above 0, or inf for none"},
+		{func(o *SocketIOClientOptions) { o.Timeout = 0 }, "timeout: is 0: want ms above 0, up to 2147483647 (setTimeout's longest; 0 would fail every attempt at once), or inf for none"},
+		{func(o *SocketIOClientOptions) { o.Timeout = 1e13 }, "timeout: is 1e+13: want ms above 0, up to 2147483647 (setTimeout's longest; 0 would fail every attempt at once), or inf for none"},
 	} {
 		o := l.Options().(*SocketIOClientOptions)
 		c.set(o)
