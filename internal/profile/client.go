@@ -19,6 +19,42 @@ func ClientReplaces() []string {
 	return []string{"strategy", "min", "max", "base", "cap", "first_delay", "max_attempts", "honor_retry_after", "on_close_default"}
 }
 
+// userGave says whether the user gave the key at path: in their profile or
+// with --set. The built-in default's own keys are not the user's: they
+// describe its generic backoff, so that `wsstorm run --set
+// fleet.client=...` runs the default scenario with the library's loop in
+// their place.
+func (c *checker) userGave(path ...string) bool {
+	src, ok := c.d.seen[keyString(path)]
+	return ok && (src.set || c.p.Path != BuiltinPath)
+}
+
+// replacedGiven lists the keys of ClientReplaces the user gave.
+func (c *checker) replacedGiven() []string {
+	var given []string
+	for _, k := range ClientReplaces() {
+		if c.userGave("fleet", "reconnect", k) {
+			given = append(given, k)
+		}
+	}
+	return given
+}
+
+// userOnClose keeps of on_close the entries the user gave: with a client
+// preset they layer over the library's decisions, code by code, and the
+// defaults' entries (1000 stops, 1012 reconnects: a compliant client) must
+// not, since the library decides those codes its own way.
+func (c *checker) userOnClose() {
+	r := &c.p.Fleet.Reconnect
+	kept := map[string]string{}
+	for code, a := range r.OnClose {
+		if c.userGave("fleet", "reconnect", "on_close", code) {
+			kept[code] = a
+		}
+	}
+	r.OnClose = kept
+}
+
 // client checks fleet.client and its options, and builds the preset.
 func (c *checker) client() {
 	f := &c.p.Fleet
@@ -40,19 +76,14 @@ func (c *checker) client() {
 		c.bad(path, "%q is not a client preset%s: use one of %s, or remove it for [fleet.reconnect]'s backoff", f.Client, hint, strings.Join(names, ", "))
 		return
 	}
-	var given []string
-	for _, k := range ClientReplaces() {
-		if c.d.given("fleet", "reconnect", k) {
-			given = append(given, k)
-		}
-	}
-	if len(given) > 0 {
-		what := "is [fleet.reconnect]'s backoff"
+	if given := c.replacedGiven(); len(given) > 0 {
+		also, them := "", "it"
 		if len(given) > 1 {
-			what = fmt.Sprintf("and %s are [fleet.reconnect]'s backoff", strings.Join(given[1:], ", "))
+			also, them = fmt.Sprintf(" (as are %s)", strings.Join(given[1:], ", ")), "them"
 		}
-		c.bad([]string{"fleet", "reconnect", given[0]}, "%s, and fleet.client = %q follows the library's own reconnect loop: remove them, and set the library's options in [fleet.client_options] instead (`wsstorm clients %s` lists them); on_close entries still apply, code by code", what, f.Client, f.Client)
+		c.bad([]string{"fleet", "reconnect", given[0]}, "is part of [fleet.reconnect]'s generic backoff%s, which fleet.client = %q replaces with the library's own reconnect loop: remove %s, and set the library's options in [fleet.client_options] instead (`wsstorm clients %s` lists them); on_close entries still apply, code by code", also, f.Client, them, f.Client)
 	}
+	c.userOnClose()
 	opts := f.ClientOptions.Params
 	if opts == nil {
 		if c.d.errs.under("fleet.client_options") {

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -41,15 +42,19 @@ func TestClientOptions(t *testing.T) {
 	if got := p.Fleet.ConnectTimeout(); got != 4*time.Second {
 		t.Errorf("connect timeout %v, want the library's connectionTimeout, 4s", got)
 	}
-	if got := p.Fleet.PongWait(); got != 4*time.Second {
-		t.Errorf("pong wait %v, want the connect timeout, 4s", got)
+	if got := p.Fleet.PongWait(); got != p.Fleet.HandshakeTimeout.D() {
+		t.Errorf("pong wait %v, want fleet.handshake_timeout, %v: wsstorm's pings are not the library's", got, p.Fleet.HandshakeTimeout)
 	}
-	q, err := parse([]byte(rwsProfile), "p.toml", []string{"fleet.client_options.connectionTimeout=0"}, testEnv(nil))
+	q, err := parse([]byte(rwsProfile), "p.toml", []string{"fleet.client=phoenix@1.8"}, testEnv(nil))
+	if err == nil {
+		t.Fatal("reconnecting-websocket's options accepted for phoenix@1.8")
+	}
+	q, err = parse([]byte("[fleet]\nclient = \"phoenix@1.8\"\nhandshake_timeout = \"3s\"\n"), "q.toml", nil, testEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := q.Fleet.ConnectTimeout(); got != q.Fleet.HandshakeTimeout.D() {
-		t.Errorf("connect timeout %v with connectionTimeout 0: want fleet.handshake_timeout, %v", got, q.Fleet.HandshakeTimeout)
+	if got := q.Fleet.ConnectTimeout(); got != 0 {
+		t.Errorf("connect timeout %v with phoenix, which sets none: want none (0), not fleet.handshake_timeout", got)
 	}
 	if !slices.Contains(SetKeys(), "fleet.client_options.minReconnectionDelay") || !slices.Contains(SetKeys(), "fleet.client") {
 		t.Error("SetKeys lacks the client keys")
@@ -127,11 +132,11 @@ func TestClientErrors(t *testing.T) {
 		{"not a table", "[fleet]\nclient = \"reconnecting-websocket@4\"\nclient_options = 3", nil,
 			`p.toml:3: fleet.client_options: must be a table of the client's options, e.g. [fleet.client_options] with reconnectionDelay = 2000, not the integer 3`},
 		{"a backoff key too", rwsProfile + "[fleet.reconnect]\nstrategy = \"window\"", nil,
-			"p.toml:7: fleet.reconnect.strategy: is [fleet.reconnect]'s backoff, and fleet.client = \"reconnecting-websocket@4\" follows the library's own reconnect loop: remove them, and set the library's options in [fleet.client_options] instead (`wsstorm clients reconnecting-websocket@4` lists them); on_close entries still apply, code by code"},
+			"p.toml:7: fleet.reconnect.strategy: is part of [fleet.reconnect]'s generic backoff, which fleet.client = \"reconnecting-websocket@4\" replaces with the library's own reconnect loop: remove it, and set the library's options in [fleet.client_options] instead (`wsstorm clients reconnecting-websocket@4` lists them); on_close entries still apply, code by code"},
 		{"a backoff key by --set", rwsProfile, []string{"fleet.reconnect.max_attempts=3"},
-			"--set fleet.reconnect.max_attempts: is [fleet.reconnect]'s backoff"},
+			"--set fleet.reconnect.max_attempts: is part of [fleet.reconnect]'s generic backoff, which"},
 		{"backoff keys", rwsProfile + "[fleet.reconnect]\nmin = \"1s\"\nmax = \"2s\"\nfirst_delay = \"1s\"", nil,
-			"p.toml:7: fleet.reconnect.min: and max, first_delay are [fleet.reconnect]'s backoff, and"},
+			"p.toml:7: fleet.reconnect.min: is part of [fleet.reconnect]'s generic backoff (as are max, first_delay), which"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,5 +149,50 @@ func TestClientErrors(t *testing.T) {
 	// on_close layers over the library: allowed.
 	if _, err := parse([]byte(rwsProfile+"[fleet.reconnect]\non_close = { 1000 = \"reconnect\" }\n"), "p.toml", nil, testEnv(nil)); err != nil {
 		t.Errorf("on_close with a client preset: %v", err)
+	}
+}
+
+// TestClientOverBuiltin: `--set fleet.client=...` on the built-in default
+// runs its scenario with the library's loop: the default's generic backoff
+// and its on_close entries step aside, and the library decides 1000 and
+// 1012. A backoff key the user sets still clashes with the preset.
+func TestClientOverBuiltin(t *testing.T) {
+	p, err := Load("", []string{"fleet.client=phoenix@1.8"})
+	if err != nil {
+		t.Fatalf("--set fleet.client on the built-in default: %v", err)
+	}
+	if len(p.Fleet.Reconnect.OnClose) != 0 {
+		t.Errorf("on_close %v: the built-in's entries must not layer over the library", p.Fleet.Reconnect.OnClose)
+	}
+	p, err = Load("", []string{"fleet.client=phoenix@1.8", "fleet.reconnect.on_close.4000=stop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"4000": OnCloseStop}; !maps.Equal(p.Fleet.Reconnect.OnClose, want) {
+		t.Errorf("on_close %v, want only the user's %v", p.Fleet.Reconnect.OnClose, want)
+	}
+	_, err = Load("", []string{"fleet.client=phoenix@1.8", "fleet.reconnect.min=2s", "fleet.reconnect.max=3s"})
+	if err == nil || !strings.Contains(err.Error(), "fleet.reconnect.min: is part of [fleet.reconnect]'s generic backoff (as are max)") {
+		t.Errorf("a user's backoff keys with a preset: %v", err)
+	}
+}
+
+// TestClientOnCloseIsTheUsers: with a preset, on_close holds only what the
+// profile wrote, never the defaults' compliant-client entries.
+func TestClientOnCloseIsTheUsers(t *testing.T) {
+	src := "[fleet]\nclient = \"@microsoft/signalr@10\"\n"
+	p, err := parse([]byte(src), "p.toml", nil, testEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Fleet.Reconnect.OnClose) != 0 {
+		t.Errorf("on_close %v, want none: the library decides 1000", p.Fleet.Reconnect.OnClose)
+	}
+	p, err = parse([]byte(src+"[fleet.reconnect]\non_close = { \"1000\" = \"stop\" }\n"), "p.toml", nil, testEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"1000": OnCloseStop}; !maps.Equal(p.Fleet.Reconnect.OnClose, want) {
+		t.Errorf("on_close %v, want %v", p.Fleet.Reconnect.OnClose, want)
 	}
 }
