@@ -14,10 +14,17 @@ import (
 func Describe(l Library, options bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (version %s)\n  %s\n  read from: %s\n", l.Name(), l.Version(), l.About(), l.Source())
+	opts := l.Options()
 	if !options {
+		// The listing names every option at its default on one line; NAME
+		// gives each one's doc.
+		var kv []string
+		for _, o := range optstruct.Describe(opts) {
+			kv = append(kv, o.Name+" = "+o.Default)
+		}
+		fmt.Fprintf(&b, "  options: %s\n", strings.Join(kv, ", "))
 		return b.String()
 	}
-	opts := l.Options()
 	pr, err := l.Build(opts)
 	switch {
 	case err != nil:
