@@ -466,12 +466,14 @@ func TestPongTimeoutEqualToPingInterval(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Clients = 100
 	cfg.URL = srv.url
-	cfg.PingInterval = 20 * time.Millisecond
-	cfg.PongTimeout = 20 * time.Millisecond
+	// 250 ms, not less: a pong that really takes longer on a loaded
+	// machine under -race would fail the test for the wrong reason.
+	cfg.PingInterval = 250 * time.Millisecond
+	cfg.PongTimeout = 250 * time.Millisecond
 	cfg.Policy = mustPolicy(profile.Reconnect{OnClose: map[string]string{"1006": "stop"}})
 	h := runFleet(t, nil, cfg, nil)
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 100))
-	time.Sleep(1500 * time.Millisecond) // 75 pings each
+	time.Sleep(3 * time.Second) // 12 pings each
 	if r := h.rec.Results(time.Now(), time.Second); len(r.Counters.Closes) != 0 {
 		t.Errorf("closes %v: a server that answers every ping lost connections to the pong timeout", r.Counters.Closes)
 	}
