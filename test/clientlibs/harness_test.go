@@ -53,6 +53,8 @@ func TestClientLibraries(t *testing.T) {
 		env.wsstorm = buildWsstorm(t)
 	}
 	began := time.Now()
+	lag := watchLag()
+	defer lag.stop()
 	runs := make([]*libRun, len(libs))
 	var wg sync.WaitGroup
 	for i, lib := range libs {
@@ -60,6 +62,11 @@ func TestClientLibraries(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("all libraries ran in %v", time.Since(began).Round(time.Second))
+	worst, when := lag.worst()
+	t.Logf("this process's timers fired at most %v late (%v into the run)", worst.Round(time.Millisecond), when.Round(time.Second))
+	if worst > 250*time.Millisecond {
+		t.Logf("the machine stalled this process for %v: delays late by about as much are the machine's, not a library's", worst.Round(time.Millisecond))
+	}
 	rows := check(t, runs)
 	table := renderTable(rows)
 	t.Log("\n" + table)
@@ -87,6 +94,49 @@ func writeSamples(dir string, r *libRun) error {
 	}
 	name := strings.NewReplacer("@", "_", "/", "_").Replace(r.lib.preset) + ".csv"
 	return os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
+}
+
+// lagWatch measures how late this process's timers fire: a machine too
+// busy for the harness shows there, and it explains delays late by as much.
+type lagWatch struct {
+	mu    sync.Mutex
+	max   time.Duration
+	at    time.Duration
+	start time.Time
+	done  chan struct{}
+}
+
+func watchLag() *lagWatch {
+	w := &lagWatch{start: time.Now(), done: make(chan struct{})}
+	const every = 20 * time.Millisecond
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		prev := time.Now()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				now := time.Now()
+				w.mu.Lock()
+				if late := now.Sub(prev) - every; late > w.max {
+					w.max, w.at = late, now.Sub(w.start)
+				}
+				w.mu.Unlock()
+				prev = now
+			}
+		}
+	}()
+	return w
+}
+
+func (w *lagWatch) stop() { close(w.done) }
+
+func (w *lagWatch) worst() (time.Duration, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.max, w.at
 }
 
 // Limits: a library's script ends within scriptLimit (the slowest,
