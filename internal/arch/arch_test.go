@@ -31,8 +31,8 @@ var layers = [][]string{
 	{"internal/sweep", "internal/supervise"},
 	// output
 	{"internal/report", "internal/live"},
-	// the CLI
-	{"cmd/wsstorm"},
+	// the CLI, and the scripts that read results for the docs
+	{"cmd/wsstorm", "scripts/clientstudy"},
 }
 
 // runsStorms are the packages that may import internal/storm: the CLI and
