@@ -8,7 +8,7 @@ import (
 )
 
 func TestEmbedded(t *testing.T) {
-	for _, name := range []string{"default.toml", "no-jitter.toml", "full-jitter.toml"} {
+	for _, name := range []string{"default.toml", "no-jitter.toml", "full-jitter.toml", "socketio-client.toml"} {
 		embedded, err := fs.ReadFile(FS, name)
 		if err != nil {
 			t.Fatalf("FS lacks %s: %v", name, err)

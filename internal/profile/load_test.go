@@ -45,7 +45,7 @@ func TestShippedProfilesLoad(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	for _, want := range []string{"default.toml", "no-jitter.toml", "full-jitter.toml"} {
+	for _, want := range []string{"default.toml", "no-jitter.toml", "full-jitter.toml", "socketio-client.toml"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("profiles.FS lacks %s; has %v", want, names)
 		}
