@@ -83,7 +83,9 @@ func writeAxes(b *bytes.Buffer, xOf, yOf func(float64) float64, end float64) {
 	for t := curveFrom; t <= end*1.0001; t *= 10 {
 		xTicks = append(xTicks, t)
 	}
-	if last := xTicks[len(xTicks)-1]; end > last*1.0001 {
+	// The axis's end is labelled too, unless it would crowd the last
+	// decade's label.
+	if last := xTicks[len(xTicks)-1]; end > last*1.0001 && xOf(end)-xOf(last) > 40 {
 		xTicks = append(xTicks, end)
 	}
 	b.WriteString(`<g stroke="#e5e5e5" stroke-width="1">` + "\n")

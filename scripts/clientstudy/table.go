@@ -12,13 +12,16 @@ import (
 // herd is a run's figures for the study, taken over its events whose
 // clients the library brings back, as `wsstorm sweep` takes them: the
 // highest peak attempt rate and herd factor, the slowest t99 (nil when an
-// event never reached it), the run's 503s (the ramp's included) and the
-// clients that gave up.
+// event never reached it), the run's 503s (the ramp's included), the
+// clients that gave up after the library's attempt limit, and those the
+// library stopped for a reason of its own (counters.protocol_stops: a
+// fatal close code, graphql-ws's refused connect, SignalR's failed start).
 type herd struct {
 	peak, factor float64
 	t99          *float64
 	refused      int64 // attempts refused with 503
 	gaveUp       int64
+	stopped      int64
 	never        int64 // the events' clients that never came back, given up or stopped
 	limited      bool  // the generator shaped the run
 	simulated    bool
@@ -30,6 +33,9 @@ func figures(s *results.Summary) herd {
 		gaveUp:    s.Counters.GaveUp,
 		limited:   s.GeneratorLimited != nil,
 		simulated: s.Simulated != nil,
+	}
+	for _, n := range s.Counters.ProtocolStops {
+		h.stopped += n
 	}
 	first := true
 	for _, e := range s.Events {
@@ -60,6 +66,7 @@ var columns = []struct {
 	{"t99", func(h herd) string { return seconds(h.t99) }},
 	{"503s", func(h herd) string { return count(float64(h.refused)) }},
 	{"gave up", func(h herd) string { return count(float64(h.gaveUp)) }},
+	{"stopped", func(h herd) string { return count(float64(h.stopped)) }},
 }
 
 // writeTable writes one markdown row per library, each cell the figures of
