@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // The two-sample Kolmogorov-Smirnov test, written here rather than taken
@@ -162,5 +163,22 @@ func TestKSTellsApart(t *testing.T) {
 		if (d > ksCritical(len(a), len(c.b), ksAlpha)) != (p < ksAlpha) {
 			t.Errorf("%s: D %.4f against critical %.4f disagrees with p %.3g", c.name, d, ksCritical(len(a), len(c.b), ksAlpha), p)
 		}
+	}
+}
+
+// TestBins: a deterministic delay keeps its 50 ms bin from 5 ms early to
+// 44 ms late; no binning leaves it as it is.
+func TestBins(t *testing.T) {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	for _, c := range []struct{ d, want float64 }{
+		{0, 0}, {44, 0}, {45, 50}, {46, 50}, {94, 50}, {95, 100},
+		{10, 0}, {49.9, 50}, {4995.5, 5000}, {5044, 5000}, {5045, 5050},
+	} {
+		if got := roundMs(ms(c.d), 50*time.Millisecond); got != c.want {
+			t.Errorf("the bin of %v ms = %v, want %v", c.d, got, c.want)
+		}
+	}
+	if got := roundMs(ms(12.5), 0); got != 12.5 {
+		t.Errorf("unbinned 12.5 ms = %v", got)
 	}
 }

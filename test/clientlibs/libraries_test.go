@@ -54,9 +54,9 @@ type library struct {
 	// server takes a client silent for longest + stopSlack for stopped.
 	longest time.Duration
 	step    func(event string, k int) step
-	// resolution: the delays are rounded to it before the KS test, where
+	// resolution: the delays are binned to it (roundMs) before the KS test, where
 	// the library's delay is deterministic and what differs is the timer's
-	// and the event loop's noise (0: not rounded).
+	// and the event loop's noise (0: not binned).
 	resolution func(event string) time.Duration
 	// oncePerClient: the library draws its randomness once per process,
 	// so a client's delays are not independent: the KS test takes each
@@ -75,8 +75,8 @@ const (
 	stopSlack = 5 * time.Second
 )
 
-func noRounding(string) time.Duration { return 0 }
-func rounded(d time.Duration) func(string) time.Duration {
+func unbinned(string) time.Duration { return 0 }
+func binned(d time.Duration) func(string) time.Duration {
 	return func(string) time.Duration { return d }
 }
 
@@ -107,7 +107,7 @@ func libraries() []library {
 			// a share of the waits (all of them after the fourth) is
 			// exactly 5000 ms, which the clients' timers and event loops
 			// smear over a few ms differently on each side.
-			resolution: rounded(50 * time.Millisecond),
+			resolution: binned(50 * time.Millisecond),
 		},
 		{
 			// phoenix 1.8.17 assets/js/phoenix/socket.js: reconnectAfterMs
@@ -128,7 +128,7 @@ func libraries() []library {
 			},
 			// A fixed table, no jitter: 50 ms takes the timers' noise off and
 			// keeps every entry of the table apart.
-			resolution: rounded(50 * time.Millisecond),
+			resolution: binned(50 * time.Millisecond),
 		},
 		{
 			// @microsoft/signalr 10.0.11 src/HubConnection.ts _connectionClosed
@@ -146,7 +146,7 @@ func libraries() []library {
 				}
 				return at([]float64{0, 2000, 10000, 30000}[k])
 			},
-			resolution: rounded(50 * time.Millisecond),
+			resolution: binned(50 * time.Millisecond),
 		},
 		{
 			// centrifuge 5.8.0 build/index.js: backoff(step, 500, 20000) =
@@ -169,7 +169,7 @@ func libraries() []library {
 				}
 				return within(500, min(20000, 500+min(20000, 500*math.Pow(2, float64(k)))))
 			},
-			resolution: noRounding,
+			resolution: unbinned,
 		},
 		{
 			// graphql-ws 6.4.2 dist/client.js: retryWait(retries) = 2^retries
@@ -218,7 +218,7 @@ func libraries() []library {
 				f := math.Pow(1.3, float64(k))
 				return within(min(1000*f, 10000), min(5000*f, 10000))
 			},
-			resolution:    noRounding,
+			resolution:    unbinned,
 			oncePerClient: true,
 		},
 		{
@@ -250,7 +250,7 @@ func libraries() []library {
 				}
 				return within(6000*math.Pow(1.15, float64(k)), 6000*math.Pow(1.15, float64(k+2)))
 			},
-			resolution: noRounding,
+			resolution: unbinned,
 		},
 		{
 			// websockets 10.4 legacy/client.py Connect.__aiter__: a
@@ -276,7 +276,7 @@ func libraries() []library {
 			// At once after a close and whole seconds after the second
 			// refusal; the first refusal's uniform wait is the one random
 			// delay, and 50 ms bins do not change its distribution.
-			resolution: rounded(50 * time.Millisecond),
+			resolution: binned(50 * time.Millisecond),
 		},
 	}
 }
