@@ -23,6 +23,10 @@ type CPUSample struct {
 	MachineKnown            bool
 }
 
+// minCPUInterval is the shortest interval a CPU sample measures: half the
+// sampler's period.
+const minCPUInterval = SampleEvery / 2
+
 // cpuAt is a CPUSample and when it was taken, from the run's start.
 type cpuAt struct {
 	at time.Duration
@@ -50,6 +54,14 @@ func (r *Recorder) SampleCPU(t time.Time, s CPUSample) {
 	defer c.mu.Unlock()
 	if !c.started {
 		c.base, c.last, c.started = cpuAt{at, s}, cpuAt{at, s}, true
+		return
+	}
+	// A sampler that ran late catches up with a tick right after: so short
+	// an interval is below the CPU clocks' granularity (a running thread's
+	// time is brought up to date at the scheduler's ticks, every few ms),
+	// and read alone it gave shares of 20,000%. Folded into the next
+	// sample's interval, it counts at its true weight.
+	if at-c.last.at < minCPUInterval {
 		return
 	}
 	// A sample says how busy the CPU was since the one before: it belongs

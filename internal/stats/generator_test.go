@@ -208,3 +208,29 @@ func TestDetectedEventKeepsEarlyLags(t *testing.T) {
 		t.Errorf("the run's dial lags: %d, want 6 (the lone burst's too)", n)
 	}
 }
+
+// A sampler that ran late and then caught up takes two samples a few µs
+// apart; the CPU clocks move in steps of a scheduler tick, so that pair
+// alone would read as tens of thousands of percent. The short one is
+// folded into the next interval: no bucket reads over 100%.
+func TestCPUSampleCatchUp(t *testing.T) {
+	start := time.Now()
+	r := New(Config{Start: start, Horizon: 10 * time.Second, Cores: 2, Shards: 1})
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	r.SampleCPU(at(0), CPUSample{})
+	r.SampleCPU(at(100*time.Millisecond), CPUSample{Process: 100 * time.Millisecond})
+	// Late by 250 ms, with the CPU busy: both cores for 350 ms.
+	r.SampleCPU(at(450*time.Millisecond), CPUSample{Process: 800 * time.Millisecond})
+	// The caught-up tick 30 µs later, the clock a 4 ms tick further on.
+	r.SampleCPU(at(450*time.Millisecond+30*time.Microsecond), CPUSample{Process: 804 * time.Millisecond})
+	r.SampleCPU(at(550*time.Millisecond), CPUSample{Process: 904 * time.Millisecond})
+	res := r.Results(start, time.Second)
+	for b := range 6 {
+		if c := res.Series[b].CPU; c > 100 {
+			t.Errorf("bucket %d: CPU %d%%, over all the cores", b, c)
+		}
+	}
+	if c := res.Series[5].CPU; c < 45 || c > 55 {
+		t.Errorf("bucket 5: CPU %d%%, want about 50 (104 ms of CPU over 100 ms of 2 cores)", c)
+	}
+}
