@@ -45,7 +45,7 @@ func check(t *testing.T, runs []*libRun) []row {
 	var rows []row
 	for _, r := range runs {
 		name := r.lib.preset
-		t.Logf("%s: ran %v", name, r.wall.Round(time.Second))
+		t.Logf("%s: ran %v; the runner's event loop lag: %s", name, r.wall.Round(time.Second), r.loopLag)
 		for _, f := range r.failures {
 			t.Errorf("%s: %s", name, f)
 		}

@@ -232,6 +232,7 @@ type libRun struct {
 	anomalies  []string
 	unfinished map[byte]int
 	failures   []string // processes that failed, a script that did not end
+	loopLag    string   // how late the runner's event loop ran, as it said
 	wall       time.Duration
 }
 
@@ -283,6 +284,11 @@ func runLibrary(lib library, env environment, dir string, libraryOnly bool) *lib
 	for _, p := range procs {
 		if err := p.stop(); err != nil {
 			r.failures = append(r.failures, err.Error())
+		}
+		for line := range strings.SplitSeq(p.report(), "\n") {
+			if strings.HasPrefix(line, "loop lag:") {
+				r.loopLag = strings.TrimPrefix(line, "loop lag: ")
+			}
 		}
 	}
 	r.samples, r.decisions, r.anomalies, r.unfinished = srv.results()

@@ -248,7 +248,10 @@ func libraries() []library {
 				if k == 0 {
 					return within(6000, 18000)
 				}
-				return within(6000*math.Pow(1.15, float64(k)), 6000*math.Pow(1.15, float64(k+2)))
+				// The poll's interval runs from the attempt it made, the
+				// delay from that attempt's refusal: the attempt's own time
+				// (ms, more on a busy machine) comes off; 1 s allowed.
+				return within(6000*math.Pow(1.15, float64(k))-1000, 6000*math.Pow(1.15, float64(k+2)))
 			},
 			resolution: unbinned,
 		},

@@ -5,7 +5,8 @@
 // of its own in the URL's query (client=PREFIX<i>, i from 0), connected and
 // left alone: when the server closes or refuses it, the library does what it
 // does. The server times every attempt; this script prints nothing but
-// errors of its own, and ends after --duration-ms or on SIGTERM.
+// errors of its own and, at its end, how late its event loop ran (a line
+// "loop lag: ..."), and ends after --duration-ms or on SIGTERM.
 //
 //   node reconnect-runner.js --lib socket.io-client --url ws://127.0.0.1:PORT \
 //     --clients 100 --prefix L --ramp-ms 5000 --duration-ms 300000
@@ -32,6 +33,7 @@
 "use strict"
 
 const { parseArgs } = require("node:util")
+const { monitorEventLoopDelay } = require("node:perf_hooks")
 const WebSocket = require("ws")
 
 const { values: opt } = parseArgs({
@@ -130,8 +132,17 @@ for (let i = 0; i < n; i++) {
   setTimeout(() => start(opt.url, `${opt.prefix}${i}`), (i * ramp) / n)
 }
 
+// How late this process's event loop ran its callbacks: a busy machine
+// makes every library's timer late by about as much, which the harness's
+// log shows beside the delays.
+const lag = monitorEventLoopDelay({ resolution: 10 })
+lag.enable()
+
 function end() {
   if (errors > 3) process.stderr.write(`${opt.lib}: ${errors} errors in all\n`)
+  // The histogram holds each 10 ms tick's whole wait: its lateness is past that.
+  const ms = (ns) => Math.max(0, ns / 1e6 - 10).toFixed(1)
+  process.stderr.write(`loop lag: p50 ${ms(lag.percentile(50))} ms, p99 ${ms(lag.percentile(99))} ms, max ${ms(lag.max)} ms\n`)
   process.exit(0)
 }
 setTimeout(end, Number(opt["duration-ms"]))
