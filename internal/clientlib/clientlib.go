@@ -67,7 +67,11 @@ type Preset interface {
 // Client is one client's reconnect loop, as the library keeps it. Times
 // are offsets from the run's start on its monotonic clock. The caller
 // reports every attempt and its outcome in order: Attempt, then Opened or
-// Failed; after Opened, Closed or Away ends the connection.
+// Failed; after Opened, Closed or Away ends the connection. Closed may
+// also follow Attempt without Opened: the WebSocket opened, but the server
+// or the network closed it before the protocol's opening exchange
+// completed (the session script's awaited reply), which the library does
+// not count as a connection.
 type Client interface {
 	// Attempt says a connect attempt starts at at.
 	Attempt(at time.Duration)

@@ -197,7 +197,11 @@ func (c *client) run(ctx context.Context) {
 				down = time.Time{}
 			}
 		}
-		retry.Connected(a.opened().Sub(origin))
+		if at, ok := a.opened(); ok {
+			retry.Connected(at.Sub(origin))
+		} else {
+			retry.Upgraded(hs.at.Sub(origin))
+		}
 		var end sessionEnd
 		if se.outcome == scriptClosed {
 			end = c.serverEnded(hs.conn, se.closed)
@@ -337,14 +341,17 @@ func (c *client) connect(ctx context.Context, in intent) *connectAttempt {
 	return a
 }
 
-// opened is when the attempt's connection opened, as a client library
-// sees it: its handshake, or the end of the protocol's opening exchange when
-// the session script waited for one.
-func (a *connectAttempt) opened() time.Time {
-	if a.se.waited {
-		return a.se.at
+// opened is when the attempt's connection opened as a client library sees
+// it, and whether it did: its handshake; with a session script that waits,
+// the first awaited message, the protocol's reply to its opening
+// (graphql-ws's connection_ack, socket.io's engine open packet,
+// centrifuge's connect reply, ActionCable's welcome), which a connection
+// the server or the network closed first never had.
+func (a *connectAttempt) opened() (time.Time, bool) {
+	if !a.c.f.scriptWaits {
+		return a.hs.at, true
 	}
-	return a.hs.at
+	return a.se.replied, !a.se.replied.IsZero()
 }
 
 // attempt runs on a runner: it dials, runs the script, and records and

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/wsstorm/wsstorm/internal/action"
 	"github.com/wsstorm/wsstorm/internal/clientlib"
@@ -169,5 +173,81 @@ func TestFleetFollowsClientPreset(t *testing.T) {
 				t.Errorf("a client came back %v after its close: the library waits 300ms", min)
 			}
 		})
+	}
+}
+
+// TestClosedBeforeAckIsNoConnection: a graphql-ws server that accepts the
+// upgrade and closes with 4499 (terminated) before its connection_ack, as
+// one shutting down does, never connects a graphql-ws client, which resets
+// its retries only on the ack: with retryAttempts 2, each client connects
+// three times, is closed three times and gives up, as the library does;
+// told "opened" at each handshake, it would retry for ever.
+func TestClosedBeforeAckIsNoConnection(t *testing.T) {
+	var upgrades atomic.Int64
+	up := websocket.Upgrader{Subprotocols: []string{"graphql-transport-ws"}}
+	srv := newTestServer(t, up, nil, func(c *websocket.Conn, _ *http.Request) {
+		upgrades.Add(1)
+		if _, _, err := c.ReadMessage(); err != nil { // connection_init
+			return
+		}
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4499, "terminated"), time.Now().Add(time.Second))
+		drain(c)
+	})
+	const clients = 3
+	text := fmt.Sprintf(`
+[target]
+mode = "external"
+url = %q
+[fleet]
+clients = %d
+ramp = "0s"
+protocol = "graphql-ws"
+client = "graphql-ws@6"
+[fleet.client_options]
+retryAttempts = 2
+`, srv.url+"/graphql", clients)
+	p, err := profile.Parse([]byte(text), "gql.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := FromProfile(p, p.Target.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := runFleet(t, nil, cfg, nil)
+	// Two retries wait 1.3–4 s and 2.3–5 s (2^n s + 300–2999 ms).
+	waitFor(t, "clients gave up", 20*time.Second, func() bool {
+		return h.rec.Results(time.Now(), time.Second).Counters.GaveUp == clients
+	})
+	res := h.results()
+	if n := upgrades.Load(); n != clients*3 {
+		t.Errorf("%d upgrades, want 3 per client (the first connect and 2 retries)", n)
+	}
+	if c := res.Counters.Closes[4499]; c != clients*3 {
+		t.Errorf("%d 4499 closes recorded, want %d", c, clients*3)
+	}
+}
+
+// TestUpgradedIsNotOpened: a connection closed before the protocol's reply
+// is no connection to a library, which hears its close alone; to the
+// generic rules it ends the sequence as any connection does.
+func TestUpgradedIsNotOpened(t *testing.T) {
+	var calls []string
+	rl := Rules{Backoff: constant(time.Second), Policy: mustPolicy(profile.Reconnect{}), Client: scriptedLib{&calls}}
+	rng := ClientRand(1, 0)
+	r := rl.NewRetry(rng)
+	r.Attempt(10 * time.Millisecond)
+	r.Upgraded(15 * time.Millisecond)
+	rl.AfterClose(&r, 20*time.Millisecond, 4499, rng)
+	if want := []string{"attempt 10ms", "closed 20ms 4499"}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("the library was told %q, want %q", calls, want)
+	}
+	generic := Rules{Backoff: constant(time.Second), Policy: mustPolicy(profile.Reconnect{}), MaxAttempts: 2}
+	g := generic.NewRetry(rng)
+	g.Attempt(0)
+	g.Upgraded(time.Millisecond)
+	g.Attempt(2 * time.Millisecond)
+	if d := generic.AfterFailure(&g, 3*time.Millisecond, 0, 0, rng); d.Stop {
+		t.Errorf("max_attempts 2: the first failure after an upgrade gave up (%+v); the upgrade ended the sequence", d)
 	}
 }

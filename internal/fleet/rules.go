@@ -100,6 +100,21 @@ func (r *Retry) Connected(at time.Duration) {
 	}
 }
 
+// Upgraded ends the sequence of an attempt whose WebSocket opened at at
+// but whose protocol's opening exchange did not complete: the server or
+// the network closed the connection before the session script's awaited
+// reply. The generic rules count it as connected, as Connected does. A
+// library is not told it opened: it counts a connection from its
+// protocol's reply (graphql-ws's connection_ack, centrifuge's connect
+// reply, ActionCable's welcome), so its Closed follows its Attempt.
+func (r *Retry) Upgraded(at time.Duration) {
+	if r.lib == nil {
+		r.Connected(at)
+		return
+	}
+	*r = Retry{lib: r.lib}
+}
+
 // Decision is what a client does after a close or a failed attempt.
 type Decision struct {
 	Wait time.Duration // before the next attempt, from the close or failure

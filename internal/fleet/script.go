@@ -88,7 +88,10 @@ type scriptEnd struct {
 	outcome scriptOutcome
 	at      time.Time // when the last expected message came, or the script failed
 	waited  bool      // a step waited for a message: at is the client's recovery
-	closed  readEnd   // scriptClosed: how the connection ended
+	// replied is when the first awaited message came, the protocol's reply
+	// to its opening; zero: none came.
+	replied time.Time
+	closed  readEnd // scriptClosed: how the connection ended
 	// proto is the reply rule's reaction when a rule, not a step's
 	// reject, refused the client (scriptRejected).
 	proto *protoEnd
@@ -146,10 +149,11 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 		defer stop()
 	}
 	var (
-		buf    []byte       // a rendered message or expectation
-		msg    bytes.Buffer // a message read
-		waited bool
-		at     time.Time
+		buf     []byte       // a rendered message or expectation
+		msg     bytes.Buffer // a message read
+		waited  bool
+		at      time.Time
+		replied time.Time
 	)
 	for i := range f.script {
 		step := &f.script[i]
@@ -196,10 +200,10 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 				case errors.As(err, &ne) && ne.Timeout():
 					return scriptEnd{outcome: scriptTimedOut, at: now}
 				}
-				return scriptEnd{outcome: scriptClosed, at: now, closed: readFailed(err, now, st.node)}
+				return scriptEnd{outcome: scriptClosed, at: now, closed: readFailed(err, now, st.node), replied: replied}
 			}
 			if typ == websocket.TextMessage && !utf8.Valid(msg.Bytes()) {
-				return scriptEnd{outcome: scriptClosed, at: now, closed: c.failInvalidUTF8(conn, now, st.node)}
+				return scriptEnd{outcome: scriptClosed, at: now, closed: c.failInvalidUTF8(conn, now, st.node), replied: replied}
 			}
 			c.shard.Received()
 			st.arrived(msg.Bytes())
@@ -208,6 +212,9 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 			}
 			if step.re != nil && step.re.Match(msg.Bytes()) || step.hasExpect && bytes.Contains(msg.Bytes(), want) {
 				waited, at = true, now
+				if replied.IsZero() {
+					replied = now
+				}
 				break
 			}
 			if end, over := c.scriptReply(conn, msg.Bytes(), st, now); over {
@@ -223,7 +230,7 @@ func (c *client) runScript(ctx context.Context, conn *websocket.Conn, st *connSt
 	if dl != nil {
 		_ = conn.NetConn().SetReadDeadline(time.Time{})
 	}
-	return scriptEnd{outcome: scriptDone, at: at, waited: waited}
+	return scriptEnd{outcome: scriptDone, at: at, waited: waited, replied: replied}
 }
 
 // scriptReply runs the reply rules on msg, a message the script did not
