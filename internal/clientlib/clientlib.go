@@ -71,7 +71,8 @@ type Preset interface {
 // also follow Attempt without Opened: the WebSocket opened, but the server
 // or the network closed it before the protocol's opening exchange
 // completed (the session script's awaited reply), which the library does
-// not count as a connection.
+// not count as a connection. A client the user ends itself
+// (fleet.session.lifetime) is not told: the next session is a new Client.
 type Client interface {
 	// Attempt says a connect attempt starts at at.
 	Attempt(at time.Duration)

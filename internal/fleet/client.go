@@ -217,6 +217,7 @@ func (c *client) run(ctx context.Context) {
 			return
 		case end.clientEnded:
 			down = time.Time{}
+			retry = cfg.NewRetry(c.rng) // a new app to the library
 			in = intent{at: time.Now().Add(cfg.Pause), event: -1, first: true}
 			continue
 		case end.proto != nil && end.proto.then == StopSession:

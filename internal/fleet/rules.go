@@ -72,10 +72,14 @@ type Retry struct {
 	lib      clientlib.Client // the library's loop; nil: the generic rules
 }
 
-// NewRetry returns the Retry of a client at its start. With a client
-// preset it starts the library's loop, which may draw from rng what the
-// library draws once per process: call it before anything else draws from
-// the client's stream.
+// NewRetry returns the Retry of a client at its start, and again after a
+// session the client ended itself (fleet.session.lifetime): the user who
+// ends a session and comes back after the pause opens a new page or
+// process, a new app to the library, so nothing of the ended connection
+// (an open connection's state, an attempt count) carries over. With a
+// client preset it starts the library's loop, which may draw from rng
+// what the library draws once per process: call it before anything else
+// draws from the client's stream, at its start and when its session ends.
 func (rl *Rules) NewRetry(rng *rand.Rand) Retry {
 	if rl.Client == nil {
 		return Retry{}

@@ -742,6 +742,7 @@ func (s *sim) clientEnded(id int) {
 	c := &s.clients[id]
 	s.detach(c)
 	s.shards[id].ClientClose(s.at(s.now))
+	c.retry = s.rules.NewRetry(c.rng) // a new app to the library, as the fleet's client
 	c.down, c.first = -1, true
 	c.state = idle
 	s.schedule(s.now+s.pause, id, evWake, 0)
