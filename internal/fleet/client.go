@@ -197,11 +197,7 @@ func (c *client) run(ctx context.Context) {
 				down = time.Time{}
 			}
 		}
-		if at, ok := a.opened(); ok {
-			retry.Connected(at.Sub(origin))
-		} else {
-			retry.Upgraded(hs.at.Sub(origin))
-		}
+		a.opening(&retry, origin)
 		var end sessionEnd
 		if se.outcome == scriptClosed {
 			end = c.serverEnded(hs.conn, se.closed)
@@ -353,6 +349,17 @@ func (a *connectAttempt) opened() (time.Time, bool) {
 		return a.hs.at, true
 	}
 	return a.se.replied, !a.se.replied.IsZero()
+}
+
+// opening reports the attempt's connection to retry, at its offset from
+// origin: opened as opened says, or, closed before the protocol's reply,
+// upgraded only.
+func (a *connectAttempt) opening(retry *Retry, origin time.Time) {
+	if at, ok := a.opened(); ok {
+		retry.Connected(at.Sub(origin))
+		return
+	}
+	retry.Upgraded(a.hs.at.Sub(origin))
 }
 
 // attempt runs on a runner: it dials, runs the script, and records and
