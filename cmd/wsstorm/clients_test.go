@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,49 +41,5 @@ func TestClientsCmd(t *testing.T) {
 	code, _, stderr = wsstorm(t, "clients", lib)
 	if code != exitUsage || !strings.Contains(stderr, `is not a client preset (did you mean "`+first+`"?)`) {
 		t.Errorf("unknown preset: exit %d, stderr %q", code, stderr)
-	}
-}
-
-// clientPresetProfile is a small storm of clients of preset %s.
-const clientPresetProfile = `
-duration = "5s"
-[fleet]
-clients = 20
-ramp = "1s"
-client = "%s"
-[[chaos]]
-at = "2s"
-action = "restart"
-node = 0
-`
-
-// TestSimulateRefusesUnsimulablePresets: simulate and a simulated sweep
-// refuse a preset the simulator cannot model, as a bad profile (exit 2),
-// naming it and why.
-func TestSimulateRefusesUnsimulablePresets(t *testing.T) {
-	found := false
-	for _, name := range clientlib.Names() {
-		l, _ := clientlib.Lookup(name)
-		pr, err := l.Build(l.Options())
-		if err != nil || pr.Unsimulable() == "" {
-			continue
-		}
-		found = true
-		prof := filepath.Join(t.TempDir(), "p.toml")
-		if err := os.WriteFile(prof, []byte(fmt.Sprintf(clientPresetProfile, name)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for _, args := range [][]string{
-			{"simulate", prof, "--out", t.TempDir()},
-			{"sweep", prof, "--simulate", "--vary", "fleet.clients=10,20", "--out", t.TempDir()},
-		} {
-			code, _, stderr := wsstorm(t, args...)
-			if code != exitUsage || !strings.Contains(stderr, "fleet.client "+name+" cannot be simulated exactly: "+pr.Unsimulable()) {
-				t.Errorf("%s: exit %d\n%s", strings.Join(args, " "), code, stderr)
-			}
-		}
-	}
-	if !found {
-		t.Skip("every preset can be simulated")
 	}
 }
