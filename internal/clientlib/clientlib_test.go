@@ -161,3 +161,48 @@ func TestHugeOptionsSaturate(t *testing.T) {
 		t.Errorf("BACKOFF_INITIAL 1e12 s: first wait %v, want years", n.Wait)
 	}
 }
+
+// TestClosedBeforeOpened: a connection the server closes after the
+// WebSocket opened and before the protocol's first reply is, to each
+// library, what its source makes of it.
+func TestClosedBeforeOpened(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	client := func(name string) Client {
+		l, _ := Lookup(name)
+		p, err := l.Build(l.Options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.NewClient(rng)
+	}
+	// socket.io-client: the Manager hears nothing until its 20 s timeout,
+	// and the backoff goes on from where it was.
+	sio := client("socket.io-client@4")
+	sio.Attempt(0)
+	sio.Opened(time.Second)
+	sio.Closed(10*time.Second, 1012, rng)
+	sio.Attempt(11 * time.Second)
+	n := sio.Closed(11*time.Second+50*time.Millisecond, 1012, rng)
+	// Second backoff step: 2000 ms ± 50%, after the timeout at 31 s.
+	if lo, hi := 20*time.Second-50*time.Millisecond+time.Second, 20*time.Second-50*time.Millisecond+3*time.Second; n.Stop || n.Wait < lo || n.Wait > hi {
+		t.Errorf("socket.io-client: closed before the engine opened: %+v, want the rest of the 20 s timeout and then 1-3 s", n)
+	}
+	// SignalR: a close before the handshake's response fails the start,
+	// which withAutomaticReconnect does not retry.
+	sr := client("@microsoft/signalr@10")
+	sr.Attempt(0)
+	if n := sr.Closed(time.Second, 1000, rng); !n.Stop {
+		t.Errorf("signalr: a first start closed before its handshake: %+v, want stopped", n)
+	}
+	// phoenix: onConnOpen reset the timer at the WebSocket's open.
+	ph := client("phoenix@1.8")
+	ph.Attempt(0)
+	ph.Opened(0)
+	for i := range 3 {
+		ph.Closed(time.Duration(i+1)*time.Second, 1012, rng)
+		ph.Attempt(time.Duration(i+1)*time.Second + 10*time.Millisecond)
+	}
+	if n := ph.Closed(5*time.Second, 1012, rng); n.Wait != 10*time.Millisecond {
+		t.Errorf("phoenix: closed after the WebSocket opened: wait %v, want 10 ms (tries reset at the open)", n.Wait)
+	}
+}

@@ -100,19 +100,29 @@ func (p phoenixPreset) NewClient(*rand.Rand) Client { return &phoenixClient{p: p
 
 // phoenixClient is one app's Socket.
 type phoenixClient struct {
-	p     phoenixPreset
-	tries int // reconnectTimer.tries
+	p      phoenixPreset
+	tries  int  // reconnectTimer.tries
+	opened bool // Opened since the latest attempt
 }
 
-func (c *phoenixClient) Attempt(time.Duration) {}
+func (c *phoenixClient) Attempt(time.Duration) { c.opened = false }
 
 // Opened is onConnOpen: reconnectTimer.reset.
-func (c *phoenixClient) Opened(time.Duration) { c.tries = 0 }
+func (c *phoenixClient) Opened(time.Duration) { c.tries, c.opened = 0, true }
 
 func (c *phoenixClient) Failed(time.Duration, int, *rand.Rand) Next { return c.schedule() }
 
-// Closed: every code reconnects; the socket tells none apart.
-func (c *phoenixClient) Closed(time.Duration, int, *rand.Rand) Next { return c.schedule() }
+// Closed: every code reconnects; the socket tells none apart. A close
+// without Opened came after the WebSocket opened and before the protocol's
+// first reply (the Client contract), and onConnOpen, at the WebSocket's
+// open, had reset the timer.
+func (c *phoenixClient) Closed(time.Duration, int, *rand.Rand) Next {
+	if !c.opened {
+		c.tries = 0
+	}
+	c.opened = false
+	return c.schedule()
+}
 
 // Away is a close to the library: the server closes after its message.
 func (c *phoenixClient) Away(at time.Duration, _ bool, rng *rand.Rand) Next {

@@ -111,13 +111,16 @@ type signalRClient struct {
 	p            signalRPreset
 	reconnecting bool // HubConnectionState.Reconnecting: in _reconnect's loop
 	previous     int  // _reconnect's previousReconnectAttempts
+	connected    bool // the latest attempt's hub handshake is done
 }
 
-func (c *signalRClient) Attempt(time.Duration) {}
+func (c *signalRClient) Attempt(time.Duration) { c.connected = false }
 
 // Opened is a connect whose hub handshake is done: start() resolved, or
 // _reconnect returned; the next close counts from 0 again.
-func (c *signalRClient) Opened(time.Duration) { c.reconnecting, c.previous = false, 0 }
+func (c *signalRClient) Opened(time.Duration) {
+	c.reconnecting, c.previous, c.connected = false, 0, true
+}
 
 func (c *signalRClient) Failed(time.Duration, int, *rand.Rand) Next {
 	if !c.reconnecting {
@@ -133,8 +136,13 @@ func (c *signalRClient) Failed(time.Duration, int, *rand.Rand) Next {
 }
 
 // Closed is _connectionClosed of a Connected connection: every code starts
-// _reconnect.
-func (c *signalRClient) Closed(time.Duration, int, *rand.Rand) Next {
+// _reconnect. A close before the hub handshake's response rejects the
+// start (or the reconnect attempt) instead: a failed attempt.
+func (c *signalRClient) Closed(at time.Duration, _ int, rng *rand.Rand) Next {
+	if !c.connected {
+		return c.Failed(at, 0, rng)
+	}
+	c.connected = false
 	c.previous = 0
 	d, ok := c.p.nextRetryDelay(0)
 	if !ok {

@@ -147,19 +147,34 @@ func (p sioPreset) NewClient(*rand.Rand) Client { return &sioClient{p: p} }
 
 // sioClient is one app's Manager and its Backoff.
 type sioClient struct {
-	p        sioPreset
-	attempts int // backoff.attempts
+	p         sioPreset
+	attempts  int           // backoff.attempts
+	attemptAt time.Duration // the latest attempt's start
+	open      bool          // the engine opened since that attempt
 }
 
-func (c *sioClient) Attempt(time.Duration) {}
+func (c *sioClient) Attempt(at time.Duration) { c.attemptAt, c.open = at, false }
 
 // Opened: onreconnect resets the backoff (the first open finds it at 0).
-func (c *sioClient) Opened(time.Duration) { c.attempts = 0 }
+func (c *sioClient) Opened(time.Duration) { c.attempts, c.open = 0, true }
 
 func (c *sioClient) Failed(_ time.Duration, _ int, rng *rand.Rand) Next { return c.reconnect(rng) }
 
-// Closed is Manager.onclose: whatever the code, reset and reconnect.
-func (c *sioClient) Closed(_ time.Duration, _ int, rng *rand.Rand) Next {
+// Closed is Manager.onclose: whatever the code, reset and reconnect. A
+// close before the engine opened is not heard: Manager.open listens for
+// the engine's open and error, not its close, so the attempt fails only
+// when its timeout fires, and the count goes on.
+func (c *sioClient) Closed(at time.Duration, _ int, rng *rand.Rand) Next {
+	if !c.open {
+		if math.IsInf(c.p.timeout, 1) {
+			return Stopped("socket.io-client: the connection closed before the engine opened, and with timeout false nothing notices")
+		}
+		n := c.reconnect(rng)
+		if !n.Stop {
+			n.Wait += max(c.attemptAt+Millis(c.p.timeout)-at, 0)
+		}
+		return n
+	}
 	c.attempts = 0
 	return c.reconnect(rng)
 }
