@@ -9,7 +9,9 @@ import (
 	"github.com/wsstorm/wsstorm/internal/optstruct"
 )
 
-// socket.io-client 4.8.4 (engine.io-client 6.6.3 underneath, with
+// socket.io-client 4.8.4 (engine.io-client 6.6.8 underneath, the version
+// its ~6.6.1 range installs today and test/real/node's lock pins; its
+// Socket._onError and _onClose read as 6.6.3's, with
 // transports: ["websocket"]), read from build/cjs/manager.js and
 // build/cjs/contrib/backo2.js of socket.io-client, and build/cjs/socket.js
 // and build/cjs/transports/websocket.js of engine.io-client:
@@ -67,7 +69,7 @@ func (socketIOClient) About() string {
 }
 
 func (socketIOClient) Source() string {
-	return "socket.io-client 4.8.4, build/cjs/manager.js (Manager constructor, open, maybeReconnectOnOpen, onclose, reconnect, onreconnect) and build/cjs/contrib/backo2.js (Backoff.duration); engine.io-client 6.6.3, build/cjs/socket.js (_onError, _onClose), build/cjs/transports/websocket.js"
+	return "socket.io-client 4.8.4, build/cjs/manager.js (Manager constructor, open, maybeReconnectOnOpen, onclose, reconnect, onreconnect) and build/cjs/contrib/backo2.js (Backoff.duration); engine.io-client 6.6.8, build/cjs/socket.js (_onError, _onClose), build/cjs/transports/websocket.js"
 }
 
 func (socketIOClient) Options() any {
