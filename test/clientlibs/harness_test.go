@@ -234,6 +234,11 @@ type libRun struct {
 	failures   []string // processes that failed, a script that did not end
 	loopLag    string   // how late the runner's event loop ran, as it said
 	wall       time.Duration
+	// The seeds, logged so that a failing run can be replayed: the
+	// server's (how long it holds each connection) and the profile's
+	// (wsstorm's clients' draws).
+	serverSeed  uint64
+	profileSeed int64
 }
 
 // clientCount is how many clients each side runs.
@@ -252,13 +257,13 @@ func runLibrary(lib library, env environment, dir string, libraryOnly bool) *lib
 	if libraryOnly {
 		sides = sides[:1]
 	}
-	r := &libRun{lib: lib, sides: sides}
+	r := &libRun{lib: lib, sides: sides, serverSeed: uint64(time.Now().UnixNano()), profileSeed: time.Now().UnixNano() % 1_000_000}
 	began := time.Now()
 	defer func() { r.wall = time.Since(began) }()
 	srv, err := newServer(serverConfig{
 		protocol: lib.protocol, wsProtocol: wsServerProtocol(lib), pools: lib.pools, hold: lib.hold,
 		refusals: refusals, waitStop: lib.longest + stopSlack, sides: sides,
-		seed: uint64(time.Now().UnixNano()),
+		seed: r.serverSeed,
 	})
 	if err != nil {
 		r.failures = append(r.failures, err.Error())
@@ -271,7 +276,7 @@ func runLibrary(lib library, env environment, dir string, libraryOnly bool) *lib
 		if side == 'W' {
 			start = startWsstorm
 		}
-		p, err := start(lib, env, srv.addr(), dir)
+		p, err := start(lib, env, srv.addr(), dir, r.profileSeed)
 		if err != nil {
 			r.failures = append(r.failures, err.Error())
 			continue
@@ -328,7 +333,7 @@ func waitScript(srv *server, procs []*process) []string {
 }
 
 // startLibrary starts the library's runner with its clients L0, L1, ...
-func startLibrary(lib library, env environment, addr, _ string) (*process, error) {
+func startLibrary(lib library, env environment, addr, _ string, _ int64) (*process, error) {
 	limit := scriptLimit + stopLimit
 	var cmd *exec.Cmd
 	switch lib.runner {
@@ -350,9 +355,9 @@ func startLibrary(lib library, env environment, addr, _ string) (*process, error
 
 // startWsstorm runs `wsstorm run` on a profile made for lib, as a user
 // would: its clients W0, W1, ... with fleet.client and fleet.protocol.
-func startWsstorm(lib library, env environment, addr, dir string) (*process, error) {
+func startWsstorm(lib library, env environment, addr, dir string, seed int64) (*process, error) {
 	path := filepath.Join(dir, "profile.toml")
-	if err := os.WriteFile(path, []byte(profileFor(lib, addr)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(profileFor(lib, addr, seed)), 0o644); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(env.wsstorm, "run", path, "--out", filepath.Join(dir, "results"))
@@ -363,10 +368,10 @@ func startWsstorm(lib library, env environment, addr, dir string) (*process, err
 // profileFor is the profile wsstorm's side runs: lib's preset with its
 // defaults, its protocol, no messages of its own (the server's script is
 // all that happens), and a duration past the script's limit (the harness
-// interrupts it once the script is over).
-func profileFor(lib library, addr string) string {
+// interrupts it once the script is over), seeded with seed.
+func profileFor(lib library, addr string, seed int64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name = %q\nduration = %q\nseed = %d\n\n", "clientlibs", (scriptLimit + stopLimit).String(), time.Now().UnixNano()%1_000_000)
+	fmt.Fprintf(&b, "name = %q\nduration = %q\nseed = %d\n\n", "clientlibs", (scriptLimit + stopLimit).String(), seed)
 	fmt.Fprintf(&b, "[target]\nmode = \"external\"\nurl = %q\n\n", "ws://"+addr+lib.wsPath)
 	fmt.Fprintf(&b, "[fleet]\nclients = %d\nramp = %q\nclient = %q\n", lib.clientCount(), rampTime.String(), lib.preset)
 	if lib.wsProtocol != "" {
