@@ -3,8 +3,10 @@ package clientlibs_test
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ type row struct {
 	preset, event string
 	sides         []byte             // the sides that ran
 	n             [2]int             // delays: the library's, wsstorm's
+	ksN           [2]int             // of which the KS test took
 	q             [2][]time.Duration // quantiles (quantileLevels) of each side's delays
 	outcomes      [2]string          // each side's decisions, summed up
 	ks            bool               // the KS test ran
@@ -45,7 +48,7 @@ func check(t *testing.T, runs []*libRun) []row {
 	var rows []row
 	for _, r := range runs {
 		name := r.lib.preset
-		t.Logf("%s: ran %v; the runner's event loop lag: %s", name, r.wall.Round(time.Second), r.loopLag)
+		t.Logf("%s: ran %v; the runner's event loop lag: %s; server seed %d, profile seed %d", name, r.wall.Round(time.Second), r.loopLag, r.serverSeed, r.profileSeed)
 		for _, f := range r.failures {
 			t.Errorf("%s: %s", name, f)
 		}
@@ -98,41 +101,30 @@ func checkEvent(r *libRun, event string) row {
 			break
 		}
 	}
+	wantKS := stopsAt < 0 || stopsAt > ksStep(event)
 	var ksSamples [2][]float64
 	for i, side := range []byte{'L', 'W'} {
 		if !slices.Contains(r.sides, side) {
 			continue
 		}
 		var delays []time.Duration
-		firstOf := map[int]bool{}
 		for _, s := range r.samples {
-			if s.side != side || s.event != event {
-				continue
+			if s.side == side && s.event == event {
+				delays = append(delays, s.delay)
+				rw.problems = append(rw.problems, bounds(lib, s)...)
 			}
-			delays = append(delays, s.delay)
-			rw.problems = append(rw.problems, bounds(lib, s)...)
-			if event == evRefused && s.k == 0 {
-				// The 1012 close before the refusals: a close's delay, which
-				// the close events test; this event's test is the refusals'.
-				continue
-			}
-			if lib.oncePerClient {
-				if s.k != ksStep(event) || firstOf[s.client] {
-					continue
-				}
-				firstOf[s.client] = true
-			}
-			ksSamples[i] = append(ksSamples[i], roundMs(s.delay, rw.resolution))
 		}
-		rw.n[i] = len(delays)
+		ksSamples[i] = ksSample(lib, r.samples, side, event, rw.resolution)
+		rw.n[i], rw.ksN[i] = len(delays), len(ksSamples[i])
 		rw.q[i] = quantiles(delays)
 		var problems []string
 		rw.outcomes[i], problems = decisions(lib, r.decisions, side, event, lastK)
 		rw.problems = append(rw.problems, problems...)
-		switch stops := countStops(r.decisions, side, event); {
-		case stopsAt < 0 && len(delays) < minDelays:
-			rw.problems = append(rw.problems, fmt.Sprintf("%s: %d delays, want %d or more", sideName(side), len(delays), minDelays))
-		case stopsAt >= 0 && stops < minStops:
+		rw.problems = append(rw.problems, lateness(lib, r.samples, side, event)...)
+		if wantKS && len(ksSamples[i]) < minDelays {
+			rw.problems = append(rw.problems, fmt.Sprintf("%s: %d delays for the KS test, want %d or more", sideName(side), len(ksSamples[i]), minDelays))
+		}
+		if stops := countStops(r.decisions, side, event); stopsAt >= 0 && stops < minStops {
 			rw.problems = append(rw.problems, fmt.Sprintf("%s: %d clients stopped, want %d or more", sideName(side), stops, minStops))
 		}
 	}
@@ -142,6 +134,68 @@ func checkEvent(r *libRun, event string) row {
 		rw.d, rw.p = ksTest(ksSamples[0], ksSamples[1])
 	}
 	return rw
+}
+
+// ksSample is side's delays of event that the KS test takes, in ms,
+// binned to res: a 503 event's refusals (the 1012 close before them is a
+// close's delay, which the close events test), and of a library that
+// draws once per process, each client's first delay of ksStep only.
+func ksSample(lib library, samples []sample, side byte, event string, res time.Duration) []float64 {
+	var out []float64
+	firstOf := map[int]bool{}
+	for _, s := range samples {
+		if s.side != side || s.event != event || (event == evRefused && s.k == 0) {
+			continue
+		}
+		if lib.oncePerClient {
+			if s.k != ksStep(event) || firstOf[s.client] {
+				continue
+			}
+			firstOf[s.client] = true
+		}
+		out = append(out, roundMs(s.delay, res))
+	}
+	return out
+}
+
+// A fixed delay's lateness, per side and step: binned to 1 s for the KS
+// test (SignalR's, Python's, graphql-ws's at-once) or bounded with 1 s of
+// slack, a delay wrong by less than a second would pass both; these catch
+// it. The observed lateness of the at-once and fixed steps, on both sides
+// and on a machine loaded by the test suite beside (the runs of 7 December
+// 2026, the runners' event-loop lag up to 46 ms at p99): median ≤ 11 ms,
+// p90 ≤ 107 ms, p99 up to 544 ms (a stall hits the tail, hardly the
+// middle). 50 ms and 250 ms leave 4× and 2× room above the worst run, and a
+// preset late by 50 ms or more fails the median; a smaller error is the
+// KS test's where its bins are 50 ms (phoenix).
+const (
+	fixedMedianLate = 50 * time.Millisecond
+	fixedP90Late    = 250 * time.Millisecond
+)
+
+// lateness checks side's delays of event at each step whose delay the
+// library's formula fixes (lo == hi): their median and 90th percentile
+// past it.
+func lateness(lib library, samples []sample, side byte, event string) []string {
+	late := map[int][]time.Duration{}
+	for _, s := range samples {
+		if s.side != side || s.event != event {
+			continue
+		}
+		if st := lib.step(event, s.k); !st.stops && st.lo == st.hi {
+			late[s.k] = append(late[s.k], s.delay-st.lo)
+		}
+	}
+	var problems []string
+	for _, k := range slices.Sorted(maps.Keys(late)) {
+		q := quantiles(late[k])
+		med, p90 := q[slices.Index(quantileLevels, 0.50)], q[slices.Index(quantileLevels, 0.90)]
+		if med > fixedMedianLate || p90 > fixedP90Late {
+			problems = append(problems, fmt.Sprintf("%s: after step %d, fixed at %v, late by %v at the median and %v at p90 (at most %v and %v)",
+				sideName(side), k, lib.step(event, k).lo, med.Round(time.Millisecond), p90.Round(time.Millisecond), fixedMedianLate, fixedP90Late))
+		}
+	}
+	return problems
 }
 
 // ksStep is the step whose delays the KS test takes of a library that draws
@@ -301,8 +355,8 @@ func holm(rows []row) {
 // quantiles, the KS test and the decisions.
 func renderTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| library | event | side | n | p0 | p10 | p50 | p90 | p99 | max | KS D | p | decisions |\n")
-	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("| library | event | side | n | KS n | p0 | p10 | p50 | p90 | p99 | max | KS D | p | decisions |\n")
+	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range rows {
 		for i, side := range []string{"library", "wsstorm"} {
 			if i >= len(r.sides) {
@@ -318,7 +372,11 @@ func renderTable(rows []row) string {
 					}
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %d |", lib, ev, side, r.n[i])
+			ksN := ""
+			if r.ks {
+				ksN = strconv.Itoa(r.ksN[i])
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |", lib, ev, side, r.n[i], ksN)
 			for j := range quantileLevels {
 				if j < len(r.q[i]) {
 					fmt.Fprintf(&b, " %s |", fmtMs(r.q[i][j]))
@@ -330,6 +388,7 @@ func renderTable(rows []row) string {
 		}
 	}
 	b.WriteString("\nDelays in ms, from the server's close (or 503) to the client's next upgrade request; ")
+	b.WriteString("KS n: the delays the KS test took (a 503 event's refusals, without the close before them; one a client where the library draws once per process); ")
 	b.WriteString("KS D in parentheses: the delays were binned to that (5 ms added, then rounded down) before the test.\n")
 	return b.String()
 }

@@ -116,7 +116,7 @@ func socketIOClientLib() library {
 		preset: "socket.io-client@4", runner: "node", lib: "socket.io-client", protocol: "socket.io",
 		wsProtocol: "socket.io", wsPath: "/socket.io/?client=W{{client}}",
 		hold:    hold(),
-		pools:   []pool{{clients: 140, rounds: 8, events: closes6()}, {clients: 40, rounds: 6, events: []string{evRefused}}},
+		pools:   []pool{{clients: 140, rounds: 8, events: closes6()}, {clients: 42, rounds: 6, events: []string{evRefused}}},
 		longest: 5 * time.Second,
 		step: func(_ string, k int) step {
 			ms := 1000 * math.Pow(2, float64(k))
@@ -139,7 +139,7 @@ func phoenixLib() library {
 		preset: "phoenix@1.8", runner: "node", lib: "phoenix", protocol: "phoenix",
 		wsProtocol: "phoenix", wsOptions: `params = '{"client":"W{{client}}"}'`, wsPath: "",
 		hold:    hold(),
-		pools:   []pool{{clients: 95, rounds: 12, events: closes6()}, {clients: 12, rounds: 20, events: []string{evRefused}}},
+		pools:   []pool{{clients: 95, rounds: 12, events: closes6()}, {clients: 13, rounds: 20, events: []string{evRefused}}},
 		longest: 5 * time.Second,
 		step: func(_ string, k int) step {
 			table := []float64{10, 50, 100, 150, 200, 250, 500, 1000, 2000}
@@ -163,7 +163,7 @@ func signalRLib() library {
 		preset: "@microsoft/signalr@10", runner: "node", lib: "signalr", protocol: "signalr",
 		wsPath:  "/hub?client=W{{client}}",
 		hold:    hold(),
-		pools:   []pool{{clients: 95, rounds: 12, events: closes6()}, {clients: 255, rounds: 1, events: []string{evRefused}}},
+		pools:   []pool{{clients: 95, rounds: 12, events: closes6()}, {clients: 334, rounds: 1, events: []string{evRefused}}},
 		longest: 30 * time.Second,
 		step: func(_ string, k int) step {
 			if k >= 4 {
@@ -190,7 +190,7 @@ func centrifugeLib() library {
 		hold: hold(),
 		pools: []pool{
 			{clients: 110, rounds: 10, events: closes5()},
-			{clients: 30, rounds: 8, events: []string{evRefused}},
+			{clients: 32, rounds: 8, events: []string{evRefused}},
 			{clients: 100, rounds: 1, events: []string{ev4500}},
 		},
 		longest: 20 * time.Second,
@@ -283,7 +283,7 @@ func actionCableLib() library {
 			{clients: 230, rounds: 5, events: []string{ev1012, ev1001}},
 			{clients: 230, rounds: 5, events: []string{evDrop, ev4000}},
 			{clients: 230, rounds: 5, events: []string{ev1000, ev4500}},
-			{clients: 115, rounds: 2, events: []string{evRefused}},
+			{clients: 126, rounds: 2, events: []string{evRefused}},
 		},
 		longest: 28 * time.Second, // 6 s × 1.15^10 × 1.15
 		step: func(_ string, k int) step {
@@ -310,7 +310,7 @@ func pythonWebsocketsLib() library {
 		preset: "python-websockets@10", runner: "python", protocol: "plain",
 		wsPath:  "/ws?client=W{{client}}",
 		hold:    hold(),
-		pools:   []pool{{clients: 95, rounds: 12, events: closes6()}, {clients: 37, rounds: 6, events: []string{evRefused}}},
+		pools:   []pool{{clients: 95, rounds: 12, events: closes6()}, {clients: 42, rounds: 6, events: []string{evRefused}}},
 		longest: 60 * time.Second,
 		step: func(_ string, k int) step {
 			switch k {
