@@ -149,8 +149,9 @@ func TestCheckEventFixedLate(t *testing.T) {
 		t.Errorf("late by 10 and 40 ms at the median: problems %q", rw.problems)
 	}
 	rw = checkEvent(refusedRun(lib, 334, map[byte]time.Duration{'W': 60 * time.Millisecond}), evRefused)
-	if !hasProblem(rw, "wsstorm: after step 2, fixed at 3s, late by 60ms at the median") || hasProblem(rw, "the library:") {
-		t.Errorf("wsstorm late by 60 ms at the median: problems %q; want wsstorm's lateness only", rw.problems)
+	if !hasProblem(rw, "wsstorm: after step 1, fixed at 2s, late by 60ms at the median") || !hasProblem(rw, "wsstorm: after step 2, fixed at 3s, late by 60ms") ||
+		hasProblem(rw, "after step 0") || hasProblem(rw, "the library:") {
+		t.Errorf("wsstorm late by 60 ms at the median: problems %q; want wsstorm's lateness, after the refusals only", rw.problems)
 	}
 	if !rw.ks || rw.d != 0 {
 		t.Errorf("60 ms late in 1 s bins: D %v; want 0, which is why lateness is checked", rw.d)
