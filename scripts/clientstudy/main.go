@@ -3,13 +3,15 @@
 // every figure there is copied from a summary.json rather than typed:
 //
 //	go run ./scripts/clientstudy [-svg docs/img/client-libraries-reconnect.svg] \
-//	    'socket.io-client@4=results/real/sio,results/sim/sio' ...
+//	    'socket.io-client@4=results/study/real10k-sio,results/study/sim10k-sio,results/study/sim1m-sio' ...
 //
 // Each argument is LIBRARY=DIR[,DIR...]: the results of one library's runs
-// (a real run at 10,000 clients, then the simulation at 1,000,000), one
-// column group per directory. It prints one markdown row per library; with
-// -svg it also draws, from each library's first directory, the share of a
-// restarted node's clients back against the time since its restart.
+// (in the study: real at 10,000 clients, simulated at 10,000, simulated at
+// 1,000,000), one cell per directory in each column. It prints one markdown
+// row per library, and under the table the note on the ‡ mark when a cell
+// has it; with -svg it also draws, from each library's first directory, the
+// share of a restarted node's clients back against the time since its
+// restart.
 package main
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,12 +62,28 @@ func TestStudy(t *testing.T) {
 		slowest = max(slowest, *e.T99S)
 	}
 	rows := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(rows) != 4 {
-		t.Fatalf("got %d lines, want a head, a rule and 2 rows:\n%s", len(rows), out.String())
+	if len(rows) != 6 || rows[4] != "" || rows[5] != oneBucketNote {
+		t.Fatalf("got %d lines, want a head, a rule, 2 rows, a blank line and the note on ‡:\n%s", len(rows), out.String())
 	}
 	wantT99 := seconds(&slowest)
 	if !strings.HasPrefix(rows[2], "| `socket.io-client@4` |") || !strings.Contains(rows[2], wantT99+" · ") {
 		t.Errorf("socket.io-client row %q lacks its slowest t99 %s beside the second run's", rows[2], wantT99)
+	}
+	// socket.io-client's herd is spread over a second; phoenix's 10 ms
+	// brings a node's clients back inside the first 100 ms bucket.
+	factor := func(row string) string { return strings.TrimSpace(strings.Split(row, "|")[3]) }
+	if sioF, phxF, ok := strings.Cut(factor(rows[2]), " · "); !ok || strings.Contains(sioF, "‡") || phxF != "1.0‡" {
+		t.Errorf("socket.io-client row %q: want its own herd factor unmarked and phoenix's beside it 1.0‡", rows[2])
+	}
+	if f := factor(rows[3]); f != "1.0‡" {
+		t.Errorf("phoenix's herd factor is %q, want 1.0‡", f)
+	}
+	var closed int64
+	for _, e := range s.Events {
+		closed += e.Affected
+	}
+	if want := fmt.Sprintf("| 400 · 400 | 0 of %s · ", count(float64(closed))); !strings.Contains(rows[2], want) {
+		t.Errorf("socket.io-client row %q lacks %q: 400 connected, every closed client back", rows[2], want)
 	}
 	if slowest < 0.5 || slowest > 1.5 {
 		t.Errorf("socket.io-client's slowest t99 %.3f s is outside its first retry's 0.5–1.5 s", slowest)
