@@ -46,17 +46,29 @@ import (
 // is the first poll (or reopenDelay's open()) that opens the closed
 // socket. A timer due at an event's very time fires after it.
 //
-// What the WebSocket level cannot see, left to the actioncable protocol
-// preset: the server's messages (the welcome, a ping every 3 s) keep the
-// connection fresh. The preset takes an open connection as never stale
-// and its last message as arriving at its close. That holds for a server
-// restart, whose disconnect message (reason server_restart, reconnect:
-// true) is the last, before the client closes: Away. After a bare close
-// the last ping came up to 3 s before, which can make a poll in the 6 s
-// after the close count an attempt (a longer poll next) without reopening:
-// replaying the library with pings every 3 s and none at the close, 20 to
-// 60 % of the waits of a run differ from the preset's, at much the same
-// quantiles. With reconnect: false (unauthorized) the monitor stops and
+// What the WebSocket level cannot see: the server's messages. An
+// ActionCable server sends the welcome on connect and then pings every
+// connection on one 3 s timer (ActionCable::Server::Connections,
+// BEAT_INTERVAL and #setup_heartbeat_timer, started by the process's first
+// request), so an open connection is never stale: the preset takes it so.
+// Before a server restart's close comes its disconnect message (reason
+// server_restart, reconnect: true), the last message: Away records it at
+// the close. Before a bare close the last message is the latest beat, or
+// the welcome when none came yet; the beat's phase to the welcome is the
+// server's, drawn uniform over 3 s at each bare close of a welcomed
+// connection. It matters: the last message is then up to 3 s older than
+// the close, so the poll in the 6 s after the close can find the
+// connection stale but the disconnect recent (reconnectIfStale counts an
+// attempt, disconnectedRecently skips the reopen); the poll that reopens
+// then schedules its successor at 1.15² × 6 s or more, not 1.15 × 6 s.
+// With connections held 1 to 2 s (the differential test, test/clientlibs)
+// that successor mostly lands past the next close's 6 s hold-off and
+// reopens at once: the library's median wait is 7.4 s, where taking the
+// close as the last message gave 12 s. connection.js and
+// connection_monitor.js replayed on a virtual clock with the same event
+// times, beat phases and Math.random() values give the preset's waits to
+// the ms (37,000 waits; holds of 0 to 40 s; refusals).
+// With reconnect: false (unauthorized) the monitor stops and
 // the client never comes back; so it does when the server picks no
 // actioncable-v1-json subprotocol. The page's visibilitychange reopen is
 // not modelled (a fleet's pages stay visible).
@@ -218,22 +230,46 @@ func (c *acClient) Failed(at time.Duration, _ int, rng *rand.Rand) Next {
 	return c.next(at, rng)
 }
 
-// Closed: every code alike. The last message is taken to have come at
-// the close (see the file's comment), then recordDisconnect.
+// Closed: every code alike. The last message was the server's latest ping
+// before the close, or the welcome (see the file's comment); then
+// recordDisconnect. A close before the welcome leaves pingedAt as it was.
 func (c *acClient) Closed(at time.Duration, _ int, rng *rand.Rand) Next {
-	c.settle(rng)
-	c.run(at, rng)
-	c.pinged, c.pingedAt = true, at
-	c.disconnected, c.disconnectedAt = true, at
-	c.state = acClosed
-	return c.next(at, rng)
+	return c.close(at, false, rng)
 }
 
 // Away is the server's disconnect message with reconnect: true: the
 // message (recordMessage), then the client's close (recordDisconnect),
 // and the monitor's polls bring it back. ActionCable has no "at once".
 func (c *acClient) Away(at time.Duration, _ bool, rng *rand.Rand) Next {
-	return c.Closed(at, 1000, rng)
+	return c.close(at, true, rng)
+}
+
+// close ends the connection at at; message says a message came just
+// before (Away's disconnect).
+func (c *acClient) close(at time.Duration, message bool, rng *rand.Rand) Next {
+	c.settle(rng)
+	c.run(at, rng)
+	switch {
+	case message:
+		c.pinged, c.pingedAt = true, at
+	case c.state == acOpen:
+		c.pingedAt = lastBeat(c.openedAt, at, rng)
+	}
+	c.disconnected, c.disconnectedAt = true, at
+	c.state = acClosed
+	return c.next(at, rng)
+}
+
+// lastBeat is when the last of the server's pings before at came to a
+// connection welcomed at welcome, the beat's phase drawn from rng; the
+// welcome when no ping came between.
+func lastBeat(welcome, at time.Duration, rng *rand.Rand) time.Duration {
+	beat := time.Duration(acServerBeat) * time.Second
+	first := welcome + time.Duration(rng.Float64()*float64(beat))
+	if at < first {
+		return welcome
+	}
+	return first + (at-first)/beat*beat
 }
 
 // settle replays a pending Opened: the polls while connecting, then the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -209,6 +210,86 @@ func TestPowInt(t *testing.T) {
 	for n := range 11 {
 		if got, want := powInt(2, n), math.Ldexp(1, n); got != want {
 			t.Errorf("powInt(2, %d) = %v", n, got)
+		}
+	}
+}
+
+// A bare close's last message is the server's latest beat, up to 3 s
+// before it; Away's is the disconnect message, at the close. Connected at
+// 10 ms, closed at 13 s (Math.random() 0.5: the beats at 1510 + 3000k ms,
+// the last at 10510), polls at 9000 and 18000 ms: the one at 18000 finds
+// a bare close's connection stale, 7.49 s after its beat, but the
+// disconnect recent, counts an attempt and reopens at the next poll,
+// 6000 × 1.15 × 1.075 ms on; after Away it finds the connection fresh and
+// the next poll is 6000 × 1.5 ms on.
+func TestActionCableLastMessage(t *testing.T) {
+	p := buildActionCable(t, nil)
+	for _, c := range []struct {
+		away bool
+		wait time.Duration
+	}{{false, 12417 * ms}, {true, 14 * time.Second}} {
+		rng := rand.New(&halves{})
+		cl := p.NewClient(rng)
+		cl.Attempt(0)
+		cl.Opened(10 * ms)
+		var n Next
+		if c.away {
+			n = cl.Away(13*time.Second, false, rng)
+		} else {
+			n = cl.Closed(13*time.Second, 1012, rng)
+		}
+		if n.Stop || n.Wait != c.wait {
+			t.Errorf("away %v: %+v, want %s", c.away, n, c.wait)
+		}
+	}
+	for i := range uint64(1000) {
+		rng := rand.New(rand.NewPCG(i, 3))
+		welcome, at := time.Duration(rng.Int64N(int64(time.Minute))), 2*time.Minute
+		b := lastBeat(welcome, at, rng)
+		if b > at || b < max(welcome, at-3*time.Second) {
+			t.Fatalf("lastBeat(%v, %v) = %v: want within the beat before the close", welcome, at, b)
+		}
+	}
+}
+
+// The differential test's script (test/clientlibs): each connection
+// welcomed 1 to 4 ms after its attempt, held 1 to 2 s (whole ms), then
+// closed bare, 10 times per client. The reference quantiles are
+// @rails/actioncable 8.1.400's own, its src/connection.js and
+// connection_monitor.js replayed on a virtual clock through the same
+// script with the server's beat at a random phase (40,000 waits): the
+// stale-but-recent poll after a close makes the poll after the reopen
+// come 1.15² × 6 s on, past the next close's hold-off, so most waits are
+// 6 to 8 s. Taking the close as the last message put the median at 12.2 s.
+func TestActionCableHarnessScript(t *testing.T) {
+	p := buildActionCable(t, nil)
+	var waits []time.Duration
+	script := rand.New(rand.NewPCG(17, 1))
+	for client := range uint64(2000) {
+		rng := rand.New(rand.NewPCG(17, client+2))
+		c := p.NewClient(rng)
+		at := time.Duration(0)
+		for range 10 {
+			c.Attempt(at)
+			open := at + time.Duration(1+script.IntN(4))*ms
+			c.Opened(open)
+			closed := open + time.Duration(1000+script.IntN(1001))*ms
+			n := c.Closed(closed, 1012, rng)
+			if n.Stop {
+				t.Fatalf("client %d stopped after a 1012", client)
+			}
+			waits = append(waits, n.Wait)
+			at = closed + n.Wait
+		}
+	}
+	slices.Sort(waits)
+	for _, q := range []struct {
+		p       float64
+		library float64 // s
+	}{{0.10, 6.18}, {0.25, 6.51}, {0.50, 7.37}, {0.75, 12.91}, {0.90, 13.44}, {0.99, 16.26}} {
+		got := waits[int(q.p*float64(len(waits)-1))].Seconds()
+		if math.Abs(got-q.library) > 0.15 {
+			t.Errorf("p%.0f wait %.2f s, the library's %.2f s", q.p*100, got, q.library)
 		}
 	}
 }
