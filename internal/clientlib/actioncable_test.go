@@ -19,16 +19,7 @@ func (h *halves) Uint64() uint64 { h.draws++; return 1 << 52 }
 
 func buildActionCable(t *testing.T, edit func(*ActionCableOptions)) Preset {
 	t.Helper()
-	l := actionCable{}
-	o := l.Options().(*ActionCableOptions)
-	if edit != nil {
-		edit(o)
-	}
-	p, err := l.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return build(t, actionCable{}, edit)
 }
 
 const ms = time.Millisecond

@@ -41,6 +41,21 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// build returns l built from its defaults with edit applied (nil: none);
+// O is l's option struct.
+func build[O any](t *testing.T, l Library, edit func(*O)) Preset {
+	t.Helper()
+	o := l.Options().(*O)
+	if edit != nil {
+		edit(o)
+	}
+	p, err := l.Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // script is a sequence of what happens to a client, the same for every
 // preset: closes with every kind of code, refusals, short and long
 // connections.

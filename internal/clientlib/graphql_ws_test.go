@@ -17,16 +17,7 @@ func (f fixedSource) Uint64() uint64 { return uint64(f) }
 
 func buildGraphQLWS(t *testing.T, edit func(*GraphQLWSOptions)) Preset {
 	t.Helper()
-	l := graphqlWS{}
-	o := l.Options().(*GraphQLWSOptions)
-	if edit != nil {
-		edit(o)
-	}
-	p, err := l.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return build(t, graphqlWS{}, edit)
 }
 
 func TestGraphQLWSRetryWaitKnownDraws(t *testing.T) {

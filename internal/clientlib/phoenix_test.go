@@ -12,16 +12,7 @@ import (
 
 func buildPhoenix(t *testing.T, edit func(*PhoenixOptions)) Preset {
 	t.Helper()
-	l := phoenix{}
-	o := l.Options().(*PhoenixOptions)
-	if edit != nil {
-		edit(o)
-	}
-	p, err := l.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return build(t, phoenix{}, edit)
 }
 
 // The default steps, from the first connect failing on; the last holds

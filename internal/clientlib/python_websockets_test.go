@@ -10,16 +10,7 @@ import (
 
 func pywsBuild(t *testing.T, set func(*PythonWebsocketsOptions)) Preset {
 	t.Helper()
-	l := pythonWebsockets{}
-	o := l.Options().(*PythonWebsocketsOptions)
-	if set != nil {
-		set(o)
-	}
-	p, err := l.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return build(t, pythonWebsockets{}, set)
 }
 
 // pywsFailures returns the waits after n failed connects in a row.

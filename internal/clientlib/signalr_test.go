@@ -9,16 +9,7 @@ import (
 
 func buildSignalR(t *testing.T, edit func(*SignalROptions)) Preset {
 	t.Helper()
-	l := signalR{}
-	o := l.Options().(*SignalROptions)
-	if edit != nil {
-		edit(o)
-	}
-	p, err := l.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return build(t, signalR{}, edit)
 }
 
 func TestSignalRDefaults(t *testing.T) {

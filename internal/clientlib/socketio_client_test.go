@@ -26,16 +26,7 @@ func (d *sioDraws) Uint64() uint64 {
 
 func sioBuild(t *testing.T, set func(*SocketIOClientOptions)) Preset {
 	t.Helper()
-	l := socketIOClient{}
-	o := l.Options().(*SocketIOClientOptions)
-	if set != nil {
-		set(o)
-	}
-	p, err := l.Build(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return build(t, socketIOClient{}, set)
 }
 
 // TestSocketIOClientBackoff: Backoff.duration worked by hand from known
