@@ -20,15 +20,19 @@ func newActionCable(t *testing.T, opts ActionCableOptions) *ActionCable {
 // The real @rails/actioncable clients get the welcome, subscribe and are
 // confirmed, and the server's pings keep them from going stale: with pings
 // every 200 ms and a stale threshold of 1 s, none reopens in 3 s. A client
-// of a server pinging at the default 3 s goes stale and reopens.
+// of a server that does not ping goes stale and reopens. The control server
+// sends no pings at all: with pings every 3 s a 1 s threshold still let a
+// client miss its reopen in a 3 s window (its first poll, 1 s × (1 + rand)
+// after start, can land within 1 s of the confirmation, and its second one
+// after the next ping), and CI once saw exactly that.
 func TestActionCableClientsSubscribeAndStayFreshOnPings(t *testing.T) {
 	t.Parallel()
 	a := newActionCable(t, ActionCableOptions{PingInterval: 200 * time.Millisecond})
 	cl := runClients(t, "actioncable-client.js", "--url", a.URL(), "--clients", "3",
 		"--channel", "ChatChannel", "--params", `{"room":"lobby"}`, "--stale-threshold", "1", "--duration-ms", "3000")
-	slow := newActionCable(t, ActionCableOptions{})
-	stale := runClients(t, "actioncable-client.js", "--url", slow.URL(), "--prefix", "stale",
-		"--stale-threshold", "1", "--duration-ms", "3000")
+	silent := newActionCable(t, ActionCableOptions{PingInterval: time.Hour})
+	stale := runClients(t, "actioncable-client.js", "--url", silent.URL(), "--prefix", "stale",
+		"--stale-threshold", "1", "--duration-ms", "10000")
 
 	events := cl.wait(10 * time.Second)
 	for _, c := range []string{"c1", "c2", "c3"} {
@@ -48,9 +52,11 @@ func TestActionCableClientsSubscribeAndStayFreshOnPings(t *testing.T) {
 			t.Errorf("%s reopened though pinged: %+v", c, r)
 		}
 	}
-	if len(of(stale.wait(10*time.Second), "stale1", "reconnect")) == 0 {
-		t.Errorf("a client pinged every 3 s with a 1 s stale threshold did not reopen:\n%s", stale.dump())
-	}
+	// Polls come 1 to 2 s apart and every one after the first second finds
+	// the connection stale, so a reopen is due within about 4 s.
+	stale.waitFor("reopen of a client that is never pinged", 10*time.Second, func(e []clientEvent) bool {
+		return len(of(e, "stale1", "reconnect")) > 0
+	})
 	for _, e := range a.Events() {
 		if e.Kind == EventJoin && e.Client == "c1" && (e.Topic != "ChatChannel" || e.Params["room"] != "lobby") {
 			t.Errorf("subscription seen as channel %q params %v", e.Topic, e.Params)
@@ -93,8 +99,8 @@ func TestActionCableShutdownAndClientsComeBack(t *testing.T) {
 		if len(d) == 0 || d[0].Reason != "server_restart" || d[0].Reconnect == nil || !*d[0].Reconnect {
 			t.Errorf("%s got disconnect messages %+v, want server_restart with reconnect true", c, d)
 		}
-		if closes := of(events, c, "close"); len(closes) == 0 || closes[0].Code != 1000 {
-			t.Errorf("%s saw closes %+v, want first 1000", c, closes)
+		if closes := of(events, c, "close"); len(closes) == 0 || !endedByDisconnect(closes[0].Code) {
+			t.Errorf("%s saw closes %+v, want first 1000 or 1005; the clients saw:\n%s", c, closes, cl.dump())
 		}
 		if conf := of(events, c, "confirmed"); !conf[1].Reconnected {
 			t.Errorf("%s's second confirmation does not say reconnected: %+v", c, conf)
@@ -126,8 +132,8 @@ func TestActionCableDisconnectReconnectFlag(t *testing.T) {
 		if len(d) != 1 || d[0].Reason != "remote" || d[0].Reconnect == nil || *d[0].Reconnect != want {
 			t.Errorf("%s got disconnect messages %+v, want remote with reconnect %v", c, d, want)
 		}
-		if closes := of(events, c, "close"); len(closes) == 0 || closes[0].Code != 1000 {
-			t.Errorf("%s saw closes %+v, want first 1000", c, closes)
+		if closes := of(events, c, "close"); len(closes) == 0 || !endedByDisconnect(closes[0].Code) {
+			t.Errorf("%s saw closes %+v, want first 1000 or 1005; the clients saw:\n%s", c, closes, cl.dump())
 		}
 	}
 	if len(of(events, "c1", "confirmed")) != 2 {
@@ -172,3 +178,12 @@ func TestActionCableRejections(t *testing.T) {
 		t.Errorf("server counted %d rejects and %d stops, want 1 and 1", c.Rejects, c.Stops)
 	}
 }
+
+// endedByDisconnect reports whether a client's close code fits a session
+// the server ended with a disconnect message and a close 1000. On that
+// message @rails/actioncable closes the socket itself, with no code
+// (connection.js, message handler, 8.1.400): when its close frame reaches
+// the server before the server's 1000 does, the server echoes the empty
+// close and the client sees 1005. Rails has the same race; the library
+// ignores close codes, so either is correct.
+func endedByDisconnect(code int) bool { return code == 1000 || code == 1005 }
