@@ -165,7 +165,7 @@ func (c *client) run(ctx context.Context) {
 		}
 		parts.Lag += max(a.started.Sub(in.at), 0)
 		if a.err != nil {
-			if ctx.Err() != nil {
+			if runEnded(ctx, a.ended) {
 				return
 			}
 			if a.se.proto != nil && a.se.proto.then == StopSession {
@@ -414,6 +414,18 @@ type dialed struct {
 	start, end time.Time
 }
 
+// runEnded reports whether the run of ctx had ended by end: cancelled, or
+// past its deadline. gorilla/websocket gives the handshake's connection
+// the context's deadline, which can fire before the context's own timer
+// marks it done; a handshake cut there was cancelled, not timed out.
+func runEnded(ctx context.Context, end time.Time) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !end.Before(dl)
+}
+
 // dialAcquired makes the attempt in means once it holds one of the fleet's
 // dials in flight, which it releases.
 func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
@@ -453,7 +465,7 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 		}
 		timeout := c.f.cfg.HandshakeTimeout
 		reason := classify(err, resp, timeout > 0 && end.Sub(start) >= timeout)
-		if ctx.Err() != nil {
+		if runEnded(ctx, end) {
 			reason = stats.Cancelled // cut short by the run's end
 		}
 		c.shard.Failure(end, reason, in.event)

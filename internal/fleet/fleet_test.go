@@ -588,3 +588,52 @@ func TestLateSendNotOmitted(t *testing.T) {
 		t.Fatalf("%d echoes, %d of them ≥ 250 ms: want ≥ 10 and ≥ 5 (the overdue ones)", rtt.TotalCount(), late)
 	}
 }
+
+// A run whose context has a deadline ends every handshake in flight at it:
+// those are cancelled, not timeouts, though the connection's deadline (the
+// context's, as gorilla/websocket sets it) may fire before the context
+// says it is done. A server that takes TCP and never answers holds every
+// handshake until then.
+func TestHandshakesCutByTheRunsDeadlineAreCancelled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	cfg := baseConfig()
+	cfg.Clients, cfg.MaxDialing = 400, 400
+	cfg.URL = "ws://" + ln.Addr().String() + "/"
+	start := time.Now()
+	rec := stats.New(stats.Config{Start: start, Horizon: time.Minute})
+	f, err := New(cfg, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	f.Run(ctx)
+	c := rec.Results(time.Now(), time.Since(start)).Counters
+	if c.ConnectAttempts != 400 || c.ConnectFailures["cancelled"] != 400 || len(c.ConnectFailures) != 1 {
+		t.Fatalf("%d attempts ended as %v, want 400 cancelled", c.ConnectAttempts, c.ConnectFailures)
+	}
+}
