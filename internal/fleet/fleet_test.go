@@ -253,11 +253,16 @@ func TestLifetimeAndEcho(t *testing.T) {
 	cfg.Lifetime = 150 * time.Millisecond
 	cfg.Pause = 20 * time.Millisecond
 	h := startHarness(t, 1, profile.Capacity{}, cfg, nil)
-	time.Sleep(600 * time.Millisecond)
+	// About 600 ms on an idle machine; waited for, so a loaded one only
+	// takes longer.
+	waitFor(t, "ten sessions ended and fifty echoes", 10*time.Second, func() bool {
+		r := h.rec.Results(time.Now(), time.Since(h.start))
+		return r.Counters.ClientCloses >= 10 && r.Histograms[stats.MessageRTT].TotalCount() >= 50
+	})
 	res := h.results()
 	c := res.Counters
 	if c.ClientCloses < 10 {
-		t.Fatalf("client closes = %d, want ≥ 10 (5 clients, 150ms lifetime, 600ms)", c.ClientCloses)
+		t.Fatalf("client closes = %d, want ≥ 10 (5 clients, 150ms lifetime)", c.ClientCloses)
 	}
 	if c.Reconnects != 0 || len(c.Closes) != 0 {
 		t.Fatalf("client-ended sessions counted as server closes: reconnects %d, closes %v", c.Reconnects, c.Closes)
@@ -266,8 +271,11 @@ func TestLifetimeAndEcho(t *testing.T) {
 	if rtt.TotalCount() < 50 || c.MessagesSent < rtt.TotalCount() {
 		t.Fatalf("echoes %d, sent %d: want ≥ 50 echoes, never more than sent", rtt.TotalCount(), c.MessagesSent)
 	}
-	if p99 := time.Duration(rtt.ValueAtPercentile(99)) * time.Microsecond; p99 > 200*time.Millisecond {
-		t.Fatalf("echo p99 = %v on loopback", p99)
+	// p90, not p99: a late send counts from when it was due, so one stall
+	// of a loaded machine lifts the top few of ~100 echoes; a broken echo
+	// clock lifts them all.
+	if p90 := time.Duration(rtt.ValueAtPercentile(90)) * time.Microsecond; p90 > 200*time.Millisecond {
+		t.Fatalf("echo p90 = %v on loopback", p90)
 	}
 	// Every received message is a welcome or an echo.
 	if c.MessagesReceived != rtt.TotalCount()+c.Connects {
@@ -629,7 +637,7 @@ func TestHandshakesCutByTheRunsDeadlineAreCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	f.Run(ctx)
 	c := rec.Results(time.Now(), time.Since(start)).Counters

@@ -88,10 +88,18 @@ func TestReplyKeepsSessionAlive(t *testing.T) {
 	const (
 		clients  = 5
 		interval = 100 * time.Millisecond
-		timeout  = 100 * time.Millisecond
+		// An answering client must not lose its session to a stall of the
+		// loaded machine under -race: 1 s. One that does not answer is
+		// dropped at 100 ms, which the second case holds.
+		answeredIn = time.Second
+		timeout    = 100 * time.Millisecond
 	)
 	for _, answer := range []bool{true, false} {
-		srv := newKeepAliveServer(t, interval, timeout)
+		wait := timeout
+		if answer {
+			wait = answeredIn
+		}
+		srv := newKeepAliveServer(t, interval, wait)
 		cfg := baseConfig()
 		cfg.Clients = clients
 		cfg.URL = srv.url
@@ -101,7 +109,7 @@ func TestReplyKeepsSessionAlive(t *testing.T) {
 		}
 		h := runFleet(t, nil, cfg, nil)
 		waitFor(t, "clients connected", 10*time.Second, func() bool { return h.rec.Results(time.Now(), time.Second).Counters.Connects == clients })
-		time.Sleep(10 * (interval + timeout))
+		time.Sleep(2 * time.Second) // 20 pings each; a silent client is dropped in the first 200 ms
 		res := h.results()
 		c := res.Counters
 		if answer {

@@ -433,7 +433,9 @@ func TestPings(t *testing.T) {
 	cfg.Clients = 2
 	cfg.URL = srv.url
 	cfg.PingInterval = 50 * time.Millisecond
-	cfg.HandshakeTimeout = 300 * time.Millisecond
+	// The pong timeout: 1 s, so a pong a loaded machine delays is not
+	// taken for a dead server while the server answers.
+	cfg.HandshakeTimeout = time.Second
 	cfg.Policy = mustPolicy(profile.Reconnect{OnClose: map[string]string{"1006": "stop"}})
 	h := runFleet(t, nil, cfg, nil)
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 2))
@@ -466,14 +468,15 @@ func TestPongTimeoutEqualToPingInterval(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Clients = 100
 	cfg.URL = srv.url
-	// 250 ms, not less: a pong that really takes longer on a loaded
-	// machine under -race would fail the test for the wrong reason.
-	cfg.PingInterval = 250 * time.Millisecond
-	cfg.PongTimeout = 250 * time.Millisecond
+	// 1 s, not less: the bug is the two being equal, not small, and a
+	// pong that really takes 250 ms on a loaded machine under -race failed
+	// the test for the wrong reason (at 20 ms it did so often).
+	cfg.PingInterval = time.Second
+	cfg.PongTimeout = time.Second
 	cfg.Policy = mustPolicy(profile.Reconnect{OnClose: map[string]string{"1006": "stop"}})
 	h := runFleet(t, nil, cfg, nil)
 	waitFor(t, "all clients connected", 10*time.Second, connectedTo(h, 100))
-	time.Sleep(3 * time.Second) // 12 pings each
+	time.Sleep(5 * time.Second) // 5 pings each, each pong's timeout due as the next ping goes out
 	if r := h.rec.Results(time.Now(), time.Second); len(r.Counters.Closes) != 0 {
 		t.Errorf("closes %v: a server that answers every ping lost connections to the pong timeout", r.Counters.Closes)
 	}
