@@ -129,7 +129,10 @@ func checkPingTimeouts(t *testing.T, evs []realtest.NodeEvent, r *stormRun, time
 			if sentAt(t, e).After(end) {
 				late++
 			}
-			if life := sentAt(t, e).Sub(opened[e.Client]); (life - timeout).Abs() > 100*time.Millisecond {
+			// Node's timers fire late on a loaded machine, never early:
+			// 100 ms early, 500 ms late, which still tells the 2 s timeout
+			// from an interval's worth more or less.
+			if life := sentAt(t, e).Sub(opened[e.Client]); life < timeout-100*time.Millisecond || life > timeout+500*time.Millisecond {
 				t.Errorf("client %d: dropped %v after its connect, want %v (pingInterval + pingTimeout)", e.Client, life, timeout)
 			}
 		}

@@ -72,12 +72,15 @@ func TestActionCableClientsSubscribeAndStayFreshOnPings(t *testing.T) {
 
 // On Shutdown (a restart) the real clients get disconnect server_restart
 // with reconnect true and close 1000, and their connection monitor brings
-// them back, subscribed again, once the server is up.
+// them back, subscribed again, once the server is up. The monitor reopens
+// only a stale connection: a 1.5 s threshold, over 200 ms pings, leaves a
+// loaded machine 1.3 s before a pinged client goes stale by mistake, and
+// brings clients back within 1.5 s + a poll of up to 3 s.
 func TestActionCableShutdownAndClientsComeBack(t *testing.T) {
 	t.Parallel()
 	a := newActionCable(t, ActionCableOptions{PingInterval: 200 * time.Millisecond})
 	cl := runClients(t, "actioncable-client.js", "--url", a.URL(), "--clients", "3",
-		"--stale-threshold", "0.5", "--duration-ms", "6000")
+		"--stale-threshold", "1.5", "--duration-ms", "15000")
 	names := []string{"c1", "c2", "c3"}
 	cl.waitFor("confirmations", 5*time.Second, func(e []clientEvent) bool { return everyClient(e, "confirmed", 1, names...) })
 
@@ -90,7 +93,7 @@ func TestActionCableShutdownAndClientsComeBack(t *testing.T) {
 	if err := a.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	cl.waitFor("confirmations after the restart", 5*time.Second, func(e []clientEvent) bool {
+	cl.waitFor("confirmations after the restart", 10*time.Second, func(e []clientEvent) bool {
 		return everyClient(e, "confirmed", 2, names...)
 	})
 	events := cl.all()
@@ -117,7 +120,7 @@ func TestActionCableDisconnectReconnectFlag(t *testing.T) {
 	t.Parallel()
 	a := newActionCable(t, ActionCableOptions{PingInterval: 200 * time.Millisecond})
 	cl := runClients(t, "actioncable-client.js", "--url", a.URL(), "--clients", "2",
-		"--stale-threshold", "0.5", "--duration-ms", "3500")
+		"--stale-threshold", "1.5", "--duration-ms", "8000")
 	cl.waitFor("confirmations", 5*time.Second, func(e []clientEvent) bool { return everyClient(e, "confirmed", 1, "c1", "c2") })
 
 	if n := a.DisconnectClient("c1", true); n != 1 {
@@ -126,7 +129,7 @@ func TestActionCableDisconnectReconnectFlag(t *testing.T) {
 	if n := a.DisconnectClient("c2", false); n != 1 {
 		t.Fatalf("DisconnectClient(c2) ended %d sessions", n)
 	}
-	events := cl.wait(10 * time.Second)
+	events := cl.wait(15 * time.Second)
 	for c, want := range map[string]bool{"c1": true, "c2": false} {
 		d := of(events, c, "disconnect")
 		if len(d) != 1 || d[0].Reason != "remote" || d[0].Reconnect == nil || *d[0].Reconnect != want {
@@ -158,9 +161,9 @@ func TestActionCableRejections(t *testing.T) {
 		Reject:       func(channel string, _ map[string]any) bool { return channel == "SecretChannel" },
 	})
 	secret := runClients(t, "actioncable-client.js", "--url", a.URL(), "--prefix", "secret",
-		"--channel", "SecretChannel", "--stale-threshold", "0.5", "--duration-ms", "2000")
+		"--channel", "SecretChannel", "--stale-threshold", "1.5", "--duration-ms", "2000")
 	intruder := runClients(t, "actioncable-client.js", "--url", a.URL(), "--prefix", "intruder",
-		"--stale-threshold", "0.5", "--duration-ms", "2000")
+		"--stale-threshold", "1.5", "--duration-ms", "2000")
 
 	events := secret.wait(10 * time.Second)
 	if len(of(events, "secret1", "rejected")) != 1 || len(of(events, "secret1", "confirmed")) != 0 {
