@@ -417,13 +417,24 @@ type dialed struct {
 // runEnded reports whether the run of ctx had ended by end: cancelled, or
 // past its deadline. gorilla/websocket gives the handshake's connection
 // the context's deadline, which can fire before the context's own timer
-// marks it done; a handshake cut there was cancelled, not timed out.
+// marks it done.
 func runEnded(ctx context.Context, end time.Time) bool {
 	if ctx.Err() != nil {
 		return true
 	}
 	dl, ok := ctx.Deadline()
 	return ok && !end.Before(dl)
+}
+
+// cutByRunEnd reports whether an attempt from start to end failed because
+// the run ended: a handshake whose own timeout ran out before the run's
+// deadline timed out, though the run may be over by the time it returns.
+func cutByRunEnd(ctx context.Context, start, end time.Time, timeout time.Duration) bool {
+	if !runEnded(ctx, end) {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return !ok || timeout <= 0 || !start.Add(timeout).Before(dl)
 }
 
 // dialAcquired makes the attempt in means once it holds one of the fleet's
@@ -465,8 +476,8 @@ func (c *client) dialAcquired(ctx context.Context, in intent) dialed {
 		}
 		timeout := c.f.cfg.HandshakeTimeout
 		reason := classify(err, resp, timeout > 0 && end.Sub(start) >= timeout)
-		if runEnded(ctx, end) {
-			reason = stats.Cancelled // cut short by the run's end
+		if cutByRunEnd(ctx, start, end, timeout) {
+			reason = stats.Cancelled
 		}
 		c.shard.Failure(end, reason, in.event)
 		if reason == stats.Other {
