@@ -70,7 +70,7 @@ func TestMetricsDuringRun(t *testing.T) {
 	url := "http://" + addr + "/metrics"
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], append([]string{"run", "--out", dir, "--metrics-addr", addr}, small...)...)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = testMainEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -46,11 +46,21 @@ func wsstorm(t *testing.T, args ...string) (int, string, string) {
 	return wsstormEnv(t, nil, args...)
 }
 
+// testMainEnv is the environment of a wsstorm the tests run, this test
+// binary as wsstorm (WSSTORM_TEST_MAIN), plus extra. It turns off the race
+// detector's sleep at exit (GORACE atexit_sleep_ms, 1000 by default), which
+// made each of the package's hundreds of runs a second longer: minutes of
+// CI. A race a run finds still fails it, with exit code 66.
+func testMainEnv(extra ...string) []string {
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	return append(append(os.Environ(), "WSSTORM_TEST_MAIN=1", "GORACE="+gorace), extra...)
+}
+
 // wsstormEnv is wsstorm with extra environment variables.
 func wsstormEnv(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "WSSTORM_TEST_MAIN=1"), env...)
+	cmd.Env = testMainEnv(env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -244,7 +254,7 @@ func TestInterruptWritesResults(t *testing.T) {
 func testInterrupt(t *testing.T, sig syscall.Signal) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], append([]string{"run", "--out", dir}, append(small, "--set", "duration=60s", "--set", "chaos.1.at=50s")...)...)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = testMainEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -327,7 +337,7 @@ func TestResultsUnwritableAfterRun(t *testing.T) {
 	tmp := t.TempDir()
 	cmd := exec.Command(os.Args[0], "run", "--out", dir, "--set", "duration=3s", "--set", "fleet.clients=50",
 		"--set", "fleet.ramp=100ms", "--set", "chaos=[]")
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1", "TMPDIR="+tmp)
+	cmd.Env = testMainEnv("TMPDIR=" + tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -411,7 +421,7 @@ ramp = "100ms"
 	}
 	dir := filepath.Join(t.TempDir(), "out")
 	cmd := exec.Command(os.Args[0], "run", prof, "--out", dir, "--set", "target.headers.X-Api-Key="+token)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1", "WS_TOKEN="+token)
+	cmd.Env = testMainEnv("WS_TOKEN=" + token)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -451,7 +461,7 @@ ramp = "100ms"
 
 	// A variable that is not set is a profile error.
 	cmd = exec.Command(os.Args[0], "validate", prof)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "WS_TOKEN=") }), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = slices.DeleteFunc(testMainEnv(), func(e string) bool { return strings.HasPrefix(e, "WS_TOKEN=") })
 	out, err := cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(out), "WS_TOKEN") {
 		t.Fatalf("unset variable: exit %d, %v\n%s", cmd.ProcessState.ExitCode(), err, out)
@@ -463,7 +473,7 @@ ramp = "100ms"
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], append([]string{"run", "--out", dir}, append(small, "--set", "duration=60s", "--set", "chaos.1.at=50s")...)...)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = testMainEnv()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

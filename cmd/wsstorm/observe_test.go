@@ -105,7 +105,7 @@ func TestObserveModeThreeBursts(t *testing.T) {
 	metricsURL := "http://" + addr + "/metrics"
 
 	cmd := exec.Command(os.Args[0], "run", prof, "--out", out, "--quiet", "--metrics-addr", addr)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = testMainEnv()
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	started := time.Now()

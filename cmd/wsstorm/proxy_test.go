@@ -170,7 +170,7 @@ func TestProxyCommand(t *testing.T) {
 func startProxyProcess(t *testing.T, args ...string) (*exec.Cmd, <-chan string, chan error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"proxy"}, args...)...)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	cmd.Env = testMainEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ var (
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	s := &served{cmd: exec.Command(os.Args[0], append([]string{"serve"}, args...)...), exited: make(chan struct{})}
-	s.cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1")
+	s.cmd.Env = testMainEnv()
 	pipe, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

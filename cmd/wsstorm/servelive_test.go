@@ -113,7 +113,7 @@ func serveOnPTY(t *testing.T, args []string, during func(admin string, out func(
 	t.Helper()
 	master, slave := openPTY(t)
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "WSSTORM_TEST_MAIN=1", "TERM=xterm")
+	cmd.Env = testMainEnv("TERM=xterm")
 	cmd.Stderr = slave
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
